@@ -1,0 +1,56 @@
+# k8c — thin wrapper over CMake. `make` builds build/k8c; `make test` runs every test
+# (unit + storage under ASan/UBSan, fuzz smoke under clang, e2e with the real kubectl);
+# `make demo` starts a one-node cluster with the seed's web app; `make bench` measures.
+JOBS ?= $(shell nproc)
+DEPS_STAMP := build/.deps-ok
+
+.PHONY: all deps build test test-unit test-fuzz test-e2e demo bench clean format codegen codegen-check
+
+all: build
+
+$(DEPS_STAMP): scripts/install-deps.sh
+	bash scripts/install-deps.sh
+	mkdir -p build && touch $@
+
+deps: $(DEPS_STAMP)
+
+build: $(DEPS_STAMP)
+	cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	cmake --build build -j$(JOBS)
+
+build-asan/CMakeCache.txt: $(DEPS_STAMP)
+	cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DK8C_SANITIZE=ON >/dev/null
+
+build-fuzz/CMakeCache.txt: $(DEPS_STAMP)
+	CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DK8C_FUZZ=ON >/dev/null
+
+test: build codegen-check test-unit test-fuzz test-e2e
+
+test-unit: build-asan/CMakeCache.txt
+	cmake --build build-asan -j$(JOBS)
+	cd build-asan && ctest --output-on-failure -L unit -j$(JOBS)
+
+test-fuzz: build-fuzz/CMakeCache.txt
+	cmake --build build-fuzz -j$(JOBS)
+	cd build-fuzz && ctest --output-on-failure -L fuzz
+
+test-e2e: build
+	cd build && ctest --output-on-failure -L e2e
+
+codegen:
+	python3 tools/codegen/gen.py
+
+codegen-check:
+	bash tools/codegen/check.sh
+
+demo: build
+	bash scripts/demo.sh
+
+bench: build
+	bash bench/run.sh
+
+format:
+	clang-format -i $$(git ls-files 'src/*.c' 'src/*.h' 'tests/*.c' 'tests/*.h' 'bench/*.c')
+
+clean:
+	rm -rf build build-asan build-fuzz

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs the Debian packages k8c needs to build, test and benchmark.
+# Idempotent: packages already present are skipped, so `make` stays fast.
+set -euo pipefail
+
+PACKAGES=(
+  build-essential cmake pkg-config clang libclang-rt-14-dev
+  libjansson-dev libyaml-dev libmicrohttpd-dev libgnutls28-dev nettle-dev
+  libsqlite3-dev zlib1g-dev libcurl4-gnutls-dev
+  openssl curl ca-certificates
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [ "${#missing[@]}" -eq 0 ]; then
+  exit 0
+fi
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+echo "install-deps: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -4,13 +4,14 @@
 #include "apiserver/kubeconfig.h"
 
 #include <nettle/base64.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "apiserver/secure_file.h"
 #include "lib/buf.h"
 #include "lib/mem.h"
 
-static void put_base64(buf *b, const char *text);
+static char *base64_of(const char *text);
 static void put_quoted(buf *b, const char *text);
 
 int
@@ -36,49 +37,53 @@ char *
 kubeconfig_render(const char *server_url, const char *ca_pem, const char *cert_pem,
                   const char *key_pem)
 {
-  buf b;
-  buf_init(&b);
-  buf_puts(&b, "apiVersion: v1\n"
-               "kind: Config\n"
-               "clusters:\n"
-               "- cluster:\n"
-               "    certificate-authority-data: ");
-  put_base64(&b, ca_pem);
-  buf_puts(&b, "\n    server: ");
-  put_quoted(&b, server_url);
-  buf_puts(&b, "\n  name: default\n"
-               "contexts:\n"
-               "- context:\n"
-               "    cluster: default\n"
-               "    user: default\n"
-               "  name: default\n"
-               "current-context: default\n"
-               "preferences: {}\n"
-               "users:\n"
-               "- name: default\n"
-               "  user:\n"
-               "    client-certificate-data: ");
-  put_base64(&b, cert_pem);
-  buf_puts(&b, "\n    client-key-data: ");
-  put_base64(&b, key_pem);
-  buf_puts(&b, "\n");
-  size_t len = 0;
-  char *text = buf_steal(&b, &len);
+  static const char layout[] = "apiVersion: v1\n"
+                               "kind: Config\n"
+                               "clusters:\n"
+                               "- cluster:\n"
+                               "    certificate-authority-data: %s\n"
+                               "    server: %s\n"
+                               "  name: default\n"
+                               "contexts:\n"
+                               "- context:\n"
+                               "    cluster: default\n"
+                               "    user: default\n"
+                               "  name: default\n"
+                               "current-context: default\n"
+                               "preferences: {}\n"
+                               "users:\n"
+                               "- name: default\n"
+                               "  user:\n"
+                               "    client-certificate-data: %s\n"
+                               "    client-key-data: %s\n";
+  buf server;
+  buf_init(&server);
+  put_quoted(&server, server_url);
+  char *ca64 = base64_of(ca_pem), *cert64 = base64_of(cert_pem), *key64 = base64_of(key_pem);
+  /* Sized exactly up front: a growing buffer would leave copies of the key behind. */
+  int len = snprintf(NULL, 0, layout, ca64, buf_cstr(&server), cert64, key64);
+  char *text = xmalloc((size_t)(len > 0 ? len : 0) + 1);
+  text[0] = '\0';
+  if (len > 0)
+    snprintf(text, (size_t)len + 1, layout, ca64, buf_cstr(&server), cert64, key64);
+  buf_free(&server);
+  free(ca64);
+  free(cert64);
+  secure_free_secret(key64);
   return text;
 }
 
 /* ---- helpers ---- */
 
-static void
-put_base64(buf *b, const char *text)
+static char *
+base64_of(const char *text)
 {
   size_t len = strlen(text);
-  char *encoded = xmalloc(BASE64_ENCODE_RAW_LENGTH(len) + 1);
-  base64_encode_raw(encoded, len, (const uint8_t *)text);
   size_t enc_len = BASE64_ENCODE_RAW_LENGTH(len);
-  buf_append(b, encoded, enc_len);
-  explicit_bzero(encoded, enc_len);
-  free(encoded);
+  char *encoded = xmalloc(enc_len + 1);
+  base64_encode_raw(encoded, len, (const uint8_t *)text);
+  encoded[enc_len] = '\0';
+  return encoded;
 }
 
 static void

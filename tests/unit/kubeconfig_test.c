@@ -1,7 +1,13 @@
 /* kubeconfig_test.c — the admin kubeconfig: parsed back with libyaml, base64 fields
  * decode to the PEMs given, modes, parent creation, atomic replacement, and (when the
  * binary is installed) kubectl 1.32 reading the same client certificate. */
+#include <arpa/inet.h>
 #include <dirent.h>
+#include <gnutls/gnutls.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sys/socket.h>
 #include <ftw.h>
 #include <nettle/base64.h>
 #include <stdlib.h>
@@ -223,6 +229,129 @@ TEST(kubeconfig_server_url_cannot_break_the_yaml)
   CHECK_INT(err.status, 400);
   k8c_err_clear(&err);
   free(path);
+  remove_tree(dir);
+}
+
+/* ---- kubectl against a TLS endpoint using these credentials ---- */
+
+struct tiny_server {
+  int listen_fd;
+  const struct pki *pki;
+  struct pki_identity identity; /* what the last request authenticated as */
+  int verify_rc;
+  int requests;
+};
+
+/* Serves up to a few HTTPS requests on listen_fd, answering "ok" to each, and records
+ * the client identity pki_verifier_check found. Bounded by poll timeouts. */
+static void *
+run_tiny_server(void *arg)
+{
+  struct tiny_server *s = arg;
+  const struct pki *p = s->pki;
+  gnutls_certificate_credentials_t cred;
+  gnutls_certificate_allocate_credentials(&cred);
+  gnutls_datum_t crt = {(unsigned char *)p->serving_cert_pem, (unsigned)strlen(p->serving_cert_pem)};
+  gnutls_datum_t key = {(unsigned char *)p->serving_key_pem, (unsigned)strlen(p->serving_key_pem)};
+  gnutls_datum_t trust = {(unsigned char *)p->client_ca_cert_pem,
+                          (unsigned)strlen(p->client_ca_cert_pem)};
+  gnutls_certificate_set_x509_key_mem(cred, &crt, &key, GNUTLS_X509_FMT_PEM);
+  gnutls_certificate_set_x509_trust_mem(cred, &trust, GNUTLS_X509_FMT_PEM);
+  k8c_err err = {0};
+  struct pki_verifier *v = pki_verifier_new(p->client_ca_cert_pem, &err);
+  s->verify_rc = -2;
+  for (int i = 0; i < 4 && v; i++) {
+    struct pollfd pfd = {.fd = s->listen_fd, .events = POLLIN};
+    if (poll(&pfd, 1, 15000) <= 0)
+      break;
+    int fd = accept(s->listen_fd, NULL, NULL);
+    if (fd < 0)
+      break;
+    gnutls_session_t session;
+    gnutls_init(&session, GNUTLS_SERVER);
+    gnutls_set_default_priority(session);
+    gnutls_credentials_set(session, GNUTLS_CRD_CERTIFICATE, cred);
+    gnutls_certificate_server_set_request(session, GNUTLS_CERT_REQUEST);
+    gnutls_transport_set_int(session, fd);
+    gnutls_handshake_set_timeout(session, 10000);
+    int rc;
+    do {
+      rc = gnutls_handshake(session);
+    } while (rc < 0 && !gnutls_error_is_fatal(rc));
+    if (rc == 0) {
+      s->verify_rc = pki_verifier_check(v, session, &s->identity, &err);
+      k8c_err_clear(&err);
+      char req[4096];
+      size_t have = 0;
+      while (have < sizeof req - 1 && !memmem(req, have, "\r\n\r\n", 4)) {
+        ssize_t n = gnutls_record_recv(session, req + have, sizeof req - 1 - have);
+        if (n <= 0)
+          break;
+        have += (size_t)n;
+      }
+      static const char reply[] = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
+                                  "Content-Length: 2\r\nConnection: close\r\n\r\nok";
+      gnutls_record_send(session, reply, sizeof reply - 1);
+      gnutls_bye(session, GNUTLS_SHUT_WR);
+      s->requests++;
+    }
+    gnutls_deinit(session);
+    close(fd);
+    if (s->requests > 0)
+      break;
+  }
+  pki_verifier_free(v);
+  gnutls_certificate_free_credentials(cred);
+  return NULL;
+}
+
+TEST(kubectl_trusts_the_serving_cert_and_presents_the_admin_cert)
+{
+  if (access(KUBECTL, X_OK) != 0) {
+    printf("note: %s not installed; skipping the TLS check with kubectl\n", KUBECTL);
+    return;
+  }
+  char *dir = make_temp_dir();
+  struct pki p;
+  struct pki_config cfg = {.data_dir = dir};
+  k8c_err err = {0};
+  CHECK_INT(pki_ensure(&cfg, &p, &err), 0);
+
+  int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  struct sockaddr_in addr = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  socklen_t alen = sizeof addr;
+  CHECK_INT(bind(lfd, (struct sockaddr *)&addr, sizeof addr), 0);
+  CHECK_INT(listen(lfd, 4), 0);
+  CHECK_INT(getsockname(lfd, (struct sockaddr *)&addr, &alen), 0);
+  char *url = xasprintf("https://127.0.0.1:%d", ntohs(addr.sin_port));
+  char *path = xasprintf("%s/kube.yaml", dir);
+  CHECK_INT(kubeconfig_write(path, 0, url, p.server_ca_cert_pem, p.admin_cert_pem,
+                             p.admin_key_pem, &err),
+            0);
+
+  struct tiny_server server = {.listen_fd = lfd, .pki = &p};
+  pthread_t thread;
+  pthread_create(&thread, NULL, run_tiny_server, &server);
+  char *cmd = xasprintf("timeout 30 " KUBECTL " --kubeconfig '%s' get --raw /healthz 2>&1", path);
+  FILE *out = popen(cmd, "r");
+  char got[4096] = "";
+  size_t n = out ? fread(got, 1, sizeof got - 1, out) : 0;
+  got[n] = '\0';
+  int status = out ? pclose(out) : -1;
+  pthread_join(thread, NULL);
+  if (status != 0)
+    printf("kubectl said: %s\n", got);
+  CHECK_INT(status, 0);
+  CHECK_STR(got, "ok");
+  CHECK_INT(server.verify_rc, 0);
+  CHECK(server.identity.authenticated);
+  CHECK_STR(server.identity.user, "system:admin");
+  CHECK_STR(server.identity.groups[0], "system:masters");
+  close(lfd);
+  free(cmd);
+  free(url);
+  free(path);
+  pki_free(&p);
   remove_tree(dir);
 }
 

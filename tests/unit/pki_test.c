@@ -441,11 +441,12 @@ TEST(issued_client_cert_carries_cn_and_orgs)
   struct pki_keypair kp = {0};
   CHECK_INT(pki_keypair_load(cert, key, &kp, &err), 0);
   pki_keypair_clear(&kp);
-  CHECK_INT(pki_issue_client_cert(&p, "", NULL, &cert, &key, &err), -1);
-  CHECK_INT(err.status, 400);
-  k8c_err_clear(&err);
   free(cert);
   secure_free_secret(key);
+  CHECK_INT(pki_issue_client_cert(&p, "", NULL, &cert, &key, &err), -1);
+  CHECK_INT(err.status, 400);
+  CHECK(cert == NULL && key == NULL);
+  k8c_err_clear(&err);
   pki_free(&p);
   remove_tree(dir);
 }

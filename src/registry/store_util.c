@@ -102,7 +102,7 @@ store_read_current(struct registry *r, const char *key, json_t **obj, int64_t *r
   cache_obj *co = NULL;
   if (watchcache_get(r->cache, key, &co, err) < 0)
     return -1;
-  *rev = cache_obj_rev(co);
+  *rev = cache_obj_revision(co);
   size_t len = 0;
   const char *json = cache_obj_json(co, &len);
   *obj = store_parse(json, len, err);

@@ -72,9 +72,6 @@ request_info_parse(const char *method, const char *path, bool watch_param,
     snprintf(info->subresource, sizeof info->subresource, "%s", parts[i + 2]);
   if (rest > 3)
     return k8c_error(err, 404, K8C_REASON_NOT_FOUND, "the server could not find the requested resource");
-  /* /api/v1/namespaces/NAME is the namespace object itself. */
-  if (strcmp(info->resource, "namespaces") == 0 && info->namespace_[0] == 0 && info->name[0])
-    ;
   info->res = api_resource_find(info->group, info->version, info->resource);
   if (info->res == NULL)
     return k8c_error(err, 404, K8C_REASON_NOT_FOUND, "the server could not find the requested resource");

@@ -3,6 +3,7 @@
  * collection with the 3 MiB limit, health and version endpoints, and dispatch. */
 #include "apiserver/server_internal.h"
 
+#include "apiserver/token.h"
 #include "apiserver/version.h"
 #include "lib/log.h"
 #include "lib/mem.h"

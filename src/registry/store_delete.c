@@ -190,8 +190,7 @@ registry_delete_collection(struct registry *r, const struct registry_target *t,
   json_t *items = json_array();
   int rc = 0;
   for (size_t i = 0; i < lr.count; i++) {
-    size_t len = 0;
-    json_t *obj = store_parse(cache_obj_json(lr.items[i], &len), len, err);
+    json_t *obj = store_parse(lr.items[i].json, lr.items[i].len, err);
     if (obj == NULL) {
       rc = -1;
       break;

@@ -7,6 +7,7 @@
 #include "apimachinery/patch/jsonpatch.h"
 #include "apimachinery/patch/mergepatch.h"
 #include "apimachinery/patch/strategicpatch.h"
+#include "lib/buf.h"
 #include "lib/mem.h"
 #include "registry/apply.h"
 #include "registry/store_internal.h"

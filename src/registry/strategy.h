@@ -46,9 +46,6 @@ struct resource_strategy {
   /* Adds to `fields` (a JSON object) the values of this kind's selectable fields besides
    * metadata.name and metadata.namespace, e.g. "spec.nodeName" and "status.phase". */
   void (*selectable_fields)(const json_t *obj, json_t *fields);
-  /* Field labels this kind supports in field selectors (NULL-terminated), besides
-   * metadata.name and metadata.namespace. */
-  const char *const *supported_fields;
 
   /* Server-side printing: columns (NULL-name terminated) and one row of cells for obj,
    * appended to `cells` in column order. NULL → the generic NAME, AGE table. */

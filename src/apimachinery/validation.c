@@ -382,6 +382,47 @@ validation_is_dns1123_label(const char *value)
   return n <= DNS1123_LABEL_MAX && matches_dns1123_label(value, n);
 }
 
+/* Joins the details of err's causes (each "Invalid value: <quoted>: detail") with "; ". */
+static char *
+joined_details(k8c_err *tmp, const char *value)
+{
+  if (tmp->causes == NULL)
+    return NULL;
+  buf quoted, out;
+  buf_init(&quoted);
+  buf_init(&out);
+  validation_quote(&quoted, value);
+  size_t skip = strlen("Invalid value: ") + quoted.len + strlen(": ");
+  size_t i;
+  json_t *cause;
+  json_array_foreach(tmp->causes, i, cause)
+  {
+    const char *msg = json_string_value(json_object_get(cause, "message"));
+    if (i > 0)
+      buf_puts(&out, "; ");
+    buf_puts(&out, msg && strlen(msg) >= skip ? msg + skip : "");
+  }
+  buf_free(&quoted);
+  k8c_err_clear(tmp);
+  return buf_steal(&out, NULL);
+}
+
+char *
+validation_qualified_name_problems(const char *value)
+{
+  k8c_err tmp = {0};
+  validate_qualified_name(&tmp, NULL, value);
+  return joined_details(&tmp, value);
+}
+
+char *
+validation_label_value_problems(const char *value)
+{
+  k8c_err tmp = {0};
+  validate_label_value(&tmp, NULL, value);
+  return joined_details(&tmp, value);
+}
+
 int
 validate_label_value(k8c_err *err, const char *field, const char *value)
 {

@@ -83,4 +83,9 @@ bool validation_is_dns1123_label(const char *value);
 /* Appends value quoted like Go's %q ("a\"b"). */
 void validation_quote(buf *out, const char *value);
 
+/* upstream's IsQualifiedName / IsValidLabelValue detail messages joined with "; " (as
+ * label selector parsing reports them), or NULL when value is valid. Caller frees. */
+char *validation_qualified_name_problems(const char *value);
+char *validation_label_value_problems(const char *value);
+
 #endif

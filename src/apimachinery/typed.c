@@ -23,7 +23,8 @@ struct ty {
   const char *keys;      /* LIST_MAP: comma-joined key field names */
 };
 
-/* Definitions with x-kubernetes-map-type: atomic (schema.h does not carry map-type). */
+/* Definitions with x-kubernetes-map-type: atomic, for list and map elements (schema.h
+ * gives map-type only for fields). */
 static const char *const atomic_definitions[] = {
     "io.k8s.apimachinery.pkg.apis.meta.v1.LabelSelector",
     "io.k8s.apimachinery.pkg.apis.meta.v1.OwnerReference",
@@ -53,14 +54,6 @@ static const char *const atomic_definitions[] = {
     "io.k8s.api.admissionregistration.v1.Variable",
 };
 
-/* Map fields with x-kubernetes-map-type: atomic, as "definition field". */
-static const char *const atomic_map_fields[][2] = {
-    {"io.k8s.api.core.v1.PodSpec", "nodeSelector"},
-    {"io.k8s.api.core.v1.ReplicationControllerSpec", "selector"},
-    {"io.k8s.api.core.v1.ServiceSpec", "selector"},
-    {"io.k8s.api.node.v1.Scheduling", "nodeSelector"},
-};
-
 /* Key fields upstream defaults when an item omits them (ports are keyed by protocol). */
 static const char *const defaulted_key_fields[][2] = {
     {"protocol", "\"TCP\""},
@@ -76,15 +69,6 @@ definition_is_atomic(const char *def)
 {
   for (size_t i = 0; i < sizeof atomic_definitions / sizeof atomic_definitions[0]; i++)
     if (strcmp(def, atomic_definitions[i]) == 0)
-      return true;
-  return false;
-}
-
-static bool
-map_field_is_atomic(const char *def, const char *name)
-{
-  for (size_t i = 0; i < sizeof atomic_map_fields / sizeof atomic_map_fields[0]; i++)
-    if (strcmp(def, atomic_map_fields[i][0]) == 0 && strcmp(name, atomic_map_fields[i][1]) == 0)
       return true;
   return false;
 }
@@ -143,15 +127,19 @@ field_ty(const struct typed_schema *schema, const struct ty *parent, const char 
   switch (sf->kind) {
   case SCHEMA_SCALAR:
     return scalar_ty;
-  case SCHEMA_OBJECT:
-    return struct_ty(sf->ref);
+  case SCHEMA_OBJECT: {
+    struct ty t = struct_ty(sf->ref);
+    if (sf->map_type != NULL && t.kind == TY_STRUCT)
+      t.atomic = strcmp(sf->map_type, "atomic") == 0;
+    return t;
+  }
   case SCHEMA_ARRAY:
     return list_ty_of(sf);
   case SCHEMA_MAP:
     return (struct ty){.kind = TY_MAP,
                        .def = sf->ref,
                        .elem = sf->item_kind,
-                       .atomic = map_field_is_atomic(parent->def, name)};
+                       .atomic = sf->map_type && strcmp(sf->map_type, "atomic") == 0};
   case SCHEMA_ANY:
   default:
     return deduced_ty;
@@ -498,10 +486,13 @@ compare_lists(struct compare *c, const json_t *old, const json_t *new_value, con
   if (json_is_array(new_value))
     keyed_items_init(&r, t, new_value);
   struct ty element = item_ty(t);
+  /* an item that appears or disappears is itself a path, whatever its type */
   for (size_t i = 0; i < l.n; i++) {
     ssize_t j = keyed_items_find(&r, l.keys[i]);
     path_push(c, xstrdup(l.keys[i]));
     compare_value(c, l.items[i], j >= 0 ? r.items[j] : NULL, &element);
+    if (j < 0)
+      record(c, c->removed);
     path_pop(c);
   }
   for (size_t j = 0; j < r.n; j++) {
@@ -509,6 +500,7 @@ compare_lists(struct compare *c, const json_t *old, const json_t *new_value, con
       continue;
     path_push(c, xstrdup(r.keys[j]));
     compare_value(c, NULL, r.items[j], &element);
+    record(c, c->changed);
     path_pop(c);
   }
   keyed_items_free(&l);
@@ -563,7 +555,7 @@ compare_value(struct compare *c, const json_t *old, const json_t *new_value,
       }
     }
   }
-  /* A map or list item that appears or disappears is itself a path; a struct's existence
+  /* A map or list that appears or disappears is itself a path; a struct field's existence
    * is implied by its fields. */
   if (t.kind == TY_STRUCT || c->depth == 0)
     return;
@@ -597,10 +589,9 @@ static bool
 prune_child(const struct typed_schema *schema, json_t *child, const struct ty *child_ty,
             const json_t *last_child, const json_t *owned_child, bool named_field, size_t depth)
 {
-  if (owned_child != NULL && fieldset_node_is_member(owned_child))
-    return false;
   if (owned_child == NULL && (fieldset_node_is_member(last_child) || named_field))
     return true;
+  /* kept (owned, or an ancestor of something owned); what is below may still go */
   if (fieldset_node_has_children(last_child))
     prune_value(schema, child, child_ty, last_child, owned_child, depth + 1);
   return false;

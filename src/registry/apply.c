@@ -247,6 +247,8 @@ apply_server_side_env(const struct apply_env *env, const json_t *live, const jso
       json_decref(conflicts[i]);
     }
     free(conflicts);
+    /* upstream stamps an applier's entry whenever its apply changed the object */
+    mine->touched = !fieldset_is_empty(changed) || !fieldset_is_empty(removed);
     json_decref(changed);
     json_decref(removed);
     if (any && !force) {
@@ -305,8 +307,10 @@ apply_track_update_env(const struct apply_env *env, json_t *obj, const json_t *o
     if (e != mine)
       fieldset_subtract(e->set, changed);
   }
-  if (mine != NULL)
+  if (mine != NULL) {
     fieldset_union(mine->set, changed);
+    mine->touched = true;
+  }
   json_decref(changed);
   json_decref(removed);
 

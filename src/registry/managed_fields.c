@@ -1,7 +1,7 @@
 /* managed_fields.c — decoding, looking up and encoding metadata.managedFields entries.
  *
- * Each entry keeps a copy of the set it was decoded with, so encoding can tell which
- * sets changed: only those get a new time, as upstream does. */
+ * An entry keeps its time unless the operation that wrote it touched it (or it is new),
+ * as upstream does: managers losing fields to someone else keep their timestamps. */
 #include "registry/managed_fields.h"
 
 #include "apimachinery/fieldset.h"
@@ -119,7 +119,7 @@ managed_fields_drop_empty(struct managed_fields *mf)
 static bool
 entry_changed(const struct managed_entry *e)
 {
-  return e->original == NULL || e->time == NULL || !json_equal(e->original, e->set);
+  return e->touched || e->original == NULL || e->time == NULL;
 }
 
 struct sort_item {

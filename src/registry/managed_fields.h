@@ -18,6 +18,7 @@ struct managed_entry {
   char *time;        /* owned; NULL if the entry had none */
   json_t *set;       /* owned FieldsV1 tree, modified in place by apply */
   json_t *original;  /* owned copy of the set as decoded, NULL for a new entry */
+  bool touched;      /* the operation changed the object through this entry: new time */
 };
 
 struct managed_fields {
@@ -39,7 +40,7 @@ struct managed_entry *managed_fields_find(struct managed_fields *mf, const char 
 void managed_fields_drop_empty(struct managed_fields *mf);
 
 /* A new managedFields array (caller owns), sorted like upstream (operation, time,
- * manager, apiVersion, subresource). Entries whose set changed (or are new) get `now`. */
+ * manager, apiVersion, subresource). Touched and new entries get `now`; the others keep their time. */
 json_t *managed_fields_encode(const struct managed_fields *mf, const char *now);
 
 void managed_fields_free(struct managed_fields *mf);

@@ -16,14 +16,18 @@
  * and no longer applies are removed unless another manager owns them. Conflicts with
  * other managers' fields whose values differ give 409 Conflict with reason "Conflict",
  * a message like upstream's `Apply failed with 1 conflict: conflict with "kubectl-client-side-apply"
- * using apps/v1: .spec.replicas` and one cause per field; force=true takes ownership. */
+ * using apps/v1: .spec.replicas` and one cause per field; force=true takes ownership.
+ * Also as upstream: manager NULL/"" → 422; applied carrying managedFields → 400; a live
+ * object without managedFields is first attributed to an Update manager
+ * "before-first-apply"; the entry's time changes only when the apply changed the object. */
 json_t *apply_server_side(const json_t *live, const json_t *applied, const char *definition,
                           const char *manager, bool force, k8c_err *err);
 
 /* Records a non-apply write (operation "Update") by `manager` in obj's managedFields:
  * fields that changed relative to `old` (NULL on create) become owned by manager (and
  * are removed from other managers' sets). manager NULL → "unknown". subresource ""
- * or "status". Modifies obj in place. */
+ * or "status". Modifies obj in place. obj's own managedFields are used when it carries
+ * any (`[{}]` clears them), else old's. Only the writer's entry gets a new time. */
 void apply_track_update(json_t *obj, const json_t *old, const char *manager,
                         const char *operation, const char *subresource);
 

@@ -1,6 +1,6 @@
 /* resource.h — the kinds k8c serves, as data. The table itself is generated from
  * ../shared/ref/openapi by tools/codegen into src/api/gen/resources.c (do not edit that);
- * hand-kept extras (short names, categories) live in tools/codegen/*.tsv. */
+ * hand-kept extras (short names, categories) live in tools/codegen/resource-extras.tsv. */
 #ifndef K8C_API_RESOURCE_H
 #define K8C_API_RESOURCE_H
 
@@ -23,7 +23,10 @@ struct api_resource {
   bool has_scale;                 /* serves the scale subresource */
   /* Storage: objects of resources sharing a storage_resource share keys; e.g. events.k8s.io
    * events are stored as core events. Key prefix is "/registry/" + storage_resource + "/". */
-  const char *storage_resource; /* "pods", "deployments", "apiextensions.k8s.io/customresourcedefinitions" */
+  const char *storage_resource; /* "pods", "apps/deployments", "apiextensions.k8s.io/customresourcedefinitions" */
+  /* true for the group's preferred version of this resource (discovery's preferredVersion;
+   * e.g. autoscaling/v2 horizontalpodautoscalers, not autoscaling/v1). */
+  bool preferred;
 };
 
 extern const struct api_resource api_resources[];

@@ -5,6 +5,7 @@
 #ifndef K8C_API_SCHEMA_H
 #define K8C_API_SCHEMA_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -27,6 +28,8 @@ struct schema_field {
   const char *list_type;       /* x-kubernetes-list-type: "atomic","set","map" or NULL */
   const char *list_map_keys;   /* x-kubernetes-list-map-keys, comma-joined, or NULL */
   bool required;
+  const char *map_type; /* x-kubernetes-map-type of the value ("atomic", "granular") from the
+                         * field or the referenced definition, or NULL */
 };
 
 /* The field `name` of `definition`, or NULL if the definition has no such field
@@ -38,5 +41,15 @@ bool schema_definition_known(const char *definition);
 
 /* true if the definition is free-form (unknown fields allowed anywhere below it). */
 bool schema_definition_is_any(const char *definition);
+
+/* fieldValidation: appends to the JSON array paths_out (a new string per field) the path
+ * of every field present in obj but unknown to `definition`, as upstream words it:
+ * "spec.foo", "spec.containers[0].foo", map values as "spec.nodeSelector.key.foo" (never
+ * happens for string maps). path_prefix ("" or NULL at the top) is prepended with a dot.
+ * apiVersion and kind at the top level are always known; nothing under an ANY field or
+ * definition is checked; values of the wrong JSON type are skipped (decoding reports them).
+ * Returns the number of paths appended; paths_out stays owned by the caller. */
+int schema_find_unknown_fields(const json_t *obj, const char *definition,
+                               const char *path_prefix, json_t *paths_out);
 
 #endif

@@ -143,7 +143,7 @@ hpa_table_cells(const json_t *obj, json_t *cells)
   }
   if (targets.len == 0)
     buf_puts(&targets, "<none>");
-  cell_str(cells, buf_cstr(&targets));
+  cell_str(cells, buf_text(&targets));
   buf_free(&targets);
   json_t *min = json_object_get(spec, "minReplicas");
   if (json_is_integer(min))

@@ -129,7 +129,7 @@ endpoints_table_cells(const json_t *obj, json_t *cells)
     }
     if (count > ENDPOINTS_SHOWN)
       buf_printf(&b, " + %zu more...", count - ENDPOINTS_SHOWN);
-    cell_str(cells, buf_cstr(&b));
+    cell_str(cells, buf_text(&b));
     buf_free(&b);
   }
   cell_age(cells, obj);

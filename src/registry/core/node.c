@@ -113,7 +113,7 @@ node_roles(const json_t *labels)
   free(roles);
   if (b.len == 0)
     buf_puts(&b, "<none>");
-  return buf_steal(&b, NULL);
+  return buf_take(&b);
 }
 
 static const char *
@@ -154,7 +154,7 @@ node_table_cells(const json_t *obj, json_t *cells)
   if (obj_true(obj, "spec.unschedulable"))
     buf_puts(&status, ",SchedulingDisabled");
   cell_name(cells, obj);
-  cell_str(cells, buf_cstr(&status));
+  cell_str(cells, buf_text(&status));
   buf_free(&status);
   cell_take(cells, node_roles(obj_get(obj, "metadata.labels")));
   cell_age(cells, obj);

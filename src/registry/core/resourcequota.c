@@ -76,8 +76,8 @@ resourcequota_table_cells(const json_t *obj, json_t *cells)
   free(keys);
   cell_name(cells, obj);
   cell_age(cells, obj);
-  cell_str(cells, buf_cstr(&request));
-  cell_str(cells, buf_cstr(&limit));
+  cell_str(cells, buf_text(&request));
+  cell_str(cells, buf_text(&limit));
   buf_free(&request);
   buf_free(&limit);
 }

@@ -74,7 +74,7 @@ secret_defaults(json_t *obj)
     buf b;
     buf_init(&b);
     base64_into(&b, (const unsigned char *)s, json_string_length(value));
-    json_object_set_new(data, key, json_string(buf_cstr(&b)));
+    json_object_set_new(data, key, json_string(buf_text(&b)));
     buf_free(&b);
   }
   json_object_del(obj, "stringData");

@@ -291,7 +291,7 @@ load_balancer_string(const json_t *ingress)
     buf_printf(&b, "%s%s", b.len ? "," : "", list[i]);
   }
   free(list);
-  return buf_steal(&b, NULL);
+  return buf_take(&b);
 }
 
 static char *
@@ -305,7 +305,7 @@ join_strings(const json_t *array)
   {
     buf_printf(&b, "%s%s", i ? "," : "", json_string_value(v) ?: "");
   }
-  return buf_steal(&b, NULL);
+  return buf_take(&b);
 }
 
 static char *
@@ -353,7 +353,7 @@ port_string(const json_t *ports)
   }
   if (b.len == 0)
     buf_puts(&b, "<none>");
-  return buf_steal(&b, NULL);
+  return buf_take(&b);
 }
 
 static void

@@ -55,5 +55,5 @@ access_modes_string(const json_t *modes)
   for (size_t i = 0; i < sizeof order / sizeof order[0]; i++)
     if (has_mode(modes, order[i][0]))
       buf_printf(&b, "%s%s", b.len ? "," : "", order[i][1]);
-  return buf_steal(&b, NULL);
+  return buf_take(&b);
 }

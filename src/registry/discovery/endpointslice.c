@@ -87,7 +87,7 @@ finish_list(json_t *cells, buf *b, size_t count)
     buf_printf(b, " + %zu more...", count - SHOWN);
   else if (b->len == 0)
     buf_puts(b, "<unset>");
-  cell_str(cells, buf_cstr(b));
+  cell_str(cells, buf_text(b));
   buf_free(b);
 }
 

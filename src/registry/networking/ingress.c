@@ -105,7 +105,7 @@ ingress_table_cells(const json_t *obj, json_t *cells)
     buf_puts(&hosts, "*");
   else if (more)
     buf_printf(&hosts, " + %zu more...", json_array_size(rules) - 3);
-  cell_str(cells, buf_cstr(&hosts));
+  cell_str(cells, buf_text(&hosts));
   buf_free(&hosts);
   json_t *ingress = obj_get(obj, "status.loadBalancer.ingress");
   size_t n = json_array_size(ingress), count = 0;
@@ -126,7 +126,7 @@ ingress_table_cells(const json_t *obj, json_t *cells)
     if (i == 0 || strcmp(addrs[i], addrs[i - 1]) != 0)
       buf_printf(&address, "%s%s", address.len ? "," : "", addrs[i]);
   free(addrs);
-  cell_str(cells, buf_cstr(&address));
+  cell_str(cells, buf_text(&address));
   buf_free(&address);
   cell_str(cells, obj_len(spec, "tls") ? "80, 443" : "80");
   cell_age(cells, obj);

@@ -175,7 +175,7 @@ subjects_of_kind(const json_t *obj, const char *kind)
     else
       buf_puts(&b, obj_str0(s, "name"));
   }
-  return buf_steal(&b, NULL);
+  return buf_take(&b);
 }
 
 void

@@ -1,7 +1,8 @@
 /* fields.c — field selector parsing and matching (see fields.h).
  *
- * As upstream: the text is split on unescaped commas, terms are sorted, each term splits
- * at its first operator, and only the right-hand side is unescaped. */
+ * As upstream: the text is split on unescaped commas, each term splits at its first
+ * operator, and only the right-hand side is unescaped. Terms are kept sorted by their
+ * printed form, so printing is canonical (upstream sorts the raw terms instead). */
 #include "apimachinery/fields.h"
 
 #include "lib/buf.h"
@@ -64,12 +65,6 @@ split_terms(const char *text, size_t *count)
   return terms;
 }
 
-static int
-compare_strings(const void *a, const void *b)
-{
-  return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 /* upstream's UnescapeValue: \\ \, \= are escapes; a bare , or = is an error. */
 static char *
 unescape_value(const char *s, k8c_err *err)
@@ -118,6 +113,25 @@ append_escaped(buf *b, const char *value)
   }
 }
 
+static char *
+term_to_string(const struct field_term *t)
+{
+  buf b;
+  buf_init(&b);
+  buf_puts(&b, t->field);
+  buf_puts(&b, t->negated ? "!=" : "=");
+  append_escaped(&b, t->value);
+  return buf_steal(&b, NULL);
+}
+
+static int
+compare_terms(const void *a, const void *b)
+{
+  cleanup_free char *sa = term_to_string(a);
+  cleanup_free char *sb = term_to_string(b);
+  return strcmp(sa, sb);
+}
+
 /* Splits term at its first operator into sel's next term. */
 static int
 add_term(field_selector *sel, const char *text, const char *term, k8c_err *err)
@@ -148,7 +162,6 @@ field_selector_parse(const char *text, k8c_err *err)
     return sel;
   size_t count;
   char **terms = split_terms(text, &count);
-  qsort(terms, count, sizeof *terms, compare_strings);
   int rc = 0;
   for (size_t i = 0; i < count && rc == 0; i++)
     if (*terms[i] != '\0')
@@ -160,6 +173,8 @@ field_selector_parse(const char *text, k8c_err *err)
     field_selector_free(sel);
     return NULL;
   }
+  if (sel->n > 1)
+    qsort(sel->terms, sel->n, sizeof *sel->terms, compare_terms);
   return sel;
 }
 
@@ -216,9 +231,8 @@ field_selector_to_string(const field_selector *sel)
   for (size_t i = 0; sel != NULL && i < sel->n; i++) {
     if (i > 0)
       buf_puts(&b, ",");
-    buf_puts(&b, sel->terms[i].field);
-    buf_puts(&b, sel->terms[i].negated ? "!=" : "=");
-    append_escaped(&b, sel->terms[i].value);
+    cleanup_free char *term = term_to_string(&sel->terms[i]);
+    buf_puts(&b, term);
   }
   return buf_steal(&b, NULL);
 }

@@ -55,12 +55,46 @@
 
 /* ---- message building ---- */
 
+/* Length of the valid UTF-8 sequence at p (1..4), or 0 if p starts an invalid one. */
+static size_t
+utf8_sequence_length(const unsigned char *p)
+{
+  size_t n;
+  unsigned min;
+  if (p[0] < 0x80)
+    return 1;
+  else if ((p[0] & 0xe0) == 0xc0)
+    n = 2, min = 0x80;
+  else if ((p[0] & 0xf0) == 0xe0)
+    n = 3, min = 0x800;
+  else if ((p[0] & 0xf8) == 0xf0)
+    n = 4, min = 0x10000;
+  else
+    return 0;
+  unsigned cp = p[0] & (0x7f >> n);
+  for (size_t i = 1; i < n; i++) {
+    if ((p[i] & 0xc0) != 0x80)
+      return 0;
+    cp = (cp << 6) | (p[i] & 0x3f);
+  }
+  if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+    return 0;
+  return n;
+}
+
 void
 validation_quote(buf *out, const char *s)
 {
   static const char hex[] = "0123456789abcdef";
   buf_puts(out, "\"");
-  for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+  const unsigned char *p = (const unsigned char *)s;
+  while (*p) {
+    size_t n = utf8_sequence_length(p);
+    if (n > 1) { /* valid multi-byte character: kept as is */
+      buf_append(out, p, n);
+      p += n;
+      continue;
+    }
     switch (*p) {
     case '"':
       buf_puts(out, "\\\"");
@@ -78,15 +112,35 @@ validation_quote(buf *out, const char *s)
       buf_puts(out, "\\r");
       break;
     default:
-      if (*p < 0x20 || *p == 0x7f) {
+      if (n == 0 || *p < 0x20 || *p == 0x7f) { /* control or invalid UTF-8 byte */
         char esc[4] = {'\\', 'x', hex[*p >> 4], hex[*p & 15]};
         buf_append(out, esc, 4);
       } else {
         buf_append(out, p, 1);
       }
     }
+    p++;
   }
   buf_puts(out, "\"");
+}
+
+/* A JSON string of s, with bytes that are not valid UTF-8 replaced by '?'. */
+static json_t *
+json_string_utf8_safe(const char *s)
+{
+  json_t *j = json_string(s);
+  if (j != NULL)
+    return j;
+  cleanup_free char *copy = xstrdup(s);
+  for (unsigned char *p = (unsigned char *)copy; *p;) {
+    size_t n = utf8_sequence_length(p);
+    if (n == 0) {
+      *p++ = '?';
+      continue;
+    }
+    p += n;
+  }
+  return json_string(copy);
 }
 
 /* Appends a cause without the fixed-size limit of k8c_err_add_cause; takes msg. */
@@ -99,9 +153,11 @@ add_cause_owned(k8c_err *err, const char *type, const char *field, char *msg)
   }
   if (err->causes == NULL)
     err->causes = json_array();
-  json_t *cause = json_pack("{s:s,s:s}", "reason", type, "message", msg);
+  json_t *cause = json_object();
+  json_object_set_new(cause, "reason", json_string(type));
+  json_object_set_new(cause, "message", json_string_utf8_safe(msg));
   if (field != NULL)
-    json_object_set_new(cause, "field", json_string(field));
+    json_object_set_new(cause, "field", json_string_utf8_safe(field));
   json_array_append_new(err->causes, cause);
   free(msg);
 }
@@ -391,6 +447,7 @@ joined_details(k8c_err *tmp, const char *value)
   buf quoted, out;
   buf_init(&quoted);
   buf_init(&out);
+  buf_puts(&out, "");
   validation_quote(&quoted, value);
   size_t skip = strlen("Invalid value: ") + quoted.len + strlen(": ");
   size_t i;

@@ -199,7 +199,7 @@ go_quote(const char *s)
   buf b;
   buf_init(&b);
   quote_into(&b, s ? s : "");
-  return buf_steal(&b, NULL);
+  return buf_take(&b);
 }
 
 static int
@@ -253,7 +253,7 @@ go_string_map(const json_t *map)
   buf b;
   buf_init(&b);
   string_map_into(&b, map);
-  return buf_steal(&b, NULL);
+  return buf_take(&b);
 }
 
 char *
@@ -263,7 +263,7 @@ go_string_slice(const json_t *array)
   buf_init(&b);
   if (!json_is_array(array)) {
     buf_puts(&b, "[]string(nil)");
-    return buf_steal(&b, NULL);
+    return buf_take(&b);
   }
   buf_puts(&b, "[]string{");
   size_t i;
@@ -275,7 +275,7 @@ go_string_slice(const json_t *array)
     quote_into(&b, json_string_value(v) ?: "");
   }
   buf_puts(&b, "}");
-  return buf_steal(&b, NULL);
+  return buf_take(&b);
 }
 
 char *
@@ -307,7 +307,7 @@ go_label_selector(const json_t *selector)
     }
     buf_puts(&b, "}}");
   }
-  return buf_steal(&b, NULL);
+  return buf_take(&b);
 }
 
 int
@@ -370,7 +370,7 @@ labels_string(const json_t *map)
       buf_printf(&b, "%s%s=%s", i ? "," : "", keys[i],
                  json_string_value(json_object_get(map, keys[i])) ?: "");
   }
-  return buf_steal(&b, NULL);
+  return buf_take(&b);
 }
 
 /* ---- selectable fields ------------------------------------------------------------ */
@@ -393,4 +393,20 @@ void
 field_set_bool(json_t *fields, const char *key, bool value)
 {
   field_set(fields, key, value ? "true" : "false");
+}
+
+/* ---- buffers ---------------------------------------------------------------------- */
+
+const char *
+buf_text(buf *b)
+{
+  buf_append(b, "", 0);
+  return b->data;
+}
+
+char *
+buf_take(buf *b)
+{
+  buf_append(b, "", 0);
+  return buf_steal(b, NULL);
 }

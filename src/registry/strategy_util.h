@@ -64,6 +64,15 @@ char *go_label_selector(const json_t *selector);
 int validate_immutable(k8c_err *err, const char *field, const json_t *now, const json_t *old,
                        const char *value_repr);
 
+/* ---- buffers ---------------------------------------------------------------------- */
+
+#include "lib/buf.h"
+/* The buffer's text, NUL-terminated even when nothing was appended (buf_cstr on a fresh
+ * buffer does not terminate); the buffer keeps ownership. */
+const char *buf_text(buf *b);
+/* Hands the (terminated) text to the caller, who frees it; resets the buffer. */
+char *buf_take(buf *b);
+
 /* ---- selectable fields (values are strings, as upstream's fields.Set) ------------- */
 
 void field_set(json_t *fields, const char *key, const char *value); /* NULL → "" */

@@ -179,7 +179,7 @@ label_selector_string(const json_t *selector)
     }
     buf_puts(&b, ")");
   }
-  return buf_steal(&b, NULL);
+  return buf_take(&b);
 }
 
 void

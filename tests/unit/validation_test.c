@@ -319,4 +319,13 @@ TEST(quote_escapes_like_go)
   buf_free(&b);
 }
 
+TEST(invalid_utf8_is_escaped_in_causes)
+{
+  k8c_err err = {0};
+  CHECK_INT(validate_dns1123_subdomain(&err, "metadata.name", "a\xff\xc3\xa9"), 1);
+  CHECK(strstr(cause_message(&err, 0), "Invalid value: \"a\\xff\xc3\xa9\": a lowercase") ==
+        cause_message(&err, 0));
+  k8c_err_clear(&err);
+}
+
 TEST_MAIN()

@@ -25,7 +25,7 @@ value_in(const json_t *values, const char *v)
 }
 
 bool
-label_selector_matches(const json_t *selector, const json_t *labels)
+workload_selector_matches(const json_t *selector, const json_t *labels)
 {
   if (!json_is_object(selector))
     return false;
@@ -81,7 +81,7 @@ workload_validate_selector_template(k8c_err *err, const json_t *spec, const char
     }
   }
   json_t *labels = obj_get(template, "metadata.labels");
-  if (selector_ok && json_is_object(template) && !label_selector_matches(selector, labels)) {
+  if (selector_ok && json_is_object(template) && !workload_selector_matches(selector, labels)) {
     cleanup_free char *repr = go_string_map(labels);
     cause_invalid(err, "spec.template.metadata.labels", repr,
                   "`selector` does not match template `labels`");

@@ -11,7 +11,7 @@
 
 /* True if the metav1.LabelSelector matches the labels map (an empty selector matches
  * everything; a NULL selector matches nothing). */
-bool label_selector_matches(const json_t *selector, const json_t *labels);
+bool workload_selector_matches(const json_t *selector, const json_t *labels);
 
 /* Validates spec.selector (required, valid, non-empty: "empty selector is invalid for
  * <kind_word>") and that it matches spec.template.metadata.labels, then the template.

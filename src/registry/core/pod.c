@@ -193,7 +193,7 @@ changed_spec_fields(const json_t *spec, const json_t *old_spec)
     if (json_object_get(spec, key) == NULL)
       buf_printf(&b, "%sspec.%s", b.len ? ", " : "changed: ", key);
   }
-  return buf_steal(&b, NULL);
+  return buf_take(&b);
 }
 
 static int

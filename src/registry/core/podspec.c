@@ -514,7 +514,7 @@ join_container_field(const json_t *spec, const char *key)
   {
     buf_printf(&b, "%s%s", i ? "," : "", obj_str0(c, key));
   }
-  return buf_steal(&b, NULL);
+  return buf_take(&b);
 }
 
 char *

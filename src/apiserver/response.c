@@ -125,12 +125,19 @@ response_error(struct api_request *r, const k8c_err *err)
                          err->reason[0] ? err->reason : K8C_REASON_INTERNAL, "code", code);
   json_t *details = json_object();
   const struct request_info *ri = &r->info;
-  if (ri->is_resource && ri->name[0])
-    json_object_set_new(details, "name", json_string(ri->name));
-  if (ri->is_resource && ri->group[0])
-    json_object_set_new(details, "group", json_string(ri->group));
-  if (ri->is_resource && ri->resource[0])
-    json_object_set_new(details, "kind", json_string(ri->resource));
+  if (err->subject_kind[0] || err->subject_name[0]) {
+    json_object_set_new(details, "name", json_string(err->subject_name));
+    if (ri->is_resource && ri->group[0])
+      json_object_set_new(details, "group", json_string(ri->group));
+    json_object_set_new(details, "kind", json_string(err->subject_kind));
+  } else {
+    if (ri->is_resource && ri->name[0])
+      json_object_set_new(details, "name", json_string(ri->name));
+    if (ri->is_resource && ri->group[0])
+      json_object_set_new(details, "group", json_string(ri->group));
+    if (ri->is_resource && ri->resource[0])
+      json_object_set_new(details, "kind", json_string(ri->resource));
+  }
   if (err->causes)
     json_object_set(details, "causes", err->causes);
   if (err->retry_after)

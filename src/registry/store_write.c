@@ -10,6 +10,7 @@
 #include "lib/buf.h"
 #include "lib/mem.h"
 #include "registry/apply.h"
+#include "registry/service_alloc.h"
 #include "registry/store_internal.h"
 
 #include <stdio.h>
@@ -129,6 +130,8 @@ store_admit_and_validate(struct registry *r, const struct registry_target *t, js
     return -1;
   if (old != NULL && st->prepare_update && st->prepare_update(&r->env, obj, old, err) < 0)
     return -1;
+  if (service_is_service(t->res) && service_allocate(r, obj, old, err) < 0)
+    return -1;
   if (st->validate && st->validate(obj, old, err) < 0)
     return -1;
   return 0;
@@ -151,9 +154,25 @@ store_commit_update(struct registry *r, const char *key, json_t *obj, int64_t ex
 
 /* ---------- create ---------- */
 
+static int create_locked(struct registry *r, const struct registry_target *t, json_t *body,
+                         const struct write_opts *o, json_t **out, int *status, k8c_err *err);
+
 int
 registry_create(struct registry *r, const struct registry_target *t, json_t *body,
                 const struct write_opts *o, json_t **out, int *status, k8c_err *err)
+{
+  bool lock = service_is_service(t->res);
+  if (lock)
+    pthread_mutex_lock(&r->alloc_lock);
+  int rc = create_locked(r, t, body, o, out, status, err);
+  if (lock)
+    pthread_mutex_unlock(&r->alloc_lock);
+  return rc;
+}
+
+static int
+create_locked(struct registry *r, const struct registry_target *t, json_t *body,
+              const struct write_opts *o, json_t **out, int *status, k8c_err *err)
 {
   cleanup_json json_t *obj = json_deep_copy(body);
   if (check_type_meta(t, obj, err) < 0)
@@ -335,6 +354,21 @@ update_once(struct registry *r, const struct registry_target *t, json_t *newobj,
   return 0;
 }
 
+/* update_once under the allocation lock for kinds that allocate (Services). */
+static int
+update_once_locked(struct registry *r, const struct registry_target *t, json_t *newobj,
+                   const json_t *old, int64_t old_rev, const char *key, const struct write_opts *o,
+                   json_t **out, k8c_err *err)
+{
+  bool lock = service_is_service(t->res);
+  if (lock)
+    pthread_mutex_lock(&r->alloc_lock);
+  int rc = update_once(r, t, newobj, old, old_rev, key, o, out, err);
+  if (lock)
+    pthread_mutex_unlock(&r->alloc_lock);
+  return rc;
+}
+
 int
 registry_update(struct registry *r, const struct registry_target *t, json_t *body,
                 const struct write_opts *o, json_t **out, int *status, k8c_err *err)
@@ -370,7 +404,7 @@ registry_update(struct registry *r, const struct registry_target *t, json_t *bod
     }
     cleanup_json json_t *newobj = json_deep_copy(body);
     k8c_err uerr = {0};
-    if (update_once(r, t, newobj, old, old_rev, key, o, out, &uerr) == 0) {
+    if (update_once_locked(r, t, newobj, old, old_rev, key, o, out, &uerr) == 0) {
       *status = 200;
       return 0;
     }
@@ -459,7 +493,7 @@ registry_patch(struct registry *r, const struct registry_target *t, const char *
                               err);
     }
     k8c_err uerr = {0};
-    if (update_once(r, t, patched, old, old_rev, key, o, out, &uerr) == 0) {
+    if (update_once_locked(r, t, patched, old, old_rev, key, o, out, &uerr) == 0) {
       *status = 200;
       return 0;
     }

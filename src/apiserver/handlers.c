@@ -5,6 +5,7 @@
 
 #include "apimachinery/yaml.h"
 #include "apiserver/scale.h"
+#include "registry/convert.h"
 #include "lib/mem.h"
 
 #include <microhttpd.h>
@@ -143,7 +144,15 @@ handle_resource(struct apiserver *s, struct api_request *r)
       return answer_error(r, &err);
     size_t len = 0;
     const char *json = cache_obj_json(co, &len);
-    int ret = response_object(r, 200, json, len, &n, NULL);
+    int ret;
+    if (convert_needed(ri->res)) {
+      size_t clen = 0;
+      cleanup_free char *served = convert_text_from_storage(ri->res, json, len, &clen);
+      ret = served ? response_object(r, 200, served, clen, &n, NULL)
+                   : response_object(r, 200, json, len, &n, NULL);
+    } else {
+      ret = response_object(r, 200, json, len, &n, NULL);
+    }
     cache_obj_unref(co);
     return ret;
   }
@@ -153,6 +162,18 @@ handle_resource(struct apiserver *s, struct api_request *r)
     struct list_result lr;
     if (registry_list(reg, &t, &lo, &lr, &err) < 0)
       return answer_error(r, &err);
+    if (convert_needed(ri->res)) {
+      for (size_t i = 0; i < lr.count; i++) {
+        size_t clen = 0;
+        char *served = convert_text_from_storage(ri->res, lr.items[i].json, lr.items[i].len, &clen);
+        if (served == NULL)
+          continue;
+        free(lr.items[i].owned);
+        lr.items[i].owned = served;
+        lr.items[i].json = served;
+        lr.items[i].len = clen;
+      }
+    }
     int ret = response_list(r, &lr, &n);
     list_result_free(&lr);
     return ret;

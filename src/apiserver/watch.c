@@ -7,6 +7,7 @@
 
 #include "lib/buf.h"
 #include "lib/mem.h"
+#include "registry/convert.h"
 
 #include <microhttpd.h>
 #include <poll.h>
@@ -39,8 +40,18 @@ now_seconds(void)
 }
 
 static void
-append_event(struct watch_stream *ws, const char *type, const char *json, size_t len)
+append_event(struct watch_stream *ws, const char *type, const char *stored, size_t stored_len)
 {
+  size_t len = stored_len;
+  const char *json = stored;
+  char *served = NULL;
+  if (convert_needed(ws->res)) {
+    served = convert_text_from_storage(ws->res, stored, stored_len, &len);
+    if (served)
+      json = served;
+    else
+      len = stored_len;
+  }
   buf_printf(&ws->pending, "{\"type\":\"%s\",\"object\":", type);
   if (ws->n.type == MEDIA_TABLE) {
     json_error_t jerr;
@@ -62,6 +73,7 @@ append_event(struct watch_stream *ws, const char *type, const char *json, size_t
     buf_append(&ws->pending, json, len);
   }
   buf_puts(&ws->pending, "}\n");
+  free(served);
 }
 
 static void

@@ -102,7 +102,7 @@ registry_delete(struct registry *r, const struct registry_target *t, json_t *del
     cleanup_json json_t *obj = NULL;
     int64_t rev = 0;
     k8c_err rerr = {0};
-    if (store_read_current(r, key, &obj, &rev, &rerr) < 0) {
+    if (store_read_current(r, t->res, key, &obj, &rev, &rerr) < 0) {
       if (rerr.status == 404) {
         k8c_err_clear(&rerr);
         return store_not_found(t->res, t->name, err);
@@ -157,7 +157,7 @@ registry_delete(struct registry *r, const struct registry_target *t, json_t *del
       }
       int64_t new_rev = 0;
       k8c_err uerr = {0};
-      if (store_commit_update(r, key, obj, rev, o->dry_run, &new_rev, &uerr) < 0) {
+      if (store_commit_update(r, t->res, key, obj, rev, o->dry_run, &new_rev, &uerr) < 0) {
         if (uerr.status == 409) {
           k8c_err_clear(&uerr);
           continue;

@@ -27,9 +27,9 @@ int store_not_found(const struct api_resource *res, const char *name, k8c_err *e
 /* 409 Conflict with upstream's "Operation cannot be fulfilled on ..." message. */
 int store_conflict(const struct api_resource *res, const char *name, const char *why, k8c_err *err);
 
-/* Reads the current object as JSON (new reference) with its revision. */
-int store_read_current(struct registry *r, const char *key, json_t **obj, int64_t *rev,
-                       k8c_err *err);
+/* Reads the current object as JSON in res's served form (new reference) with its revision. */
+int store_read_current(struct registry *r, const struct api_resource *res, const char *key,
+                       json_t **obj, int64_t *rev, k8c_err *err);
 
 /* The generic write checks every create and update runs: defaults, strategy
  * preparation, field validation against the schema, strategy validation. */
@@ -43,8 +43,13 @@ bool store_tracks_generation(const struct api_resource *res);
 int store_check_namespace(struct registry *r, const char *ns, k8c_err *err);
 
 /* Writes obj (create when expected_rev == 0 ... see store_write.c). */
-int store_commit_update(struct registry *r, const char *key, json_t *obj, int64_t expected_rev,
-                        bool dry_run, int64_t *new_rev, k8c_err *err);
+int store_commit_update(struct registry *r, const struct api_resource *res, const char *key,
+                        json_t *obj, int64_t expected_rev, bool dry_run, int64_t *new_rev,
+                        k8c_err *err);
+
+/* Serializes obj (in res's served form) as stored: converted to the storage form and
+ * without metadata.resourceVersion. Caller frees. */
+char *store_serialize_for(const struct api_resource *res, const json_t *obj, size_t *len);
 
 /* Deletes the object now (no finalizers left). */
 int store_delete_now(struct registry *r, const struct registry_target *t, const char *key,

@@ -2,6 +2,7 @@
  * serialization, upstream-worded NotFound/Conflict errors, namespace checks. */
 #include "apimachinery/meta.h"
 #include "lib/mem.h"
+#include "registry/convert.h"
 #include "registry/store_internal.h"
 
 #include <stdio.h>
@@ -96,8 +97,18 @@ store_conflict(const struct api_resource *res, const char *name, const char *why
                    qr, name, why);
 }
 
+char *
+store_serialize_for(const struct api_resource *res, const json_t *obj, size_t *len)
+{
+  json_t *stored = convert_to_storage(res, obj);
+  char *out = store_serialize(stored, len);
+  json_decref(stored);
+  return out;
+}
+
 int
-store_read_current(struct registry *r, const char *key, json_t **obj, int64_t *rev, k8c_err *err)
+store_read_current(struct registry *r, const struct api_resource *res, const char *key,
+                   json_t **obj, int64_t *rev, k8c_err *err)
 {
   cache_obj *co = NULL;
   if (watchcache_get(r->cache, key, &co, err) < 0)
@@ -105,9 +116,13 @@ store_read_current(struct registry *r, const char *key, json_t **obj, int64_t *r
   *rev = cache_obj_revision(co);
   size_t len = 0;
   const char *json = cache_obj_json(co, &len);
-  *obj = store_parse(json, len, err);
+  json_t *stored = store_parse(json, len, err);
   cache_obj_unref(co);
-  return *obj ? 0 : -1;
+  if (stored == NULL)
+    return -1;
+  *obj = convert_from_storage(res, stored);
+  json_decref(stored);
+  return 0;
 }
 
 bool

@@ -138,15 +138,16 @@ store_admit_and_validate(struct registry *r, const struct registry_target *t, js
 }
 
 int
-store_commit_update(struct registry *r, const char *key, json_t *obj, int64_t expected_rev,
-                    bool dry_run, int64_t *new_rev, k8c_err *err)
+store_commit_update(struct registry *r, const struct api_resource *res, const char *key,
+                    json_t *obj, int64_t expected_rev, bool dry_run, int64_t *new_rev,
+                    k8c_err *err)
 {
   if (dry_run) {
     *new_rev = expected_rev;
     return 0;
   }
   size_t len = 0;
-  cleanup_free char *data = store_serialize(obj, &len);
+  cleanup_free char *data = store_serialize_for(res, obj, &len);
   if (expected_rev == 0)
     return r->store->ops->create(r->store, key, data, len, new_rev, err);
   return r->store->ops->update(r->store, key, data, len, expected_rev, new_rev, err);
@@ -217,7 +218,7 @@ create_locked(struct registry *r, const struct registry_target *t, json_t *body,
   int64_t rev = 0;
   if (!o->dry_run) {
     size_t len = 0;
-    cleanup_free char *data = store_serialize(obj, &len);
+    cleanup_free char *data = store_serialize_for(t->res, obj, &len);
     if (r->store->ops->create(r->store, key, data, len, &rev, err) < 0) {
       if (err && err->status == 409) {
         char qr[256];
@@ -347,7 +348,7 @@ update_once(struct registry *r, const struct registry_target *t, json_t *newobj,
     return store_delete_now(r, &dt, key, newobj, old_rev, o->dry_run, out, err);
   }
   int64_t rev = 0;
-  if (store_commit_update(r, key, newobj, old_rev, o->dry_run, &rev, err) < 0)
+  if (store_commit_update(r, t->res, key, newobj, old_rev, o->dry_run, &rev, err) < 0)
     return -1;
   store_set_rv(newobj, rev);
   *out = json_incref(newobj);
@@ -382,7 +383,7 @@ registry_update(struct registry *r, const struct registry_target *t, json_t *bod
     cleanup_json json_t *old = NULL;
     int64_t old_rev = 0;
     k8c_err rerr = {0};
-    if (store_read_current(r, key, &old, &old_rev, &rerr) < 0) {
+    if (store_read_current(r, t->res, key, &old, &old_rev, &rerr) < 0) {
       if (rerr.status == 404) {
         k8c_err_clear(&rerr);
         if (strcmp(t->subresource, "") != 0)
@@ -459,7 +460,7 @@ registry_patch(struct registry *r, const struct registry_target *t, const char *
     cleanup_json json_t *old = NULL;
     int64_t old_rev = 0;
     k8c_err rerr = {0};
-    if (store_read_current(r, key, &old, &old_rev, &rerr) < 0) {
+    if (store_read_current(r, t->res, key, &old, &old_rev, &rerr) < 0) {
       if (rerr.status == 404 && is_apply && t->subresource[0] == 0) {
         k8c_err_clear(&rerr);
         cleanup_json json_t *created = apply_server_side(NULL, patch, t->res->definition,

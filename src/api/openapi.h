@@ -24,7 +24,9 @@ int openapi_v2_document(const unsigned char **gz, size_t *gz_len, k8c_err *err);
 
 /* The /openapi/v2 document as a protobuf: gnostic's openapi.v2.Document message, which
  * kubectl requests with Accept: application/com.github.proto-openapi.spec.v2@v1.0+protobuf
- * (serve it with that Content-Type). A gzip stream in static storage. Returns 0. */
+ * (serve it as Content-Type application/com.github.proto-openapi.spec.v2.v1.0+protobuf —
+ * dotted, as kube-apiserver does: Go's mime parser rejects the '@'). A gzip stream in
+ * static storage. Returns 0. */
 int openapi_v2_protobuf(const unsigned char **gz, size_t *gz_len, k8c_err *err);
 
 /* Inflates a gzip stream, for clients that do not accept gzip. Returns a NUL-terminated

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# check.sh — CI guard: re-runs tools/codegen/gen.py into a temporary directory and fails
-# if the committed src/api/gen/ differs. Without ../shared/ref/openapi beside the repo
-# there is nothing to regenerate from, so it notes that and passes.
+# check.sh — CI guard: decodes the committed /openapi/v2 protobuf back and compares it with
+# the JSON document (openapi_pb_check.py), then re-runs tools/codegen/gen.py into a temporary
+# directory and fails if the committed src/api/gen/ differs. Without ../shared/ref/openapi
+# beside the repo there is nothing to regenerate from, so that part notes it and passes.
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 ref="$repo/../shared/ref/openapi"
+python3 "$repo/tools/codegen/openapi_pb_check.py" --gen "$repo/src/api/gen"
 if [ ! -f "$ref/swagger.json" ]; then
   echo "codegen-check: $ref not present; skipping the generated-code check"
   exit 0

@@ -16,6 +16,7 @@ sys.dont_write_bytecode = True  # keep tools/codegen free of __pycache__
 
 import genlib  # noqa: E402
 import openapi_gen  # noqa: E402
+import openapi_pb  # noqa: E402
 import resources_gen  # noqa: E402
 import schema_gen  # noqa: E402
 
@@ -39,6 +40,7 @@ def main():
     outputs["resources.c"] = resources_gen.render(served)
     outputs["schema.c"] = schema_gen.render(spec, served)
     outputs.update(openapi_gen.render(spec, served))
+    outputs.update(openapi_pb.render(openapi_gen.v2_document(spec, served)))
 
     for name in sorted(outputs):
         genlib.write_if_changed(os.path.join(args.out, name), outputs[name])

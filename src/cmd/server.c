@@ -9,6 +9,7 @@
 #include "lib/log.h"
 #include "lib/mem.h"
 #include "registry/registry.h"
+#include "storage/compactor.h"
 #include "storage/storage.h"
 
 #include <getopt.h>
@@ -202,6 +203,7 @@ cmd_server(int argc, char **argv)
       .advertise_address = f.advertise_address,
       .reg = &reg,
   };
+  struct compactor *compactor = NULL;
   struct apiserver *api = apiserver_start(&acfg, &err);
   int rc = 1;
   if (api == NULL) {
@@ -210,6 +212,11 @@ cmd_server(int argc, char **argv)
   }
   if (server_bootstrap(&reg, &err) < 0) {
     log_error("k8c server: bootstrap: %s", err.message);
+    goto out;
+  }
+  compactor = compactor_start(store, 300, &err);
+  if (compactor == NULL) {
+    log_error("k8c server: %s", err.message);
     goto out;
   }
   if (f.write_kubeconfig && f.write_kubeconfig[0]) {
@@ -233,6 +240,7 @@ cmd_server(int argc, char **argv)
   log_info("k8c server: signal %d, shutting down", sig);
   rc = 0;
 out:
+  compactor_stop(compactor);
   apiserver_stop(api);
   registry_destroy(&reg);
   store->ops->destroy(store);

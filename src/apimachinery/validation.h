@@ -8,6 +8,7 @@
 #ifndef K8C_APIMACHINERY_VALIDATION_H
 #define K8C_APIMACHINERY_VALIDATION_H
 
+#include "lib/buf.h"
 #include "lib/err.h"
 
 #include <jansson.h>
@@ -57,5 +58,34 @@ int validate_object_meta(k8c_err *err, const json_t *meta, const json_t *old_met
  *   Kind.group "name" is invalid: [cause1, cause2]
  * and returns -1; otherwise returns 0. kind e.g. "Deployment", group e.g. "apps" ("" core). */
 int validation_finish(k8c_err *err, const char *kind, const char *group, const char *name);
+
+/* ---- additions beyond the original interface ---- */
+
+/* Environment variable names (upstream's IsEnvVarName, the classic rule). */
+int validate_env_var_name(k8c_err *err, const char *field, const char *value);
+
+/* Cause builders for per-kind validators, with upstream's wording:
+ *   Invalid value: "v": detail | Required value[: detail] | Forbidden[: detail] |
+ *   Duplicate value: "v" | Too long: may not be more than N bytes */
+void validation_add_invalid(k8c_err *err, const char *field, const char *value,
+                            const char *detail);
+void validation_add_required(k8c_err *err, const char *field, const char *detail);
+void validation_add_forbidden(k8c_err *err, const char *field, const char *detail);
+void validation_add_duplicate(k8c_err *err, const char *field, const char *value);
+void validation_add_too_long(k8c_err *err, const char *field, long max_bytes);
+
+/* Predicates without causes (for selectors and other parsers). */
+bool validation_is_qualified_name(const char *value);
+bool validation_is_label_value(const char *value);
+bool validation_is_dns1123_subdomain(const char *value);
+bool validation_is_dns1123_label(const char *value);
+
+/* Appends value quoted like Go's %q ("a\"b"). */
+void validation_quote(buf *out, const char *value);
+
+/* upstream's IsQualifiedName / IsValidLabelValue detail messages joined with "; " (as
+ * label selector parsing reports them), or NULL when value is valid. Caller frees. */
+char *validation_qualified_name_problems(const char *value);
+char *validation_label_value_problems(const char *value);
 
 #endif

@@ -84,6 +84,7 @@ const char *
 buf_cstr(buf *b)
 {
   buf_reserve(b, 0);
+  b->data[b->len] = 0;
   return b->data;
 }
 
@@ -91,6 +92,7 @@ char *
 buf_steal(buf *b, size_t *len)
 {
   buf_reserve(b, 0);
+  b->data[b->len] = 0;
   char *d = b->data;
   if (len)
     *len = b->len;

@@ -51,6 +51,10 @@ struct resource_strategy {
    * appended to `cells` in column order. NULL → the generic NAME, AGE table. */
   const struct table_column *columns;
   void (*table_cells)(const json_t *obj, json_t *cells);
+
+  /* The field labels (besides metadata.name and metadata.namespace) a field selector may
+   * use for this resource, NULL-terminated; NULL = none. Same keys selectable_fields fills. */
+  const char *const *supported_fields;
 };
 
 /* The strategy for a resource (never NULL: an all-NULL strategy if none is registered). */

@@ -56,7 +56,9 @@ struct storage_ops {
   /* Lists keys starting with prefix, in key order, as of revision at_rev (0 = current),
    * strictly after start_after (NULL = from the beginning), at most limit (0 = all).
    * *list_rev receives the revision the list reflects. *more is set when keys remain.
-   * 410 Gone (reason Expired) if at_rev is older than the compacted revision. */
+   * 410 Gone (reason Expired) if at_rev is older than the compacted revision; an at_rev
+   * newer than the current revision reads the current one. Items are appended to out,
+   * which the caller frees with storage_kv_list_free (also after a failure). */
   int (*list)(storage *s, const char *prefix, const char *start_after, int64_t limit,
               int64_t at_rev, storage_kv_list *out, int64_t *list_rev, int *more,
               k8c_err *err);
@@ -65,8 +67,8 @@ struct storage_ops {
   int (*create)(storage *s, const char *key, const char *value, size_t len, int64_t *new_rev,
                 k8c_err *err);
 
-  /* Replaces key if its mod_revision equals expected_rev; 409 Conflict otherwise,
-   * 404 NotFound if absent. */
+  /* Replaces key if its mod_revision equals expected_rev (0 = unconditionally);
+   * 409 Conflict otherwise, 404 NotFound if absent (or deleted). */
   int (*update)(storage *s, const char *key, const char *value, size_t len, int64_t expected_rev,
                 int64_t *new_rev, k8c_err *err);
 
@@ -79,7 +81,8 @@ struct storage_ops {
    * order: first the history still kept, then live changes. One subscriber per store
    * (the watch cache). For the embedded backend fn runs synchronously in the writer's
    * thread before the write call returns, so a write's caller can rely on fn having
-   * seen it. 410 Gone if after_rev is older than the compacted revision. */
+   * seen it. 410 Gone if after_rev is older than the compacted revision.
+   * fn == NULL removes the subscriber (call it before freeing ctx). */
   int (*watch)(storage *s, int64_t after_rev, storage_event_fn fn, void *ctx, k8c_err *err);
 
   /* The newest committed revision. */
@@ -88,7 +91,9 @@ struct storage_ops {
   /* The oldest revision still readable (history below it is compacted away). */
   int64_t (*compacted_revision)(storage *s);
 
-  /* Drops history older than rev (keeps each key's newest value). */
+  /* Drops history older than rev (keeps each key's newest value): afterwards lists at
+   * revisions >= rev and watches after revisions >= rev still work, older ones get 410.
+   * 400 if rev is newer than the current revision; a no-op if already compacted. */
   int (*compact)(storage *s, int64_t rev, k8c_err *err);
 
   /* Flushes and frees everything. */
@@ -100,10 +105,13 @@ struct storage {
   const struct storage_ops *ops;
 };
 
-/* Opens the backend named by endpoint: "" or "sqlite://PATH" → the embedded SQLite
- * store (PATH defaults to data_dir/server/db/state.db). */
+/* Opens the backend named by endpoint: "" or "sqlite://PATH[?sync=full|normal]" → the
+ * embedded SQLite store (PATH defaults to data_dir/server/db/state.db; missing parent
+ * directories are created with mode 0700; sync defaults to full, see
+ * docs/design/storage.md). The caller frees the store with s->ops->destroy(s). */
 storage *storage_open(const char *endpoint, const char *data_dir, k8c_err *err);
 
+/* Frees what the kv holds (not the kv itself). */
 void storage_kv_free(storage_kv *kv);
 void storage_kv_list_free(storage_kv_list *l);
 /* Appends a copy of the given fields to l. */

@@ -86,7 +86,7 @@ TEST(unknown_resources_are_not_found)
 
 TEST(served_set_and_details)
 {
-  CHECK(api_resources_count >= 35);
+  CHECK(api_resources_count >= 34);
   const struct api_resource *crd =
       api_resource_find("apiextensions.k8s.io", "v1", "customresourcedefinitions");
   CHECK(crd && !crd->namespaced && list_has(crd->short_names, "crds"));

@@ -1,0 +1,164 @@
+/* meta.c — ObjectMeta accessors, uids, timestamps and generateName (see meta.h).
+ *
+ * Randomness comes from getrandom() directly: uids and generated names must not repeat
+ * across restarts, and there is no seed state to keep. */
+#include "apimachinery/meta.h"
+
+#include "lib/mem.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+#define GENERATED_SUFFIX_LEN 5
+#define GENERATED_NAME_MAX 63
+
+/* upstream's alphabet for generated names: no vowels, no look-alike digits */
+static const char name_alphabet[] = "bcdfghjklmnpqrstvwxz2456789";
+
+static void
+random_bytes(void *out, size_t n)
+{
+  unsigned char *p = out;
+  while (n > 0) {
+    ssize_t got = getrandom(p, n, 0);
+    if (got < 0) {
+      perror("getrandom");
+      abort();
+    }
+    p += got;
+    n -= (size_t)got;
+  }
+}
+
+static const json_t *
+metadata_of(const json_t *obj)
+{
+  const json_t *m = json_object_get(obj, "metadata");
+  return json_is_object(m) ? m : NULL;
+}
+
+const char *
+meta_string(const json_t *obj, const char *field)
+{
+  return json_string_value(json_object_get(metadata_of(obj), field));
+}
+
+const char *
+meta_name(const json_t *obj)
+{
+  return meta_string(obj, "name");
+}
+
+const char *
+meta_namespace(const json_t *obj)
+{
+  return meta_string(obj, "namespace");
+}
+
+const char *
+meta_uid(const json_t *obj)
+{
+  return meta_string(obj, "uid");
+}
+
+const char *
+meta_resource_version(const json_t *obj)
+{
+  return meta_string(obj, "resourceVersion");
+}
+
+json_t *
+meta_get(json_t *obj)
+{
+  if (!json_is_object(obj))
+    return NULL;
+  json_t *m = json_object_get(obj, "metadata");
+  if (json_is_object(m))
+    return m;
+  m = json_object();
+  json_object_set_new(obj, "metadata", m);
+  return m;
+}
+
+int64_t
+meta_generation(const json_t *obj)
+{
+  return json_integer_value(json_object_get(metadata_of(obj), "generation"));
+}
+
+void
+meta_set_string(json_t *obj, const char *field, const char *value)
+{
+  json_t *m = meta_get(obj);
+  if (m == NULL)
+    return;
+  if (value == NULL)
+    json_object_del(m, field);
+  else
+    json_object_set_new(m, field, json_string(value));
+}
+
+json_t *
+meta_labels(const json_t *obj)
+{
+  json_t *l = json_object_get(metadata_of(obj), "labels");
+  return json_is_object(l) ? l : NULL;
+}
+
+json_t *
+meta_annotations(const json_t *obj)
+{
+  json_t *a = json_object_get(metadata_of(obj), "annotations");
+  return json_is_object(a) ? a : NULL;
+}
+
+char *
+meta_now_rfc3339(void)
+{
+  time_t now = time(NULL);
+  struct tm tm;
+  gmtime_r(&now, &tm);
+  char out[32];
+  strftime(out, sizeof out, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return xstrdup(out);
+}
+
+char *
+meta_new_uid(void)
+{
+  unsigned char b[16];
+  random_bytes(b, sizeof b);
+  b[6] = (unsigned char)((b[6] & 0x0f) | 0x40); /* version 4 */
+  b[8] = (unsigned char)((b[8] & 0x3f) | 0x80); /* RFC 4122 variant */
+  return xasprintf("%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+                   b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11],
+                   b[12], b[13], b[14], b[15]);
+}
+
+int
+meta_generate_name(json_t *obj)
+{
+  const char *name = meta_name(obj);
+  const char *prefix = meta_string(obj, "generateName");
+  if ((name != NULL && *name) || prefix == NULL || *prefix == '\0')
+    return 0;
+  size_t keep = strlen(prefix);
+  if (keep > GENERATED_NAME_MAX - GENERATED_SUFFIX_LEN)
+    keep = GENERATED_NAME_MAX - GENERATED_SUFFIX_LEN;
+  char suffix[GENERATED_SUFFIX_LEN + 1];
+  size_t alphabet_len = sizeof name_alphabet - 1;
+  for (int i = 0; i < GENERATED_SUFFIX_LEN;) {
+    unsigned char r;
+    random_bytes(&r, 1);
+    if (r >= 256 - 256 % alphabet_len) /* reject to stay uniform */
+      continue;
+    suffix[i++] = name_alphabet[r % alphabet_len];
+  }
+  suffix[GENERATED_SUFFIX_LEN] = '\0';
+  char *generated = xasprintf("%.*s%s", (int)keep, prefix, suffix);
+  meta_set_string(obj, "name", generated);
+  free(generated);
+  return 1;
+}

@@ -1,0 +1,112 @@
+/* sqlite_internal.h — shared between the files of the SQLite backend: the store
+ * struct, one connection with its cached prepared statements, and the write queue.
+ *
+ * One writer connection is used by whoever currently leads the group commit; readers
+ * take a connection from a small pool, so reads never wait for writes (WAL). */
+#ifndef K8C_STORAGE_SQLITE_INTERNAL_H
+#define K8C_STORAGE_SQLITE_INTERNAL_H
+
+#include "storage/sqlite/sqlite_store.h"
+#include "storage/storage.h"
+
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+
+/* Prepared statements, compiled once per connection (see sqlite_conn.c). */
+enum sq_stmt {
+  SQ_LATEST,   /* newest row of a name */
+  SQ_INSERT,   /* append one row */
+  SQ_LIST,     /* newest non-deleted rows of a key range at a revision */
+  SQ_HISTORY,  /* every row after a revision, in order */
+  SQ_REVS,     /* (current revision, compacted revision) */
+  SQ_SET_META, /* store an integer in meta */
+  SQ_COMPACT,  /* drop history below a revision */
+  SQ_BEGIN,
+  SQ_BEGIN_IMMEDIATE,
+  SQ_COMMIT,
+  SQ_ROLLBACK,
+  SQ_STMT_COUNT
+};
+
+struct sq_conn {
+  sqlite3 *db;
+  sqlite3_stmt *stmt[SQ_STMT_COUNT];
+  struct sq_conn *next_free; /* reader pool link */
+};
+
+enum sq_write_kind { SQ_WRITE_CREATE, SQ_WRITE_UPDATE, SQ_WRITE_DELETE };
+
+/* One caller's write waiting in (or executed by) the group commit. */
+struct sq_write_req {
+  enum sq_write_kind kind;
+  const char *key;   /* borrowed from the caller, who waits */
+  const char *value; /* borrowed; NULL for delete */
+  size_t len;
+  int64_t expected_rev;
+
+  /* results, filled by the leader */
+  bool done;
+  int rc;
+  k8c_err err;
+  storage_event event; /* valid when rc == 0 */
+  char *old_value;     /* owned: the deleted value, for the DELETE event */
+
+  struct sq_write_req *next;
+};
+
+struct sqlite_store {
+  storage base;
+  char *path;
+  bool sync_full;
+
+  /* Group commit: writers queue requests; the one that finds no leader becomes the
+   * leader, runs everything queued in one transaction and wakes the others. Holding
+   * leadership is "holding the write mutex". */
+  pthread_mutex_t write_mu;
+  pthread_cond_t write_cv;
+  bool leader_busy;
+  struct sq_write_req *queue_head, *queue_tail;
+  struct sq_conn *writer; /* used only by the leader */
+  storage_event_fn watch_fn;
+  void *watch_ctx;
+
+  _Atomic int64_t current_rev;
+  _Atomic int64_t compacted_rev;
+
+  pthread_mutex_t pool_mu;
+  struct sq_conn *free_readers;
+};
+
+/* sqlite_conn.c */
+struct sq_conn *sq_conn_open(const char *path, bool writer, bool sync_full, k8c_err *err);
+void sq_conn_close(struct sq_conn *c);
+/* Creates the tables if missing (writer connection). */
+int sq_schema_init(struct sq_conn *c, k8c_err *err);
+/* Reads the current and compacted revisions in one statement. */
+int sq_read_revisions(struct sq_conn *c, int64_t *current, int64_t *compacted, k8c_err *err);
+/* Runs a statement that returns no rows (BEGIN, COMMIT ...). */
+int sq_exec_stmt(struct sq_conn *c, enum sq_stmt which, k8c_err *err);
+/* Fills err with a 500 naming what failed and SQLite's message; returns -1. */
+int sq_error(struct sq_conn *c, k8c_err *err, const char *what);
+
+/* sqlite_read.c */
+int sq_get(storage *s, const char *key, storage_kv *out, k8c_err *err);
+int sq_list(storage *s, const char *prefix, const char *start_after, int64_t limit,
+            int64_t at_rev, storage_kv_list *out, int64_t *list_rev, int *more, k8c_err *err);
+void sq_reader_pool_free(struct sqlite_store *st);
+
+/* sqlite_write.c */
+int sq_create(storage *s, const char *key, const char *value, size_t len, int64_t *new_rev,
+              k8c_err *err);
+int sq_update(storage *s, const char *key, const char *value, size_t len, int64_t expected_rev,
+              int64_t *new_rev, k8c_err *err);
+int sq_delete(storage *s, const char *key, int64_t expected_rev, int64_t *new_rev,
+              k8c_err *err);
+/* Waits until no leader runs and takes leadership, for work that must not interleave
+ * with writes (watch registration, compaction). */
+void sq_lead_exclusive(struct sqlite_store *st);
+void sq_lead_release(struct sqlite_store *st);
+
+#endif

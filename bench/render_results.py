@@ -44,6 +44,8 @@ def machine():
 def fmt(value, digits):
     if value is None:
         return "n/a"
+    if isinstance(value, str):
+        return value
     return f"{value:,.{digits}f}"
 
 
@@ -55,6 +57,12 @@ def main():
 
     def add(metric, target, value, digits, runs, check=None):
         rows.append((metric, target, value, digits, runs, check))
+
+    def add_cpu(what, line):
+        if "server_cpu_cores" in line and "loadgen_cpu_cores" in line:
+            text = f"{line['server_cpu_cores']:.2f} / {line['loadgen_cpu_cores']:.2f}"
+            add(f"CPU cores busy during {what}: server / load generator", "—", text, 0,
+                line["runs"])
 
     def med(values):
         values = [v for v in values if v is not None]
@@ -73,12 +81,14 @@ def main():
             c["creates_per_s"], 0, c["runs"], lambda v: v >= 5000)
         for p in ("p50", "p90", "p99"):
             add(f"create latency {p} (ms)", "—", c[f"{p}_ms"], 2, c["runs"])
+        add_cpu("creates", c)
     if "get" in by:
         g = by["get"]
         add(f"pod gets/s ({g['concurrency']} clients, random of {g['pods']:,} pods)", "≥ 30,000",
             g["gets_per_s"], 0, g["runs"], lambda v: v >= 30000)
         add("get latency p50 (ms)", "—", g["p50_ms"], 3, g["runs"])
         add("get latency p99 (ms)", "< 25", g["p99_ms"], 3, g["runs"], lambda v: v < 25)
+        add_cpu("gets", g)
     if "list" in by:
         l = by["list"]
         add(f"list {l['items']:,} pods, full JSON ({l['bytes'] / 1048576:.1f} MiB) (ms)", "—",

@@ -29,6 +29,7 @@ typedef struct pool_result {
   uint64_t ok;
   uint64_t failed;
   double wall_s;        /* from the common start to the last thread's end */
+  double cpu_s;         /* this process's user+system CPU over the same span */
   char first_error[512];
 } pool_result;
 

@@ -29,7 +29,8 @@ scenario_list_run(const bench_options *options, k8c_err *err)
   free(names);
   if (options->count != 0 && items != options->count) {
     http_client_free(&client);
-    return k8c_error(err, 500, K8C_REASON_INTERNAL, "list: expected %" PRIu64 " pods in %s, got %zu",
+    return k8c_error(err, 500, K8C_REASON_INTERNAL,
+                     "list: expected %" PRIu64 " pods in %s, got %zu",
                      options->count, options->namespace_name, items);
   }
 

@@ -117,7 +117,8 @@ report_metric(json_t *line, const char *name, const double *per_run, size_t runs
 int
 report_print(json_t *line)
 {
-  cleanup_free char *text = json_dumps(line, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6));
+  cleanup_free char *text =
+      json_dumps(line, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6));
   if (text == NULL)
     return -1;
   if (printf("%s\n", text) < 0 || fflush(stdout) != 0)

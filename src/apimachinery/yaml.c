@@ -594,11 +594,14 @@ emit_node(yaml_emitter_t *em, const json_t *j)
     return emit_scalar(em, number, strlen(number), YAML_PLAIN_SCALAR_STYLE);
   case JSON_REAL: {
     double f = json_real_value(j);
-    for (int precision = 1; precision <= 17; precision++) {
+    int precision = 1;
+    for (; precision <= 17; precision++) {
       snprintf(number, sizeof number, "%.*g", precision, f);
       if (strtod(number, NULL) == f)
         break;
     }
+    if (strpbrk(number, ".eEni") == NULL) /* would read back as an integer */
+      snprintf(number, sizeof number, "%.*e", precision > 1 ? precision - 1 : 0, f);
     return emit_scalar(em, number, strlen(number), YAML_PLAIN_SCALAR_STYLE);
   }
   case JSON_TRUE: return emit_scalar(em, "true", 4, YAML_PLAIN_SCALAR_STYLE);

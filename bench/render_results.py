@@ -63,6 +63,10 @@ def main():
             text = f"{line['server_cpu_cores']:.2f} / {line['loadgen_cpu_cores']:.2f}"
             add(f"CPU cores busy during {what}: server / load generator", "—", text, 0,
                 line["runs"])
+            ops = line.get("creates_per_s") or line.get("gets_per_s")
+            if ops and line["server_cpu_cores"] > 0:
+                add(f"{what} per server CPU-second (server efficiency)", "—",
+                    ops / line["server_cpu_cores"], 0, line["runs"])
 
     def med(values):
         values = [v for v in values if v is not None]

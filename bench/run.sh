@@ -78,6 +78,11 @@ start_server() {
     tail -n 30 "$SERVER_DIR/server.log" >&2
     exit 1
   fi
+  if ! kill -0 "$SERVER_PID" 2>/dev/null; then # /readyz answered, but not our server
+    echo "bench: server exited during start-up; its log:" >&2
+    tail -n 30 "$SERVER_DIR/server.log" >&2
+    exit 1
+  fi
   READY_MS=$(jq -r .ready_ms <<<"$line")
 }
 
@@ -88,28 +93,17 @@ rss_mib() {
 loadgen() {
   local scenario=$1
   shift
-  "$LOADGEN" "$scenario" --server "$SERVER_URL" --tls-dir "$SERVER_DIR/server/tls" "$@"
+  "$LOADGEN" "$scenario" --server "$SERVER_URL" --tls-dir "$SERVER_DIR/server/tls" \
+    --server-pid "$SERVER_PID" "$@"
 }
 
-server_cpu_ticks() { # user + system CPU of the server so far, in clock ticks
-  awk '{ print $14 + $15 }' "/proc/$SERVER_PID/stat"
-}
-
-# record SCENARIO ARGS...: runs the scenario and keeps its JSON line, adding the cores
-# the server used meanwhile (its CPU time over the scenario's whole wall time).
-record() {
-  local out cpu0 cpu1 t0 t1
-  cpu0=$(server_cpu_ticks)
-  t0=${EPOCHREALTIME/[.,]/}
+record() { # record SCENARIO ARGS...: runs the scenario, keeps its JSON line
+  local out
   if ! out=$(loadgen "$@"); then
     echo "bench: scenario $1 failed" >&2
     exit 1
   fi
-  t1=${EPOCHREALTIME/[.,]/}
-  cpu1=$(server_cpu_ticks)
-  jq -c --argjson cores "$(awk -v c=$((cpu1 - cpu0)) -v hz="$(getconf CLK_TCK)" -v us=$((t1 - t0)) \
-        'BEGIN { printf "%.3f", (c / hz) / (us / 1e6) }')" '. + {server_cpu_cores: $cores}' \
-    <<<"$out" >>"$JSONL"
+  printf '%s\n' "$out" >>"$JSONL"
 }
 
 started=$(date +%s)

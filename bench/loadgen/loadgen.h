@@ -34,6 +34,7 @@ typedef struct bench_options {
   double timeout_s; /* ready: give up after; watch: wait for fan-out at most */
   int interval_ms;  /* ready: poll period */
   int64_t since_unix_us; /* ready: when the server was exec'd (0: when polling began) */
+  int server_pid;        /* if set (same machine), the server's CPU is reported per run */
 } bench_options;
 
 typedef struct scenario {

@@ -41,6 +41,7 @@ enum {
   OPT_TIMEOUT,
   OPT_INTERVAL_MS,
   OPT_SINCE_UNIX_US,
+  OPT_SERVER_PID,
   OPT_HELP,
 };
 
@@ -61,6 +62,7 @@ static const struct option LONG_OPTIONS[] = {
     {"timeout", required_argument, NULL, OPT_TIMEOUT},
     {"interval-ms", required_argument, NULL, OPT_INTERVAL_MS},
     {"since-unix-us", required_argument, NULL, OPT_SINCE_UNIX_US},
+    {"server-pid", required_argument, NULL, OPT_SERVER_PID},
     {"help", no_argument, NULL, OPT_HELP},
     {NULL, 0, NULL, 0},
 };
@@ -185,6 +187,7 @@ parse_options(int argc, char **argv, bench_options *options)
       case OPT_TIMEOUT: options->timeout_s = value; break;
       case OPT_INTERVAL_MS: options->interval_ms = (int)value; break;
       case OPT_SINCE_UNIX_US: options->since_unix_us = (int64_t)value; break;
+      case OPT_SERVER_PID: options->server_pid = (int)value; break;
       default: return -1;
       }
     }
@@ -251,5 +254,6 @@ usage(FILE *out)
           "  --creators N          watch: concurrent creating clients (1)\n"
           "  --timeout S           ready: give up after; watch: wait per phase (60)\n"
           "  --interval-ms MS      ready: poll period (2)\n"
-          "  --since-unix-us T     ready: server exec time, wall clock µs since epoch\n");
+          "  --since-unix-us T     ready: server exec time, wall clock µs since epoch\n"
+          "  --server-pid PID      report the server's CPU (cores busy) for each run\n");
 }

@@ -69,6 +69,7 @@ pool_run(const pool_spec *spec, pool_result *out, k8c_err *err)
   pthread_barrier_wait(&shared.start);
   double start_ms = clock_now_ms();
   double start_cpu_s = process_cpu_s();
+  double start_server_cpu_s = process_cpu_seconds(spec->server_pid);
 
   for (int i = 0; i < started; i++) {
     if (pthread_join(workers[i].thread, NULL) != 0)
@@ -76,6 +77,7 @@ pool_run(const pool_spec *spec, pool_result *out, k8c_err *err)
   }
   out->wall_s = (clock_now_ms() - start_ms) / 1e3;
   out->cpu_s = process_cpu_s() - start_cpu_s;
+  out->server_cpu_s = process_cpu_seconds(spec->server_pid) - start_server_cpu_s;
   pthread_barrier_destroy(&shared.start);
 
   for (int i = 0; i < started; i++) {

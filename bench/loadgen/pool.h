@@ -22,6 +22,7 @@ typedef struct pool_spec {
   const char *warmup_path; /* GET once per connection before the clock starts */
   pool_op_fn op;
   void *ctx; /* borrowed; shared by all threads, so op must only read it or use atomics */
+  int server_pid; /* 0, or the server's pid to measure its CPU over the run */
 } pool_spec;
 
 typedef struct pool_result {
@@ -30,6 +31,7 @@ typedef struct pool_result {
   uint64_t failed;
   double wall_s;        /* from the common start to the last thread's end */
   double cpu_s;         /* this process's user+system CPU over the same span */
+  double server_cpu_s;  /* the server's CPU over the same span (0 without server_pid) */
   char first_error[512];
 } pool_result;
 

@@ -38,6 +38,7 @@ scenario_create_run(const bench_options *options, k8c_err *err)
   cleanup_free double *p90 = xcalloc(runs, sizeof(double));
   cleanup_free double *p99 = xcalloc(runs, sizeof(double));
   cleanup_free double *client_cores = xcalloc(runs, sizeof(double));
+  cleanup_free double *server_cores = xcalloc(runs, sizeof(double));
   uint64_t failed = 0;
   cleanup_free char *path = xasprintf("/api/v1/namespaces/%s/pods", options->namespace_name);
   for (size_t run = 0; run < runs; run++) {
@@ -51,6 +52,7 @@ scenario_create_run(const bench_options *options, k8c_err *err)
         .concurrency = options->concurrency,
         .total_ops = options->count,
         .warmup_path = "/readyz",
+        .server_pid = options->server_pid,
         .op = create_one_pod,
         .ctx = &ctx,
     };
@@ -66,6 +68,7 @@ scenario_create_run(const bench_options *options, k8c_err *err)
     p90[run] = lat_rec_percentile(&result.latency_ms, 90);
     p99[run] = lat_rec_percentile(&result.latency_ms, 99);
     client_cores[run] = result.cpu_s / result.wall_s;
+    server_cores[run] = result.server_cpu_s / result.wall_s;
     failed += result.failed;
     fprintf(stderr,
             "create run %zu: %" PRIu64 " pods in %.2f s = %.0f/s, p50 %.2f ms p90 %.2f ms "
@@ -85,6 +88,8 @@ scenario_create_run(const bench_options *options, k8c_err *err)
   report_metric(line, "p90_ms", p90, runs);
   report_metric(line, "p99_ms", p99, runs);
   report_metric(line, "loadgen_cpu_cores", client_cores, runs);
+  if (options->server_pid)
+    report_metric(line, "server_cpu_cores", server_cores, runs);
   json_object_set_new(line, "failed", json_integer((json_int_t)failed));
   if (report_print(line) < 0)
     return k8c_error(err, 500, K8C_REASON_INTERNAL, "writing the report failed");

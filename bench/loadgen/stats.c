@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 static int compare_double(const void *a, const void *b);
 
@@ -99,6 +100,29 @@ clock_realtime_us(void)
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
   return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+double
+process_cpu_seconds(int pid)
+{
+  if (pid <= 0)
+    return 0;
+  char path[64];
+  snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+  FILE *f = fopen(path, "r");
+  if (f == NULL)
+    return 0;
+  char line[1024];
+  char *got = fgets(line, sizeof(line), f);
+  fclose(f);
+  /* Fields after the command name, which is in parentheses and may hold spaces. */
+  const char *after = got ? strrchr(line, ')') : NULL;
+  unsigned long long user = 0, system = 0;
+  if (after == NULL ||
+      sscanf(after + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &user,
+             &system) != 2)
+    return 0;
+  return (double)(user + system) / (double)sysconf(_SC_CLK_TCK);
 }
 
 void

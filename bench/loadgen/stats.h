@@ -34,6 +34,10 @@ int64_t clock_now_us(void);
 /* Wall clock (CLOCK_REALTIME) in microseconds since the epoch. */
 int64_t clock_realtime_us(void);
 
+/* User+system CPU seconds process pid has used so far (/proc/PID/stat); 0 when pid is 0
+ * or unreadable. Lets the generator report the server's CPU over exactly a timed run. */
+double process_cpu_seconds(int pid);
+
 /* Adds "name": median and "name_runs": [v0, v1, ...] to line (borrowed). */
 void report_metric(json_t *line, const char *name, const double *per_run, size_t runs);
 /* Prints line as one compact JSON line on stdout and flushes; line stays the caller's. */

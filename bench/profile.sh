@@ -40,7 +40,8 @@ case $SCENARIO in
   list) lg create --namespace bench-list --count 1000 --runs 1 >/dev/null ;;
 esac
 
-perf record -g -o "$WORK/perf.data" -p "$SERVER_PID" 2>"$WORK/perf.log" &
+# DWARF unwinding: the RelWithDebInfo build keeps no frame pointers.
+perf record -F 499 --call-graph dwarf,16384 -o "$WORK/perf.data" -p "$SERVER_PID" 2>"$WORK/perf.log" &
 PERF_PID=$!
 sleep 0.5
 case $SCENARIO in
@@ -52,9 +53,13 @@ case $SCENARIO in
 esac
 kill -INT "$PERF_PID"
 wait "$PERF_PID" || true
+if ! kill -0 "$SERVER_PID" 2>/dev/null; then
+  echo "profile: the server died during the run; its log:" >&2
+  tail -n 40 "$WORK/server.log" >&2
+fi
 echo "== hottest functions by self time (% of server cycles) =="
 perf report -i "$WORK/perf.data" --no-children --percent-limit 1.5 --stdio -g none \
   --sort symbol,dso 2>/dev/null | grep -v '^#' | grep -v '^$' | head -40
 echo "== including callees (% of server cycles) =="
-perf report -i "$WORK/perf.data" --children --percent-limit 5 --stdio -g none \
-  --sort symbol 2>/dev/null | grep -v '^#' | grep -v '^$' | head -40
+perf report -i "$WORK/perf.data" --children --percent-limit 2 --stdio -g none \
+  --sort dso,symbol 2>/dev/null | grep -E '^ +[0-9.]+%' | grep -v '\[k\]' | head -50

@@ -1,0 +1,116 @@
+/* scenario_create.c — concurrent Pod creation: creates/s and latency percentiles.
+ *
+ * Each run creates --count pods named <prefix>-r<run>-<n> in --namespace with
+ * --concurrency keep-alive clients going back to back; a create counts only when the
+ * server answers 201 Created. */
+#include "kube_api.h"
+#include "loadgen.h"
+#include "pool.h"
+
+#include "lib/mem.h"
+
+#include <math.h>
+#include <stdio.h>
+
+typedef struct create_ctx {
+  const char *namespace_name;
+  char *run_prefix; /* owned: "<prefix>-r<run>" */
+  char *path;       /* owned: the pods collection */
+} create_ctx;
+
+static int create_one_pod(http_client *client, uint64_t index, unsigned int *rng, void *ctx,
+                          k8c_err *err);
+
+int
+scenario_create_run(const bench_options *options, k8c_err *err)
+{
+  http_client setup;
+  if (http_client_init(&setup, &options->target, err) < 0)
+    return -1;
+  int rc = kube_ensure_namespace(&setup, options->namespace_name, err);
+  http_client_free(&setup);
+  if (rc < 0)
+    return k8c_err_prefix(err, "create");
+
+  size_t runs = (size_t)options->runs;
+  cleanup_free double *rate = xcalloc(runs, sizeof(double));
+  cleanup_free double *p50 = xcalloc(runs, sizeof(double));
+  cleanup_free double *p90 = xcalloc(runs, sizeof(double));
+  cleanup_free double *p99 = xcalloc(runs, sizeof(double));
+  cleanup_free double *client_cores = xcalloc(runs, sizeof(double));
+  cleanup_free double *server_cores = xcalloc(runs, sizeof(double));
+  uint64_t failed = 0;
+  cleanup_free char *path = xasprintf("/api/v1/namespaces/%s/pods", options->namespace_name);
+  for (size_t run = 0; run < runs; run++) {
+    create_ctx ctx = {
+        .namespace_name = options->namespace_name,
+        .run_prefix = xasprintf("%s-r%zu", options->name_prefix, run),
+        .path = path,
+    };
+    pool_spec spec = {
+        .target = &options->target,
+        .concurrency = options->concurrency,
+        .total_ops = options->count,
+        .warmup_path = "/readyz",
+        .server_pid = options->server_pid,
+        .op = create_one_pod,
+        .ctx = &ctx,
+    };
+    pool_result result;
+    rc = pool_run(&spec, &result, err);
+    free(ctx.run_prefix);
+    if (rc < 0) {
+      pool_result_free(&result);
+      return k8c_err_prefix(err, "create run %zu", run);
+    }
+    rate[run] = (double)result.ok / result.wall_s;
+    p50[run] = lat_rec_percentile(&result.latency_ms, 50);
+    p90[run] = lat_rec_percentile(&result.latency_ms, 90);
+    p99[run] = lat_rec_percentile(&result.latency_ms, 99);
+    client_cores[run] = result.cpu_s / result.wall_s;
+    server_cores[run] = result.server_cpu_s / result.wall_s;
+    failed += result.failed;
+    fprintf(stderr,
+            "create run %zu: %" PRIu64 " pods in %.2f s = %.0f/s, p50 %.2f ms p90 %.2f ms "
+            "p99 %.2f ms, load generator %.2f cores, %" PRIu64 " failed%s%s\n",
+            run, result.ok, result.wall_s, rate[run], p50[run], p90[run], p99[run],
+            client_cores[run], result.failed, result.failed ? ": " : "", result.first_error);
+    pool_result_free(&result);
+  }
+
+  cleanup_json json_t *line = json_object();
+  json_object_set_new(line, "scenario", json_string("create"));
+  json_object_set_new(line, "pods_per_run", json_integer((json_int_t)options->count));
+  json_object_set_new(line, "concurrency", json_integer(options->concurrency));
+  json_object_set_new(line, "runs", json_integer(options->runs));
+  report_metric(line, "creates_per_s", rate, runs);
+  report_metric(line, "p50_ms", p50, runs);
+  report_metric(line, "p90_ms", p90, runs);
+  report_metric(line, "p99_ms", p99, runs);
+  report_metric(line, "loadgen_cpu_cores", client_cores, runs);
+  if (options->server_pid)
+    report_metric(line, "server_cpu_cores", server_cores, runs);
+  json_object_set_new(line, "failed", json_integer((json_int_t)failed));
+  if (report_print(line) < 0)
+    return k8c_error(err, 500, K8C_REASON_INTERNAL, "writing the report failed");
+  return 0;
+}
+
+static int
+create_one_pod(http_client *client, uint64_t index, unsigned int *rng, void *ctx_arg,
+               k8c_err *err)
+{
+  create_ctx *ctx = ctx_arg;
+  char name[128];
+  char manifest[2048];
+  snprintf(name, sizeof(name), "%s-%06" PRIu64, ctx->run_prefix, index);
+  int len = kube_pod_manifest(manifest, sizeof(manifest), ctx->namespace_name, name, err);
+  if (len < 0)
+    return -1;
+  long status = http_client_request(client, "POST", ctx->path, manifest, (size_t)len, err);
+  if (status < 0)
+    return -1;
+  if (status != 201)
+    return kube_error_from_response(client, "creating pod", status, err);
+  return 0;
+}

@@ -1,0 +1,122 @@
+/* scenario_get.c — concurrent GETs of existing pods by random name: gets/s, p50/p99.
+ *
+ * The names come from one list of --namespace taken before the clock starts, so the
+ * scenario reads whatever pods an earlier create run left there. */
+#include "kube_api.h"
+#include "loadgen.h"
+#include "pool.h"
+
+#include "lib/mem.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+typedef struct get_ctx {
+  char **paths; /* owned: one GET path per pod */
+  size_t count;
+} get_ctx;
+
+static int get_random_pod(http_client *client, uint64_t index, unsigned int *rng, void *ctx,
+                          k8c_err *err);
+static void free_strings(char **strings, size_t count);
+
+int
+scenario_get_run(const bench_options *options, k8c_err *err)
+{
+  http_client setup;
+  if (http_client_init(&setup, &options->target, err) < 0)
+    return -1;
+  char **names = NULL;
+  size_t count = 0;
+  int rc = kube_list_pods(&setup, options->namespace_name, &names, &count, NULL, err);
+  http_client_free(&setup);
+  if (rc < 0)
+    return k8c_err_prefix(err, "get");
+  if (count == 0)
+    return k8c_error(err, 404, K8C_REASON_NOT_FOUND, "get: namespace %s has no pods",
+                     options->namespace_name);
+  get_ctx ctx = {.paths = xcalloc(count, sizeof(char *)), .count = count};
+  for (size_t i = 0; i < count; i++)
+    ctx.paths[i] = xasprintf("/api/v1/namespaces/%s/pods/%s", options->namespace_name, names[i]);
+  free_strings(names, count);
+
+  size_t runs = (size_t)options->runs;
+  cleanup_free double *rate = xcalloc(runs, sizeof(double));
+  cleanup_free double *p50 = xcalloc(runs, sizeof(double));
+  cleanup_free double *p90 = xcalloc(runs, sizeof(double));
+  cleanup_free double *p99 = xcalloc(runs, sizeof(double));
+  cleanup_free double *client_cores = xcalloc(runs, sizeof(double));
+  cleanup_free double *server_cores = xcalloc(runs, sizeof(double));
+  uint64_t failed = 0;
+  for (size_t run = 0; run < runs && rc == 0; run++) {
+    pool_spec spec = {
+        .target = &options->target,
+        .concurrency = options->concurrency,
+        .duration_s = options->duration_s,
+        .warmup_path = ctx.paths[0],
+        .server_pid = options->server_pid,
+        .op = get_random_pod,
+        .ctx = &ctx,
+    };
+    pool_result result;
+    rc = pool_run(&spec, &result, err);
+    if (rc == 0) {
+      rate[run] = (double)result.ok / result.wall_s;
+      p50[run] = lat_rec_percentile(&result.latency_ms, 50);
+      p90[run] = lat_rec_percentile(&result.latency_ms, 90);
+      p99[run] = lat_rec_percentile(&result.latency_ms, 99);
+      client_cores[run] = result.cpu_s / result.wall_s;
+      server_cores[run] = result.server_cpu_s / result.wall_s;
+      failed += result.failed;
+      fprintf(stderr,
+              "get run %zu: %" PRIu64 " gets in %.2f s = %.0f/s, p50 %.3f ms p90 %.3f ms "
+              "p99 %.3f ms, load generator %.2f cores, %" PRIu64 " failed%s%s\n",
+              run, result.ok, result.wall_s, rate[run], p50[run], p90[run], p99[run],
+              client_cores[run], result.failed, result.failed ? ": " : "", result.first_error);
+    }
+    pool_result_free(&result);
+  }
+  free_strings(ctx.paths, ctx.count);
+  if (rc < 0)
+    return k8c_err_prefix(err, "get");
+
+  cleanup_json json_t *line = json_object();
+  json_object_set_new(line, "scenario", json_string("get"));
+  json_object_set_new(line, "pods", json_integer((json_int_t)count));
+  json_object_set_new(line, "concurrency", json_integer(options->concurrency));
+  json_object_set_new(line, "duration_s", json_real(options->duration_s));
+  json_object_set_new(line, "runs", json_integer(options->runs));
+  report_metric(line, "gets_per_s", rate, runs);
+  report_metric(line, "p50_ms", p50, runs);
+  report_metric(line, "p90_ms", p90, runs);
+  report_metric(line, "p99_ms", p99, runs);
+  report_metric(line, "loadgen_cpu_cores", client_cores, runs);
+  if (options->server_pid)
+    report_metric(line, "server_cpu_cores", server_cores, runs);
+  json_object_set_new(line, "failed", json_integer((json_int_t)failed));
+  if (report_print(line) < 0)
+    return k8c_error(err, 500, K8C_REASON_INTERNAL, "writing the report failed");
+  return 0;
+}
+
+static int
+get_random_pod(http_client *client, uint64_t index, unsigned int *rng, void *ctx_arg,
+               k8c_err *err)
+{
+  get_ctx *ctx = ctx_arg;
+  const char *path = ctx->paths[(size_t)rand_r(rng) % ctx->count];
+  long status = http_client_request(client, "GET", path, NULL, 0, err);
+  if (status < 0)
+    return -1;
+  if (status != 200)
+    return kube_error_from_response(client, "getting pod", status, err);
+  return 0;
+}
+
+static void
+free_strings(char **strings, size_t count)
+{
+  for (size_t i = 0; i < count; i++)
+    free(strings[i]);
+  free(strings);
+}

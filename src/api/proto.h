@@ -46,7 +46,9 @@ enum proto_well_known {
 
 #define PROTO_FIELD_REPEATED 0x1     /* label repeated (a map when message is a map entry) */
 #define PROTO_FIELD_INLINE 0x2       /* Go `json:",inline"`: its fields join the parent's */
-#define PROTO_FIELD_NON_NULLABLE 0x4 /* gogoproto.nullable=false: a Go non-pointer field */
+/* A Go non-pointer field (gogoproto.nullable=false, so always on the wire) whose JSON tag
+ * has omitempty (not "required" in OpenAPI): its zero value is dropped, as Go would. */
+#define PROTO_FIELD_OMIT_EMPTY 0x4
 
 struct proto_field {
   uint32_t number;

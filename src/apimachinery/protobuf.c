@@ -1,7 +1,7 @@
 /* protobuf.c — Kubernetes protobuf bodies to JSON, driven by the generated message table.
  * A message is decoded into one slot per declared field (repeated fields accumulate, maps
  * fill objects), then the slots are laid out in declaration order, dropping what Go's
- * `omitempty` would drop: empty strings of non-pointer fields, empty lists and maps. */
+ * `omitempty` would drop: zero values of non-pointer fields, empty lists and maps. */
 #include "apimachinery/protobuf.h"
 
 #include <math.h>
@@ -379,17 +379,26 @@ decode_field(const struct proto_field *f, int wire, struct pb_reader *r, int dep
   return 0;
 }
 
-/* Would Go's omitempty drop this value of field f? */
+/* Would Go's omitempty drop this value of field f? Lists and maps when empty; scalars of
+ * non-pointer omitempty fields when zero; pointer fields are on the wire only when set. */
 static bool
 omitted(const struct proto_field *f, const json_t *v)
 {
   if (json_is_array(v))
     return json_array_size(v) == 0;
-  if (json_is_object(v) && (f->flags & PROTO_FIELD_REPEATED))
-    return json_object_size(v) == 0;
-  if (json_is_string(v) && json_string_length(v) == 0)
-    return f->type == PROTO_TYPE_BYTES || (f->flags & PROTO_FIELD_NON_NULLABLE);
-  return false;
+  if (json_is_object(v))
+    return (f->flags & PROTO_FIELD_REPEATED) && json_object_size(v) == 0;
+  if (json_is_string(v) && json_string_length(v) == 0 && f->type == PROTO_TYPE_BYTES)
+    return true;
+  if (!(f->flags & PROTO_FIELD_OMIT_EMPTY) || f->type == PROTO_TYPE_MESSAGE)
+    return false;
+  if (json_is_string(v))
+    return json_string_length(v) == 0;
+  if (json_is_integer(v))
+    return json_integer_value(v) == 0;
+  if (json_is_real(v))
+    return json_real_value(v) == 0;
+  return json_is_false(v);
 }
 
 static int

@@ -3,7 +3,8 @@ FileDescriptorProtos that gogo-protobuf embeds (gzip-compressed) in a kubectl bi
 
 The descriptors are the facts (message names, field numbers, JSON names, types); the
 OpenAPI spec only tells which message fields Go inlines into their parent (`json:",inline"`)
-and which (apiVersion, kind) pairs name which message. A tiny protobuf reader is enough,
+which fields lack omitempty (its "required") and which (apiVersion, kind) pairs name which
+message. A field marked gogoproto.nullable=false is a Go non-pointer field. A tiny protobuf reader is enough,
 since a FileDescriptorProto only uses varints and length-delimited fields.
 """
 import os
@@ -179,17 +180,27 @@ def fix_json_names(fields, props):
             field["json_name"] = lowered[field["json_name"].lower()]
 
 
+def mark_required(fields, definition):
+    """OpenAPI marks a field required exactly when its Go JSON tag lacks omitempty."""
+    required = set(definition.get("required", []))
+    for field in fields:
+        field["required"] = field["json_name"] in required
+
+
 def mark_inline_fields(messages, defs):
     """A message-typed field whose JSON name the OpenAPI definition lacks, while the
     definition has the nested message's fields, is a Go embedded `json:",inline"` struct."""
-    for name, msg in sorted(messages.items()):
-        definition = defs.get("io.k8s." + name[len("k8s.io."):])
+    for msg in messages.values():
         for field in msg["fields"]:
             field["inline"] = False
+            field["required"] = False
+    for name, msg in sorted(messages.items()):
+        definition = defs.get("io.k8s." + name[len("k8s.io."):])
         if definition is None or "properties" not in definition:
             continue
         props = definition["properties"]
         fix_json_names(msg["fields"], props)
+        mark_required(msg["fields"], definition)
         for field in msg["fields"]:
             if field["json_name"] in props or field["type"] != TYPE_MESSAGE:
                 continue
@@ -198,6 +209,7 @@ def mark_inline_fields(messages, defs):
                              for f in inner["fields"]):
                 field["inline"] = True
                 fix_json_names(inner["fields"], props)
+                mark_required(inner["fields"], definition)
 
 
 def is_items_wrapper(name, msg, defs):
@@ -285,8 +297,8 @@ def render(spec, served, binary):
                 flags.append("PROTO_FIELD_REPEATED")
             if f.get("inline"):
                 flags.append("PROTO_FIELD_INLINE")
-            if not f["nullable"]:
-                flags.append("PROTO_FIELD_NON_NULLABLE")
+            if not f["nullable"] and not f["required"]:
+                flags.append("PROTO_FIELD_OMIT_EMPTY")
             target = index.get(f["type_name"], -1) if f["type_name"] else -1
             if f["type"] == TYPE_MESSAGE and target < 0:
                 raise SystemExit("proto_gen: %s.%s refers to unknown %s"

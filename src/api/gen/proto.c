@@ -5,143 +5,143 @@
 #include "api/proto.h"
 
 static const struct proto_field fields_0[] = {  /* k8s.io.api.apps.v1.ControllerRevision */
-  {.number = 1, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 463, .json_name = "metadata"},
-  {.number = 2, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 475, .json_name = "data"},
-  {.number = 3, .type = 3, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "revision"},
+  {.number = 1, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 463, .json_name = "metadata"},
+  {.number = 2, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 475, .json_name = "data"},
+  {.number = 3, .type = 3, .flags = 0, .message = -1, .json_name = "revision"},
 };
 
 static const struct proto_field fields_1[] = {  /* k8s.io.api.apps.v1.ControllerRevisionList */
-  {.number = 1, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 460, .json_name = "metadata"},
-  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 0, .json_name = "items"},
+  {.number = 1, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 460, .json_name = "metadata"},
+  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED, .message = 0, .json_name = "items"},
 };
 
 static const struct proto_field fields_2[] = {  /* k8s.io.api.apps.v1.DaemonSet */
-  {.number = 1, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 463, .json_name = "metadata"},
-  {.number = 2, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 5, .json_name = "spec"},
-  {.number = 3, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 6, .json_name = "status"},
+  {.number = 1, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 463, .json_name = "metadata"},
+  {.number = 2, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 5, .json_name = "spec"},
+  {.number = 3, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 6, .json_name = "status"},
 };
 
 static const struct proto_field fields_3[] = {  /* k8s.io.api.apps.v1.DaemonSetCondition */
-  {.number = 1, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "type"},
-  {.number = 2, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "status"},
-  {.number = 3, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 472, .json_name = "lastTransitionTime"},
-  {.number = 4, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "reason"},
-  {.number = 5, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "message"},
+  {.number = 1, .type = 9, .flags = 0, .message = -1, .json_name = "type"},
+  {.number = 2, .type = 9, .flags = 0, .message = -1, .json_name = "status"},
+  {.number = 3, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 472, .json_name = "lastTransitionTime"},
+  {.number = 4, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "reason"},
+  {.number = 5, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "message"},
 };
 
 static const struct proto_field fields_4[] = {  /* k8s.io.api.apps.v1.DaemonSetList */
-  {.number = 1, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 460, .json_name = "metadata"},
-  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 2, .json_name = "items"},
+  {.number = 1, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 460, .json_name = "metadata"},
+  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED, .message = 2, .json_name = "items"},
 };
 
 static const struct proto_field fields_5[] = {  /* k8s.io.api.apps.v1.DaemonSetSpec */
   {.number = 1, .type = 11, .flags = 0, .message = 457, .json_name = "selector"},
-  {.number = 2, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 277, .json_name = "template"},
-  {.number = 3, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 7, .json_name = "updateStrategy"},
-  {.number = 4, .type = 5, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "minReadySeconds"},
+  {.number = 2, .type = 11, .flags = 0, .message = 277, .json_name = "template"},
+  {.number = 3, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 7, .json_name = "updateStrategy"},
+  {.number = 4, .type = 5, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "minReadySeconds"},
   {.number = 6, .type = 5, .flags = 0, .message = -1, .json_name = "revisionHistoryLimit"},
 };
 
 static const struct proto_field fields_6[] = {  /* k8s.io.api.apps.v1.DaemonSetStatus */
-  {.number = 1, .type = 5, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "currentNumberScheduled"},
-  {.number = 2, .type = 5, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "numberMisscheduled"},
-  {.number = 3, .type = 5, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "desiredNumberScheduled"},
-  {.number = 4, .type = 5, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "numberReady"},
-  {.number = 5, .type = 3, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "observedGeneration"},
-  {.number = 6, .type = 5, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "updatedNumberScheduled"},
-  {.number = 7, .type = 5, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "numberAvailable"},
-  {.number = 8, .type = 5, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "numberUnavailable"},
+  {.number = 1, .type = 5, .flags = 0, .message = -1, .json_name = "currentNumberScheduled"},
+  {.number = 2, .type = 5, .flags = 0, .message = -1, .json_name = "numberMisscheduled"},
+  {.number = 3, .type = 5, .flags = 0, .message = -1, .json_name = "desiredNumberScheduled"},
+  {.number = 4, .type = 5, .flags = 0, .message = -1, .json_name = "numberReady"},
+  {.number = 5, .type = 3, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "observedGeneration"},
+  {.number = 6, .type = 5, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "updatedNumberScheduled"},
+  {.number = 7, .type = 5, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "numberAvailable"},
+  {.number = 8, .type = 5, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "numberUnavailable"},
   {.number = 9, .type = 5, .flags = 0, .message = -1, .json_name = "collisionCount"},
-  {.number = 10, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 3, .json_name = "conditions"},
+  {.number = 10, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_OMIT_EMPTY, .message = 3, .json_name = "conditions"},
 };
 
 static const struct proto_field fields_7[] = {  /* k8s.io.api.apps.v1.DaemonSetUpdateStrategy */
-  {.number = 1, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "type"},
+  {.number = 1, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "type"},
   {.number = 2, .type = 11, .flags = 0, .message = 19, .json_name = "rollingUpdate"},
 };
 
 static const struct proto_field fields_8[] = {  /* k8s.io.api.apps.v1.Deployment */
-  {.number = 1, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 463, .json_name = "metadata"},
-  {.number = 2, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 11, .json_name = "spec"},
-  {.number = 3, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 12, .json_name = "status"},
+  {.number = 1, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 463, .json_name = "metadata"},
+  {.number = 2, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 11, .json_name = "spec"},
+  {.number = 3, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 12, .json_name = "status"},
 };
 
 static const struct proto_field fields_9[] = {  /* k8s.io.api.apps.v1.DeploymentCondition */
-  {.number = 1, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "type"},
-  {.number = 2, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "status"},
-  {.number = 6, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 472, .json_name = "lastUpdateTime"},
-  {.number = 7, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 472, .json_name = "lastTransitionTime"},
-  {.number = 4, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "reason"},
-  {.number = 5, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "message"},
+  {.number = 1, .type = 9, .flags = 0, .message = -1, .json_name = "type"},
+  {.number = 2, .type = 9, .flags = 0, .message = -1, .json_name = "status"},
+  {.number = 6, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 472, .json_name = "lastUpdateTime"},
+  {.number = 7, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 472, .json_name = "lastTransitionTime"},
+  {.number = 4, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "reason"},
+  {.number = 5, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "message"},
 };
 
 static const struct proto_field fields_10[] = {  /* k8s.io.api.apps.v1.DeploymentList */
-  {.number = 1, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 460, .json_name = "metadata"},
-  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 8, .json_name = "items"},
+  {.number = 1, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 460, .json_name = "metadata"},
+  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED, .message = 8, .json_name = "items"},
 };
 
 static const struct proto_field fields_11[] = {  /* k8s.io.api.apps.v1.DeploymentSpec */
   {.number = 1, .type = 5, .flags = 0, .message = -1, .json_name = "replicas"},
   {.number = 2, .type = 11, .flags = 0, .message = 457, .json_name = "selector"},
-  {.number = 3, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 277, .json_name = "template"},
-  {.number = 4, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 13, .json_name = "strategy"},
-  {.number = 5, .type = 5, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "minReadySeconds"},
+  {.number = 3, .type = 11, .flags = 0, .message = 277, .json_name = "template"},
+  {.number = 4, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 13, .json_name = "strategy"},
+  {.number = 5, .type = 5, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "minReadySeconds"},
   {.number = 6, .type = 5, .flags = 0, .message = -1, .json_name = "revisionHistoryLimit"},
-  {.number = 7, .type = 8, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "paused"},
+  {.number = 7, .type = 8, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "paused"},
   {.number = 9, .type = 5, .flags = 0, .message = -1, .json_name = "progressDeadlineSeconds"},
 };
 
 static const struct proto_field fields_12[] = {  /* k8s.io.api.apps.v1.DeploymentStatus */
-  {.number = 1, .type = 3, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "observedGeneration"},
-  {.number = 2, .type = 5, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "replicas"},
-  {.number = 3, .type = 5, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "updatedReplicas"},
-  {.number = 7, .type = 5, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "readyReplicas"},
-  {.number = 4, .type = 5, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "availableReplicas"},
-  {.number = 5, .type = 5, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "unavailableReplicas"},
+  {.number = 1, .type = 3, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "observedGeneration"},
+  {.number = 2, .type = 5, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "replicas"},
+  {.number = 3, .type = 5, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "updatedReplicas"},
+  {.number = 7, .type = 5, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "readyReplicas"},
+  {.number = 4, .type = 5, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "availableReplicas"},
+  {.number = 5, .type = 5, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "unavailableReplicas"},
   {.number = 9, .type = 5, .flags = 0, .message = -1, .json_name = "terminatingReplicas"},
-  {.number = 6, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 9, .json_name = "conditions"},
+  {.number = 6, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_OMIT_EMPTY, .message = 9, .json_name = "conditions"},
   {.number = 8, .type = 5, .flags = 0, .message = -1, .json_name = "collisionCount"},
 };
 
 static const struct proto_field fields_13[] = {  /* k8s.io.api.apps.v1.DeploymentStrategy */
-  {.number = 1, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "type"},
+  {.number = 1, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "type"},
   {.number = 2, .type = 11, .flags = 0, .message = 20, .json_name = "rollingUpdate"},
 };
 
 static const struct proto_field fields_14[] = {  /* k8s.io.api.apps.v1.ReplicaSet */
-  {.number = 1, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 463, .json_name = "metadata"},
-  {.number = 2, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 17, .json_name = "spec"},
-  {.number = 3, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 18, .json_name = "status"},
+  {.number = 1, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 463, .json_name = "metadata"},
+  {.number = 2, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 17, .json_name = "spec"},
+  {.number = 3, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 18, .json_name = "status"},
 };
 
 static const struct proto_field fields_15[] = {  /* k8s.io.api.apps.v1.ReplicaSetCondition */
-  {.number = 1, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "type"},
-  {.number = 2, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "status"},
-  {.number = 3, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 472, .json_name = "lastTransitionTime"},
-  {.number = 4, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "reason"},
-  {.number = 5, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "message"},
+  {.number = 1, .type = 9, .flags = 0, .message = -1, .json_name = "type"},
+  {.number = 2, .type = 9, .flags = 0, .message = -1, .json_name = "status"},
+  {.number = 3, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 472, .json_name = "lastTransitionTime"},
+  {.number = 4, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "reason"},
+  {.number = 5, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "message"},
 };
 
 static const struct proto_field fields_16[] = {  /* k8s.io.api.apps.v1.ReplicaSetList */
-  {.number = 1, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 460, .json_name = "metadata"},
-  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 14, .json_name = "items"},
+  {.number = 1, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 460, .json_name = "metadata"},
+  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED, .message = 14, .json_name = "items"},
 };
 
 static const struct proto_field fields_17[] = {  /* k8s.io.api.apps.v1.ReplicaSetSpec */
   {.number = 1, .type = 5, .flags = 0, .message = -1, .json_name = "replicas"},
-  {.number = 4, .type = 5, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "minReadySeconds"},
+  {.number = 4, .type = 5, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "minReadySeconds"},
   {.number = 2, .type = 11, .flags = 0, .message = 457, .json_name = "selector"},
-  {.number = 3, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 277, .json_name = "template"},
+  {.number = 3, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 277, .json_name = "template"},
 };
 
 static const struct proto_field fields_18[] = {  /* k8s.io.api.apps.v1.ReplicaSetStatus */
-  {.number = 1, .type = 5, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "replicas"},
-  {.number = 2, .type = 5, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "fullyLabeledReplicas"},
-  {.number = 4, .type = 5, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "readyReplicas"},
-  {.number = 5, .type = 5, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "availableReplicas"},
+  {.number = 1, .type = 5, .flags = 0, .message = -1, .json_name = "replicas"},
+  {.number = 2, .type = 5, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "fullyLabeledReplicas"},
+  {.number = 4, .type = 5, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "readyReplicas"},
+  {.number = 5, .type = 5, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "availableReplicas"},
   {.number = 7, .type = 5, .flags = 0, .message = -1, .json_name = "terminatingReplicas"},
-  {.number = 3, .type = 3, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "observedGeneration"},
-  {.number = 6, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 15, .json_name = "conditions"},
+  {.number = 3, .type = 3, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "observedGeneration"},
+  {.number = 6, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_OMIT_EMPTY, .message = 15, .json_name = "conditions"},
 };
 
 static const struct proto_field fields_19[] = {  /* k8s.io.api.apps.v1.RollingUpdateDaemonSet */
@@ -160,70 +160,70 @@ static const struct proto_field fields_21[] = {  /* k8s.io.api.apps.v1.RollingUp
 };
 
 static const struct proto_field fields_22[] = {  /* k8s.io.api.apps.v1.StatefulSet */
-  {.number = 1, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 463, .json_name = "metadata"},
-  {.number = 2, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 27, .json_name = "spec"},
-  {.number = 3, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 28, .json_name = "status"},
+  {.number = 1, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 463, .json_name = "metadata"},
+  {.number = 2, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 27, .json_name = "spec"},
+  {.number = 3, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 28, .json_name = "status"},
 };
 
 static const struct proto_field fields_23[] = {  /* k8s.io.api.apps.v1.StatefulSetCondition */
-  {.number = 1, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "type"},
-  {.number = 2, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "status"},
-  {.number = 3, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 472, .json_name = "lastTransitionTime"},
-  {.number = 4, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "reason"},
-  {.number = 5, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "message"},
+  {.number = 1, .type = 9, .flags = 0, .message = -1, .json_name = "type"},
+  {.number = 2, .type = 9, .flags = 0, .message = -1, .json_name = "status"},
+  {.number = 3, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 472, .json_name = "lastTransitionTime"},
+  {.number = 4, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "reason"},
+  {.number = 5, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "message"},
 };
 
 static const struct proto_field fields_24[] = {  /* k8s.io.api.apps.v1.StatefulSetList */
-  {.number = 1, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 460, .json_name = "metadata"},
-  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 22, .json_name = "items"},
+  {.number = 1, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 460, .json_name = "metadata"},
+  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED, .message = 22, .json_name = "items"},
 };
 
 static const struct proto_field fields_25[] = {  /* k8s.io.api.apps.v1.StatefulSetOrdinals */
-  {.number = 1, .type = 5, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "start"},
+  {.number = 1, .type = 5, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "start"},
 };
 
 static const struct proto_field fields_26[] = {  /* k8s.io.api.apps.v1.StatefulSetPersistentVolumeClaimRetentionPolicy */
-  {.number = 1, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "whenDeleted"},
-  {.number = 2, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "whenScaled"},
+  {.number = 1, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "whenDeleted"},
+  {.number = 2, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "whenScaled"},
 };
 
 static const struct proto_field fields_27[] = {  /* k8s.io.api.apps.v1.StatefulSetSpec */
   {.number = 1, .type = 5, .flags = 0, .message = -1, .json_name = "replicas"},
   {.number = 2, .type = 11, .flags = 0, .message = 457, .json_name = "selector"},
-  {.number = 3, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 277, .json_name = "template"},
-  {.number = 4, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 240, .json_name = "volumeClaimTemplates"},
-  {.number = 5, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "serviceName"},
-  {.number = 6, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "podManagementPolicy"},
-  {.number = 7, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 29, .json_name = "updateStrategy"},
+  {.number = 3, .type = 11, .flags = 0, .message = 277, .json_name = "template"},
+  {.number = 4, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_OMIT_EMPTY, .message = 240, .json_name = "volumeClaimTemplates"},
+  {.number = 5, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "serviceName"},
+  {.number = 6, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "podManagementPolicy"},
+  {.number = 7, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 29, .json_name = "updateStrategy"},
   {.number = 8, .type = 5, .flags = 0, .message = -1, .json_name = "revisionHistoryLimit"},
-  {.number = 9, .type = 5, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "minReadySeconds"},
+  {.number = 9, .type = 5, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "minReadySeconds"},
   {.number = 10, .type = 11, .flags = 0, .message = 26, .json_name = "persistentVolumeClaimRetentionPolicy"},
   {.number = 11, .type = 11, .flags = 0, .message = 25, .json_name = "ordinals"},
 };
 
 static const struct proto_field fields_28[] = {  /* k8s.io.api.apps.v1.StatefulSetStatus */
-  {.number = 1, .type = 3, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "observedGeneration"},
-  {.number = 2, .type = 5, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "replicas"},
-  {.number = 3, .type = 5, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "readyReplicas"},
-  {.number = 4, .type = 5, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "currentReplicas"},
-  {.number = 5, .type = 5, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "updatedReplicas"},
-  {.number = 6, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "currentRevision"},
-  {.number = 7, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "updateRevision"},
+  {.number = 1, .type = 3, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "observedGeneration"},
+  {.number = 2, .type = 5, .flags = 0, .message = -1, .json_name = "replicas"},
+  {.number = 3, .type = 5, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "readyReplicas"},
+  {.number = 4, .type = 5, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "currentReplicas"},
+  {.number = 5, .type = 5, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "updatedReplicas"},
+  {.number = 6, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "currentRevision"},
+  {.number = 7, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "updateRevision"},
   {.number = 9, .type = 5, .flags = 0, .message = -1, .json_name = "collisionCount"},
-  {.number = 10, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 23, .json_name = "conditions"},
-  {.number = 11, .type = 5, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "availableReplicas"},
+  {.number = 10, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_OMIT_EMPTY, .message = 23, .json_name = "conditions"},
+  {.number = 11, .type = 5, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "availableReplicas"},
 };
 
 static const struct proto_field fields_29[] = {  /* k8s.io.api.apps.v1.StatefulSetUpdateStrategy */
-  {.number = 1, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "type"},
+  {.number = 1, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "type"},
   {.number = 2, .type = 11, .flags = 0, .message = 21, .json_name = "rollingUpdate"},
 };
 
 static const struct proto_field fields_30[] = {  /* k8s.io.api.authentication.v1.BoundObjectReference */
-  {.number = 1, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "kind"},
-  {.number = 2, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "apiVersion"},
-  {.number = 3, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "name"},
-  {.number = 4, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "uid"},
+  {.number = 1, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "kind"},
+  {.number = 2, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "apiVersion"},
+  {.number = 3, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "name"},
+  {.number = 4, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "uid"},
 };
 
 static const struct proto_field fields_31[] = {  /* k8s.io.api.authentication.v1.ExtraValue */
@@ -231,18 +231,18 @@ static const struct proto_field fields_31[] = {  /* k8s.io.api.authentication.v1
 };
 
 static const struct proto_field fields_32[] = {  /* k8s.io.api.authentication.v1.SelfSubjectReview */
-  {.number = 1, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 463, .json_name = "metadata"},
-  {.number = 2, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 33, .json_name = "status"},
+  {.number = 1, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 463, .json_name = "metadata"},
+  {.number = 2, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 33, .json_name = "status"},
 };
 
 static const struct proto_field fields_33[] = {  /* k8s.io.api.authentication.v1.SelfSubjectReviewStatus */
-  {.number = 1, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 40, .json_name = "userInfo"},
+  {.number = 1, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 40, .json_name = "userInfo"},
 };
 
 static const struct proto_field fields_34[] = {  /* k8s.io.api.authentication.v1.TokenRequest */
-  {.number = 1, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 463, .json_name = "metadata"},
-  {.number = 2, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 35, .json_name = "spec"},
-  {.number = 3, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 36, .json_name = "status"},
+  {.number = 1, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 463, .json_name = "metadata"},
+  {.number = 2, .type = 11, .flags = 0, .message = 35, .json_name = "spec"},
+  {.number = 3, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 36, .json_name = "status"},
 };
 
 static const struct proto_field fields_35[] = {  /* k8s.io.api.authentication.v1.TokenRequestSpec */
@@ -252,33 +252,33 @@ static const struct proto_field fields_35[] = {  /* k8s.io.api.authentication.v1
 };
 
 static const struct proto_field fields_36[] = {  /* k8s.io.api.authentication.v1.TokenRequestStatus */
-  {.number = 1, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "token"},
-  {.number = 2, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 472, .json_name = "expirationTimestamp"},
+  {.number = 1, .type = 9, .flags = 0, .message = -1, .json_name = "token"},
+  {.number = 2, .type = 11, .flags = 0, .message = 472, .json_name = "expirationTimestamp"},
 };
 
 static const struct proto_field fields_37[] = {  /* k8s.io.api.authentication.v1.TokenReview */
-  {.number = 1, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 463, .json_name = "metadata"},
-  {.number = 2, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 38, .json_name = "spec"},
-  {.number = 3, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 39, .json_name = "status"},
+  {.number = 1, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 463, .json_name = "metadata"},
+  {.number = 2, .type = 11, .flags = 0, .message = 38, .json_name = "spec"},
+  {.number = 3, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 39, .json_name = "status"},
 };
 
 static const struct proto_field fields_38[] = {  /* k8s.io.api.authentication.v1.TokenReviewSpec */
-  {.number = 1, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "token"},
+  {.number = 1, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "token"},
   {.number = 2, .type = 9, .flags = PROTO_FIELD_REPEATED, .message = -1, .json_name = "audiences"},
 };
 
 static const struct proto_field fields_39[] = {  /* k8s.io.api.authentication.v1.TokenReviewStatus */
-  {.number = 1, .type = 8, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "authenticated"},
-  {.number = 2, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 40, .json_name = "user"},
+  {.number = 1, .type = 8, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "authenticated"},
+  {.number = 2, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 40, .json_name = "user"},
   {.number = 4, .type = 9, .flags = PROTO_FIELD_REPEATED, .message = -1, .json_name = "audiences"},
-  {.number = 3, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "error"},
+  {.number = 3, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "error"},
 };
 
 static const struct proto_field fields_40[] = {  /* k8s.io.api.authentication.v1.UserInfo */
-  {.number = 1, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "username"},
-  {.number = 2, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "uid"},
+  {.number = 1, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "username"},
+  {.number = 2, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "uid"},
   {.number = 3, .type = 9, .flags = PROTO_FIELD_REPEATED, .message = -1, .json_name = "groups"},
-  {.number = 4, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 41, .json_name = "extra"},
+  {.number = 4, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_OMIT_EMPTY, .message = 41, .json_name = "extra"},
 };
 
 static const struct proto_field fields_41[] = {  /* k8s.io.api.authentication.v1.UserInfo.ExtraEntry */
@@ -291,24 +291,24 @@ static const struct proto_field fields_42[] = {  /* k8s.io.api.authorization.v1.
 };
 
 static const struct proto_field fields_43[] = {  /* k8s.io.api.authorization.v1.FieldSelectorAttributes */
-  {.number = 1, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "rawSelector"},
-  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 454, .json_name = "requirements"},
+  {.number = 1, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "rawSelector"},
+  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_OMIT_EMPTY, .message = 454, .json_name = "requirements"},
 };
 
 static const struct proto_field fields_44[] = {  /* k8s.io.api.authorization.v1.LabelSelectorAttributes */
-  {.number = 1, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "rawSelector"},
-  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 459, .json_name = "requirements"},
+  {.number = 1, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "rawSelector"},
+  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_OMIT_EMPTY, .message = 459, .json_name = "requirements"},
 };
 
 static const struct proto_field fields_45[] = {  /* k8s.io.api.authorization.v1.LocalSubjectAccessReview */
-  {.number = 1, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 463, .json_name = "metadata"},
-  {.number = 2, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 55, .json_name = "spec"},
-  {.number = 3, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 57, .json_name = "status"},
+  {.number = 1, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 463, .json_name = "metadata"},
+  {.number = 2, .type = 11, .flags = 0, .message = 55, .json_name = "spec"},
+  {.number = 3, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 57, .json_name = "status"},
 };
 
 static const struct proto_field fields_46[] = {  /* k8s.io.api.authorization.v1.NonResourceAttributes */
-  {.number = 1, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "path"},
-  {.number = 2, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "verb"},
+  {.number = 1, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "path"},
+  {.number = 2, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "verb"},
 };
 
 static const struct proto_field fields_47[] = {  /* k8s.io.api.authorization.v1.NonResourceRule */
@@ -317,13 +317,13 @@ static const struct proto_field fields_47[] = {  /* k8s.io.api.authorization.v1.
 };
 
 static const struct proto_field fields_48[] = {  /* k8s.io.api.authorization.v1.ResourceAttributes */
-  {.number = 1, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "namespace"},
-  {.number = 2, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "verb"},
-  {.number = 3, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "group"},
-  {.number = 4, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "version"},
-  {.number = 5, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "resource"},
-  {.number = 6, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "subresource"},
-  {.number = 7, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "name"},
+  {.number = 1, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "namespace"},
+  {.number = 2, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "verb"},
+  {.number = 3, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "group"},
+  {.number = 4, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "version"},
+  {.number = 5, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "resource"},
+  {.number = 6, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "subresource"},
+  {.number = 7, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "name"},
   {.number = 8, .type = 11, .flags = 0, .message = 43, .json_name = "fieldSelector"},
   {.number = 9, .type = 11, .flags = 0, .message = 44, .json_name = "labelSelector"},
 };
@@ -336,9 +336,9 @@ static const struct proto_field fields_49[] = {  /* k8s.io.api.authorization.v1.
 };
 
 static const struct proto_field fields_50[] = {  /* k8s.io.api.authorization.v1.SelfSubjectAccessReview */
-  {.number = 1, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 463, .json_name = "metadata"},
-  {.number = 2, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 51, .json_name = "spec"},
-  {.number = 3, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 57, .json_name = "status"},
+  {.number = 1, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 463, .json_name = "metadata"},
+  {.number = 2, .type = 11, .flags = 0, .message = 51, .json_name = "spec"},
+  {.number = 3, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 57, .json_name = "status"},
 };
 
 static const struct proto_field fields_51[] = {  /* k8s.io.api.authorization.v1.SelfSubjectAccessReviewSpec */
@@ -347,28 +347,28 @@ static const struct proto_field fields_51[] = {  /* k8s.io.api.authorization.v1.
 };
 
 static const struct proto_field fields_52[] = {  /* k8s.io.api.authorization.v1.SelfSubjectRulesReview */
-  {.number = 1, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 463, .json_name = "metadata"},
-  {.number = 2, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 53, .json_name = "spec"},
-  {.number = 3, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 58, .json_name = "status"},
+  {.number = 1, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 463, .json_name = "metadata"},
+  {.number = 2, .type = 11, .flags = 0, .message = 53, .json_name = "spec"},
+  {.number = 3, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 58, .json_name = "status"},
 };
 
 static const struct proto_field fields_53[] = {  /* k8s.io.api.authorization.v1.SelfSubjectRulesReviewSpec */
-  {.number = 1, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "namespace"},
+  {.number = 1, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "namespace"},
 };
 
 static const struct proto_field fields_54[] = {  /* k8s.io.api.authorization.v1.SubjectAccessReview */
-  {.number = 1, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 463, .json_name = "metadata"},
-  {.number = 2, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 55, .json_name = "spec"},
-  {.number = 3, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 57, .json_name = "status"},
+  {.number = 1, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 463, .json_name = "metadata"},
+  {.number = 2, .type = 11, .flags = 0, .message = 55, .json_name = "spec"},
+  {.number = 3, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 57, .json_name = "status"},
 };
 
 static const struct proto_field fields_55[] = {  /* k8s.io.api.authorization.v1.SubjectAccessReviewSpec */
   {.number = 1, .type = 11, .flags = 0, .message = 48, .json_name = "resourceAttributes"},
   {.number = 2, .type = 11, .flags = 0, .message = 46, .json_name = "nonResourceAttributes"},
-  {.number = 3, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "user"},
+  {.number = 3, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "user"},
   {.number = 4, .type = 9, .flags = PROTO_FIELD_REPEATED, .message = -1, .json_name = "groups"},
-  {.number = 5, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 56, .json_name = "extra"},
-  {.number = 6, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "uid"},
+  {.number = 5, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_OMIT_EMPTY, .message = 56, .json_name = "extra"},
+  {.number = 6, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "uid"},
 };
 
 static const struct proto_field fields_56[] = {  /* k8s.io.api.authorization.v1.SubjectAccessReviewSpec.ExtraEntry */
@@ -377,111 +377,111 @@ static const struct proto_field fields_56[] = {  /* k8s.io.api.authorization.v1.
 };
 
 static const struct proto_field fields_57[] = {  /* k8s.io.api.authorization.v1.SubjectAccessReviewStatus */
-  {.number = 1, .type = 8, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "allowed"},
-  {.number = 4, .type = 8, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "denied"},
-  {.number = 2, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "reason"},
-  {.number = 3, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "evaluationError"},
+  {.number = 1, .type = 8, .flags = 0, .message = -1, .json_name = "allowed"},
+  {.number = 4, .type = 8, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "denied"},
+  {.number = 2, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "reason"},
+  {.number = 3, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "evaluationError"},
 };
 
 static const struct proto_field fields_58[] = {  /* k8s.io.api.authorization.v1.SubjectRulesReviewStatus */
-  {.number = 1, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 49, .json_name = "resourceRules"},
-  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 47, .json_name = "nonResourceRules"},
-  {.number = 3, .type = 8, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "incomplete"},
-  {.number = 4, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "evaluationError"},
+  {.number = 1, .type = 11, .flags = PROTO_FIELD_REPEATED, .message = 49, .json_name = "resourceRules"},
+  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED, .message = 47, .json_name = "nonResourceRules"},
+  {.number = 3, .type = 8, .flags = 0, .message = -1, .json_name = "incomplete"},
+  {.number = 4, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "evaluationError"},
 };
 
 static const struct proto_field fields_59[] = {  /* k8s.io.api.autoscaling.v1.CrossVersionObjectReference */
-  {.number = 1, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "kind"},
-  {.number = 2, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "name"},
-  {.number = 3, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "apiVersion"},
+  {.number = 1, .type = 9, .flags = 0, .message = -1, .json_name = "kind"},
+  {.number = 2, .type = 9, .flags = 0, .message = -1, .json_name = "name"},
+  {.number = 3, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "apiVersion"},
 };
 
 static const struct proto_field fields_60[] = {  /* k8s.io.api.autoscaling.v1.HorizontalPodAutoscaler */
-  {.number = 1, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 463, .json_name = "metadata"},
-  {.number = 2, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 62, .json_name = "spec"},
-  {.number = 3, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 63, .json_name = "status"},
+  {.number = 1, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 463, .json_name = "metadata"},
+  {.number = 2, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 62, .json_name = "spec"},
+  {.number = 3, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 63, .json_name = "status"},
 };
 
 static const struct proto_field fields_61[] = {  /* k8s.io.api.autoscaling.v1.HorizontalPodAutoscalerList */
-  {.number = 1, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 460, .json_name = "metadata"},
-  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 60, .json_name = "items"},
+  {.number = 1, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 460, .json_name = "metadata"},
+  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED, .message = 60, .json_name = "items"},
 };
 
 static const struct proto_field fields_62[] = {  /* k8s.io.api.autoscaling.v1.HorizontalPodAutoscalerSpec */
-  {.number = 1, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 59, .json_name = "scaleTargetRef"},
+  {.number = 1, .type = 11, .flags = 0, .message = 59, .json_name = "scaleTargetRef"},
   {.number = 2, .type = 5, .flags = 0, .message = -1, .json_name = "minReplicas"},
-  {.number = 3, .type = 5, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "maxReplicas"},
+  {.number = 3, .type = 5, .flags = 0, .message = -1, .json_name = "maxReplicas"},
   {.number = 4, .type = 5, .flags = 0, .message = -1, .json_name = "targetCPUUtilizationPercentage"},
 };
 
 static const struct proto_field fields_63[] = {  /* k8s.io.api.autoscaling.v1.HorizontalPodAutoscalerStatus */
   {.number = 1, .type = 3, .flags = 0, .message = -1, .json_name = "observedGeneration"},
   {.number = 2, .type = 11, .flags = 0, .message = 472, .json_name = "lastScaleTime"},
-  {.number = 3, .type = 5, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "currentReplicas"},
-  {.number = 4, .type = 5, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "desiredReplicas"},
+  {.number = 3, .type = 5, .flags = 0, .message = -1, .json_name = "currentReplicas"},
+  {.number = 4, .type = 5, .flags = 0, .message = -1, .json_name = "desiredReplicas"},
   {.number = 5, .type = 5, .flags = 0, .message = -1, .json_name = "currentCPUUtilizationPercentage"},
 };
 
 static const struct proto_field fields_64[] = {  /* k8s.io.api.autoscaling.v1.Scale */
-  {.number = 1, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 463, .json_name = "metadata"},
-  {.number = 2, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 65, .json_name = "spec"},
-  {.number = 3, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 66, .json_name = "status"},
+  {.number = 1, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 463, .json_name = "metadata"},
+  {.number = 2, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 65, .json_name = "spec"},
+  {.number = 3, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 66, .json_name = "status"},
 };
 
 static const struct proto_field fields_65[] = {  /* k8s.io.api.autoscaling.v1.ScaleSpec */
-  {.number = 1, .type = 5, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "replicas"},
+  {.number = 1, .type = 5, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "replicas"},
 };
 
 static const struct proto_field fields_66[] = {  /* k8s.io.api.autoscaling.v1.ScaleStatus */
-  {.number = 1, .type = 5, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "replicas"},
-  {.number = 2, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "selector"},
+  {.number = 1, .type = 5, .flags = 0, .message = -1, .json_name = "replicas"},
+  {.number = 2, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "selector"},
 };
 
 static const struct proto_field fields_67[] = {  /* k8s.io.api.autoscaling.v2.ContainerResourceMetricSource */
-  {.number = 1, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "name"},
-  {.number = 2, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 83, .json_name = "target"},
-  {.number = 3, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "container"},
+  {.number = 1, .type = 9, .flags = 0, .message = -1, .json_name = "name"},
+  {.number = 2, .type = 11, .flags = 0, .message = 83, .json_name = "target"},
+  {.number = 3, .type = 9, .flags = 0, .message = -1, .json_name = "container"},
 };
 
 static const struct proto_field fields_68[] = {  /* k8s.io.api.autoscaling.v2.ContainerResourceMetricStatus */
-  {.number = 1, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "name"},
-  {.number = 2, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 84, .json_name = "current"},
-  {.number = 3, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "container"},
+  {.number = 1, .type = 9, .flags = 0, .message = -1, .json_name = "name"},
+  {.number = 2, .type = 11, .flags = 0, .message = 84, .json_name = "current"},
+  {.number = 3, .type = 9, .flags = 0, .message = -1, .json_name = "container"},
 };
 
 static const struct proto_field fields_69[] = {  /* k8s.io.api.autoscaling.v2.CrossVersionObjectReference */
-  {.number = 1, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "kind"},
-  {.number = 2, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "name"},
-  {.number = 3, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "apiVersion"},
+  {.number = 1, .type = 9, .flags = 0, .message = -1, .json_name = "kind"},
+  {.number = 2, .type = 9, .flags = 0, .message = -1, .json_name = "name"},
+  {.number = 3, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "apiVersion"},
 };
 
 static const struct proto_field fields_70[] = {  /* k8s.io.api.autoscaling.v2.ExternalMetricSource */
-  {.number = 1, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 80, .json_name = "metric"},
-  {.number = 2, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 83, .json_name = "target"},
+  {.number = 1, .type = 11, .flags = 0, .message = 80, .json_name = "metric"},
+  {.number = 2, .type = 11, .flags = 0, .message = 83, .json_name = "target"},
 };
 
 static const struct proto_field fields_71[] = {  /* k8s.io.api.autoscaling.v2.ExternalMetricStatus */
-  {.number = 1, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 80, .json_name = "metric"},
-  {.number = 2, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 84, .json_name = "current"},
+  {.number = 1, .type = 11, .flags = 0, .message = 80, .json_name = "metric"},
+  {.number = 2, .type = 11, .flags = 0, .message = 84, .json_name = "current"},
 };
 
 static const struct proto_field fields_72[] = {  /* k8s.io.api.autoscaling.v2.HPAScalingPolicy */
-  {.number = 1, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "type"},
-  {.number = 2, .type = 5, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "value"},
-  {.number = 3, .type = 5, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "periodSeconds"},
+  {.number = 1, .type = 9, .flags = 0, .message = -1, .json_name = "type"},
+  {.number = 2, .type = 5, .flags = 0, .message = -1, .json_name = "value"},
+  {.number = 3, .type = 5, .flags = 0, .message = -1, .json_name = "periodSeconds"},
 };
 
 static const struct proto_field fields_73[] = {  /* k8s.io.api.autoscaling.v2.HPAScalingRules */
   {.number = 3, .type = 5, .flags = 0, .message = -1, .json_name = "stabilizationWindowSeconds"},
   {.number = 1, .type = 9, .flags = 0, .message = -1, .json_name = "selectPolicy"},
-  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 72, .json_name = "policies"},
+  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_OMIT_EMPTY, .message = 72, .json_name = "policies"},
   {.number = 4, .type = 11, .flags = 0, .message = 446, .json_name = "tolerance"},
 };
 
 static const struct proto_field fields_74[] = {  /* k8s.io.api.autoscaling.v2.HorizontalPodAutoscaler */
-  {.number = 1, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 463, .json_name = "metadata"},
-  {.number = 2, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 78, .json_name = "spec"},
-  {.number = 3, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 79, .json_name = "status"},
+  {.number = 1, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 463, .json_name = "metadata"},
+  {.number = 2, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 78, .json_name = "spec"},
+  {.number = 3, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 79, .json_name = "status"},
 };
 
 static const struct proto_field fields_75[] = {  /* k8s.io.api.autoscaling.v2.HorizontalPodAutoscalerBehavior */
@@ -490,42 +490,42 @@ static const struct proto_field fields_75[] = {  /* k8s.io.api.autoscaling.v2.Ho
 };
 
 static const struct proto_field fields_76[] = {  /* k8s.io.api.autoscaling.v2.HorizontalPodAutoscalerCondition */
-  {.number = 1, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "type"},
-  {.number = 2, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "status"},
-  {.number = 3, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 472, .json_name = "lastTransitionTime"},
-  {.number = 4, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "reason"},
-  {.number = 5, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "message"},
+  {.number = 1, .type = 9, .flags = 0, .message = -1, .json_name = "type"},
+  {.number = 2, .type = 9, .flags = 0, .message = -1, .json_name = "status"},
+  {.number = 3, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 472, .json_name = "lastTransitionTime"},
+  {.number = 4, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "reason"},
+  {.number = 5, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "message"},
 };
 
 static const struct proto_field fields_77[] = {  /* k8s.io.api.autoscaling.v2.HorizontalPodAutoscalerList */
-  {.number = 1, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 460, .json_name = "metadata"},
-  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 74, .json_name = "items"},
+  {.number = 1, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 460, .json_name = "metadata"},
+  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED, .message = 74, .json_name = "items"},
 };
 
 static const struct proto_field fields_78[] = {  /* k8s.io.api.autoscaling.v2.HorizontalPodAutoscalerSpec */
-  {.number = 1, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 69, .json_name = "scaleTargetRef"},
+  {.number = 1, .type = 11, .flags = 0, .message = 69, .json_name = "scaleTargetRef"},
   {.number = 2, .type = 5, .flags = 0, .message = -1, .json_name = "minReplicas"},
-  {.number = 3, .type = 5, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "maxReplicas"},
-  {.number = 4, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 81, .json_name = "metrics"},
+  {.number = 3, .type = 5, .flags = 0, .message = -1, .json_name = "maxReplicas"},
+  {.number = 4, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_OMIT_EMPTY, .message = 81, .json_name = "metrics"},
   {.number = 5, .type = 11, .flags = 0, .message = 75, .json_name = "behavior"},
 };
 
 static const struct proto_field fields_79[] = {  /* k8s.io.api.autoscaling.v2.HorizontalPodAutoscalerStatus */
   {.number = 1, .type = 3, .flags = 0, .message = -1, .json_name = "observedGeneration"},
   {.number = 2, .type = 11, .flags = 0, .message = 472, .json_name = "lastScaleTime"},
-  {.number = 3, .type = 5, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "currentReplicas"},
-  {.number = 4, .type = 5, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "desiredReplicas"},
-  {.number = 5, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 82, .json_name = "currentMetrics"},
-  {.number = 6, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 76, .json_name = "conditions"},
+  {.number = 3, .type = 5, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "currentReplicas"},
+  {.number = 4, .type = 5, .flags = 0, .message = -1, .json_name = "desiredReplicas"},
+  {.number = 5, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_OMIT_EMPTY, .message = 82, .json_name = "currentMetrics"},
+  {.number = 6, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_OMIT_EMPTY, .message = 76, .json_name = "conditions"},
 };
 
 static const struct proto_field fields_80[] = {  /* k8s.io.api.autoscaling.v2.MetricIdentifier */
-  {.number = 1, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "name"},
+  {.number = 1, .type = 9, .flags = 0, .message = -1, .json_name = "name"},
   {.number = 2, .type = 11, .flags = 0, .message = 457, .json_name = "selector"},
 };
 
 static const struct proto_field fields_81[] = {  /* k8s.io.api.autoscaling.v2.MetricSpec */
-  {.number = 1, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "type"},
+  {.number = 1, .type = 9, .flags = 0, .message = -1, .json_name = "type"},
   {.number = 2, .type = 11, .flags = 0, .message = 85, .json_name = "object"},
   {.number = 3, .type = 11, .flags = 0, .message = 87, .json_name = "pods"},
   {.number = 4, .type = 11, .flags = 0, .message = 89, .json_name = "resource"},
@@ -534,7 +534,7 @@ static const struct proto_field fields_81[] = {  /* k8s.io.api.autoscaling.v2.Me
 };
 
 static const struct proto_field fields_82[] = {  /* k8s.io.api.autoscaling.v2.MetricStatus */
-  {.number = 1, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "type"},
+  {.number = 1, .type = 9, .flags = 0, .message = -1, .json_name = "type"},
   {.number = 2, .type = 11, .flags = 0, .message = 86, .json_name = "object"},
   {.number = 3, .type = 11, .flags = 0, .message = 88, .json_name = "pods"},
   {.number = 4, .type = 11, .flags = 0, .message = 90, .json_name = "resource"},
@@ -543,7 +543,7 @@ static const struct proto_field fields_82[] = {  /* k8s.io.api.autoscaling.v2.Me
 };
 
 static const struct proto_field fields_83[] = {  /* k8s.io.api.autoscaling.v2.MetricTarget */
-  {.number = 1, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "type"},
+  {.number = 1, .type = 9, .flags = 0, .message = -1, .json_name = "type"},
   {.number = 2, .type = 11, .flags = 0, .message = 446, .json_name = "value"},
   {.number = 3, .type = 11, .flags = 0, .message = 446, .json_name = "averageValue"},
   {.number = 4, .type = 5, .flags = 0, .message = -1, .json_name = "averageUtilization"},
@@ -556,83 +556,83 @@ static const struct proto_field fields_84[] = {  /* k8s.io.api.autoscaling.v2.Me
 };
 
 static const struct proto_field fields_85[] = {  /* k8s.io.api.autoscaling.v2.ObjectMetricSource */
-  {.number = 1, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 69, .json_name = "describedObject"},
-  {.number = 2, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 83, .json_name = "target"},
-  {.number = 3, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 80, .json_name = "metric"},
+  {.number = 1, .type = 11, .flags = 0, .message = 69, .json_name = "describedObject"},
+  {.number = 2, .type = 11, .flags = 0, .message = 83, .json_name = "target"},
+  {.number = 3, .type = 11, .flags = 0, .message = 80, .json_name = "metric"},
 };
 
 static const struct proto_field fields_86[] = {  /* k8s.io.api.autoscaling.v2.ObjectMetricStatus */
-  {.number = 1, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 80, .json_name = "metric"},
-  {.number = 2, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 84, .json_name = "current"},
-  {.number = 3, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 69, .json_name = "describedObject"},
+  {.number = 1, .type = 11, .flags = 0, .message = 80, .json_name = "metric"},
+  {.number = 2, .type = 11, .flags = 0, .message = 84, .json_name = "current"},
+  {.number = 3, .type = 11, .flags = 0, .message = 69, .json_name = "describedObject"},
 };
 
 static const struct proto_field fields_87[] = {  /* k8s.io.api.autoscaling.v2.PodsMetricSource */
-  {.number = 1, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 80, .json_name = "metric"},
-  {.number = 2, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 83, .json_name = "target"},
+  {.number = 1, .type = 11, .flags = 0, .message = 80, .json_name = "metric"},
+  {.number = 2, .type = 11, .flags = 0, .message = 83, .json_name = "target"},
 };
 
 static const struct proto_field fields_88[] = {  /* k8s.io.api.autoscaling.v2.PodsMetricStatus */
-  {.number = 1, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 80, .json_name = "metric"},
-  {.number = 2, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 84, .json_name = "current"},
+  {.number = 1, .type = 11, .flags = 0, .message = 80, .json_name = "metric"},
+  {.number = 2, .type = 11, .flags = 0, .message = 84, .json_name = "current"},
 };
 
 static const struct proto_field fields_89[] = {  /* k8s.io.api.autoscaling.v2.ResourceMetricSource */
-  {.number = 1, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "name"},
-  {.number = 2, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 83, .json_name = "target"},
+  {.number = 1, .type = 9, .flags = 0, .message = -1, .json_name = "name"},
+  {.number = 2, .type = 11, .flags = 0, .message = 83, .json_name = "target"},
 };
 
 static const struct proto_field fields_90[] = {  /* k8s.io.api.autoscaling.v2.ResourceMetricStatus */
-  {.number = 1, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "name"},
-  {.number = 2, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 84, .json_name = "current"},
+  {.number = 1, .type = 9, .flags = 0, .message = -1, .json_name = "name"},
+  {.number = 2, .type = 11, .flags = 0, .message = 84, .json_name = "current"},
 };
 
 static const struct proto_field fields_91[] = {  /* k8s.io.api.batch.v1.CronJob */
-  {.number = 1, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 463, .json_name = "metadata"},
-  {.number = 2, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 93, .json_name = "spec"},
-  {.number = 3, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 94, .json_name = "status"},
+  {.number = 1, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 463, .json_name = "metadata"},
+  {.number = 2, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 93, .json_name = "spec"},
+  {.number = 3, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 94, .json_name = "status"},
 };
 
 static const struct proto_field fields_92[] = {  /* k8s.io.api.batch.v1.CronJobList */
-  {.number = 1, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 460, .json_name = "metadata"},
-  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 91, .json_name = "items"},
+  {.number = 1, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 460, .json_name = "metadata"},
+  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED, .message = 91, .json_name = "items"},
 };
 
 static const struct proto_field fields_93[] = {  /* k8s.io.api.batch.v1.CronJobSpec */
-  {.number = 1, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "schedule"},
+  {.number = 1, .type = 9, .flags = 0, .message = -1, .json_name = "schedule"},
   {.number = 8, .type = 9, .flags = 0, .message = -1, .json_name = "timeZone"},
   {.number = 2, .type = 3, .flags = 0, .message = -1, .json_name = "startingDeadlineSeconds"},
-  {.number = 3, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "concurrencyPolicy"},
+  {.number = 3, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "concurrencyPolicy"},
   {.number = 4, .type = 8, .flags = 0, .message = -1, .json_name = "suspend"},
-  {.number = 5, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 100, .json_name = "jobTemplate"},
+  {.number = 5, .type = 11, .flags = 0, .message = 100, .json_name = "jobTemplate"},
   {.number = 6, .type = 5, .flags = 0, .message = -1, .json_name = "successfulJobsHistoryLimit"},
   {.number = 7, .type = 5, .flags = 0, .message = -1, .json_name = "failedJobsHistoryLimit"},
 };
 
 static const struct proto_field fields_94[] = {  /* k8s.io.api.batch.v1.CronJobStatus */
-  {.number = 1, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 238, .json_name = "active"},
+  {.number = 1, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_OMIT_EMPTY, .message = 238, .json_name = "active"},
   {.number = 4, .type = 11, .flags = 0, .message = 472, .json_name = "lastScheduleTime"},
   {.number = 5, .type = 11, .flags = 0, .message = 472, .json_name = "lastSuccessfulTime"},
 };
 
 static const struct proto_field fields_95[] = {  /* k8s.io.api.batch.v1.Job */
-  {.number = 1, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 463, .json_name = "metadata"},
-  {.number = 2, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 98, .json_name = "spec"},
-  {.number = 3, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 99, .json_name = "status"},
+  {.number = 1, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 463, .json_name = "metadata"},
+  {.number = 2, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 98, .json_name = "spec"},
+  {.number = 3, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 99, .json_name = "status"},
 };
 
 static const struct proto_field fields_96[] = {  /* k8s.io.api.batch.v1.JobCondition */
-  {.number = 1, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "type"},
-  {.number = 2, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "status"},
-  {.number = 3, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 472, .json_name = "lastProbeTime"},
-  {.number = 4, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 472, .json_name = "lastTransitionTime"},
-  {.number = 5, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "reason"},
-  {.number = 6, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "message"},
+  {.number = 1, .type = 9, .flags = 0, .message = -1, .json_name = "type"},
+  {.number = 2, .type = 9, .flags = 0, .message = -1, .json_name = "status"},
+  {.number = 3, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 472, .json_name = "lastProbeTime"},
+  {.number = 4, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 472, .json_name = "lastTransitionTime"},
+  {.number = 5, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "reason"},
+  {.number = 6, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "message"},
 };
 
 static const struct proto_field fields_97[] = {  /* k8s.io.api.batch.v1.JobList */
-  {.number = 1, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 460, .json_name = "metadata"},
-  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 95, .json_name = "items"},
+  {.number = 1, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 460, .json_name = "metadata"},
+  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED, .message = 95, .json_name = "items"},
 };
 
 static const struct proto_field fields_98[] = {  /* k8s.io.api.batch.v1.JobSpec */
@@ -646,7 +646,7 @@ static const struct proto_field fields_98[] = {  /* k8s.io.api.batch.v1.JobSpec 
   {.number = 13, .type = 5, .flags = 0, .message = -1, .json_name = "maxFailedIndexes"},
   {.number = 4, .type = 11, .flags = 0, .message = 457, .json_name = "selector"},
   {.number = 5, .type = 8, .flags = 0, .message = -1, .json_name = "manualSelector"},
-  {.number = 6, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 277, .json_name = "template"},
+  {.number = 6, .type = 11, .flags = 0, .message = 277, .json_name = "template"},
   {.number = 8, .type = 5, .flags = 0, .message = -1, .json_name = "ttlSecondsAfterFinished"},
   {.number = 9, .type = 9, .flags = 0, .message = -1, .json_name = "completionMode"},
   {.number = 10, .type = 8, .flags = 0, .message = -1, .json_name = "suspend"},
@@ -655,47 +655,47 @@ static const struct proto_field fields_98[] = {  /* k8s.io.api.batch.v1.JobSpec 
 };
 
 static const struct proto_field fields_99[] = {  /* k8s.io.api.batch.v1.JobStatus */
-  {.number = 1, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 96, .json_name = "conditions"},
+  {.number = 1, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_OMIT_EMPTY, .message = 96, .json_name = "conditions"},
   {.number = 2, .type = 11, .flags = 0, .message = 472, .json_name = "startTime"},
   {.number = 3, .type = 11, .flags = 0, .message = 472, .json_name = "completionTime"},
-  {.number = 4, .type = 5, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "active"},
-  {.number = 5, .type = 5, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "succeeded"},
-  {.number = 6, .type = 5, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "failed"},
+  {.number = 4, .type = 5, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "active"},
+  {.number = 5, .type = 5, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "succeeded"},
+  {.number = 6, .type = 5, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "failed"},
   {.number = 11, .type = 5, .flags = 0, .message = -1, .json_name = "terminating"},
-  {.number = 7, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "completedIndexes"},
+  {.number = 7, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "completedIndexes"},
   {.number = 10, .type = 9, .flags = 0, .message = -1, .json_name = "failedIndexes"},
   {.number = 8, .type = 11, .flags = 0, .message = 107, .json_name = "uncountedTerminatedPods"},
   {.number = 9, .type = 5, .flags = 0, .message = -1, .json_name = "ready"},
 };
 
 static const struct proto_field fields_100[] = {  /* k8s.io.api.batch.v1.JobTemplateSpec */
-  {.number = 1, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 463, .json_name = "metadata"},
-  {.number = 2, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 98, .json_name = "spec"},
+  {.number = 1, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 463, .json_name = "metadata"},
+  {.number = 2, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 98, .json_name = "spec"},
 };
 
 static const struct proto_field fields_101[] = {  /* k8s.io.api.batch.v1.PodFailurePolicy */
-  {.number = 1, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 104, .json_name = "rules"},
+  {.number = 1, .type = 11, .flags = PROTO_FIELD_REPEATED, .message = 104, .json_name = "rules"},
 };
 
 static const struct proto_field fields_102[] = {  /* k8s.io.api.batch.v1.PodFailurePolicyOnExitCodesRequirement */
   {.number = 1, .type = 9, .flags = 0, .message = -1, .json_name = "containerName"},
-  {.number = 2, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "operator"},
+  {.number = 2, .type = 9, .flags = 0, .message = -1, .json_name = "operator"},
   {.number = 3, .type = 5, .flags = PROTO_FIELD_REPEATED, .message = -1, .json_name = "values"},
 };
 
 static const struct proto_field fields_103[] = {  /* k8s.io.api.batch.v1.PodFailurePolicyOnPodConditionsPattern */
-  {.number = 1, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "type"},
-  {.number = 2, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "status"},
+  {.number = 1, .type = 9, .flags = 0, .message = -1, .json_name = "type"},
+  {.number = 2, .type = 9, .flags = 0, .message = -1, .json_name = "status"},
 };
 
 static const struct proto_field fields_104[] = {  /* k8s.io.api.batch.v1.PodFailurePolicyRule */
-  {.number = 1, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "action"},
+  {.number = 1, .type = 9, .flags = 0, .message = -1, .json_name = "action"},
   {.number = 2, .type = 11, .flags = 0, .message = 102, .json_name = "onExitCodes"},
-  {.number = 3, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 103, .json_name = "onPodConditions"},
+  {.number = 3, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_OMIT_EMPTY, .message = 103, .json_name = "onPodConditions"},
 };
 
 static const struct proto_field fields_105[] = {  /* k8s.io.api.batch.v1.SuccessPolicy */
-  {.number = 1, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 106, .json_name = "rules"},
+  {.number = 1, .type = 11, .flags = PROTO_FIELD_REPEATED, .message = 106, .json_name = "rules"},
 };
 
 static const struct proto_field fields_106[] = {  /* k8s.io.api.batch.v1.SuccessPolicyRule */
@@ -709,13 +709,13 @@ static const struct proto_field fields_107[] = {  /* k8s.io.api.batch.v1.Uncount
 };
 
 static const struct proto_field fields_108[] = {  /* k8s.io.api.coordination.v1.Lease */
-  {.number = 1, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 463, .json_name = "metadata"},
-  {.number = 2, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 110, .json_name = "spec"},
+  {.number = 1, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 463, .json_name = "metadata"},
+  {.number = 2, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 110, .json_name = "spec"},
 };
 
 static const struct proto_field fields_109[] = {  /* k8s.io.api.coordination.v1.LeaseList */
-  {.number = 1, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 460, .json_name = "metadata"},
-  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 108, .json_name = "items"},
+  {.number = 1, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 460, .json_name = "metadata"},
+  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED, .message = 108, .json_name = "items"},
 };
 
 static const struct proto_field fields_110[] = {  /* k8s.io.api.coordination.v1.LeaseSpec */
@@ -729,10 +729,10 @@ static const struct proto_field fields_110[] = {  /* k8s.io.api.coordination.v1.
 };
 
 static const struct proto_field fields_111[] = {  /* k8s.io.api.core.v1.AWSElasticBlockStoreVolumeSource */
-  {.number = 1, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "volumeID"},
-  {.number = 2, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "fsType"},
-  {.number = 3, .type = 5, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "partition"},
-  {.number = 4, .type = 8, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "readOnly"},
+  {.number = 1, .type = 9, .flags = 0, .message = -1, .json_name = "volumeID"},
+  {.number = 2, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "fsType"},
+  {.number = 3, .type = 5, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "partition"},
+  {.number = 4, .type = 8, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "readOnly"},
 };
 
 static const struct proto_field fields_112[] = {  /* k8s.io.api.core.v1.Affinity */
@@ -742,18 +742,18 @@ static const struct proto_field fields_112[] = {  /* k8s.io.api.core.v1.Affinity
 };
 
 static const struct proto_field fields_113[] = {  /* k8s.io.api.core.v1.AppArmorProfile */
-  {.number = 1, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "type"},
+  {.number = 1, .type = 9, .flags = 0, .message = -1, .json_name = "type"},
   {.number = 2, .type = 9, .flags = 0, .message = -1, .json_name = "localhostProfile"},
 };
 
 static const struct proto_field fields_114[] = {  /* k8s.io.api.core.v1.AttachedVolume */
-  {.number = 1, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "name"},
-  {.number = 2, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "devicePath"},
+  {.number = 1, .type = 9, .flags = 0, .message = -1, .json_name = "name"},
+  {.number = 2, .type = 9, .flags = 0, .message = -1, .json_name = "devicePath"},
 };
 
 static const struct proto_field fields_115[] = {  /* k8s.io.api.core.v1.AzureDiskVolumeSource */
-  {.number = 1, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "diskName"},
-  {.number = 2, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "diskURI"},
+  {.number = 1, .type = 9, .flags = 0, .message = -1, .json_name = "diskName"},
+  {.number = 2, .type = 9, .flags = 0, .message = -1, .json_name = "diskURI"},
   {.number = 3, .type = 9, .flags = 0, .message = -1, .json_name = "cachingMode"},
   {.number = 4, .type = 9, .flags = 0, .message = -1, .json_name = "fsType"},
   {.number = 5, .type = 8, .flags = 0, .message = -1, .json_name = "readOnly"},
@@ -761,29 +761,29 @@ static const struct proto_field fields_115[] = {  /* k8s.io.api.core.v1.AzureDis
 };
 
 static const struct proto_field fields_116[] = {  /* k8s.io.api.core.v1.AzureFilePersistentVolumeSource */
-  {.number = 1, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "secretName"},
-  {.number = 2, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "shareName"},
-  {.number = 3, .type = 8, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "readOnly"},
+  {.number = 1, .type = 9, .flags = 0, .message = -1, .json_name = "secretName"},
+  {.number = 2, .type = 9, .flags = 0, .message = -1, .json_name = "shareName"},
+  {.number = 3, .type = 8, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "readOnly"},
   {.number = 4, .type = 9, .flags = 0, .message = -1, .json_name = "secretNamespace"},
 };
 
 static const struct proto_field fields_117[] = {  /* k8s.io.api.core.v1.AzureFileVolumeSource */
-  {.number = 1, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "secretName"},
-  {.number = 2, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "shareName"},
-  {.number = 3, .type = 8, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "readOnly"},
+  {.number = 1, .type = 9, .flags = 0, .message = -1, .json_name = "secretName"},
+  {.number = 2, .type = 9, .flags = 0, .message = -1, .json_name = "shareName"},
+  {.number = 3, .type = 8, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "readOnly"},
 };
 
 static const struct proto_field fields_118[] = {  /* k8s.io.api.core.v1.Binding */
-  {.number = 1, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 463, .json_name = "metadata"},
-  {.number = 2, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 238, .json_name = "target"},
+  {.number = 1, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 463, .json_name = "metadata"},
+  {.number = 2, .type = 11, .flags = 0, .message = 238, .json_name = "target"},
 };
 
 static const struct proto_field fields_119[] = {  /* k8s.io.api.core.v1.CSIPersistentVolumeSource */
-  {.number = 1, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "driver"},
-  {.number = 2, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "volumeHandle"},
-  {.number = 3, .type = 8, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "readOnly"},
-  {.number = 4, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "fsType"},
-  {.number = 5, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 120, .json_name = "volumeAttributes"},
+  {.number = 1, .type = 9, .flags = 0, .message = -1, .json_name = "driver"},
+  {.number = 2, .type = 9, .flags = 0, .message = -1, .json_name = "volumeHandle"},
+  {.number = 3, .type = 8, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "readOnly"},
+  {.number = 4, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "fsType"},
+  {.number = 5, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_OMIT_EMPTY, .message = 120, .json_name = "volumeAttributes"},
   {.number = 6, .type = 11, .flags = 0, .message = 320, .json_name = "controllerPublishSecretRef"},
   {.number = 7, .type = 11, .flags = 0, .message = 320, .json_name = "nodeStageSecretRef"},
   {.number = 8, .type = 11, .flags = 0, .message = 320, .json_name = "nodePublishSecretRef"},
@@ -797,10 +797,10 @@ static const struct proto_field fields_120[] = {  /* k8s.io.api.core.v1.CSIPersi
 };
 
 static const struct proto_field fields_121[] = {  /* k8s.io.api.core.v1.CSIVolumeSource */
-  {.number = 1, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "driver"},
+  {.number = 1, .type = 9, .flags = 0, .message = -1, .json_name = "driver"},
   {.number = 2, .type = 8, .flags = 0, .message = -1, .json_name = "readOnly"},
   {.number = 3, .type = 9, .flags = 0, .message = -1, .json_name = "fsType"},
-  {.number = 4, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 122, .json_name = "volumeAttributes"},
+  {.number = 4, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_OMIT_EMPTY, .message = 122, .json_name = "volumeAttributes"},
   {.number = 5, .type = 11, .flags = 0, .message = 208, .json_name = "nodePublishSecretRef"},
 };
 
@@ -816,33 +816,33 @@ static const struct proto_field fields_123[] = {  /* k8s.io.api.core.v1.Capabili
 
 static const struct proto_field fields_124[] = {  /* k8s.io.api.core.v1.CephFSPersistentVolumeSource */
   {.number = 1, .type = 9, .flags = PROTO_FIELD_REPEATED, .message = -1, .json_name = "monitors"},
-  {.number = 2, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "path"},
-  {.number = 3, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "user"},
-  {.number = 4, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "secretFile"},
+  {.number = 2, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "path"},
+  {.number = 3, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "user"},
+  {.number = 4, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "secretFile"},
   {.number = 5, .type = 11, .flags = 0, .message = 320, .json_name = "secretRef"},
-  {.number = 6, .type = 8, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "readOnly"},
+  {.number = 6, .type = 8, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "readOnly"},
 };
 
 static const struct proto_field fields_125[] = {  /* k8s.io.api.core.v1.CephFSVolumeSource */
   {.number = 1, .type = 9, .flags = PROTO_FIELD_REPEATED, .message = -1, .json_name = "monitors"},
-  {.number = 2, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "path"},
-  {.number = 3, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "user"},
-  {.number = 4, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "secretFile"},
+  {.number = 2, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "path"},
+  {.number = 3, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "user"},
+  {.number = 4, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "secretFile"},
   {.number = 5, .type = 11, .flags = 0, .message = 208, .json_name = "secretRef"},
-  {.number = 6, .type = 8, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "readOnly"},
+  {.number = 6, .type = 8, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "readOnly"},
 };
 
 static const struct proto_field fields_126[] = {  /* k8s.io.api.core.v1.CinderPersistentVolumeSource */
-  {.number = 1, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "volumeID"},
-  {.number = 2, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "fsType"},
-  {.number = 3, .type = 8, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "readOnly"},
+  {.number = 1, .type = 9, .flags = 0, .message = -1, .json_name = "volumeID"},
+  {.number = 2, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "fsType"},
+  {.number = 3, .type = 8, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "readOnly"},
   {.number = 4, .type = 11, .flags = 0, .message = 320, .json_name = "secretRef"},
 };
 
 static const struct proto_field fields_127[] = {  /* k8s.io.api.core.v1.CinderVolumeSource */
-  {.number = 1, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "volumeID"},
-  {.number = 2, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "fsType"},
-  {.number = 3, .type = 8, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "readOnly"},
+  {.number = 1, .type = 9, .flags = 0, .message = -1, .json_name = "volumeID"},
+  {.number = 2, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "fsType"},
+  {.number = 3, .type = 8, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "readOnly"},
   {.number = 4, .type = 11, .flags = 0, .message = 208, .json_name = "secretRef"},
 };
 
@@ -855,31 +855,31 @@ static const struct proto_field fields_129[] = {  /* k8s.io.api.core.v1.ClusterT
   {.number = 2, .type = 9, .flags = 0, .message = -1, .json_name = "signerName"},
   {.number = 3, .type = 11, .flags = 0, .message = 457, .json_name = "labelSelector"},
   {.number = 5, .type = 8, .flags = 0, .message = -1, .json_name = "optional"},
-  {.number = 4, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "path"},
+  {.number = 4, .type = 9, .flags = 0, .message = -1, .json_name = "path"},
 };
 
 static const struct proto_field fields_130[] = {  /* k8s.io.api.core.v1.ComponentCondition */
-  {.number = 1, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "type"},
-  {.number = 2, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "status"},
-  {.number = 3, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "message"},
-  {.number = 4, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "error"},
+  {.number = 1, .type = 9, .flags = 0, .message = -1, .json_name = "type"},
+  {.number = 2, .type = 9, .flags = 0, .message = -1, .json_name = "status"},
+  {.number = 3, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "message"},
+  {.number = 4, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "error"},
 };
 
 static const struct proto_field fields_131[] = {  /* k8s.io.api.core.v1.ComponentStatus */
-  {.number = 1, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 463, .json_name = "metadata"},
-  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 130, .json_name = "conditions"},
+  {.number = 1, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 463, .json_name = "metadata"},
+  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_OMIT_EMPTY, .message = 130, .json_name = "conditions"},
 };
 
 static const struct proto_field fields_132[] = {  /* k8s.io.api.core.v1.ComponentStatusList */
-  {.number = 1, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 460, .json_name = "metadata"},
-  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 131, .json_name = "items"},
+  {.number = 1, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 460, .json_name = "metadata"},
+  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED, .message = 131, .json_name = "items"},
 };
 
 static const struct proto_field fields_133[] = {  /* k8s.io.api.core.v1.ConfigMap */
-  {.number = 1, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 463, .json_name = "metadata"},
+  {.number = 1, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 463, .json_name = "metadata"},
   {.number = 4, .type = 8, .flags = 0, .message = -1, .json_name = "immutable"},
-  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 135, .json_name = "data"},
-  {.number = 3, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 134, .json_name = "binaryData"},
+  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_OMIT_EMPTY, .message = 135, .json_name = "data"},
+  {.number = 3, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_OMIT_EMPTY, .message = 134, .json_name = "binaryData"},
 };
 
 static const struct proto_field fields_134[] = {  /* k8s.io.api.core.v1.ConfigMap.BinaryDataEntry */
@@ -893,85 +893,85 @@ static const struct proto_field fields_135[] = {  /* k8s.io.api.core.v1.ConfigMa
 };
 
 static const struct proto_field fields_136[] = {  /* k8s.io.api.core.v1.ConfigMapEnvSource */
-  {.number = 1, .type = 11, .flags = PROTO_FIELD_INLINE|PROTO_FIELD_NON_NULLABLE, .message = 208, .json_name = "localObjectReference"},
+  {.number = 1, .type = 11, .flags = PROTO_FIELD_INLINE|PROTO_FIELD_OMIT_EMPTY, .message = 208, .json_name = "localObjectReference"},
   {.number = 2, .type = 8, .flags = 0, .message = -1, .json_name = "optional"},
 };
 
 static const struct proto_field fields_137[] = {  /* k8s.io.api.core.v1.ConfigMapKeySelector */
-  {.number = 1, .type = 11, .flags = PROTO_FIELD_INLINE|PROTO_FIELD_NON_NULLABLE, .message = 208, .json_name = "localObjectReference"},
-  {.number = 2, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "key"},
+  {.number = 1, .type = 11, .flags = PROTO_FIELD_INLINE|PROTO_FIELD_OMIT_EMPTY, .message = 208, .json_name = "localObjectReference"},
+  {.number = 2, .type = 9, .flags = 0, .message = -1, .json_name = "key"},
   {.number = 3, .type = 8, .flags = 0, .message = -1, .json_name = "optional"},
 };
 
 static const struct proto_field fields_138[] = {  /* k8s.io.api.core.v1.ConfigMapList */
-  {.number = 1, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 460, .json_name = "metadata"},
-  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 133, .json_name = "items"},
+  {.number = 1, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 460, .json_name = "metadata"},
+  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED, .message = 133, .json_name = "items"},
 };
 
 static const struct proto_field fields_139[] = {  /* k8s.io.api.core.v1.ConfigMapNodeConfigSource */
-  {.number = 1, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "namespace"},
-  {.number = 2, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "name"},
-  {.number = 3, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "uid"},
-  {.number = 4, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "resourceVersion"},
-  {.number = 5, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "kubeletConfigKey"},
+  {.number = 1, .type = 9, .flags = 0, .message = -1, .json_name = "namespace"},
+  {.number = 2, .type = 9, .flags = 0, .message = -1, .json_name = "name"},
+  {.number = 3, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "uid"},
+  {.number = 4, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "resourceVersion"},
+  {.number = 5, .type = 9, .flags = 0, .message = -1, .json_name = "kubeletConfigKey"},
 };
 
 static const struct proto_field fields_140[] = {  /* k8s.io.api.core.v1.ConfigMapProjection */
-  {.number = 1, .type = 11, .flags = PROTO_FIELD_INLINE|PROTO_FIELD_NON_NULLABLE, .message = 208, .json_name = "localObjectReference"},
-  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 193, .json_name = "items"},
+  {.number = 1, .type = 11, .flags = PROTO_FIELD_INLINE|PROTO_FIELD_OMIT_EMPTY, .message = 208, .json_name = "localObjectReference"},
+  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_OMIT_EMPTY, .message = 193, .json_name = "items"},
   {.number = 4, .type = 8, .flags = 0, .message = -1, .json_name = "optional"},
 };
 
 static const struct proto_field fields_141[] = {  /* k8s.io.api.core.v1.ConfigMapVolumeSource */
-  {.number = 1, .type = 11, .flags = PROTO_FIELD_INLINE|PROTO_FIELD_NON_NULLABLE, .message = 208, .json_name = "localObjectReference"},
-  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 193, .json_name = "items"},
+  {.number = 1, .type = 11, .flags = PROTO_FIELD_INLINE|PROTO_FIELD_OMIT_EMPTY, .message = 208, .json_name = "localObjectReference"},
+  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_OMIT_EMPTY, .message = 193, .json_name = "items"},
   {.number = 3, .type = 5, .flags = 0, .message = -1, .json_name = "defaultMode"},
   {.number = 4, .type = 8, .flags = 0, .message = -1, .json_name = "optional"},
 };
 
 static const struct proto_field fields_142[] = {  /* k8s.io.api.core.v1.Container */
-  {.number = 1, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "name"},
-  {.number = 2, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "image"},
+  {.number = 1, .type = 9, .flags = 0, .message = -1, .json_name = "name"},
+  {.number = 2, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "image"},
   {.number = 3, .type = 9, .flags = PROTO_FIELD_REPEATED, .message = -1, .json_name = "command"},
   {.number = 4, .type = 9, .flags = PROTO_FIELD_REPEATED, .message = -1, .json_name = "args"},
-  {.number = 5, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "workingDir"},
-  {.number = 6, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 144, .json_name = "ports"},
-  {.number = 19, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 163, .json_name = "envFrom"},
-  {.number = 7, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 164, .json_name = "env"},
-  {.number = 8, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 303, .json_name = "resources"},
-  {.number = 23, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 145, .json_name = "resizePolicy"},
+  {.number = 5, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "workingDir"},
+  {.number = 6, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_OMIT_EMPTY, .message = 144, .json_name = "ports"},
+  {.number = 19, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_OMIT_EMPTY, .message = 163, .json_name = "envFrom"},
+  {.number = 7, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_OMIT_EMPTY, .message = 164, .json_name = "env"},
+  {.number = 8, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 303, .json_name = "resources"},
+  {.number = 23, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_OMIT_EMPTY, .message = 145, .json_name = "resizePolicy"},
   {.number = 24, .type = 9, .flags = 0, .message = -1, .json_name = "restartPolicy"},
-  {.number = 9, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 347, .json_name = "volumeMounts"},
-  {.number = 21, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 346, .json_name = "volumeDevices"},
+  {.number = 9, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_OMIT_EMPTY, .message = 347, .json_name = "volumeMounts"},
+  {.number = 21, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_OMIT_EMPTY, .message = 346, .json_name = "volumeDevices"},
   {.number = 10, .type = 11, .flags = 0, .message = 281, .json_name = "livenessProbe"},
   {.number = 11, .type = 11, .flags = 0, .message = 281, .json_name = "readinessProbe"},
   {.number = 22, .type = 11, .flags = 0, .message = 281, .json_name = "startupProbe"},
   {.number = 12, .type = 11, .flags = 0, .message = 194, .json_name = "lifecycle"},
-  {.number = 13, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "terminationMessagePath"},
-  {.number = 20, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "terminationMessagePolicy"},
-  {.number = 14, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "imagePullPolicy"},
+  {.number = 13, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "terminationMessagePath"},
+  {.number = 20, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "terminationMessagePolicy"},
+  {.number = 14, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "imagePullPolicy"},
   {.number = 15, .type = 11, .flags = 0, .message = 322, .json_name = "securityContext"},
-  {.number = 16, .type = 8, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "stdin"},
-  {.number = 17, .type = 8, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "stdinOnce"},
-  {.number = 18, .type = 8, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "tty"},
+  {.number = 16, .type = 8, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "stdin"},
+  {.number = 17, .type = 8, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "stdinOnce"},
+  {.number = 18, .type = 8, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "tty"},
 };
 
 static const struct proto_field fields_143[] = {  /* k8s.io.api.core.v1.ContainerImage */
   {.number = 1, .type = 9, .flags = PROTO_FIELD_REPEATED, .message = -1, .json_name = "names"},
-  {.number = 2, .type = 3, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "sizeBytes"},
+  {.number = 2, .type = 3, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "sizeBytes"},
 };
 
 static const struct proto_field fields_144[] = {  /* k8s.io.api.core.v1.ContainerPort */
-  {.number = 1, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "name"},
-  {.number = 2, .type = 5, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "hostPort"},
-  {.number = 3, .type = 5, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "containerPort"},
-  {.number = 4, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "protocol"},
-  {.number = 5, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "hostIP"},
+  {.number = 1, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "name"},
+  {.number = 2, .type = 5, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "hostPort"},
+  {.number = 3, .type = 5, .flags = 0, .message = -1, .json_name = "containerPort"},
+  {.number = 4, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "protocol"},
+  {.number = 5, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "hostIP"},
 };
 
 static const struct proto_field fields_145[] = {  /* k8s.io.api.core.v1.ContainerResizePolicy */
-  {.number = 1, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "resourceName"},
-  {.number = 2, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "restartPolicy"},
+  {.number = 1, .type = 9, .flags = 0, .message = -1, .json_name = "resourceName"},
+  {.number = 2, .type = 9, .flags = 0, .message = -1, .json_name = "restartPolicy"},
 };
 
 static const struct proto_field fields_146[] = {  /* k8s.io.api.core.v1.ContainerState */
@@ -981,39 +981,39 @@ static const struct proto_field fields_146[] = {  /* k8s.io.api.core.v1.Containe
 };
 
 static const struct proto_field fields_147[] = {  /* k8s.io.api.core.v1.ContainerStateRunning */
-  {.number = 1, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 472, .json_name = "startedAt"},
+  {.number = 1, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 472, .json_name = "startedAt"},
 };
 
 static const struct proto_field fields_148[] = {  /* k8s.io.api.core.v1.ContainerStateTerminated */
-  {.number = 1, .type = 5, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "exitCode"},
-  {.number = 2, .type = 5, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "signal"},
-  {.number = 3, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "reason"},
-  {.number = 4, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "message"},
-  {.number = 5, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 472, .json_name = "startedAt"},
-  {.number = 6, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 472, .json_name = "finishedAt"},
-  {.number = 7, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "containerID"},
+  {.number = 1, .type = 5, .flags = 0, .message = -1, .json_name = "exitCode"},
+  {.number = 2, .type = 5, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "signal"},
+  {.number = 3, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "reason"},
+  {.number = 4, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "message"},
+  {.number = 5, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 472, .json_name = "startedAt"},
+  {.number = 6, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 472, .json_name = "finishedAt"},
+  {.number = 7, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "containerID"},
 };
 
 static const struct proto_field fields_149[] = {  /* k8s.io.api.core.v1.ContainerStateWaiting */
-  {.number = 1, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "reason"},
-  {.number = 2, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "message"},
+  {.number = 1, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "reason"},
+  {.number = 2, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "message"},
 };
 
 static const struct proto_field fields_150[] = {  /* k8s.io.api.core.v1.ContainerStatus */
-  {.number = 1, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "name"},
-  {.number = 2, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 146, .json_name = "state"},
-  {.number = 3, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 146, .json_name = "lastState"},
-  {.number = 4, .type = 8, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "ready"},
-  {.number = 5, .type = 5, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "restartCount"},
-  {.number = 6, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "image"},
-  {.number = 7, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "imageID"},
-  {.number = 8, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "containerID"},
+  {.number = 1, .type = 9, .flags = 0, .message = -1, .json_name = "name"},
+  {.number = 2, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 146, .json_name = "state"},
+  {.number = 3, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 146, .json_name = "lastState"},
+  {.number = 4, .type = 8, .flags = 0, .message = -1, .json_name = "ready"},
+  {.number = 5, .type = 5, .flags = 0, .message = -1, .json_name = "restartCount"},
+  {.number = 6, .type = 9, .flags = 0, .message = -1, .json_name = "image"},
+  {.number = 7, .type = 9, .flags = 0, .message = -1, .json_name = "imageID"},
+  {.number = 8, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "containerID"},
   {.number = 9, .type = 8, .flags = 0, .message = -1, .json_name = "started"},
-  {.number = 10, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 151, .json_name = "allocatedResources"},
+  {.number = 10, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_OMIT_EMPTY, .message = 151, .json_name = "allocatedResources"},
   {.number = 11, .type = 11, .flags = 0, .message = 303, .json_name = "resources"},
-  {.number = 12, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 348, .json_name = "volumeMounts"},
+  {.number = 12, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_OMIT_EMPTY, .message = 348, .json_name = "volumeMounts"},
   {.number = 13, .type = 11, .flags = 0, .message = 152, .json_name = "user"},
-  {.number = 14, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 306, .json_name = "allocatedResourcesStatus"},
+  {.number = 14, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_OMIT_EMPTY, .message = 306, .json_name = "allocatedResourcesStatus"},
   {.number = 15, .type = 9, .flags = 0, .message = -1, .json_name = "stopSignal"},
 };
 
@@ -1027,69 +1027,69 @@ static const struct proto_field fields_152[] = {  /* k8s.io.api.core.v1.Containe
 };
 
 static const struct proto_field fields_153[] = {  /* k8s.io.api.core.v1.DaemonEndpoint */
-  {.number = 1, .type = 5, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "Port"},
+  {.number = 1, .type = 5, .flags = 0, .message = -1, .json_name = "Port"},
 };
 
 static const struct proto_field fields_154[] = {  /* k8s.io.api.core.v1.DownwardAPIProjection */
-  {.number = 1, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 155, .json_name = "items"},
+  {.number = 1, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_OMIT_EMPTY, .message = 155, .json_name = "items"},
 };
 
 static const struct proto_field fields_155[] = {  /* k8s.io.api.core.v1.DownwardAPIVolumeFile */
-  {.number = 1, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "path"},
+  {.number = 1, .type = 9, .flags = 0, .message = -1, .json_name = "path"},
   {.number = 2, .type = 11, .flags = 0, .message = 237, .json_name = "fieldRef"},
   {.number = 3, .type = 11, .flags = 0, .message = 294, .json_name = "resourceFieldRef"},
   {.number = 4, .type = 5, .flags = 0, .message = -1, .json_name = "mode"},
 };
 
 static const struct proto_field fields_156[] = {  /* k8s.io.api.core.v1.DownwardAPIVolumeSource */
-  {.number = 1, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 155, .json_name = "items"},
+  {.number = 1, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_OMIT_EMPTY, .message = 155, .json_name = "items"},
   {.number = 2, .type = 5, .flags = 0, .message = -1, .json_name = "defaultMode"},
 };
 
 static const struct proto_field fields_157[] = {  /* k8s.io.api.core.v1.EmptyDirVolumeSource */
-  {.number = 1, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "medium"},
+  {.number = 1, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "medium"},
   {.number = 2, .type = 11, .flags = 0, .message = 446, .json_name = "sizeLimit"},
 };
 
 static const struct proto_field fields_158[] = {  /* k8s.io.api.core.v1.EndpointAddress */
-  {.number = 1, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "ip"},
-  {.number = 3, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "hostname"},
+  {.number = 1, .type = 9, .flags = 0, .message = -1, .json_name = "ip"},
+  {.number = 3, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "hostname"},
   {.number = 4, .type = 9, .flags = 0, .message = -1, .json_name = "nodeName"},
   {.number = 2, .type = 11, .flags = 0, .message = 238, .json_name = "targetRef"},
 };
 
 static const struct proto_field fields_159[] = {  /* k8s.io.api.core.v1.EndpointPort */
-  {.number = 1, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "name"},
-  {.number = 2, .type = 5, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "port"},
-  {.number = 3, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "protocol"},
+  {.number = 1, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "name"},
+  {.number = 2, .type = 5, .flags = 0, .message = -1, .json_name = "port"},
+  {.number = 3, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "protocol"},
   {.number = 4, .type = 9, .flags = 0, .message = -1, .json_name = "appProtocol"},
 };
 
 static const struct proto_field fields_160[] = {  /* k8s.io.api.core.v1.EndpointSubset */
-  {.number = 1, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 158, .json_name = "addresses"},
-  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 158, .json_name = "notReadyAddresses"},
-  {.number = 3, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 159, .json_name = "ports"},
+  {.number = 1, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_OMIT_EMPTY, .message = 158, .json_name = "addresses"},
+  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_OMIT_EMPTY, .message = 158, .json_name = "notReadyAddresses"},
+  {.number = 3, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_OMIT_EMPTY, .message = 159, .json_name = "ports"},
 };
 
 static const struct proto_field fields_161[] = {  /* k8s.io.api.core.v1.Endpoints */
-  {.number = 1, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 463, .json_name = "metadata"},
-  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 160, .json_name = "subsets"},
+  {.number = 1, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 463, .json_name = "metadata"},
+  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_OMIT_EMPTY, .message = 160, .json_name = "subsets"},
 };
 
 static const struct proto_field fields_162[] = {  /* k8s.io.api.core.v1.EndpointsList */
-  {.number = 1, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 460, .json_name = "metadata"},
-  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 161, .json_name = "items"},
+  {.number = 1, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 460, .json_name = "metadata"},
+  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED, .message = 161, .json_name = "items"},
 };
 
 static const struct proto_field fields_163[] = {  /* k8s.io.api.core.v1.EnvFromSource */
-  {.number = 1, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "prefix"},
+  {.number = 1, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "prefix"},
   {.number = 2, .type = 11, .flags = 0, .message = 136, .json_name = "configMapRef"},
   {.number = 3, .type = 11, .flags = 0, .message = 316, .json_name = "secretRef"},
 };
 
 static const struct proto_field fields_164[] = {  /* k8s.io.api.core.v1.EnvVar */
-  {.number = 1, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "name"},
-  {.number = 2, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "value"},
+  {.number = 1, .type = 9, .flags = 0, .message = -1, .json_name = "name"},
+  {.number = 2, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "value"},
   {.number = 3, .type = 11, .flags = 0, .message = 165, .json_name = "valueFrom"},
 };
 
@@ -1101,35 +1101,35 @@ static const struct proto_field fields_165[] = {  /* k8s.io.api.core.v1.EnvVarSo
 };
 
 static const struct proto_field fields_166[] = {  /* k8s.io.api.core.v1.EphemeralContainer */
-  {.number = 1, .type = 11, .flags = PROTO_FIELD_INLINE|PROTO_FIELD_NON_NULLABLE, .message = 167, .json_name = "ephemeralContainerCommon"},
-  {.number = 2, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "targetContainerName"},
+  {.number = 1, .type = 11, .flags = PROTO_FIELD_INLINE|PROTO_FIELD_OMIT_EMPTY, .message = 167, .json_name = "ephemeralContainerCommon"},
+  {.number = 2, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "targetContainerName"},
 };
 
 static const struct proto_field fields_167[] = {  /* k8s.io.api.core.v1.EphemeralContainerCommon */
-  {.number = 1, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "name"},
-  {.number = 2, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "image"},
+  {.number = 1, .type = 9, .flags = 0, .message = -1, .json_name = "name"},
+  {.number = 2, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "image"},
   {.number = 3, .type = 9, .flags = PROTO_FIELD_REPEATED, .message = -1, .json_name = "command"},
   {.number = 4, .type = 9, .flags = PROTO_FIELD_REPEATED, .message = -1, .json_name = "args"},
-  {.number = 5, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "workingDir"},
-  {.number = 6, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 144, .json_name = "ports"},
-  {.number = 19, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 163, .json_name = "envFrom"},
-  {.number = 7, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 164, .json_name = "env"},
-  {.number = 8, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 303, .json_name = "resources"},
-  {.number = 23, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 145, .json_name = "resizePolicy"},
+  {.number = 5, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "workingDir"},
+  {.number = 6, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_OMIT_EMPTY, .message = 144, .json_name = "ports"},
+  {.number = 19, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_OMIT_EMPTY, .message = 163, .json_name = "envFrom"},
+  {.number = 7, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_OMIT_EMPTY, .message = 164, .json_name = "env"},
+  {.number = 8, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 303, .json_name = "resources"},
+  {.number = 23, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_OMIT_EMPTY, .message = 145, .json_name = "resizePolicy"},
   {.number = 24, .type = 9, .flags = 0, .message = -1, .json_name = "restartPolicy"},
-  {.number = 9, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 347, .json_name = "volumeMounts"},
-  {.number = 21, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 346, .json_name = "volumeDevices"},
+  {.number = 9, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_OMIT_EMPTY, .message = 347, .json_name = "volumeMounts"},
+  {.number = 21, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_OMIT_EMPTY, .message = 346, .json_name = "volumeDevices"},
   {.number = 10, .type = 11, .flags = 0, .message = 281, .json_name = "livenessProbe"},
   {.number = 11, .type = 11, .flags = 0, .message = 281, .json_name = "readinessProbe"},
   {.number = 22, .type = 11, .flags = 0, .message = 281, .json_name = "startupProbe"},
   {.number = 12, .type = 11, .flags = 0, .message = 194, .json_name = "lifecycle"},
-  {.number = 13, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "terminationMessagePath"},
-  {.number = 20, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "terminationMessagePolicy"},
-  {.number = 14, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "imagePullPolicy"},
+  {.number = 13, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "terminationMessagePath"},
+  {.number = 20, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "terminationMessagePolicy"},
+  {.number = 14, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "imagePullPolicy"},
   {.number = 15, .type = 11, .flags = 0, .message = 322, .json_name = "securityContext"},
-  {.number = 16, .type = 8, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "stdin"},
-  {.number = 17, .type = 8, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "stdinOnce"},
-  {.number = 18, .type = 8, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "tty"},
+  {.number = 16, .type = 8, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "stdin"},
+  {.number = 17, .type = 8, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "stdinOnce"},
+  {.number = 18, .type = 8, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "tty"},
 };
 
 static const struct proto_field fields_168[] = {  /* k8s.io.api.core.v1.EphemeralVolumeSource */
@@ -1137,36 +1137,36 @@ static const struct proto_field fields_168[] = {  /* k8s.io.api.core.v1.Ephemera
 };
 
 static const struct proto_field fields_169[] = {  /* k8s.io.api.core.v1.Event */
-  {.number = 1, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 463, .json_name = "metadata"},
-  {.number = 2, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 238, .json_name = "involvedObject"},
-  {.number = 3, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "reason"},
-  {.number = 4, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "message"},
-  {.number = 5, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 172, .json_name = "source"},
-  {.number = 6, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 472, .json_name = "firstTimestamp"},
-  {.number = 7, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 472, .json_name = "lastTimestamp"},
-  {.number = 8, .type = 5, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "count"},
-  {.number = 9, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "type"},
-  {.number = 10, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 462, .json_name = "eventTime"},
+  {.number = 1, .type = 11, .flags = 0, .message = 463, .json_name = "metadata"},
+  {.number = 2, .type = 11, .flags = 0, .message = 238, .json_name = "involvedObject"},
+  {.number = 3, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "reason"},
+  {.number = 4, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "message"},
+  {.number = 5, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 172, .json_name = "source"},
+  {.number = 6, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 472, .json_name = "firstTimestamp"},
+  {.number = 7, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 472, .json_name = "lastTimestamp"},
+  {.number = 8, .type = 5, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "count"},
+  {.number = 9, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "type"},
+  {.number = 10, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 462, .json_name = "eventTime"},
   {.number = 11, .type = 11, .flags = 0, .message = 171, .json_name = "series"},
-  {.number = 12, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "action"},
+  {.number = 12, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "action"},
   {.number = 13, .type = 11, .flags = 0, .message = 238, .json_name = "related"},
-  {.number = 14, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "reportingComponent"},
-  {.number = 15, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "reportingInstance"},
+  {.number = 14, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "reportingComponent"},
+  {.number = 15, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "reportingInstance"},
 };
 
 static const struct proto_field fields_170[] = {  /* k8s.io.api.core.v1.EventList */
-  {.number = 1, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 460, .json_name = "metadata"},
-  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 169, .json_name = "items"},
+  {.number = 1, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 460, .json_name = "metadata"},
+  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED, .message = 169, .json_name = "items"},
 };
 
 static const struct proto_field fields_171[] = {  /* k8s.io.api.core.v1.EventSeries */
-  {.number = 1, .type = 5, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "count"},
-  {.number = 2, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 462, .json_name = "lastObservedTime"},
+  {.number = 1, .type = 5, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "count"},
+  {.number = 2, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 462, .json_name = "lastObservedTime"},
 };
 
 static const struct proto_field fields_172[] = {  /* k8s.io.api.core.v1.EventSource */
-  {.number = 1, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "component"},
-  {.number = 2, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "host"},
+  {.number = 1, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "component"},
+  {.number = 2, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "host"},
 };
 
 static const struct proto_field fields_173[] = {  /* k8s.io.api.core.v1.ExecAction */
@@ -1176,17 +1176,17 @@ static const struct proto_field fields_173[] = {  /* k8s.io.api.core.v1.ExecActi
 static const struct proto_field fields_174[] = {  /* k8s.io.api.core.v1.FCVolumeSource */
   {.number = 1, .type = 9, .flags = PROTO_FIELD_REPEATED, .message = -1, .json_name = "targetWWNs"},
   {.number = 2, .type = 5, .flags = 0, .message = -1, .json_name = "lun"},
-  {.number = 3, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "fsType"},
-  {.number = 4, .type = 8, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "readOnly"},
+  {.number = 3, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "fsType"},
+  {.number = 4, .type = 8, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "readOnly"},
   {.number = 5, .type = 9, .flags = PROTO_FIELD_REPEATED, .message = -1, .json_name = "wwids"},
 };
 
 static const struct proto_field fields_175[] = {  /* k8s.io.api.core.v1.FlexPersistentVolumeSource */
-  {.number = 1, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "driver"},
-  {.number = 2, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "fsType"},
+  {.number = 1, .type = 9, .flags = 0, .message = -1, .json_name = "driver"},
+  {.number = 2, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "fsType"},
   {.number = 3, .type = 11, .flags = 0, .message = 320, .json_name = "secretRef"},
-  {.number = 4, .type = 8, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "readOnly"},
-  {.number = 5, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 176, .json_name = "options"},
+  {.number = 4, .type = 8, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "readOnly"},
+  {.number = 5, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_OMIT_EMPTY, .message = 176, .json_name = "options"},
 };
 
 static const struct proto_field fields_176[] = {  /* k8s.io.api.core.v1.FlexPersistentVolumeSource.OptionsEntry */
@@ -1195,11 +1195,11 @@ static const struct proto_field fields_176[] = {  /* k8s.io.api.core.v1.FlexPers
 };
 
 static const struct proto_field fields_177[] = {  /* k8s.io.api.core.v1.FlexVolumeSource */
-  {.number = 1, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "driver"},
-  {.number = 2, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "fsType"},
+  {.number = 1, .type = 9, .flags = 0, .message = -1, .json_name = "driver"},
+  {.number = 2, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "fsType"},
   {.number = 3, .type = 11, .flags = 0, .message = 208, .json_name = "secretRef"},
-  {.number = 4, .type = 8, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "readOnly"},
-  {.number = 5, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 178, .json_name = "options"},
+  {.number = 4, .type = 8, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "readOnly"},
+  {.number = 5, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_OMIT_EMPTY, .message = 178, .json_name = "options"},
 };
 
 static const struct proto_field fields_178[] = {  /* k8s.io.api.core.v1.FlexVolumeSource.OptionsEntry */
@@ -1208,104 +1208,104 @@ static const struct proto_field fields_178[] = {  /* k8s.io.api.core.v1.FlexVolu
 };
 
 static const struct proto_field fields_179[] = {  /* k8s.io.api.core.v1.FlockerVolumeSource */
-  {.number = 1, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "datasetName"},
-  {.number = 2, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "datasetUUID"},
+  {.number = 1, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "datasetName"},
+  {.number = 2, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "datasetUUID"},
 };
 
 static const struct proto_field fields_180[] = {  /* k8s.io.api.core.v1.GCEPersistentDiskVolumeSource */
-  {.number = 1, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "pdName"},
-  {.number = 2, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "fsType"},
-  {.number = 3, .type = 5, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "partition"},
-  {.number = 4, .type = 8, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "readOnly"},
+  {.number = 1, .type = 9, .flags = 0, .message = -1, .json_name = "pdName"},
+  {.number = 2, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "fsType"},
+  {.number = 3, .type = 5, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "partition"},
+  {.number = 4, .type = 8, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "readOnly"},
 };
 
 static const struct proto_field fields_181[] = {  /* k8s.io.api.core.v1.GRPCAction */
-  {.number = 1, .type = 5, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "port"},
+  {.number = 1, .type = 5, .flags = 0, .message = -1, .json_name = "port"},
   {.number = 2, .type = 9, .flags = 0, .message = -1, .json_name = "service"},
 };
 
 static const struct proto_field fields_182[] = {  /* k8s.io.api.core.v1.GitRepoVolumeSource */
-  {.number = 1, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "repository"},
-  {.number = 2, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "revision"},
-  {.number = 3, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "directory"},
+  {.number = 1, .type = 9, .flags = 0, .message = -1, .json_name = "repository"},
+  {.number = 2, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "revision"},
+  {.number = 3, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "directory"},
 };
 
 static const struct proto_field fields_183[] = {  /* k8s.io.api.core.v1.GlusterfsPersistentVolumeSource */
-  {.number = 1, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "endpoints"},
-  {.number = 2, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "path"},
-  {.number = 3, .type = 8, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "readOnly"},
+  {.number = 1, .type = 9, .flags = 0, .message = -1, .json_name = "endpoints"},
+  {.number = 2, .type = 9, .flags = 0, .message = -1, .json_name = "path"},
+  {.number = 3, .type = 8, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "readOnly"},
   {.number = 4, .type = 9, .flags = 0, .message = -1, .json_name = "endpointsNamespace"},
 };
 
 static const struct proto_field fields_184[] = {  /* k8s.io.api.core.v1.GlusterfsVolumeSource */
-  {.number = 1, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "endpoints"},
-  {.number = 2, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "path"},
-  {.number = 3, .type = 8, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "readOnly"},
+  {.number = 1, .type = 9, .flags = 0, .message = -1, .json_name = "endpoints"},
+  {.number = 2, .type = 9, .flags = 0, .message = -1, .json_name = "path"},
+  {.number = 3, .type = 8, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "readOnly"},
 };
 
 static const struct proto_field fields_185[] = {  /* k8s.io.api.core.v1.HTTPGetAction */
-  {.number = 1, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "path"},
-  {.number = 2, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 476, .json_name = "port"},
-  {.number = 3, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "host"},
-  {.number = 4, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "scheme"},
-  {.number = 5, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 186, .json_name = "httpHeaders"},
+  {.number = 1, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "path"},
+  {.number = 2, .type = 11, .flags = 0, .message = 476, .json_name = "port"},
+  {.number = 3, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "host"},
+  {.number = 4, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "scheme"},
+  {.number = 5, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_OMIT_EMPTY, .message = 186, .json_name = "httpHeaders"},
 };
 
 static const struct proto_field fields_186[] = {  /* k8s.io.api.core.v1.HTTPHeader */
-  {.number = 1, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "name"},
-  {.number = 2, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "value"},
+  {.number = 1, .type = 9, .flags = 0, .message = -1, .json_name = "name"},
+  {.number = 2, .type = 9, .flags = 0, .message = -1, .json_name = "value"},
 };
 
 static const struct proto_field fields_187[] = {  /* k8s.io.api.core.v1.HostAlias */
-  {.number = 1, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "ip"},
+  {.number = 1, .type = 9, .flags = 0, .message = -1, .json_name = "ip"},
   {.number = 2, .type = 9, .flags = PROTO_FIELD_REPEATED, .message = -1, .json_name = "hostnames"},
 };
 
 static const struct proto_field fields_188[] = {  /* k8s.io.api.core.v1.HostIP */
-  {.number = 1, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "ip"},
+  {.number = 1, .type = 9, .flags = 0, .message = -1, .json_name = "ip"},
 };
 
 static const struct proto_field fields_189[] = {  /* k8s.io.api.core.v1.HostPathVolumeSource */
-  {.number = 1, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "path"},
+  {.number = 1, .type = 9, .flags = 0, .message = -1, .json_name = "path"},
   {.number = 2, .type = 9, .flags = 0, .message = -1, .json_name = "type"},
 };
 
 static const struct proto_field fields_190[] = {  /* k8s.io.api.core.v1.ISCSIPersistentVolumeSource */
-  {.number = 1, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "targetPortal"},
-  {.number = 2, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "iqn"},
-  {.number = 3, .type = 5, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "lun"},
-  {.number = 4, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "iscsiInterface"},
-  {.number = 5, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "fsType"},
-  {.number = 6, .type = 8, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "readOnly"},
+  {.number = 1, .type = 9, .flags = 0, .message = -1, .json_name = "targetPortal"},
+  {.number = 2, .type = 9, .flags = 0, .message = -1, .json_name = "iqn"},
+  {.number = 3, .type = 5, .flags = 0, .message = -1, .json_name = "lun"},
+  {.number = 4, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "iscsiInterface"},
+  {.number = 5, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "fsType"},
+  {.number = 6, .type = 8, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "readOnly"},
   {.number = 7, .type = 9, .flags = PROTO_FIELD_REPEATED, .message = -1, .json_name = "portals"},
-  {.number = 8, .type = 8, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "chapAuthDiscovery"},
-  {.number = 11, .type = 8, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "chapAuthSession"},
+  {.number = 8, .type = 8, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "chapAuthDiscovery"},
+  {.number = 11, .type = 8, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "chapAuthSession"},
   {.number = 10, .type = 11, .flags = 0, .message = 320, .json_name = "secretRef"},
   {.number = 12, .type = 9, .flags = 0, .message = -1, .json_name = "initiatorName"},
 };
 
 static const struct proto_field fields_191[] = {  /* k8s.io.api.core.v1.ISCSIVolumeSource */
-  {.number = 1, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "targetPortal"},
-  {.number = 2, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "iqn"},
-  {.number = 3, .type = 5, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "lun"},
-  {.number = 4, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "iscsiInterface"},
-  {.number = 5, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "fsType"},
-  {.number = 6, .type = 8, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "readOnly"},
+  {.number = 1, .type = 9, .flags = 0, .message = -1, .json_name = "targetPortal"},
+  {.number = 2, .type = 9, .flags = 0, .message = -1, .json_name = "iqn"},
+  {.number = 3, .type = 5, .flags = 0, .message = -1, .json_name = "lun"},
+  {.number = 4, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "iscsiInterface"},
+  {.number = 5, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "fsType"},
+  {.number = 6, .type = 8, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "readOnly"},
   {.number = 7, .type = 9, .flags = PROTO_FIELD_REPEATED, .message = -1, .json_name = "portals"},
-  {.number = 8, .type = 8, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "chapAuthDiscovery"},
-  {.number = 11, .type = 8, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "chapAuthSession"},
+  {.number = 8, .type = 8, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "chapAuthDiscovery"},
+  {.number = 11, .type = 8, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "chapAuthSession"},
   {.number = 10, .type = 11, .flags = 0, .message = 208, .json_name = "secretRef"},
   {.number = 12, .type = 9, .flags = 0, .message = -1, .json_name = "initiatorName"},
 };
 
 static const struct proto_field fields_192[] = {  /* k8s.io.api.core.v1.ImageVolumeSource */
-  {.number = 1, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "reference"},
-  {.number = 2, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "pullPolicy"},
+  {.number = 1, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "reference"},
+  {.number = 2, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "pullPolicy"},
 };
 
 static const struct proto_field fields_193[] = {  /* k8s.io.api.core.v1.KeyToPath */
-  {.number = 1, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "key"},
-  {.number = 2, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "path"},
+  {.number = 1, .type = 9, .flags = 0, .message = -1, .json_name = "key"},
+  {.number = 2, .type = 9, .flags = 0, .message = -1, .json_name = "path"},
   {.number = 3, .type = 5, .flags = 0, .message = -1, .json_name = "mode"},
 };
 
@@ -1323,17 +1323,17 @@ static const struct proto_field fields_195[] = {  /* k8s.io.api.core.v1.Lifecycl
 };
 
 static const struct proto_field fields_196[] = {  /* k8s.io.api.core.v1.LimitRange */
-  {.number = 1, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 463, .json_name = "metadata"},
-  {.number = 2, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 204, .json_name = "spec"},
+  {.number = 1, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 463, .json_name = "metadata"},
+  {.number = 2, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 204, .json_name = "spec"},
 };
 
 static const struct proto_field fields_197[] = {  /* k8s.io.api.core.v1.LimitRangeItem */
-  {.number = 1, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "type"},
-  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 200, .json_name = "max"},
-  {.number = 3, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 202, .json_name = "min"},
-  {.number = 4, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 198, .json_name = "default"},
-  {.number = 5, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 199, .json_name = "defaultRequest"},
-  {.number = 6, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 201, .json_name = "maxLimitRequestRatio"},
+  {.number = 1, .type = 9, .flags = 0, .message = -1, .json_name = "type"},
+  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_OMIT_EMPTY, .message = 200, .json_name = "max"},
+  {.number = 3, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_OMIT_EMPTY, .message = 202, .json_name = "min"},
+  {.number = 4, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_OMIT_EMPTY, .message = 198, .json_name = "default"},
+  {.number = 5, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_OMIT_EMPTY, .message = 199, .json_name = "defaultRequest"},
+  {.number = 6, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_OMIT_EMPTY, .message = 201, .json_name = "maxLimitRequestRatio"},
 };
 
 static const struct proto_field fields_198[] = {  /* k8s.io.api.core.v1.LimitRangeItem.DefaultEntry */
@@ -1362,68 +1362,68 @@ static const struct proto_field fields_202[] = {  /* k8s.io.api.core.v1.LimitRan
 };
 
 static const struct proto_field fields_203[] = {  /* k8s.io.api.core.v1.LimitRangeList */
-  {.number = 1, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 460, .json_name = "metadata"},
-  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 196, .json_name = "items"},
+  {.number = 1, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 460, .json_name = "metadata"},
+  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED, .message = 196, .json_name = "items"},
 };
 
 static const struct proto_field fields_204[] = {  /* k8s.io.api.core.v1.LimitRangeSpec */
-  {.number = 1, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 197, .json_name = "limits"},
+  {.number = 1, .type = 11, .flags = PROTO_FIELD_REPEATED, .message = 197, .json_name = "limits"},
 };
 
 static const struct proto_field fields_205[] = {  /* k8s.io.api.core.v1.LinuxContainerUser */
-  {.number = 1, .type = 3, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "uid"},
-  {.number = 2, .type = 3, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "gid"},
+  {.number = 1, .type = 3, .flags = 0, .message = -1, .json_name = "uid"},
+  {.number = 2, .type = 3, .flags = 0, .message = -1, .json_name = "gid"},
   {.number = 3, .type = 3, .flags = PROTO_FIELD_REPEATED, .message = -1, .json_name = "supplementalGroups"},
 };
 
 static const struct proto_field fields_206[] = {  /* k8s.io.api.core.v1.LoadBalancerIngress */
-  {.number = 1, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "ip"},
-  {.number = 2, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "hostname"},
+  {.number = 1, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "ip"},
+  {.number = 2, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "hostname"},
   {.number = 3, .type = 9, .flags = 0, .message = -1, .json_name = "ipMode"},
-  {.number = 4, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 278, .json_name = "ports"},
+  {.number = 4, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_OMIT_EMPTY, .message = 278, .json_name = "ports"},
 };
 
 static const struct proto_field fields_207[] = {  /* k8s.io.api.core.v1.LoadBalancerStatus */
-  {.number = 1, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 206, .json_name = "ingress"},
+  {.number = 1, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_OMIT_EMPTY, .message = 206, .json_name = "ingress"},
 };
 
 static const struct proto_field fields_208[] = {  /* k8s.io.api.core.v1.LocalObjectReference */
-  {.number = 1, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "name"},
+  {.number = 1, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "name"},
 };
 
 static const struct proto_field fields_209[] = {  /* k8s.io.api.core.v1.LocalVolumeSource */
-  {.number = 1, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "path"},
+  {.number = 1, .type = 9, .flags = 0, .message = -1, .json_name = "path"},
   {.number = 2, .type = 9, .flags = 0, .message = -1, .json_name = "fsType"},
 };
 
 static const struct proto_field fields_210[] = {  /* k8s.io.api.core.v1.ModifyVolumeStatus */
-  {.number = 1, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "targetVolumeAttributesClassName"},
-  {.number = 2, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "status"},
+  {.number = 1, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "targetVolumeAttributesClassName"},
+  {.number = 2, .type = 9, .flags = 0, .message = -1, .json_name = "status"},
 };
 
 static const struct proto_field fields_211[] = {  /* k8s.io.api.core.v1.NFSVolumeSource */
-  {.number = 1, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "server"},
-  {.number = 2, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "path"},
-  {.number = 3, .type = 8, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "readOnly"},
+  {.number = 1, .type = 9, .flags = 0, .message = -1, .json_name = "server"},
+  {.number = 2, .type = 9, .flags = 0, .message = -1, .json_name = "path"},
+  {.number = 3, .type = 8, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "readOnly"},
 };
 
 static const struct proto_field fields_212[] = {  /* k8s.io.api.core.v1.Namespace */
-  {.number = 1, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 463, .json_name = "metadata"},
-  {.number = 2, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 215, .json_name = "spec"},
-  {.number = 3, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 216, .json_name = "status"},
+  {.number = 1, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 463, .json_name = "metadata"},
+  {.number = 2, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 215, .json_name = "spec"},
+  {.number = 3, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 216, .json_name = "status"},
 };
 
 static const struct proto_field fields_213[] = {  /* k8s.io.api.core.v1.NamespaceCondition */
-  {.number = 1, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "type"},
-  {.number = 2, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "status"},
-  {.number = 4, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 472, .json_name = "lastTransitionTime"},
-  {.number = 5, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "reason"},
-  {.number = 6, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "message"},
+  {.number = 1, .type = 9, .flags = 0, .message = -1, .json_name = "type"},
+  {.number = 2, .type = 9, .flags = 0, .message = -1, .json_name = "status"},
+  {.number = 4, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 472, .json_name = "lastTransitionTime"},
+  {.number = 5, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "reason"},
+  {.number = 6, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "message"},
 };
 
 static const struct proto_field fields_214[] = {  /* k8s.io.api.core.v1.NamespaceList */
-  {.number = 1, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 460, .json_name = "metadata"},
-  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 212, .json_name = "items"},
+  {.number = 1, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 460, .json_name = "metadata"},
+  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED, .message = 212, .json_name = "items"},
 };
 
 static const struct proto_field fields_215[] = {  /* k8s.io.api.core.v1.NamespaceSpec */
@@ -1431,33 +1431,33 @@ static const struct proto_field fields_215[] = {  /* k8s.io.api.core.v1.Namespac
 };
 
 static const struct proto_field fields_216[] = {  /* k8s.io.api.core.v1.NamespaceStatus */
-  {.number = 1, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "phase"},
-  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 213, .json_name = "conditions"},
+  {.number = 1, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "phase"},
+  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_OMIT_EMPTY, .message = 213, .json_name = "conditions"},
 };
 
 static const struct proto_field fields_217[] = {  /* k8s.io.api.core.v1.Node */
-  {.number = 1, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 463, .json_name = "metadata"},
-  {.number = 2, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 231, .json_name = "spec"},
-  {.number = 3, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 232, .json_name = "status"},
+  {.number = 1, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 463, .json_name = "metadata"},
+  {.number = 2, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 231, .json_name = "spec"},
+  {.number = 3, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 232, .json_name = "status"},
 };
 
 static const struct proto_field fields_218[] = {  /* k8s.io.api.core.v1.NodeAddress */
-  {.number = 1, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "type"},
-  {.number = 2, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "address"},
+  {.number = 1, .type = 9, .flags = 0, .message = -1, .json_name = "type"},
+  {.number = 2, .type = 9, .flags = 0, .message = -1, .json_name = "address"},
 };
 
 static const struct proto_field fields_219[] = {  /* k8s.io.api.core.v1.NodeAffinity */
   {.number = 1, .type = 11, .flags = 0, .message = 228, .json_name = "requiredDuringSchedulingIgnoredDuringExecution"},
-  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 280, .json_name = "preferredDuringSchedulingIgnoredDuringExecution"},
+  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_OMIT_EMPTY, .message = 280, .json_name = "preferredDuringSchedulingIgnoredDuringExecution"},
 };
 
 static const struct proto_field fields_220[] = {  /* k8s.io.api.core.v1.NodeCondition */
-  {.number = 1, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "type"},
-  {.number = 2, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "status"},
-  {.number = 3, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 472, .json_name = "lastHeartbeatTime"},
-  {.number = 4, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 472, .json_name = "lastTransitionTime"},
-  {.number = 5, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "reason"},
-  {.number = 6, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "message"},
+  {.number = 1, .type = 9, .flags = 0, .message = -1, .json_name = "type"},
+  {.number = 2, .type = 9, .flags = 0, .message = -1, .json_name = "status"},
+  {.number = 3, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 472, .json_name = "lastHeartbeatTime"},
+  {.number = 4, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 472, .json_name = "lastTransitionTime"},
+  {.number = 5, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "reason"},
+  {.number = 6, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "message"},
 };
 
 static const struct proto_field fields_221[] = {  /* k8s.io.api.core.v1.NodeConfigSource */
@@ -1468,11 +1468,11 @@ static const struct proto_field fields_222[] = {  /* k8s.io.api.core.v1.NodeConf
   {.number = 1, .type = 11, .flags = 0, .message = 221, .json_name = "assigned"},
   {.number = 2, .type = 11, .flags = 0, .message = 221, .json_name = "active"},
   {.number = 3, .type = 11, .flags = 0, .message = 221, .json_name = "lastKnownGood"},
-  {.number = 4, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "error"},
+  {.number = 4, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "error"},
 };
 
 static const struct proto_field fields_223[] = {  /* k8s.io.api.core.v1.NodeDaemonEndpoints */
-  {.number = 1, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 153, .json_name = "kubeletEndpoint"},
+  {.number = 1, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 153, .json_name = "kubeletEndpoint"},
 };
 
 static const struct proto_field fields_224[] = {  /* k8s.io.api.core.v1.NodeFeatures */
@@ -1480,12 +1480,12 @@ static const struct proto_field fields_224[] = {  /* k8s.io.api.core.v1.NodeFeat
 };
 
 static const struct proto_field fields_225[] = {  /* k8s.io.api.core.v1.NodeList */
-  {.number = 1, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 460, .json_name = "metadata"},
-  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 217, .json_name = "items"},
+  {.number = 1, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 460, .json_name = "metadata"},
+  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED, .message = 217, .json_name = "items"},
 };
 
 static const struct proto_field fields_226[] = {  /* k8s.io.api.core.v1.NodeRuntimeHandler */
-  {.number = 1, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "name"},
+  {.number = 1, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "name"},
   {.number = 2, .type = 11, .flags = 0, .message = 227, .json_name = "features"},
 };
 
@@ -1495,43 +1495,43 @@ static const struct proto_field fields_227[] = {  /* k8s.io.api.core.v1.NodeRunt
 };
 
 static const struct proto_field fields_228[] = {  /* k8s.io.api.core.v1.NodeSelector */
-  {.number = 1, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 230, .json_name = "nodeSelectorTerms"},
+  {.number = 1, .type = 11, .flags = PROTO_FIELD_REPEATED, .message = 230, .json_name = "nodeSelectorTerms"},
 };
 
 static const struct proto_field fields_229[] = {  /* k8s.io.api.core.v1.NodeSelectorRequirement */
-  {.number = 1, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "key"},
-  {.number = 2, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "operator"},
+  {.number = 1, .type = 9, .flags = 0, .message = -1, .json_name = "key"},
+  {.number = 2, .type = 9, .flags = 0, .message = -1, .json_name = "operator"},
   {.number = 3, .type = 9, .flags = PROTO_FIELD_REPEATED, .message = -1, .json_name = "values"},
 };
 
 static const struct proto_field fields_230[] = {  /* k8s.io.api.core.v1.NodeSelectorTerm */
-  {.number = 1, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 229, .json_name = "matchExpressions"},
-  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 229, .json_name = "matchFields"},
+  {.number = 1, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_OMIT_EMPTY, .message = 229, .json_name = "matchExpressions"},
+  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_OMIT_EMPTY, .message = 229, .json_name = "matchFields"},
 };
 
 static const struct proto_field fields_231[] = {  /* k8s.io.api.core.v1.NodeSpec */
-  {.number = 1, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "podCIDR"},
+  {.number = 1, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "podCIDR"},
   {.number = 7, .type = 9, .flags = PROTO_FIELD_REPEATED, .message = -1, .json_name = "podCIDRs"},
-  {.number = 3, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "providerID"},
-  {.number = 4, .type = 8, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "unschedulable"},
-  {.number = 5, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 338, .json_name = "taints"},
+  {.number = 3, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "providerID"},
+  {.number = 4, .type = 8, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "unschedulable"},
+  {.number = 5, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_OMIT_EMPTY, .message = 338, .json_name = "taints"},
   {.number = 6, .type = 11, .flags = 0, .message = 221, .json_name = "configSource"},
-  {.number = 2, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "externalID"},
+  {.number = 2, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "externalID"},
 };
 
 static const struct proto_field fields_232[] = {  /* k8s.io.api.core.v1.NodeStatus */
-  {.number = 1, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 234, .json_name = "capacity"},
-  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 233, .json_name = "allocatable"},
-  {.number = 3, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "phase"},
-  {.number = 4, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 220, .json_name = "conditions"},
-  {.number = 5, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 218, .json_name = "addresses"},
-  {.number = 6, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 223, .json_name = "daemonEndpoints"},
-  {.number = 7, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 236, .json_name = "nodeInfo"},
-  {.number = 8, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 143, .json_name = "images"},
+  {.number = 1, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_OMIT_EMPTY, .message = 234, .json_name = "capacity"},
+  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_OMIT_EMPTY, .message = 233, .json_name = "allocatable"},
+  {.number = 3, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "phase"},
+  {.number = 4, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_OMIT_EMPTY, .message = 220, .json_name = "conditions"},
+  {.number = 5, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_OMIT_EMPTY, .message = 218, .json_name = "addresses"},
+  {.number = 6, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 223, .json_name = "daemonEndpoints"},
+  {.number = 7, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 236, .json_name = "nodeInfo"},
+  {.number = 8, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_OMIT_EMPTY, .message = 143, .json_name = "images"},
   {.number = 9, .type = 9, .flags = PROTO_FIELD_REPEATED, .message = -1, .json_name = "volumesInUse"},
-  {.number = 10, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 114, .json_name = "volumesAttached"},
+  {.number = 10, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_OMIT_EMPTY, .message = 114, .json_name = "volumesAttached"},
   {.number = 11, .type = 11, .flags = 0, .message = 222, .json_name = "config"},
-  {.number = 12, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 226, .json_name = "runtimeHandlers"},
+  {.number = 12, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_OMIT_EMPTY, .message = 226, .json_name = "runtimeHandlers"},
   {.number = 13, .type = 11, .flags = 0, .message = 224, .json_name = "features"},
 };
 
@@ -1550,65 +1550,65 @@ static const struct proto_field fields_235[] = {  /* k8s.io.api.core.v1.NodeSwap
 };
 
 static const struct proto_field fields_236[] = {  /* k8s.io.api.core.v1.NodeSystemInfo */
-  {.number = 1, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "machineID"},
-  {.number = 2, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "systemUUID"},
-  {.number = 3, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "bootID"},
-  {.number = 4, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "kernelVersion"},
-  {.number = 5, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "osImage"},
-  {.number = 6, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "containerRuntimeVersion"},
-  {.number = 7, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "kubeletVersion"},
-  {.number = 8, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "kubeProxyVersion"},
-  {.number = 9, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "operatingSystem"},
-  {.number = 10, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "architecture"},
+  {.number = 1, .type = 9, .flags = 0, .message = -1, .json_name = "machineID"},
+  {.number = 2, .type = 9, .flags = 0, .message = -1, .json_name = "systemUUID"},
+  {.number = 3, .type = 9, .flags = 0, .message = -1, .json_name = "bootID"},
+  {.number = 4, .type = 9, .flags = 0, .message = -1, .json_name = "kernelVersion"},
+  {.number = 5, .type = 9, .flags = 0, .message = -1, .json_name = "osImage"},
+  {.number = 6, .type = 9, .flags = 0, .message = -1, .json_name = "containerRuntimeVersion"},
+  {.number = 7, .type = 9, .flags = 0, .message = -1, .json_name = "kubeletVersion"},
+  {.number = 8, .type = 9, .flags = 0, .message = -1, .json_name = "kubeProxyVersion"},
+  {.number = 9, .type = 9, .flags = 0, .message = -1, .json_name = "operatingSystem"},
+  {.number = 10, .type = 9, .flags = 0, .message = -1, .json_name = "architecture"},
   {.number = 11, .type = 11, .flags = 0, .message = 235, .json_name = "swap"},
 };
 
 static const struct proto_field fields_237[] = {  /* k8s.io.api.core.v1.ObjectFieldSelector */
-  {.number = 1, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "apiVersion"},
-  {.number = 2, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "fieldPath"},
+  {.number = 1, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "apiVersion"},
+  {.number = 2, .type = 9, .flags = 0, .message = -1, .json_name = "fieldPath"},
 };
 
 static const struct proto_field fields_238[] = {  /* k8s.io.api.core.v1.ObjectReference */
-  {.number = 1, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "kind"},
-  {.number = 2, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "namespace"},
-  {.number = 3, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "name"},
-  {.number = 4, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "uid"},
-  {.number = 5, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "apiVersion"},
-  {.number = 6, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "resourceVersion"},
-  {.number = 7, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "fieldPath"},
+  {.number = 1, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "kind"},
+  {.number = 2, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "namespace"},
+  {.number = 3, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "name"},
+  {.number = 4, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "uid"},
+  {.number = 5, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "apiVersion"},
+  {.number = 6, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "resourceVersion"},
+  {.number = 7, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "fieldPath"},
 };
 
 static const struct proto_field fields_239[] = {  /* k8s.io.api.core.v1.PersistentVolume */
-  {.number = 1, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 463, .json_name = "metadata"},
-  {.number = 2, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 252, .json_name = "spec"},
-  {.number = 3, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 254, .json_name = "status"},
+  {.number = 1, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 463, .json_name = "metadata"},
+  {.number = 2, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 252, .json_name = "spec"},
+  {.number = 3, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 254, .json_name = "status"},
 };
 
 static const struct proto_field fields_240[] = {  /* k8s.io.api.core.v1.PersistentVolumeClaim */
-  {.number = 1, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 463, .json_name = "metadata"},
-  {.number = 2, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 243, .json_name = "spec"},
-  {.number = 3, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 244, .json_name = "status"},
+  {.number = 1, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 463, .json_name = "metadata"},
+  {.number = 2, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 243, .json_name = "spec"},
+  {.number = 3, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 244, .json_name = "status"},
 };
 
 static const struct proto_field fields_241[] = {  /* k8s.io.api.core.v1.PersistentVolumeClaimCondition */
-  {.number = 1, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "type"},
-  {.number = 2, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "status"},
-  {.number = 3, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 472, .json_name = "lastProbeTime"},
-  {.number = 4, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 472, .json_name = "lastTransitionTime"},
-  {.number = 5, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "reason"},
-  {.number = 6, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "message"},
+  {.number = 1, .type = 9, .flags = 0, .message = -1, .json_name = "type"},
+  {.number = 2, .type = 9, .flags = 0, .message = -1, .json_name = "status"},
+  {.number = 3, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 472, .json_name = "lastProbeTime"},
+  {.number = 4, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 472, .json_name = "lastTransitionTime"},
+  {.number = 5, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "reason"},
+  {.number = 6, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "message"},
 };
 
 static const struct proto_field fields_242[] = {  /* k8s.io.api.core.v1.PersistentVolumeClaimList */
-  {.number = 1, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 460, .json_name = "metadata"},
-  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 240, .json_name = "items"},
+  {.number = 1, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 460, .json_name = "metadata"},
+  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED, .message = 240, .json_name = "items"},
 };
 
 static const struct proto_field fields_243[] = {  /* k8s.io.api.core.v1.PersistentVolumeClaimSpec */
   {.number = 1, .type = 9, .flags = PROTO_FIELD_REPEATED, .message = -1, .json_name = "accessModes"},
   {.number = 4, .type = 11, .flags = 0, .message = 457, .json_name = "selector"},
-  {.number = 2, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 351, .json_name = "resources"},
-  {.number = 3, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "volumeName"},
+  {.number = 2, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 351, .json_name = "resources"},
+  {.number = 3, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "volumeName"},
   {.number = 5, .type = 9, .flags = 0, .message = -1, .json_name = "storageClassName"},
   {.number = 6, .type = 9, .flags = 0, .message = -1, .json_name = "volumeMode"},
   {.number = 7, .type = 11, .flags = 0, .message = 343, .json_name = "dataSource"},
@@ -1617,12 +1617,12 @@ static const struct proto_field fields_243[] = {  /* k8s.io.api.core.v1.Persiste
 };
 
 static const struct proto_field fields_244[] = {  /* k8s.io.api.core.v1.PersistentVolumeClaimStatus */
-  {.number = 1, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "phase"},
+  {.number = 1, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "phase"},
   {.number = 2, .type = 9, .flags = PROTO_FIELD_REPEATED, .message = -1, .json_name = "accessModes"},
-  {.number = 3, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 247, .json_name = "capacity"},
-  {.number = 4, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 241, .json_name = "conditions"},
-  {.number = 5, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 246, .json_name = "allocatedResources"},
-  {.number = 7, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 245, .json_name = "allocatedResourceStatuses"},
+  {.number = 3, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_OMIT_EMPTY, .message = 247, .json_name = "capacity"},
+  {.number = 4, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_OMIT_EMPTY, .message = 241, .json_name = "conditions"},
+  {.number = 5, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_OMIT_EMPTY, .message = 246, .json_name = "allocatedResources"},
+  {.number = 7, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_OMIT_EMPTY, .message = 245, .json_name = "allocatedResourceStatuses"},
   {.number = 8, .type = 9, .flags = 0, .message = -1, .json_name = "currentVolumeAttributesClassName"},
   {.number = 9, .type = 11, .flags = 0, .message = 210, .json_name = "modifyVolumeStatus"},
 };
@@ -1643,18 +1643,18 @@ static const struct proto_field fields_247[] = {  /* k8s.io.api.core.v1.Persiste
 };
 
 static const struct proto_field fields_248[] = {  /* k8s.io.api.core.v1.PersistentVolumeClaimTemplate */
-  {.number = 1, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 463, .json_name = "metadata"},
-  {.number = 2, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 243, .json_name = "spec"},
+  {.number = 1, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 463, .json_name = "metadata"},
+  {.number = 2, .type = 11, .flags = 0, .message = 243, .json_name = "spec"},
 };
 
 static const struct proto_field fields_249[] = {  /* k8s.io.api.core.v1.PersistentVolumeClaimVolumeSource */
-  {.number = 1, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "claimName"},
-  {.number = 2, .type = 8, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "readOnly"},
+  {.number = 1, .type = 9, .flags = 0, .message = -1, .json_name = "claimName"},
+  {.number = 2, .type = 8, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "readOnly"},
 };
 
 static const struct proto_field fields_250[] = {  /* k8s.io.api.core.v1.PersistentVolumeList */
-  {.number = 1, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 460, .json_name = "metadata"},
-  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 239, .json_name = "items"},
+  {.number = 1, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 460, .json_name = "metadata"},
+  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED, .message = 239, .json_name = "items"},
 };
 
 static const struct proto_field fields_251[] = {  /* k8s.io.api.core.v1.PersistentVolumeSource */
@@ -1683,12 +1683,12 @@ static const struct proto_field fields_251[] = {  /* k8s.io.api.core.v1.Persiste
 };
 
 static const struct proto_field fields_252[] = {  /* k8s.io.api.core.v1.PersistentVolumeSpec */
-  {.number = 1, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 253, .json_name = "capacity"},
-  {.number = 2, .type = 11, .flags = PROTO_FIELD_INLINE|PROTO_FIELD_NON_NULLABLE, .message = 251, .json_name = "persistentVolumeSource"},
+  {.number = 1, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_OMIT_EMPTY, .message = 253, .json_name = "capacity"},
+  {.number = 2, .type = 11, .flags = PROTO_FIELD_INLINE|PROTO_FIELD_OMIT_EMPTY, .message = 251, .json_name = "persistentVolumeSource"},
   {.number = 3, .type = 9, .flags = PROTO_FIELD_REPEATED, .message = -1, .json_name = "accessModes"},
   {.number = 4, .type = 11, .flags = 0, .message = 238, .json_name = "claimRef"},
-  {.number = 5, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "persistentVolumeReclaimPolicy"},
-  {.number = 6, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "storageClassName"},
+  {.number = 5, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "persistentVolumeReclaimPolicy"},
+  {.number = 6, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "storageClassName"},
   {.number = 7, .type = 9, .flags = PROTO_FIELD_REPEATED, .message = -1, .json_name = "mountOptions"},
   {.number = 8, .type = 9, .flags = 0, .message = -1, .json_name = "volumeMode"},
   {.number = 9, .type = 11, .flags = 0, .message = 349, .json_name = "nodeAffinity"},
@@ -1701,93 +1701,93 @@ static const struct proto_field fields_253[] = {  /* k8s.io.api.core.v1.Persiste
 };
 
 static const struct proto_field fields_254[] = {  /* k8s.io.api.core.v1.PersistentVolumeStatus */
-  {.number = 1, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "phase"},
-  {.number = 2, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "message"},
-  {.number = 3, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "reason"},
+  {.number = 1, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "phase"},
+  {.number = 2, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "message"},
+  {.number = 3, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "reason"},
   {.number = 4, .type = 11, .flags = 0, .message = 472, .json_name = "lastPhaseTransitionTime"},
 };
 
 static const struct proto_field fields_255[] = {  /* k8s.io.api.core.v1.PhotonPersistentDiskVolumeSource */
-  {.number = 1, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "pdID"},
-  {.number = 2, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "fsType"},
+  {.number = 1, .type = 9, .flags = 0, .message = -1, .json_name = "pdID"},
+  {.number = 2, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "fsType"},
 };
 
 static const struct proto_field fields_256[] = {  /* k8s.io.api.core.v1.Pod */
-  {.number = 1, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 463, .json_name = "metadata"},
-  {.number = 2, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 271, .json_name = "spec"},
-  {.number = 3, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 274, .json_name = "status"},
+  {.number = 1, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 463, .json_name = "metadata"},
+  {.number = 2, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 271, .json_name = "spec"},
+  {.number = 3, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 274, .json_name = "status"},
 };
 
 static const struct proto_field fields_257[] = {  /* k8s.io.api.core.v1.PodAffinity */
-  {.number = 1, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 258, .json_name = "requiredDuringSchedulingIgnoredDuringExecution"},
-  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 356, .json_name = "preferredDuringSchedulingIgnoredDuringExecution"},
+  {.number = 1, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_OMIT_EMPTY, .message = 258, .json_name = "requiredDuringSchedulingIgnoredDuringExecution"},
+  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_OMIT_EMPTY, .message = 356, .json_name = "preferredDuringSchedulingIgnoredDuringExecution"},
 };
 
 static const struct proto_field fields_258[] = {  /* k8s.io.api.core.v1.PodAffinityTerm */
   {.number = 1, .type = 11, .flags = 0, .message = 457, .json_name = "labelSelector"},
   {.number = 2, .type = 9, .flags = PROTO_FIELD_REPEATED, .message = -1, .json_name = "namespaces"},
-  {.number = 3, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "topologyKey"},
+  {.number = 3, .type = 9, .flags = 0, .message = -1, .json_name = "topologyKey"},
   {.number = 4, .type = 11, .flags = 0, .message = 457, .json_name = "namespaceSelector"},
   {.number = 5, .type = 9, .flags = PROTO_FIELD_REPEATED, .message = -1, .json_name = "matchLabelKeys"},
   {.number = 6, .type = 9, .flags = PROTO_FIELD_REPEATED, .message = -1, .json_name = "mismatchLabelKeys"},
 };
 
 static const struct proto_field fields_259[] = {  /* k8s.io.api.core.v1.PodAntiAffinity */
-  {.number = 1, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 258, .json_name = "requiredDuringSchedulingIgnoredDuringExecution"},
-  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 356, .json_name = "preferredDuringSchedulingIgnoredDuringExecution"},
+  {.number = 1, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_OMIT_EMPTY, .message = 258, .json_name = "requiredDuringSchedulingIgnoredDuringExecution"},
+  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_OMIT_EMPTY, .message = 356, .json_name = "preferredDuringSchedulingIgnoredDuringExecution"},
 };
 
 static const struct proto_field fields_260[] = {  /* k8s.io.api.core.v1.PodCondition */
-  {.number = 1, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "type"},
-  {.number = 7, .type = 3, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "observedGeneration"},
-  {.number = 2, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "status"},
-  {.number = 3, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 472, .json_name = "lastProbeTime"},
-  {.number = 4, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 472, .json_name = "lastTransitionTime"},
-  {.number = 5, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "reason"},
-  {.number = 6, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "message"},
+  {.number = 1, .type = 9, .flags = 0, .message = -1, .json_name = "type"},
+  {.number = 7, .type = 3, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "observedGeneration"},
+  {.number = 2, .type = 9, .flags = 0, .message = -1, .json_name = "status"},
+  {.number = 3, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 472, .json_name = "lastProbeTime"},
+  {.number = 4, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 472, .json_name = "lastTransitionTime"},
+  {.number = 5, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "reason"},
+  {.number = 6, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "message"},
 };
 
 static const struct proto_field fields_261[] = {  /* k8s.io.api.core.v1.PodDNSConfig */
   {.number = 1, .type = 9, .flags = PROTO_FIELD_REPEATED, .message = -1, .json_name = "nameservers"},
   {.number = 2, .type = 9, .flags = PROTO_FIELD_REPEATED, .message = -1, .json_name = "searches"},
-  {.number = 3, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 262, .json_name = "options"},
+  {.number = 3, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_OMIT_EMPTY, .message = 262, .json_name = "options"},
 };
 
 static const struct proto_field fields_262[] = {  /* k8s.io.api.core.v1.PodDNSConfigOption */
-  {.number = 1, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "name"},
+  {.number = 1, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "name"},
   {.number = 2, .type = 9, .flags = 0, .message = -1, .json_name = "value"},
 };
 
 static const struct proto_field fields_263[] = {  /* k8s.io.api.core.v1.PodIP */
-  {.number = 1, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "ip"},
+  {.number = 1, .type = 9, .flags = 0, .message = -1, .json_name = "ip"},
 };
 
 static const struct proto_field fields_264[] = {  /* k8s.io.api.core.v1.PodList */
-  {.number = 1, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 460, .json_name = "metadata"},
-  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 256, .json_name = "items"},
+  {.number = 1, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 460, .json_name = "metadata"},
+  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED, .message = 256, .json_name = "items"},
 };
 
 static const struct proto_field fields_265[] = {  /* k8s.io.api.core.v1.PodOS */
-  {.number = 1, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "name"},
+  {.number = 1, .type = 9, .flags = 0, .message = -1, .json_name = "name"},
 };
 
 static const struct proto_field fields_266[] = {  /* k8s.io.api.core.v1.PodReadinessGate */
-  {.number = 1, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "conditionType"},
+  {.number = 1, .type = 9, .flags = 0, .message = -1, .json_name = "conditionType"},
 };
 
 static const struct proto_field fields_267[] = {  /* k8s.io.api.core.v1.PodResourceClaim */
-  {.number = 1, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "name"},
+  {.number = 1, .type = 9, .flags = 0, .message = -1, .json_name = "name"},
   {.number = 3, .type = 9, .flags = 0, .message = -1, .json_name = "resourceClaimName"},
   {.number = 4, .type = 9, .flags = 0, .message = -1, .json_name = "resourceClaimTemplateName"},
 };
 
 static const struct proto_field fields_268[] = {  /* k8s.io.api.core.v1.PodResourceClaimStatus */
-  {.number = 1, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "name"},
+  {.number = 1, .type = 9, .flags = 0, .message = -1, .json_name = "name"},
   {.number = 2, .type = 9, .flags = 0, .message = -1, .json_name = "resourceClaimName"},
 };
 
 static const struct proto_field fields_269[] = {  /* k8s.io.api.core.v1.PodSchedulingGate */
-  {.number = 1, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "name"},
+  {.number = 1, .type = 9, .flags = 0, .message = -1, .json_name = "name"},
 };
 
 static const struct proto_field fields_270[] = {  /* k8s.io.api.core.v1.PodSecurityContext */
@@ -1799,7 +1799,7 @@ static const struct proto_field fields_270[] = {  /* k8s.io.api.core.v1.PodSecur
   {.number = 4, .type = 3, .flags = PROTO_FIELD_REPEATED, .message = -1, .json_name = "supplementalGroups"},
   {.number = 12, .type = 9, .flags = 0, .message = -1, .json_name = "supplementalGroupsPolicy"},
   {.number = 5, .type = 3, .flags = 0, .message = -1, .json_name = "fsGroup"},
-  {.number = 7, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 336, .json_name = "sysctls"},
+  {.number = 7, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_OMIT_EMPTY, .message = 336, .json_name = "sysctls"},
   {.number = 9, .type = 9, .flags = 0, .message = -1, .json_name = "fsGroupChangePolicy"},
   {.number = 10, .type = 11, .flags = 0, .message = 312, .json_name = "seccompProfile"},
   {.number = 11, .type = 11, .flags = 0, .message = 113, .json_name = "appArmorProfile"},
@@ -1807,45 +1807,45 @@ static const struct proto_field fields_270[] = {  /* k8s.io.api.core.v1.PodSecur
 };
 
 static const struct proto_field fields_271[] = {  /* k8s.io.api.core.v1.PodSpec */
-  {.number = 1, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 345, .json_name = "volumes"},
-  {.number = 20, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 142, .json_name = "initContainers"},
-  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 142, .json_name = "containers"},
-  {.number = 34, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 166, .json_name = "ephemeralContainers"},
-  {.number = 3, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "restartPolicy"},
+  {.number = 1, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_OMIT_EMPTY, .message = 345, .json_name = "volumes"},
+  {.number = 20, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_OMIT_EMPTY, .message = 142, .json_name = "initContainers"},
+  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED, .message = 142, .json_name = "containers"},
+  {.number = 34, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_OMIT_EMPTY, .message = 166, .json_name = "ephemeralContainers"},
+  {.number = 3, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "restartPolicy"},
   {.number = 4, .type = 3, .flags = 0, .message = -1, .json_name = "terminationGracePeriodSeconds"},
   {.number = 5, .type = 3, .flags = 0, .message = -1, .json_name = "activeDeadlineSeconds"},
-  {.number = 6, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "dnsPolicy"},
-  {.number = 7, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 272, .json_name = "nodeSelector"},
-  {.number = 8, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "serviceAccountName"},
-  {.number = 9, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "serviceAccount"},
+  {.number = 6, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "dnsPolicy"},
+  {.number = 7, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_OMIT_EMPTY, .message = 272, .json_name = "nodeSelector"},
+  {.number = 8, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "serviceAccountName"},
+  {.number = 9, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "serviceAccount"},
   {.number = 21, .type = 8, .flags = 0, .message = -1, .json_name = "automountServiceAccountToken"},
-  {.number = 10, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "nodeName"},
-  {.number = 11, .type = 8, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "hostNetwork"},
-  {.number = 12, .type = 8, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "hostPID"},
-  {.number = 13, .type = 8, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "hostIPC"},
+  {.number = 10, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "nodeName"},
+  {.number = 11, .type = 8, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "hostNetwork"},
+  {.number = 12, .type = 8, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "hostPID"},
+  {.number = 13, .type = 8, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "hostIPC"},
   {.number = 27, .type = 8, .flags = 0, .message = -1, .json_name = "shareProcessNamespace"},
   {.number = 14, .type = 11, .flags = 0, .message = 270, .json_name = "securityContext"},
-  {.number = 15, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 208, .json_name = "imagePullSecrets"},
-  {.number = 16, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "hostname"},
-  {.number = 17, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "subdomain"},
+  {.number = 15, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_OMIT_EMPTY, .message = 208, .json_name = "imagePullSecrets"},
+  {.number = 16, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "hostname"},
+  {.number = 17, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "subdomain"},
   {.number = 18, .type = 11, .flags = 0, .message = 112, .json_name = "affinity"},
-  {.number = 19, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "schedulerName"},
-  {.number = 22, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 339, .json_name = "tolerations"},
-  {.number = 23, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 187, .json_name = "hostAliases"},
-  {.number = 24, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "priorityClassName"},
+  {.number = 19, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "schedulerName"},
+  {.number = 22, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_OMIT_EMPTY, .message = 339, .json_name = "tolerations"},
+  {.number = 23, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_OMIT_EMPTY, .message = 187, .json_name = "hostAliases"},
+  {.number = 24, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "priorityClassName"},
   {.number = 25, .type = 5, .flags = 0, .message = -1, .json_name = "priority"},
   {.number = 26, .type = 11, .flags = 0, .message = 261, .json_name = "dnsConfig"},
-  {.number = 28, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 266, .json_name = "readinessGates"},
+  {.number = 28, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_OMIT_EMPTY, .message = 266, .json_name = "readinessGates"},
   {.number = 29, .type = 9, .flags = 0, .message = -1, .json_name = "runtimeClassName"},
   {.number = 30, .type = 8, .flags = 0, .message = -1, .json_name = "enableServiceLinks"},
   {.number = 31, .type = 9, .flags = 0, .message = -1, .json_name = "preemptionPolicy"},
-  {.number = 32, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 273, .json_name = "overhead"},
-  {.number = 33, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 342, .json_name = "topologySpreadConstraints"},
+  {.number = 32, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_OMIT_EMPTY, .message = 273, .json_name = "overhead"},
+  {.number = 33, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_OMIT_EMPTY, .message = 342, .json_name = "topologySpreadConstraints"},
   {.number = 35, .type = 8, .flags = 0, .message = -1, .json_name = "setHostnameAsFQDN"},
   {.number = 36, .type = 11, .flags = 0, .message = 265, .json_name = "os"},
   {.number = 37, .type = 8, .flags = 0, .message = -1, .json_name = "hostUsers"},
-  {.number = 38, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 269, .json_name = "schedulingGates"},
-  {.number = 39, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 267, .json_name = "resourceClaims"},
+  {.number = 38, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_OMIT_EMPTY, .message = 269, .json_name = "schedulingGates"},
+  {.number = 39, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_OMIT_EMPTY, .message = 267, .json_name = "resourceClaims"},
   {.number = 40, .type = 11, .flags = 0, .message = 303, .json_name = "resources"},
 };
 
@@ -1860,64 +1860,64 @@ static const struct proto_field fields_273[] = {  /* k8s.io.api.core.v1.PodSpec.
 };
 
 static const struct proto_field fields_274[] = {  /* k8s.io.api.core.v1.PodStatus */
-  {.number = 17, .type = 3, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "observedGeneration"},
-  {.number = 1, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "phase"},
-  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 260, .json_name = "conditions"},
-  {.number = 3, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "message"},
-  {.number = 4, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "reason"},
-  {.number = 11, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "nominatedNodeName"},
-  {.number = 5, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "hostIP"},
-  {.number = 16, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 188, .json_name = "hostIPs"},
-  {.number = 6, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "podIP"},
-  {.number = 12, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 263, .json_name = "podIPs"},
+  {.number = 17, .type = 3, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "observedGeneration"},
+  {.number = 1, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "phase"},
+  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_OMIT_EMPTY, .message = 260, .json_name = "conditions"},
+  {.number = 3, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "message"},
+  {.number = 4, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "reason"},
+  {.number = 11, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "nominatedNodeName"},
+  {.number = 5, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "hostIP"},
+  {.number = 16, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_OMIT_EMPTY, .message = 188, .json_name = "hostIPs"},
+  {.number = 6, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "podIP"},
+  {.number = 12, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_OMIT_EMPTY, .message = 263, .json_name = "podIPs"},
   {.number = 7, .type = 11, .flags = 0, .message = 472, .json_name = "startTime"},
-  {.number = 10, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 150, .json_name = "initContainerStatuses"},
-  {.number = 8, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 150, .json_name = "containerStatuses"},
-  {.number = 9, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "qosClass"},
-  {.number = 13, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 150, .json_name = "ephemeralContainerStatuses"},
-  {.number = 14, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "resize"},
-  {.number = 15, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 268, .json_name = "resourceClaimStatuses"},
+  {.number = 10, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_OMIT_EMPTY, .message = 150, .json_name = "initContainerStatuses"},
+  {.number = 8, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_OMIT_EMPTY, .message = 150, .json_name = "containerStatuses"},
+  {.number = 9, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "qosClass"},
+  {.number = 13, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_OMIT_EMPTY, .message = 150, .json_name = "ephemeralContainerStatuses"},
+  {.number = 14, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "resize"},
+  {.number = 15, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_OMIT_EMPTY, .message = 268, .json_name = "resourceClaimStatuses"},
 };
 
 static const struct proto_field fields_275[] = {  /* k8s.io.api.core.v1.PodTemplate */
-  {.number = 1, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 463, .json_name = "metadata"},
-  {.number = 2, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 277, .json_name = "template"},
+  {.number = 1, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 463, .json_name = "metadata"},
+  {.number = 2, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 277, .json_name = "template"},
 };
 
 static const struct proto_field fields_276[] = {  /* k8s.io.api.core.v1.PodTemplateList */
-  {.number = 1, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 460, .json_name = "metadata"},
-  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 275, .json_name = "items"},
+  {.number = 1, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 460, .json_name = "metadata"},
+  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED, .message = 275, .json_name = "items"},
 };
 
 static const struct proto_field fields_277[] = {  /* k8s.io.api.core.v1.PodTemplateSpec */
-  {.number = 1, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 463, .json_name = "metadata"},
-  {.number = 2, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 271, .json_name = "spec"},
+  {.number = 1, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 463, .json_name = "metadata"},
+  {.number = 2, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 271, .json_name = "spec"},
 };
 
 static const struct proto_field fields_278[] = {  /* k8s.io.api.core.v1.PortStatus */
-  {.number = 1, .type = 5, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "port"},
-  {.number = 2, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "protocol"},
+  {.number = 1, .type = 5, .flags = 0, .message = -1, .json_name = "port"},
+  {.number = 2, .type = 9, .flags = 0, .message = -1, .json_name = "protocol"},
   {.number = 3, .type = 9, .flags = 0, .message = -1, .json_name = "error"},
 };
 
 static const struct proto_field fields_279[] = {  /* k8s.io.api.core.v1.PortworxVolumeSource */
-  {.number = 1, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "volumeID"},
-  {.number = 2, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "fsType"},
-  {.number = 3, .type = 8, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "readOnly"},
+  {.number = 1, .type = 9, .flags = 0, .message = -1, .json_name = "volumeID"},
+  {.number = 2, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "fsType"},
+  {.number = 3, .type = 8, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "readOnly"},
 };
 
 static const struct proto_field fields_280[] = {  /* k8s.io.api.core.v1.PreferredSchedulingTerm */
-  {.number = 1, .type = 5, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "weight"},
-  {.number = 2, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 230, .json_name = "preference"},
+  {.number = 1, .type = 5, .flags = 0, .message = -1, .json_name = "weight"},
+  {.number = 2, .type = 11, .flags = 0, .message = 230, .json_name = "preference"},
 };
 
 static const struct proto_field fields_281[] = {  /* k8s.io.api.core.v1.Probe */
-  {.number = 1, .type = 11, .flags = PROTO_FIELD_INLINE|PROTO_FIELD_NON_NULLABLE, .message = 282, .json_name = "handler"},
-  {.number = 2, .type = 5, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "initialDelaySeconds"},
-  {.number = 3, .type = 5, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "timeoutSeconds"},
-  {.number = 4, .type = 5, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "periodSeconds"},
-  {.number = 5, .type = 5, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "successThreshold"},
-  {.number = 6, .type = 5, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "failureThreshold"},
+  {.number = 1, .type = 11, .flags = PROTO_FIELD_INLINE|PROTO_FIELD_OMIT_EMPTY, .message = 282, .json_name = "handler"},
+  {.number = 2, .type = 5, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "initialDelaySeconds"},
+  {.number = 3, .type = 5, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "timeoutSeconds"},
+  {.number = 4, .type = 5, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "periodSeconds"},
+  {.number = 5, .type = 5, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "successThreshold"},
+  {.number = 6, .type = 5, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "failureThreshold"},
   {.number = 7, .type = 3, .flags = 0, .message = -1, .json_name = "terminationGracePeriodSeconds"},
 };
 
@@ -1929,64 +1929,64 @@ static const struct proto_field fields_282[] = {  /* k8s.io.api.core.v1.ProbeHan
 };
 
 static const struct proto_field fields_283[] = {  /* k8s.io.api.core.v1.ProjectedVolumeSource */
-  {.number = 1, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 350, .json_name = "sources"},
+  {.number = 1, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_OMIT_EMPTY, .message = 350, .json_name = "sources"},
   {.number = 2, .type = 5, .flags = 0, .message = -1, .json_name = "defaultMode"},
 };
 
 static const struct proto_field fields_284[] = {  /* k8s.io.api.core.v1.QuobyteVolumeSource */
-  {.number = 1, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "registry"},
-  {.number = 2, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "volume"},
-  {.number = 3, .type = 8, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "readOnly"},
-  {.number = 4, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "user"},
-  {.number = 5, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "group"},
-  {.number = 6, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "tenant"},
+  {.number = 1, .type = 9, .flags = 0, .message = -1, .json_name = "registry"},
+  {.number = 2, .type = 9, .flags = 0, .message = -1, .json_name = "volume"},
+  {.number = 3, .type = 8, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "readOnly"},
+  {.number = 4, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "user"},
+  {.number = 5, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "group"},
+  {.number = 6, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "tenant"},
 };
 
 static const struct proto_field fields_285[] = {  /* k8s.io.api.core.v1.RBDPersistentVolumeSource */
   {.number = 1, .type = 9, .flags = PROTO_FIELD_REPEATED, .message = -1, .json_name = "monitors"},
-  {.number = 2, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "image"},
-  {.number = 3, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "fsType"},
-  {.number = 4, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "pool"},
-  {.number = 5, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "user"},
-  {.number = 6, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "keyring"},
+  {.number = 2, .type = 9, .flags = 0, .message = -1, .json_name = "image"},
+  {.number = 3, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "fsType"},
+  {.number = 4, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "pool"},
+  {.number = 5, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "user"},
+  {.number = 6, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "keyring"},
   {.number = 7, .type = 11, .flags = 0, .message = 320, .json_name = "secretRef"},
-  {.number = 8, .type = 8, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "readOnly"},
+  {.number = 8, .type = 8, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "readOnly"},
 };
 
 static const struct proto_field fields_286[] = {  /* k8s.io.api.core.v1.RBDVolumeSource */
   {.number = 1, .type = 9, .flags = PROTO_FIELD_REPEATED, .message = -1, .json_name = "monitors"},
-  {.number = 2, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "image"},
-  {.number = 3, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "fsType"},
-  {.number = 4, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "pool"},
-  {.number = 5, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "user"},
-  {.number = 6, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "keyring"},
+  {.number = 2, .type = 9, .flags = 0, .message = -1, .json_name = "image"},
+  {.number = 3, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "fsType"},
+  {.number = 4, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "pool"},
+  {.number = 5, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "user"},
+  {.number = 6, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "keyring"},
   {.number = 7, .type = 11, .flags = 0, .message = 208, .json_name = "secretRef"},
-  {.number = 8, .type = 8, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "readOnly"},
+  {.number = 8, .type = 8, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "readOnly"},
 };
 
 static const struct proto_field fields_287[] = {  /* k8s.io.api.core.v1.ReplicationController */
-  {.number = 1, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 463, .json_name = "metadata"},
-  {.number = 2, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 290, .json_name = "spec"},
-  {.number = 3, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 292, .json_name = "status"},
+  {.number = 1, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 463, .json_name = "metadata"},
+  {.number = 2, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 290, .json_name = "spec"},
+  {.number = 3, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 292, .json_name = "status"},
 };
 
 static const struct proto_field fields_288[] = {  /* k8s.io.api.core.v1.ReplicationControllerCondition */
-  {.number = 1, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "type"},
-  {.number = 2, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "status"},
-  {.number = 3, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 472, .json_name = "lastTransitionTime"},
-  {.number = 4, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "reason"},
-  {.number = 5, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "message"},
+  {.number = 1, .type = 9, .flags = 0, .message = -1, .json_name = "type"},
+  {.number = 2, .type = 9, .flags = 0, .message = -1, .json_name = "status"},
+  {.number = 3, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 472, .json_name = "lastTransitionTime"},
+  {.number = 4, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "reason"},
+  {.number = 5, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "message"},
 };
 
 static const struct proto_field fields_289[] = {  /* k8s.io.api.core.v1.ReplicationControllerList */
-  {.number = 1, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 460, .json_name = "metadata"},
-  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 287, .json_name = "items"},
+  {.number = 1, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 460, .json_name = "metadata"},
+  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED, .message = 287, .json_name = "items"},
 };
 
 static const struct proto_field fields_290[] = {  /* k8s.io.api.core.v1.ReplicationControllerSpec */
   {.number = 1, .type = 5, .flags = 0, .message = -1, .json_name = "replicas"},
-  {.number = 4, .type = 5, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "minReadySeconds"},
-  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 291, .json_name = "selector"},
+  {.number = 4, .type = 5, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "minReadySeconds"},
+  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_OMIT_EMPTY, .message = 291, .json_name = "selector"},
   {.number = 3, .type = 11, .flags = 0, .message = 277, .json_name = "template"},
 };
 
@@ -1996,43 +1996,43 @@ static const struct proto_field fields_291[] = {  /* k8s.io.api.core.v1.Replicat
 };
 
 static const struct proto_field fields_292[] = {  /* k8s.io.api.core.v1.ReplicationControllerStatus */
-  {.number = 1, .type = 5, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "replicas"},
-  {.number = 2, .type = 5, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "fullyLabeledReplicas"},
-  {.number = 4, .type = 5, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "readyReplicas"},
-  {.number = 5, .type = 5, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "availableReplicas"},
-  {.number = 3, .type = 3, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "observedGeneration"},
-  {.number = 6, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 288, .json_name = "conditions"},
+  {.number = 1, .type = 5, .flags = 0, .message = -1, .json_name = "replicas"},
+  {.number = 2, .type = 5, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "fullyLabeledReplicas"},
+  {.number = 4, .type = 5, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "readyReplicas"},
+  {.number = 5, .type = 5, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "availableReplicas"},
+  {.number = 3, .type = 3, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "observedGeneration"},
+  {.number = 6, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_OMIT_EMPTY, .message = 288, .json_name = "conditions"},
 };
 
 static const struct proto_field fields_293[] = {  /* k8s.io.api.core.v1.ResourceClaim */
-  {.number = 1, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "name"},
-  {.number = 2, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "request"},
+  {.number = 1, .type = 9, .flags = 0, .message = -1, .json_name = "name"},
+  {.number = 2, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "request"},
 };
 
 static const struct proto_field fields_294[] = {  /* k8s.io.api.core.v1.ResourceFieldSelector */
-  {.number = 1, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "containerName"},
-  {.number = 2, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "resource"},
-  {.number = 3, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 446, .json_name = "divisor"},
+  {.number = 1, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "containerName"},
+  {.number = 2, .type = 9, .flags = 0, .message = -1, .json_name = "resource"},
+  {.number = 3, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 446, .json_name = "divisor"},
 };
 
 static const struct proto_field fields_295[] = {  /* k8s.io.api.core.v1.ResourceHealth */
-  {.number = 1, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "resourceID"},
-  {.number = 2, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "health"},
+  {.number = 1, .type = 9, .flags = 0, .message = -1, .json_name = "resourceID"},
+  {.number = 2, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "health"},
 };
 
 static const struct proto_field fields_296[] = {  /* k8s.io.api.core.v1.ResourceQuota */
-  {.number = 1, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 463, .json_name = "metadata"},
-  {.number = 2, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 298, .json_name = "spec"},
-  {.number = 3, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 300, .json_name = "status"},
+  {.number = 1, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 463, .json_name = "metadata"},
+  {.number = 2, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 298, .json_name = "spec"},
+  {.number = 3, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 300, .json_name = "status"},
 };
 
 static const struct proto_field fields_297[] = {  /* k8s.io.api.core.v1.ResourceQuotaList */
-  {.number = 1, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 460, .json_name = "metadata"},
-  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 296, .json_name = "items"},
+  {.number = 1, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 460, .json_name = "metadata"},
+  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED, .message = 296, .json_name = "items"},
 };
 
 static const struct proto_field fields_298[] = {  /* k8s.io.api.core.v1.ResourceQuotaSpec */
-  {.number = 1, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 299, .json_name = "hard"},
+  {.number = 1, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_OMIT_EMPTY, .message = 299, .json_name = "hard"},
   {.number = 2, .type = 9, .flags = PROTO_FIELD_REPEATED, .message = -1, .json_name = "scopes"},
   {.number = 3, .type = 11, .flags = 0, .message = 310, .json_name = "scopeSelector"},
 };
@@ -2043,8 +2043,8 @@ static const struct proto_field fields_299[] = {  /* k8s.io.api.core.v1.Resource
 };
 
 static const struct proto_field fields_300[] = {  /* k8s.io.api.core.v1.ResourceQuotaStatus */
-  {.number = 1, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 301, .json_name = "hard"},
-  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 302, .json_name = "used"},
+  {.number = 1, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_OMIT_EMPTY, .message = 301, .json_name = "hard"},
+  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_OMIT_EMPTY, .message = 302, .json_name = "used"},
 };
 
 static const struct proto_field fields_301[] = {  /* k8s.io.api.core.v1.ResourceQuotaStatus.HardEntry */
@@ -2058,9 +2058,9 @@ static const struct proto_field fields_302[] = {  /* k8s.io.api.core.v1.Resource
 };
 
 static const struct proto_field fields_303[] = {  /* k8s.io.api.core.v1.ResourceRequirements */
-  {.number = 1, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 304, .json_name = "limits"},
-  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 305, .json_name = "requests"},
-  {.number = 3, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 293, .json_name = "claims"},
+  {.number = 1, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_OMIT_EMPTY, .message = 304, .json_name = "limits"},
+  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_OMIT_EMPTY, .message = 305, .json_name = "requests"},
+  {.number = 3, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_OMIT_EMPTY, .message = 293, .json_name = "claims"},
 };
 
 static const struct proto_field fields_304[] = {  /* k8s.io.api.core.v1.ResourceRequirements.LimitsEntry */
@@ -2074,64 +2074,64 @@ static const struct proto_field fields_305[] = {  /* k8s.io.api.core.v1.Resource
 };
 
 static const struct proto_field fields_306[] = {  /* k8s.io.api.core.v1.ResourceStatus */
-  {.number = 1, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "name"},
-  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 295, .json_name = "resources"},
+  {.number = 1, .type = 9, .flags = 0, .message = -1, .json_name = "name"},
+  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_OMIT_EMPTY, .message = 295, .json_name = "resources"},
 };
 
 static const struct proto_field fields_307[] = {  /* k8s.io.api.core.v1.SELinuxOptions */
-  {.number = 1, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "user"},
-  {.number = 2, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "role"},
-  {.number = 3, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "type"},
-  {.number = 4, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "level"},
+  {.number = 1, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "user"},
+  {.number = 2, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "role"},
+  {.number = 3, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "type"},
+  {.number = 4, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "level"},
 };
 
 static const struct proto_field fields_308[] = {  /* k8s.io.api.core.v1.ScaleIOPersistentVolumeSource */
-  {.number = 1, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "gateway"},
-  {.number = 2, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "system"},
+  {.number = 1, .type = 9, .flags = 0, .message = -1, .json_name = "gateway"},
+  {.number = 2, .type = 9, .flags = 0, .message = -1, .json_name = "system"},
   {.number = 3, .type = 11, .flags = 0, .message = 320, .json_name = "secretRef"},
-  {.number = 4, .type = 8, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "sslEnabled"},
-  {.number = 5, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "protectionDomain"},
-  {.number = 6, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "storagePool"},
-  {.number = 7, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "storageMode"},
-  {.number = 8, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "volumeName"},
-  {.number = 9, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "fsType"},
-  {.number = 10, .type = 8, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "readOnly"},
+  {.number = 4, .type = 8, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "sslEnabled"},
+  {.number = 5, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "protectionDomain"},
+  {.number = 6, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "storagePool"},
+  {.number = 7, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "storageMode"},
+  {.number = 8, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "volumeName"},
+  {.number = 9, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "fsType"},
+  {.number = 10, .type = 8, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "readOnly"},
 };
 
 static const struct proto_field fields_309[] = {  /* k8s.io.api.core.v1.ScaleIOVolumeSource */
-  {.number = 1, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "gateway"},
-  {.number = 2, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "system"},
+  {.number = 1, .type = 9, .flags = 0, .message = -1, .json_name = "gateway"},
+  {.number = 2, .type = 9, .flags = 0, .message = -1, .json_name = "system"},
   {.number = 3, .type = 11, .flags = 0, .message = 208, .json_name = "secretRef"},
-  {.number = 4, .type = 8, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "sslEnabled"},
-  {.number = 5, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "protectionDomain"},
-  {.number = 6, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "storagePool"},
-  {.number = 7, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "storageMode"},
-  {.number = 8, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "volumeName"},
-  {.number = 9, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "fsType"},
-  {.number = 10, .type = 8, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "readOnly"},
+  {.number = 4, .type = 8, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "sslEnabled"},
+  {.number = 5, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "protectionDomain"},
+  {.number = 6, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "storagePool"},
+  {.number = 7, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "storageMode"},
+  {.number = 8, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "volumeName"},
+  {.number = 9, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "fsType"},
+  {.number = 10, .type = 8, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "readOnly"},
 };
 
 static const struct proto_field fields_310[] = {  /* k8s.io.api.core.v1.ScopeSelector */
-  {.number = 1, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 311, .json_name = "matchExpressions"},
+  {.number = 1, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_OMIT_EMPTY, .message = 311, .json_name = "matchExpressions"},
 };
 
 static const struct proto_field fields_311[] = {  /* k8s.io.api.core.v1.ScopedResourceSelectorRequirement */
-  {.number = 1, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "scopeName"},
-  {.number = 2, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "operator"},
+  {.number = 1, .type = 9, .flags = 0, .message = -1, .json_name = "scopeName"},
+  {.number = 2, .type = 9, .flags = 0, .message = -1, .json_name = "operator"},
   {.number = 3, .type = 9, .flags = PROTO_FIELD_REPEATED, .message = -1, .json_name = "values"},
 };
 
 static const struct proto_field fields_312[] = {  /* k8s.io.api.core.v1.SeccompProfile */
-  {.number = 1, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "type"},
+  {.number = 1, .type = 9, .flags = 0, .message = -1, .json_name = "type"},
   {.number = 2, .type = 9, .flags = 0, .message = -1, .json_name = "localhostProfile"},
 };
 
 static const struct proto_field fields_313[] = {  /* k8s.io.api.core.v1.Secret */
-  {.number = 1, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 463, .json_name = "metadata"},
+  {.number = 1, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 463, .json_name = "metadata"},
   {.number = 5, .type = 8, .flags = 0, .message = -1, .json_name = "immutable"},
-  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 314, .json_name = "data"},
-  {.number = 4, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 315, .json_name = "stringData"},
-  {.number = 3, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "type"},
+  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_OMIT_EMPTY, .message = 314, .json_name = "data"},
+  {.number = 4, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_OMIT_EMPTY, .message = 315, .json_name = "stringData"},
+  {.number = 3, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "type"},
 };
 
 static const struct proto_field fields_314[] = {  /* k8s.io.api.core.v1.Secret.DataEntry */
@@ -2145,35 +2145,35 @@ static const struct proto_field fields_315[] = {  /* k8s.io.api.core.v1.Secret.S
 };
 
 static const struct proto_field fields_316[] = {  /* k8s.io.api.core.v1.SecretEnvSource */
-  {.number = 1, .type = 11, .flags = PROTO_FIELD_INLINE|PROTO_FIELD_NON_NULLABLE, .message = 208, .json_name = "localObjectReference"},
+  {.number = 1, .type = 11, .flags = PROTO_FIELD_INLINE|PROTO_FIELD_OMIT_EMPTY, .message = 208, .json_name = "localObjectReference"},
   {.number = 2, .type = 8, .flags = 0, .message = -1, .json_name = "optional"},
 };
 
 static const struct proto_field fields_317[] = {  /* k8s.io.api.core.v1.SecretKeySelector */
-  {.number = 1, .type = 11, .flags = PROTO_FIELD_INLINE|PROTO_FIELD_NON_NULLABLE, .message = 208, .json_name = "localObjectReference"},
-  {.number = 2, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "key"},
+  {.number = 1, .type = 11, .flags = PROTO_FIELD_INLINE|PROTO_FIELD_OMIT_EMPTY, .message = 208, .json_name = "localObjectReference"},
+  {.number = 2, .type = 9, .flags = 0, .message = -1, .json_name = "key"},
   {.number = 3, .type = 8, .flags = 0, .message = -1, .json_name = "optional"},
 };
 
 static const struct proto_field fields_318[] = {  /* k8s.io.api.core.v1.SecretList */
-  {.number = 1, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 460, .json_name = "metadata"},
-  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 313, .json_name = "items"},
+  {.number = 1, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 460, .json_name = "metadata"},
+  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED, .message = 313, .json_name = "items"},
 };
 
 static const struct proto_field fields_319[] = {  /* k8s.io.api.core.v1.SecretProjection */
-  {.number = 1, .type = 11, .flags = PROTO_FIELD_INLINE|PROTO_FIELD_NON_NULLABLE, .message = 208, .json_name = "localObjectReference"},
-  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 193, .json_name = "items"},
+  {.number = 1, .type = 11, .flags = PROTO_FIELD_INLINE|PROTO_FIELD_OMIT_EMPTY, .message = 208, .json_name = "localObjectReference"},
+  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_OMIT_EMPTY, .message = 193, .json_name = "items"},
   {.number = 4, .type = 8, .flags = 0, .message = -1, .json_name = "optional"},
 };
 
 static const struct proto_field fields_320[] = {  /* k8s.io.api.core.v1.SecretReference */
-  {.number = 1, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "name"},
-  {.number = 2, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "namespace"},
+  {.number = 1, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "name"},
+  {.number = 2, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "namespace"},
 };
 
 static const struct proto_field fields_321[] = {  /* k8s.io.api.core.v1.SecretVolumeSource */
-  {.number = 1, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "secretName"},
-  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 193, .json_name = "items"},
+  {.number = 1, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "secretName"},
+  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_OMIT_EMPTY, .message = 193, .json_name = "items"},
   {.number = 3, .type = 5, .flags = 0, .message = -1, .json_name = "defaultMode"},
   {.number = 4, .type = 8, .flags = 0, .message = -1, .json_name = "optional"},
 };
@@ -2194,57 +2194,57 @@ static const struct proto_field fields_322[] = {  /* k8s.io.api.core.v1.Security
 };
 
 static const struct proto_field fields_323[] = {  /* k8s.io.api.core.v1.Service */
-  {.number = 1, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 463, .json_name = "metadata"},
-  {.number = 2, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 329, .json_name = "spec"},
-  {.number = 3, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 331, .json_name = "status"},
+  {.number = 1, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 463, .json_name = "metadata"},
+  {.number = 2, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 329, .json_name = "spec"},
+  {.number = 3, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 331, .json_name = "status"},
 };
 
 static const struct proto_field fields_324[] = {  /* k8s.io.api.core.v1.ServiceAccount */
-  {.number = 1, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 463, .json_name = "metadata"},
-  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 238, .json_name = "secrets"},
-  {.number = 3, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 208, .json_name = "imagePullSecrets"},
+  {.number = 1, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 463, .json_name = "metadata"},
+  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_OMIT_EMPTY, .message = 238, .json_name = "secrets"},
+  {.number = 3, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_OMIT_EMPTY, .message = 208, .json_name = "imagePullSecrets"},
   {.number = 4, .type = 8, .flags = 0, .message = -1, .json_name = "automountServiceAccountToken"},
 };
 
 static const struct proto_field fields_325[] = {  /* k8s.io.api.core.v1.ServiceAccountList */
-  {.number = 1, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 460, .json_name = "metadata"},
-  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 324, .json_name = "items"},
+  {.number = 1, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 460, .json_name = "metadata"},
+  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED, .message = 324, .json_name = "items"},
 };
 
 static const struct proto_field fields_326[] = {  /* k8s.io.api.core.v1.ServiceAccountTokenProjection */
-  {.number = 1, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "audience"},
+  {.number = 1, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "audience"},
   {.number = 2, .type = 3, .flags = 0, .message = -1, .json_name = "expirationSeconds"},
-  {.number = 3, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "path"},
+  {.number = 3, .type = 9, .flags = 0, .message = -1, .json_name = "path"},
 };
 
 static const struct proto_field fields_327[] = {  /* k8s.io.api.core.v1.ServiceList */
-  {.number = 1, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 460, .json_name = "metadata"},
-  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 323, .json_name = "items"},
+  {.number = 1, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 460, .json_name = "metadata"},
+  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED, .message = 323, .json_name = "items"},
 };
 
 static const struct proto_field fields_328[] = {  /* k8s.io.api.core.v1.ServicePort */
-  {.number = 1, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "name"},
-  {.number = 2, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "protocol"},
+  {.number = 1, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "name"},
+  {.number = 2, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "protocol"},
   {.number = 6, .type = 9, .flags = 0, .message = -1, .json_name = "appProtocol"},
-  {.number = 3, .type = 5, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "port"},
-  {.number = 4, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 476, .json_name = "targetPort"},
-  {.number = 5, .type = 5, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "nodePort"},
+  {.number = 3, .type = 5, .flags = 0, .message = -1, .json_name = "port"},
+  {.number = 4, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 476, .json_name = "targetPort"},
+  {.number = 5, .type = 5, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "nodePort"},
 };
 
 static const struct proto_field fields_329[] = {  /* k8s.io.api.core.v1.ServiceSpec */
-  {.number = 1, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 328, .json_name = "ports"},
-  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 330, .json_name = "selector"},
-  {.number = 3, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "clusterIP"},
+  {.number = 1, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_OMIT_EMPTY, .message = 328, .json_name = "ports"},
+  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_OMIT_EMPTY, .message = 330, .json_name = "selector"},
+  {.number = 3, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "clusterIP"},
   {.number = 18, .type = 9, .flags = PROTO_FIELD_REPEATED, .message = -1, .json_name = "clusterIPs"},
-  {.number = 4, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "type"},
+  {.number = 4, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "type"},
   {.number = 5, .type = 9, .flags = PROTO_FIELD_REPEATED, .message = -1, .json_name = "externalIPs"},
-  {.number = 7, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "sessionAffinity"},
-  {.number = 8, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "loadBalancerIP"},
+  {.number = 7, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "sessionAffinity"},
+  {.number = 8, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "loadBalancerIP"},
   {.number = 9, .type = 9, .flags = PROTO_FIELD_REPEATED, .message = -1, .json_name = "loadBalancerSourceRanges"},
-  {.number = 10, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "externalName"},
-  {.number = 11, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "externalTrafficPolicy"},
-  {.number = 12, .type = 5, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "healthCheckNodePort"},
-  {.number = 13, .type = 8, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "publishNotReadyAddresses"},
+  {.number = 10, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "externalName"},
+  {.number = 11, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "externalTrafficPolicy"},
+  {.number = 12, .type = 5, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "healthCheckNodePort"},
+  {.number = 13, .type = 8, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "publishNotReadyAddresses"},
   {.number = 14, .type = 11, .flags = 0, .message = 332, .json_name = "sessionAffinityConfig"},
   {.number = 19, .type = 9, .flags = PROTO_FIELD_REPEATED, .message = -1, .json_name = "ipFamilies"},
   {.number = 17, .type = 9, .flags = 0, .message = -1, .json_name = "ipFamilyPolicy"},
@@ -2260,8 +2260,8 @@ static const struct proto_field fields_330[] = {  /* k8s.io.api.core.v1.ServiceS
 };
 
 static const struct proto_field fields_331[] = {  /* k8s.io.api.core.v1.ServiceStatus */
-  {.number = 1, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 207, .json_name = "loadBalancer"},
-  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 452, .json_name = "conditions"},
+  {.number = 1, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 207, .json_name = "loadBalancer"},
+  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_OMIT_EMPTY, .message = 452, .json_name = "conditions"},
 };
 
 static const struct proto_field fields_332[] = {  /* k8s.io.api.core.v1.SessionAffinityConfig */
@@ -2269,63 +2269,63 @@ static const struct proto_field fields_332[] = {  /* k8s.io.api.core.v1.SessionA
 };
 
 static const struct proto_field fields_333[] = {  /* k8s.io.api.core.v1.SleepAction */
-  {.number = 1, .type = 3, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "seconds"},
+  {.number = 1, .type = 3, .flags = 0, .message = -1, .json_name = "seconds"},
 };
 
 static const struct proto_field fields_334[] = {  /* k8s.io.api.core.v1.StorageOSPersistentVolumeSource */
-  {.number = 1, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "volumeName"},
-  {.number = 2, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "volumeNamespace"},
-  {.number = 3, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "fsType"},
-  {.number = 4, .type = 8, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "readOnly"},
+  {.number = 1, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "volumeName"},
+  {.number = 2, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "volumeNamespace"},
+  {.number = 3, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "fsType"},
+  {.number = 4, .type = 8, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "readOnly"},
   {.number = 5, .type = 11, .flags = 0, .message = 238, .json_name = "secretRef"},
 };
 
 static const struct proto_field fields_335[] = {  /* k8s.io.api.core.v1.StorageOSVolumeSource */
-  {.number = 1, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "volumeName"},
-  {.number = 2, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "volumeNamespace"},
-  {.number = 3, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "fsType"},
-  {.number = 4, .type = 8, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "readOnly"},
+  {.number = 1, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "volumeName"},
+  {.number = 2, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "volumeNamespace"},
+  {.number = 3, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "fsType"},
+  {.number = 4, .type = 8, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "readOnly"},
   {.number = 5, .type = 11, .flags = 0, .message = 208, .json_name = "secretRef"},
 };
 
 static const struct proto_field fields_336[] = {  /* k8s.io.api.core.v1.Sysctl */
-  {.number = 1, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "name"},
-  {.number = 2, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "value"},
+  {.number = 1, .type = 9, .flags = 0, .message = -1, .json_name = "name"},
+  {.number = 2, .type = 9, .flags = 0, .message = -1, .json_name = "value"},
 };
 
 static const struct proto_field fields_337[] = {  /* k8s.io.api.core.v1.TCPSocketAction */
-  {.number = 1, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 476, .json_name = "port"},
-  {.number = 2, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "host"},
+  {.number = 1, .type = 11, .flags = 0, .message = 476, .json_name = "port"},
+  {.number = 2, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "host"},
 };
 
 static const struct proto_field fields_338[] = {  /* k8s.io.api.core.v1.Taint */
-  {.number = 1, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "key"},
-  {.number = 2, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "value"},
-  {.number = 3, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "effect"},
+  {.number = 1, .type = 9, .flags = 0, .message = -1, .json_name = "key"},
+  {.number = 2, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "value"},
+  {.number = 3, .type = 9, .flags = 0, .message = -1, .json_name = "effect"},
   {.number = 4, .type = 11, .flags = 0, .message = 472, .json_name = "timeAdded"},
 };
 
 static const struct proto_field fields_339[] = {  /* k8s.io.api.core.v1.Toleration */
-  {.number = 1, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "key"},
-  {.number = 2, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "operator"},
-  {.number = 3, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "value"},
-  {.number = 4, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "effect"},
+  {.number = 1, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "key"},
+  {.number = 2, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "operator"},
+  {.number = 3, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "value"},
+  {.number = 4, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "effect"},
   {.number = 5, .type = 3, .flags = 0, .message = -1, .json_name = "tolerationSeconds"},
 };
 
 static const struct proto_field fields_340[] = {  /* k8s.io.api.core.v1.TopologySelectorLabelRequirement */
-  {.number = 1, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "key"},
+  {.number = 1, .type = 9, .flags = 0, .message = -1, .json_name = "key"},
   {.number = 2, .type = 9, .flags = PROTO_FIELD_REPEATED, .message = -1, .json_name = "values"},
 };
 
 static const struct proto_field fields_341[] = {  /* k8s.io.api.core.v1.TopologySelectorTerm */
-  {.number = 1, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 340, .json_name = "matchLabelExpressions"},
+  {.number = 1, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_OMIT_EMPTY, .message = 340, .json_name = "matchLabelExpressions"},
 };
 
 static const struct proto_field fields_342[] = {  /* k8s.io.api.core.v1.TopologySpreadConstraint */
-  {.number = 1, .type = 5, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "maxSkew"},
-  {.number = 2, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "topologyKey"},
-  {.number = 3, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "whenUnsatisfiable"},
+  {.number = 1, .type = 5, .flags = 0, .message = -1, .json_name = "maxSkew"},
+  {.number = 2, .type = 9, .flags = 0, .message = -1, .json_name = "topologyKey"},
+  {.number = 3, .type = 9, .flags = 0, .message = -1, .json_name = "whenUnsatisfiable"},
   {.number = 4, .type = 11, .flags = 0, .message = 457, .json_name = "labelSelector"},
   {.number = 5, .type = 5, .flags = 0, .message = -1, .json_name = "minDomains"},
   {.number = 6, .type = 9, .flags = 0, .message = -1, .json_name = "nodeAffinityPolicy"},
@@ -2335,41 +2335,41 @@ static const struct proto_field fields_342[] = {  /* k8s.io.api.core.v1.Topology
 
 static const struct proto_field fields_343[] = {  /* k8s.io.api.core.v1.TypedLocalObjectReference */
   {.number = 1, .type = 9, .flags = 0, .message = -1, .json_name = "apiGroup"},
-  {.number = 2, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "kind"},
-  {.number = 3, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "name"},
+  {.number = 2, .type = 9, .flags = 0, .message = -1, .json_name = "kind"},
+  {.number = 3, .type = 9, .flags = 0, .message = -1, .json_name = "name"},
 };
 
 static const struct proto_field fields_344[] = {  /* k8s.io.api.core.v1.TypedObjectReference */
   {.number = 1, .type = 9, .flags = 0, .message = -1, .json_name = "apiGroup"},
-  {.number = 2, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "kind"},
-  {.number = 3, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "name"},
+  {.number = 2, .type = 9, .flags = 0, .message = -1, .json_name = "kind"},
+  {.number = 3, .type = 9, .flags = 0, .message = -1, .json_name = "name"},
   {.number = 4, .type = 9, .flags = 0, .message = -1, .json_name = "namespace"},
 };
 
 static const struct proto_field fields_345[] = {  /* k8s.io.api.core.v1.Volume */
-  {.number = 1, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "name"},
-  {.number = 2, .type = 11, .flags = PROTO_FIELD_INLINE|PROTO_FIELD_NON_NULLABLE, .message = 354, .json_name = "volumeSource"},
+  {.number = 1, .type = 9, .flags = 0, .message = -1, .json_name = "name"},
+  {.number = 2, .type = 11, .flags = PROTO_FIELD_INLINE|PROTO_FIELD_OMIT_EMPTY, .message = 354, .json_name = "volumeSource"},
 };
 
 static const struct proto_field fields_346[] = {  /* k8s.io.api.core.v1.VolumeDevice */
-  {.number = 1, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "name"},
-  {.number = 2, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "devicePath"},
+  {.number = 1, .type = 9, .flags = 0, .message = -1, .json_name = "name"},
+  {.number = 2, .type = 9, .flags = 0, .message = -1, .json_name = "devicePath"},
 };
 
 static const struct proto_field fields_347[] = {  /* k8s.io.api.core.v1.VolumeMount */
-  {.number = 1, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "name"},
-  {.number = 2, .type = 8, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "readOnly"},
+  {.number = 1, .type = 9, .flags = 0, .message = -1, .json_name = "name"},
+  {.number = 2, .type = 8, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "readOnly"},
   {.number = 7, .type = 9, .flags = 0, .message = -1, .json_name = "recursiveReadOnly"},
-  {.number = 3, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "mountPath"},
-  {.number = 4, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "subPath"},
+  {.number = 3, .type = 9, .flags = 0, .message = -1, .json_name = "mountPath"},
+  {.number = 4, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "subPath"},
   {.number = 5, .type = 9, .flags = 0, .message = -1, .json_name = "mountPropagation"},
-  {.number = 6, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "subPathExpr"},
+  {.number = 6, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "subPathExpr"},
 };
 
 static const struct proto_field fields_348[] = {  /* k8s.io.api.core.v1.VolumeMountStatus */
-  {.number = 1, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "name"},
-  {.number = 2, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "mountPath"},
-  {.number = 3, .type = 8, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "readOnly"},
+  {.number = 1, .type = 9, .flags = 0, .message = -1, .json_name = "name"},
+  {.number = 2, .type = 9, .flags = 0, .message = -1, .json_name = "mountPath"},
+  {.number = 3, .type = 8, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "readOnly"},
   {.number = 4, .type = 9, .flags = 0, .message = -1, .json_name = "recursiveReadOnly"},
 };
 
@@ -2386,8 +2386,8 @@ static const struct proto_field fields_350[] = {  /* k8s.io.api.core.v1.VolumePr
 };
 
 static const struct proto_field fields_351[] = {  /* k8s.io.api.core.v1.VolumeResourceRequirements */
-  {.number = 1, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 352, .json_name = "limits"},
-  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 353, .json_name = "requests"},
+  {.number = 1, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_OMIT_EMPTY, .message = 352, .json_name = "limits"},
+  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_OMIT_EMPTY, .message = 353, .json_name = "requests"},
 };
 
 static const struct proto_field fields_352[] = {  /* k8s.io.api.core.v1.VolumeResourceRequirements.LimitsEntry */
@@ -2434,15 +2434,15 @@ static const struct proto_field fields_354[] = {  /* k8s.io.api.core.v1.VolumeSo
 };
 
 static const struct proto_field fields_355[] = {  /* k8s.io.api.core.v1.VsphereVirtualDiskVolumeSource */
-  {.number = 1, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "volumePath"},
-  {.number = 2, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "fsType"},
-  {.number = 3, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "storagePolicyName"},
-  {.number = 4, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "storagePolicyID"},
+  {.number = 1, .type = 9, .flags = 0, .message = -1, .json_name = "volumePath"},
+  {.number = 2, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "fsType"},
+  {.number = 3, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "storagePolicyName"},
+  {.number = 4, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "storagePolicyID"},
 };
 
 static const struct proto_field fields_356[] = {  /* k8s.io.api.core.v1.WeightedPodAffinityTerm */
-  {.number = 1, .type = 5, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "weight"},
-  {.number = 2, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 258, .json_name = "podAffinityTerm"},
+  {.number = 1, .type = 5, .flags = 0, .message = -1, .json_name = "weight"},
+  {.number = 2, .type = 11, .flags = 0, .message = 258, .json_name = "podAffinityTerm"},
 };
 
 static const struct proto_field fields_357[] = {  /* k8s.io.api.core.v1.WindowsSecurityContextOptions */
@@ -2454,10 +2454,10 @@ static const struct proto_field fields_357[] = {  /* k8s.io.api.core.v1.WindowsS
 
 static const struct proto_field fields_358[] = {  /* k8s.io.api.discovery.v1.Endpoint */
   {.number = 1, .type = 9, .flags = PROTO_FIELD_REPEATED, .message = -1, .json_name = "addresses"},
-  {.number = 2, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 360, .json_name = "conditions"},
+  {.number = 2, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 360, .json_name = "conditions"},
   {.number = 3, .type = 9, .flags = 0, .message = -1, .json_name = "hostname"},
   {.number = 4, .type = 11, .flags = 0, .message = 238, .json_name = "targetRef"},
-  {.number = 5, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 359, .json_name = "deprecatedTopology"},
+  {.number = 5, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_OMIT_EMPTY, .message = 359, .json_name = "deprecatedTopology"},
   {.number = 6, .type = 9, .flags = 0, .message = -1, .json_name = "nodeName"},
   {.number = 7, .type = 9, .flags = 0, .message = -1, .json_name = "zone"},
   {.number = 8, .type = 11, .flags = 0, .message = 361, .json_name = "hints"},
@@ -2475,8 +2475,8 @@ static const struct proto_field fields_360[] = {  /* k8s.io.api.discovery.v1.End
 };
 
 static const struct proto_field fields_361[] = {  /* k8s.io.api.discovery.v1.EndpointHints */
-  {.number = 1, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 366, .json_name = "forZones"},
-  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 365, .json_name = "forNodes"},
+  {.number = 1, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_OMIT_EMPTY, .message = 366, .json_name = "forZones"},
+  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_OMIT_EMPTY, .message = 365, .json_name = "forNodes"},
 };
 
 static const struct proto_field fields_362[] = {  /* k8s.io.api.discovery.v1.EndpointPort */
@@ -2487,71 +2487,71 @@ static const struct proto_field fields_362[] = {  /* k8s.io.api.discovery.v1.End
 };
 
 static const struct proto_field fields_363[] = {  /* k8s.io.api.discovery.v1.EndpointSlice */
-  {.number = 1, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 463, .json_name = "metadata"},
-  {.number = 4, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "addressType"},
-  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 358, .json_name = "endpoints"},
-  {.number = 3, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 362, .json_name = "ports"},
+  {.number = 1, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 463, .json_name = "metadata"},
+  {.number = 4, .type = 9, .flags = 0, .message = -1, .json_name = "addressType"},
+  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED, .message = 358, .json_name = "endpoints"},
+  {.number = 3, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_OMIT_EMPTY, .message = 362, .json_name = "ports"},
 };
 
 static const struct proto_field fields_364[] = {  /* k8s.io.api.discovery.v1.EndpointSliceList */
-  {.number = 1, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 460, .json_name = "metadata"},
-  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 363, .json_name = "items"},
+  {.number = 1, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 460, .json_name = "metadata"},
+  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED, .message = 363, .json_name = "items"},
 };
 
 static const struct proto_field fields_365[] = {  /* k8s.io.api.discovery.v1.ForNode */
-  {.number = 1, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "name"},
+  {.number = 1, .type = 9, .flags = 0, .message = -1, .json_name = "name"},
 };
 
 static const struct proto_field fields_366[] = {  /* k8s.io.api.discovery.v1.ForZone */
-  {.number = 1, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "name"},
+  {.number = 1, .type = 9, .flags = 0, .message = -1, .json_name = "name"},
 };
 
 static const struct proto_field fields_367[] = {  /* k8s.io.api.events.v1.Event */
-  {.number = 1, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 463, .json_name = "metadata"},
-  {.number = 2, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 462, .json_name = "eventTime"},
+  {.number = 1, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 463, .json_name = "metadata"},
+  {.number = 2, .type = 11, .flags = 0, .message = 462, .json_name = "eventTime"},
   {.number = 3, .type = 11, .flags = 0, .message = 369, .json_name = "series"},
-  {.number = 4, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "reportingController"},
-  {.number = 5, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "reportingInstance"},
-  {.number = 6, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "action"},
-  {.number = 7, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "reason"},
-  {.number = 8, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 238, .json_name = "regarding"},
+  {.number = 4, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "reportingController"},
+  {.number = 5, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "reportingInstance"},
+  {.number = 6, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "action"},
+  {.number = 7, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "reason"},
+  {.number = 8, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 238, .json_name = "regarding"},
   {.number = 9, .type = 11, .flags = 0, .message = 238, .json_name = "related"},
-  {.number = 10, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "note"},
-  {.number = 11, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "type"},
-  {.number = 12, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 172, .json_name = "deprecatedSource"},
-  {.number = 13, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 472, .json_name = "deprecatedFirstTimestamp"},
-  {.number = 14, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 472, .json_name = "deprecatedLastTimestamp"},
-  {.number = 15, .type = 5, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "deprecatedCount"},
+  {.number = 10, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "note"},
+  {.number = 11, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "type"},
+  {.number = 12, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 172, .json_name = "deprecatedSource"},
+  {.number = 13, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 472, .json_name = "deprecatedFirstTimestamp"},
+  {.number = 14, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 472, .json_name = "deprecatedLastTimestamp"},
+  {.number = 15, .type = 5, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "deprecatedCount"},
 };
 
 static const struct proto_field fields_368[] = {  /* k8s.io.api.events.v1.EventList */
-  {.number = 1, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 460, .json_name = "metadata"},
-  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 367, .json_name = "items"},
+  {.number = 1, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 460, .json_name = "metadata"},
+  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED, .message = 367, .json_name = "items"},
 };
 
 static const struct proto_field fields_369[] = {  /* k8s.io.api.events.v1.EventSeries */
-  {.number = 1, .type = 5, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "count"},
-  {.number = 2, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 462, .json_name = "lastObservedTime"},
+  {.number = 1, .type = 5, .flags = 0, .message = -1, .json_name = "count"},
+  {.number = 2, .type = 11, .flags = 0, .message = 462, .json_name = "lastObservedTime"},
 };
 
 static const struct proto_field fields_370[] = {  /* k8s.io.api.networking.v1.HTTPIngressPath */
-  {.number = 1, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "path"},
+  {.number = 1, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "path"},
   {.number = 3, .type = 9, .flags = 0, .message = -1, .json_name = "pathType"},
-  {.number = 2, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 377, .json_name = "backend"},
+  {.number = 2, .type = 11, .flags = 0, .message = 377, .json_name = "backend"},
 };
 
 static const struct proto_field fields_371[] = {  /* k8s.io.api.networking.v1.HTTPIngressRuleValue */
-  {.number = 1, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 370, .json_name = "paths"},
+  {.number = 1, .type = 11, .flags = PROTO_FIELD_REPEATED, .message = 370, .json_name = "paths"},
 };
 
 static const struct proto_field fields_372[] = {  /* k8s.io.api.networking.v1.IPAddress */
-  {.number = 1, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 463, .json_name = "metadata"},
-  {.number = 2, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 374, .json_name = "spec"},
+  {.number = 1, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 463, .json_name = "metadata"},
+  {.number = 2, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 374, .json_name = "spec"},
 };
 
 static const struct proto_field fields_373[] = {  /* k8s.io.api.networking.v1.IPAddressList */
-  {.number = 1, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 460, .json_name = "metadata"},
-  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 372, .json_name = "items"},
+  {.number = 1, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 460, .json_name = "metadata"},
+  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED, .message = 372, .json_name = "items"},
 };
 
 static const struct proto_field fields_374[] = {  /* k8s.io.api.networking.v1.IPAddressSpec */
@@ -2559,14 +2559,14 @@ static const struct proto_field fields_374[] = {  /* k8s.io.api.networking.v1.IP
 };
 
 static const struct proto_field fields_375[] = {  /* k8s.io.api.networking.v1.IPBlock */
-  {.number = 1, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "cidr"},
+  {.number = 1, .type = 9, .flags = 0, .message = -1, .json_name = "cidr"},
   {.number = 2, .type = 9, .flags = PROTO_FIELD_REPEATED, .message = -1, .json_name = "except"},
 };
 
 static const struct proto_field fields_376[] = {  /* k8s.io.api.networking.v1.Ingress */
-  {.number = 1, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 463, .json_name = "metadata"},
-  {.number = 2, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 389, .json_name = "spec"},
-  {.number = 3, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 390, .json_name = "status"},
+  {.number = 1, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 463, .json_name = "metadata"},
+  {.number = 2, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 389, .json_name = "spec"},
+  {.number = 3, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 390, .json_name = "status"},
 };
 
 static const struct proto_field fields_377[] = {  /* k8s.io.api.networking.v1.IngressBackend */
@@ -2575,52 +2575,52 @@ static const struct proto_field fields_377[] = {  /* k8s.io.api.networking.v1.In
 };
 
 static const struct proto_field fields_378[] = {  /* k8s.io.api.networking.v1.IngressClass */
-  {.number = 1, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 463, .json_name = "metadata"},
-  {.number = 2, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 381, .json_name = "spec"},
+  {.number = 1, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 463, .json_name = "metadata"},
+  {.number = 2, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 381, .json_name = "spec"},
 };
 
 static const struct proto_field fields_379[] = {  /* k8s.io.api.networking.v1.IngressClassList */
-  {.number = 1, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 460, .json_name = "metadata"},
-  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 378, .json_name = "items"},
+  {.number = 1, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 460, .json_name = "metadata"},
+  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED, .message = 378, .json_name = "items"},
 };
 
 static const struct proto_field fields_380[] = {  /* k8s.io.api.networking.v1.IngressClassParametersReference */
   {.number = 1, .type = 9, .flags = 0, .message = -1, .json_name = "apiGroup"},
-  {.number = 2, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "kind"},
-  {.number = 3, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "name"},
+  {.number = 2, .type = 9, .flags = 0, .message = -1, .json_name = "kind"},
+  {.number = 3, .type = 9, .flags = 0, .message = -1, .json_name = "name"},
   {.number = 4, .type = 9, .flags = 0, .message = -1, .json_name = "scope"},
   {.number = 5, .type = 9, .flags = 0, .message = -1, .json_name = "namespace"},
 };
 
 static const struct proto_field fields_381[] = {  /* k8s.io.api.networking.v1.IngressClassSpec */
-  {.number = 1, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "controller"},
+  {.number = 1, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "controller"},
   {.number = 2, .type = 11, .flags = 0, .message = 380, .json_name = "parameters"},
 };
 
 static const struct proto_field fields_382[] = {  /* k8s.io.api.networking.v1.IngressList */
-  {.number = 1, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 460, .json_name = "metadata"},
-  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 376, .json_name = "items"},
+  {.number = 1, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 460, .json_name = "metadata"},
+  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED, .message = 376, .json_name = "items"},
 };
 
 static const struct proto_field fields_383[] = {  /* k8s.io.api.networking.v1.IngressLoadBalancerIngress */
-  {.number = 1, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "ip"},
-  {.number = 2, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "hostname"},
-  {.number = 4, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 385, .json_name = "ports"},
+  {.number = 1, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "ip"},
+  {.number = 2, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "hostname"},
+  {.number = 4, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_OMIT_EMPTY, .message = 385, .json_name = "ports"},
 };
 
 static const struct proto_field fields_384[] = {  /* k8s.io.api.networking.v1.IngressLoadBalancerStatus */
-  {.number = 1, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 383, .json_name = "ingress"},
+  {.number = 1, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_OMIT_EMPTY, .message = 383, .json_name = "ingress"},
 };
 
 static const struct proto_field fields_385[] = {  /* k8s.io.api.networking.v1.IngressPortStatus */
-  {.number = 1, .type = 5, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "port"},
-  {.number = 2, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "protocol"},
+  {.number = 1, .type = 5, .flags = 0, .message = -1, .json_name = "port"},
+  {.number = 2, .type = 9, .flags = 0, .message = -1, .json_name = "protocol"},
   {.number = 3, .type = 9, .flags = 0, .message = -1, .json_name = "error"},
 };
 
 static const struct proto_field fields_386[] = {  /* k8s.io.api.networking.v1.IngressRule */
-  {.number = 1, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "host"},
-  {.number = 2, .type = 11, .flags = PROTO_FIELD_INLINE|PROTO_FIELD_NON_NULLABLE, .message = 387, .json_name = "ingressRuleValue"},
+  {.number = 1, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "host"},
+  {.number = 2, .type = 11, .flags = PROTO_FIELD_INLINE|PROTO_FIELD_OMIT_EMPTY, .message = 387, .json_name = "ingressRuleValue"},
 };
 
 static const struct proto_field fields_387[] = {  /* k8s.io.api.networking.v1.IngressRuleValue */
@@ -2628,44 +2628,44 @@ static const struct proto_field fields_387[] = {  /* k8s.io.api.networking.v1.In
 };
 
 static const struct proto_field fields_388[] = {  /* k8s.io.api.networking.v1.IngressServiceBackend */
-  {.number = 1, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "name"},
-  {.number = 2, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 400, .json_name = "port"},
+  {.number = 1, .type = 9, .flags = 0, .message = -1, .json_name = "name"},
+  {.number = 2, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 400, .json_name = "port"},
 };
 
 static const struct proto_field fields_389[] = {  /* k8s.io.api.networking.v1.IngressSpec */
   {.number = 4, .type = 9, .flags = 0, .message = -1, .json_name = "ingressClassName"},
   {.number = 1, .type = 11, .flags = 0, .message = 377, .json_name = "defaultBackend"},
-  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 391, .json_name = "tls"},
-  {.number = 3, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 386, .json_name = "rules"},
+  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_OMIT_EMPTY, .message = 391, .json_name = "tls"},
+  {.number = 3, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_OMIT_EMPTY, .message = 386, .json_name = "rules"},
 };
 
 static const struct proto_field fields_390[] = {  /* k8s.io.api.networking.v1.IngressStatus */
-  {.number = 1, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 384, .json_name = "loadBalancer"},
+  {.number = 1, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 384, .json_name = "loadBalancer"},
 };
 
 static const struct proto_field fields_391[] = {  /* k8s.io.api.networking.v1.IngressTLS */
   {.number = 1, .type = 9, .flags = PROTO_FIELD_REPEATED, .message = -1, .json_name = "hosts"},
-  {.number = 2, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "secretName"},
+  {.number = 2, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "secretName"},
 };
 
 static const struct proto_field fields_392[] = {  /* k8s.io.api.networking.v1.NetworkPolicy */
-  {.number = 1, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 463, .json_name = "metadata"},
-  {.number = 2, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 398, .json_name = "spec"},
+  {.number = 1, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 463, .json_name = "metadata"},
+  {.number = 2, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 398, .json_name = "spec"},
 };
 
 static const struct proto_field fields_393[] = {  /* k8s.io.api.networking.v1.NetworkPolicyEgressRule */
-  {.number = 1, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 397, .json_name = "ports"},
-  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 396, .json_name = "to"},
+  {.number = 1, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_OMIT_EMPTY, .message = 397, .json_name = "ports"},
+  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_OMIT_EMPTY, .message = 396, .json_name = "to"},
 };
 
 static const struct proto_field fields_394[] = {  /* k8s.io.api.networking.v1.NetworkPolicyIngressRule */
-  {.number = 1, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 397, .json_name = "ports"},
-  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 396, .json_name = "from"},
+  {.number = 1, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_OMIT_EMPTY, .message = 397, .json_name = "ports"},
+  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_OMIT_EMPTY, .message = 396, .json_name = "from"},
 };
 
 static const struct proto_field fields_395[] = {  /* k8s.io.api.networking.v1.NetworkPolicyList */
-  {.number = 1, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 460, .json_name = "metadata"},
-  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 392, .json_name = "items"},
+  {.number = 1, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 460, .json_name = "metadata"},
+  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED, .message = 392, .json_name = "items"},
 };
 
 static const struct proto_field fields_396[] = {  /* k8s.io.api.networking.v1.NetworkPolicyPeer */
@@ -2681,33 +2681,33 @@ static const struct proto_field fields_397[] = {  /* k8s.io.api.networking.v1.Ne
 };
 
 static const struct proto_field fields_398[] = {  /* k8s.io.api.networking.v1.NetworkPolicySpec */
-  {.number = 1, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 457, .json_name = "podSelector"},
-  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 394, .json_name = "ingress"},
-  {.number = 3, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 393, .json_name = "egress"},
+  {.number = 1, .type = 11, .flags = 0, .message = 457, .json_name = "podSelector"},
+  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_OMIT_EMPTY, .message = 394, .json_name = "ingress"},
+  {.number = 3, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_OMIT_EMPTY, .message = 393, .json_name = "egress"},
   {.number = 4, .type = 9, .flags = PROTO_FIELD_REPEATED, .message = -1, .json_name = "policyTypes"},
 };
 
 static const struct proto_field fields_399[] = {  /* k8s.io.api.networking.v1.ParentReference */
-  {.number = 1, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "group"},
-  {.number = 2, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "resource"},
-  {.number = 3, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "namespace"},
-  {.number = 4, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "name"},
+  {.number = 1, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "group"},
+  {.number = 2, .type = 9, .flags = 0, .message = -1, .json_name = "resource"},
+  {.number = 3, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "namespace"},
+  {.number = 4, .type = 9, .flags = 0, .message = -1, .json_name = "name"},
 };
 
 static const struct proto_field fields_400[] = {  /* k8s.io.api.networking.v1.ServiceBackendPort */
-  {.number = 1, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "name"},
-  {.number = 2, .type = 5, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "number"},
+  {.number = 1, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "name"},
+  {.number = 2, .type = 5, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "number"},
 };
 
 static const struct proto_field fields_401[] = {  /* k8s.io.api.networking.v1.ServiceCIDR */
-  {.number = 1, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 463, .json_name = "metadata"},
-  {.number = 2, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 403, .json_name = "spec"},
-  {.number = 3, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 404, .json_name = "status"},
+  {.number = 1, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 463, .json_name = "metadata"},
+  {.number = 2, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 403, .json_name = "spec"},
+  {.number = 3, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 404, .json_name = "status"},
 };
 
 static const struct proto_field fields_402[] = {  /* k8s.io.api.networking.v1.ServiceCIDRList */
-  {.number = 1, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 460, .json_name = "metadata"},
-  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 401, .json_name = "items"},
+  {.number = 1, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 460, .json_name = "metadata"},
+  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED, .message = 401, .json_name = "items"},
 };
 
 static const struct proto_field fields_403[] = {  /* k8s.io.api.networking.v1.ServiceCIDRSpec */
@@ -2715,23 +2715,23 @@ static const struct proto_field fields_403[] = {  /* k8s.io.api.networking.v1.Se
 };
 
 static const struct proto_field fields_404[] = {  /* k8s.io.api.networking.v1.ServiceCIDRStatus */
-  {.number = 1, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 452, .json_name = "conditions"},
+  {.number = 1, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_OMIT_EMPTY, .message = 452, .json_name = "conditions"},
 };
 
 static const struct proto_field fields_405[] = {  /* k8s.io.api.policy.v1.Eviction */
-  {.number = 1, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 463, .json_name = "metadata"},
+  {.number = 1, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 463, .json_name = "metadata"},
   {.number = 2, .type = 11, .flags = 0, .message = 453, .json_name = "deleteOptions"},
 };
 
 static const struct proto_field fields_406[] = {  /* k8s.io.api.policy.v1.PodDisruptionBudget */
-  {.number = 1, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 463, .json_name = "metadata"},
-  {.number = 2, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 408, .json_name = "spec"},
-  {.number = 3, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 409, .json_name = "status"},
+  {.number = 1, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 463, .json_name = "metadata"},
+  {.number = 2, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 408, .json_name = "spec"},
+  {.number = 3, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 409, .json_name = "status"},
 };
 
 static const struct proto_field fields_407[] = {  /* k8s.io.api.policy.v1.PodDisruptionBudgetList */
-  {.number = 1, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 460, .json_name = "metadata"},
-  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 406, .json_name = "items"},
+  {.number = 1, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 460, .json_name = "metadata"},
+  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED, .message = 406, .json_name = "items"},
 };
 
 static const struct proto_field fields_408[] = {  /* k8s.io.api.policy.v1.PodDisruptionBudgetSpec */
@@ -2742,13 +2742,13 @@ static const struct proto_field fields_408[] = {  /* k8s.io.api.policy.v1.PodDis
 };
 
 static const struct proto_field fields_409[] = {  /* k8s.io.api.policy.v1.PodDisruptionBudgetStatus */
-  {.number = 1, .type = 3, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "observedGeneration"},
-  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 410, .json_name = "disruptedPods"},
-  {.number = 3, .type = 5, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "disruptionsAllowed"},
-  {.number = 4, .type = 5, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "currentHealthy"},
-  {.number = 5, .type = 5, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "desiredHealthy"},
-  {.number = 6, .type = 5, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "expectedPods"},
-  {.number = 7, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 452, .json_name = "conditions"},
+  {.number = 1, .type = 3, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "observedGeneration"},
+  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_OMIT_EMPTY, .message = 410, .json_name = "disruptedPods"},
+  {.number = 3, .type = 5, .flags = 0, .message = -1, .json_name = "disruptionsAllowed"},
+  {.number = 4, .type = 5, .flags = 0, .message = -1, .json_name = "currentHealthy"},
+  {.number = 5, .type = 5, .flags = 0, .message = -1, .json_name = "desiredHealthy"},
+  {.number = 6, .type = 5, .flags = 0, .message = -1, .json_name = "expectedPods"},
+  {.number = 7, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_OMIT_EMPTY, .message = 452, .json_name = "conditions"},
 };
 
 static const struct proto_field fields_410[] = {  /* k8s.io.api.policy.v1.PodDisruptionBudgetStatus.DisruptedPodsEntry */
@@ -2757,29 +2757,29 @@ static const struct proto_field fields_410[] = {  /* k8s.io.api.policy.v1.PodDis
 };
 
 static const struct proto_field fields_411[] = {  /* k8s.io.api.rbac.v1.AggregationRule */
-  {.number = 1, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 457, .json_name = "clusterRoleSelectors"},
+  {.number = 1, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_OMIT_EMPTY, .message = 457, .json_name = "clusterRoleSelectors"},
 };
 
 static const struct proto_field fields_412[] = {  /* k8s.io.api.rbac.v1.ClusterRole */
-  {.number = 1, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 463, .json_name = "metadata"},
-  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 416, .json_name = "rules"},
+  {.number = 1, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 463, .json_name = "metadata"},
+  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_OMIT_EMPTY, .message = 416, .json_name = "rules"},
   {.number = 3, .type = 11, .flags = 0, .message = 411, .json_name = "aggregationRule"},
 };
 
 static const struct proto_field fields_413[] = {  /* k8s.io.api.rbac.v1.ClusterRoleBinding */
-  {.number = 1, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 463, .json_name = "metadata"},
-  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 422, .json_name = "subjects"},
-  {.number = 3, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 421, .json_name = "roleRef"},
+  {.number = 1, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 463, .json_name = "metadata"},
+  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_OMIT_EMPTY, .message = 422, .json_name = "subjects"},
+  {.number = 3, .type = 11, .flags = 0, .message = 421, .json_name = "roleRef"},
 };
 
 static const struct proto_field fields_414[] = {  /* k8s.io.api.rbac.v1.ClusterRoleBindingList */
-  {.number = 1, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 460, .json_name = "metadata"},
-  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 413, .json_name = "items"},
+  {.number = 1, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 460, .json_name = "metadata"},
+  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED, .message = 413, .json_name = "items"},
 };
 
 static const struct proto_field fields_415[] = {  /* k8s.io.api.rbac.v1.ClusterRoleList */
-  {.number = 1, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 460, .json_name = "metadata"},
-  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 412, .json_name = "items"},
+  {.number = 1, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 460, .json_name = "metadata"},
+  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED, .message = 412, .json_name = "items"},
 };
 
 static const struct proto_field fields_416[] = {  /* k8s.io.api.rbac.v1.PolicyRule */
@@ -2791,60 +2791,60 @@ static const struct proto_field fields_416[] = {  /* k8s.io.api.rbac.v1.PolicyRu
 };
 
 static const struct proto_field fields_417[] = {  /* k8s.io.api.rbac.v1.Role */
-  {.number = 1, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 463, .json_name = "metadata"},
-  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 416, .json_name = "rules"},
+  {.number = 1, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 463, .json_name = "metadata"},
+  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_OMIT_EMPTY, .message = 416, .json_name = "rules"},
 };
 
 static const struct proto_field fields_418[] = {  /* k8s.io.api.rbac.v1.RoleBinding */
-  {.number = 1, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 463, .json_name = "metadata"},
-  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 422, .json_name = "subjects"},
-  {.number = 3, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 421, .json_name = "roleRef"},
+  {.number = 1, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 463, .json_name = "metadata"},
+  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_OMIT_EMPTY, .message = 422, .json_name = "subjects"},
+  {.number = 3, .type = 11, .flags = 0, .message = 421, .json_name = "roleRef"},
 };
 
 static const struct proto_field fields_419[] = {  /* k8s.io.api.rbac.v1.RoleBindingList */
-  {.number = 1, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 460, .json_name = "metadata"},
-  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 418, .json_name = "items"},
+  {.number = 1, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 460, .json_name = "metadata"},
+  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED, .message = 418, .json_name = "items"},
 };
 
 static const struct proto_field fields_420[] = {  /* k8s.io.api.rbac.v1.RoleList */
-  {.number = 1, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 460, .json_name = "metadata"},
-  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 417, .json_name = "items"},
+  {.number = 1, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 460, .json_name = "metadata"},
+  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED, .message = 417, .json_name = "items"},
 };
 
 static const struct proto_field fields_421[] = {  /* k8s.io.api.rbac.v1.RoleRef */
-  {.number = 1, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "apiGroup"},
-  {.number = 2, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "kind"},
-  {.number = 3, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "name"},
+  {.number = 1, .type = 9, .flags = 0, .message = -1, .json_name = "apiGroup"},
+  {.number = 2, .type = 9, .flags = 0, .message = -1, .json_name = "kind"},
+  {.number = 3, .type = 9, .flags = 0, .message = -1, .json_name = "name"},
 };
 
 static const struct proto_field fields_422[] = {  /* k8s.io.api.rbac.v1.Subject */
-  {.number = 1, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "kind"},
-  {.number = 2, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "apiGroup"},
-  {.number = 3, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "name"},
-  {.number = 4, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "namespace"},
+  {.number = 1, .type = 9, .flags = 0, .message = -1, .json_name = "kind"},
+  {.number = 2, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "apiGroup"},
+  {.number = 3, .type = 9, .flags = 0, .message = -1, .json_name = "name"},
+  {.number = 4, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "namespace"},
 };
 
 static const struct proto_field fields_423[] = {  /* k8s.io.api.scheduling.v1.PriorityClass */
-  {.number = 1, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 463, .json_name = "metadata"},
-  {.number = 2, .type = 5, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "value"},
-  {.number = 3, .type = 8, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "globalDefault"},
-  {.number = 4, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "description"},
+  {.number = 1, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 463, .json_name = "metadata"},
+  {.number = 2, .type = 5, .flags = 0, .message = -1, .json_name = "value"},
+  {.number = 3, .type = 8, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "globalDefault"},
+  {.number = 4, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "description"},
   {.number = 5, .type = 9, .flags = 0, .message = -1, .json_name = "preemptionPolicy"},
 };
 
 static const struct proto_field fields_424[] = {  /* k8s.io.api.scheduling.v1.PriorityClassList */
-  {.number = 1, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 460, .json_name = "metadata"},
-  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 423, .json_name = "items"},
+  {.number = 1, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 460, .json_name = "metadata"},
+  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED, .message = 423, .json_name = "items"},
 };
 
 static const struct proto_field fields_425[] = {  /* k8s.io.api.storage.v1.CSIDriver */
-  {.number = 1, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 463, .json_name = "metadata"},
-  {.number = 2, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 427, .json_name = "spec"},
+  {.number = 1, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 463, .json_name = "metadata"},
+  {.number = 2, .type = 11, .flags = 0, .message = 427, .json_name = "spec"},
 };
 
 static const struct proto_field fields_426[] = {  /* k8s.io.api.storage.v1.CSIDriverList */
-  {.number = 1, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 460, .json_name = "metadata"},
-  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 425, .json_name = "items"},
+  {.number = 1, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 460, .json_name = "metadata"},
+  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED, .message = 425, .json_name = "items"},
 };
 
 static const struct proto_field fields_427[] = {  /* k8s.io.api.storage.v1.CSIDriverSpec */
@@ -2853,55 +2853,55 @@ static const struct proto_field fields_427[] = {  /* k8s.io.api.storage.v1.CSIDr
   {.number = 3, .type = 9, .flags = PROTO_FIELD_REPEATED, .message = -1, .json_name = "volumeLifecycleModes"},
   {.number = 4, .type = 8, .flags = 0, .message = -1, .json_name = "storageCapacity"},
   {.number = 5, .type = 9, .flags = 0, .message = -1, .json_name = "fsGroupPolicy"},
-  {.number = 6, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 437, .json_name = "tokenRequests"},
+  {.number = 6, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_OMIT_EMPTY, .message = 437, .json_name = "tokenRequests"},
   {.number = 7, .type = 8, .flags = 0, .message = -1, .json_name = "requiresRepublish"},
   {.number = 8, .type = 8, .flags = 0, .message = -1, .json_name = "seLinuxMount"},
   {.number = 9, .type = 3, .flags = 0, .message = -1, .json_name = "nodeAllocatableUpdatePeriodSeconds"},
 };
 
 static const struct proto_field fields_428[] = {  /* k8s.io.api.storage.v1.CSINode */
-  {.number = 1, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 463, .json_name = "metadata"},
-  {.number = 2, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 431, .json_name = "spec"},
+  {.number = 1, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 463, .json_name = "metadata"},
+  {.number = 2, .type = 11, .flags = 0, .message = 431, .json_name = "spec"},
 };
 
 static const struct proto_field fields_429[] = {  /* k8s.io.api.storage.v1.CSINodeDriver */
-  {.number = 1, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "name"},
-  {.number = 2, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "nodeID"},
+  {.number = 1, .type = 9, .flags = 0, .message = -1, .json_name = "name"},
+  {.number = 2, .type = 9, .flags = 0, .message = -1, .json_name = "nodeID"},
   {.number = 3, .type = 9, .flags = PROTO_FIELD_REPEATED, .message = -1, .json_name = "topologyKeys"},
   {.number = 4, .type = 11, .flags = 0, .message = 445, .json_name = "allocatable"},
 };
 
 static const struct proto_field fields_430[] = {  /* k8s.io.api.storage.v1.CSINodeList */
-  {.number = 1, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 460, .json_name = "metadata"},
-  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 428, .json_name = "items"},
+  {.number = 1, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 460, .json_name = "metadata"},
+  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED, .message = 428, .json_name = "items"},
 };
 
 static const struct proto_field fields_431[] = {  /* k8s.io.api.storage.v1.CSINodeSpec */
-  {.number = 1, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 429, .json_name = "drivers"},
+  {.number = 1, .type = 11, .flags = PROTO_FIELD_REPEATED, .message = 429, .json_name = "drivers"},
 };
 
 static const struct proto_field fields_432[] = {  /* k8s.io.api.storage.v1.CSIStorageCapacity */
-  {.number = 1, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 463, .json_name = "metadata"},
+  {.number = 1, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 463, .json_name = "metadata"},
   {.number = 2, .type = 11, .flags = 0, .message = 457, .json_name = "nodeTopology"},
-  {.number = 3, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "storageClassName"},
+  {.number = 3, .type = 9, .flags = 0, .message = -1, .json_name = "storageClassName"},
   {.number = 4, .type = 11, .flags = 0, .message = 446, .json_name = "capacity"},
   {.number = 5, .type = 11, .flags = 0, .message = 446, .json_name = "maximumVolumeSize"},
 };
 
 static const struct proto_field fields_433[] = {  /* k8s.io.api.storage.v1.CSIStorageCapacityList */
-  {.number = 1, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 460, .json_name = "metadata"},
-  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 432, .json_name = "items"},
+  {.number = 1, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 460, .json_name = "metadata"},
+  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED, .message = 432, .json_name = "items"},
 };
 
 static const struct proto_field fields_434[] = {  /* k8s.io.api.storage.v1.StorageClass */
-  {.number = 1, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 463, .json_name = "metadata"},
-  {.number = 2, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "provisioner"},
-  {.number = 3, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 435, .json_name = "parameters"},
+  {.number = 1, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 463, .json_name = "metadata"},
+  {.number = 2, .type = 9, .flags = 0, .message = -1, .json_name = "provisioner"},
+  {.number = 3, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_OMIT_EMPTY, .message = 435, .json_name = "parameters"},
   {.number = 4, .type = 9, .flags = 0, .message = -1, .json_name = "reclaimPolicy"},
   {.number = 5, .type = 9, .flags = PROTO_FIELD_REPEATED, .message = -1, .json_name = "mountOptions"},
   {.number = 6, .type = 8, .flags = 0, .message = -1, .json_name = "allowVolumeExpansion"},
   {.number = 7, .type = 9, .flags = 0, .message = -1, .json_name = "volumeBindingMode"},
-  {.number = 8, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 341, .json_name = "allowedTopologies"},
+  {.number = 8, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_OMIT_EMPTY, .message = 341, .json_name = "allowedTopologies"},
 };
 
 static const struct proto_field fields_435[] = {  /* k8s.io.api.storage.v1.StorageClass.ParametersEntry */
@@ -2910,24 +2910,24 @@ static const struct proto_field fields_435[] = {  /* k8s.io.api.storage.v1.Stora
 };
 
 static const struct proto_field fields_436[] = {  /* k8s.io.api.storage.v1.StorageClassList */
-  {.number = 1, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 460, .json_name = "metadata"},
-  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 434, .json_name = "items"},
+  {.number = 1, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 460, .json_name = "metadata"},
+  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED, .message = 434, .json_name = "items"},
 };
 
 static const struct proto_field fields_437[] = {  /* k8s.io.api.storage.v1.TokenRequest */
-  {.number = 1, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "audience"},
+  {.number = 1, .type = 9, .flags = 0, .message = -1, .json_name = "audience"},
   {.number = 2, .type = 3, .flags = 0, .message = -1, .json_name = "expirationSeconds"},
 };
 
 static const struct proto_field fields_438[] = {  /* k8s.io.api.storage.v1.VolumeAttachment */
-  {.number = 1, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 463, .json_name = "metadata"},
-  {.number = 2, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 441, .json_name = "spec"},
-  {.number = 3, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 442, .json_name = "status"},
+  {.number = 1, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 463, .json_name = "metadata"},
+  {.number = 2, .type = 11, .flags = 0, .message = 441, .json_name = "spec"},
+  {.number = 3, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 442, .json_name = "status"},
 };
 
 static const struct proto_field fields_439[] = {  /* k8s.io.api.storage.v1.VolumeAttachmentList */
-  {.number = 1, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 460, .json_name = "metadata"},
-  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 438, .json_name = "items"},
+  {.number = 1, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 460, .json_name = "metadata"},
+  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED, .message = 438, .json_name = "items"},
 };
 
 static const struct proto_field fields_440[] = {  /* k8s.io.api.storage.v1.VolumeAttachmentSource */
@@ -2936,14 +2936,14 @@ static const struct proto_field fields_440[] = {  /* k8s.io.api.storage.v1.Volum
 };
 
 static const struct proto_field fields_441[] = {  /* k8s.io.api.storage.v1.VolumeAttachmentSpec */
-  {.number = 1, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "attacher"},
-  {.number = 2, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 440, .json_name = "source"},
-  {.number = 3, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "nodeName"},
+  {.number = 1, .type = 9, .flags = 0, .message = -1, .json_name = "attacher"},
+  {.number = 2, .type = 11, .flags = 0, .message = 440, .json_name = "source"},
+  {.number = 3, .type = 9, .flags = 0, .message = -1, .json_name = "nodeName"},
 };
 
 static const struct proto_field fields_442[] = {  /* k8s.io.api.storage.v1.VolumeAttachmentStatus */
-  {.number = 1, .type = 8, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "attached"},
-  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 443, .json_name = "attachmentMetadata"},
+  {.number = 1, .type = 8, .flags = 0, .message = -1, .json_name = "attached"},
+  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_OMIT_EMPTY, .message = 443, .json_name = "attachmentMetadata"},
   {.number = 3, .type = 11, .flags = 0, .message = 444, .json_name = "attachError"},
   {.number = 4, .type = 11, .flags = 0, .message = 444, .json_name = "detachError"},
 };
@@ -2954,8 +2954,8 @@ static const struct proto_field fields_443[] = {  /* k8s.io.api.storage.v1.Volum
 };
 
 static const struct proto_field fields_444[] = {  /* k8s.io.api.storage.v1.VolumeError */
-  {.number = 1, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 472, .json_name = "time"},
-  {.number = 2, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "message"},
+  {.number = 1, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 472, .json_name = "time"},
+  {.number = 2, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "message"},
   {.number = 3, .type = 5, .flags = 0, .message = -1, .json_name = "errorCode"},
 };
 
@@ -2968,46 +2968,46 @@ static const struct proto_field fields_446[] = {  /* k8s.io.apimachinery.pkg.api
 };
 
 static const struct proto_field fields_447[] = {  /* k8s.io.apimachinery.pkg.apis.meta.v1.APIGroup */
-  {.number = 1, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "name"},
-  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 456, .json_name = "versions"},
-  {.number = 3, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 456, .json_name = "preferredVersion"},
-  {.number = 4, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 468, .json_name = "serverAddressByClientCIDRs"},
+  {.number = 1, .type = 9, .flags = 0, .message = -1, .json_name = "name"},
+  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED, .message = 456, .json_name = "versions"},
+  {.number = 3, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 456, .json_name = "preferredVersion"},
+  {.number = 4, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_OMIT_EMPTY, .message = 468, .json_name = "serverAddressByClientCIDRs"},
 };
 
 static const struct proto_field fields_448[] = {  /* k8s.io.apimachinery.pkg.apis.meta.v1.APIGroupList */
-  {.number = 1, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 447, .json_name = "groups"},
+  {.number = 1, .type = 11, .flags = PROTO_FIELD_REPEATED, .message = 447, .json_name = "groups"},
 };
 
 static const struct proto_field fields_449[] = {  /* k8s.io.apimachinery.pkg.apis.meta.v1.APIResource */
-  {.number = 1, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "name"},
-  {.number = 6, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "singularName"},
-  {.number = 2, .type = 8, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "namespaced"},
-  {.number = 8, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "group"},
-  {.number = 9, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "version"},
-  {.number = 3, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "kind"},
+  {.number = 1, .type = 9, .flags = 0, .message = -1, .json_name = "name"},
+  {.number = 6, .type = 9, .flags = 0, .message = -1, .json_name = "singularName"},
+  {.number = 2, .type = 8, .flags = 0, .message = -1, .json_name = "namespaced"},
+  {.number = 8, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "group"},
+  {.number = 9, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "version"},
+  {.number = 3, .type = 9, .flags = 0, .message = -1, .json_name = "kind"},
   {.number = 4, .type = 11, .flags = 0, .message = 473, .json_name = "verbs"},
   {.number = 5, .type = 9, .flags = PROTO_FIELD_REPEATED, .message = -1, .json_name = "shortNames"},
   {.number = 7, .type = 9, .flags = PROTO_FIELD_REPEATED, .message = -1, .json_name = "categories"},
-  {.number = 10, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "storageVersionHash"},
+  {.number = 10, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "storageVersionHash"},
 };
 
 static const struct proto_field fields_450[] = {  /* k8s.io.apimachinery.pkg.apis.meta.v1.APIResourceList */
-  {.number = 1, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "groupVersion"},
-  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 449, .json_name = "resources"},
+  {.number = 1, .type = 9, .flags = 0, .message = -1, .json_name = "groupVersion"},
+  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED, .message = 449, .json_name = "resources"},
 };
 
 static const struct proto_field fields_451[] = {  /* k8s.io.apimachinery.pkg.apis.meta.v1.APIVersions */
   {.number = 1, .type = 9, .flags = PROTO_FIELD_REPEATED, .message = -1, .json_name = "versions"},
-  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 468, .json_name = "serverAddressByClientCIDRs"},
+  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED, .message = 468, .json_name = "serverAddressByClientCIDRs"},
 };
 
 static const struct proto_field fields_452[] = {  /* k8s.io.apimachinery.pkg.apis.meta.v1.Condition */
-  {.number = 1, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "type"},
-  {.number = 2, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "status"},
-  {.number = 3, .type = 3, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "observedGeneration"},
-  {.number = 4, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 472, .json_name = "lastTransitionTime"},
-  {.number = 5, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "reason"},
-  {.number = 6, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "message"},
+  {.number = 1, .type = 9, .flags = 0, .message = -1, .json_name = "type"},
+  {.number = 2, .type = 9, .flags = 0, .message = -1, .json_name = "status"},
+  {.number = 3, .type = 3, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "observedGeneration"},
+  {.number = 4, .type = 11, .flags = 0, .message = 472, .json_name = "lastTransitionTime"},
+  {.number = 5, .type = 9, .flags = 0, .message = -1, .json_name = "reason"},
+  {.number = 6, .type = 9, .flags = 0, .message = -1, .json_name = "message"},
 };
 
 static const struct proto_field fields_453[] = {  /* k8s.io.apimachinery.pkg.apis.meta.v1.DeleteOptions */
@@ -3020,8 +3020,8 @@ static const struct proto_field fields_453[] = {  /* k8s.io.apimachinery.pkg.api
 };
 
 static const struct proto_field fields_454[] = {  /* k8s.io.apimachinery.pkg.apis.meta.v1.FieldSelectorRequirement */
-  {.number = 1, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "key"},
-  {.number = 2, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "operator"},
+  {.number = 1, .type = 9, .flags = 0, .message = -1, .json_name = "key"},
+  {.number = 2, .type = 9, .flags = 0, .message = -1, .json_name = "operator"},
   {.number = 3, .type = 9, .flags = PROTO_FIELD_REPEATED, .message = -1, .json_name = "values"},
 };
 
@@ -3030,13 +3030,13 @@ static const struct proto_field fields_455[] = {  /* k8s.io.apimachinery.pkg.api
 };
 
 static const struct proto_field fields_456[] = {  /* k8s.io.apimachinery.pkg.apis.meta.v1.GroupVersionForDiscovery */
-  {.number = 1, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "groupVersion"},
-  {.number = 2, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "version"},
+  {.number = 1, .type = 9, .flags = 0, .message = -1, .json_name = "groupVersion"},
+  {.number = 2, .type = 9, .flags = 0, .message = -1, .json_name = "version"},
 };
 
 static const struct proto_field fields_457[] = {  /* k8s.io.apimachinery.pkg.apis.meta.v1.LabelSelector */
-  {.number = 1, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 458, .json_name = "matchLabels"},
-  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 459, .json_name = "matchExpressions"},
+  {.number = 1, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_OMIT_EMPTY, .message = 458, .json_name = "matchLabels"},
+  {.number = 2, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_OMIT_EMPTY, .message = 459, .json_name = "matchExpressions"},
 };
 
 static const struct proto_field fields_458[] = {  /* k8s.io.apimachinery.pkg.apis.meta.v1.LabelSelector.MatchLabelsEntry */
@@ -3045,49 +3045,49 @@ static const struct proto_field fields_458[] = {  /* k8s.io.apimachinery.pkg.api
 };
 
 static const struct proto_field fields_459[] = {  /* k8s.io.apimachinery.pkg.apis.meta.v1.LabelSelectorRequirement */
-  {.number = 1, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "key"},
-  {.number = 2, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "operator"},
+  {.number = 1, .type = 9, .flags = 0, .message = -1, .json_name = "key"},
+  {.number = 2, .type = 9, .flags = 0, .message = -1, .json_name = "operator"},
   {.number = 3, .type = 9, .flags = PROTO_FIELD_REPEATED, .message = -1, .json_name = "values"},
 };
 
 static const struct proto_field fields_460[] = {  /* k8s.io.apimachinery.pkg.apis.meta.v1.ListMeta */
-  {.number = 1, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "selfLink"},
-  {.number = 2, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "resourceVersion"},
-  {.number = 3, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "continue"},
+  {.number = 1, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "selfLink"},
+  {.number = 2, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "resourceVersion"},
+  {.number = 3, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "continue"},
   {.number = 4, .type = 3, .flags = 0, .message = -1, .json_name = "remainingItemCount"},
 };
 
 static const struct proto_field fields_461[] = {  /* k8s.io.apimachinery.pkg.apis.meta.v1.ManagedFieldsEntry */
-  {.number = 1, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "manager"},
-  {.number = 2, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "operation"},
-  {.number = 3, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "apiVersion"},
+  {.number = 1, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "manager"},
+  {.number = 2, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "operation"},
+  {.number = 3, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "apiVersion"},
   {.number = 4, .type = 11, .flags = 0, .message = 472, .json_name = "time"},
-  {.number = 6, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "fieldsType"},
+  {.number = 6, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "fieldsType"},
   {.number = 7, .type = 11, .flags = 0, .message = 455, .json_name = "fieldsV1"},
-  {.number = 8, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "subresource"},
+  {.number = 8, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "subresource"},
 };
 
 static const struct proto_field fields_462[] = {  /* k8s.io.apimachinery.pkg.apis.meta.v1.MicroTime */
-  {.number = 1, .type = 3, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "seconds"},
-  {.number = 2, .type = 5, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "nanos"},
+  {.number = 1, .type = 3, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "seconds"},
+  {.number = 2, .type = 5, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "nanos"},
 };
 
 static const struct proto_field fields_463[] = {  /* k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta */
-  {.number = 1, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "name"},
-  {.number = 2, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "generateName"},
-  {.number = 3, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "namespace"},
-  {.number = 4, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "selfLink"},
-  {.number = 5, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "uid"},
-  {.number = 6, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "resourceVersion"},
-  {.number = 7, .type = 3, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "generation"},
-  {.number = 8, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 472, .json_name = "creationTimestamp"},
+  {.number = 1, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "name"},
+  {.number = 2, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "generateName"},
+  {.number = 3, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "namespace"},
+  {.number = 4, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "selfLink"},
+  {.number = 5, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "uid"},
+  {.number = 6, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "resourceVersion"},
+  {.number = 7, .type = 3, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "generation"},
+  {.number = 8, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 472, .json_name = "creationTimestamp"},
   {.number = 9, .type = 11, .flags = 0, .message = 472, .json_name = "deletionTimestamp"},
   {.number = 10, .type = 3, .flags = 0, .message = -1, .json_name = "deletionGracePeriodSeconds"},
-  {.number = 11, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 465, .json_name = "labels"},
-  {.number = 12, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 464, .json_name = "annotations"},
-  {.number = 13, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 466, .json_name = "ownerReferences"},
+  {.number = 11, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_OMIT_EMPTY, .message = 465, .json_name = "labels"},
+  {.number = 12, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_OMIT_EMPTY, .message = 464, .json_name = "annotations"},
+  {.number = 13, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_OMIT_EMPTY, .message = 466, .json_name = "ownerReferences"},
   {.number = 14, .type = 9, .flags = PROTO_FIELD_REPEATED, .message = -1, .json_name = "finalizers"},
-  {.number = 17, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 461, .json_name = "managedFields"},
+  {.number = 17, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_OMIT_EMPTY, .message = 461, .json_name = "managedFields"},
 };
 
 static const struct proto_field fields_464[] = {  /* k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta.AnnotationsEntry */
@@ -3101,10 +3101,10 @@ static const struct proto_field fields_465[] = {  /* k8s.io.apimachinery.pkg.api
 };
 
 static const struct proto_field fields_466[] = {  /* k8s.io.apimachinery.pkg.apis.meta.v1.OwnerReference */
-  {.number = 5, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "apiVersion"},
-  {.number = 1, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "kind"},
-  {.number = 3, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "name"},
-  {.number = 4, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "uid"},
+  {.number = 5, .type = 9, .flags = 0, .message = -1, .json_name = "apiVersion"},
+  {.number = 1, .type = 9, .flags = 0, .message = -1, .json_name = "kind"},
+  {.number = 3, .type = 9, .flags = 0, .message = -1, .json_name = "name"},
+  {.number = 4, .type = 9, .flags = 0, .message = -1, .json_name = "uid"},
   {.number = 6, .type = 8, .flags = 0, .message = -1, .json_name = "controller"},
   {.number = 7, .type = 8, .flags = 0, .message = -1, .json_name = "blockOwnerDeletion"},
 };
@@ -3115,37 +3115,37 @@ static const struct proto_field fields_467[] = {  /* k8s.io.apimachinery.pkg.api
 };
 
 static const struct proto_field fields_468[] = {  /* k8s.io.apimachinery.pkg.apis.meta.v1.ServerAddressByClientCIDR */
-  {.number = 1, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "clientCIDR"},
-  {.number = 2, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "serverAddress"},
+  {.number = 1, .type = 9, .flags = 0, .message = -1, .json_name = "clientCIDR"},
+  {.number = 2, .type = 9, .flags = 0, .message = -1, .json_name = "serverAddress"},
 };
 
 static const struct proto_field fields_469[] = {  /* k8s.io.apimachinery.pkg.apis.meta.v1.Status */
-  {.number = 1, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 460, .json_name = "metadata"},
-  {.number = 2, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "status"},
-  {.number = 3, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "message"},
-  {.number = 4, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "reason"},
+  {.number = 1, .type = 11, .flags = PROTO_FIELD_OMIT_EMPTY, .message = 460, .json_name = "metadata"},
+  {.number = 2, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "status"},
+  {.number = 3, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "message"},
+  {.number = 4, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "reason"},
   {.number = 5, .type = 11, .flags = 0, .message = 471, .json_name = "details"},
-  {.number = 6, .type = 5, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "code"},
+  {.number = 6, .type = 5, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "code"},
 };
 
 static const struct proto_field fields_470[] = {  /* k8s.io.apimachinery.pkg.apis.meta.v1.StatusCause */
-  {.number = 1, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "reason"},
-  {.number = 2, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "message"},
-  {.number = 3, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "field"},
+  {.number = 1, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "reason"},
+  {.number = 2, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "message"},
+  {.number = 3, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "field"},
 };
 
 static const struct proto_field fields_471[] = {  /* k8s.io.apimachinery.pkg.apis.meta.v1.StatusDetails */
-  {.number = 1, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "name"},
-  {.number = 2, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "group"},
-  {.number = 3, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "kind"},
-  {.number = 6, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "uid"},
-  {.number = 4, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_NON_NULLABLE, .message = 470, .json_name = "causes"},
-  {.number = 5, .type = 5, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "retryAfterSeconds"},
+  {.number = 1, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "name"},
+  {.number = 2, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "group"},
+  {.number = 3, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "kind"},
+  {.number = 6, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "uid"},
+  {.number = 4, .type = 11, .flags = PROTO_FIELD_REPEATED|PROTO_FIELD_OMIT_EMPTY, .message = 470, .json_name = "causes"},
+  {.number = 5, .type = 5, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "retryAfterSeconds"},
 };
 
 static const struct proto_field fields_472[] = {  /* k8s.io.apimachinery.pkg.apis.meta.v1.Time */
-  {.number = 1, .type = 3, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "seconds"},
-  {.number = 2, .type = 5, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "nanos"},
+  {.number = 1, .type = 3, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "seconds"},
+  {.number = 2, .type = 5, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "nanos"},
 };
 
 static const struct proto_field fields_473[] = {  /* k8s.io.apimachinery.pkg.apis.meta.v1.Verbs */
@@ -3153,8 +3153,8 @@ static const struct proto_field fields_473[] = {  /* k8s.io.apimachinery.pkg.api
 };
 
 static const struct proto_field fields_474[] = {  /* k8s.io.apimachinery.pkg.apis.meta.v1.WatchEvent */
-  {.number = 1, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "type"},
-  {.number = 2, .type = 11, .flags = PROTO_FIELD_NON_NULLABLE, .message = 475, .json_name = "object"},
+  {.number = 1, .type = 9, .flags = 0, .message = -1, .json_name = "type"},
+  {.number = 2, .type = 11, .flags = 0, .message = 475, .json_name = "object"},
 };
 
 static const struct proto_field fields_475[] = {  /* k8s.io.apimachinery.pkg.runtime.RawExtension */
@@ -3162,9 +3162,9 @@ static const struct proto_field fields_475[] = {  /* k8s.io.apimachinery.pkg.run
 };
 
 static const struct proto_field fields_476[] = {  /* k8s.io.apimachinery.pkg.util.intstr.IntOrString */
-  {.number = 1, .type = 3, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "type"},
-  {.number = 2, .type = 5, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "intVal"},
-  {.number = 3, .type = 9, .flags = PROTO_FIELD_NON_NULLABLE, .message = -1, .json_name = "strVal"},
+  {.number = 1, .type = 3, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "type"},
+  {.number = 2, .type = 5, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "intVal"},
+  {.number = 3, .type = 9, .flags = PROTO_FIELD_OMIT_EMPTY, .message = -1, .json_name = "strVal"},
 };
 
 const struct proto_message proto_messages[] = {

@@ -44,6 +44,15 @@ openapi_v2_document(const unsigned char **gz, size_t *gz_len, k8c_err *err)
   return 0;
 }
 
+int
+openapi_v2_protobuf(const unsigned char **gz, size_t *gz_len, k8c_err *err)
+{
+  (void)err;
+  *gz = openapi_v2_pb_doc.gz;
+  *gz_len = openapi_v2_pb_doc.gz_len;
+  return 0;
+}
+
 /* The gzip trailer's ISIZE: the uncompressed length modulo 2^32, a good first guess. */
 static size_t
 gzip_size_hint(const unsigned char *gz, size_t gz_len)

@@ -22,6 +22,13 @@ int openapi_v3_document(const char *gv_path, const unsigned char **gz, size_t *g
 /* The /openapi/v2 document as a gzip stream (static storage). Returns 0. */
 int openapi_v2_document(const unsigned char **gz, size_t *gz_len, k8c_err *err);
 
+/* The /openapi/v2 document as a protobuf: gnostic's openapi.v2.Document message, which
+ * kubectl requests with Accept: application/com.github.proto-openapi.spec.v2@v1.0+protobuf
+ * (serve it as Content-Type application/com.github.proto-openapi.spec.v2.v1.0+protobuf —
+ * dotted, as kube-apiserver does: Go's mime parser rejects the '@'). A gzip stream in
+ * static storage. Returns 0. */
+int openapi_v2_protobuf(const unsigned char **gz, size_t *gz_len, k8c_err *err);
+
 /* Inflates a gzip stream, for clients that do not accept gzip. Returns a NUL-terminated
  * buffer the caller frees (*out_len excludes the NUL), or NULL with a 500 in err when
  * the stream is corrupt. */

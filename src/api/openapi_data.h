@@ -9,8 +9,8 @@ struct openapi_doc {
   const char *path;        /* "api/v1", "apis/apps/v1"; "v2" for the swagger document */
   const unsigned char *gz; /* gzip stream */
   size_t gz_len;
-  size_t raw_len;   /* length of the uncompressed JSON */
-  const char *hash; /* uppercase hex SHA-512 of the uncompressed JSON */
+  size_t raw_len;   /* length of the uncompressed document (JSON, or protobuf for v2.pb) */
+  const char *hash; /* uppercase hex SHA-512 of the uncompressed document */
 };
 
 extern const char openapi_v3_index_json[]; /* the /openapi/v3 body */
@@ -18,5 +18,7 @@ extern const size_t openapi_v3_index_len;
 extern const struct openapi_doc openapi_v3_docs[]; /* sorted by path */
 extern const size_t openapi_v3_docs_count;
 extern const struct openapi_doc openapi_v2_doc;
+/* The v2 document as a gnostic openapi.v2.Document protobuf (gen/openapi_v2_pb.c). */
+extern const struct openapi_doc openapi_v2_pb_doc;
 
 #endif

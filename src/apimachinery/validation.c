@@ -922,6 +922,8 @@ validation_finish(k8c_err *err, const char *kind, const char *group, const char 
               distinct > 1 ? "%s%s %s is invalid: [%s]" : "%s%s %s is invalid: %s", kind, "",
               buf_cstr(&quoted), buf_cstr(&joined));
   err->causes = causes;
+  snprintf(err->subject_kind, sizeof err->subject_kind, "%s", kind);
+  snprintf(err->subject_name, sizeof err->subject_name, "%s", name_part);
   buf_free(&quoted);
   buf_free(&joined);
   return -1;

@@ -14,6 +14,8 @@ k8c_error(k8c_err *err, int status, const char *reason, const char *fmt, ...)
   json_decref(old_causes);
   err->status = status;
   err->retry_after = 0;
+  err->subject_kind[0] = 0;
+  err->subject_name[0] = 0;
   snprintf(err->reason, sizeof err->reason, "%s", reason ? reason : "");
   va_list ap;
   va_start(ap, fmt);

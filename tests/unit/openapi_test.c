@@ -46,6 +46,7 @@ TEST(index_lists_served_group_versions_with_hashes)
   CHECK(json_object_get(paths, "apis/apps/v1beta1") == NULL);
   const char *hash = NULL;
   cleanup_json json_t *doc = load_v3("api/v1", &hash);
+  CHECK(doc != NULL);
   CHECK(url != NULL && hash != NULL && strcmp(url + 24, hash) == 0);
   CHECK(hash != NULL && strlen(hash) == 128);
 }

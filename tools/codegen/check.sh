@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
-# check.sh — CI guard: re-runs tools/codegen/gen.py into a temporary directory and fails
-# if the committed src/api/gen/ differs. Without ../shared/ref/openapi beside the repo
-# there is nothing to regenerate from, so it notes that and passes. proto.c comes from the
-# protobuf descriptors inside a kubectl binary (K8C_KUBECTL_FOR_PROTO); without that binary
-# only proto.c goes unchecked, and the script says so.
+# check.sh — CI guard: decodes the committed /openapi/v2 protobuf back and compares it with
+# the JSON document (openapi_pb_check.py), then re-runs tools/codegen/gen.py into a temporary
+# directory and fails if the committed src/api/gen/ differs. Without ../shared/ref/openapi
+# beside the repo there is nothing to regenerate from, so that part notes it and passes.
+# proto.c comes from the protobuf descriptors inside a kubectl binary (K8C_KUBECTL_FOR_PROTO);
+# without that binary only proto.c goes unchecked, and the script says so.
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 ref="$repo/../shared/ref/openapi"
+python3 "$repo/tools/codegen/openapi_pb_check.py" --gen "$repo/src/api/gen"
 if [ ! -f "$ref/swagger.json" ]; then
   echo "codegen-check: $ref not present; skipping the generated-code check"
   exit 0

@@ -16,6 +16,7 @@ sys.dont_write_bytecode = True  # keep tools/codegen free of __pycache__
 
 import genlib  # noqa: E402
 import openapi_gen  # noqa: E402
+import openapi_pb  # noqa: E402
 import proto_gen  # noqa: E402
 import resources_gen  # noqa: E402
 import schema_gen  # noqa: E402
@@ -43,6 +44,7 @@ def main():
     outputs["resources.c"] = resources_gen.render(served)
     outputs["schema.c"] = schema_gen.render(spec, served)
     outputs.update(openapi_gen.render(spec, served))
+    outputs.update(openapi_pb.render(openapi_gen.v2_document(spec, served)))
     keep = set()
     if os.path.isfile(args.kubectl):
         outputs["proto.c"] = proto_gen.render(spec, served, args.kubectl)

@@ -112,6 +112,11 @@ def reduce_v2(swagger, gvs):
     return out
 
 
+def v2_document(spec, served):
+    """The reduced Swagger 2.0 document served at /openapi/v2 (JSON and protobuf)."""
+    return reduce_v2(spec.swagger, served_gvs(served))
+
+
 def encode(doc):
     raw = json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
     return raw, gzip.compress(raw, compresslevel=9, mtime=0)
@@ -128,7 +133,7 @@ def render(spec, served):
         doc = reduce_v3(spec.v3_document(group, version), group, version, gvs[(group, version)])
         raw, gz = encode(doc)
         docs.append((gv_path(group, version), raw, gz))
-    v2_raw, v2_gz = encode(reduce_v2(spec.swagger, gvs))
+    v2_raw, v2_gz = encode(v2_document(spec, served))
 
     index = {"paths": {p: {"serverRelativeURL": "/openapi/v3/%s?hash=%s"
                            % (p, hashlib.sha512(raw).hexdigest().upper())}

@@ -87,7 +87,31 @@ workload_validate_selector_template(k8c_err *err, const json_t *spec, const char
                   "`selector` does not match template `labels`");
     n++;
   }
-  n += pod_template_validate(err, "spec.template", template);
+  /* A StatefulSet's volumeClaimTemplates are volumes its pods may mount. */
+  json_t *claims = json_object_get(spec, "volumeClaimTemplates");
+  if (json_array_size(claims) && json_is_object(template)) {
+    cleanup_json json_t *with_claims = json_deep_copy(template);
+    json_t *pod_spec = json_object_get(with_claims, "spec");
+    if (json_is_object(pod_spec)) {
+      json_t *volumes = json_object_get(pod_spec, "volumes");
+      if (!json_is_array(volumes)) {
+        volumes = json_array();
+        json_object_set_new(pod_spec, "volumes", volumes);
+      }
+      size_t ci;
+      json_t *claim;
+      json_array_foreach(claims, ci, claim)
+      {
+        const char *cname = obj_str(claim, "metadata.name");
+        if (cname)
+          json_array_append_new(volumes, json_pack("{s:s,s:{s:s}}", "name", cname,
+                                                   "persistentVolumeClaim", "claimName", cname));
+      }
+    }
+    n += pod_template_validate(err, "spec.template", with_claims);
+  } else {
+    n += pod_template_validate(err, "spec.template", template);
+  }
   if (require_always && json_is_object(template)) {
     static const char *const always[] = {"Always", NULL};
     const char *restart = obj_str(template, "spec.restartPolicy");

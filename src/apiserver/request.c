@@ -1,0 +1,135 @@
+/* request.c — turns a request path into a request_info, following upstream's
+ * RequestInfoFactory rules (/api/v1/namespaces/NS/RESOURCE/NAME/SUB, cluster-scoped
+ * forms, the legacy /watch/ prefix). */
+#include "apiserver/request.h"
+
+#include <microhttpd.h>
+#include <stdio.h>
+#include <string.h>
+
+#define MAX_PARTS 10
+
+static int
+split_path(const char *path, char parts[MAX_PARTS][256], int *count)
+{
+  *count = 0;
+  const char *p = path;
+  while (*p) {
+    while (*p == '/')
+      p++;
+    if (!*p)
+      break;
+    const char *e = strchr(p, '/');
+    size_t n = e ? (size_t)(e - p) : strlen(p);
+    if (*count >= MAX_PARTS || n >= 256)
+      return -1;
+    memcpy(parts[*count], p, n);
+    parts[*count][n] = 0;
+    (*count)++;
+    p += n;
+  }
+  return 0;
+}
+
+int
+request_info_parse(const char *method, const char *path, bool watch_param,
+                   struct request_info *info, k8c_err *err)
+{
+  memset(info, 0, sizeof *info);
+  char parts[MAX_PARTS][256];
+  int n = 0;
+  if (split_path(path, parts, &n) < 0)
+    return k8c_error(err, 404, K8C_REASON_NOT_FOUND, "the server could not find the requested resource");
+  int i = 0;
+  if (n >= 2 && strcmp(parts[0], "api") == 0) {
+    snprintf(info->version, sizeof info->version, "%s", parts[1]);
+    i = 2;
+  } else if (n >= 3 && strcmp(parts[0], "apis") == 0) {
+    snprintf(info->group, sizeof info->group, "%s", parts[1]);
+    snprintf(info->version, sizeof info->version, "%s", parts[2]);
+    i = 3;
+  } else {
+    return k8c_error(err, 404, K8C_REASON_NOT_FOUND, "the server could not find the requested resource");
+  }
+  bool legacy_watch = false;
+  if (i < n && strcmp(parts[i], "watch") == 0) {
+    legacy_watch = true;
+    i++;
+  }
+  int rest = n - i;
+  if (rest <= 0)
+    return k8c_error(err, 404, K8C_REASON_NOT_FOUND, "the server could not find the requested resource");
+  info->is_resource = true;
+  if (strcmp(parts[i], "namespaces") == 0 && rest >= 3) {
+    snprintf(info->namespace_, sizeof info->namespace_, "%s", parts[i + 1]);
+    i += 2;
+  }
+  rest = n - i;
+  snprintf(info->resource, sizeof info->resource, "%s", parts[i]);
+  if (rest >= 2)
+    snprintf(info->name, sizeof info->name, "%s", parts[i + 1]);
+  if (rest >= 3)
+    snprintf(info->subresource, sizeof info->subresource, "%s", parts[i + 2]);
+  if (rest > 3)
+    return k8c_error(err, 404, K8C_REASON_NOT_FOUND, "the server could not find the requested resource");
+  info->res = api_resource_find(info->group, info->version, info->resource);
+  if (info->res == NULL)
+    return k8c_error(err, 404, K8C_REASON_NOT_FOUND, "the server could not find the requested resource");
+
+  bool has_name = info->name[0] != 0;
+  if (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0) {
+    if (legacy_watch || watch_param)
+      info->verb = VERB_WATCH;
+    else
+      info->verb = has_name ? VERB_GET : VERB_LIST;
+  } else if (strcmp(method, "POST") == 0) {
+    info->verb = VERB_CREATE;
+  } else if (strcmp(method, "PUT") == 0) {
+    info->verb = VERB_UPDATE;
+  } else if (strcmp(method, "PATCH") == 0) {
+    info->verb = VERB_PATCH;
+  } else if (strcmp(method, "DELETE") == 0) {
+    info->verb = has_name ? VERB_DELETE : VERB_DELETECOLLECTION;
+  } else {
+    return k8c_error(err, 405, K8C_REASON_METHOD_NOT_ALLOWED,
+                     "the server does not allow this method on the requested resource");
+  }
+  if (!has_name && (info->verb == VERB_UPDATE || info->verb == VERB_PATCH))
+    return k8c_error(err, 405, K8C_REASON_METHOD_NOT_ALLOWED,
+                     "the server does not allow this method on the requested resource");
+  if (info->verb == VERB_CREATE && has_name && !info->subresource[0])
+    return k8c_error(err, 405, K8C_REASON_METHOD_NOT_ALLOWED,
+                     "the server does not allow this method on the requested resource");
+  if (info->subresource[0]) {
+    bool ok = (strcmp(info->subresource, "status") == 0 && info->res->has_status) ||
+              (strcmp(info->subresource, "scale") == 0 && info->res->has_scale);
+    if (!ok)
+      return k8c_error(err, 404, K8C_REASON_NOT_FOUND, "the server could not find the requested resource");
+    if (info->verb != VERB_GET && info->verb != VERB_UPDATE && info->verb != VERB_PATCH)
+      return k8c_error(err, 405, K8C_REASON_METHOD_NOT_ALLOWED,
+                       "the server does not allow this method on the requested resource");
+  }
+  if (!info->res->namespaced && info->namespace_[0])
+    return k8c_error(err, 404, K8C_REASON_NOT_FOUND, "the server could not find the requested resource");
+  return 0;
+}
+
+const char *
+request_query(const struct api_request *r, const char *name)
+{
+  return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+const char *
+request_header(const struct api_request *r, const char *name)
+{
+  return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
+}
+
+const char *
+api_verb_name(enum api_verb v)
+{
+  static const char *const names[] = {"",       "get",   "list",  "watch",  "create",
+                                      "update", "patch", "delete", "deletecollection"};
+  return names[v];
+}

@@ -1,0 +1,32 @@
+/* server.h — the HTTPS API server: TLS with client-certificate and bearer-token
+ * authentication, routing to health, version, discovery, OpenAPI and the resource
+ * handlers. One thread per connection (libmicrohttpd), so a watch can block. */
+#ifndef K8C_APISERVER_SERVER_H
+#define K8C_APISERVER_SERVER_H
+
+#include "lib/err.h"
+#include "registry/registry.h"
+
+#include <stdatomic.h>
+#include <stdbool.h>
+
+struct apiserver_config {
+  const char *bind_address;   /* "0.0.0.0" default */
+  int port;                   /* 6443 */
+  const char *serving_cert_pem;
+  const char *serving_key_pem;
+  const char *client_ca_pem;
+  const char *token;          /* the server token (bearer), may be NULL */
+  const char *advertise_address; /* for /api serverAddressByClientCIDRs */
+  struct registry *reg;
+};
+
+struct apiserver;
+
+/* Starts serving in background threads; the registry must outlive the server. */
+struct apiserver *apiserver_start(const struct apiserver_config *cfg, k8c_err *err);
+/* Marks the server ready (/readyz answers ok from now on). */
+void apiserver_set_ready(struct apiserver *s);
+void apiserver_stop(struct apiserver *s);
+
+#endif

@@ -1,0 +1,8 @@
+/* cmd.h — the subcommands of the k8c binary, one file each. */
+#ifndef K8C_CMD_H
+#define K8C_CMD_H
+
+int cmd_server(int argc, char **argv);
+int cmd_version(int argc, char **argv);
+
+#endif

@@ -1,0 +1,243 @@
+/* server.c — `k8c server`: flags (k3s's names), then the PKI, the store, the registry
+ * and the HTTPS API, bootstrap objects, and a clean shutdown on SIGINT/SIGTERM. */
+#include "apiserver/kubeconfig.h"
+#include "apiserver/pki.h"
+#include "apiserver/server.h"
+#include "apiserver/token.h"
+#include "cmd/cmd.h"
+#include "cmd/server_bootstrap.h"
+#include "lib/log.h"
+#include "lib/mem.h"
+#include "registry/registry.h"
+#include "storage/storage.h"
+
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+struct server_flags {
+  const char *data_dir;
+  int port;
+  const char *bind_address;
+  const char *advertise_address;
+  const char *write_kubeconfig;
+  unsigned kubeconfig_mode;
+  bool disable_agent;
+  const char *token;
+  const char *node_name;
+  const char *cluster_cidr;
+  const char *service_cidr;
+  const char *datastore_endpoint;
+  const char *tls_sans[16];
+  int tls_san_count;
+  int verbosity;
+};
+
+static void
+server_usage(FILE *out)
+{
+  fprintf(out,
+          "usage: k8c server [flags]\n\n"
+          "  --data-dir DIR               state directory (default /var/lib/k8c)\n"
+          "  --https-listen-port PORT     API port (default 6443)\n"
+          "  --bind-address ADDR          address to listen on (default 0.0.0.0)\n"
+          "  --advertise-address ADDR     address clients reach the API at (default 127.0.0.1)\n"
+          "  --tls-san NAME|IP            extra subject alternative name (repeatable)\n"
+          "  --write-kubeconfig FILE      admin kubeconfig (default /etc/k8c/k8c.yaml)\n"
+          "  --write-kubeconfig-mode MODE its file mode, octal (default 0600)\n"
+          "  --token TOKEN                shared secret for joining agents (default: generated)\n"
+          "  --node-name NAME             this node's name (default: hostname)\n"
+          "  --cluster-cidr CIDR          pod network (default 10.42.0.0/16)\n"
+          "  --service-cidr CIDR          service network (default 10.43.0.0/16)\n"
+          "  --datastore-endpoint URL     store (default: embedded SQLite under --data-dir)\n"
+          "  --disable-agent              do not run a node agent in this process\n"
+          "  -v, --v LEVEL                log verbosity 0-3 (default 2)\n");
+}
+
+static int
+parse_flags(int argc, char **argv, struct server_flags *f)
+{
+  static const struct option opts[] = {
+      {"data-dir", required_argument, NULL, 'd'},
+      {"https-listen-port", required_argument, NULL, 'p'},
+      {"bind-address", required_argument, NULL, 'b'},
+      {"advertise-address", required_argument, NULL, 'a'},
+      {"tls-san", required_argument, NULL, 's'},
+      {"write-kubeconfig", required_argument, NULL, 'k'},
+      {"write-kubeconfig-mode", required_argument, NULL, 'm'},
+      {"disable-agent", no_argument, NULL, 'D'},
+      {"token", required_argument, NULL, 't'},
+      {"node-name", required_argument, NULL, 'n'},
+      {"cluster-cidr", required_argument, NULL, 'c'},
+      {"service-cidr", required_argument, NULL, 'S'},
+      {"datastore-endpoint", required_argument, NULL, 'e'},
+      {"v", required_argument, NULL, 'v'},
+      {"help", no_argument, NULL, 'h'},
+      {NULL, 0, NULL, 0},
+  };
+  int c;
+  optind = 1;
+  while ((c = getopt_long(argc, argv, "v:h", opts, NULL)) != -1) {
+    switch (c) {
+    case 'd': f->data_dir = optarg; break;
+    case 'p': f->port = atoi(optarg); break;
+    case 'b': f->bind_address = optarg; break;
+    case 'a': f->advertise_address = optarg; break;
+    case 's':
+      if (f->tls_san_count < 15)
+        f->tls_sans[f->tls_san_count++] = optarg;
+      break;
+    case 'k': f->write_kubeconfig = optarg; break;
+    case 'm': f->kubeconfig_mode = (unsigned)strtoul(optarg, NULL, 8); break;
+    case 'D': f->disable_agent = true; break;
+    case 't': f->token = optarg; break;
+    case 'n': f->node_name = optarg; break;
+    case 'c': f->cluster_cidr = optarg; break;
+    case 'S': f->service_cidr = optarg; break;
+    case 'e': f->datastore_endpoint = optarg; break;
+    case 'v': f->verbosity = atoi(optarg); break;
+    case 'h': server_usage(stdout); exit(0);
+    default: server_usage(stderr); return -1;
+    }
+  }
+  if (f->port <= 0 || f->port > 65535) {
+    fprintf(stderr, "k8c server: invalid --https-listen-port\n");
+    return -1;
+  }
+  return 0;
+}
+
+static int
+split_sans(const struct server_flags *f, const char **ips, const char **dns, size_t max)
+{
+  size_t ni = 0, nd = 0;
+  ips[ni++] = f->advertise_address;
+  ips[ni++] = "10.43.0.1"; /* the kubernetes service IP of the default service CIDR */
+  for (int i = 0; i < f->tls_san_count && ni + 1 < max && nd + 1 < max; i++) {
+    const char *s = f->tls_sans[i];
+    bool is_ip = strspn(s, "0123456789.") == strlen(s) || strchr(s, ':') != NULL;
+    if (is_ip)
+      ips[ni++] = s;
+    else
+      dns[nd++] = s;
+  }
+  ips[ni] = NULL;
+  dns[nd] = NULL;
+  return 0;
+}
+
+int
+cmd_server(int argc, char **argv)
+{
+  struct timespec t0;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  struct server_flags f = {
+      .data_dir = "/var/lib/k8c",
+      .port = 6443,
+      .bind_address = "0.0.0.0",
+      .advertise_address = "127.0.0.1",
+      .write_kubeconfig = "/etc/k8c/k8c.yaml",
+      .kubeconfig_mode = 0600,
+      .cluster_cidr = "10.42.0.0/16",
+      .service_cidr = "10.43.0.0/16",
+      .datastore_endpoint = "",
+      .verbosity = 2,
+  };
+  if (parse_flags(argc, argv, &f) < 0)
+    return 2;
+  log_set_level((enum log_level)(f.verbosity < 0 ? 0 : f.verbosity > 3 ? 3 : f.verbosity));
+
+  /* Signals are taken by sigwait below; every thread started after this inherits the mask. */
+  sigset_t sigs;
+  sigemptyset(&sigs);
+  sigaddset(&sigs, SIGINT);
+  sigaddset(&sigs, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+  signal(SIGPIPE, SIG_IGN);
+
+  k8c_err err = {0};
+  const char *ips[20], *dns[20];
+  split_sans(&f, ips, dns, 20);
+  struct pki_config pcfg = {.data_dir = f.data_dir, .san_ips = ips, .san_dns = dns};
+  struct pki pki = {0};
+  if (pki_ensure(&pcfg, &pki, &err) < 0) {
+    log_error("k8c server: certificates: %s", err.message);
+    return 1;
+  }
+  char *token = NULL;
+  if (f.token) {
+    token = xstrdup(f.token);
+  } else if (token_ensure(f.data_dir, &token, &err) < 0) {
+    log_error("k8c server: token: %s", err.message);
+    pki_free(&pki);
+    return 1;
+  }
+  storage *store = storage_open(f.datastore_endpoint, f.data_dir, &err);
+  if (store == NULL) {
+    log_error("k8c server: opening the datastore: %s", err.message);
+    pki_free(&pki);
+    free(token);
+    return 1;
+  }
+  struct registry reg;
+  struct registry_config rcfg = {.service_cidr = f.service_cidr, .node_port_min = 30000,
+                                 .node_port_max = 32767};
+  if (registry_init(&reg, store, &rcfg, &err) < 0) {
+    log_error("k8c server: %s", err.message);
+    store->ops->destroy(store);
+    pki_free(&pki);
+    free(token);
+    return 1;
+  }
+  struct apiserver_config acfg = {
+      .bind_address = f.bind_address,
+      .port = f.port,
+      .serving_cert_pem = pki.serving_cert_pem,
+      .serving_key_pem = pki.serving_key_pem,
+      .client_ca_pem = pki.client_ca_cert_pem,
+      .token = token,
+      .advertise_address = f.advertise_address,
+      .reg = &reg,
+  };
+  struct apiserver *api = apiserver_start(&acfg, &err);
+  int rc = 1;
+  if (api == NULL) {
+    log_error("k8c server: %s", err.message);
+    goto out;
+  }
+  if (server_bootstrap(&reg, &err) < 0) {
+    log_error("k8c server: bootstrap: %s", err.message);
+    goto out;
+  }
+  if (f.write_kubeconfig && f.write_kubeconfig[0]) {
+    char *url = xasprintf("https://%s:%d", strchr(f.advertise_address, ':') ? "[::1]" : f.advertise_address, f.port);
+    int krc = kubeconfig_write(f.write_kubeconfig, f.kubeconfig_mode, url, pki.server_ca_cert_pem,
+                               pki.admin_cert_pem, pki.admin_key_pem, &err);
+    free(url);
+    if (krc < 0) {
+      log_error("k8c server: writing kubeconfig: %s", err.message);
+      goto out;
+    }
+  }
+  apiserver_set_ready(api);
+  struct timespec t1;
+  clock_gettime(CLOCK_MONOTONIC, &t1);
+  double ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+  log_info("k8c server ready on https://%s:%d in %.1f ms (kubeconfig %s)", f.bind_address, f.port,
+           ms, f.write_kubeconfig);
+  int sig = 0;
+  sigwait(&sigs, &sig);
+  log_info("k8c server: signal %d, shutting down", sig);
+  rc = 0;
+out:
+  apiserver_stop(api);
+  registry_destroy(&reg);
+  store->ops->destroy(store);
+  pki_free(&pki);
+  free(token);
+  k8c_err_clear(&err);
+  return rc;
+}

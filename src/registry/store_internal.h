@@ -1,0 +1,58 @@
+/* store_internal.h — helpers shared by the generic store's read, write and delete
+ * paths (registry/store_*.c). Not for use outside src/registry. */
+#ifndef K8C_REGISTRY_STORE_INTERNAL_H
+#define K8C_REGISTRY_STORE_INTERNAL_H
+
+#include "registry/registry.h"
+#include "registry/strategy.h"
+
+/* "apps/v1" or "v1". Caller frees. */
+char *store_api_version(const struct api_resource *res);
+
+/* Dumps obj without metadata.resourceVersion, as stored. Caller frees. */
+char *store_serialize(const json_t *obj, size_t *len);
+
+/* Parses a stored/cached value. New reference. */
+json_t *store_parse(const char *json, size_t len, k8c_err *err);
+
+/* Sets metadata.resourceVersion to rev. */
+void store_set_rv(json_t *obj, int64_t rev);
+
+/* The resource's qualified name for messages: "deployments.apps" or "pods". */
+void store_qualified_resource(const struct api_resource *res, char *out, size_t outlen);
+
+/* 404 with upstream's message: deployments.apps "x" not found. */
+int store_not_found(const struct api_resource *res, const char *name, k8c_err *err);
+
+/* 409 Conflict with upstream's "Operation cannot be fulfilled on ..." message. */
+int store_conflict(const struct api_resource *res, const char *name, const char *why, k8c_err *err);
+
+/* Reads the current object as JSON in res's served form (new reference) with its revision. */
+int store_read_current(struct registry *r, const struct api_resource *res, const char *key,
+                       json_t **obj, int64_t *rev, k8c_err *err);
+
+/* The generic write checks every create and update runs: defaults, strategy
+ * preparation, field validation against the schema, strategy validation. */
+int store_admit_and_validate(struct registry *r, const struct registry_target *t, json_t *obj,
+                             const json_t *old, const struct write_opts *o, k8c_err *err);
+
+/* Whether a kind tracks metadata.generation. */
+bool store_tracks_generation(const struct api_resource *res);
+
+/* The namespace must exist and not be terminating (for creates). */
+int store_check_namespace(struct registry *r, const char *ns, k8c_err *err);
+
+/* Writes obj (create when expected_rev == 0 ... see store_write.c). */
+int store_commit_update(struct registry *r, const struct api_resource *res, const char *key,
+                        json_t *obj, int64_t expected_rev, bool dry_run, int64_t *new_rev,
+                        k8c_err *err);
+
+/* Serializes obj (in res's served form) as stored: converted to the storage form and
+ * without metadata.resourceVersion. Caller frees. */
+char *store_serialize_for(const struct api_resource *res, const json_t *obj, size_t *len);
+
+/* Deletes the object now (no finalizers left). */
+int store_delete_now(struct registry *r, const struct registry_target *t, const char *key,
+                     json_t *obj, int64_t rev, bool dry_run, json_t **out, k8c_err *err);
+
+#endif

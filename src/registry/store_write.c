@@ -1,0 +1,510 @@
+/* store_write.c — create, update and patch in the generic store. Every write runs the
+ * same pipeline (store_admit_and_validate) and commits with optimistic concurrency:
+ * a write names the revision it read, and a conflicting writer retries (for patches
+ * and unconditional updates) or gets 409 (when the client named a resourceVersion). */
+#include "api/schema.h"
+#include "apimachinery/meta.h"
+#include "apimachinery/patch/jsonpatch.h"
+#include "apimachinery/patch/mergepatch.h"
+#include "apimachinery/patch/strategicpatch.h"
+#include "lib/buf.h"
+#include "lib/mem.h"
+#include "registry/apply.h"
+#include "registry/service_alloc.h"
+#include "registry/store_internal.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define MAX_UPDATE_RETRIES 16
+
+/* ---------- shared pipeline ---------- */
+
+static int
+check_type_meta(const struct registry_target *t, json_t *obj, k8c_err *err)
+{
+  if (!json_is_object(obj))
+    return k8c_error(err, 400, K8C_REASON_BAD_REQUEST, "the body of the request was not a JSON object");
+  cleanup_free char *want = store_api_version(t->res);
+  const char *api_version = json_string_value(json_object_get(obj, "apiVersion"));
+  const char *kind = json_string_value(json_object_get(obj, "kind"));
+  if (api_version == NULL || api_version[0] == 0)
+    json_object_set_new(obj, "apiVersion", json_string(want));
+  else if (strcmp(api_version, want) != 0)
+    return k8c_error(err, 400, K8C_REASON_BAD_REQUEST,
+                     "the API version in the data (%s) does not match the expected API version (%s)",
+                     api_version, want);
+  if (kind == NULL || kind[0] == 0)
+    json_object_set_new(obj, "kind", json_string(t->res->kind));
+  else if (strcmp(kind, t->res->kind) != 0)
+    return k8c_error(err, 400, K8C_REASON_BAD_REQUEST,
+                     "the kind in the data (%s) does not match the expected kind (%s)", kind,
+                     t->res->kind);
+  json_t *meta = json_object_get(obj, "metadata");
+  if (meta == NULL) {
+    meta = json_object();
+    json_object_set_new(obj, "metadata", meta);
+  } else if (!json_is_object(meta)) {
+    return k8c_error(err, 400, K8C_REASON_BAD_REQUEST, "metadata must be an object");
+  }
+  if (t->res->namespaced) {
+    const char *ns = json_string_value(json_object_get(meta, "namespace"));
+    if (ns && ns[0] && strcmp(ns, t->namespace_) != 0)
+      return k8c_error(err, 400, K8C_REASON_BAD_REQUEST,
+                       "the namespace of the provided object does not match the namespace sent on "
+                       "the request");
+    json_object_set_new(meta, "namespace", json_string(t->namespace_));
+  } else {
+    json_object_del(meta, "namespace");
+  }
+  return 0;
+}
+
+/* Removes the field at a dotted path such as spec.containers[0].foo. */
+static void
+prune_path(json_t *obj, const char *path)
+{
+  char *copy = xstrdup(path);
+  json_t *cur = obj;
+  char *save = NULL;
+  char *tok = strtok_r(copy, ".", &save);
+  while (tok && cur) {
+    char *next = strtok_r(NULL, ".", &save);
+    char *bracket = strchr(tok, '[');
+    long idx = -1;
+    if (bracket) {
+      *bracket = 0;
+      idx = strtol(bracket + 1, NULL, 10);
+    }
+    if (next == NULL && idx < 0) {
+      json_object_del(cur, tok);
+      break;
+    }
+    cur = json_object_get(cur, tok);
+    if (idx >= 0)
+      cur = json_array_get(cur, (size_t)idx);
+    tok = next;
+  }
+  free(copy);
+}
+
+static int
+check_unknown_fields(const struct registry_target *t, json_t *obj, const struct write_opts *o,
+                     k8c_err *err)
+{
+  json_t *paths = json_array();
+  schema_find_unknown_fields(obj, t->res->definition, "", paths);
+  size_t n = json_array_size(paths);
+  if (n && o->field_validation == FIELD_VALIDATION_STRICT) {
+    buf msg;
+    buf_init(&msg);
+    buf_puts(&msg, "strict decoding error: ");
+    for (size_t i = 0; i < n; i++)
+      buf_printf(&msg, "%sunknown field \"%s\"", i ? ", " : "",
+                 json_string_value(json_array_get(paths, i)));
+    k8c_error(err, 400, K8C_REASON_BAD_REQUEST, "%s", buf_cstr(&msg));
+    buf_free(&msg);
+    json_decref(paths);
+    return -1;
+  }
+  for (size_t i = 0; i < n; i++) {
+    const char *p = json_string_value(json_array_get(paths, i));
+    if (o->field_validation == FIELD_VALIDATION_WARN && o->warnings)
+      json_array_append_new(o->warnings, json_sprintf("unknown field \"%s\"", p));
+    prune_path(obj, p);
+  }
+  json_decref(paths);
+  return 0;
+}
+
+int
+store_admit_and_validate(struct registry *r, const struct registry_target *t, json_t *obj,
+                         const json_t *old, const struct write_opts *o, k8c_err *err)
+{
+  const struct resource_strategy *st = strategy_for(t->res->group, t->res->plural);
+  if (check_unknown_fields(t, obj, o, err) < 0)
+    return -1;
+  if (st->defaults)
+    st->defaults(obj);
+  if (old == NULL && st->prepare_create && st->prepare_create(&r->env, obj, err) < 0)
+    return -1;
+  if (old != NULL && st->prepare_update && st->prepare_update(&r->env, obj, old, err) < 0)
+    return -1;
+  if (service_is_service(t->res) && service_allocate(r, obj, old, err) < 0)
+    return -1;
+  if (st->validate && st->validate(obj, old, err) < 0)
+    return -1;
+  return 0;
+}
+
+int
+store_commit_update(struct registry *r, const struct api_resource *res, const char *key,
+                    json_t *obj, int64_t expected_rev, bool dry_run, int64_t *new_rev,
+                    k8c_err *err)
+{
+  if (dry_run) {
+    *new_rev = expected_rev;
+    return 0;
+  }
+  size_t len = 0;
+  cleanup_free char *data = store_serialize_for(res, obj, &len);
+  if (expected_rev == 0)
+    return r->store->ops->create(r->store, key, data, len, new_rev, err);
+  return r->store->ops->update(r->store, key, data, len, expected_rev, new_rev, err);
+}
+
+/* ---------- create ---------- */
+
+static int create_locked(struct registry *r, const struct registry_target *t, json_t *body,
+                         const struct write_opts *o, json_t **out, int *status, k8c_err *err);
+
+int
+registry_create(struct registry *r, const struct registry_target *t, json_t *body,
+                const struct write_opts *o, json_t **out, int *status, k8c_err *err)
+{
+  bool lock = service_is_service(t->res);
+  if (lock)
+    pthread_mutex_lock(&r->alloc_lock);
+  int rc = create_locked(r, t, body, o, out, status, err);
+  if (lock)
+    pthread_mutex_unlock(&r->alloc_lock);
+  return rc;
+}
+
+static int
+create_locked(struct registry *r, const struct registry_target *t, json_t *body,
+              const struct write_opts *o, json_t **out, int *status, k8c_err *err)
+{
+  cleanup_json json_t *obj = json_deep_copy(body);
+  if (check_type_meta(t, obj, err) < 0)
+    return -1;
+  json_t *meta = json_object_get(obj, "metadata");
+  const char *rv = json_string_value(json_object_get(meta, "resourceVersion"));
+  if (rv && rv[0])
+    return k8c_error(err, 400, K8C_REASON_BAD_REQUEST,
+                     "resourceVersion should not be set on objects to be created");
+  const char *name = json_string_value(json_object_get(meta, "name"));
+  if ((name == NULL || name[0] == 0) && json_string_value(json_object_get(meta, "generateName")))
+    meta_generate_name(obj);
+  name = json_string_value(json_object_get(meta, "name"));
+  if (name == NULL || name[0] == 0) {
+    k8c_error(err, 422, K8C_REASON_INVALID,
+              "%s \"\" is invalid: metadata.name: Required value: name or generateName is required",
+              t->res->kind);
+    k8c_err_add_cause(err, "FieldValueRequired", "metadata.name",
+                      "Required value: name or generateName is required");
+    return -1;
+  }
+  if (t->res->namespaced && store_check_namespace(r, t->namespace_, err) < 0)
+    return -1;
+
+  cleanup_free char *uid = meta_new_uid();
+  cleanup_free char *now = meta_now_rfc3339();
+  json_object_set_new(meta, "uid", json_string(uid));
+  json_object_set_new(meta, "creationTimestamp", json_string(now));
+  json_object_del(meta, "deletionTimestamp");
+  json_object_del(meta, "deletionGracePeriodSeconds");
+  if (store_tracks_generation(t->res))
+    json_object_set_new(meta, "generation", json_integer(1));
+  else
+    json_object_del(meta, "generation");
+  if (t->res->has_status && strcmp(t->res->plural, "namespaces") != 0)
+    json_object_del(obj, "status");
+  if (store_admit_and_validate(r, t, obj, NULL, o, err) < 0)
+    return -1;
+  apply_track_update(obj, NULL, o->field_manager, "Update", t->subresource);
+
+  cleanup_free char *key = registry_key(t->res, t->namespace_, name);
+  int64_t rev = 0;
+  if (!o->dry_run) {
+    size_t len = 0;
+    cleanup_free char *data = store_serialize_for(t->res, obj, &len);
+    if (r->store->ops->create(r->store, key, data, len, &rev, err) < 0) {
+      if (err && err->status == 409) {
+        char qr[256];
+        store_qualified_resource(t->res, qr, sizeof qr);
+        return k8c_error(err, 409, K8C_REASON_ALREADY_EXISTS, "%s \"%s\" already exists", qr, name);
+      }
+      return -1;
+    }
+    store_set_rv(obj, rev);
+  }
+  *status = 201;
+  *out = steal_ptr(obj);
+  return 0;
+}
+
+/* ---------- update ---------- */
+
+/* Everything but metadata and status: a change here bumps the generation. */
+static bool
+spec_changed(const json_t *a, const json_t *b)
+{
+  const char *k;
+  json_t *v;
+  json_object_foreach((json_t *)a, k, v)
+  {
+    if (strcmp(k, "metadata") == 0 || strcmp(k, "status") == 0)
+      continue;
+    if (!json_equal(v, json_object_get(b, k)))
+      return true;
+  }
+  json_object_foreach((json_t *)b, k, v)
+  {
+    if (strcmp(k, "metadata") == 0 || strcmp(k, "status") == 0)
+      continue;
+    if (json_object_get(a, k) == NULL)
+      return true;
+  }
+  return false;
+}
+
+/* Builds the object to store from the client's object and the stored one, keeping the
+ * fields clients cannot change and honouring the status/spec split. */
+static void
+merge_system_fields(const struct registry_target *t, json_t *obj, const json_t *old)
+{
+  json_t *meta = json_object_get(obj, "metadata");
+  json_t *old_meta = json_object_get(old, "metadata");
+  static const char *const kept[] = {"uid", "creationTimestamp", "deletionTimestamp",
+                                     "deletionGracePeriodSeconds", "generation", NULL};
+  for (int i = 0; kept[i]; i++) {
+    json_t *v = json_object_get(old_meta, kept[i]);
+    if (v)
+      json_object_set(meta, kept[i], v);
+    else
+      json_object_del(meta, kept[i]);
+  }
+  if (strcmp(t->subresource, "status") == 0) {
+    /* Only status changes through the status subresource. */
+    json_t *status = json_object_get(obj, "status");
+    json_incref(status);
+    json_t *copy = json_deep_copy(old);
+    json_object_clear(obj);
+    json_object_update(obj, copy);
+    json_decref(copy);
+    if (status)
+      json_object_set_new(obj, "status", status);
+    else
+      json_object_del(obj, "status");
+    return;
+  }
+  if (t->res->has_status) {
+    json_t *old_status = json_object_get(old, "status");
+    if (old_status)
+      json_object_set(obj, "status", old_status);
+    else
+      json_object_del(obj, "status");
+  }
+}
+
+/* One attempt of an update from a complete new object (PUT, or a patch's result). */
+static int
+update_once(struct registry *r, const struct registry_target *t, json_t *newobj,
+            const json_t *old, int64_t old_rev, const char *key, const struct write_opts *o,
+            json_t **out, k8c_err *err)
+{
+  if (check_type_meta(t, newobj, err) < 0)
+    return -1;
+  json_t *meta = json_object_get(newobj, "metadata");
+  const char *name = json_string_value(json_object_get(meta, "name"));
+  if (name == NULL || strcmp(name, t->name) != 0)
+    return k8c_error(err, 400, K8C_REASON_BAD_REQUEST,
+                     "the name of the object (%s) does not match the name on the URL (%s)",
+                     name ? name : "", t->name);
+  const char *old_uid = json_string_value(json_object_get(json_object_get(old, "metadata"), "uid"));
+  const char *new_uid = json_string_value(json_object_get(meta, "uid"));
+  if (new_uid && new_uid[0] && old_uid && strcmp(new_uid, old_uid) != 0) {
+    char why[160];
+    snprintf(why, sizeof why, "Precondition failed: UID in precondition: %s, UID in object meta: %s",
+             new_uid, old_uid);
+    return store_conflict(t->res, t->name, why, err);
+  }
+  merge_system_fields(t, newobj, old);
+  if (store_admit_and_validate(r, t, newobj, old, o, err) < 0)
+    return -1;
+  if (store_tracks_generation(t->res) && spec_changed(newobj, old)) {
+    json_int_t gen = json_integer_value(json_object_get(json_object_get(old, "metadata"), "generation"));
+    json_object_set_new(meta, "generation", json_integer(gen + 1));
+  }
+  apply_track_update(newobj, old, o->field_manager, "Update", t->subresource);
+
+  /* No change: no write, same resourceVersion (kubectl apply's "unchanged"). */
+  json_object_del(meta, "resourceVersion");
+  json_t *old_copy = json_deep_copy(old);
+  json_object_del(json_object_get(old_copy, "metadata"), "resourceVersion");
+  bool same = json_equal(newobj, old_copy);
+  json_decref(old_copy);
+  if (same) {
+    store_set_rv(newobj, old_rev);
+    *out = json_incref(newobj);
+    return 0;
+  }
+
+  /* A terminating object whose last finalizer is removed goes away now. */
+  json_t *fin = json_object_get(meta, "finalizers");
+  if (json_object_get(meta, "deletionTimestamp") && json_array_size(fin) == 0) {
+    struct registry_target dt = *t;
+    return store_delete_now(r, &dt, key, newobj, old_rev, o->dry_run, out, err);
+  }
+  int64_t rev = 0;
+  if (store_commit_update(r, t->res, key, newobj, old_rev, o->dry_run, &rev, err) < 0)
+    return -1;
+  store_set_rv(newobj, rev);
+  *out = json_incref(newobj);
+  return 0;
+}
+
+/* update_once under the allocation lock for kinds that allocate (Services). */
+static int
+update_once_locked(struct registry *r, const struct registry_target *t, json_t *newobj,
+                   const json_t *old, int64_t old_rev, const char *key, const struct write_opts *o,
+                   json_t **out, k8c_err *err)
+{
+  bool lock = service_is_service(t->res);
+  if (lock)
+    pthread_mutex_lock(&r->alloc_lock);
+  int rc = update_once(r, t, newobj, old, old_rev, key, o, out, err);
+  if (lock)
+    pthread_mutex_unlock(&r->alloc_lock);
+  return rc;
+}
+
+int
+registry_update(struct registry *r, const struct registry_target *t, json_t *body,
+                const struct write_opts *o, json_t **out, int *status, k8c_err *err)
+{
+  if (!json_is_object(body))
+    return k8c_error(err, 400, K8C_REASON_BAD_REQUEST, "the body of the request was not a JSON object");
+  const char *want_rv =
+      json_string_value(json_object_get(json_object_get(body, "metadata"), "resourceVersion"));
+  cleanup_free char *key = registry_key(t->res, t->namespace_, t->name);
+  for (int attempt = 0; attempt < MAX_UPDATE_RETRIES; attempt++) {
+    cleanup_json json_t *old = NULL;
+    int64_t old_rev = 0;
+    k8c_err rerr = {0};
+    if (store_read_current(r, t->res, key, &old, &old_rev, &rerr) < 0) {
+      if (rerr.status == 404) {
+        k8c_err_clear(&rerr);
+        if (strcmp(t->subresource, "") != 0)
+          return store_not_found(t->res, t->name, err);
+        /* Update of a missing object is a create only for the kinds upstream allows. */
+        return store_not_found(t->res, t->name, err);
+      }
+      k8c_err_move(err, &rerr);
+      return -1;
+    }
+    if (want_rv && want_rv[0]) {
+      char cur[32];
+      snprintf(cur, sizeof cur, "%lld", (long long)old_rev);
+      if (strcmp(cur, want_rv) != 0)
+        return store_conflict(t->res, t->name,
+                              "the object has been modified; please apply your changes to the "
+                              "latest version and try again",
+                              err);
+    }
+    cleanup_json json_t *newobj = json_deep_copy(body);
+    k8c_err uerr = {0};
+    if (update_once_locked(r, t, newobj, old, old_rev, key, o, out, &uerr) == 0) {
+      *status = 200;
+      return 0;
+    }
+    if (uerr.status == 409 && strcmp(uerr.reason, K8C_REASON_CONFLICT) == 0 && !(want_rv && want_rv[0]) &&
+        strstr(uerr.message, "Precondition") == NULL) {
+      k8c_err_clear(&uerr);
+      continue;
+    }
+    if (uerr.status == 409 && strcmp(uerr.reason, K8C_REASON_CONFLICT) == 0 && want_rv && want_rv[0] &&
+        strstr(uerr.message, "Precondition") == NULL) {
+      k8c_err_clear(&uerr);
+      return store_conflict(t->res, t->name,
+                            "the object has been modified; please apply your changes to the latest "
+                            "version and try again",
+                            err);
+    }
+    k8c_err_move(err, &uerr);
+    return -1;
+  }
+  return store_conflict(t->res, t->name, "too many concurrent updates; try again", err);
+}
+
+/* ---------- patch ---------- */
+
+static json_t *
+apply_patch(const struct registry_target *t, const char *content_type, const json_t *current,
+            json_t *patch, const struct write_opts *o, k8c_err *err)
+{
+  if (strncmp(content_type, "application/json-patch+json", 27) == 0)
+    return json_patch_apply(current, patch, err);
+  if (strncmp(content_type, "application/merge-patch+json", 28) == 0)
+    return merge_patch_apply(current, patch, err);
+  if (strncmp(content_type, "application/strategic-merge-patch+json", 38) == 0)
+    return strategic_merge_patch_apply(current, patch, t->res->definition, err);
+  if (strncmp(content_type, "application/apply-patch+yaml", 28) == 0)
+    return apply_server_side(current, patch, t->res->definition, o->field_manager, o->force, err);
+  k8c_error(err, 415, K8C_REASON_UNSUPPORTED_MEDIA, "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/strategic-merge-patch+json");
+  return NULL;
+}
+
+int
+registry_patch(struct registry *r, const struct registry_target *t, const char *content_type,
+               json_t *patch, const struct write_opts *o, json_t **out, int *status, k8c_err *err)
+{
+  bool is_apply = strncmp(content_type, "application/apply-patch", 23) == 0;
+  if (is_apply && (o->field_manager == NULL || o->field_manager[0] == 0))
+    return k8c_error(err, 400, K8C_REASON_BAD_REQUEST,
+                     "PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Required value: is "
+                     "required for apply patch");
+  cleanup_free char *key = registry_key(t->res, t->namespace_, t->name);
+  for (int attempt = 0; attempt < MAX_UPDATE_RETRIES; attempt++) {
+    cleanup_json json_t *old = NULL;
+    int64_t old_rev = 0;
+    k8c_err rerr = {0};
+    if (store_read_current(r, t->res, key, &old, &old_rev, &rerr) < 0) {
+      if (rerr.status == 404 && is_apply && t->subresource[0] == 0) {
+        k8c_err_clear(&rerr);
+        cleanup_json json_t *created = apply_server_side(NULL, patch, t->res->definition,
+                                                         o->field_manager, o->force, err);
+        if (created == NULL)
+          return -1;
+        return registry_create(r, t, created, o, out, status, err);
+      }
+      if (rerr.status == 404) {
+        k8c_err_clear(&rerr);
+        return store_not_found(t->res, t->name, err);
+      }
+      k8c_err_move(err, &rerr);
+      return -1;
+    }
+    cleanup_json json_t *patched = apply_patch(t, content_type, old, patch, o, err);
+    if (patched == NULL)
+      return -1;
+    if (!json_is_object(patched))
+      return k8c_error(err, 422, K8C_REASON_INVALID, "the patch produced something that is not an object");
+    /* A resourceVersion in the patch is a precondition. */
+    const char *want_rv =
+        json_string_value(json_object_get(json_object_get(patch, "metadata"), "resourceVersion"));
+    if (want_rv && want_rv[0]) {
+      char cur[32];
+      snprintf(cur, sizeof cur, "%lld", (long long)old_rev);
+      if (strcmp(cur, want_rv) != 0)
+        return store_conflict(t->res, t->name,
+                              "the object has been modified; please apply your changes to the "
+                              "latest version and try again",
+                              err);
+    }
+    k8c_err uerr = {0};
+    if (update_once_locked(r, t, patched, old, old_rev, key, o, out, &uerr) == 0) {
+      *status = 200;
+      return 0;
+    }
+    if (uerr.status == 409 && strcmp(uerr.reason, K8C_REASON_CONFLICT) == 0 && !(want_rv && want_rv[0]) &&
+        strstr(uerr.message, "Precondition") == NULL && strstr(uerr.message, "Apply failed") == NULL) {
+      k8c_err_clear(&uerr);
+      continue;
+    }
+    k8c_err_move(err, &uerr);
+    return -1;
+  }
+  return store_conflict(t->res, t->name, "too many concurrent updates; try again", err);
+}

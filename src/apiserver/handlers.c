@@ -1,8 +1,10 @@
-/* handlers.c — the resource verbs over HTTP: decode the body (JSON or YAML), read the
- * query options, call the generic registry, and answer with the negotiated encoding.
+/* handlers.c — the resource verbs over HTTP: decode the body (JSON, YAML or Kubernetes
+ * protobuf), read the query options, call the generic registry, and answer with the
+ * negotiated encoding.
  * All semantics live in the registry; this file only translates. */
 #include "apiserver/server_internal.h"
 
+#include "apimachinery/protobuf.h"
 #include "apimachinery/yaml.h"
 #include "apiserver/scale.h"
 #include "registry/convert.h"
@@ -21,6 +23,9 @@ decode_body(struct api_request *r, bool yaml, bool strict, json_t *warnings, k8c
     k8c_error(err, 400, K8C_REASON_BAD_REQUEST, "the body of the request was empty");
     return NULL;
   }
+  const char *ctype = request_header(r, "Content-Type");
+  if (ctype && strncmp(ctype, K8S_PROTOBUF_CONTENT_TYPE, strlen(K8S_PROTOBUF_CONTENT_TYPE)) == 0)
+    return k8s_protobuf_decode(r->body.data, r->body.len, err); /* kubectl 1.32+ typed clients */
   if (yaml)
     return yaml_to_json(r->body.data, r->body.len, err);
   json_error_t jerr;

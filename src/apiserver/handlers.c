@@ -128,6 +128,32 @@ answer_object(struct api_request *r, int status, json_t *obj, const struct negot
   return ret;
 }
 
+/* The cache's copy of what a write just stored, when it is exactly that revision: its
+ * bytes can be sent as they are instead of encoding the object again. */
+static cache_obj *
+written_object_from_cache(struct registry *reg, const struct request_info *ri, const json_t *out,
+                          bool dry_run)
+{
+  if (dry_run || convert_needed(ri->res) || !json_is_object(out) ||
+      strcmp(json_string_value(json_object_get(out, "kind")) ?: "", ri->res->kind) != 0)
+    return NULL;
+  json_t *meta = json_object_get(out, "metadata");
+  const char *name = json_string_value(json_object_get(meta, "name"));
+  const char *rv = json_string_value(json_object_get(meta, "resourceVersion"));
+  if (name == NULL || rv == NULL || json_object_get(meta, "deletionTimestamp"))
+    return NULL;
+  const char *ns = json_string_value(json_object_get(meta, "namespace"));
+  cleanup_free char *key = registry_key(ri->res, ns ? ns : "", name);
+  cache_obj *co = NULL;
+  if (watchcache_get(reg->cache, key, &co, NULL) < 0)
+    return NULL;
+  if (cache_obj_revision(co) != strtoll(rv, NULL, 10)) {
+    cache_obj_unref(co);
+    return NULL;
+  }
+  return co;
+}
+
 int
 handle_resource(struct apiserver *s, struct api_request *r)
 {
@@ -259,7 +285,16 @@ handle_resource(struct apiserver *s, struct api_request *r)
   struct negotiated plain = n;
   if (plain.type == MEDIA_TABLE)
     plain.type = MEDIA_JSON;
-  int ret = answer_object(r, status, out, &plain, warnings);
+  int ret;
+  cache_obj *cached = written_object_from_cache(reg, ri, out, o.dry_run);
+  if (cached) {
+    size_t len = 0;
+    const char *json = cache_obj_json(cached, &len);
+    ret = response_object(r, status, json, len, &plain, warnings);
+    cache_obj_unref(cached);
+  } else {
+    ret = answer_object(r, status, out, &plain, warnings);
+  }
   json_decref(out);
   return ret;
 }

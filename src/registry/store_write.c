@@ -10,6 +10,7 @@
 #include "lib/buf.h"
 #include "lib/mem.h"
 #include "registry/apply.h"
+#include "registry/convert.h"
 #include "registry/service_alloc.h"
 #include "registry/store_internal.h"
 
@@ -148,9 +149,14 @@ store_commit_update(struct registry *r, const struct api_resource *res, const ch
   }
   size_t len = 0;
   cleanup_free char *data = store_serialize_for(res, obj, &len);
-  if (expected_rev == 0)
-    return r->store->ops->create(r->store, key, data, len, new_rev, err);
-  return r->store->ops->update(r->store, key, data, len, expected_rev, new_rev, err);
+  bool prepared =
+      watchcache_prepare(r->cache, key, data, len, convert_needed(res) ? NULL : obj, NULL) == 0;
+  int rc = expected_rev == 0
+               ? r->store->ops->create(r->store, key, data, len, new_rev, err)
+               : r->store->ops->update(r->store, key, data, len, expected_rev, new_rev, err);
+  if (prepared)
+    watchcache_unprepare(r->cache, data);
+  return rc;
 }
 
 /* ---------- create ---------- */
@@ -219,7 +225,12 @@ create_locked(struct registry *r, const struct registry_target *t, json_t *body,
   if (!o->dry_run) {
     size_t len = 0;
     cleanup_free char *data = store_serialize_for(t->res, obj, &len);
-    if (r->store->ops->create(r->store, key, data, len, &rev, err) < 0) {
+    bool prepared = watchcache_prepare(r->cache, key, data, len,
+                                       convert_needed(t->res) ? NULL : obj, NULL) == 0;
+    int crc = r->store->ops->create(r->store, key, data, len, &rev, err);
+    if (prepared)
+      watchcache_unprepare(r->cache, data);
+    if (crc < 0) {
       if (err && err->status == 409) {
         char qr[256];
         store_qualified_resource(t->res, qr, sizeof qr);

@@ -1,6 +1,7 @@
 /* cache_obj.c — building cached objects from stored values, and the reference
  * counting of objects and events (atomic, since readers on many threads share them). */
 #include "storage/watchcache/cache_obj.h"
+#include "storage/watchcache/rv_splice.h"
 
 #include "lib/mem.h"
 
@@ -25,6 +26,22 @@ dump_with_revision(json_t *obj, int64_t rev, size_t *len)
   return text;
 }
 
+/* The stored text with resourceVersion set: spliced when the text allows, else re-encoded. */
+static char *
+text_with_revision(const char *value, size_t len, json_t *parsed, int64_t rev, size_t *out_len)
+{
+  char *text = rv_splice(value, len, rev, out_len);
+  if (text)
+    return text;
+  if (parsed)
+    return dump_with_revision(parsed, rev, out_len);
+  json_error_t jerr;
+  cleanup_json json_t *obj = json_loadb(value, len, 0, &jerr);
+  if (!json_is_object(obj))
+    return NULL;
+  return dump_with_revision(obj, rev, out_len);
+}
+
 cache_obj *
 cache_obj_new(const char *key, const char *value, size_t len, int64_t rev, int64_t create_rev,
               watchcache_indexer indexer, void *indexer_ctx, k8c_err *err)
@@ -44,16 +61,60 @@ cache_obj_new(const char *key, const char *value, size_t len, int64_t rev, int64
   if (indexer)
     indexer(indexer_ctx, key, obj, &o->labels, &o->fields);
   /* Index before setting resourceVersion: the indexer sees the stored state. */
-  o->json = dump_with_revision(obj, rev, &o->len);
+  o->json = text_with_revision(value, len, obj, rev, &o->len);
+  return o;
+}
+
+cache_obj *
+cache_obj_prepare(const char *key, const char *value, size_t len, const json_t *parsed,
+                  watchcache_indexer indexer, void *indexer_ctx, k8c_err *err)
+{
+  json_error_t jerr;
+  cleanup_json json_t *obj = parsed ? json_incref((json_t *)parsed) : json_loadb(value, len, 0, &jerr);
+  if (!json_is_object(obj))
+    return k8c_error(err, 400, K8C_REASON_BAD_REQUEST, "value of \"%s\" is not a JSON object: %s",
+                     key, obj ? "wrong type" : jerr.text),
+           NULL;
+  cache_obj *o = xcalloc(1, sizeof(*o));
+  atomic_init(&o->refs, 1);
+  o->key = xstrdup(key);
+  if (indexer)
+    indexer(indexer_ctx, key, obj, &o->labels, &o->fields);
+  /* The caller keeps its object and may change it: the cache's index must not share it. */
+  if (parsed && o->labels) {
+    json_t *copy = json_deep_copy(o->labels);
+    json_decref(o->labels);
+    o->labels = copy;
+  }
+  return o;
+}
+
+cache_obj *
+cache_obj_finish(const cache_obj *prepared, const char *value, size_t len, int64_t rev,
+                 int64_t create_rev)
+{
+  size_t out_len = 0;
+  char *text = text_with_revision(value, len, NULL, rev, &out_len);
+  if (text == NULL)
+    return NULL;
+  cache_obj *o = xcalloc(1, sizeof(*o));
+  atomic_init(&o->refs, 1);
+  o->key = xstrdup(prepared->key);
+  o->rev = rev;
+  o->create_rev = create_rev;
+  o->labels = prepared->labels ? json_incref(prepared->labels) : NULL;
+  o->fields = prepared->fields ? json_incref(prepared->fields) : NULL;
+  o->json = text;
+  o->len = out_len;
   return o;
 }
 
 cache_obj *
 cache_obj_with_revision(const cache_obj *o, int64_t rev)
 {
-  json_error_t jerr;
-  cleanup_json json_t *obj = json_loadb(o->json, o->len, 0, &jerr);
-  if (!json_is_object(obj))
+  size_t len = 0;
+  char *text = text_with_revision(o->json, o->len, NULL, rev, &len);
+  if (text == NULL)
     return NULL;
   cache_obj *copy = xcalloc(1, sizeof(*copy));
   atomic_init(&copy->refs, 1);
@@ -62,7 +123,8 @@ cache_obj_with_revision(const cache_obj *o, int64_t rev)
   copy->create_rev = o->create_rev;
   copy->labels = json_incref(o->labels);
   copy->fields = json_incref(o->fields);
-  copy->json = dump_with_revision(obj, rev, &copy->len);
+  copy->json = text;
+  copy->len = len;
   return copy;
 }
 

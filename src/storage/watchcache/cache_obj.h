@@ -47,6 +47,17 @@ cache_obj *cache_obj_new(const char *key, const char *value, size_t len, int64_t
 
 /* A copy of o whose resourceVersion is rev (for DELETED events). One new reference;
  * NULL if o's JSON cannot be re-read (never for objects made by cache_obj_new). */
+/* Indexes a value before it is written (outside the store's serial section): `parsed` is
+ * the value as an object if the caller has it (it must encode to exactly `value`), else
+ * NULL and the value is parsed. The result has no text or revision until
+ * cache_obj_finish. Caller owns it. */
+cache_obj *cache_obj_prepare(const char *key, const char *value, size_t len, const json_t *parsed,
+                             watchcache_indexer indexer, void *indexer_ctx, k8c_err *err);
+/* The cached object for value at rev, reusing prepared's index (no parse). NULL if the
+ * text cannot take a resourceVersion. */
+cache_obj *cache_obj_finish(const cache_obj *prepared, const char *value, size_t len, int64_t rev,
+                            int64_t create_rev);
+
 cache_obj *cache_obj_with_revision(const cache_obj *o, int64_t rev);
 
 /* Adds a reference and returns o. */

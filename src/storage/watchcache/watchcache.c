@@ -9,6 +9,7 @@
 #include "lib/mem.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -83,14 +84,75 @@ publish_revision(watchcache *wc, int64_t rev)
   pthread_mutex_unlock(&wc->rev_mu);
 }
 
+static void
+pointer_key(const void *p, char out[32])
+{
+  snprintf(out, 32, "%p", p);
+}
+
+int
+watchcache_prepare(watchcache *wc, const char *key, const char *value, size_t len,
+                   const json_t *parsed, k8c_err *err)
+{
+  cache_obj *o = cache_obj_prepare(key, value, len, parsed, wc->indexer, wc->indexer_ctx, err);
+  if (o == NULL)
+    return -1;
+  char pk[32];
+  pointer_key(value, pk);
+  pthread_mutex_lock(&wc->prep_mu);
+  cache_obj *old = hashmap_put(wc->prepared, pk, o);
+  pthread_mutex_unlock(&wc->prep_mu);
+  cache_obj_unref(old);
+  return 0;
+}
+
+void
+watchcache_unprepare(watchcache *wc, const char *value)
+{
+  char pk[32];
+  pointer_key(value, pk);
+  pthread_mutex_lock(&wc->prep_mu);
+  cache_obj *o = hashmap_remove(wc->prepared, pk);
+  pthread_mutex_unlock(&wc->prep_mu);
+  cache_obj_unref(o);
+}
+
+/* The cached form of an event's value without parsing it when possible: a PUT whose
+ * value was prepared by the writer, or a DELETE of an object the cache holds. */
+static cache_obj *
+object_for_event(watchcache *wc, const storage_event *ev, k8c_err *err)
+{
+  if (ev->type == STORAGE_EVENT_PUT) {
+    char pk[32];
+    pointer_key(ev->value, pk);
+    pthread_mutex_lock(&wc->prep_mu);
+    cache_obj *prepared = hashmap_remove(wc->prepared, pk);
+    pthread_mutex_unlock(&wc->prep_mu);
+    cache_obj *obj = NULL;
+    if (prepared && strcmp(prepared->key, ev->key) == 0)
+      obj = cache_obj_finish(prepared, ev->value, ev->value_len, ev->revision, ev->create_revision);
+    cache_obj_unref(prepared);
+    if (obj)
+      return obj;
+  } else {
+    pthread_rwlock_rdlock(&wc->lock);
+    cache_obj *current = hashmap_get(wc->by_key, ev->key);
+    cache_obj *obj = current ? cache_obj_with_revision(current, ev->revision) : NULL;
+    pthread_rwlock_unlock(&wc->lock);
+    if (obj)
+      return obj;
+  }
+  return cache_obj_new(ev->key, ev->value, ev->value_len, ev->revision, ev->create_revision,
+                       wc->indexer, wc->indexer_ctx, err);
+}
+
 /* Runs in the store's writer thread, in revision order. */
 static void
 apply_store_event(void *ctx, const storage_event *ev)
 {
   watchcache *wc = ctx;
   k8c_err err = {0};
-  cache_obj *obj = cache_obj_new(ev->key, ev->value, ev->value_len, ev->revision,
-                                 ev->create_revision, wc->indexer, wc->indexer_ctx, &err);
+  cache_obj *obj = object_for_event(wc, ev, &err);
   if (!obj) {
     log_error("watch cache: skipping revision %lld: %s", (long long)ev->revision, err.message);
     k8c_err_clear(&err);
@@ -160,6 +222,8 @@ watchcache_new(storage *s, watchcache_indexer indexer, void *indexer_ctx, k8c_er
   wc->indexer_ctx = indexer_ctx;
   pthread_rwlock_init(&wc->lock, NULL);
   pthread_mutex_init(&wc->rev_mu, NULL);
+  pthread_mutex_init(&wc->prep_mu, NULL);
+  wc->prepared = hashmap_new();
   pthread_condattr_t attr;
   pthread_condattr_init(&attr);
   pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
@@ -210,6 +274,8 @@ watchcache_free(watchcache *wc)
   free(wc->history);
   skiplist_free(wc->ordered, NULL);
   hashmap_free(wc->by_key, unref_value);
+  hashmap_free(wc->prepared, unref_value);
+  pthread_mutex_destroy(&wc->prep_mu);
   pthread_rwlock_destroy(&wc->lock);
   pthread_mutex_destroy(&wc->rev_mu);
   pthread_cond_destroy(&wc->rev_cv);

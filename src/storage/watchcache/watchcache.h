@@ -38,6 +38,15 @@ void watchcache_free(watchcache *wc);
  * (tests use small values). Affects watchers created afterwards. */
 void watchcache_set_limits(watchcache *wc, size_t history, size_t max_queued);
 
+/* Optional fast path for writers: parse and index value (the exact buffer that will be
+ * passed to the store's create/update) now, in the caller's thread, so the store's serial
+ * section only splices in the revision. `parsed` (may be NULL) is value as an object, to
+ * index without parsing. Call watchcache_unprepare(value) after the write
+ * returns, whatever its outcome. */
+int watchcache_prepare(watchcache *wc, const char *key, const char *value, size_t len,
+                       const json_t *parsed, k8c_err *err);
+void watchcache_unprepare(watchcache *wc, const char *value);
+
 /* The object under key, referenced (release with cache_obj_unref). 404 if absent. */
 int watchcache_get(watchcache *wc, const char *key, cache_obj **out, k8c_err *err);
 

@@ -42,6 +42,9 @@ struct watchcache {
   pthread_mutex_t rev_mu;
   pthread_cond_t rev_cv;
   int64_t published_rev; /* under rev_mu, for watchcache_wait_revision */
+
+  pthread_mutex_t prep_mu;
+  hashmap *prepared; /* "%p" of a value about to be written → cache_obj (owned), see prepare */
 };
 
 struct watcher {

@@ -226,6 +226,7 @@ handle_resource(struct apiserver *s, struct api_request *r)
                                             o.field_validation == FIELD_VALIDATION_STRICT, warnings, &err);
     if (body == NULL)
       return answer_error(r, &err);
+    o.body_is_scratch = ri->verb == VERB_CREATE;
     rc = ri->verb == VERB_CREATE ? registry_create(reg, &t, body, &o, &out, &status, &err)
                                  : registry_update(reg, &t, body, &o, &out, &status, &err);
     break;

@@ -49,6 +49,8 @@ struct write_opts {
   const char *field_manager; /* may be NULL */
   bool force;                /* server-side apply: take ownership on conflicts */
   json_t *warnings;          /* borrowed array; warnings are appended here (may be NULL) */
+  bool body_is_scratch;      /* the caller will not use the body again: it may be modified
+                              * in place instead of copied (the HTTP layer's decoded bodies) */
 };
 
 struct list_opts {

@@ -181,7 +181,7 @@ static int
 create_locked(struct registry *r, const struct registry_target *t, json_t *body,
               const struct write_opts *o, json_t **out, int *status, k8c_err *err)
 {
-  cleanup_json json_t *obj = json_deep_copy(body);
+  cleanup_json json_t *obj = o->body_is_scratch ? json_incref(body) : json_deep_copy(body);
   if (check_type_meta(t, obj, err) < 0)
     return -1;
   json_t *meta = json_object_get(obj, "metadata");
@@ -341,11 +341,13 @@ update_once(struct registry *r, const struct registry_target *t, json_t *newobj,
   apply_track_update(newobj, old, o->field_manager, "Update", t->subresource);
 
   /* No change: no write, same resourceVersion (kubectl apply's "unchanged"). */
+  json_t *old_rv = json_object_get(json_object_get(old, "metadata"), "resourceVersion");
+  if (old_rv)
+    json_object_set(meta, "resourceVersion", old_rv);
+  else
+    json_object_del(meta, "resourceVersion");
+  bool same = json_equal(newobj, old);
   json_object_del(meta, "resourceVersion");
-  json_t *old_copy = json_deep_copy(old);
-  json_object_del(json_object_get(old_copy, "metadata"), "resourceVersion");
-  bool same = json_equal(newobj, old_copy);
-  json_decref(old_copy);
   if (same) {
     store_set_rv(newobj, old_rev);
     *out = json_incref(newobj);

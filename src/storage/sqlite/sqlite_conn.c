@@ -82,8 +82,8 @@ sq_conn_open(const char *path, bool writer, bool sync_full, k8c_err *err)
     return NULL;
   }
   sqlite3_busy_timeout(c->db, 10000);
-  const char *pragmas = writer ? (sync_full ? "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
-                                            : "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;")
+  const char *pragmas = writer ? (sync_full ? "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA wal_autocheckpoint=0;"
+                                            : "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA wal_autocheckpoint=0;")
                                : "PRAGMA query_only=1;";
   if (exec_sql(c, pragmas, err) < 0 || (writer && sq_schema_init(c, err) < 0)) {
     sq_conn_close(c);

@@ -77,7 +77,22 @@ struct sqlite_store {
 
   pthread_mutex_t pool_mu;
   struct sq_conn *free_readers;
+
+  /* Background checkpointer (sqlite_checkpoint.c). */
+  bool ckpt_running;
+  bool ckpt_stopping;
+  int ckpt_pending; /* WAL frames written since the last checkpoint (approximate) */
+  pthread_t ckpt_thread;
+  pthread_mutex_t ckpt_mu;
+  pthread_cond_t ckpt_cv;
+  sqlite3 *ckpt_conn;
 };
+
+/* Starts / stops the checkpoint thread; note() tells it a batch wrote about `frames`
+ * WAL frames. */
+int sq_checkpointer_start(struct sqlite_store *st, k8c_err *err);
+void sq_checkpointer_note(struct sqlite_store *st, int frames);
+void sq_checkpointer_stop(struct sqlite_store *st);
 
 /* sqlite_conn.c */
 struct sq_conn *sq_conn_open(const char *path, bool writer, bool sync_full, k8c_err *err);

@@ -123,6 +123,7 @@ sq_destroy(storage *s)
   struct sqlite_store *st = (struct sqlite_store *)s;
   if (!st)
     return;
+  sq_checkpointer_stop(st);
   sq_reader_pool_free(st);
   sq_conn_close(st->writer);
   pthread_mutex_destroy(&st->write_mu);
@@ -165,5 +166,10 @@ sqlite_store_open(const char *path, const struct sqlite_store_options *opts, k8c
   }
   atomic_store(&st->current_rev, current);
   atomic_store(&st->compacted_rev, compacted);
+  if (sq_checkpointer_start(st, err) < 0) {
+    k8c_err_prefix(err, "opening sqlite store %s", path);
+    sq_destroy(&st->base);
+    return NULL;
+  }
   return &st->base;
 }

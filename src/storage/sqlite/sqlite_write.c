@@ -162,6 +162,10 @@ run_batch(struct sqlite_store *st, struct sq_write_req *batch)
     return;
   }
   atomic_store(&st->current_rev, next_rev - 1);
+  int frames = 0;
+  for (struct sq_write_req *r = batch; r; r = r->next)
+    frames += 2 + (int)(r->len / 4096);
+  sq_checkpointer_note(st, frames);
   for (struct sq_write_req *r = batch; r; r = r->next)
     if (r->rc == 0 && st->watch_fn)
       st->watch_fn(st->watch_ctx, &r->event);

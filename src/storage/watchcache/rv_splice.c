@@ -112,7 +112,7 @@ rv_splice(const char *json, size_t len, int64_t rev, size_t *out_len)
   int rvlen = snprintf(rv, sizeof rv, "%lld", (long long)rev);
   size_t rv_key, rv_value;
   if (find_member(json, len, meta, "resourceVersion", &rv_key, &rv_value)) {
-    if (json[rv_value] != '"')
+    if (rv_value >= len || json[rv_value] != '"')
       return NULL;
     size_t rv_end = skip_string(json, len, rv_value);
     if (rv_end == 0)
@@ -128,6 +128,8 @@ rv_splice(const char *json, size_t len, int64_t rev, size_t *out_len)
     *out_len = n;
     return out;
   }
+  if (skip_value(json, len, meta) == 0)
+    return NULL; /* metadata object not closed: do not guess */
   size_t after_brace = meta + 1;
   bool empty = json[skip_ws(json, len, after_brace)] == '}';
   char member[64];

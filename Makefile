@@ -4,7 +4,7 @@
 JOBS ?= $(shell nproc)
 DEPS_STAMP := build/.deps-ok
 
-.PHONY: all deps build test test-unit test-fuzz test-e2e demo bench clean format codegen codegen-check
+.PHONY: all deps build test test-unit test-fuzz test-e2e demo bench clean format format-check codegen codegen-check
 
 all: build
 
@@ -24,7 +24,7 @@ build-asan/CMakeCache.txt: $(DEPS_STAMP)
 build-fuzz/CMakeCache.txt: $(DEPS_STAMP)
 	CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DK8C_FUZZ=ON >/dev/null
 
-test: build codegen-check test-unit test-fuzz test-e2e
+test: build format-check codegen-check test-unit test-fuzz test-e2e
 
 test-unit: build-asan/CMakeCache.txt
 	cmake --build build-asan -j$(JOBS)
@@ -49,8 +49,13 @@ demo: build
 bench: build
 	bash bench/run.sh
 
+FORMAT_FILES = $$(git ls-files 'src/*.c' 'src/*.h' 'tests/*.c' 'tests/*.h' 'bench/*.c' 'bench/*.h' | grep -v '/gen/')
+
 format:
-	clang-format -i $$(git ls-files 'src/*.c' 'src/*.h' 'tests/*.c' 'tests/*.h' 'bench/*.c')
+	clang-format -i $(FORMAT_FILES)
+
+format-check:
+	@clang-format --dry-run --Werror $(FORMAT_FILES) && echo "format-check: sources are clang-formatted"
 
 clean:
 	rm -rf build build-asan build-fuzz

@@ -17,7 +17,8 @@ struct bench_arg {
 };
 
 static const char value[] =
-    "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"p\",\"namespace\":\"default\","
+    "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"p\",\"namespace\":"
+    "\"default\","
     "\"uid\":\"0b1c3f0e-6c1e-4c53-9d7a-5f2f1d1e8e11\",\"labels\":{\"app\":\"bench\"}},"
     "\"spec\":{\"containers\":[{\"name\":\"c\",\"image\":\"busybox\"}]}}";
 

@@ -49,8 +49,8 @@ http_client_free(http_client *client)
 }
 
 long
-http_client_request(http_client *client, const char *method, const char *path,
-                    const char *body, size_t body_len, k8c_err *err)
+http_client_request(http_client *client, const char *method, const char *path, const char *body,
+                    size_t body_len, k8c_err *err)
 {
   CURL *easy = client->easy;
   buf_reset(&client->url);

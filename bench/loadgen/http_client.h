@@ -13,11 +13,11 @@
 #include <curl/curl.h>
 
 typedef struct http_client {
-  CURL *easy;                  /* owned */
-  struct curl_slist *headers;  /* owned */
-  const bench_target *target;  /* borrowed; outlives the client */
-  buf url;                     /* scratch for base URL + path */
-  buf body;                    /* response body of the last request (client-owned) */
+  CURL *easy;                 /* owned */
+  struct curl_slist *headers; /* owned */
+  const bench_target *target; /* borrowed; outlives the client */
+  buf url;                    /* scratch for base URL + path */
+  buf body;                   /* response body of the last request (client-owned) */
   char errbuf[CURL_ERROR_SIZE];
 } http_client;
 

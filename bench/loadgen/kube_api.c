@@ -35,9 +35,9 @@ kube_pod_manifest(char *out, size_t size, const char *namespace_name, const char
 int
 kube_ensure_namespace(http_client *client, const char *namespace_name, k8c_err *err)
 {
-  cleanup_free char *body = xasprintf(
-      "{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{\"name\":\"%s\"}}",
-      namespace_name);
+  cleanup_free char *body =
+      xasprintf("{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{\"name\":\"%s\"}}",
+                namespace_name);
   long status = http_client_request(client, "POST", "/api/v1/namespaces", body, strlen(body), err);
   if (status < 0)
     return -1;
@@ -59,11 +59,9 @@ kube_list_pods(http_client *client, const char *namespace_name, char ***names, s
   if (status != 200)
     return kube_error_from_response(client, "listing pods", status, err);
   json_error_t parse_error;
-  cleanup_json json_t *list =
-      json_loadb(client->body.data, client->body.len, 0, &parse_error);
+  cleanup_json json_t *list = json_loadb(client->body.data, client->body.len, 0, &parse_error);
   if (list == NULL)
-    return k8c_error(err, 500, K8C_REASON_INTERNAL, "pod list is not JSON: %s",
-                     parse_error.text);
+    return k8c_error(err, 500, K8C_REASON_INTERNAL, "pod list is not JSON: %s", parse_error.text);
   json_t *items = json_object_get(list, "items");
   if (!json_is_array(items))
     return k8c_error(err, 500, K8C_REASON_INTERNAL, "pod list has no items array");
@@ -75,8 +73,8 @@ kube_list_pods(http_client *client, const char *namespace_name, char ***names, s
     out[i] = xstrdup(name ? name : "");
   }
   if (resource_version) {
-    const char *rv = json_string_value(
-        json_object_get(json_object_get(list, "metadata"), "resourceVersion"));
+    const char *rv =
+        json_string_value(json_object_get(json_object_get(list, "metadata"), "resourceVersion"));
     *resource_version = rv ? xstrdup(rv) : NULL;
   }
   *names = out;

@@ -21,11 +21,10 @@ int kube_ensure_namespace(http_client *client, const char *namespace_name, k8c_e
 /* Lists the pods of namespace_name. On success *names (owned by the caller: free each
  * entry and the array) holds the pod names and *count their number; resource_version
  * (if not NULL) receives the list's metadata.resourceVersion (owned by the caller). */
-int kube_list_pods(http_client *client, const char *namespace_name, char ***names,
-                   size_t *count, char **resource_version, k8c_err *err);
+int kube_list_pods(http_client *client, const char *namespace_name, char ***names, size_t *count,
+                   char **resource_version, k8c_err *err);
 
 /* Fills err from a non-success API response (the Status message when there is one). */
-int kube_error_from_response(http_client *client, const char *what, long status,
-                             k8c_err *err);
+int kube_error_from_response(http_client *client, const char *what, long status, k8c_err *err);
 
 #endif

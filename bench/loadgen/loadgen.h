@@ -28,11 +28,11 @@ typedef struct bench_options {
   int runs;
   int watchers;
   int watcher_threads;
-  int events;       /* watch: pods created per run while watched */
-  double rate;      /* watch: creates per second (0: as fast as the creators go) */
-  int creators;     /* watch: concurrent creator threads */
-  double timeout_s; /* ready: give up after; watch: wait for fan-out at most */
-  int interval_ms;  /* ready: poll period */
+  int events;            /* watch: pods created per run while watched */
+  double rate;           /* watch: creates per second (0: as fast as the creators go) */
+  int creators;          /* watch: concurrent creator threads */
+  double timeout_s;      /* ready: give up after; watch: wait for fan-out at most */
+  int interval_ms;       /* ready: poll period */
   int64_t since_unix_us; /* ready: when the server was exec'd (0: when polling began) */
   int server_pid;        /* if set (same machine), the server's CPU is reported per run */
 } bench_options;

@@ -175,20 +175,47 @@ parse_options(int argc, char **argv, bench_options *options)
       if (parse_number(LONG_OPTIONS[opt - OPT_SERVER].name, optarg, 0, &value) < 0)
         return -1;
       switch (opt) {
-      case OPT_CONCURRENCY: options->concurrency = (int)value; break;
-      case OPT_COUNT: options->count = (uint64_t)value; break;
-      case OPT_DURATION: options->duration_s = value; break;
-      case OPT_RUNS: options->runs = (int)value; break;
-      case OPT_WATCHERS: options->watchers = (int)value; break;
-      case OPT_WATCHER_THREADS: options->watcher_threads = (int)value; break;
-      case OPT_EVENTS: options->events = (int)value; break;
-      case OPT_RATE: options->rate = value; break;
-      case OPT_CREATORS: options->creators = (int)value; break;
-      case OPT_TIMEOUT: options->timeout_s = value; break;
-      case OPT_INTERVAL_MS: options->interval_ms = (int)value; break;
-      case OPT_SINCE_UNIX_US: options->since_unix_us = (int64_t)value; break;
-      case OPT_SERVER_PID: options->server_pid = (int)value; break;
-      default: return -1;
+      case OPT_CONCURRENCY:
+        options->concurrency = (int)value;
+        break;
+      case OPT_COUNT:
+        options->count = (uint64_t)value;
+        break;
+      case OPT_DURATION:
+        options->duration_s = value;
+        break;
+      case OPT_RUNS:
+        options->runs = (int)value;
+        break;
+      case OPT_WATCHERS:
+        options->watchers = (int)value;
+        break;
+      case OPT_WATCHER_THREADS:
+        options->watcher_threads = (int)value;
+        break;
+      case OPT_EVENTS:
+        options->events = (int)value;
+        break;
+      case OPT_RATE:
+        options->rate = value;
+        break;
+      case OPT_CREATORS:
+        options->creators = (int)value;
+        break;
+      case OPT_TIMEOUT:
+        options->timeout_s = value;
+        break;
+      case OPT_INTERVAL_MS:
+        options->interval_ms = (int)value;
+        break;
+      case OPT_SINCE_UNIX_US:
+        options->since_unix_us = (int64_t)value;
+        break;
+      case OPT_SERVER_PID:
+        options->server_pid = (int)value;
+        break;
+      default:
+        return -1;
       }
     }
   }
@@ -232,28 +259,26 @@ raise_fd_limit(void)
 static void
 usage(FILE *out)
 {
-  fprintf(out,
-          "usage: k8c-loadgen SCENARIO --server URL --tls-dir DIR [options]\n\n"
-          "scenarios:\n");
+  fprintf(out, "usage: k8c-loadgen SCENARIO --server URL --tls-dir DIR [options]\n\n"
+               "scenarios:\n");
   for (size_t i = 0; i < sizeof(SCENARIOS) / sizeof(SCENARIOS[0]); i++)
     fprintf(out, "  %-7s %s\n", SCENARIOS[i].name, SCENARIOS[i].summary);
-  fprintf(out,
-          "\noptions:\n"
-          "  --server URL          API server base URL (https://127.0.0.1:PORT)\n"
-          "  --tls-dir DIR         holds server-ca.crt, client-admin.crt, client-admin.key\n"
-          "  --namespace NS        namespace to work in (default bench; created if absent)\n"
-          "  --name-prefix P       pod names are P-r<run>-<n> (default bench)\n"
-          "  --concurrency C       client threads, one keep-alive connection each (16)\n"
-          "  --count N             create: pods per run (1000); list: expected items\n"
-          "  --duration S          get: seconds per run (5)\n"
-          "  --runs R              runs; the report gives the median (3; list 11)\n"
-          "  --watchers W          watch: streams (1000)\n"
-          "  --watcher-threads T   watch: threads multiplexing the streams (2)\n"
-          "  --events E            watch: pods created per run (100)\n"
-          "  --rate R              watch: creates per second, 0 = back to back (0)\n"
-          "  --creators N          watch: concurrent creating clients (1)\n"
-          "  --timeout S           ready: give up after; watch: wait per phase (60)\n"
-          "  --interval-ms MS      ready: poll period (2)\n"
-          "  --since-unix-us T     ready: server exec time, wall clock µs since epoch\n"
-          "  --server-pid PID      report the server's CPU (cores busy) for each run\n");
+  fprintf(out, "\noptions:\n"
+               "  --server URL          API server base URL (https://127.0.0.1:PORT)\n"
+               "  --tls-dir DIR         holds server-ca.crt, client-admin.crt, client-admin.key\n"
+               "  --namespace NS        namespace to work in (default bench; created if absent)\n"
+               "  --name-prefix P       pod names are P-r<run>-<n> (default bench)\n"
+               "  --concurrency C       client threads, one keep-alive connection each (16)\n"
+               "  --count N             create: pods per run (1000); list: expected items\n"
+               "  --duration S          get: seconds per run (5)\n"
+               "  --runs R              runs; the report gives the median (3; list 11)\n"
+               "  --watchers W          watch: streams (1000)\n"
+               "  --watcher-threads T   watch: threads multiplexing the streams (2)\n"
+               "  --events E            watch: pods created per run (100)\n"
+               "  --rate R              watch: creates per second, 0 = back to back (0)\n"
+               "  --creators N          watch: concurrent creating clients (1)\n"
+               "  --timeout S           ready: give up after; watch: wait per phase (60)\n"
+               "  --interval-ms MS      ready: poll period (2)\n"
+               "  --since-unix-us T     ready: server exec time, wall clock µs since epoch\n"
+               "  --server-pid PID      report the server's CPU (cores busy) for each run\n");
 }

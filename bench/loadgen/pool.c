@@ -60,8 +60,7 @@ pool_run(const pool_spec *spec, pool_result *out, k8c_err *err)
   }
   if (started < spec->concurrency) {
     /* The barrier counts every thread: we cannot release it, so fail loudly. */
-    fprintf(stderr, "k8c-loadgen: could only start %d of %d threads\n", started,
-            spec->concurrency);
+    fprintf(stderr, "k8c-loadgen: could only start %d of %d threads\n", started, spec->concurrency);
     abort();
   }
 

@@ -17,11 +17,11 @@ typedef int (*pool_op_fn)(http_client *client, uint64_t index, unsigned int *rng
 typedef struct pool_spec {
   const bench_target *target; /* borrowed */
   int concurrency;
-  uint64_t total_ops;  /* stop after this many operations; 0: run until duration_s */
-  double duration_s;   /* used when total_ops == 0 */
+  uint64_t total_ops;      /* stop after this many operations; 0: run until duration_s */
+  double duration_s;       /* used when total_ops == 0 */
   const char *warmup_path; /* GET once per connection before the clock starts */
   pool_op_fn op;
-  void *ctx; /* borrowed; shared by all threads, so op must only read it or use atomics */
+  void *ctx;      /* borrowed; shared by all threads, so op must only read it or use atomics */
   int server_pid; /* 0, or the server's pid to measure its CPU over the run */
 } pool_spec;
 
@@ -29,9 +29,9 @@ typedef struct pool_result {
   lat_rec latency_ms; /* owned; one sample per successful operation */
   uint64_t ok;
   uint64_t failed;
-  double wall_s;        /* from the common start to the last thread's end */
-  double cpu_s;         /* this process's user+system CPU over the same span */
-  double server_cpu_s;  /* the server's CPU over the same span (0 without server_pid) */
+  double wall_s;       /* from the common start to the last thread's end */
+  double cpu_s;        /* this process's user+system CPU over the same span */
+  double server_cpu_s; /* the server's CPU over the same span (0 without server_pid) */
   char first_error[512];
 } pool_result;
 

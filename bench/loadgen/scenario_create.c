@@ -97,8 +97,7 @@ scenario_create_run(const bench_options *options, k8c_err *err)
 }
 
 static int
-create_one_pod(http_client *client, uint64_t index, unsigned int *rng, void *ctx_arg,
-               k8c_err *err)
+create_one_pod(http_client *client, uint64_t index, unsigned int *rng, void *ctx_arg, k8c_err *err)
 {
   create_ctx *ctx = ctx_arg;
   char name[128];

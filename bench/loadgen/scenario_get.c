@@ -100,8 +100,7 @@ scenario_get_run(const bench_options *options, k8c_err *err)
 }
 
 static int
-get_random_pod(http_client *client, uint64_t index, unsigned int *rng, void *ctx_arg,
-               k8c_err *err)
+get_random_pod(http_client *client, uint64_t index, unsigned int *rng, void *ctx_arg, k8c_err *err)
 {
   get_ctx *ctx = ctx_arg;
   const char *path = ctx->paths[(size_t)rand_r(rng) % ctx->count];

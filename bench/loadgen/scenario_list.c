@@ -30,8 +30,8 @@ scenario_list_run(const bench_options *options, k8c_err *err)
   if (options->count != 0 && items != options->count) {
     http_client_free(&client);
     return k8c_error(err, 500, K8C_REASON_INTERNAL,
-                     "list: expected %" PRIu64 " pods in %s, got %zu",
-                     options->count, options->namespace_name, items);
+                     "list: expected %" PRIu64 " pods in %s, got %zu", options->count,
+                     options->namespace_name, items);
   }
 
   cleanup_free char *path = xasprintf("/api/v1/namespaces/%s/pods", options->namespace_name);

@@ -58,8 +58,8 @@ scenario_ready_run(const bench_options *options, k8c_err *err)
   json_object_set_new(line, "scenario", json_string("ready"));
   json_object_set_new(line, "ready_ms", json_real(ready_ms));
   json_object_set_new(line, "attempts", json_integer(attempts));
-  fprintf(stderr, "ready: /readyz 200 after %.1f ms (%ld polls every %d ms)\n", ready_ms,
-          attempts, options->interval_ms);
+  fprintf(stderr, "ready: /readyz 200 after %.1f ms (%ld polls every %d ms)\n", ready_ms, attempts,
+          options->interval_ms);
   if (report_print(line) < 0)
     return k8c_error(err, 500, K8C_REASON_INTERNAL, "writing the report failed");
   return 0;

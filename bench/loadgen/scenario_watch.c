@@ -38,8 +38,8 @@ typedef struct watch_run_figures {
 
 static int watch_one_run(const bench_options *options, http_client *setup, size_t run,
                          watch_run_figures *figures, k8c_err *err);
-static int create_tracked_pod(http_client *client, uint64_t index, unsigned int *rng,
-                              void *ctx, k8c_err *err);
+static int create_tracked_pod(http_client *client, uint64_t index, unsigned int *rng, void *ctx,
+                              k8c_err *err);
 static int create_pod_named(http_client *client, const char *path, const char *namespace_name,
                             const char *name, k8c_err *err);
 static int wait_for(fanout_tracker *tracker, int first, int last, double timeout_s,
@@ -117,8 +117,7 @@ watch_one_run(const bench_options *options, http_client *setup, size_t run,
   char **names = NULL;
   size_t existing = 0;
   cleanup_free char *resource_version = NULL;
-  if (kube_list_pods(setup, options->namespace_name, &names, &existing, &resource_version,
-                     err) < 0)
+  if (kube_list_pods(setup, options->namespace_name, &names, &existing, &resource_version, err) < 0)
     return -1;
   for (size_t i = 0; i < existing; i++)
     free(names[i]);
@@ -127,9 +126,8 @@ watch_one_run(const bench_options *options, http_client *setup, size_t run,
     return k8c_error(err, 500, K8C_REASON_INTERNAL, "pod list has no resourceVersion");
 
   cleanup_free char *run_prefix = xasprintf("%s-r%zu", options->name_prefix, run);
-  cleanup_free char *watch_path =
-      xasprintf("/api/v1/namespaces/%s/pods?watch=1&resourceVersion=%s",
-                options->namespace_name, resource_version);
+  cleanup_free char *watch_path = xasprintf("/api/v1/namespaces/%s/pods?watch=1&resourceVersion=%s",
+                                            options->namespace_name, resource_version);
   cleanup_free char *pods_path = xasprintf("/api/v1/namespaces/%s/pods", options->namespace_name);
   fanout_tracker tracker;
   fanout_tracker_init(&tracker, run_prefix, options->events, options->watchers);
@@ -177,8 +175,8 @@ watch_one_run(const bench_options *options, http_client *setup, size_t run,
     pool_result result;
     rc = pool_run(&spec, &result, err);
     if (rc == 0 && result.failed > 0)
-      rc = k8c_error(err, 500, K8C_REASON_INTERNAL, "%" PRIu64 " creates failed: %s",
-                     result.failed, result.first_error);
+      rc = k8c_error(err, 500, K8C_REASON_INTERNAL, "%" PRIu64 " creates failed: %s", result.failed,
+                     result.first_error);
     pool_result_free(&result);
     if (rc == 0) {
       wait_for(&tracker, 1, options->events, options->timeout_s, fleet, options->watchers);

@@ -118,9 +118,8 @@ process_cpu_seconds(int pid)
   /* Fields after the command name, which is in parentheses and may hold spaces. */
   const char *after = got ? strrchr(line, ')') : NULL;
   unsigned long long user = 0, system = 0;
-  if (after == NULL ||
-      sscanf(after + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &user,
-             &system) != 2)
+  if (after == NULL || sscanf(after + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
+                              &user, &system) != 2)
     return 0;
   return (double)(user + system) / (double)sysconf(_SC_CLK_TCK);
 }

@@ -22,33 +22,33 @@
 typedef struct watch_group watch_group;
 
 typedef struct watcher {
-  CURL *easy;           /* owned */
-  buf pending;          /* bytes after the last newline seen */
-  uint8_t *seen;        /* owned; [events + 1] tracked indexes this stream counted */
+  CURL *easy;    /* owned */
+  buf pending;   /* bytes after the last newline seen */
+  uint8_t *seen; /* owned; [events + 1] tracked indexes this stream counted */
   fanout_tracker *tracker;
   watch_group *group;
-  int attached;         /* still in the multi handle */
+  int attached; /* still in the multi handle */
 } watcher;
 
 struct watch_group {
   watch_fleet *fleet;
   pthread_t thread;
   int thread_started;
-  CURLM *multi;         /* owned */
-  int epoll_fd;         /* owned */
+  CURLM *multi;              /* owned */
+  int epoll_fd;              /* owned */
   int64_t timer_deadline_us; /* monotonic; -1 when curl wants no timeout */
-  watcher *watchers;    /* owned array */
+  watcher *watchers;         /* owned array */
   int count;
 };
 
 struct watch_fleet {
   const bench_target *target;
-  char *url;            /* owned */
+  char *url;                  /* owned */
   struct curl_slist *headers; /* owned; shared read-only by every stream */
   fanout_tracker *tracker;
   _Atomic int stop;
   _Atomic int ended;
-  watch_group *groups;  /* owned array */
+  watch_group *groups; /* owned array */
   int group_count;
 };
 

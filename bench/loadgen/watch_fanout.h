@@ -15,11 +15,11 @@
 #include <stdint.h>
 
 typedef struct fanout_tracker {
-  char *name_prefix;       /* owned: "<prefix>-" as it appears before the index */
+  char *name_prefix; /* owned: "<prefix>-" as it appears before the index */
   size_t name_prefix_len;
-  int events;              /* tracked indexes are 0..events (inclusive) */
-  _Atomic int expected;    /* watchers that must see an event for it to be complete */
-  _Atomic int *received;   /* owned; [events + 1] watchers that saw each index */
+  int events;                   /* tracked indexes are 0..events (inclusive) */
+  _Atomic int expected;         /* watchers that must see an event for it to be complete */
+  _Atomic int *received;        /* owned; [events + 1] watchers that saw each index */
   _Atomic int64_t *complete_us; /* owned; [events + 1] monotonic µs, 0 until complete */
 } fanout_tracker;
 

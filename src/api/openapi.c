@@ -60,7 +60,8 @@ gzip_size_hint(const unsigned char *gz, size_t gz_len)
   if (gz_len < 18)
     return 4096;
   const unsigned char *t = gz + gz_len - 4;
-  uint32_t isize = (uint32_t)t[0] | (uint32_t)t[1] << 8 | (uint32_t)t[2] << 16 | (uint32_t)t[3] << 24;
+  uint32_t isize =
+      (uint32_t)t[0] | (uint32_t)t[1] << 8 | (uint32_t)t[2] << 16 | (uint32_t)t[3] << 24;
   return isize > 0 && isize < (1u << 30) ? isize : 4096;
 }
 

@@ -44,22 +44,22 @@ enum proto_well_known {
   PROTO_WK_ITEMS,         /* a named Go slice type {repeated items}: the bare array */
 };
 
-#define PROTO_FIELD_REPEATED 0x1     /* label repeated (a map when message is a map entry) */
-#define PROTO_FIELD_INLINE 0x2       /* Go `json:",inline"`: its fields join the parent's */
+#define PROTO_FIELD_REPEATED 0x1 /* label repeated (a map when message is a map entry) */
+#define PROTO_FIELD_INLINE 0x2   /* Go `json:",inline"`: its fields join the parent's */
 /* A Go non-pointer field (gogoproto.nullable=false, so always on the wire) whose JSON tag
  * has omitempty (not "required" in OpenAPI): its zero value is dropped, as Go would. */
 #define PROTO_FIELD_OMIT_EMPTY 0x4
 
 struct proto_field {
   uint32_t number;
-  uint8_t type;  /* enum proto_type */
-  uint8_t flags; /* PROTO_FIELD_* */
+  uint8_t type;    /* enum proto_type */
+  uint8_t flags;   /* PROTO_FIELD_* */
   int16_t message; /* index into proto_messages for MESSAGE fields, else -1 */
   const char *json_name;
 };
 
 struct proto_message {
-  const char *name; /* full protobuf name: "k8s.io.api.core.v1.Pod" */
+  const char *name;                 /* full protobuf name: "k8s.io.api.core.v1.Pod" */
   const struct proto_field *fields; /* declaration (= Go struct = JSON) order */
   uint16_t field_count;
   uint8_t well_known; /* enum proto_well_known */
@@ -82,7 +82,6 @@ extern const size_t proto_kinds_count;
 /* Lookups into the static tables (never to be freed); NULL when unknown. */
 const struct proto_message *proto_message_find(const char *name);
 const struct proto_message *proto_message_for_kind(const char *api_version, const char *kind);
-const struct proto_field *proto_message_field(const struct proto_message *message,
-                                              uint32_t number);
+const struct proto_field *proto_message_field(const struct proto_message *message, uint32_t number);
 
 #endif

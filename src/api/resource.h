@@ -8,14 +8,14 @@
 #include <stddef.h>
 
 struct api_resource {
-  const char *group;      /* "" for the core group */
-  const char *version;    /* "v1" */
-  const char *kind;       /* "Deployment" */
-  const char *list_kind;  /* "DeploymentList" */
-  const char *plural;     /* "deployments" (the URL segment) */
-  const char *singular;   /* "deployment" */
+  const char *group;     /* "" for the core group */
+  const char *version;   /* "v1" */
+  const char *kind;      /* "Deployment" */
+  const char *list_kind; /* "DeploymentList" */
+  const char *plural;    /* "deployments" (the URL segment) */
+  const char *singular;  /* "deployment" */
   bool namespaced;
-  const char *const *verbs;       /* NULL-terminated, discovery order/names: "create","delete",... */
+  const char *const *verbs; /* NULL-terminated, discovery order/names: "create","delete",... */
   const char *const *short_names; /* NULL-terminated, may be empty */
   const char *const *categories;  /* NULL-terminated, e.g. "all" */
   const char *definition;         /* OpenAPI definition: "io.k8s.api.apps.v1.Deployment" */
@@ -23,7 +23,8 @@ struct api_resource {
   bool has_scale;                 /* serves the scale subresource */
   /* Storage: objects of resources sharing a storage_resource share keys; e.g. events.k8s.io
    * events are stored as core events. Key prefix is "/registry/" + storage_resource + "/". */
-  const char *storage_resource; /* "pods", "apps/deployments", "apiextensions.k8s.io/customresourcedefinitions" */
+  const char *storage_resource; /* "pods", "apps/deployments",
+                                   "apiextensions.k8s.io/customresourcedefinitions" */
   /* true for the group's preferred version of this resource (discovery's preferredVersion;
    * e.g. autoscaling/v2 horizontalpodautoscalers, not autoscaling/v1). */
   bool preferred;

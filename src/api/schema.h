@@ -49,7 +49,7 @@ bool schema_definition_is_any(const char *definition);
  * apiVersion and kind at the top level are always known; nothing under an ANY field or
  * definition is checked; values of the wrong JSON type are skipped (decoding reports them).
  * Returns the number of paths appended; paths_out stays owned by the caller. */
-int schema_find_unknown_fields(const json_t *obj, const char *definition,
-                               const char *path_prefix, json_t *paths_out);
+int schema_find_unknown_fields(const json_t *obj, const char *definition, const char *path_prefix,
+                               json_t *paths_out);
 
 #endif

@@ -201,8 +201,7 @@ field_selector_check_supported(const field_selector *sel, const char *const *sup
     for (size_t j = 0; !ok && supported != NULL && supported[j]; j++)
       ok = strcmp(field, supported[j]) == 0;
     if (!ok)
-      return k8c_error(err, 400, K8C_REASON_BAD_REQUEST, "field label not supported: %s",
-                       field);
+      return k8c_error(err, 400, K8C_REASON_BAD_REQUEST, "field label not supported: %s", field);
   }
   return 0;
 }

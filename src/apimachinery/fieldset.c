@@ -75,8 +75,7 @@ fieldset_union(json_t *dst, const json_t *src)
 {
   const char *key;
   json_t *src_child;
-  json_object_foreach((json_t *)src, key, src_child)
-  {
+  json_object_foreach ((json_t *)src, key, src_child) {
     if (is_member_key(key))
       continue;
     json_t *dst_child = json_object_get(dst, key);
@@ -95,8 +94,7 @@ fieldset_subtract(json_t *dst, const json_t *src)
 {
   const char *key;
   json_t *src_child;
-  json_object_foreach((json_t *)src, key, src_child)
-  {
+  json_object_foreach ((json_t *)src, key, src_child) {
     if (is_member_key(key))
       continue;
     json_t *dst_child = json_object_get(dst, key);
@@ -116,8 +114,7 @@ fieldset_intersect(const json_t *a, const json_t *b)
   json_t *out = json_object();
   const char *key;
   json_t *a_child;
-  json_object_foreach((json_t *)a, key, a_child)
-  {
+  json_object_foreach ((json_t *)a, key, a_child) {
     if (is_member_key(key))
       continue;
     json_t *b_child = json_object_get(b, key);
@@ -167,8 +164,7 @@ walk_node(struct walk *w, const json_t *node)
   size_t n = 0;
   const char *key;
   json_t *child;
-  json_object_foreach((json_t *)node, key, child)
-  {
+  json_object_foreach ((json_t *)node, key, child) {
     if (!is_member_key(key))
       keys[n++] = key;
   }
@@ -217,8 +213,7 @@ fieldset_path_string(const char *const *elems, size_t n)
       json_t *value;
       bool first = true;
       buf_puts(&out, "[");
-      json_object_foreach(fields, name, value)
-      {
+      json_object_foreach (fields, name, value) {
         char *text = json_dumps(value, JSON_ENCODE_ANY | JSON_COMPACT);
         buf_printf(&out, "%s%s=%s", first ? "" : ",", name, text ? text : "null");
         free(text);

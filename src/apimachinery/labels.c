@@ -66,9 +66,9 @@ static const struct {
   const char *text;
   token_kind kind;
 } symbols[] = {
-    {"!", TOK_NOT},     {"!=", TOK_NOT_EQUALS}, {"(", TOK_OPEN},      {")", TOK_CLOSE},
-    {",", TOK_COMMA},   {"=", TOK_EQUALS},      {"==", TOK_DOUBLE_EQ}, {">", TOK_GREATER},
-    {"<", TOK_LESS},
+    {"!", TOK_NOT},        {"!=", TOK_NOT_EQUALS}, {"(", TOK_OPEN},
+    {")", TOK_CLOSE},      {",", TOK_COMMA},       {"=", TOK_EQUALS},
+    {"==", TOK_DOUBLE_EQ}, {">", TOK_GREATER},     {"<", TOK_LESS},
 };
 
 static bool
@@ -363,8 +363,8 @@ parse_values_list(token_list *tl, struct label_requirement *r, k8c_err *err)
   token_kind kind;
   token *t = tokens_next(tl, CTX_VALUES, &kind);
   if (kind != TOK_OPEN)
-    return k8c_error(err, 400, K8C_REASON_BAD_REQUEST, REQUIREMENT_PREFIX "found '%s' expected: '('",
-                     t->literal);
+    return k8c_error(err, 400, K8C_REASON_BAD_REQUEST,
+                     REQUIREMENT_PREFIX "found '%s' expected: '('", t->literal);
   t = tokens_peek(tl, CTX_VALUES, &kind);
   if (kind == TOK_CLOSE) {
     tokens_next(tl, CTX_VALUES, &kind);
@@ -373,8 +373,7 @@ parse_values_list(token_list *tl, struct label_requirement *r, k8c_err *err)
   }
   if (kind != TOK_IDENTIFIER && kind != TOK_COMMA)
     return k8c_error(err, 400, K8C_REASON_BAD_REQUEST,
-                     REQUIREMENT_PREFIX "found '%s', expected: ',', ')' or identifier",
-                     t->literal);
+                     REQUIREMENT_PREFIX "found '%s', expected: ',', ')' or identifier", t->literal);
   const char *open_literal = t->literal;
   for (;;) {
     t = tokens_next(tl, CTX_VALUES, &kind);
@@ -459,20 +458,34 @@ parse_requirement(token_list *tl, struct label_requirement *r, k8c_err *err)
   }
   t = tokens_next(tl, CTX_KEY_AND_OPERATOR, &kind);
   switch (kind) {
-  case TOK_IN: r->op = LABEL_OP_IN; break;
-  case TOK_NOT_IN: r->op = LABEL_OP_NOT_IN; break;
-  case TOK_EQUALS: r->op = LABEL_OP_EQUALS; break;
-  case TOK_DOUBLE_EQ: r->op = LABEL_OP_DOUBLE_EQUALS; break;
-  case TOK_NOT_EQUALS: r->op = LABEL_OP_NOT_EQUALS; break;
-  case TOK_GREATER: r->op = LABEL_OP_GREATER_THAN; break;
-  case TOK_LESS: r->op = LABEL_OP_LESS_THAN; break;
+  case TOK_IN:
+    r->op = LABEL_OP_IN;
+    break;
+  case TOK_NOT_IN:
+    r->op = LABEL_OP_NOT_IN;
+    break;
+  case TOK_EQUALS:
+    r->op = LABEL_OP_EQUALS;
+    break;
+  case TOK_DOUBLE_EQ:
+    r->op = LABEL_OP_DOUBLE_EQUALS;
+    break;
+  case TOK_NOT_EQUALS:
+    r->op = LABEL_OP_NOT_EQUALS;
+    break;
+  case TOK_GREATER:
+    r->op = LABEL_OP_GREATER_THAN;
+    break;
+  case TOK_LESS:
+    r->op = LABEL_OP_LESS_THAN;
+    break;
   default:
     return k8c_error(err, 400, K8C_REASON_BAD_REQUEST,
                      REQUIREMENT_PREFIX "found '%s', expected: in, notin, =, ==, !=, gt, lt",
                      t->literal);
   }
   int rc = (r->op == LABEL_OP_IN || r->op == LABEL_OP_NOT_IN) ? parse_values_list(tl, r, err)
-                                                            : parse_exact_value(tl, r, err);
+                                                              : parse_exact_value(tl, r, err);
   if (rc < 0)
     return -1;
   requirement_finish_values(r);
@@ -513,8 +526,8 @@ label_selector_parse(const char *text, k8c_err *err)
     }
     t = tokens_peek(&tl, CTX_VALUES, &kind);
     if (kind != TOK_IDENTIFIER && kind != TOK_NOT) {
-      rc = k8c_error(err, 400, K8C_REASON_BAD_REQUEST,
-                     "found '%s', expected: identifier after ','", t->literal);
+      rc = k8c_error(err, 400, K8C_REASON_BAD_REQUEST, "found '%s', expected: identifier after ','",
+                     t->literal);
       break;
     }
   }
@@ -538,8 +551,7 @@ add_match_labels(label_selector *sel, const json_t *map, k8c_err *err)
     return k8c_error(err, 400, K8C_REASON_BAD_REQUEST, "matchLabels must be an object");
   const char *key;
   const json_t *value;
-  json_object_foreach((json_t *)map, key, value)
-  {
+  json_object_foreach ((json_t *)map, key, value) {
     if (!json_is_string(value))
       return k8c_error(err, 400, K8C_REASON_BAD_REQUEST,
                        "matchLabels values must be strings (key \"%s\")", key);
@@ -575,8 +587,7 @@ add_match_expression(label_selector *sel, const json_t *expr, k8c_err *err)
   }
   size_t i;
   const json_t *v;
-  json_array_foreach(json_object_get(expr, "values"), i, v)
-  {
+  json_array_foreach (json_object_get(expr, "values"), i, v) {
     if (!json_is_string(v)) {
       requirement_clear(&r);
       return k8c_error(err, 400, K8C_REASON_BAD_REQUEST,
@@ -608,8 +619,7 @@ label_selector_from_json(const json_t *ls, k8c_err *err)
     goto fail;
   size_t i;
   const json_t *expr;
-  json_array_foreach(json_object_get(ls, "matchExpressions"), i, expr)
-  {
+  json_array_foreach (json_object_get(ls, "matchExpressions"), i, expr) {
     if (add_match_expression(sel, expr, err) < 0)
       goto fail;
   }
@@ -717,15 +727,30 @@ label_selector_to_string(const label_selector *sel)
     buf_puts(&b, r->key);
     const char *op = "";
     switch (r->op) {
-    case LABEL_OP_EQUALS: op = "="; break;
-    case LABEL_OP_DOUBLE_EQUALS: op = "=="; break;
-    case LABEL_OP_NOT_EQUALS: op = "!="; break;
-    case LABEL_OP_IN: op = " in "; break;
-    case LABEL_OP_NOT_IN: op = " notin "; break;
-    case LABEL_OP_GREATER_THAN: op = ">"; break;
-    case LABEL_OP_LESS_THAN: op = "<"; break;
+    case LABEL_OP_EQUALS:
+      op = "=";
+      break;
+    case LABEL_OP_DOUBLE_EQUALS:
+      op = "==";
+      break;
+    case LABEL_OP_NOT_EQUALS:
+      op = "!=";
+      break;
+    case LABEL_OP_IN:
+      op = " in ";
+      break;
+    case LABEL_OP_NOT_IN:
+      op = " notin ";
+      break;
+    case LABEL_OP_GREATER_THAN:
+      op = ">";
+      break;
+    case LABEL_OP_LESS_THAN:
+      op = "<";
+      break;
     case LABEL_OP_EXISTS:
-    case LABEL_OP_DOES_NOT_EXIST: continue;
+    case LABEL_OP_DOES_NOT_EXIST:
+      continue;
     }
     buf_puts(&b, op);
     bool list = r->op == LABEL_OP_IN || r->op == LABEL_OP_NOT_IN;

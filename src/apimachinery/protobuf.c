@@ -15,8 +15,8 @@
 
 #define BAD(err, ...) k8c_error(err, 400, K8C_REASON_BAD_REQUEST, "protobuf: " __VA_ARGS__)
 
-static int decode_message(const struct proto_message *m, const uint8_t *data, size_t len,
-                          int depth, json_t **out, k8c_err *err);
+static int decode_message(const struct proto_message *m, const uint8_t *data, size_t len, int depth,
+                          json_t **out, k8c_err *err);
 static int decode_value(const struct proto_field *f, const uint8_t *data, size_t len, int depth,
                         json_t **out, k8c_err *err);
 
@@ -209,7 +209,7 @@ read_number(struct pb_reader *r, const struct proto_field *f, json_t **out, k8c_
   uint64_t v = 0;
   uint32_t v32 = 0;
   int wire = expected_wire(f->type);
-  if (wire == PB_WIRE_FIXED64 ? pb_read_fixed64(r, &v, err)
+  if (wire == PB_WIRE_FIXED64   ? pb_read_fixed64(r, &v, err)
       : wire == PB_WIRE_FIXED32 ? pb_read_fixed32(r, &v32, err)
                                 : pb_read_varint(r, &v, err))
     return -1;
@@ -264,8 +264,8 @@ read_number(struct pb_reader *r, const struct proto_field *f, json_t **out, k8c_
 
 /* The value of a length-delimited field: string, bytes or message. */
 static int
-decode_value(const struct proto_field *f, const uint8_t *data, size_t len, int depth,
-             json_t **out, k8c_err *err)
+decode_value(const struct proto_field *f, const uint8_t *data, size_t len, int depth, json_t **out,
+             k8c_err *err)
 {
   *out = NULL;
   if (f->type == PROTO_TYPE_STRING) {

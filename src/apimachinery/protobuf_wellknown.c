@@ -189,8 +189,8 @@ time_json(const uint8_t *data, size_t len, bool micro, json_t **out, k8c_err *er
     snprintf(text, sizeof text, "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ", year, tm.tm_mon + 1,
              tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(nanos / 1000));
   else
-    snprintf(text, sizeof text, "%04d-%02d-%02dT%02d:%02d:%02dZ", year, tm.tm_mon + 1,
-             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    snprintf(text, sizeof text, "%04d-%02d-%02dT%02d:%02d:%02dZ", year, tm.tm_mon + 1, tm.tm_mday,
+             tm.tm_hour, tm.tm_min, tm.tm_sec);
   *out = json_string(text);
   return 0;
 }

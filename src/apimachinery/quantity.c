@@ -21,14 +21,12 @@ struct suffix_entry {
 };
 
 static const struct suffix_entry suffixes[] = {
-    {"", QUANTITY_DECIMAL_SI, 0},  {"n", QUANTITY_DECIMAL_SI, -9},
-    {"u", QUANTITY_DECIMAL_SI, -6}, {"m", QUANTITY_DECIMAL_SI, -3},
-    {"k", QUANTITY_DECIMAL_SI, 3},  {"M", QUANTITY_DECIMAL_SI, 6},
-    {"G", QUANTITY_DECIMAL_SI, 9},  {"T", QUANTITY_DECIMAL_SI, 12},
-    {"P", QUANTITY_DECIMAL_SI, 15}, {"E", QUANTITY_DECIMAL_SI, 18},
-    {"Ki", QUANTITY_BINARY_SI, 1},  {"Mi", QUANTITY_BINARY_SI, 2},
-    {"Gi", QUANTITY_BINARY_SI, 3},  {"Ti", QUANTITY_BINARY_SI, 4},
-    {"Pi", QUANTITY_BINARY_SI, 5},  {"Ei", QUANTITY_BINARY_SI, 6},
+    {"", QUANTITY_DECIMAL_SI, 0},   {"n", QUANTITY_DECIMAL_SI, -9}, {"u", QUANTITY_DECIMAL_SI, -6},
+    {"m", QUANTITY_DECIMAL_SI, -3}, {"k", QUANTITY_DECIMAL_SI, 3},  {"M", QUANTITY_DECIMAL_SI, 6},
+    {"G", QUANTITY_DECIMAL_SI, 9},  {"T", QUANTITY_DECIMAL_SI, 12}, {"P", QUANTITY_DECIMAL_SI, 15},
+    {"E", QUANTITY_DECIMAL_SI, 18}, {"Ki", QUANTITY_BINARY_SI, 1},  {"Mi", QUANTITY_BINARY_SI, 2},
+    {"Gi", QUANTITY_BINARY_SI, 3},  {"Ti", QUANTITY_BINARY_SI, 4},  {"Pi", QUANTITY_BINARY_SI, 5},
+    {"Ei", QUANTITY_BINARY_SI, 6},
 };
 
 static const char *const binary_suffixes[] = {"", "Ki", "Mi", "Gi", "Ti", "Pi", "Ei"};

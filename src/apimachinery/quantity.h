@@ -27,7 +27,7 @@ typedef struct quantity {
 } quantity;
 
 /* Upstream's message for an unparsable quantity. */
-#define QUANTITY_FORMAT_ERROR                                                              \
+#define QUANTITY_FORMAT_ERROR                                                                      \
   "quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'"
 
 /* Parses s into *out. On failure returns -1 with a 400 BadRequest whose message is

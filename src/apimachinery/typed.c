@@ -109,12 +109,11 @@ list_ty_of(const struct schema_field *sf)
 }
 
 static struct ty
-field_ty(const struct typed_schema *schema, const struct ty *parent, const char *name,
-         bool *known)
+field_ty(const struct typed_schema *schema, const struct ty *parent, const char *name, bool *known)
 {
   *known = false;
   if (parent->kind == TY_MAP)
-    return parent->elem == SCHEMA_SCALAR  ? scalar_ty
+    return parent->elem == SCHEMA_SCALAR   ? scalar_ty
            : parent->elem == SCHEMA_OBJECT ? struct_ty(parent->def)
            : parent->elem == SCHEMA_ARRAY  ? (struct ty){.kind = TY_LIST, .atomic = true}
                                            : deduced_ty;
@@ -207,10 +206,11 @@ item_key(const struct ty *list, const json_t *item, size_t index)
       memcpy(name, p, len);
       name[len] = '\0';
       json_t *value = json_object_get(item, name);
-      for (size_t i = 0; value == NULL && i < sizeof defaulted_key_fields / sizeof defaulted_key_fields[0];
-           i++)
+      for (size_t i = 0;
+           value == NULL && i < sizeof defaulted_key_fields / sizeof defaulted_key_fields[0]; i++)
         if (strcmp(name, defaulted_key_fields[i][0]) == 0)
-          json_object_set_new(fields, name, json_loads(defaulted_key_fields[i][1], JSON_DECODE_ANY, NULL));
+          json_object_set_new(fields, name,
+                              json_loads(defaulted_key_fields[i][1], JSON_DECODE_ANY, NULL));
       if (value != NULL)
         json_object_set(fields, name, value);
     }
@@ -300,8 +300,7 @@ set_of_value(const struct typed_schema *schema, const json_t *value, const struc
   }
   const char *name;
   json_t *child_value;
-  json_object_foreach((json_t *)value, name, child_value)
-  {
+  json_object_foreach ((json_t *)value, name, child_value) {
     bool known;
     struct ty child_ty = field_ty(schema, &t, name, &known);
     json_t *child = json_object();
@@ -378,8 +377,8 @@ merge_lists(const struct typed_schema *schema, const json_t *live, const json_t 
     }
     if (ri < r.n) {
       ssize_t lj = keyed_items_find(&l, r.keys[ri]);
-      json_array_append_new(out,
-                            merge_value(schema, lj >= 0 ? l.items[lj] : NULL, r.items[ri], &element));
+      json_array_append_new(
+          out, merge_value(schema, lj >= 0 ? l.items[lj] : NULL, r.items[ri], &element));
       ri++;
       continue;
     }
@@ -406,8 +405,7 @@ merge_value(const struct typed_schema *schema, const json_t *live, const json_t 
   json_t *out = json_object();
   const char *name;
   json_t *value;
-  json_object_foreach((json_t *)live, name, value)
-  {
+  json_object_foreach ((json_t *)live, name, value) {
     json_t *applied_value = json_object_get(applied, name);
     if (applied_value == NULL) {
       json_object_set_new(out, name, json_deep_copy(value));
@@ -417,8 +415,7 @@ merge_value(const struct typed_schema *schema, const json_t *live, const json_t 
     struct ty child_ty = field_ty(schema, &t, name, &known);
     json_object_set_new(out, name, merge_value(schema, value, applied_value, &child_ty));
   }
-  json_object_foreach((json_t *)applied, name, value)
-  {
+  json_object_foreach ((json_t *)applied, name, value) {
     if (json_object_get(live, name) == NULL)
       json_object_set_new(out, name, json_deep_copy(value));
   }
@@ -513,8 +510,7 @@ compare_value(struct compare *c, const json_t *old, const json_t *new_value,
 {
   struct ty t = resolve(declared, new_value ? new_value : old);
   bool shapes_match = (old == NULL || new_value == NULL || json_is_null(old) ||
-                       json_is_null(new_value) ||
-                       json_typeof(old) == json_typeof(new_value));
+                       json_is_null(new_value) || json_typeof(old) == json_typeof(new_value));
   bool granular = (old == NULL || is_granular(&t, old) || json_is_null(old)) &&
                   (new_value == NULL || is_granular(&t, new_value) || json_is_null(new_value));
   bool leaf = t.kind == TY_SCALAR || t.atomic || !shapes_match || !granular ||
@@ -535,8 +531,7 @@ compare_value(struct compare *c, const json_t *old, const json_t *new_value,
     json_t *value;
     bool known;
     if (json_is_object(old)) {
-      json_object_foreach((json_t *)old, name, value)
-      {
+      json_object_foreach ((json_t *)old, name, value) {
         struct ty child_ty = field_ty(c->schema, &t, name, &known);
         path_push(c, fieldset_key_field(name));
         compare_value(c, value, json_object_get(new_value, name), &child_ty);
@@ -544,8 +539,7 @@ compare_value(struct compare *c, const json_t *old, const json_t *new_value,
       }
     }
     if (json_is_object(new_value)) {
-      json_object_foreach((json_t *)new_value, name, value)
-      {
+      json_object_foreach ((json_t *)new_value, name, value) {
         if (json_object_get(old, name) != NULL)
           continue;
         struct ty child_ty = field_ty(c->schema, &t, name, &known);
@@ -620,8 +614,7 @@ prune_value(const struct typed_schema *schema, json_t *value, const struct ty *d
   }
   const char *key;
   json_t *last_child;
-  json_object_foreach((json_t *)last, key, last_child)
-  {
+  json_object_foreach ((json_t *)last, key, last_child) {
     if (strncmp(key, "f:", 2) != 0)
       continue;
     const char *name = key + 2;
@@ -647,8 +640,8 @@ prune_value(const struct typed_schema *schema, json_t *value, const struct ty *d
 }
 
 void
-typed_prune(const struct typed_schema *schema, json_t *obj, const json_t *last,
-            const json_t *owned, const char *definition)
+typed_prune(const struct typed_schema *schema, json_t *obj, const json_t *last, const json_t *owned,
+            const char *definition)
 {
   struct ty root = struct_ty(definition);
   prune_value(schema, obj, &root, last, owned, 0);

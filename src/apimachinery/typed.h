@@ -27,8 +27,8 @@ json_t *typed_field_set(const struct typed_schema *schema, const json_t *obj,
 /* `applied` merged onto `live`: maps and structs recursively, map/set lists by key
  * (live items not in applied are kept), atomic lists and scalars replaced. Either side may
  * be NULL. Returns a new value (caller owns); shares nothing with the inputs. */
-json_t *typed_merge(const struct typed_schema *schema, const json_t *live,
-                    const json_t *applied, const char *definition);
+json_t *typed_merge(const struct typed_schema *schema, const json_t *live, const json_t *applied,
+                    const char *definition);
 
 /* Compares old (may be NULL) with new: *changed (caller owns) receives the paths added or
  * modified — including added map entries and list items as nodes, so `{".":{},...}`

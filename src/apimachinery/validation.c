@@ -18,32 +18,32 @@
 /* ---- upstream's formats and messages (facts, restated) ---- */
 
 #define DNS1123_LABEL_FMT "[a-z0-9]([-a-z0-9]*[a-z0-9])?"
-#define DNS1123_LABEL_MSG                                                                  \
-  "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', " \
+#define DNS1123_LABEL_MSG                                                                          \
+  "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', "         \
   "and must start and end with an alphanumeric character"
 #define DNS1123_SUBDOMAIN_FMT DNS1123_LABEL_FMT "(\\." DNS1123_LABEL_FMT ")*"
-#define DNS1123_SUBDOMAIN_MSG                                                              \
-  "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' " \
+#define DNS1123_SUBDOMAIN_MSG                                                                      \
+  "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' "        \
   "or '.', and must start and end with an alphanumeric character"
 #define DNS1035_LABEL_FMT "[a-z]([-a-z0-9]*[a-z0-9])?"
-#define DNS1035_LABEL_MSG                                                                  \
-  "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with " \
+#define DNS1035_LABEL_MSG                                                                          \
+  "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with "        \
   "an alphabetic character, and end with an alphanumeric character"
 #define QUALIFIED_NAME_FMT "([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]"
-#define QUALIFIED_NAME_MSG                                                                 \
-  "must consist of alphanumeric characters, '-', '_' or '.', and must start and end with " \
+#define QUALIFIED_NAME_MSG                                                                         \
+  "must consist of alphanumeric characters, '-', '_' or '.', and must start and end with "         \
   "an alphanumeric character"
 #define LABEL_VALUE_FMT "(" QUALIFIED_NAME_FMT ")?"
-#define LABEL_VALUE_MSG                                                                    \
-  "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' " \
+#define LABEL_VALUE_MSG                                                                            \
+  "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' "         \
   "or '.', and must start and end with an alphanumeric character"
 #define C_IDENTIFIER_FMT "[A-Za-z_][A-Za-z0-9_]*"
-#define C_IDENTIFIER_MSG                                                                   \
-  "a valid C identifier must start with alphabetic character or '_', followed by a "       \
+#define C_IDENTIFIER_MSG                                                                           \
+  "a valid C identifier must start with alphabetic character or '_', followed by a "               \
   "string of alphanumeric characters or '_'"
 #define ENV_VAR_NAME_FMT "[-._a-zA-Z][-._a-zA-Z0-9]*"
-#define ENV_VAR_NAME_MSG                                                                   \
-  "a valid environment variable name must consist of alphabetic characters, digits, '_', " \
+#define ENV_VAR_NAME_MSG                                                                           \
+  "a valid environment variable name must consist of alphabetic characters, digits, '_', "         \
   "'-', or '.', and must not start with a digit"
 
 #define DNS1123_LABEL_MAX 63
@@ -190,8 +190,8 @@ validation_add_invalid(k8c_err *err, const char *field, const char *value, const
 void
 validation_add_required(k8c_err *err, const char *field, const char *detail)
 {
-  char *msg = detail && *detail ? xasprintf("Required value: %s", detail)
-                                : xstrdup("Required value");
+  char *msg =
+      detail && *detail ? xasprintf("Required value: %s", detail) : xstrdup("Required value");
   add_cause_owned(err, CAUSE_REQUIRED, field, msg);
 }
 
@@ -247,8 +247,7 @@ invalid_regex(k8c_err *err, const char *field, const char *value, const char *pr
 }
 
 static int
-invalid_max_len(k8c_err *err, const char *field, const char *value, const char *prefix,
-                int max)
+invalid_max_len(k8c_err *err, const char *field, const char *value, const char *prefix, int max)
 {
   cleanup_free char *detail = xasprintf("%smust be no more than %d characters", prefix, max);
   add_invalid_string(err, field, value, detail);
@@ -338,9 +337,8 @@ check_qualified_name(k8c_err *err, const char *field, const char *shown, const c
 {
   const char *slash = strchr(value, '/');
   if (slash != NULL && strchr(slash + 1, '/') != NULL) {
-    cleanup_free char *detail =
-        regex_error("a qualified name ", QUALIFIED_NAME_MSG, QUALIFIED_NAME_FMT,
-                    qualified_examples);
+    cleanup_free char *detail = regex_error("a qualified name ", QUALIFIED_NAME_MSG,
+                                            QUALIFIED_NAME_FMT, qualified_examples);
     cleanup_free char *full = xasprintf(
         "%s with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')", detail);
     add_invalid_string(err, field, shown, full);
@@ -452,8 +450,7 @@ joined_details(k8c_err *tmp, const char *value)
   size_t skip = strlen("Invalid value: ") + quoted.len + strlen(": ");
   size_t i;
   json_t *cause;
-  json_array_foreach(tmp->causes, i, cause)
-  {
+  json_array_foreach (tmp->causes, i, cause) {
     const char *msg = json_string_value(json_object_get(cause, "message"));
     if (i > 0)
       buf_puts(&out, "; ");
@@ -489,8 +486,7 @@ validate_label_value(k8c_err *err, const char *field, const char *value)
   if (n > LABEL_VALUE_MAX)
     problems += invalid_max_len(err, field, value, "", LABEL_VALUE_MAX);
   if (n > 0 && !matches_qualified_name_part(value, n))
-    problems +=
-        invalid_regex(err, field, value, "", LABEL_VALUE_MSG, LABEL_VALUE_FMT, examples);
+    problems += invalid_regex(err, field, value, "", LABEL_VALUE_MSG, LABEL_VALUE_FMT, examples);
   return problems;
 }
 
@@ -516,8 +512,7 @@ validate_env_var_name(k8c_err *err, const char *field, const char *value)
     ok = isascii((unsigned char)*p) &&
          (isalnum((unsigned char)*p) || *p == '_' || *p == '-' || *p == '.');
   if (!ok)
-    problems +=
-        invalid_regex(err, field, value, "", ENV_VAR_NAME_MSG, ENV_VAR_NAME_FMT, examples);
+    problems += invalid_regex(err, field, value, "", ENV_VAR_NAME_MSG, ENV_VAR_NAME_FMT, examples);
   if (strcmp(value, ".") == 0) {
     add_invalid_string(err, field, value, "must not be '.'");
     problems++;
@@ -621,8 +616,7 @@ validate_labels(k8c_err *err, const char *field, const json_t *labels)
   int problems = 0;
   const char *key;
   const json_t *value;
-  json_object_foreach((json_t *)labels, key, value)
-  {
+  json_object_foreach ((json_t *)labels, key, value) {
     problems += validate_qualified_name(err, field, key);
     if (!json_is_string(value)) {
       add_invalid_string(err, field, key, "label values must be strings");
@@ -647,8 +641,7 @@ validate_annotations(k8c_err *err, const char *field, const json_t *annotations)
   size_t total = 0;
   const char *key;
   const json_t *value;
-  json_object_foreach((json_t *)annotations, key, value)
-  {
+  json_object_foreach ((json_t *)annotations, key, value) {
     cleanup_free char *lower = xstrdup(key);
     for (char *p = lower; *p; p++)
       *p = (char)tolower((unsigned char)*p);
@@ -713,8 +706,7 @@ validate_label_selector(k8c_err *err, const char *field, const json_t *selector)
   const json_t *exprs = json_object_get(selector, "matchExpressions");
   size_t i;
   const json_t *req;
-  json_array_foreach((json_t *)exprs, i, req)
-  {
+  json_array_foreach ((json_t *)exprs, i, req) {
     cleanup_free char *path = xasprintf("%s.matchExpressions[%zu]", field, i);
     problems += validate_selector_requirement(err, path, req);
   }
@@ -774,8 +766,7 @@ validate_generate_name(k8c_err *err, const char *field, const char *value,
   const char *masked_q = buf_cstr(&shown_masked);
   size_t i;
   json_t *cause;
-  json_array_foreach(tmp.causes, i, cause)
-  {
+  json_array_foreach (tmp.causes, i, cause) {
     const char *msg = json_string_value(json_object_get(cause, "message"));
     const char *type = json_string_value(json_object_get(cause, "reason"));
     const char *at = msg ? strstr(msg, masked_q) : NULL;
@@ -815,8 +806,7 @@ validate_finalizers(k8c_err *err, const json_t *finalizers)
   int problems = 0;
   size_t i;
   const json_t *f;
-  json_array_foreach((json_t *)finalizers, i, f)
-  {
+  json_array_foreach ((json_t *)finalizers, i, f) {
     const char *name = json_string_value(f);
     problems += validate_qualified_name(err, "metadata.finalizers", name ? name : "");
   }
@@ -824,8 +814,8 @@ validate_finalizers(k8c_err *err, const json_t *finalizers)
 }
 
 int
-validate_object_meta(k8c_err *err, const json_t *meta, const json_t *old_meta,
-                     bool namespaced, name_validator validate_name)
+validate_object_meta(k8c_err *err, const json_t *meta, const json_t *old_meta, bool namespaced,
+                     name_validator validate_name)
 {
   if (validate_name == NULL)
     validate_name = validate_dns1123_subdomain;
@@ -893,12 +883,11 @@ validation_finish(k8c_err *err, const char *kind, const char *group, const char 
   size_t i;
   json_t *cause;
   json_t *seen = json_object();
-  json_array_foreach(causes, i, cause)
-  {
+  json_array_foreach (causes, i, cause) {
     const char *field = json_string_value(json_object_get(cause, "field"));
     const char *msg = json_string_value(json_object_get(cause, "message"));
-    cleanup_free char *one = field && *field ? xasprintf("%s: %s", field, msg ? msg : "")
-                                             : xstrdup(msg ? msg : "");
+    cleanup_free char *one =
+        field && *field ? xasprintf("%s: %s", field, msg ? msg : "") : xstrdup(msg ? msg : "");
     if (json_object_get(seen, one) != NULL)
       continue;
     json_object_set_new(seen, one, json_true());
@@ -914,9 +903,9 @@ validation_finish(k8c_err *err, const char *kind, const char *group, const char 
   validation_quote(&quoted, name_part);
   err->causes = NULL;
   if (group != NULL && *group)
-    k8c_error(err, 422, K8C_REASON_INVALID, distinct > 1 ? "%s.%s %s is invalid: [%s]"
-                                                         : "%s.%s %s is invalid: %s",
-              kind, group, buf_cstr(&quoted), buf_cstr(&joined));
+    k8c_error(err, 422, K8C_REASON_INVALID,
+              distinct > 1 ? "%s.%s %s is invalid: [%s]" : "%s.%s %s is invalid: %s", kind, group,
+              buf_cstr(&quoted), buf_cstr(&joined));
   else
     k8c_error(err, 422, K8C_REASON_INVALID,
               distinct > 1 ? "%s%s %s is invalid: [%s]" : "%s%s %s is invalid: %s", kind, "",

@@ -31,7 +31,8 @@ int validate_dns1123_label(k8c_err *err, const char *field, const char *value);
 int validate_dns1035_label(k8c_err *err, const char *field, const char *value);
 int validate_qualified_name(k8c_err *err, const char *field, const char *value);
 int validate_label_value(k8c_err *err, const char *field, const char *value);
-int validate_c_identifier(k8c_err *err, const char *field, const char *value); /* env names are laxer */
+int validate_c_identifier(k8c_err *err, const char *field,
+                          const char *value); /* env names are laxer */
 int validate_port_number(k8c_err *err, const char *field, json_int_t port);
 int validate_port_name(k8c_err *err, const char *field, const char *value); /* IANA_SVC_NAME */
 int validate_nonnegative(k8c_err *err, const char *field, json_int_t value);
@@ -51,8 +52,8 @@ int validate_quantity(k8c_err *err, const char *field, const json_t *value);
  * required, namespace required iff namespaced, labels, annotations, and on update the
  * immutable fields (name, namespace, uid, creationTimestamp). old_meta NULL on create. */
 typedef int (*name_validator)(k8c_err *err, const char *field, const char *value);
-int validate_object_meta(k8c_err *err, const json_t *meta, const json_t *old_meta,
-                         bool namespaced, name_validator validate_name);
+int validate_object_meta(k8c_err *err, const json_t *meta, const json_t *old_meta, bool namespaced,
+                         name_validator validate_name);
 
 /* If err has causes, turns it into upstream's 422:
  *   Kind.group "name" is invalid: [cause1, cause2]
@@ -67,8 +68,7 @@ int validate_env_var_name(k8c_err *err, const char *field, const char *value);
 /* Cause builders for per-kind validators, with upstream's wording:
  *   Invalid value: "v": detail | Required value[: detail] | Forbidden[: detail] |
  *   Duplicate value: "v" | Too long: may not be more than N bytes */
-void validation_add_invalid(k8c_err *err, const char *field, const char *value,
-                            const char *detail);
+void validation_add_invalid(k8c_err *err, const char *field, const char *value, const char *detail);
 void validation_add_required(k8c_err *err, const char *field, const char *detail);
 void validation_add_forbidden(k8c_err *err, const char *field, const char *detail);
 void validation_add_duplicate(k8c_err *err, const char *field, const char *value);

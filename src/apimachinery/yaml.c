@@ -168,17 +168,22 @@ static json_t *
 scalar_to_json(const scalar_value *v, const char *text)
 {
   switch (v->kind) {
-  case SCALAR_NULL: return json_null();
-  case SCALAR_TRUE: return json_true();
-  case SCALAR_FALSE: return json_false();
-  case SCALAR_INT: return json_integer(v->i);
+  case SCALAR_NULL:
+    return json_null();
+  case SCALAR_TRUE:
+    return json_true();
+  case SCALAR_FALSE:
+    return json_false();
+  case SCALAR_INT:
+    return json_integer(v->i);
   case SCALAR_FLOAT:
     /* Go prints an integral float64 without a fraction, so JSON readers see an integer */
     if (v->f == floor(v->f) && fabs(v->f) < 9007199254740992.0)
       return json_integer((json_int_t)v->f);
     return json_real(v->f);
   case SCALAR_STRING:
-  case SCALAR_NON_FINITE: break;
+  case SCALAR_NON_FINITE:
+    break;
   }
   return json_string(text);
 }
@@ -196,8 +201,8 @@ static int
 fail_at(yaml_builder *b, const yaml_mark_t *mark, const char *msg)
 {
   return k8c_error(b->err, 400, K8C_REASON_BAD_REQUEST,
-                   YAML_ERROR_PREFIX "line %zu, column %zu: %s", mark->line + 1,
-                   mark->column + 1, msg);
+                   YAML_ERROR_PREFIX "line %zu, column %zu: %s", mark->line + 1, mark->column + 1,
+                   msg);
 }
 
 static int
@@ -218,11 +223,11 @@ count_nodes(const json_t *j)
   json_t *v;
   size_t i;
   if (json_is_object(j)) {
-    json_object_foreach((json_t *)j, key, v)
-    n += count_nodes(v);
+    json_object_foreach ((json_t *)j, key, v)
+      n += count_nodes(v);
   } else if (json_is_array(j)) {
-    json_array_foreach((json_t *)j, i, v)
-    n += count_nodes(v);
+    json_array_foreach ((json_t *)j, i, v)
+      n += count_nodes(v);
   }
   return n;
 }
@@ -246,12 +251,18 @@ static char *
 key_to_string(yaml_builder *b, const json_t *key, const yaml_mark_t *mark)
 {
   switch (json_typeof(key)) {
-  case JSON_STRING: return xstrdup(json_string_value(key));
-  case JSON_INTEGER: return xasprintf("%" JSON_INTEGER_FORMAT, json_integer_value(key));
-  case JSON_REAL: return float_key(json_real_value(key));
-  case JSON_TRUE: return xstrdup("true");
-  case JSON_FALSE: return xstrdup("false");
-  case JSON_NULL: return xstrdup("null");
+  case JSON_STRING:
+    return xstrdup(json_string_value(key));
+  case JSON_INTEGER:
+    return xasprintf("%" JSON_INTEGER_FORMAT, json_integer_value(key));
+  case JSON_REAL:
+    return float_key(json_real_value(key));
+  case JSON_TRUE:
+    return xstrdup("true");
+  case JSON_FALSE:
+    return xstrdup("false");
+  case JSON_NULL:
+    return xstrdup("null");
   default:
     fail_at(b, mark, "a mapping or sequence cannot be a mapping key");
     return NULL;
@@ -267,8 +278,7 @@ apply_merge(yaml_builder *b, json_t *obj, const json_t *explicit_keys, const jso
   if (json_is_array(src)) {
     size_t i;
     json_t *item;
-    json_array_foreach((json_t *)src, i, item)
-    {
+    json_array_foreach ((json_t *)src, i, item) {
       if (!json_is_object(item))
         return fail_at(b, mark, "map merge requires map or sequence of maps as the value");
       if (apply_merge(b, obj, explicit_keys, item, mark) < 0)
@@ -280,8 +290,7 @@ apply_merge(yaml_builder *b, json_t *obj, const json_t *explicit_keys, const jso
     return fail_at(b, mark, "map merge requires map or sequence of maps as the value");
   const char *key;
   json_t *v;
-  json_object_foreach((json_t *)src, key, v)
-  {
+  json_object_foreach ((json_t *)src, key, v) {
     if (json_object_get(obj, key) == NULL && json_object_get(explicit_keys, key) == NULL)
       json_object_set(obj, key, v);
   }
@@ -304,8 +313,7 @@ build_mapping(yaml_builder *b, int depth, const yaml_mark_t *start)
     }
     yaml_mark_t key_mark = kev.start_mark;
     bool is_merge = kev.type == YAML_SCALAR_EVENT && kev.data.scalar.plain_implicit &&
-                    kev.data.scalar.length == 2 &&
-                    memcmp(kev.data.scalar.value, "<<", 2) == 0;
+                    kev.data.scalar.length == 2 && memcmp(kev.data.scalar.value, "<<", 2) == 0;
     json_t *key = build_node(b, &kev, depth + 1);
     if (key == NULL)
       goto fail;
@@ -336,8 +344,7 @@ build_mapping(yaml_builder *b, int depth, const yaml_mark_t *start)
   }
   size_t i;
   json_t *src;
-  json_array_foreach(merges, i, src)
-  {
+  json_array_foreach (merges, i, src) {
     if (apply_merge(b, obj, explicit_keys, src, start) < 0)
       goto fail;
   }
@@ -525,8 +532,7 @@ static bool
 emit_scalar(yaml_emitter_t *em, const char *text, size_t len, yaml_scalar_style_t style)
 {
   yaml_event_t ev;
-  if (!yaml_scalar_event_initialize(&ev, NULL, NULL, (yaml_char_t *)text, (int)len, 1, 1,
-                                    style))
+  if (!yaml_scalar_event_initialize(&ev, NULL, NULL, (yaml_char_t *)text, (int)len, 1, 1, style))
     return false;
   return yaml_emitter_emit(em, &ev) != 0;
 }
@@ -562,8 +568,8 @@ emit_node(yaml_emitter_t *em, const json_t *j)
     const char **keys = xmalloc((n ? n : 1) * sizeof *keys);
     const char *key;
     json_t *v;
-    json_object_foreach((json_t *)j, key, v)
-    keys[i++] = key;
+    json_object_foreach ((json_t *)j, key, v)
+      keys[i++] = key;
     qsort(keys, n, sizeof *keys, compare_keys);
     bool ok = true;
     for (i = 0; ok && i < n; i++)
@@ -580,15 +586,15 @@ emit_node(yaml_emitter_t *em, const json_t *j)
       return false;
     size_t i;
     json_t *v;
-    json_array_foreach((json_t *)j, i, v)
-    {
+    json_array_foreach ((json_t *)j, i, v) {
       if (!emit_node(em, v))
         return false;
     }
     yaml_sequence_end_event_initialize(&ev);
     return yaml_emitter_emit(em, &ev) != 0;
   }
-  case JSON_STRING: return emit_string(em, json_string_value(j), json_string_length(j));
+  case JSON_STRING:
+    return emit_string(em, json_string_value(j), json_string_length(j));
   case JSON_INTEGER:
     snprintf(number, sizeof number, "%" JSON_INTEGER_FORMAT, json_integer_value(j));
     return emit_scalar(em, number, strlen(number), YAML_PLAIN_SCALAR_STYLE);
@@ -604,9 +610,12 @@ emit_node(yaml_emitter_t *em, const json_t *j)
       snprintf(number, sizeof number, "%.*e", precision > 1 ? precision - 1 : 0, f);
     return emit_scalar(em, number, strlen(number), YAML_PLAIN_SCALAR_STYLE);
   }
-  case JSON_TRUE: return emit_scalar(em, "true", 4, YAML_PLAIN_SCALAR_STYLE);
-  case JSON_FALSE: return emit_scalar(em, "false", 5, YAML_PLAIN_SCALAR_STYLE);
-  case JSON_NULL: return emit_scalar(em, "null", 4, YAML_PLAIN_SCALAR_STYLE);
+  case JSON_TRUE:
+    return emit_scalar(em, "true", 4, YAML_PLAIN_SCALAR_STYLE);
+  case JSON_FALSE:
+    return emit_scalar(em, "false", 5, YAML_PLAIN_SCALAR_STYLE);
+  case JSON_NULL:
+    return emit_scalar(em, "null", 4, YAML_PLAIN_SCALAR_STYLE);
   }
   return false;
 }
@@ -624,8 +633,8 @@ json_to_yaml(const json_t *j, size_t *len)
   yaml_emitter_set_unicode(&em, 1);
   yaml_emitter_set_indent(&em, 2);
   yaml_event_t ev;
-  bool ok = yaml_stream_start_event_initialize(&ev, YAML_UTF8_ENCODING) &&
-            yaml_emitter_emit(&em, &ev);
+  bool ok =
+      yaml_stream_start_event_initialize(&ev, YAML_UTF8_ENCODING) && yaml_emitter_emit(&em, &ev);
   ok = ok && yaml_document_start_event_initialize(&ev, NULL, NULL, NULL, 1) &&
        yaml_emitter_emit(&em, &ev);
   ok = ok && emit_node(&em, j ? j : json_null());

@@ -111,11 +111,10 @@ resource_list_json(const char *group, const char *version)
     }
     if (res->has_scale) {
       char *name = xasprintf("%s/scale", res->plural);
-      json_array_append_new(resources,
-                            json_pack("{s:s,s:s,s:b,s:s,s:s,s:s,s:[sss]}", "name", name,
-                                      "singularName", "", "namespaced", res->namespaced, "group",
-                                      "autoscaling", "version", "v1", "kind", "Scale", "verbs",
-                                      "get", "patch", "update"));
+      json_array_append_new(resources, json_pack("{s:s,s:s,s:b,s:s,s:s,s:s,s:[sss]}", "name", name,
+                                                 "singularName", "", "namespaced", res->namespaced,
+                                                 "group", "autoscaling", "version", "v1", "kind",
+                                                 "Scale", "verbs", "get", "patch", "update"));
       free(name);
     }
   }
@@ -146,15 +145,14 @@ aggregated_resources(const char *group, const char *version)
       json_object_set_new(r, "categories", string_array(res->categories));
     json_t *subs = json_array();
     if (res->has_status)
-      json_array_append_new(subs, json_pack("{s:s,s:{s:s,s:s,s:s},s:[sss]}", "subresource",
-                                            "status", "responseKind", "group", res->group,
-                                            "version", res->version, "kind", res->kind, "verbs",
-                                            "get", "patch", "update"));
+      json_array_append_new(subs,
+                            json_pack("{s:s,s:{s:s,s:s,s:s},s:[sss]}", "subresource", "status",
+                                      "responseKind", "group", res->group, "version", res->version,
+                                      "kind", res->kind, "verbs", "get", "patch", "update"));
     if (res->has_scale)
-      json_array_append_new(subs, json_pack("{s:s,s:{s:s,s:s,s:s},s:[sss]}", "subresource",
-                                            "scale", "responseKind", "group", "autoscaling",
-                                            "version", "v1", "kind", "Scale", "verbs", "get",
-                                            "patch", "update"));
+      json_array_append_new(subs, json_pack("{s:s,s:{s:s,s:s,s:s},s:[sss]}", "subresource", "scale",
+                                            "responseKind", "group", "autoscaling", "version", "v1",
+                                            "kind", "Scale", "verbs", "get", "patch", "update"));
     if (json_array_size(subs))
       json_object_set_new(r, "subresources", subs);
     else
@@ -223,7 +221,8 @@ send_aggregated(struct api_request *r, const char *version, bool legacy_core)
   free(api_version);
   char *body = json_dumps(list, JSON_COMPACT | JSON_PRESERVE_ORDER);
   json_decref(list);
-  char *ctype = xasprintf("application/json;g=apidiscovery.k8s.io;v=%s;as=APIGroupDiscoveryList", version);
+  char *ctype =
+      xasprintf("application/json;g=apidiscovery.k8s.io;v=%s;as=APIGroupDiscoveryList", version);
   int ret = response_send(r, 200, ctype, body, strlen(body), NULL);
   free(ctype);
   return ret;
@@ -243,8 +242,9 @@ handle_discovery(struct apiserver *s, struct api_request *r, const char *path, i
     char addr[300];
     snprintf(addr, sizeof addr, "%s:%d",
              s->cfg.advertise_address ? s->cfg.advertise_address : "127.0.0.1", s->cfg.port);
-    json_t *v = json_pack("{s:s,s:[s],s:[{s:s,s:s}]}", "kind", "APIVersions", "versions", "v1",
-                          "serverAddressByClientCIDRs", "clientCIDR", "0.0.0.0/0", "serverAddress", addr);
+    json_t *v =
+        json_pack("{s:s,s:[s],s:[{s:s,s:s}]}", "kind", "APIVersions", "versions", "v1",
+                  "serverAddressByClientCIDRs", "clientCIDR", "0.0.0.0/0", "serverAddress", addr);
     *ret = response_json(r, 200, v, NULL, NULL);
     json_decref(v);
     return 1;
@@ -260,7 +260,8 @@ handle_discovery(struct apiserver *s, struct api_request *r, const char *path, i
     json_t *gl = json_array();
     for (size_t i = 0; i < ng; i++)
       json_array_append_new(gl, api_group_json(groups[i]));
-    json_t *v = json_pack("{s:s,s:s,s:o}", "kind", "APIGroupList", "apiVersion", "v1", "groups", gl);
+    json_t *v =
+        json_pack("{s:s,s:s,s:o}", "kind", "APIGroupList", "apiVersion", "v1", "groups", gl);
     *ret = response_json(r, 200, v, NULL, NULL);
     json_decref(v);
     return 1;

@@ -7,8 +7,8 @@
 #include "apimachinery/protobuf.h"
 #include "apimachinery/yaml.h"
 #include "apiserver/scale.h"
-#include "registry/convert.h"
 #include "lib/mem.h"
+#include "registry/convert.h"
 
 #include <microhttpd.h>
 #include <stdio.h>
@@ -222,8 +222,8 @@ handle_resource(struct apiserver *s, struct api_request *r)
   switch (ri->verb) {
   case VERB_CREATE:
   case VERB_UPDATE: {
-    cleanup_json json_t *body = decode_body(r, content_is_yaml(ctype),
-                                            o.field_validation == FIELD_VALIDATION_STRICT, warnings, &err);
+    cleanup_json json_t *body = decode_body(
+        r, content_is_yaml(ctype), o.field_validation == FIELD_VALIDATION_STRICT, warnings, &err);
     if (body == NULL)
       return answer_error(r, &err);
     o.body_is_scratch = ri->verb == VERB_CREATE;
@@ -267,10 +267,10 @@ handle_resource(struct apiserver *s, struct api_request *r)
       json_t *items = NULL;
       rc = registry_delete_collection(reg, &t, &lo, opts, &o, &items, &err);
       if (rc == 0) {
-        cleanup_free char *api_version = ri->group[0] ? xasprintf("%s/%s", ri->group, ri->version)
-                                                      : xstrdup(ri->version);
-        out = json_pack("{s:s,s:s,s:{},s:o}", "kind", ri->res->list_kind, "apiVersion",
-                        api_version, "metadata", "items", items);
+        cleanup_free char *api_version =
+            ri->group[0] ? xasprintf("%s/%s", ri->group, ri->version) : xstrdup(ri->version);
+        out = json_pack("{s:s,s:s,s:{},s:o}", "kind", ri->res->list_kind, "apiVersion", api_version,
+                        "metadata", "items", items);
         status = 200;
       }
     }

@@ -18,8 +18,8 @@ int
 kubeconfig_write(const char *path, unsigned mode, const char *server_url, const char *ca_pem,
                  const char *cert_pem, const char *key_pem, k8c_err *err)
 {
-  if (path == NULL || path[0] == '\0' || server_url == NULL || ca_pem == NULL ||
-      cert_pem == NULL || key_pem == NULL)
+  if (path == NULL || path[0] == '\0' || server_url == NULL || ca_pem == NULL || cert_pem == NULL ||
+      key_pem == NULL)
     return k8c_error(err, 400, K8C_REASON_BAD_REQUEST, "kubeconfig: missing path or credential");
   if (mode == 0)
     mode = 0600;

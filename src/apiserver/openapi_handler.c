@@ -27,7 +27,8 @@ send_document(struct api_request *r, const unsigned char *gz, size_t gz_len,
   if (accepts_gzip(r)) {
     char *copy = xmalloc(gz_len);
     memcpy(copy, gz, gz_len);
-    struct MHD_Response *resp = MHD_create_response_from_buffer(gz_len, copy, MHD_RESPMEM_MUST_FREE);
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(gz_len, copy, MHD_RESPMEM_MUST_FREE);
     if (resp == NULL) {
       free(copy);
       return MHD_NO;

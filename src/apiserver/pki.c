@@ -29,9 +29,12 @@ struct san_set {
   const char **ips;
 };
 
-static const char *const default_san_dns[] = {
-    "localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc",
-    "kubernetes.default.svc.cluster.local", NULL};
+static const char *const default_san_dns[] = {"localhost",
+                                              "kubernetes",
+                                              "kubernetes.default",
+                                              "kubernetes.default.svc",
+                                              "kubernetes.default.svc.cluster.local",
+                                              NULL};
 static const char *const default_san_ips[] = {"127.0.0.1", "::1", NULL};
 static const char *const admin_orgs[] = {"system:masters", NULL};
 
@@ -41,8 +44,7 @@ static int ensure_leaf(const char *tls_dir, const char *name, const struct pki_c
                        const struct pki_entry *ca, struct pki_entry *out, k8c_err *err);
 static bool leaf_still_good(const struct pki_entry *leaf, const struct pki_cert_spec *spec,
                             const struct pki_entry *ca, time_t now, const char **why);
-static int entry_read(const char *tls_dir, const char *name, struct pki_entry *out,
-                      k8c_err *err);
+static int entry_read(const char *tls_dir, const char *name, struct pki_entry *out, k8c_err *err);
 static int entry_create(const char *tls_dir, const char *name, const struct pki_cert_spec *spec,
                         const struct pki_entry *issuer, struct pki_entry *out, k8c_err *err);
 static void entry_clear(struct pki_entry *e);
@@ -81,7 +83,8 @@ pki_ensure(const struct pki_config *cfg, struct pki *out, k8c_err *err)
   if (secure_mkdir_p(tls_dir, 0700, err) < 0 ||
       ensure_ca(tls_dir, "server-ca", "k8c-server-ca", &server_ca, err) < 0 ||
       ensure_ca(tls_dir, "client-ca", "k8c-client-ca", &client_ca, err) < 0 ||
-      ensure_leaf(tls_dir, "serving-kube-apiserver", &serving_spec, &server_ca, &serving, err) < 0 ||
+      ensure_leaf(tls_dir, "serving-kube-apiserver", &serving_spec, &server_ca, &serving, err) <
+          0 ||
       ensure_leaf(tls_dir, "client-admin", &admin_spec, &client_ca, &admin, err) < 0) {
     k8c_err_prefix(err, "pki");
     goto done;
@@ -124,8 +127,8 @@ pki_free(struct pki *p)
 }
 
 int
-pki_issue_client_cert(const struct pki *p, const char *cn, const char *const *orgs,
-                      char **cert_pem, char **key_pem, k8c_err *err)
+pki_issue_client_cert(const struct pki *p, const char *cn, const char *const *orgs, char **cert_pem,
+                      char **key_pem, k8c_err *err)
 {
   *cert_pem = NULL;
   *key_pem = NULL;
@@ -328,8 +331,7 @@ san_set_build(const struct pki_config *cfg, struct san_set *out, k8c_err *err)
     for (size_t i = 0; dns && dns[i]; i++) {
       if (dns[i][0] == '\0' || strlen(dns[i]) > 253) {
         san_set_free(out);
-        return k8c_error(err, 400, K8C_REASON_BAD_REQUEST, "pki: invalid DNS SAN \"%s\"",
-                         dns[i]);
+        return k8c_error(err, 400, K8C_REASON_BAD_REQUEST, "pki: invalid DNS SAN \"%s\"", dns[i]);
       }
       if (!dns_listed(out->dns, n_dns, dns[i]))
         out->dns[n_dns++] = dns[i];
@@ -339,8 +341,7 @@ san_set_build(const struct pki_config *cfg, struct san_set *out, k8c_err *err)
       size_t len = pki_parse_ip(ips[i], ip);
       if (len == 0) {
         san_set_free(out);
-        return k8c_error(err, 400, K8C_REASON_BAD_REQUEST, "pki: invalid IP SAN \"%s\"",
-                         ips[i]);
+        return k8c_error(err, 400, K8C_REASON_BAD_REQUEST, "pki: invalid IP SAN \"%s\"", ips[i]);
       }
       if (!ip_listed(out->ips, n_ips, ip, len))
         out->ips[n_ips++] = ips[i];

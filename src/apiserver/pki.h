@@ -29,15 +29,15 @@ struct pki_config {
  * struct and released (keys wiped first) by pki_free(). The *_key_pem fields are
  * secrets: never log them. */
 struct pki {
-  char *tls_dir;             /* DATA_DIR/server/tls */
-  char *server_ca_cert_pem;  /* trust anchor for the API serving certificate */
-  char *server_ca_key_pem;   /* secret; signs serving certificates */
-  char *serving_cert_pem;    /* kube-apiserver certificate with all SANs */
-  char *serving_key_pem;     /* secret */
-  char *client_ca_cert_pem;  /* trust anchor for client certificates */
-  char *client_ca_key_pem;   /* secret; signs client certificates */
-  char *admin_cert_pem;      /* CN=system:admin, O=system:masters */
-  char *admin_key_pem;       /* secret */
+  char *tls_dir;            /* DATA_DIR/server/tls */
+  char *server_ca_cert_pem; /* trust anchor for the API serving certificate */
+  char *server_ca_key_pem;  /* secret; signs serving certificates */
+  char *serving_cert_pem;   /* kube-apiserver certificate with all SANs */
+  char *serving_key_pem;    /* secret */
+  char *client_ca_cert_pem; /* trust anchor for client certificates */
+  char *client_ca_key_pem;  /* secret; signs client certificates */
+  char *admin_cert_pem;     /* CN=system:admin, O=system:masters */
+  char *admin_key_pem;      /* secret */
 };
 
 /* Leaf lifetimes and the renewal window (k3s's numbers). */
@@ -96,7 +96,7 @@ int pki_verifier_check(const struct pki_verifier *v, gnutls_session_t session,
 
 /* One-shot form of the two calls above (builds and frees a verifier each time; use
  * the verifier in the server's hot path). */
-int pki_verify_client(gnutls_session_t session, const char *client_ca_pem,
-                      struct pki_identity *id, k8c_err *err);
+int pki_verify_client(gnutls_session_t session, const char *client_ca_pem, struct pki_identity *id,
+                      k8c_err *err);
 
 #endif

@@ -70,8 +70,7 @@ pki_cert_create(const struct pki_cert_spec *spec, const struct pki_keypair *issu
 }
 
 int
-pki_keypair_load(const char *cert_pem, const char *key_pem, struct pki_keypair *out,
-                 k8c_err *err)
+pki_keypair_load(const char *cert_pem, const char *key_pem, struct pki_keypair *out, k8c_err *err)
 {
   struct pki_keypair kp = {0};
   gnutls_datum_t d = {(unsigned char *)cert_pem, (unsigned)strlen(cert_pem)};
@@ -203,8 +202,8 @@ static int
 set_subject(gnutls_x509_crt_t crt, const struct pki_cert_spec *spec, k8c_err *err)
 {
   for (size_t i = 0; spec->orgs && spec->orgs[i]; i++) {
-    int rc = gnutls_x509_crt_set_dn_by_oid(crt, GNUTLS_OID_X520_ORGANIZATION_NAME, 0,
-                                           spec->orgs[i], (unsigned)strlen(spec->orgs[i]));
+    int rc = gnutls_x509_crt_set_dn_by_oid(crt, GNUTLS_OID_X520_ORGANIZATION_NAME, 0, spec->orgs[i],
+                                           (unsigned)strlen(spec->orgs[i]));
     if (rc < 0)
       return gnutls_fail(err, "setting subject organization", rc);
   }
@@ -222,16 +221,16 @@ set_usage(gnutls_x509_crt_t crt, enum pki_usage usage, k8c_err *err)
   int rc = gnutls_x509_crt_set_basic_constraints(crt, is_ca ? 1 : 0, -1);
   if (rc < 0)
     return gnutls_fail(err, "setting basic constraints", rc);
-  unsigned key_usage = is_ca ? (GNUTLS_KEY_KEY_CERT_SIGN | GNUTLS_KEY_CRL_SIGN |
-                                GNUTLS_KEY_DIGITAL_SIGNATURE)
-                             : (GNUTLS_KEY_DIGITAL_SIGNATURE | GNUTLS_KEY_KEY_ENCIPHERMENT);
+  unsigned key_usage =
+      is_ca ? (GNUTLS_KEY_KEY_CERT_SIGN | GNUTLS_KEY_CRL_SIGN | GNUTLS_KEY_DIGITAL_SIGNATURE)
+            : (GNUTLS_KEY_DIGITAL_SIGNATURE | GNUTLS_KEY_KEY_ENCIPHERMENT);
   rc = gnutls_x509_crt_set_key_usage(crt, key_usage);
   if (rc < 0)
     return gnutls_fail(err, "setting key usage", rc);
   if (is_ca)
     return 0;
-  const char *purpose = usage == PKI_USAGE_SERVER ? GNUTLS_KP_TLS_WWW_SERVER
-                                                  : GNUTLS_KP_TLS_WWW_CLIENT;
+  const char *purpose =
+      usage == PKI_USAGE_SERVER ? GNUTLS_KP_TLS_WWW_SERVER : GNUTLS_KP_TLS_WWW_CLIENT;
   rc = gnutls_x509_crt_set_key_purpose_oid(crt, purpose, 0);
   if (rc < 0)
     return gnutls_fail(err, "setting extended key usage", rc);
@@ -254,8 +253,8 @@ set_sans(gnutls_x509_crt_t crt, const struct pki_cert_spec *spec, k8c_err *err)
     if (len == 0)
       return k8c_error(err, 400, K8C_REASON_BAD_REQUEST, "invalid IP address for SAN: %s",
                        spec->san_ips[i]);
-    int rc = gnutls_x509_crt_set_subject_alt_name(crt, GNUTLS_SAN_IPADDRESS, ip,
-                                                  (unsigned)len, GNUTLS_FSAN_APPEND);
+    int rc = gnutls_x509_crt_set_subject_alt_name(crt, GNUTLS_SAN_IPADDRESS, ip, (unsigned)len,
+                                                  GNUTLS_FSAN_APPEND);
     if (rc < 0)
       return gnutls_fail(err, "adding IP subject alternative name", rc);
   }

@@ -46,8 +46,7 @@ int pki_keypair_load(const char *cert_pem, const char *key_pem, struct pki_keypa
                      k8c_err *err);
 
 /* PEM text of the certificate and (if key_pem is not NULL) of the key; caller-owned. */
-int pki_keypair_export(const struct pki_keypair *kp, char **cert_pem, char **key_pem,
-                       k8c_err *err);
+int pki_keypair_export(const struct pki_keypair *kp, char **cert_pem, char **key_pem, k8c_err *err);
 
 void pki_keypair_clear(struct pki_keypair *kp);
 

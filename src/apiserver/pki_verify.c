@@ -56,8 +56,8 @@ pki_verifier_free(struct pki_verifier *v)
 }
 
 int
-pki_verifier_check(const struct pki_verifier *v, gnutls_session_t session,
-                   struct pki_identity *out, k8c_err *err)
+pki_verifier_check(const struct pki_verifier *v, gnutls_session_t session, struct pki_identity *out,
+                   k8c_err *err)
 {
   memset(out, 0, sizeof *out);
   if (gnutls_certificate_type_get2(session, GNUTLS_CTYPE_PEERS) != GNUTLS_CRT_X509)
@@ -144,8 +144,9 @@ read_dn_value(gnutls_x509_crt_t crt, const char *oid, unsigned idx, char *dst, k
   if (rc == GNUTLS_E_SHORT_MEMORY_BUFFER)
     return unauthorized(err, "client certificate subject is too long%s", "");
   if (rc < 0)
-    return rc == GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE ? 0 : unauthorized(err,
-           "reading client certificate subject: %s", gnutls_strerror(rc));
+    return rc == GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE
+               ? 0
+               : unauthorized(err, "reading client certificate subject: %s", gnutls_strerror(rc));
   if (strlen(dst) != size)
     return unauthorized(err, "client certificate subject has an embedded NUL%s", "");
   return 1;

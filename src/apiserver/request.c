@@ -39,7 +39,8 @@ request_info_parse(const char *method, const char *path, bool watch_param,
   char parts[MAX_PARTS][256];
   int n = 0;
   if (split_path(path, parts, &n) < 0)
-    return k8c_error(err, 404, K8C_REASON_NOT_FOUND, "the server could not find the requested resource");
+    return k8c_error(err, 404, K8C_REASON_NOT_FOUND,
+                     "the server could not find the requested resource");
   int i = 0;
   if (n >= 2 && strcmp(parts[0], "api") == 0) {
     snprintf(info->version, sizeof info->version, "%s", parts[1]);
@@ -49,7 +50,8 @@ request_info_parse(const char *method, const char *path, bool watch_param,
     snprintf(info->version, sizeof info->version, "%s", parts[2]);
     i = 3;
   } else {
-    return k8c_error(err, 404, K8C_REASON_NOT_FOUND, "the server could not find the requested resource");
+    return k8c_error(err, 404, K8C_REASON_NOT_FOUND,
+                     "the server could not find the requested resource");
   }
   bool legacy_watch = false;
   if (i < n && strcmp(parts[i], "watch") == 0) {
@@ -58,7 +60,8 @@ request_info_parse(const char *method, const char *path, bool watch_param,
   }
   int rest = n - i;
   if (rest <= 0)
-    return k8c_error(err, 404, K8C_REASON_NOT_FOUND, "the server could not find the requested resource");
+    return k8c_error(err, 404, K8C_REASON_NOT_FOUND,
+                     "the server could not find the requested resource");
   info->is_resource = true;
   if (strcmp(parts[i], "namespaces") == 0 && rest >= 3) {
     snprintf(info->namespace_, sizeof info->namespace_, "%s", parts[i + 1]);
@@ -71,10 +74,12 @@ request_info_parse(const char *method, const char *path, bool watch_param,
   if (rest >= 3)
     snprintf(info->subresource, sizeof info->subresource, "%s", parts[i + 2]);
   if (rest > 3)
-    return k8c_error(err, 404, K8C_REASON_NOT_FOUND, "the server could not find the requested resource");
+    return k8c_error(err, 404, K8C_REASON_NOT_FOUND,
+                     "the server could not find the requested resource");
   info->res = api_resource_find(info->group, info->version, info->resource);
   if (info->res == NULL)
-    return k8c_error(err, 404, K8C_REASON_NOT_FOUND, "the server could not find the requested resource");
+    return k8c_error(err, 404, K8C_REASON_NOT_FOUND,
+                     "the server could not find the requested resource");
 
   bool has_name = info->name[0] != 0;
   if (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0) {
@@ -104,13 +109,15 @@ request_info_parse(const char *method, const char *path, bool watch_param,
     bool ok = (strcmp(info->subresource, "status") == 0 && info->res->has_status) ||
               (strcmp(info->subresource, "scale") == 0 && info->res->has_scale);
     if (!ok)
-      return k8c_error(err, 404, K8C_REASON_NOT_FOUND, "the server could not find the requested resource");
+      return k8c_error(err, 404, K8C_REASON_NOT_FOUND,
+                       "the server could not find the requested resource");
     if (info->verb != VERB_GET && info->verb != VERB_UPDATE && info->verb != VERB_PATCH)
       return k8c_error(err, 405, K8C_REASON_METHOD_NOT_ALLOWED,
                        "the server does not allow this method on the requested resource");
   }
   if (!info->res->namespaced && info->namespace_[0])
-    return k8c_error(err, 404, K8C_REASON_NOT_FOUND, "the server could not find the requested resource");
+    return k8c_error(err, 404, K8C_REASON_NOT_FOUND,
+                     "the server could not find the requested resource");
   return 0;
 }
 
@@ -129,7 +136,7 @@ request_header(const struct api_request *r, const char *name)
 const char *
 api_verb_name(enum api_verb v)
 {
-  static const char *const names[] = {"",       "get",   "list",  "watch",  "create",
+  static const char *const names[] = {"",       "get",   "list",   "watch",           "create",
                                       "update", "patch", "delete", "deletecollection"};
   return names[v];
 }

@@ -32,10 +32,10 @@ enum api_verb {
 };
 
 struct request_info {
-  bool is_resource;          /* /api/v1/... or /apis/g/v/... naming a resource */
+  bool is_resource; /* /api/v1/... or /apis/g/v/... naming a resource */
   char group[128];
   char version[32];
-  char namespace_[256];      /* "" when cluster-wide */
+  char namespace_[256]; /* "" when cluster-wide */
   char resource[128];
   char name[256];
   char subresource[64];

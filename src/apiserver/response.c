@@ -13,13 +13,13 @@
 #include <string.h>
 
 int
-response_negotiate(const struct api_request *r, bool table_ok, struct negotiated *out,
-                   k8c_err *err)
+response_negotiate(const struct api_request *r, bool table_ok, struct negotiated *out, k8c_err *err)
 {
   memset(out, 0, sizeof *out);
   out->include_object = "Metadata";
   const char *inc = request_query(r, "includeObject");
-  if (inc && (strcmp(inc, "None") == 0 || strcmp(inc, "Object") == 0 || strcmp(inc, "Metadata") == 0))
+  if (inc &&
+      (strcmp(inc, "None") == 0 || strcmp(inc, "Object") == 0 || strcmp(inc, "Metadata") == 0))
     out->include_object = inc;
   const char *accept = request_header(r, "Accept");
   if (accept == NULL || accept[0] == 0)
@@ -77,8 +77,7 @@ response_send(struct api_request *r, int status, const char *content_type, char 
   MHD_add_response_header(resp, "Cache-Control", "no-cache, private");
   size_t i;
   json_t *w;
-  json_array_foreach((json_t *)warnings, i, w)
-  {
+  json_array_foreach ((json_t *)warnings, i, w) {
     char *hdr = xasprintf("299 - \"%s\"", json_string_value(w));
     for (char *c = hdr; *c; c++)
       if (*c == '\n' || *c == '\r')
@@ -145,7 +144,8 @@ response_error(struct api_request *r, const k8c_err *err)
   if (json_object_size(details))
     json_object_set(st, "details", details);
   json_decref(details);
-  if (strcmp(err->reason, K8C_REASON_BAD_REQUEST) == 0 || strcmp(err->reason, K8C_REASON_INTERNAL) == 0)
+  if (strcmp(err->reason, K8C_REASON_BAD_REQUEST) == 0 ||
+      strcmp(err->reason, K8C_REASON_INTERNAL) == 0)
     json_object_del(st, "reason");
   if (code == 400 && strcmp(err->reason, K8C_REASON_BAD_REQUEST) == 0)
     json_object_set_new(st, "reason", json_string("BadRequest"));
@@ -170,7 +170,9 @@ response_status_success(struct api_request *r, int status, const json_t *details
 
 static const struct table_column default_columns[] = {
     {"Name", "string", "name", "Name must be unique within a namespace.", 0},
-    {"Age", "string", "", "CreationTimestamp is a timestamp representing the server time when this object was created.", 0},
+    {"Age", "string", "",
+     "CreationTimestamp is a timestamp representing the server time when this object was created.",
+     0},
     {NULL, NULL, NULL, NULL, 0},
 };
 
@@ -206,8 +208,9 @@ table_build(const struct api_resource *res, json_t *const *objs, size_t count,
   const struct table_column *cols = st->columns && st->table_cells ? st->columns : default_columns;
   void (*cells_fn)(const json_t *, json_t *) =
       st->columns && st->table_cells ? st->table_cells : default_cells;
-  json_t *table = json_pack("{s:s,s:s,s:{}}", "kind", "Table", "apiVersion",
-                            n->table_v1beta1 ? "meta.k8s.io/v1beta1" : "meta.k8s.io/v1", "metadata");
+  json_t *table =
+      json_pack("{s:s,s:s,s:{}}", "kind", "Table", "apiVersion",
+                n->table_v1beta1 ? "meta.k8s.io/v1beta1" : "meta.k8s.io/v1", "metadata");
   json_t *defs = json_array();
   if (with_columns) {
     for (int i = 0; cols[i].name; i++)
@@ -273,8 +276,9 @@ response_list(struct api_request *r, const struct list_result *l, const struct n
     /* Splice cached object bytes into the list without re-encoding them. */
     buf b;
     buf_init(&b);
-    buf_printf(&b, "{\"kind\":\"%s\",\"apiVersion\":\"%s%s%s\",\"metadata\":{\"resourceVersion\":\"%s\"",
-               res->list_kind, res->group, res->group[0] ? "/" : "", res->version, rv);
+    buf_printf(
+        &b, "{\"kind\":\"%s\",\"apiVersion\":\"%s%s%s\",\"metadata\":{\"resourceVersion\":\"%s\"",
+        res->list_kind, res->group, res->group[0] ? "/" : "", res->version, rv);
     if (l->continue_token) {
       buf_printf(&b, ",\"continue\":\"%s\"", l->continue_token);
       if (l->remaining >= 0)
@@ -305,8 +309,8 @@ response_list(struct api_request *r, const struct list_result *l, const struct n
     json_t *items = json_array();
     for (size_t i = 0; i < l->count; i++)
       json_array_append(items, objs[i]);
-    cleanup_free char *api_version = res->group[0] ? xasprintf("%s/%s", res->group, res->version)
-                                                   : xstrdup(res->version);
+    cleanup_free char *api_version =
+        res->group[0] ? xasprintf("%s/%s", res->group, res->version) : xstrdup(res->version);
     out = json_pack("{s:s,s:s,s:{},s:o}", "kind", res->list_kind, "apiVersion", api_version,
                     "metadata", "items", items);
   }

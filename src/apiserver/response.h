@@ -12,7 +12,7 @@ enum media_type { MEDIA_JSON = 0, MEDIA_YAML, MEDIA_TABLE, MEDIA_NONE };
 
 struct negotiated {
   enum media_type type;
-  bool table_v1beta1;     /* the client asked for meta.k8s.io/v1beta1 Tables */
+  bool table_v1beta1;         /* the client asked for meta.k8s.io/v1beta1 Tables */
   const char *include_object; /* "None", "Metadata" (default), "Object" */
 };
 

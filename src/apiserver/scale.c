@@ -19,15 +19,16 @@ scale_from_object(const json_t *obj)
   json_t *spec = json_object_get(obj, "spec");
   json_t *status = json_object_get(obj, "status");
   json_t *sm = json_object();
-  static const char *const copied[] = {"name", "namespace", "uid", "resourceVersion",
-                                       "creationTimestamp", NULL};
+  static const char *const copied[] = {
+      "name", "namespace", "uid", "resourceVersion", "creationTimestamp", NULL};
   for (int i = 0; copied[i]; i++) {
     json_t *v = json_object_get(meta, copied[i]);
     if (v)
       json_object_set(sm, copied[i], v);
   }
   json_int_t replicas = json_integer_value(json_object_get(spec, "replicas"));
-  json_t *st = json_pack("{s:I}", "replicas", json_integer_value(json_object_get(status, "replicas")));
+  json_t *st =
+      json_pack("{s:I}", "replicas", json_integer_value(json_object_get(status, "replicas")));
   label_selector *sel = label_selector_from_json(json_object_get(spec, "selector"), NULL);
   if (sel) {
     char *text = label_selector_to_string(sel);
@@ -97,7 +98,8 @@ handle_scale(struct apiserver *s, struct api_request *r, const struct negotiated
               "Scale.autoscaling \"%s\" is invalid: spec.replicas: Invalid value: %lld: must be "
               "greater than or equal to 0",
               ri->name, (long long)json_integer_value(replicas));
-    k8c_err_add_cause(&err, "FieldValueInvalid", "spec.replicas", "must be greater than or equal to 0");
+    k8c_err_add_cause(&err, "FieldValueInvalid", "spec.replicas",
+                      "must be greater than or equal to 0");
     return answer_error(r, &err);
   }
   json_object_set(json_object_get(obj, "spec"), "replicas", replicas);

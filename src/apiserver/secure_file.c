@@ -21,7 +21,7 @@ secure_mkdir_p(const char *dir, mode_t mode, k8c_err *err)
   size_t len = strlen(copy);
   while (len > 1 && copy[len - 1] == '/')
     copy[--len] = '\0';
-  for (char *p = copy + 1; ; p++) {
+  for (char *p = copy + 1;; p++) {
     bool at_end = (*p == '\0');
     if (*p != '/' && !at_end)
       continue;
@@ -56,8 +56,8 @@ secure_write_file(const char *path, const void *data, size_t len, mode_t mode, k
   cleanup_free char *tmp = xasprintf("%s.tmp.XXXXXX", path);
   int fd = mkostemp(tmp, O_CLOEXEC);
   if (fd < 0)
-    return k8c_error(err, 500, K8C_REASON_INTERNAL, "creating temporary file for %s: %s",
-                     path, strerror(errno));
+    return k8c_error(err, 500, K8C_REASON_INTERNAL, "creating temporary file for %s: %s", path,
+                     strerror(errno));
   int saved_errno = 0;
   if (fchmod(fd, mode) != 0 || write_all(fd, data, len) != 0 || fsync(fd) != 0)
     saved_errno = errno;
@@ -67,8 +67,7 @@ secure_write_file(const char *path, const void *data, size_t len, mode_t mode, k
     saved_errno = errno;
   if (saved_errno != 0) {
     (void)unlink(tmp);
-    return k8c_error(err, 500, K8C_REASON_INTERNAL, "writing %s: %s", path,
-                     strerror(saved_errno));
+    return k8c_error(err, 500, K8C_REASON_INTERNAL, "writing %s: %s", path, strerror(saved_errno));
   }
   return 0;
 }

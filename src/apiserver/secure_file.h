@@ -19,8 +19,7 @@ int secure_mkdir_parent(const char *path, mode_t dir_mode, k8c_err *err);
 
 /* Writes len bytes to path atomically (temporary file in the same directory, fsync,
  * rename) with the given file mode. The parent directory must exist. */
-int secure_write_file(const char *path, const void *data, size_t len, mode_t mode,
-                      k8c_err *err);
+int secure_write_file(const char *path, const void *data, size_t len, mode_t mode, k8c_err *err);
 
 /* Reads the whole file into a NUL-terminated buffer the caller frees (and should wipe
  * with secure_free_secret when it is a secret). Returns 1 on success, 0 when the file

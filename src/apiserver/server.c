@@ -30,7 +30,8 @@ authenticate(struct apiserver *s, struct MHD_Connection *conn, struct conn_ctx *
   if (cc->identity_checked)
     return;
   cc->identity_checked = true;
-  const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+  const union MHD_ConnectionInfo *ci =
+      MHD_get_connection_info(conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
   if (ci == NULL || ci->tls_session == NULL)
     return;
   struct pki_identity id;
@@ -76,10 +77,11 @@ authorize(const struct identity *who, const struct request_info *ri, k8c_err *er
     snprintf(where, sizeof where, " in the namespace \"%s\"", ri->namespace_);
   else
     snprintf(where, sizeof where, " at the cluster scope");
-  return k8c_error(err, 403, K8C_REASON_FORBIDDEN,
-                   "%s%s%s is forbidden: User \"%s\" cannot %s resource \"%s\" in API group \"%s\"%s",
-                   ri->resource, ri->name[0] ? " \"" : "", ri->name[0] ? ri->name : "", who->user,
-                   api_verb_name(ri->verb), ri->resource, ri->group, where);
+  return k8c_error(
+      err, 403, K8C_REASON_FORBIDDEN,
+      "%s%s%s is forbidden: User \"%s\" cannot %s resource \"%s\" in API group \"%s\"%s",
+      ri->resource, ri->name[0] ? " \"" : "", ri->name[0] ? ri->name : "", who->user,
+      api_verb_name(ri->verb), ri->resource, ri->group, where);
 }
 
 /* ---------- simple endpoints ---------- */
@@ -191,7 +193,8 @@ access_handler(void *cls, struct MHD_Connection *conn, const char *url, const ch
     *upload_data_size = 0;
     return MHD_YES;
   }
-  const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+  const union MHD_ConnectionInfo *ci =
+      MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
   struct conn_ctx *cc = ci ? ci->socket_context : NULL;
   if (cc == NULL)
     return MHD_NO;
@@ -278,13 +281,13 @@ apiserver_start(const struct apiserver_config *cfg, k8c_err *err)
       MHD_OPTION_NOTIFY_COMPLETED, request_completed, s, MHD_OPTION_NOTIFY_CONNECTION,
       connection_notify, s, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)0,
       MHD_OPTION_THREAD_STACK_SIZE, (size_t)(256 * 1024), MHD_OPTION_CONNECTION_LIMIT,
-      (unsigned)4000, MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024,
-      MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s, MHD_OPTION_END);
+      (unsigned)4000, MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024, MHD_OPTION_EXTERNAL_LOGGER,
+      mhd_log, s, MHD_OPTION_END);
   if (s->daemon == NULL) {
     pki_verifier_free(s->verifier);
     free(s);
-    k8c_error(err, 500, K8C_REASON_INTERNAL, "cannot listen on %s:%d (port in use or no permission)",
-              bind, cfg->port);
+    k8c_error(err, 500, K8C_REASON_INTERNAL,
+              "cannot listen on %s:%d (port in use or no permission)", bind, cfg->port);
     return NULL;
   }
   return s;

@@ -11,12 +11,12 @@
 #include <stdbool.h>
 
 struct apiserver_config {
-  const char *bind_address;   /* "0.0.0.0" default */
-  int port;                   /* 6443 */
+  const char *bind_address; /* "0.0.0.0" default */
+  int port;                 /* 6443 */
   const char *serving_cert_pem;
   const char *serving_key_pem;
   const char *client_ca_pem;
-  const char *token;          /* the server token (bearer), may be NULL */
+  const char *token;             /* the server token (bearer), may be NULL */
   const char *advertise_address; /* for /api serverAddressByClientCIDRs */
   struct registry *reg;
 };

@@ -102,7 +102,8 @@ append_bookmark(struct watch_stream *ws, bool initial_end)
 static bool
 client_gone(struct watch_stream *ws)
 {
-  const union MHD_ConnectionInfo *ci = MHD_get_connection_info(ws->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+  const union MHD_ConnectionInfo *ci =
+      MHD_get_connection_info(ws->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
   if (ci == NULL)
     return true;
   struct pollfd p = {.fd = ci->connect_fd, .events = POLLRDHUP};

@@ -25,7 +25,8 @@ main(int argc, char **argv)
     return cmd_server(argc - 1, argv + 1);
   if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0)
     return cmd_version(argc - 1, argv + 1);
-  if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+  if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0 ||
+      strcmp(argv[1], "-h") == 0) {
     usage(stdout);
     return 0;
   }

@@ -1,8 +1,8 @@
 /* server.c — `k8c server`: flags (k3s's names), then the PKI, the store, the registry
  * and the HTTPS API, bootstrap objects, and a clean shutdown on SIGINT/SIGTERM. */
+#include "apiserver/server.h"
 #include "apiserver/kubeconfig.h"
 #include "apiserver/pki.h"
-#include "apiserver/server.h"
 #include "apiserver/token.h"
 #include "cmd/cmd.h"
 #include "cmd/server_bootstrap.h"
@@ -83,25 +83,55 @@ parse_flags(int argc, char **argv, struct server_flags *f)
   optind = 1;
   while ((c = getopt_long(argc, argv, "v:h", opts, NULL)) != -1) {
     switch (c) {
-    case 'd': f->data_dir = optarg; break;
-    case 'p': f->port = atoi(optarg); break;
-    case 'b': f->bind_address = optarg; break;
-    case 'a': f->advertise_address = optarg; break;
+    case 'd':
+      f->data_dir = optarg;
+      break;
+    case 'p':
+      f->port = atoi(optarg);
+      break;
+    case 'b':
+      f->bind_address = optarg;
+      break;
+    case 'a':
+      f->advertise_address = optarg;
+      break;
     case 's':
       if (f->tls_san_count < 15)
         f->tls_sans[f->tls_san_count++] = optarg;
       break;
-    case 'k': f->write_kubeconfig = optarg; break;
-    case 'm': f->kubeconfig_mode = (unsigned)strtoul(optarg, NULL, 8); break;
-    case 'D': f->disable_agent = true; break;
-    case 't': f->token = optarg; break;
-    case 'n': f->node_name = optarg; break;
-    case 'c': f->cluster_cidr = optarg; break;
-    case 'S': f->service_cidr = optarg; break;
-    case 'e': f->datastore_endpoint = optarg; break;
-    case 'v': f->verbosity = atoi(optarg); break;
-    case 'h': server_usage(stdout); exit(0);
-    default: server_usage(stderr); return -1;
+    case 'k':
+      f->write_kubeconfig = optarg;
+      break;
+    case 'm':
+      f->kubeconfig_mode = (unsigned)strtoul(optarg, NULL, 8);
+      break;
+    case 'D':
+      f->disable_agent = true;
+      break;
+    case 't':
+      f->token = optarg;
+      break;
+    case 'n':
+      f->node_name = optarg;
+      break;
+    case 'c':
+      f->cluster_cidr = optarg;
+      break;
+    case 'S':
+      f->service_cidr = optarg;
+      break;
+    case 'e':
+      f->datastore_endpoint = optarg;
+      break;
+    case 'v':
+      f->verbosity = atoi(optarg);
+      break;
+    case 'h':
+      server_usage(stdout);
+      exit(0);
+    default:
+      server_usage(stderr);
+      return -1;
     }
   }
   if (f->port <= 0 || f->port > 65535) {
@@ -184,8 +214,8 @@ cmd_server(int argc, char **argv)
     return 1;
   }
   struct registry reg;
-  struct registry_config rcfg = {.service_cidr = f.service_cidr, .node_port_min = 30000,
-                                 .node_port_max = 32767};
+  struct registry_config rcfg = {
+      .service_cidr = f.service_cidr, .node_port_min = 30000, .node_port_max = 32767};
   if (registry_init(&reg, store, &rcfg, &err) < 0) {
     log_error("k8c server: %s", err.message);
     store->ops->destroy(store);
@@ -220,7 +250,8 @@ cmd_server(int argc, char **argv)
     goto out;
   }
   if (f.write_kubeconfig && f.write_kubeconfig[0]) {
-    char *url = xasprintf("https://%s:%d", strchr(f.advertise_address, ':') ? "[::1]" : f.advertise_address, f.port);
+    char *url = xasprintf("https://%s:%d",
+                          strchr(f.advertise_address, ':') ? "[::1]" : f.advertise_address, f.port);
     int krc = kubeconfig_write(f.write_kubeconfig, f.kubeconfig_mode, url, pki.server_ca_cert_pem,
                                pki.admin_cert_pem, pki.admin_key_pem, &err);
     free(url);

@@ -10,13 +10,13 @@
 #include <stdarg.h>
 
 typedef struct k8c_err {
-  int status;         /* HTTP status code: 400, 404, 409, 422, 500 ... (0 = no error) */
-  char reason[32];    /* Status reason: "NotFound", "Conflict", "Invalid" ... */
-  char message[1024]; /* human readable, already includes added context */
-  json_t *causes;     /* owned; NULL or array of {reason,message,field} (StatusCause) */
-  int retry_after;    /* seconds, for 429/503; 0 if unset */
-  char subject_kind[64];   /* for Status details when it differs from the URL's: the Kind */
-  char subject_name[256];  /* and the object's name (e.g. a 422 on create) */
+  int status;             /* HTTP status code: 400, 404, 409, 422, 500 ... (0 = no error) */
+  char reason[32];        /* Status reason: "NotFound", "Conflict", "Invalid" ... */
+  char message[1024];     /* human readable, already includes added context */
+  json_t *causes;         /* owned; NULL or array of {reason,message,field} (StatusCause) */
+  int retry_after;        /* seconds, for 429/503; 0 if unset */
+  char subject_kind[64];  /* for Status details when it differs from the URL's: the Kind */
+  char subject_name[256]; /* and the object's name (e.g. a 422 on create) */
 } k8c_err;
 
 /* Status reasons used across the code base (metav1.StatusReason). */

@@ -27,8 +27,7 @@ log_msg(enum log_level level, const char *fmt, ...)
   gmtime_r(&tv.tv_sec, &tm);
   char line[2048];
   int n = snprintf(line, sizeof line, "%c%02d%02d %02d:%02d:%02d.%06ld ", letters[level],
-                   tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                   (long)tv.tv_usec);
+                   tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (long)tv.tv_usec);
   va_list ap;
   va_start(ap, fmt);
   if (n > 0 && (size_t)n < sizeof line)

@@ -41,11 +41,11 @@ cleanup_json_fn(json_t **j)
 #define cleanup_json __attribute__((cleanup(cleanup_json_fn)))
 
 /* Hands ownership out of a cleanup_* local: return steal_ptr(p); */
-#define steal_ptr(p)                                                                       \
-  ({                                                                                       \
-    __typeof__(p) stolen_ = (p);                                                           \
-    (p) = NULL;                                                                            \
-    stolen_;                                                                               \
+#define steal_ptr(p)                                                                               \
+  ({                                                                                               \
+    __typeof__(p) stolen_ = (p);                                                                   \
+    (p) = NULL;                                                                                    \
+    stolen_;                                                                                       \
   })
 
 #endif

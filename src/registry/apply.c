@@ -20,8 +20,8 @@
 
 /* metadata fields never tracked as owned (upstream's stripMeta). */
 static const char *const untracked_metadata[] = {
-    "f:name",       "f:namespace",  "f:creationTimestamp", "f:selfLink",        "f:uid",
-    "f:clusterName", "f:generation", "f:managedFields",    "f:resourceVersion",
+    "f:name",        "f:namespace",  "f:creationTimestamp", "f:selfLink",        "f:uid",
+    "f:clusterName", "f:generation", "f:managedFields",     "f:resourceVersion",
 };
 
 /* ---- helpers ------------------------------------------------------------------------- */
@@ -193,8 +193,8 @@ apply_server_side_env(const struct apply_env *env, const json_t *live, const jso
   managed_fields_decode(&mf, live ? managed_fields_of(live) : NULL);
   if (live != NULL && mf.count == 0) {
     /* An object nobody tracked yet: its current content belongs to one Update manager. */
-    struct managed_entry *before = managed_fields_find(
-        &mf, BEFORE_FIRST_APPLY, "Update", api_version ? api_version : "", "", true);
+    struct managed_entry *before = managed_fields_find(&mf, BEFORE_FIRST_APPLY, "Update",
+                                                       api_version ? api_version : "", "", true);
     json_decref(before->set);
     before->set = typed_field_set(&schema, live_view, definition);
     strip_untracked(before->set);
@@ -298,9 +298,9 @@ apply_track_update_env(const struct apply_env *env, json_t *obj, const json_t *o
   strip_untracked(changed);
   strip_untracked(removed);
 
-  struct managed_entry *mine = managed_fields_find(&mf, manager, operation,
-                                                   api_version ? api_version : "", subresource,
-                                                   !fieldset_is_empty(changed));
+  struct managed_entry *mine =
+      managed_fields_find(&mf, manager, operation, api_version ? api_version : "", subresource,
+                          !fieldset_is_empty(changed));
   for (size_t i = 0; i < mf.count; i++) {
     struct managed_entry *e = &mf.entries[i];
     fieldset_subtract(e->set, removed);

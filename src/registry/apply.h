@@ -15,11 +15,11 @@
  * the manager's Apply entry owns exactly the fields in `applied`; fields it owned before
  * and no longer applies are removed unless another manager owns them. Conflicts with
  * other managers' fields whose values differ give 409 Conflict with reason "Conflict",
- * a message like upstream's `Apply failed with 1 conflict: conflict with "kubectl-client-side-apply"
- * using apps/v1: .spec.replicas` and one cause per field; force=true takes ownership.
- * Also as upstream: manager NULL/"" → 422; applied carrying managedFields → 400; a live
- * object without managedFields is first attributed to an Update manager
- * "before-first-apply"; the entry's time changes only when the apply changed the object. */
+ * a message like upstream's `Apply failed with 1 conflict: conflict with
+ * "kubectl-client-side-apply" using apps/v1: .spec.replicas` and one cause per field; force=true
+ * takes ownership. Also as upstream: manager NULL/"" → 422; applied carrying managedFields → 400; a
+ * live object without managedFields is first attributed to an Update manager "before-first-apply";
+ * the entry's time changes only when the apply changed the object. */
 json_t *apply_server_side(const json_t *live, const json_t *applied, const char *definition,
                           const char *manager, bool force, k8c_err *err);
 
@@ -28,8 +28,8 @@ json_t *apply_server_side(const json_t *live, const json_t *applied, const char 
  * are removed from other managers' sets). manager NULL → "unknown". subresource ""
  * or "status". Modifies obj in place. obj's own managedFields are used when it carries
  * any (`[{}]` clears them), else old's. Only the writer's entry gets a new time. */
-void apply_track_update(json_t *obj, const json_t *old, const char *manager,
-                        const char *operation, const char *subresource);
+void apply_track_update(json_t *obj, const json_t *old, const char *manager, const char *operation,
+                        const char *subresource);
 
 /* What the two functions above take from outside: the schema, the kind → definition
  * mapping and the clock. The functions above use the generated tables
@@ -45,10 +45,9 @@ struct apply_env {
 };
 
 json_t *apply_server_side_env(const struct apply_env *env, const json_t *live,
-                              const json_t *applied, const char *definition,
-                              const char *manager, bool force, k8c_err *err);
+                              const json_t *applied, const char *definition, const char *manager,
+                              bool force, k8c_err *err);
 void apply_track_update_env(const struct apply_env *env, json_t *obj, const json_t *old,
-                            const char *manager, const char *operation,
-                            const char *subresource);
+                            const char *manager, const char *operation, const char *subresource);
 
 #endif

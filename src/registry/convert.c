@@ -32,8 +32,7 @@ rename_fields(const json_t *obj, int from, int to, const char *api_version)
   json_t *out = json_object();
   const char *k;
   json_t *v;
-  json_object_foreach((json_t *)obj, k, v)
-  {
+  json_object_foreach ((json_t *)obj, k, v) {
     const char *name = k;
     for (int i = 0; event_renames[i][0]; i++)
       if (strcmp(k, event_renames[i][from]) == 0)

@@ -45,8 +45,7 @@ managed_fields_decode(struct managed_fields *mf, const json_t *array)
   memset(mf, 0, sizeof *mf);
   size_t i;
   json_t *item;
-  json_array_foreach((json_t *)array, i, item)
-  {
+  json_array_foreach ((json_t *)array, i, item) {
     const json_t *fields = json_object_get(item, "fieldsV1");
     const char *manager = json_string_value(json_object_get(item, "manager"));
     if (!json_is_object(fields) || manager == NULL)

@@ -40,7 +40,8 @@ struct managed_entry *managed_fields_find(struct managed_fields *mf, const char 
 void managed_fields_drop_empty(struct managed_fields *mf);
 
 /* A new managedFields array (caller owns), sorted like upstream (operation, time,
- * manager, apiVersion, subresource). Touched and new entries get `now`; the others keep their time. */
+ * manager, apiVersion, subresource). Touched and new entries get `now`; the others keep their time.
+ */
 json_t *managed_fields_encode(const struct managed_fields *mf, const char *now);
 
 void managed_fields_free(struct managed_fields *mf);

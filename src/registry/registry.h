@@ -15,11 +15,15 @@
 #include <pthread.h>
 #include <stdbool.h>
 
-enum field_validation { FIELD_VALIDATION_STRICT = 0, FIELD_VALIDATION_WARN, FIELD_VALIDATION_IGNORE };
+enum field_validation {
+  FIELD_VALIDATION_STRICT = 0,
+  FIELD_VALIDATION_WARN,
+  FIELD_VALIDATION_IGNORE
+};
 
 /* Cluster configuration the registry needs (allocation ranges). */
 struct registry_config {
-  const char *service_cidr;     /* "10.43.0.0/16" */
+  const char *service_cidr;         /* "10.43.0.0/16" */
   int node_port_min, node_port_max; /* 30000..32767 */
 };
 
@@ -38,8 +42,8 @@ struct registry {
 /* Where a request points: the resource, namespace, name and subresource. */
 struct registry_target {
   const struct api_resource *res;
-  const char *namespace_; /* "" for cluster-wide */
-  const char *name;       /* "" for collections */
+  const char *namespace_;  /* "" for cluster-wide */
+  const char *name;        /* "" for collections */
   const char *subresource; /* "", "status", "scale" */
 };
 
@@ -54,8 +58,8 @@ struct write_opts {
 };
 
 struct list_opts {
-  const char *label_selector;  /* may be NULL */
-  const char *field_selector;  /* may be NULL */
+  const char *label_selector; /* may be NULL */
+  const char *field_selector; /* may be NULL */
   const char *resource_version;
   const char *resource_version_match;
   long long limit;
@@ -103,7 +107,8 @@ int registry_delete_collection(struct registry *r, const struct registry_target 
                                const struct write_opts *o, json_t **out, k8c_err *err);
 
 /* Reads: the object from the cache (referenced; cache_obj_unref it). */
-int registry_get(struct registry *r, const struct registry_target *t, cache_obj **out, k8c_err *err);
+int registry_get(struct registry *r, const struct registry_target *t, cache_obj **out,
+                 k8c_err *err);
 /* For subresources (scale): a freshly built object. */
 int registry_get_json(struct registry *r, const struct registry_target *t, json_t **out,
                       k8c_err *err);

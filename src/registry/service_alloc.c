@@ -58,16 +58,14 @@ collect_used(struct registry *r, const char *self_key, json_t *ips, json_t *port
     json_t *spec = json_object_get(svc, "spec");
     size_t j;
     json_t *v;
-    json_array_foreach(json_object_get(spec, "clusterIPs"), j, v)
-    {
+    json_array_foreach (json_object_get(spec, "clusterIPs"), j, v) {
       if (json_is_string(v))
         json_object_set_new(ips, json_string_value(v), json_true());
     }
     const char *ip = json_string_value(json_object_get(spec, "clusterIP"));
     if (ip)
       json_object_set_new(ips, ip, json_true());
-    json_array_foreach(json_object_get(spec, "ports"), j, v)
-    {
+    json_array_foreach (json_object_get(spec, "ports"), j, v) {
       json_int_t np = json_integer_value(json_object_get(v, "nodePort"));
       if (np > 0) {
         char key[16];
@@ -115,7 +113,10 @@ allocate_cluster_ip(struct registry *r, json_t *spec, json_t *used, const char *
     uint32_t h = ntohl(a.s_addr);
     if (h < cidr.base || h >= cidr.base + cidr.size) {
       char why[256];
-      snprintf(why, sizeof why, "failed to allocate IP %s: the provided IP (%s) is not in the valid range. The range of valid IPs is %s", ip, ip, r->cfg.service_cidr);
+      snprintf(why, sizeof why,
+               "failed to allocate IP %s: the provided IP (%s) is not in the valid range. The "
+               "range of valid IPs is %s",
+               ip, ip, r->cfg.service_cidr);
       return invalid(err, "spec.clusterIPs", quoted, why, name);
     }
     if (json_object_get(used, ip)) {
@@ -154,8 +155,7 @@ allocate_node_ports(struct registry *r, json_t *spec, json_t *used, const char *
   size_t i;
   json_t *p;
   int span = r->cfg.node_port_max - r->cfg.node_port_min + 1;
-  json_array_foreach(ports, i, p)
-  {
+  json_array_foreach (ports, i, p) {
     json_int_t np = json_integer_value(json_object_get(p, "nodePort"));
     if (!wants) {
       continue;
@@ -167,7 +167,8 @@ allocate_node_ports(struct registry *r, json_t *spec, json_t *used, const char *
       snprintf(field, sizeof field, "spec.ports[%zu].nodePort", i);
       if (np < r->cfg.node_port_min || np > r->cfg.node_port_max) {
         char why[128];
-        snprintf(why, sizeof why, "provided port is not in the valid range. The range of valid ports is %d-%d",
+        snprintf(why, sizeof why,
+                 "provided port is not in the valid range. The range of valid ports is %d-%d",
                  r->cfg.node_port_min, r->cfg.node_port_max);
         return invalid(err, field, key, why, name);
       }
@@ -204,13 +205,15 @@ service_allocate(struct registry *r, json_t *svc, const json_t *old, k8c_err *er
   json_t *meta = json_object_get(svc, "metadata");
   const char *name = json_string_value(json_object_get(meta, "name"));
   const char *ns = json_string_value(json_object_get(meta, "namespace"));
-  cleanup_free char *self = old ? xasprintf("/registry/services/%s/%s", ns ? ns : "", name ? name : "") : NULL;
+  cleanup_free char *self =
+      old ? xasprintf("/registry/services/%s/%s", ns ? ns : "", name ? name : "") : NULL;
   cleanup_json json_t *ips = json_object();
   cleanup_json json_t *ports = json_object();
   if (collect_used(r, self, ips, ports, err) < 0)
     return -1;
   const char *have = json_string_value(json_object_get(spec, "clusterIP"));
-  const char *old_ip = json_string_value(json_object_get(json_object_get(old, "spec"), "clusterIP"));
+  const char *old_ip =
+      json_string_value(json_object_get(json_object_get(old, "spec"), "clusterIP"));
   bool keep = old_ip && have && strcmp(old_ip, have) == 0;
   if (!keep && allocate_cluster_ip(r, spec, ips, name ? name : "", err) < 0)
     return -1;

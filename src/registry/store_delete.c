@@ -14,7 +14,7 @@ store_delete_now(struct registry *r, const struct registry_target *t, const char
 {
   if (!dry_run) {
     int64_t del_rev = 0;
-    if (r->store->ops->delete(r->store, key, rev, &del_rev, err) < 0) {
+    if (r->store->ops->delete (r->store, key, rev, &del_rev, err) < 0) {
       if (err && err->status == 404)
         return store_not_found(t->res, t->name, err);
       return -1;
@@ -32,11 +32,12 @@ check_preconditions(const struct registry_target *t, const json_t *obj, int64_t 
   if (!json_is_object(pre))
     return 0;
   const char *uid = json_string_value(json_object_get(pre, "uid"));
-  const char *have_uid = json_string_value(json_object_get(json_object_get(obj, "metadata"), "uid"));
+  const char *have_uid =
+      json_string_value(json_object_get(json_object_get(obj, "metadata"), "uid"));
   char why[256];
   if (uid && have_uid && strcmp(uid, have_uid) != 0) {
-    snprintf(why, sizeof why, "Precondition failed: UID in precondition: %s, UID in object meta: %s",
-             uid, have_uid);
+    snprintf(why, sizeof why,
+             "Precondition failed: UID in precondition: %s, UID in object meta: %s", uid, have_uid);
     return store_conflict(t->res, t->name, why, err);
   }
   const char *rv = json_string_value(json_object_get(pre, "resourceVersion"));
@@ -44,10 +45,11 @@ check_preconditions(const struct registry_target *t, const json_t *obj, int64_t 
     char cur[32];
     snprintf(cur, sizeof cur, "%lld", (long long)rev);
     if (strcmp(rv, cur) != 0) {
-      snprintf(why, sizeof why,
-               "Precondition failed: ResourceVersion in precondition: %s, ResourceVersion in object "
-               "meta: %s",
-               rv, cur);
+      snprintf(
+          why, sizeof why,
+          "Precondition failed: ResourceVersion in precondition: %s, ResourceVersion in object "
+          "meta: %s",
+          rv, cur);
       return store_conflict(t->res, t->name, why, err);
     }
   }
@@ -76,7 +78,7 @@ delete_namespace_contents(struct registry *r, const char *ns, bool dry_run, k8c_
       if (!dry_run) {
         int64_t del_rev = 0;
         k8c_err derr = {0};
-        if (r->store->ops->delete(r->store, cache_obj_key(items[j]), 0, &del_rev, &derr) < 0 &&
+        if (r->store->ops->delete (r->store, cache_obj_key(items[j]), 0, &del_rev, &derr) < 0 &&
             derr.status != 404) {
           k8c_err_move(err, &derr);
           for (size_t k = j; k < count; k++)

@@ -122,8 +122,8 @@ filter_parse(const struct registry_target *t, const struct list_opts *lo, struct
     }
     const struct resource_strategy *st = strategy_for(t->res->group, t->res->plural);
     static const char *const none[] = {NULL};
-    if (field_selector_check_supported(f->fields, st->supported_fields ? st->supported_fields : none,
-                                       t->res->kind, err) < 0) {
+    if (field_selector_check_supported(
+            f->fields, st->supported_fields ? st->supported_fields : none, t->res->kind, err) < 0) {
       filter_free(f);
       return -1;
     }
@@ -167,7 +167,8 @@ list_result_free(struct list_result *l)
 static char *
 continue_encode(int64_t rev, const char *start)
 {
-  json_t *tok = json_pack("{s:s,s:I,s:s}", "v", "meta.k8s.io/v1", "rv", (json_int_t)rev, "start", start);
+  json_t *tok =
+      json_pack("{s:s,s:I,s:s}", "v", "meta.k8s.io/v1", "rv", (json_int_t)rev, "start", start);
   char *text = json_dumps(tok, JSON_COMPACT);
   json_decref(tok);
   size_t n = strlen(text);
@@ -214,7 +215,8 @@ continue_decode(const char *token, int64_t *rev, char **start, k8c_err *err)
     else if (c == '=')
       break;
     else
-      return k8c_error(err, 400, K8C_REASON_BAD_REQUEST, "continue key is not valid: illegal base64 data");
+      return k8c_error(err, 400, K8C_REASON_BAD_REQUEST,
+                       "continue key is not valid: illegal base64 data");
     v = (v << 6) | (unsigned)d;
     bits += 6;
     if (bits >= 8) {
@@ -228,7 +230,9 @@ continue_decode(const char *token, int64_t *rev, char **start, k8c_err *err)
   json_t *jrv = json_object_get(tok, "rv");
   const char *s = json_string_value(json_object_get(tok, "start"));
   if (!json_is_integer(jrv) || s == NULL || strchr(s, '\n') || strstr(s, ".."))
-    return k8c_error(err, 400, K8C_REASON_BAD_REQUEST, "continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)");
+    return k8c_error(err, 400, K8C_REASON_BAD_REQUEST,
+                     "continue key is not valid: incorrect encoded start resourceVersion (version "
+                     "meta.k8s.io/v1)");
   *rev = json_integer_value(jrv);
   *start = xstrdup(s);
   return 0;

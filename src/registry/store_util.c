@@ -128,10 +128,19 @@ store_read_current(struct registry *r, const struct api_resource *res, const cha
 bool
 store_tracks_generation(const struct api_resource *res)
 {
-  static const char *const tracked[] = {
-      "deployments", "replicasets", "statefulsets", "daemonsets", "jobs", "cronjobs",
-      "horizontalpodautoscalers", "poddisruptionbudgets", "ingresses", "networkpolicies",
-      "customresourcedefinitions", "replicationcontrollers", NULL};
+  static const char *const tracked[] = {"deployments",
+                                        "replicasets",
+                                        "statefulsets",
+                                        "daemonsets",
+                                        "jobs",
+                                        "cronjobs",
+                                        "horizontalpodautoscalers",
+                                        "poddisruptionbudgets",
+                                        "ingresses",
+                                        "networkpolicies",
+                                        "customresourcedefinitions",
+                                        "replicationcontrollers",
+                                        NULL};
   for (int i = 0; tracked[i]; i++)
     if (strcmp(res->plural, tracked[i]) == 0)
       return true;
@@ -154,7 +163,8 @@ store_check_namespace(struct registry *r, const char *ns, k8c_err *err)
   bool terminating = false;
   if (nsobj) {
     json_t *meta = json_object_get(nsobj, "metadata");
-    const char *phase = json_string_value(json_object_get(json_object_get(nsobj, "status"), "phase"));
+    const char *phase =
+        json_string_value(json_object_get(json_object_get(nsobj, "status"), "phase"));
     terminating = json_object_get(meta, "deletionTimestamp") != NULL ||
                   (phase && strcmp(phase, "Terminating") == 0);
     json_decref(nsobj);

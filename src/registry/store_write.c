@@ -25,16 +25,18 @@ static int
 check_type_meta(const struct registry_target *t, json_t *obj, k8c_err *err)
 {
   if (!json_is_object(obj))
-    return k8c_error(err, 400, K8C_REASON_BAD_REQUEST, "the body of the request was not a JSON object");
+    return k8c_error(err, 400, K8C_REASON_BAD_REQUEST,
+                     "the body of the request was not a JSON object");
   cleanup_free char *want = store_api_version(t->res);
   const char *api_version = json_string_value(json_object_get(obj, "apiVersion"));
   const char *kind = json_string_value(json_object_get(obj, "kind"));
   if (api_version == NULL || api_version[0] == 0)
     json_object_set_new(obj, "apiVersion", json_string(want));
   else if (strcmp(api_version, want) != 0)
-    return k8c_error(err, 400, K8C_REASON_BAD_REQUEST,
-                     "the API version in the data (%s) does not match the expected API version (%s)",
-                     api_version, want);
+    return k8c_error(
+        err, 400, K8C_REASON_BAD_REQUEST,
+        "the API version in the data (%s) does not match the expected API version (%s)",
+        api_version, want);
   if (kind == NULL || kind[0] == 0)
     json_object_set_new(obj, "kind", json_string(t->res->kind));
   else if (strcmp(kind, t->res->kind) != 0)
@@ -140,8 +142,7 @@ store_admit_and_validate(struct registry *r, const struct registry_target *t, js
 
 int
 store_commit_update(struct registry *r, const struct api_resource *res, const char *key,
-                    json_t *obj, int64_t expected_rev, bool dry_run, int64_t *new_rev,
-                    k8c_err *err)
+                    json_t *obj, int64_t expected_rev, bool dry_run, int64_t *new_rev, k8c_err *err)
 {
   if (dry_run) {
     *new_rev = expected_rev;
@@ -253,15 +254,13 @@ spec_changed(const json_t *a, const json_t *b)
 {
   const char *k;
   json_t *v;
-  json_object_foreach((json_t *)a, k, v)
-  {
+  json_object_foreach ((json_t *)a, k, v) {
     if (strcmp(k, "metadata") == 0 || strcmp(k, "status") == 0)
       continue;
     if (!json_equal(v, json_object_get(b, k)))
       return true;
   }
-  json_object_foreach((json_t *)b, k, v)
-  {
+  json_object_foreach ((json_t *)b, k, v) {
     if (strcmp(k, "metadata") == 0 || strcmp(k, "status") == 0)
       continue;
     if (json_object_get(a, k) == NULL)
@@ -277,8 +276,9 @@ merge_system_fields(const struct registry_target *t, json_t *obj, const json_t *
 {
   json_t *meta = json_object_get(obj, "metadata");
   json_t *old_meta = json_object_get(old, "metadata");
-  static const char *const kept[] = {"uid", "creationTimestamp", "deletionTimestamp",
-                                     "deletionGracePeriodSeconds", "generation", NULL};
+  static const char *const kept[] = {
+      "uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "generation",
+      NULL};
   for (int i = 0; kept[i]; i++) {
     json_t *v = json_object_get(old_meta, kept[i]);
     if (v)
@@ -311,9 +311,9 @@ merge_system_fields(const struct registry_target *t, json_t *obj, const json_t *
 
 /* One attempt of an update from a complete new object (PUT, or a patch's result). */
 static int
-update_once(struct registry *r, const struct registry_target *t, json_t *newobj,
-            const json_t *old, int64_t old_rev, const char *key, const struct write_opts *o,
-            json_t **out, k8c_err *err)
+update_once(struct registry *r, const struct registry_target *t, json_t *newobj, const json_t *old,
+            int64_t old_rev, const char *key, const struct write_opts *o, json_t **out,
+            k8c_err *err)
 {
   if (check_type_meta(t, newobj, err) < 0)
     return -1;
@@ -327,15 +327,17 @@ update_once(struct registry *r, const struct registry_target *t, json_t *newobj,
   const char *new_uid = json_string_value(json_object_get(meta, "uid"));
   if (new_uid && new_uid[0] && old_uid && strcmp(new_uid, old_uid) != 0) {
     char why[160];
-    snprintf(why, sizeof why, "Precondition failed: UID in precondition: %s, UID in object meta: %s",
-             new_uid, old_uid);
+    snprintf(why, sizeof why,
+             "Precondition failed: UID in precondition: %s, UID in object meta: %s", new_uid,
+             old_uid);
     return store_conflict(t->res, t->name, why, err);
   }
   merge_system_fields(t, newobj, old);
   if (store_admit_and_validate(r, t, newobj, old, o, err) < 0)
     return -1;
   if (store_tracks_generation(t->res) && spec_changed(newobj, old)) {
-    json_int_t gen = json_integer_value(json_object_get(json_object_get(old, "metadata"), "generation"));
+    json_int_t gen =
+        json_integer_value(json_object_get(json_object_get(old, "metadata"), "generation"));
     json_object_set_new(meta, "generation", json_integer(gen + 1));
   }
   apply_track_update(newobj, old, o->field_manager, "Update", t->subresource);
@@ -388,7 +390,8 @@ registry_update(struct registry *r, const struct registry_target *t, json_t *bod
                 const struct write_opts *o, json_t **out, int *status, k8c_err *err)
 {
   if (!json_is_object(body))
-    return k8c_error(err, 400, K8C_REASON_BAD_REQUEST, "the body of the request was not a JSON object");
+    return k8c_error(err, 400, K8C_REASON_BAD_REQUEST,
+                     "the body of the request was not a JSON object");
   const char *want_rv =
       json_string_value(json_object_get(json_object_get(body, "metadata"), "resourceVersion"));
   cleanup_free char *key = registry_key(t->res, t->namespace_, t->name);
@@ -422,13 +425,13 @@ registry_update(struct registry *r, const struct registry_target *t, json_t *bod
       *status = 200;
       return 0;
     }
-    if (uerr.status == 409 && strcmp(uerr.reason, K8C_REASON_CONFLICT) == 0 && !(want_rv && want_rv[0]) &&
-        strstr(uerr.message, "Precondition") == NULL) {
+    if (uerr.status == 409 && strcmp(uerr.reason, K8C_REASON_CONFLICT) == 0 &&
+        !(want_rv && want_rv[0]) && strstr(uerr.message, "Precondition") == NULL) {
       k8c_err_clear(&uerr);
       continue;
     }
-    if (uerr.status == 409 && strcmp(uerr.reason, K8C_REASON_CONFLICT) == 0 && want_rv && want_rv[0] &&
-        strstr(uerr.message, "Precondition") == NULL) {
+    if (uerr.status == 409 && strcmp(uerr.reason, K8C_REASON_CONFLICT) == 0 && want_rv &&
+        want_rv[0] && strstr(uerr.message, "Precondition") == NULL) {
       k8c_err_clear(&uerr);
       return store_conflict(t->res, t->name,
                             "the object has been modified; please apply your changes to the latest "
@@ -455,7 +458,10 @@ apply_patch(const struct registry_target *t, const char *content_type, const jso
     return strategic_merge_patch_apply(current, patch, t->res->definition, err);
   if (strncmp(content_type, "application/apply-patch+yaml", 28) == 0)
     return apply_server_side(current, patch, t->res->definition, o->field_manager, o->force, err);
-  k8c_error(err, 415, K8C_REASON_UNSUPPORTED_MEDIA, "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/strategic-merge-patch+json");
+  k8c_error(err, 415, K8C_REASON_UNSUPPORTED_MEDIA,
+            "the body of the request was in an unknown format - accepted media types include: "
+            "application/json-patch+json, application/merge-patch+json, "
+            "application/apply-patch+yaml, application/strategic-merge-patch+json");
   return NULL;
 }
 
@@ -476,8 +482,8 @@ registry_patch(struct registry *r, const struct registry_target *t, const char *
     if (store_read_current(r, t->res, key, &old, &old_rev, &rerr) < 0) {
       if (rerr.status == 404 && is_apply && t->subresource[0] == 0) {
         k8c_err_clear(&rerr);
-        cleanup_json json_t *created = apply_server_side(NULL, patch, t->res->definition,
-                                                         o->field_manager, o->force, err);
+        cleanup_json json_t *created =
+            apply_server_side(NULL, patch, t->res->definition, o->field_manager, o->force, err);
         if (created == NULL)
           return -1;
         return registry_create(r, t, created, o, out, status, err);
@@ -493,7 +499,8 @@ registry_patch(struct registry *r, const struct registry_target *t, const char *
     if (patched == NULL)
       return -1;
     if (!json_is_object(patched))
-      return k8c_error(err, 422, K8C_REASON_INVALID, "the patch produced something that is not an object");
+      return k8c_error(err, 422, K8C_REASON_INVALID,
+                       "the patch produced something that is not an object");
     /* A resourceVersion in the patch is a precondition. */
     const char *want_rv =
         json_string_value(json_object_get(json_object_get(patch, "metadata"), "resourceVersion"));
@@ -511,8 +518,9 @@ registry_patch(struct registry *r, const struct registry_target *t, const char *
       *status = 200;
       return 0;
     }
-    if (uerr.status == 409 && strcmp(uerr.reason, K8C_REASON_CONFLICT) == 0 && !(want_rv && want_rv[0]) &&
-        strstr(uerr.message, "Precondition") == NULL && strstr(uerr.message, "Apply failed") == NULL) {
+    if (uerr.status == 409 && strcmp(uerr.reason, K8C_REASON_CONFLICT) == 0 &&
+        !(want_rv && want_rv[0]) && strstr(uerr.message, "Precondition") == NULL &&
+        strstr(uerr.message, "Apply failed") == NULL) {
       k8c_err_clear(&uerr);
       continue;
     }

@@ -13,11 +13,11 @@
 
 /* A server-side Table column (meta.k8s.io/v1 TableColumnDefinition). */
 struct table_column {
-  const char *name;        /* "NAME", shown upper-cased by kubectl; upstream uses "Name" */
-  const char *type;        /* "string", "integer", "date" ... */
-  const char *format;      /* "name" for the NAME column, else "" */
+  const char *name;   /* "NAME", shown upper-cased by kubectl; upstream uses "Name" */
+  const char *type;   /* "string", "integer", "date" ... */
+  const char *format; /* "name" for the NAME column, else "" */
   const char *description;
-  int priority;            /* 0 = always shown, 1 = only with -o wide */
+  int priority; /* 0 = always shown, 1 = only with -o wide */
 };
 
 /* Context a strategy may need (allocators, cluster config). Owned by the server. */

@@ -178,11 +178,21 @@ quote_into(buf *b, const char *s)
   buf_puts(b, "\"");
   for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
     switch (*p) {
-    case '"': buf_puts(b, "\\\""); break;
-    case '\\': buf_puts(b, "\\\\"); break;
-    case '\n': buf_puts(b, "\\n"); break;
-    case '\t': buf_puts(b, "\\t"); break;
-    case '\r': buf_puts(b, "\\r"); break;
+    case '"':
+      buf_puts(b, "\\\"");
+      break;
+    case '\\':
+      buf_puts(b, "\\\\");
+      break;
+    case '\n':
+      buf_puts(b, "\\n");
+      break;
+    case '\t':
+      buf_puts(b, "\\t");
+      break;
+    case '\r':
+      buf_puts(b, "\\r");
+      break;
     default:
       if (*p < 0x20 || *p == 0x7f)
         buf_printf(b, "\\x%02x", *p);
@@ -217,8 +227,7 @@ sorted_keys(const json_t *map, size_t *count)
   size_t i = 0;
   const char *key;
   json_t *value;
-  json_object_foreach((json_t *)map, key, value)
-  {
+  json_object_foreach ((json_t *)map, key, value) {
     (void)value;
     keys[i++] = key;
   }
@@ -268,8 +277,7 @@ go_string_slice(const json_t *array)
   buf_puts(&b, "[]string{");
   size_t i;
   json_t *v;
-  json_array_foreach(array, i, v)
-  {
+  json_array_foreach (array, i, v) {
     if (i > 0)
       buf_puts(&b, ", ");
     quote_into(&b, json_string_value(v) ?: "");
@@ -292,8 +300,7 @@ go_label_selector(const json_t *selector)
     buf_puts(&b, ", MatchExpressions:[]v1.LabelSelectorRequirement{");
     size_t i;
     json_t *e;
-    json_array_foreach(exprs, i, e)
-    {
+    json_array_foreach (exprs, i, e) {
       if (i > 0)
         buf_puts(&b, ", ");
       buf_puts(&b, "v1.LabelSelectorRequirement{Key:");
@@ -352,8 +359,8 @@ validate_meta_of(k8c_err *err, const json_t *obj, const json_t *old, bool namesp
   json_t *empty = NULL;
   if (meta == NULL)
     meta = empty = json_object();
-  int n = validate_object_meta(err, meta, old ? json_object_get(old, "metadata") : NULL,
-                               namespaced, names);
+  int n = validate_object_meta(err, meta, old ? json_object_get(old, "metadata") : NULL, namespaced,
+                               names);
   json_decref(empty);
   return n;
 }

@@ -156,8 +156,7 @@ label_selector_string(const json_t *selector)
   buf_puts(&b, labels);
   size_t i;
   json_t *e;
-  json_array_foreach(json_object_get(selector, "matchExpressions"), i, e)
-  {
+  json_array_foreach (json_object_get(selector, "matchExpressions"), i, e) {
     if (b.len > 0)
       buf_puts(&b, ",");
     const char *key = obj_str0(e, "key");
@@ -173,8 +172,7 @@ label_selector_string(const json_t *selector)
     buf_printf(&b, "%s %s (", key, strcmp(op, "NotIn") == 0 ? "notin" : "in");
     size_t j;
     json_t *v;
-    json_array_foreach(json_object_get(e, "values"), j, v)
-    {
+    json_array_foreach (json_object_get(e, "values"), j, v) {
       buf_printf(&b, "%s%s", j ? "," : "", json_string_value(v) ?: "");
     }
     buf_puts(&b, ")");

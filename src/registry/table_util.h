@@ -11,16 +11,26 @@
 #define DURATION_LEN 32
 
 /* Column rows used by almost every kind. */
-#define COLUMN_NAME                                                                        \
-  { "Name", "string", "name", "Name of the object, unique within its namespace.", 0 }
-#define COLUMN_AGE                                                                         \
-  { "Age", "string", "", "Time since the object was created (metadata.creationTimestamp).", 0 }
-#define COLUMN_CONTAINERS                                                                  \
-  { "Containers", "string", "", "Names of each container in the template.", 1 }
-#define COLUMN_IMAGES                                                                      \
-  { "Images", "string", "", "Images referenced by each container in the template.", 1 }
-#define COLUMN_END                                                                         \
-  { NULL, NULL, NULL, NULL, 0 }
+#define COLUMN_NAME                                                                                \
+  {                                                                                                \
+    "Name", "string", "name", "Name of the object, unique within its namespace.", 0                \
+  }
+#define COLUMN_AGE                                                                                 \
+  {                                                                                                \
+    "Age", "string", "", "Time since the object was created (metadata.creationTimestamp).", 0      \
+  }
+#define COLUMN_CONTAINERS                                                                          \
+  {                                                                                                \
+    "Containers", "string", "", "Names of each container in the template.", 1                      \
+  }
+#define COLUMN_IMAGES                                                                              \
+  {                                                                                                \
+    "Images", "string", "", "Images referenced by each container in the template.", 1              \
+  }
+#define COLUMN_END                                                                                 \
+  {                                                                                                \
+    NULL, NULL, NULL, NULL, 0                                                                      \
+  }
 
 /* Parses "2024-01-02T03:04:05Z" (fractions and offsets allowed). 0 ok, -1 otherwise. */
 int parse_rfc3339(const char *s, time_t *out);

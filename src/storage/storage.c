@@ -40,8 +40,7 @@ parse_sqlite_endpoint(const char *rest, const char *data_dir, char **path,
       opts->sync_full = false;
     else if (strcmp(query, "?sync=full") != 0)
       return k8c_error(err, 400, K8C_REASON_BAD_REQUEST,
-                       "unknown sqlite option \"%s\" (want ?sync=full or ?sync=normal)",
-                       query + 1);
+                       "unknown sqlite option \"%s\" (want ?sync=full or ?sync=normal)", query + 1);
   }
   if (path_len > 0) {
     *path = xstrndup(rest, path_len);

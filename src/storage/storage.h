@@ -60,8 +60,7 @@ struct storage_ops {
    * newer than the current revision reads the current one. Items are appended to out,
    * which the caller frees with storage_kv_list_free (also after a failure). */
   int (*list)(storage *s, const char *prefix, const char *start_after, int64_t limit,
-              int64_t at_rev, storage_kv_list *out, int64_t *list_rev, int *more,
-              k8c_err *err);
+              int64_t at_rev, storage_kv_list *out, int64_t *list_rev, int *more, k8c_err *err);
 
   /* Creates key; 409 AlreadyExists if it exists. *new_rev receives the revision. */
   int (*create)(storage *s, const char *key, const char *value, size_t len, int64_t *new_rev,
@@ -74,8 +73,7 @@ struct storage_ops {
 
   /* Deletes key if its mod_revision equals expected_rev (0 = unconditionally);
    * 409 Conflict / 404 NotFound as for update. */
-  int (*delete)(storage *s, const char *key, int64_t expected_rev, int64_t *new_rev,
-                k8c_err *err);
+  int (*delete)(storage *s, const char *key, int64_t expected_rev, int64_t *new_rev, k8c_err *err);
 
   /* Subscribes fn to every committed change with revision > after_rev, in revision
    * order: first the history still kept, then live changes. One subscriber per store
@@ -115,7 +113,7 @@ storage *storage_open(const char *endpoint, const char *data_dir, k8c_err *err);
 void storage_kv_free(storage_kv *kv);
 void storage_kv_list_free(storage_kv_list *l);
 /* Appends a copy of the given fields to l. */
-void storage_kv_list_push(storage_kv_list *l, const char *key, const char *value,
-                          size_t value_len, int64_t mod_rev, int64_t create_rev);
+void storage_kv_list_push(storage_kv_list *l, const char *key, const char *value, size_t value_len,
+                          int64_t mod_rev, int64_t create_rev);
 
 #endif

@@ -10,13 +10,12 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
   json_error_t jerr;
-  json_t *value = json_loadb((const char *)data, size, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY,
-                             &jerr);
+  json_t *value =
+      json_loadb((const char *)data, size, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
   if (value == NULL)
     return 0;
-  json_t *base = json_pack("{s:s,s:{s:s,s:{s:s}},s:{s:i,s:[s,s]}}", "kind", "ConfigMap",
-                           "metadata", "name", "x", "labels", "app", "web", "data", "n", 1,
-                           "l", "a", "b");
+  json_t *base = json_pack("{s:s,s:{s:s,s:{s:s}},s:{s:i,s:[s,s]}}", "kind", "ConfigMap", "metadata",
+                           "name", "x", "labels", "app", "web", "data", "n", 1, "l", "a", "b");
   k8c_err err = {0};
   json_t *out = merge_patch_apply(base, value, &err);
   if (out != NULL) {

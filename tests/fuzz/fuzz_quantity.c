@@ -1,6 +1,7 @@
 /* fuzz_quantity.c — resource.Quantity parser on arbitrary text: parse, format, re-parse
  * the canonical form (it must parse to the same value, and printing settles after one
- * round: like upstream, a binary value that is no multiple of 1024 reprints in decimal), scaled values. */
+ * round: like upstream, a binary value that is no multiple of 1024 reprints in decimal), scaled
+ * values. */
 #include "apimachinery/quantity.h"
 #include "lib/mem.h"
 

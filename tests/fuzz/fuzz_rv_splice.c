@@ -20,8 +20,8 @@ LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
     json_t *got = json_loadb(out, len, 0, &jerr);
     if (got == NULL)
       abort();
-    const char *rv = json_string_value(
-        json_object_get(json_object_get(got, "metadata"), "resourceVersion"));
+    const char *rv =
+        json_string_value(json_object_get(json_object_get(got, "metadata"), "resourceVersion"));
     if (rv == NULL || strcmp(rv, "12345") != 0)
       abort();
     json_decref(got);

@@ -17,7 +17,8 @@ TEST(compacts_to_the_previous_tick)
     return;
   int64_t rev = 0;
   CHECK_INT(s->ops->create(s, "/registry/configmaps/default/a", "{}", 2, &rev, &err), 0);
-  CHECK_INT(s->ops->update(s, "/registry/configmaps/default/a", "{\"x\":1}", 7, rev, &rev, &err), 0);
+  CHECK_INT(s->ops->update(s, "/registry/configmaps/default/a", "{\"x\":1}", 7, rev, &rev, &err),
+            0);
   struct compactor *c = compactor_start(s, 1, &err);
   CHECK(c != NULL);
   /* First tick records the revision, the second compacts to it. */

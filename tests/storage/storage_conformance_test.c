@@ -91,7 +91,7 @@ remove_key(storage *s, const char *key)
 {
   k8c_err err = {0};
   int64_t rev = 0;
-  if (s->ops->delete(s, key, 0, &rev, &err) < 0)
+  if (s->ops->delete (s, key, 0, &rev, &err) < 0)
     testlib_fail(__FILE__, __LINE__, "delete %s: %s", key, err.message);
   k8c_err_clear(&err);
   return rev;
@@ -206,17 +206,17 @@ TEST(delete_with_precondition)
   int64_t r2 = put_update(s, "/registry/pods/ns/p", "{\"x\":1}", r1);
   k8c_err err = {0};
   int64_t r = 0;
-  CHECK_INT(s->ops->delete(s, "/registry/pods/ns/p", r1, &r, &err), -1);
+  CHECK_INT(s->ops->delete (s, "/registry/pods/ns/p", r1, &r, &err), -1);
   CHECK_INT(err.status, 409);
   CHECK_STR(err.reason, K8C_REASON_CONFLICT);
   k8c_err_clear(&err);
-  CHECK_INT(s->ops->delete(s, "/registry/pods/ns/p", r2, &r, &err), 0);
+  CHECK_INT(s->ops->delete (s, "/registry/pods/ns/p", r2, &r, &err), 0);
   CHECK(r > r2);
   storage_kv kv = {0};
   CHECK_INT(s->ops->get(s, "/registry/pods/ns/p", &kv, &err), -1);
   CHECK_INT(err.status, 404);
   k8c_err_clear(&err);
-  CHECK_INT(s->ops->delete(s, "/registry/pods/ns/p", 0, &r, &err), -1);
+  CHECK_INT(s->ops->delete (s, "/registry/pods/ns/p", 0, &r, &err), -1);
   CHECK_INT(err.status, 404);
   k8c_err_clear(&err);
   CHECK_INT(s->ops->update(s, "/registry/pods/ns/p", "{}", 2, 0, &r, &err), -1);
@@ -315,15 +315,15 @@ TEST(list_pages_with_start_after_and_limit)
   CHECK_STR(page.items[1].key, "/registry/secrets/ns/s4");
   CHECK_STR(page.items[2].key, "/registry/secrets/ns/s5");
   storage_kv_list_free(&page);
-  CHECK_INT(s->ops->list(s, "/registry/secrets/", "/registry/secrets/ns/s5", 3, rev1, &page,
-                         &rev2, &more, &err),
+  CHECK_INT(s->ops->list(s, "/registry/secrets/", "/registry/secrets/ns/s5", 3, rev1, &page, &rev2,
+                         &more, &err),
             0);
   CHECK_INT(page.count, 1);
   CHECK(!more);
   storage_kv_list_free(&page);
   /* Exactly `limit` keys left: no more. */
-  CHECK_INT(s->ops->list(s, "/registry/secrets/", "/registry/secrets/ns/s4", 2, rev1, &page,
-                         &rev2, &more, &err),
+  CHECK_INT(s->ops->list(s, "/registry/secrets/", "/registry/secrets/ns/s4", 2, rev1, &page, &rev2,
+                         &more, &err),
             0);
   CHECK_INT(page.count, 2);
   CHECK(!more);

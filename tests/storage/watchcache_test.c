@@ -25,7 +25,8 @@ index_object(void *ctx, const char *key, const json_t *obj, json_t **labels, jso
 {
   const json_t *meta = json_object_get(obj, "metadata");
   *labels = json_incref(json_object_get(meta, "labels"));
-  *fields = json_pack("{s:s}", "metadata.name", json_string_value(json_object_get(meta, "name")) ?: "");
+  *fields =
+      json_pack("{s:s}", "metadata.name", json_string_value(json_object_get(meta, "name")) ?: "");
 }
 
 static storage *
@@ -94,7 +95,7 @@ delete_pod(storage *s, const char *ns, const char *name)
   cleanup_free char *key = xasprintf("/registry/pods/%s/%s", ns, name);
   k8c_err err = {0};
   int64_t rev = 0;
-  if (s->ops->delete(s, key, 0, &rev, &err) < 0)
+  if (s->ops->delete (s, key, 0, &rev, &err) < 0)
     testlib_fail(__FILE__, __LINE__, "deleting %s: %s", key, err.message);
   k8c_err_clear(&err);
   return rev;
@@ -178,8 +179,9 @@ TEST(get_and_list_serve_objects_with_resource_version)
   CHECK_INT(cache_obj_revision(o), r1);
   json_error_t jerr;
   json_t *cached = json_loads(cache_obj_json(o, NULL), 0, &jerr);
-  CHECK_JSON(cached, "{\"kind\":\"Pod\",\"metadata\":{\"name\":\"b\",\"namespace\":\"ns1\",\"labels\":{"
-                     "\"app\":\"web\"},\"resourceVersion\":\"1\"},\"spec\":{}}");
+  CHECK_JSON(cached,
+             "{\"kind\":\"Pod\",\"metadata\":{\"name\":\"b\",\"namespace\":\"ns1\",\"labels\":{"
+             "\"app\":\"web\"},\"resourceVersion\":\"1\"},\"spec\":{}}");
   json_decref(cached);
   CHECK_JSON(cache_obj_fields(o), "{\"metadata.name\":\"b\"}");
   cache_obj_unref(o);

@@ -17,9 +17,11 @@
 
 /* The first document of shared/examples/seed/web.yaml, as kubectl sends it. */
 static const char seed_deployment[] =
-    "{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\",\"metadata\":{\"name\":\"nginx-deployment\","
+    "{\"apiVersion\":\"apps/"
+    "v1\",\"kind\":\"Deployment\",\"metadata\":{\"name\":\"nginx-deployment\","
     "\"labels\":{\"app\":\"web\"}},\"spec\":{\"replicas\":3,\"selector\":{\"matchLabels\":{\"app\":"
-    "\"web\"}},\"template\":{\"metadata\":{\"labels\":{\"app\":\"web\"}},\"spec\":{\"containers\":[{"
+    "\"web\"}},\"template\":{\"metadata\":{\"labels\":{\"app\":\"web\"}},\"spec\":{\"containers\":["
+    "{"
     "\"name\":\"nginx\",\"image\":\"nginx:1.27-alpine\",\"ports\":[{\"containerPort\":80}],"
     "\"readinessProbe\":{\"httpGet\":{\"path\":\"/\",\"port\":80},\"initialDelaySeconds\":2,"
     "\"periodSeconds\":5},\"livenessProbe\":{\"httpGet\":{\"path\":\"/\",\"port\":80},"
@@ -77,8 +79,7 @@ entry_of(const json_t *obj, const char *manager)
 {
   size_t i;
   json_t *e;
-  json_array_foreach(managed(obj), i, e)
-  {
+  json_array_foreach (managed(obj), i, e) {
     if (strcmp(json_string_value(json_object_get(e, "manager")), manager) == 0)
       return e;
   }
@@ -147,14 +148,18 @@ TEST(kubectl_apply_then_change_image)
 {
   json_t *obj = seed_created();
   json_t *changed = parse(seed_deployment);
-  json_t *container = json_array_get(json_object_get(json_object_get(json_object_get(
-                          json_object_get(changed, "spec"), "template"), "spec"), "containers"), 0);
+  json_t *container = json_array_get(
+      json_object_get(
+          json_object_get(json_object_get(json_object_get(changed, "spec"), "template"), "spec"),
+          "containers"),
+      0);
   json_object_set_new(container, "image", json_string("nginx:1.28-alpine"));
   k8c_err err = {0};
   json_t *next = apply_server_side_env(&env2, obj, changed, DEPLOYMENT, "kubectl", false, &err);
   CHECK(next != NULL);
-  json_t *containers = json_object_get(json_object_get(json_object_get(
-      json_object_get(next, "spec"), "template"), "spec"), "containers");
+  json_t *containers = json_object_get(
+      json_object_get(json_object_get(json_object_get(next, "spec"), "template"), "spec"),
+      "containers");
   CHECK_INT(json_array_size(containers), 1);
   CHECK_STR(json_string_value(json_object_get(json_array_get(containers, 0), "image")),
             "nginx:1.28-alpine");
@@ -175,10 +180,11 @@ TEST(apply_dropping_fields_removes_them)
                            "\"spec\":{\"replicas\":3,\"paused\":true}}",
                            "mgr", false, &err);
   CHECK(obj != NULL);
-  json_t *next = apply_text(&env2, obj,
-                            "{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\",\"metadata\":{"
-                            "\"name\":\"d\",\"labels\":{\"app\":\"web\"}},\"spec\":{\"replicas\":3}}",
-                            "mgr", false, &err);
+  json_t *next =
+      apply_text(&env2, obj,
+                 "{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\",\"metadata\":{"
+                 "\"name\":\"d\",\"labels\":{\"app\":\"web\"}},\"spec\":{\"replicas\":3}}",
+                 "mgr", false, &err);
   CHECK(next != NULL);
   json_t *spec = json_object_get(next, "spec");
   CHECK(json_object_get(spec, "paused") == NULL);
@@ -340,8 +346,9 @@ TEST(keyed_lists_merge_by_key)
       "{\"containerPort\":80,\"name\":\"http\"},{\"containerPort\":443}]}]}}}}",
       "mgr", false, &err);
   CHECK(next != NULL);
-  json_t *containers = json_object_get(json_object_get(json_object_get(
-      json_object_get(next, "spec"), "template"), "spec"), "containers");
+  json_t *containers = json_object_get(
+      json_object_get(json_object_get(json_object_get(next, "spec"), "template"), "spec"),
+      "containers");
   CHECK_JSON(containers, "[{\"name\":\"nginx\",\"image\":\"nginx:1\",\"ports\":["
                          "{\"containerPort\":80,\"protocol\":\"TCP\",\"name\":\"http\"},"
                          "{\"containerPort\":53,\"protocol\":\"UDP\"},"
@@ -362,8 +369,9 @@ TEST(keyed_lists_merge_by_key)
       "{\"containerPort\":80,\"name\":\"http\"}]}]}}}}",
       "mgr", false, &err);
   CHECK(after != NULL);
-  containers = json_object_get(json_object_get(json_object_get(
-      json_object_get(after, "spec"), "template"), "spec"), "containers");
+  containers = json_object_get(
+      json_object_get(json_object_get(json_object_get(after, "spec"), "template"), "spec"),
+      "containers");
   CHECK_JSON(containers, "[{\"name\":\"nginx\",\"image\":\"nginx:1\",\"ports\":["
                          "{\"containerPort\":80,\"protocol\":\"TCP\",\"name\":\"http\"},"
                          "{\"containerPort\":53,\"protocol\":\"UDP\"}]},"
@@ -386,8 +394,9 @@ TEST(set_lists_and_first_apply_on_untracked_object)
   CHECK(next != NULL);
   CHECK_JSON(json_object_get(json_object_get(next, "metadata"), "finalizers"), "[\"a\",\"b\"]");
   CHECK_JSON(fields_of(next, "mgr"), "{\"f:metadata\":{\"f:finalizers\":{\"v:\\\"b\\\"\":{}}}}");
-  CHECK_JSON(fields_of(next, "before-first-apply"),
-             "{\"f:metadata\":{\"f:finalizers\":{\"v:\\\"a\\\"\":{}}},\"f:spec\":{\"f:replicas\":{}}}");
+  CHECK_JSON(
+      fields_of(next, "before-first-apply"),
+      "{\"f:metadata\":{\"f:finalizers\":{\"v:\\\"a\\\"\":{}}},\"f:spec\":{\"f:replicas\":{}}}");
   json_t *refused = apply_text(&env1, live,
                                "{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\",\"metadata\":{"
                                "\"name\":\"d\"},\"spec\":{\"replicas\":2}}",
@@ -403,8 +412,8 @@ TEST(set_lists_and_first_apply_on_untracked_object)
 TEST(bad_apply_requests_are_rejected)
 {
   k8c_err err = {0};
-  CHECK(apply_text(&env1, NULL, "{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\"}", NULL,
-                   false, &err) == NULL);
+  CHECK(apply_text(&env1, NULL, "{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\"}", NULL, false,
+                   &err) == NULL);
   CHECK_INT(err.status, 422);
   CHECK(apply_text(&env1, NULL,
                    "{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\",\"metadata\":{"
@@ -418,8 +427,8 @@ TEST(bad_apply_requests_are_rejected)
 /* ---- a fake schema through the indirection ---------------------------------------------- */
 
 static const struct schema_field fake_fields[] = {
-    {"fake.Widget", "spec", SCHEMA_OBJECT, SCHEMA_SCALAR, "fake.WidgetSpec", NULL, NULL, NULL,
-     NULL, false, NULL},
+    {"fake.Widget", "spec", SCHEMA_OBJECT, SCHEMA_SCALAR, "fake.WidgetSpec", NULL, NULL, NULL, NULL,
+     false, NULL},
     {"fake.WidgetSpec", "args", SCHEMA_ARRAY, SCHEMA_SCALAR, NULL, NULL, NULL, "atomic", NULL,
      false, NULL},
     {"fake.WidgetSpec", "parts", SCHEMA_ARRAY, SCHEMA_OBJECT, "fake.Part", "merge", "id", NULL,
@@ -432,7 +441,8 @@ static const struct schema_field *
 fake_lookup(const char *definition, const char *name)
 {
   for (size_t i = 0; i < sizeof fake_fields / sizeof fake_fields[0]; i++)
-    if (strcmp(fake_fields[i].definition, definition) == 0 && strcmp(fake_fields[i].name, name) == 0)
+    if (strcmp(fake_fields[i].definition, definition) == 0 &&
+        strcmp(fake_fields[i].name, name) == 0)
       return &fake_fields[i];
   return NULL;
 }
@@ -475,8 +485,8 @@ TEST(fieldset_union_subtract_intersect)
   fieldset_subtract(a, copy);
   CHECK(fieldset_is_empty(a));
   json_decref(copy);
-  const char *elems[] = {"f:spec", "k:{\"containerPort\":80,\"protocol\":\"TCP\"}",
-                         "f:args", "v:\"x\""};
+  const char *elems[] = {"f:spec", "k:{\"containerPort\":80,\"protocol\":\"TCP\"}", "f:args",
+                         "v:\"x\""};
   char *path = fieldset_path_string(elems, 4);
   CHECK_STR(path, ".spec[containerPort=80,protocol=\"TCP\"].args[=\"x\"]");
   free(path);

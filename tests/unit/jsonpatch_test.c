@@ -26,26 +26,26 @@ apply(const char *doc_text, const char *patch_text, k8c_err *err)
   return out;
 }
 
-#define CHECK_PATCH(doc, patch, expected)                                                  \
-  do {                                                                                     \
-    k8c_err err_ = {0};                                                                    \
-    json_t *out_ = apply(doc, patch, &err_);                                               \
-    if (out_ == NULL)                                                                      \
-      testlib_fail(__FILE__, __LINE__, "patch failed: %d %s", err_.status, err_.message);  \
-    else                                                                                   \
-      CHECK_JSON(out_, expected);                                                          \
-    json_decref(out_);                                                                     \
-    k8c_err_clear(&err_);                                                                  \
+#define CHECK_PATCH(doc, patch, expected)                                                          \
+  do {                                                                                             \
+    k8c_err err_ = {0};                                                                            \
+    json_t *out_ = apply(doc, patch, &err_);                                                       \
+    if (out_ == NULL)                                                                              \
+      testlib_fail(__FILE__, __LINE__, "patch failed: %d %s", err_.status, err_.message);          \
+    else                                                                                           \
+      CHECK_JSON(out_, expected);                                                                  \
+    json_decref(out_);                                                                             \
+    k8c_err_clear(&err_);                                                                          \
   } while (0)
 
-#define CHECK_PATCH_FAILS(doc, patch, status_)                                             \
-  do {                                                                                     \
-    k8c_err err_ = {0};                                                                    \
-    json_t *out_ = apply(doc, patch, &err_);                                               \
-    CHECK(out_ == NULL);                                                                   \
-    CHECK_INT(err_.status, status_);                                                       \
-    json_decref(out_);                                                                     \
-    k8c_err_clear(&err_);                                                                  \
+#define CHECK_PATCH_FAILS(doc, patch, status_)                                                     \
+  do {                                                                                             \
+    k8c_err err_ = {0};                                                                            \
+    json_t *out_ = apply(doc, patch, &err_);                                                       \
+    CHECK(out_ == NULL);                                                                           \
+    CHECK_INT(err_.status, status_);                                                               \
+    json_decref(out_);                                                                             \
+    k8c_err_clear(&err_);                                                                          \
   } while (0)
 
 TEST(rfc_add_member)
@@ -128,10 +128,8 @@ TEST(rfc_pointer_escapes)
 
 TEST(array_append_and_index_bounds)
 {
-  CHECK_PATCH("{\"l\":[1]}", "[{\"op\":\"add\",\"path\":\"/l/-\",\"value\":2}]",
-              "{\"l\":[1,2]}");
-  CHECK_PATCH("{\"l\":[1]}", "[{\"op\":\"add\",\"path\":\"/l/1\",\"value\":2}]",
-              "{\"l\":[1,2]}");
+  CHECK_PATCH("{\"l\":[1]}", "[{\"op\":\"add\",\"path\":\"/l/-\",\"value\":2}]", "{\"l\":[1,2]}");
+  CHECK_PATCH("{\"l\":[1]}", "[{\"op\":\"add\",\"path\":\"/l/1\",\"value\":2}]", "{\"l\":[1,2]}");
   CHECK_PATCH_FAILS("{\"l\":[1]}", "[{\"op\":\"add\",\"path\":\"/l/2\",\"value\":2}]", 422);
   CHECK_PATCH_FAILS("{\"l\":[1]}", "[{\"op\":\"remove\",\"path\":\"/l/1\"}]", 422);
   CHECK_PATCH_FAILS("{\"l\":[1]}", "[{\"op\":\"replace\",\"path\":\"/l/x\",\"value\":0}]", 422);
@@ -157,8 +155,7 @@ TEST(upstream_leniencies)
   /* testing a missing member for null passes */
   CHECK_PATCH("{\"a\":1}", "[{\"op\":\"test\",\"path\":\"/b\",\"value\":null}]", "{\"a\":1}");
   /* replacing the whole document */
-  CHECK_PATCH("{\"a\":1}", "[{\"op\":\"replace\",\"path\":\"\",\"value\":{\"b\":2}}]",
-              "{\"b\":2}");
+  CHECK_PATCH("{\"a\":1}", "[{\"op\":\"replace\",\"path\":\"\",\"value\":{\"b\":2}}]", "{\"b\":2}");
   /* a null patch changes nothing */
   CHECK_PATCH("{\"a\":1}", "null", "{\"a\":1}");
 }
@@ -174,8 +171,8 @@ TEST(copy_and_copy_limit)
   json_t *doc = json_pack("{s:[s]}", "a", big);
   json_t *patch = json_array();
   for (int i = 0; i < 6; i++)
-    json_array_append_new(patch, json_pack("{s:s,s:s,s:s}", "op", "copy", "from", "/a", "path",
-                                           "/a/-"));
+    json_array_append_new(patch,
+                          json_pack("{s:s,s:s,s:s}", "op", "copy", "from", "/a", "path", "/a/-"));
   k8c_err err = {0};
   json_t *out = json_patch_apply(doc, patch, &err);
   CHECK(out == NULL);

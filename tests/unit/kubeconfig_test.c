@@ -3,14 +3,14 @@
  * binary is installed) kubectl 1.32 reading the same client certificate. */
 #include <arpa/inet.h>
 #include <dirent.h>
+#include <ftw.h>
 #include <gnutls/gnutls.h>
 #include <netinet/in.h>
+#include <nettle/base64.h>
 #include <poll.h>
 #include <pthread.h>
-#include <sys/socket.h>
-#include <ftw.h>
-#include <nettle/base64.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <yaml.h>
@@ -152,9 +152,9 @@ TEST(kubeconfig_parses_and_embeds_credentials)
   check_field_decodes_to(
       &doc, (const char *[]){"clusters", "#0", "cluster", "certificate-authority-data", NULL},
       p.server_ca_cert_pem);
-  check_field_decodes_to(
-      &doc, (const char *[]){"users", "#0", "user", "client-certificate-data", NULL},
-      p.admin_cert_pem);
+  check_field_decodes_to(&doc,
+                         (const char *[]){"users", "#0", "user", "client-certificate-data", NULL},
+                         p.admin_cert_pem);
   check_field_decodes_to(&doc, (const char *[]){"users", "#0", "user", "client-key-data", NULL},
                          p.admin_key_pem);
   yaml_document_delete(&doc);
@@ -251,7 +251,8 @@ run_tiny_server(void *arg)
   const struct pki *p = s->pki;
   gnutls_certificate_credentials_t cred;
   gnutls_certificate_allocate_credentials(&cred);
-  gnutls_datum_t crt = {(unsigned char *)p->serving_cert_pem, (unsigned)strlen(p->serving_cert_pem)};
+  gnutls_datum_t crt = {(unsigned char *)p->serving_cert_pem,
+                        (unsigned)strlen(p->serving_cert_pem)};
   gnutls_datum_t key = {(unsigned char *)p->serving_key_pem, (unsigned)strlen(p->serving_key_pem)};
   gnutls_datum_t trust = {(unsigned char *)p->client_ca_cert_pem,
                           (unsigned)strlen(p->client_ca_cert_pem)};
@@ -325,9 +326,9 @@ TEST(kubectl_trusts_the_serving_cert_and_presents_the_admin_cert)
   CHECK_INT(getsockname(lfd, (struct sockaddr *)&addr, &alen), 0);
   char *url = xasprintf("https://127.0.0.1:%d", ntohs(addr.sin_port));
   char *path = xasprintf("%s/kube.yaml", dir);
-  CHECK_INT(kubeconfig_write(path, 0, url, p.server_ca_cert_pem, p.admin_cert_pem,
-                             p.admin_key_pem, &err),
-            0);
+  CHECK_INT(
+      kubeconfig_write(path, 0, url, p.server_ca_cert_pem, p.admin_cert_pem, p.admin_key_pem, &err),
+      0);
 
   struct tiny_server server = {.listen_fd = lfd, .pki = &p};
   pthread_t thread;

@@ -34,8 +34,8 @@ check_error(const char *in, const char *want)
   if (err.status != 400 || strcmp(err.reason, "BadRequest") != 0)
     testlib_fail(__FILE__, __LINE__, "parse(%s): status %d %s", in, err.status, err.reason);
   if (strncmp(err.message, want, strlen(want)) != 0)
-    testlib_fail(__FILE__, __LINE__, "parse(%s) error \"%s\", want prefix \"%s\"", in,
-                 err.message, want);
+    testlib_fail(__FILE__, __LINE__, "parse(%s) error \"%s\", want prefix \"%s\"", in, err.message,
+                 want);
   k8c_err_clear(&err);
 }
 
@@ -77,24 +77,28 @@ TEST(parse_and_print_canonical)
 
 TEST(parse_errors_match_upstream)
 {
-  check_error("a b", "unable to parse requirement: found 'b', expected: in, notin, =, ==, !=, gt, lt");
+  check_error("a b",
+              "unable to parse requirement: found 'b', expected: in, notin, =, ==, !=, gt, lt");
   check_error("a=b c", "found 'c', expected: ',' or 'end of string'");
   check_error(",a", "found ',', expected: !, identifier, or 'end of string'");
   check_error("a=b,", "found '', expected: identifier after ','");
   check_error("a in", "unable to parse requirement: found '' expected: '('");
   check_error("a in (x", "unable to parse requirement: found '', expected: ',' or ')'");
   check_error("a in (x y)", "unable to parse requirement: found 'y', expected: ',' or ')'");
-  check_error("a in (=)", "unable to parse requirement: found '=', expected: ',', ')' or identifier");
+  check_error("a in (=)",
+              "unable to parse requirement: found '=', expected: ',', ')' or identifier");
   check_error("a=(x)", "unable to parse requirement: found '(', expected: identifier");
   check_error("!=x", "found '!=', expected: !, identifier, or 'end of string'");
   check_error("!(x", "unable to parse requirement: found '(', expected: identifier");
-  check_error("a)", "unable to parse requirement: found ')', expected: in, notin, =, ==, !=, gt, lt");
+  check_error("a)",
+              "unable to parse requirement: found ')', expected: in, notin, =, ==, !=, gt, lt");
   check_error("a_=b", "unable to parse requirement: <nil>: Invalid value: \"a_\": name part must "
                       "consist of alphanumeric characters, '-', '_' or '.', and must start and "
                       "end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or "
                       "'123-abc', regex used for validation is "
                       "'([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')");
-  check_error("app:monolith", "unable to parse requirement: <nil>: Invalid value: \"app:monolith\"");
+  check_error("app:monolith",
+              "unable to parse requirement: <nil>: Invalid value: \"app:monolith\"");
   check_error("a=b_", "unable to parse requirement: values[0][a]: Invalid value: \"b_\": a valid "
                       "label must be an empty string or consist of");
   check_error("a>x", "unable to parse requirement: values[0]: Invalid value: \"x\": for 'Gt', "
@@ -159,8 +163,8 @@ TEST(from_json_label_selector)
   json_decref(ls);
   k8c_err_clear(&err);
 
-  ls = json_loads("{\"matchExpressions\":[{\"key\":\"a\",\"operator\":\"In\",\"values\":[]}]}",
-                  0, NULL);
+  ls = json_loads("{\"matchExpressions\":[{\"key\":\"a\",\"operator\":\"In\",\"values\":[]}]}", 0,
+                  NULL);
   CHECK(label_selector_from_json(ls, &err) == NULL);
   CHECK(strstr(err.message, "values set can't be empty") != NULL);
   json_decref(ls);

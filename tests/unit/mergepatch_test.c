@@ -9,19 +9,19 @@ parse(const char *text)
   return json_loads(text, JSON_DECODE_ANY, NULL);
 }
 
-#define CHECK_MERGE(doc, patch, expected)                                                  \
-  do {                                                                                     \
-    json_t *d_ = parse(doc), *p_ = parse(patch);                                           \
-    k8c_err err_ = {0};                                                                    \
-    json_t *out_ = merge_patch_apply(d_, p_, &err_);                                       \
-    if (out_ == NULL)                                                                      \
-      testlib_fail(__FILE__, __LINE__, "merge failed: %s", err_.message);                  \
-    else                                                                                   \
-      CHECK_JSON(out_, expected);                                                          \
-    json_decref(out_);                                                                     \
-    json_decref(d_);                                                                       \
-    json_decref(p_);                                                                       \
-    k8c_err_clear(&err_);                                                                  \
+#define CHECK_MERGE(doc, patch, expected)                                                          \
+  do {                                                                                             \
+    json_t *d_ = parse(doc), *p_ = parse(patch);                                                   \
+    k8c_err err_ = {0};                                                                            \
+    json_t *out_ = merge_patch_apply(d_, p_, &err_);                                               \
+    if (out_ == NULL)                                                                              \
+      testlib_fail(__FILE__, __LINE__, "merge failed: %s", err_.message);                          \
+    else                                                                                           \
+      CHECK_JSON(out_, expected);                                                                  \
+    json_decref(out_);                                                                             \
+    json_decref(d_);                                                                               \
+    json_decref(p_);                                                                               \
+    k8c_err_clear(&err_);                                                                          \
   } while (0)
 
 TEST(rfc_example_table)

@@ -121,7 +121,7 @@ TEST(document_starts_with_swagger_version_and_parses_to_the_end)
   while (p < end && ok) {
     ok = next_field(&p, end, &f) == 0;
     if (ok) {
-      CHECK(f.wire == 2);       /* every Document field k8c fills is a string or message */
+      CHECK(f.wire == 2);      /* every Document field k8c fills is a string or message */
       CHECK(f.number >= last); /* emitted in field-number order */
       last = f.number;
       fields++;

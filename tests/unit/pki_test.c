@@ -200,9 +200,12 @@ TEST(serving_cert_carries_sans_and_server_usage)
   struct pki p;
   CHECK_INT(ensure(dir, ips, dns, &p), 0);
   gnutls_x509_crt_t crt = parse_cert(p.serving_cert_pem);
-  static const char *const want_dns[] = {"localhost", "kubernetes", "kubernetes.default",
+  static const char *const want_dns[] = {"localhost",
+                                         "kubernetes",
+                                         "kubernetes.default",
                                          "kubernetes.default.svc",
-                                         "kubernetes.default.svc.cluster.local", "node1.example"};
+                                         "kubernetes.default.svc.cluster.local",
+                                         "node1.example"};
   for (size_t i = 0; i < 6; i++) {
     if (!has_dns_san(crt, want_dns[i]))
       testlib_fail(__FILE__, __LINE__, "missing DNS SAN %s", want_dns[i]);
@@ -318,20 +321,25 @@ TEST(new_san_reissues_serving_cert_and_keeps_cas)
 /* Replaces DATA_DIR/server/tls/serving-kube-apiserver.* with a certificate issued by
  * issuer that expires in days_left days. */
 static void
-plant_serving_cert(const char *dir, const char *issuer_cert, const char *issuer_key,
-                   int days_left)
+plant_serving_cert(const char *dir, const char *issuer_cert, const char *issuer_key, int days_left)
 {
   struct pki_keypair issuer = {0}, leaf = {0};
   k8c_err err = {0};
   if (pki_keypair_load(issuer_cert, issuer_key, &issuer, &err) < 0)
     abort();
-  static const char *const dns[] = {"localhost", "kubernetes", "kubernetes.default",
+  static const char *const dns[] = {"localhost",
+                                    "kubernetes",
+                                    "kubernetes.default",
                                     "kubernetes.default.svc",
-                                    "kubernetes.default.svc.cluster.local", NULL};
+                                    "kubernetes.default.svc.cluster.local",
+                                    NULL};
   static const char *const ips[] = {"127.0.0.1", "::1", NULL};
   time_t now = time(NULL);
-  struct pki_cert_spec spec = {.cn = "kube-apiserver", .usage = PKI_USAGE_SERVER,
-                               .san_dns = dns, .san_ips = ips, .not_before = now - 60,
+  struct pki_cert_spec spec = {.cn = "kube-apiserver",
+                               .usage = PKI_USAGE_SERVER,
+                               .san_dns = dns,
+                               .san_ips = ips,
+                               .not_before = now - 60,
                                .not_after = now + (time_t)days_left * 86400};
   char *cert = NULL, *key = NULL;
   if (pki_cert_create(&spec, &issuer, &leaf, &err) < 0 ||
@@ -526,15 +534,18 @@ handshake_and_check(const struct pki *p, const char *cert_pem, const char *key_p
   int fds[2];
   if (socketpair(AF_UNIX, SOCK_STREAM, 0, fds) != 0)
     abort();
-  struct tls_client client = {.fd = fds[1], .server_ca_pem = p->server_ca_cert_pem,
-                              .cert_pem = cert_pem, .key_pem = key_pem};
+  struct tls_client client = {.fd = fds[1],
+                              .server_ca_pem = p->server_ca_cert_pem,
+                              .cert_pem = cert_pem,
+                              .key_pem = key_pem};
   pthread_t thread;
   pthread_create(&thread, NULL, run_tls_client, &client);
 
   gnutls_certificate_credentials_t cred;
   gnutls_session_t session;
   gnutls_certificate_allocate_credentials(&cred);
-  gnutls_datum_t crt = {(unsigned char *)p->serving_cert_pem, (unsigned)strlen(p->serving_cert_pem)};
+  gnutls_datum_t crt = {(unsigned char *)p->serving_cert_pem,
+                        (unsigned)strlen(p->serving_cert_pem)};
   gnutls_datum_t key = {(unsigned char *)p->serving_key_pem, (unsigned)strlen(p->serving_key_pem)};
   CHECK_INT(gnutls_certificate_set_x509_key_mem(cred, &crt, &key, GNUTLS_X509_FMT_PEM), 0);
   gnutls_datum_t trust = {(unsigned char *)p->client_ca_cert_pem,

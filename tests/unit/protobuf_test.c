@@ -1,6 +1,7 @@
 /* protobuf_test.c — k8s_protobuf_decode on hand-built protobuf bodies (a tiny encoder below
  * writes the wire format, field numbers from k8s.io/api's generated.proto) and on bodies
- * kubectl 1.33 really sent (the .pb files of tests/unit/data/protobuf/, captured from `kubectl create`). */
+ * kubectl 1.33 really sent (the .pb files of tests/unit/data/protobuf/, captured from `kubectl
+ * create`). */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -125,12 +126,12 @@ TEST(configmap_data_map_and_timestamp)
 {
   struct enc meta = {0}, ts = {0}, empty_ts = {0}, cm = {0};
   put_str(&meta, 1, "cm");
-  put_str(&meta, 2, "");          /* generateName: Go always writes it; JSON omits it */
+  put_str(&meta, 2, ""); /* generateName: Go always writes it; JSON omits it */
   put_str(&meta, 3, "default");
-  put_uint(&meta, 7, 0);          /* generation 0 (omitempty) */
+  put_uint(&meta, 7, 0); /* generation 0 (omitempty) */
   put_uint(&ts, 1, 1700000000);
-  put_msg(&meta, 8, &ts);         /* creationTimestamp */
-  put_msg(&meta, 9, &empty_ts);   /* deletionTimestamp: the zero time, written as empty */
+  put_msg(&meta, 8, &ts);       /* creationTimestamp */
+  put_msg(&meta, 9, &empty_ts); /* deletionTimestamp: the zero time, written as empty */
   put_map_entry(&meta, 11, "app", "web", 3);
   put_msg(&cm, 1, &meta);
   put_map_entry(&cm, 2, "a", "b", 1);
@@ -237,8 +238,8 @@ TEST(service_target_port_int_or_string)
 TEST(inline_structs_quantities_and_packed_lists)
 {
   struct enc pod = {0}, spec = {0}, volume = {0}, source = {0}, empty_dir = {0}, qty = {0};
-  struct enc container = {0}, resources = {0}, cpu = {0}, probe = {0}, handler = {0},
-             exec = {0}, security = {0}, packed = {0}, meta = metadata_named("p");
+  struct enc container = {0}, resources = {0}, cpu = {0}, probe = {0}, handler = {0}, exec = {0},
+             security = {0}, packed = {0}, meta = metadata_named("p");
   put_str(&volume, 1, "scratch");
   put_str(&qty, 1, "1Gi");
   put_msg(&empty_dir, 2, &qty);
@@ -368,9 +369,14 @@ TEST(go_duration_strings)
     int64_t ns;
     const char *text;
   } cases[] = {
-      {0, "0s"},          {1, "1ns"},          {1500, "1.5\xc2\xb5s"},
-      {300000000, "300ms"}, {1500000000, "1.5s"}, {90000000000LL, "1m30s"},
-      {3600000000000LL, "1h0m0s"}, {-90000000000LL, "-1m30s"},
+      {0, "0s"},
+      {1, "1ns"},
+      {1500, "1.5\xc2\xb5s"},
+      {300000000, "300ms"},
+      {1500000000, "1.5s"},
+      {90000000000LL, "1m30s"},
+      {3600000000000LL, "1h0m0s"},
+      {-90000000000LL, "-1m30s"},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     pb_go_duration(cases[i].ns, s, sizeof s);
@@ -465,8 +471,7 @@ static json_t *
 decode_captured(const char *name)
 {
   const char *root = getenv("K8C_SOURCE_DIR");
-  cleanup_free char *path =
-      xasprintf("%s/tests/unit/data/protobuf/%s", root ? root : ".", name);
+  cleanup_free char *path = xasprintf("%s/tests/unit/data/protobuf/%s", root ? root : ".", name);
   FILE *f = fopen(path, "rb");
   CHECK(f != NULL);
   if (!f)

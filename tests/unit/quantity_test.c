@@ -102,8 +102,8 @@ TEST(comparison_by_value)
 
 TEST(rejects_bad_input)
 {
-  static const char *const bad_format[] = {"", "abc", "1.2.3", "1 Gi", "+", ".", "Mi", "1Gi ",
-                                           " 1", "1x", "--1", NULL};
+  static const char *const bad_format[] = {"",   "abc",  "1.2.3", "1 Gi", "+",   ".",
+                                           "Mi", "1Gi ", " 1",    "1x",   "--1", NULL};
   for (int i = 0; bad_format[i]; i++) {
     quantity q;
     k8c_err err = {0};

@@ -90,10 +90,12 @@ TEST(served_set_and_details)
   const struct api_resource *crd =
       api_resource_find("apiextensions.k8s.io", "v1", "customresourcedefinitions");
   CHECK(crd && !crd->namespaced && list_has(crd->short_names, "crds"));
-  CHECK(crd && strcmp(crd->storage_resource,
-                      "apiextensions.k8s.io/customresourcedefinitions") == 0);
-  const struct api_resource *hpa2 = api_resource_find("autoscaling", "v2", "horizontalpodautoscalers");
-  const struct api_resource *hpa1 = api_resource_find("autoscaling", "v1", "horizontalpodautoscalers");
+  CHECK(crd &&
+        strcmp(crd->storage_resource, "apiextensions.k8s.io/customresourcedefinitions") == 0);
+  const struct api_resource *hpa2 =
+      api_resource_find("autoscaling", "v2", "horizontalpodautoscalers");
+  const struct api_resource *hpa1 =
+      api_resource_find("autoscaling", "v1", "horizontalpodautoscalers");
   CHECK(hpa2 && hpa2->preferred && list_has(hpa2->short_names, "hpa"));
   CHECK(hpa1 == NULL || !hpa1->preferred);
   const struct api_resource *ep = api_resource_find("", "v1", "endpoints");

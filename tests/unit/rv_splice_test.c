@@ -23,8 +23,10 @@ check_splice(const char *in, int64_t rev, const char *want)
 
 TEST(inserts_into_metadata)
 {
-  check_splice("{\"kind\":\"Pod\",\"metadata\":{\"name\":\"a\",\"labels\":{\"x\":\"}\"}},\"spec\":{}}", 42,
-               "{\"kind\":\"Pod\",\"metadata\":{\"resourceVersion\":\"42\",\"name\":\"a\",\"labels\":{\"x\":\"}\"}},\"spec\":{}}");
+  check_splice(
+      "{\"kind\":\"Pod\",\"metadata\":{\"name\":\"a\",\"labels\":{\"x\":\"}\"}},\"spec\":{}}", 42,
+      "{\"kind\":\"Pod\",\"metadata\":{\"resourceVersion\":\"42\",\"name\":\"a\",\"labels\":{\"x\":"
+      "\"}\"}},\"spec\":{}}");
 }
 
 TEST(inserts_into_empty_metadata)
@@ -34,15 +36,19 @@ TEST(inserts_into_empty_metadata)
 
 TEST(replaces_existing_value)
 {
-  check_splice("{\"a\":[1,{\"metadata\":{}}],\"metadata\":{\"name\":\"n\",\"resourceVersion\":\"5\",\"uid\":\"u\"}}",
+  check_splice("{\"a\":[1,{\"metadata\":{}}],\"metadata\":{\"name\":\"n\",\"resourceVersion\":"
+               "\"5\",\"uid\":\"u\"}}",
                123456789012LL,
-               "{\"a\":[1,{\"metadata\":{}}],\"metadata\":{\"name\":\"n\",\"resourceVersion\":\"123456789012\",\"uid\":\"u\"}}");
+               "{\"a\":[1,{\"metadata\":{}}],\"metadata\":{\"name\":\"n\",\"resourceVersion\":"
+               "\"123456789012\",\"uid\":\"u\"}}");
 }
 
 TEST(skips_nested_metadata_and_escaped_quotes)
 {
-  check_splice("{\"spec\":{\"metadata\":{\"q\":\"\\\"metadata\\\":{\"}},\"metadata\":{\"name\":\"x\"}}", 3,
-               "{\"spec\":{\"metadata\":{\"q\":\"\\\"metadata\\\":{\"}},\"metadata\":{\"resourceVersion\":\"3\",\"name\":\"x\"}}");
+  check_splice(
+      "{\"spec\":{\"metadata\":{\"q\":\"\\\"metadata\\\":{\"}},\"metadata\":{\"name\":\"x\"}}", 3,
+      "{\"spec\":{\"metadata\":{\"q\":\"\\\"metadata\\\":{\"}},\"metadata\":{\"resourceVersion\":"
+      "\"3\",\"name\":\"x\"}}");
 }
 
 TEST(gives_up_on_what_it_cannot_place)

@@ -52,8 +52,8 @@ TEST(named_scalars_maps_and_any)
   CHECK(created && created->kind == SCHEMA_SCALAR && created->ref == NULL);
   const struct schema_field *target = schema_field_lookup(CORE "HTTPGetAction", "port");
   CHECK(target && target->kind == SCHEMA_SCALAR);
-  const struct schema_field *fields = schema_field_lookup(
-      "io.k8s.apimachinery.pkg.apis.meta.v1.ManagedFieldsEntry", "fieldsV1");
+  const struct schema_field *fields =
+      schema_field_lookup("io.k8s.apimachinery.pkg.apis.meta.v1.ManagedFieldsEntry", "fieldsV1");
   CHECK(fields && fields->kind == SCHEMA_ANY);
   CHECK(schema_definition_is_any("io.k8s.apimachinery.pkg.runtime.RawExtension"));
   CHECK(!schema_definition_is_any(CORE "PodSpec"));
@@ -106,9 +106,8 @@ TEST(unknown_fields_clean_object_and_prefix)
       CORE "Pod", NULL, &n);
   CHECK_INT(n, 0);
   CHECK_INT(json_array_size(clean), 0);
-  cleanup_json json_t *prefixed =
-      unknown_fields("{\"containers\":[{\"name\":\"c\",\"x\":1}],\"kind\":\"k\"}", CORE "PodSpec",
-                     "spec", &n);
+  cleanup_json json_t *prefixed = unknown_fields(
+      "{\"containers\":[{\"name\":\"c\",\"x\":1}],\"kind\":\"k\"}", CORE "PodSpec", "spec", &n);
   CHECK_INT(n, 2);
   CHECK_JSON(prefixed, "[\"spec.containers[0].x\",\"spec.kind\"]");
 }

@@ -8,7 +8,8 @@
 
 /* ---- a fake schema: definition "T" and its parts ---- */
 static const struct schema_field fake_fields[] = {
-    {"T", "items", SCHEMA_ARRAY, SCHEMA_OBJECT, "Item", "merge", "name", "map", "name", false, NULL},
+    {"T", "items", SCHEMA_ARRAY, SCHEMA_OBJECT, "Item", "merge", "name", "map", "name", false,
+     NULL},
     {"T", "tags", SCHEMA_ARRAY, SCHEMA_SCALAR, NULL, "merge", NULL, "set", NULL, false, NULL},
     {"T", "plain", SCHEMA_ARRAY, SCHEMA_SCALAR, NULL, NULL, NULL, "atomic", NULL, false, NULL},
     {"T", "objs", SCHEMA_ARRAY, SCHEMA_OBJECT, "Item", NULL, NULL, "atomic", NULL, false, NULL},
@@ -18,7 +19,8 @@ static const struct schema_field fake_fields[] = {
     {"T", "byname", SCHEMA_MAP, SCHEMA_OBJECT, "Obj", NULL, NULL, NULL, NULL, false, NULL},
     {"T", "lists", SCHEMA_ARRAY, SCHEMA_ARRAY, NULL, "merge", NULL, NULL, NULL, false, NULL},
     {"Item", "name", SCHEMA_SCALAR, SCHEMA_SCALAR, NULL, NULL, NULL, NULL, NULL, true, NULL},
-    {"Item", "env", SCHEMA_ARRAY, SCHEMA_OBJECT, "Item", "merge", "name", "map", "name", false, NULL},
+    {"Item", "env", SCHEMA_ARRAY, SCHEMA_OBJECT, "Item", "merge", "name", "map", "name", false,
+     NULL},
     {"Obj", "list", SCHEMA_ARRAY, SCHEMA_SCALAR, NULL, "merge", NULL, NULL, NULL, false, NULL},
 };
 
@@ -55,30 +57,30 @@ smp(const struct smp_schema *schema, const char *definition, const char *doc_tex
   return out;
 }
 
-#define CHECK_SMP_WITH(schema, def, doc, patch, expected)                                  \
-  do {                                                                                     \
-    k8c_err err_ = {0};                                                                    \
-    json_t *out_ = smp(schema, def, doc, patch, &err_);                                    \
-    if (out_ == NULL)                                                                      \
-      testlib_fail(__FILE__, __LINE__, "patch failed: %d %s", err_.status, err_.message);  \
-    else                                                                                   \
-      CHECK_JSON(out_, expected);                                                          \
-    json_decref(out_);                                                                     \
-    k8c_err_clear(&err_);                                                                  \
+#define CHECK_SMP_WITH(schema, def, doc, patch, expected)                                          \
+  do {                                                                                             \
+    k8c_err err_ = {0};                                                                            \
+    json_t *out_ = smp(schema, def, doc, patch, &err_);                                            \
+    if (out_ == NULL)                                                                              \
+      testlib_fail(__FILE__, __LINE__, "patch failed: %d %s", err_.status, err_.message);          \
+    else                                                                                           \
+      CHECK_JSON(out_, expected);                                                                  \
+    json_decref(out_);                                                                             \
+    k8c_err_clear(&err_);                                                                          \
   } while (0)
 
-#define CHECK_SMP_FAILS_WITH(schema, def, doc, patch, status_)                             \
-  do {                                                                                     \
-    k8c_err err_ = {0};                                                                    \
-    json_t *out_ = smp(schema, def, doc, patch, &err_);                                    \
-    CHECK(out_ == NULL);                                                                   \
-    CHECK_INT(err_.status, status_);                                                       \
-    json_decref(out_);                                                                     \
-    k8c_err_clear(&err_);                                                                  \
+#define CHECK_SMP_FAILS_WITH(schema, def, doc, patch, status_)                                     \
+  do {                                                                                             \
+    k8c_err err_ = {0};                                                                            \
+    json_t *out_ = smp(schema, def, doc, patch, &err_);                                            \
+    CHECK(out_ == NULL);                                                                           \
+    CHECK_INT(err_.status, status_);                                                               \
+    json_decref(out_);                                                                             \
+    k8c_err_clear(&err_);                                                                          \
   } while (0)
 
 #define CHECK_SMP(doc, patch, expected) CHECK_SMP_WITH(&fake_schema, "T", doc, patch, expected)
-#define CHECK_SMP_FAILS(doc, patch, status_)                                               \
+#define CHECK_SMP_FAILS(doc, patch, status_)                                                       \
   CHECK_SMP_FAILS_WITH(&fake_schema, "T", doc, patch, status_)
 
 TEST(maps_merge_and_null_deletes)
@@ -105,8 +107,7 @@ TEST(list_of_objects_merges_by_key)
  * server-only items by their live positions; items new to the list come first. */
 TEST(merged_list_order_follows_upstream)
 {
-  CHECK_SMP("{\"items\":[{\"name\":\"a\"}]}",
-            "{\"items\":[{\"name\":\"z\"},{\"name\":\"m\"}]}",
+  CHECK_SMP("{\"items\":[{\"name\":\"a\"}]}", "{\"items\":[{\"name\":\"z\"},{\"name\":\"m\"}]}",
             "{\"items\":[{\"name\":\"z\"},{\"name\":\"m\"},{\"name\":\"a\"}]}");
   CHECK_SMP("{\"items\":[{\"name\":\"1\"},{\"name\":\"2\",\"v\":\"b\"},{\"name\":\"3\"}]}",
             "{\"items\":[{\"name\":\"3\",\"v\":\"c\"},{\"name\":\"1\",\"v\":\"a\"}]}",
@@ -214,11 +215,13 @@ TEST(map_of_objects_uses_value_definition)
 TEST(inputs_untouched_and_no_directives_left)
 {
   json_t *doc = parse("{\"items\":[{\"name\":\"a\",\"v\":1}]}");
-  json_t *patch = parse("{\"items\":[{\"name\":\"b\",\"env\":[{\"name\":\"E\",\"$patch\":\"x\"}],"
-                        "\"$setElementOrder/env\":[{\"name\":\"E\"}]}],\"$retainKeys\":[\"items\"]}");
+  json_t *patch =
+      parse("{\"items\":[{\"name\":\"b\",\"env\":[{\"name\":\"E\",\"$patch\":\"x\"}],"
+            "\"$setElementOrder/env\":[{\"name\":\"E\"}]}],\"$retainKeys\":[\"items\"]}");
   k8c_err err = {0};
   json_t *out = strategic_merge_patch_apply_with_schema(doc, patch, "T", &fake_schema, &err);
-  CHECK_JSON(out, "{\"items\":[{\"name\":\"b\",\"env\":[{\"name\":\"E\"}]},{\"name\":\"a\",\"v\":1}]}");
+  CHECK_JSON(out,
+             "{\"items\":[{\"name\":\"b\",\"env\":[{\"name\":\"E\"}]},{\"name\":\"a\",\"v\":1}]}");
   CHECK_JSON(doc, "{\"items\":[{\"name\":\"a\",\"v\":1}]}");
   CHECK(json_object_get(patch, "$retainKeys") != NULL);
   json_decref(out);
@@ -231,7 +234,7 @@ TEST(inputs_untouched_and_no_directives_left)
 
 /* ---- the generated schema table ---- */
 #define DEPLOYMENT "io.k8s.api.apps.v1.Deployment"
-#define CHECK_DEPLOY(doc, patch, expected)                                                 \
+#define CHECK_DEPLOY(doc, patch, expected)                                                         \
   CHECK_SMP_WITH(&smp_schema_builtin, DEPLOYMENT, doc, patch, expected)
 
 static const char live_deployment[] =
@@ -262,10 +265,11 @@ TEST(deployment_containers_merge_by_name)
   json_t *containers = json_object_get(
       json_object_get(json_object_get(json_object_get(out, "spec"), "template"), "spec"),
       "containers");
-  CHECK_JSON(containers,
-             "[{\"name\":\"web\",\"image\":\"nginx:1.25\",\"ports\":[{\"containerPort\":80,"
-             "\"protocol\":\"TCP\"}],\"env\":[{\"name\":\"A\",\"value\":\"1\"}]},"
-             "{\"name\":\"sidecar\",\"image\":\"busybox:1.37\"},{\"name\":\"log\",\"image\":\"fluent\"}]");
+  CHECK_JSON(
+      containers,
+      "[{\"name\":\"web\",\"image\":\"nginx:1.25\",\"ports\":[{\"containerPort\":80,"
+      "\"protocol\":\"TCP\"}],\"env\":[{\"name\":\"A\",\"value\":\"1\"}]},"
+      "{\"name\":\"sidecar\",\"image\":\"busybox:1.37\"},{\"name\":\"log\",\"image\":\"fluent\"}]");
   CHECK_JSON(json_object_get(out, "status"), "{\"replicas\":2}");
   json_decref(out);
 }
@@ -294,9 +298,9 @@ TEST(deployment_delete_container_env_and_finalizer)
 TEST(deployment_strategy_retain_keys)
 {
   k8c_err err = {0};
-  json_t *out = smp(&smp_schema_builtin, DEPLOYMENT, live_deployment,
-                    "{\"spec\":{\"strategy\":{\"$retainKeys\":[\"type\"],\"type\":\"Recreate\"}}}",
-                    &err);
+  json_t *out =
+      smp(&smp_schema_builtin, DEPLOYMENT, live_deployment,
+          "{\"spec\":{\"strategy\":{\"$retainKeys\":[\"type\"],\"type\":\"Recreate\"}}}", &err);
   CHECK(out != NULL);
   CHECK_JSON(json_object_get(json_object_get(out, "spec"), "strategy"), "{\"type\":\"Recreate\"}");
   json_decref(out);
@@ -321,7 +325,8 @@ TEST(kubectl_apply_patch_against_deployment)
       "\"$setElementOrder/containers\":[{\"name\":\"web\"},{\"name\":\"sidecar\"}],"
       "\"$setElementOrder/volumes\":[{\"name\":\"data\"}],"
       "\"containers\":[{\"image\":\"nginx:1.27\",\"name\":\"web\"}],"
-      "\"volumes\":[{\"$retainKeys\":[\"configMap\",\"name\"],\"configMap\":{\"name\":\"web-config\"},"
+      "\"volumes\":[{\"$retainKeys\":[\"configMap\",\"name\"],\"configMap\":{\"name\":\"web-"
+      "config\"},"
       "\"name\":\"data\"}]}}}}";
   k8c_err err = {0};
   json_t *out = smp(&smp_schema_builtin, DEPLOYMENT, live_deployment, patch, &err);
@@ -339,9 +344,9 @@ TEST(kubectl_apply_patch_against_deployment)
   CHECK_JSON(json_object_get(pod, "volumes"),
              "[{\"name\":\"data\",\"configMap\":{\"name\":\"web-config\"}}]");
   CHECK_STR(json_string_value(json_object_get(pod, "restartPolicy")), "Always");
-  const char *last = json_string_value(json_object_get(
-      json_object_get(json_object_get(out, "metadata"), "annotations"),
-      "kubectl.kubernetes.io/last-applied-configuration"));
+  const char *last = json_string_value(
+      json_object_get(json_object_get(json_object_get(out, "metadata"), "annotations"),
+                      "kubectl.kubernetes.io/last-applied-configuration"));
   CHECK(last != NULL && strstr(last, "\"replicas\":5") != NULL);
   CHECK_JSON(json_object_get(json_object_get(out, "metadata"), "labels"), "{\"app\":\"web\"}");
   json_decref(out);
@@ -365,9 +370,9 @@ TEST(deployment_reorder_with_set_element_order)
 TEST(deployment_missing_merge_key_is_reported)
 {
   k8c_err err = {0};
-  json_t *out = smp(&smp_schema_builtin, DEPLOYMENT, live_deployment,
-                    "{\"spec\":{\"template\":{\"spec\":{\"containers\":[{\"image\":\"x\"}]}}}}",
-                    &err);
+  json_t *out =
+      smp(&smp_schema_builtin, DEPLOYMENT, live_deployment,
+          "{\"spec\":{\"template\":{\"spec\":{\"containers\":[{\"image\":\"x\"}]}}}}", &err);
   CHECK(out == NULL);
   CHECK_INT(err.status, 500);
   CHECK(strstr(err.message, "does not contain declared merge key: name") != NULL);

@@ -34,8 +34,7 @@ cause_for(const k8c_err *err, const char *field)
 {
   size_t i;
   json_t *c;
-  json_array_foreach(err->causes, i, c)
-  {
+  json_array_foreach (err->causes, i, c) {
     const char *f = json_string_value(json_object_get(c, "field"));
     if (f && strcmp(f, field) == 0)
       return c;
@@ -52,7 +51,8 @@ cause_message(const k8c_err *err, const char *field)
 
 /* The pod the seed web.yaml's Deployment template describes. */
 static const char *const web_pod =
-    "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"web\",\"namespace\":\"default\","
+    "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"web\",\"namespace\":"
+    "\"default\","
     "\"labels\":{\"app\":\"web\"}},\"spec\":{\"containers\":[{\"name\":\"nginx\","
     "\"image\":\"nginx:1.27-alpine\",\"ports\":[{\"containerPort\":80}],"
     "\"readinessProbe\":{\"httpGet\":{\"path\":\"/\",\"port\":80},\"initialDelaySeconds\":2,"
@@ -87,25 +87,31 @@ TEST(pod_defaults_from_seed_web_yaml)
 TEST(pod_defaults_pull_policy_volumes_env)
 {
   const struct resource_strategy *s = strategy_for("", "pods");
-  json_t *pod = parse("{\"metadata\":{\"name\":\"p\"},\"spec\":{\"containers\":["
-                      "{\"name\":\"a\",\"image\":\"busybox\",\"resources\":{\"limits\":{\"cpu\":\"1\"}},"
-                      "\"env\":[{\"name\":\"N\",\"valueFrom\":{\"fieldRef\":{\"fieldPath\":\"metadata.name\"}}}]},"
-                      "{\"name\":\"b\",\"image\":\"localhost:5000/x:latest\"},"
-                      "{\"name\":\"c\",\"image\":\"localhost:5000/x@sha256:abc\"}],"
-                      "\"volumes\":[{\"name\":\"e\"},{\"name\":\"cm\",\"configMap\":{\"name\":\"x\"}},"
-                      "{\"name\":\"s\",\"secret\":{\"secretName\":\"x\"}}]}}");
+  json_t *pod = parse(
+      "{\"metadata\":{\"name\":\"p\"},\"spec\":{\"containers\":["
+      "{\"name\":\"a\",\"image\":\"busybox\",\"resources\":{\"limits\":{\"cpu\":\"1\"}},"
+      "\"env\":[{\"name\":\"N\",\"valueFrom\":{\"fieldRef\":{\"fieldPath\":\"metadata.name\"}}}]},"
+      "{\"name\":\"b\",\"image\":\"localhost:5000/x:latest\"},"
+      "{\"name\":\"c\",\"image\":\"localhost:5000/x@sha256:abc\"}],"
+      "\"volumes\":[{\"name\":\"e\"},{\"name\":\"cm\",\"configMap\":{\"name\":\"x\"}},"
+      "{\"name\":\"s\",\"secret\":{\"secretName\":\"x\"}}]}}");
   s->defaults(pod);
   json_t *containers = json_object_get(json_object_get(pod, "spec"), "containers");
-  CHECK_STR(json_string_value(json_object_get(json_array_get(containers, 0), "imagePullPolicy")), "Always");
-  CHECK_STR(json_string_value(json_object_get(json_array_get(containers, 1), "imagePullPolicy")), "Always");
-  CHECK_STR(json_string_value(json_object_get(json_array_get(containers, 2), "imagePullPolicy")), "IfNotPresent");
+  CHECK_STR(json_string_value(json_object_get(json_array_get(containers, 0), "imagePullPolicy")),
+            "Always");
+  CHECK_STR(json_string_value(json_object_get(json_array_get(containers, 1), "imagePullPolicy")),
+            "Always");
+  CHECK_STR(json_string_value(json_object_get(json_array_get(containers, 2), "imagePullPolicy")),
+            "IfNotPresent");
   CHECK_JSON(json_object_get(json_array_get(containers, 0), "resources"),
              "{\"limits\":{\"cpu\":\"1\"},\"requests\":{\"cpu\":\"1\"}}");
   CHECK_JSON(json_object_get(json_array_get(containers, 0), "env"),
-             "[{\"name\":\"N\",\"valueFrom\":{\"fieldRef\":{\"fieldPath\":\"metadata.name\",\"apiVersion\":\"v1\"}}}]");
+             "[{\"name\":\"N\",\"valueFrom\":{\"fieldRef\":{\"fieldPath\":\"metadata.name\","
+             "\"apiVersion\":\"v1\"}}}]");
   CHECK_JSON(json_object_get(json_array_get(containers, 1), "resources"), "{}");
   CHECK_JSON(json_object_get(json_object_get(pod, "spec"), "volumes"),
-             "[{\"name\":\"e\",\"emptyDir\":{}},{\"name\":\"cm\",\"configMap\":{\"name\":\"x\",\"defaultMode\":420}},"
+             "[{\"name\":\"e\",\"emptyDir\":{}},{\"name\":\"cm\",\"configMap\":{\"name\":\"x\","
+             "\"defaultMode\":420}},"
              "{\"name\":\"s\",\"secret\":{\"secretName\":\"x\",\"defaultMode\":420}}]");
   json_decref(pod);
 }
@@ -126,15 +132,18 @@ TEST(pod_validation_causes)
   k8c_err_clear(&err);
   json_decref(pod);
 
-  pod = parse("{\"metadata\":{\"name\":\"p\",\"namespace\":\"default\"},\"spec\":{\"restartPolicy\":\"Sometimes\","
-              "\"containers\":[{\"name\":\"a\"},{\"name\":\"a\",\"image\":\"x\",\"ports\":[{\"containerPort\":0}]}]}}");
+  pod = parse("{\"metadata\":{\"name\":\"p\",\"namespace\":\"default\"},\"spec\":{"
+              "\"restartPolicy\":\"Sometimes\","
+              "\"containers\":[{\"name\":\"a\"},{\"name\":\"a\",\"image\":\"x\",\"ports\":[{"
+              "\"containerPort\":0}]}]}}");
   s->defaults(pod);
   CHECK_INT(s->validate(pod, NULL, &err), -1);
   CHECK_STR(cause_message(&err, "spec.containers[0].image"), "Required value");
   CHECK_STR(cause_message(&err, "spec.containers[1].name"), "Duplicate value: \"a\"");
   CHECK(cause_for(&err, "spec.containers[1].ports[0].containerPort") != NULL);
-  CHECK_STR(cause_message(&err, "spec.restartPolicy"),
-            "Unsupported value: \"Sometimes\": supported values: \"Always\", \"OnFailure\", \"Never\"");
+  CHECK_STR(
+      cause_message(&err, "spec.restartPolicy"),
+      "Unsupported value: \"Sometimes\": supported values: \"Always\", \"OnFailure\", \"Never\"");
   k8c_err_clear(&err);
   json_decref(pod);
 }
@@ -153,8 +162,9 @@ TEST(pod_update_only_image)
   json_object_set_new(json_object_get(now, "spec"), "restartPolicy", json_string("Never"));
   CHECK_INT(s->validate(now, old, &err), -1);
   const char *msg = cause_message(&err, "spec");
-  CHECK(msg != NULL && strstr(msg, "Forbidden: pod updates may not change fields other than "
-                                  "`spec.containers[*].image`,`spec.initContainers[*].image`,") == msg);
+  CHECK(msg != NULL &&
+        strstr(msg, "Forbidden: pod updates may not change fields other than "
+                    "`spec.containers[*].image`,`spec.initContainers[*].image`,") == msg);
   CHECK(msg != NULL && strstr(msg, "spec.restartPolicy") != NULL);
   k8c_err_clear(&err);
   json_decref(now);
@@ -181,7 +191,8 @@ TEST(pod_table_cells)
            "\"spec\":{\"nodeName\":\"n1\",\"containers\":[{\"name\":\"a\"},{\"name\":\"b\"}]},"
            "\"status\":{\"phase\":\"Running\",\"podIP\":\"10.42.0.5\",\"containerStatuses\":["
            "{\"name\":\"a\",\"ready\":true,\"restartCount\":0,\"state\":{\"running\":{}}},"
-           "{\"name\":\"b\",\"ready\":false,\"restartCount\":3,\"state\":{\"waiting\":{\"reason\":\"CrashLoopBackOff\"}},"
+           "{\"name\":\"b\",\"ready\":false,\"restartCount\":3,\"state\":{\"waiting\":{\"reason\":"
+           "\"CrashLoopBackOff\"}},"
            "\"lastState\":{\"terminated\":{\"exitCode\":1,\"finishedAt\":\"%s\"}}}]}}",
            created, finished);
   json_t *cells = pod_cells(buf);
@@ -189,27 +200,34 @@ TEST(pod_table_cells)
                     "\"10.42.0.5\",\"n1\",\"<none>\",\"<none>\"]");
   json_decref(cells);
 
-  cells = pod_cells("{\"metadata\":{\"name\":\"ok\"},\"spec\":{\"containers\":[{\"name\":\"a\"}]},"
-                    "\"status\":{\"phase\":\"Running\",\"containerStatuses\":[{\"name\":\"a\",\"ready\":true,"
-                    "\"restartCount\":0,\"state\":{\"running\":{}}}]}}");
-  CHECK_JSON(cells, "[\"ok\",\"1/1\",\"Running\",\"0\",\"<unknown>\",\"<none>\",\"<none>\",\"<none>\",\"<none>\"]");
+  cells = pod_cells(
+      "{\"metadata\":{\"name\":\"ok\"},\"spec\":{\"containers\":[{\"name\":\"a\"}]},"
+      "\"status\":{\"phase\":\"Running\",\"containerStatuses\":[{\"name\":\"a\",\"ready\":true,"
+      "\"restartCount\":0,\"state\":{\"running\":{}}}]}}");
+  CHECK_JSON(cells,
+             "[\"ok\",\"1/"
+             "1\",\"Running\",\"0\",\"<unknown>\",\"<none>\",\"<none>\",\"<none>\",\"<none>\"]");
   json_decref(cells);
 
-  cells = pod_cells("{\"metadata\":{\"name\":\"i\"},\"spec\":{\"initContainers\":[{\"name\":\"init\"}],"
-                    "\"containers\":[{\"name\":\"a\"}]},\"status\":{\"phase\":\"Pending\","
-                    "\"initContainerStatuses\":[{\"name\":\"init\",\"state\":{\"running\":{}}}],"
-                    "\"containerStatuses\":[{\"name\":\"a\",\"state\":{\"waiting\":{\"reason\":\"PodInitializing\"}}}]}}");
+  cells =
+      pod_cells("{\"metadata\":{\"name\":\"i\"},\"spec\":{\"initContainers\":[{\"name\":\"init\"}],"
+                "\"containers\":[{\"name\":\"a\"}]},\"status\":{\"phase\":\"Pending\","
+                "\"initContainerStatuses\":[{\"name\":\"init\",\"state\":{\"running\":{}}}],"
+                "\"containerStatuses\":[{\"name\":\"a\",\"state\":{\"waiting\":{\"reason\":"
+                "\"PodInitializing\"}}}]}}");
   CHECK_STR(json_string_value(json_array_get(cells, 2)), "Init:0/1");
   json_decref(cells);
 
-  cells = pod_cells("{\"metadata\":{\"name\":\"d\",\"deletionTimestamp\":\"2024-01-01T00:00:00Z\"},"
-                    "\"spec\":{\"containers\":[{\"name\":\"a\"}]},\"status\":{\"phase\":\"Running\"}}");
+  cells =
+      pod_cells("{\"metadata\":{\"name\":\"d\",\"deletionTimestamp\":\"2024-01-01T00:00:00Z\"},"
+                "\"spec\":{\"containers\":[{\"name\":\"a\"}]},\"status\":{\"phase\":\"Running\"}}");
   CHECK_STR(json_string_value(json_array_get(cells, 2)), "Terminating");
   json_decref(cells);
 
-  cells = pod_cells("{\"metadata\":{\"name\":\"c\"},\"spec\":{\"containers\":[{\"name\":\"a\"}]},"
-                    "\"status\":{\"phase\":\"Succeeded\",\"containerStatuses\":[{\"name\":\"a\",\"ready\":false,"
-                    "\"state\":{\"terminated\":{\"exitCode\":0,\"reason\":\"Completed\"}}}]}}");
+  cells = pod_cells(
+      "{\"metadata\":{\"name\":\"c\"},\"spec\":{\"containers\":[{\"name\":\"a\"}]},"
+      "\"status\":{\"phase\":\"Succeeded\",\"containerStatuses\":[{\"name\":\"a\",\"ready\":false,"
+      "\"state\":{\"terminated\":{\"exitCode\":0,\"reason\":\"Completed\"}}}]}}");
   CHECK_STR(json_string_value(json_array_get(cells, 1)), "0/1");
   CHECK_STR(json_string_value(json_array_get(cells, 2)), "Completed");
   json_decref(cells);
@@ -224,8 +242,9 @@ TEST(pod_table_cells)
 TEST(pod_selectable_fields)
 {
   const struct resource_strategy *s = strategy_for("", "pods");
-  json_t *pod = parse("{\"spec\":{\"nodeName\":\"n1\",\"hostNetwork\":true},\"status\":{\"phase\":\"Running\","
-                      "\"podIPs\":[{\"ip\":\"10.0.0.9\"}]}}");
+  json_t *pod = parse(
+      "{\"spec\":{\"nodeName\":\"n1\",\"hostNetwork\":true},\"status\":{\"phase\":\"Running\","
+      "\"podIPs\":[{\"ip\":\"10.0.0.9\"}]}}");
   json_t *fields = json_object();
   s->selectable_fields(pod, fields);
   CHECK_STR(json_string_value(json_object_get(fields, "spec.nodeName")), "n1");
@@ -247,32 +266,41 @@ TEST(service_defaults_validation_table)
   json_t *svc = parse("{\"metadata\":{\"name\":\"web-svc\",\"namespace\":\"default\"},"
                       "\"spec\":{\"selector\":{\"app\":\"web\"},\"ports\":[{\"port\":80}]}}");
   s->defaults(svc);
-  CHECK_JSON(json_object_get(svc, "spec"),
-             "{\"selector\":{\"app\":\"web\"},\"ports\":[{\"port\":80,\"protocol\":\"TCP\",\"targetPort\":80}],"
-             "\"type\":\"ClusterIP\",\"sessionAffinity\":\"None\",\"internalTrafficPolicy\":\"Cluster\","
-             "\"ipFamilyPolicy\":\"SingleStack\",\"ipFamilies\":[\"IPv4\"]}");
+  CHECK_JSON(
+      json_object_get(svc, "spec"),
+      "{\"selector\":{\"app\":\"web\"},\"ports\":[{\"port\":80,\"protocol\":\"TCP\",\"targetPort\":"
+      "80}],"
+      "\"type\":\"ClusterIP\",\"sessionAffinity\":\"None\",\"internalTrafficPolicy\":\"Cluster\","
+      "\"ipFamilyPolicy\":\"SingleStack\",\"ipFamilies\":[\"IPv4\"]}");
   k8c_err err = {0};
   CHECK_INT(s->validate(svc, NULL, &err), 0);
   json_object_set_new(json_object_get(svc, "spec"), "clusterIP", json_string("10.43.0.10"));
   json_object_set_new(json_object_get(svc, "spec"), "clusterIPs", json_pack("[s]", "10.43.0.10"));
   json_t *cells = json_array();
   s->table_cells(svc, cells);
-  CHECK_JSON(cells, "[\"web-svc\",\"ClusterIP\",\"10.43.0.10\",\"<none>\",\"80/TCP\",\"<unknown>\",\"app=web\"]");
+  CHECK_JSON(
+      cells,
+      "[\"web-svc\",\"ClusterIP\",\"10.43.0.10\",\"<none>\",\"80/TCP\",\"<unknown>\",\"app=web\"]");
   json_decref(cells);
 
   json_t *changed = json_deep_copy(svc);
-  json_object_set_new(json_object_get(changed, "spec"), "clusterIPs", json_pack("[s]", "10.43.0.11"));
+  json_object_set_new(json_object_get(changed, "spec"), "clusterIPs",
+                      json_pack("[s]", "10.43.0.11"));
   CHECK_INT(s->validate(changed, svc, &err), -1);
   CHECK_STR(cause_message(&err, "spec.clusterIPs[0]"),
             "Invalid value: []string{\"10.43.0.11\"}: may not change once set");
   k8c_err_clear(&err);
   json_decref(changed);
 
-  json_t *np = parse("{\"metadata\":{\"name\":\"np\",\"namespace\":\"default\"},\"spec\":{\"type\":\"LoadBalancer\","
-                     "\"clusterIPs\":[\"10.43.0.12\"],\"ports\":[{\"name\":\"http\",\"port\":80,\"nodePort\":30080},"
+  json_t *np = parse("{\"metadata\":{\"name\":\"np\",\"namespace\":\"default\"},\"spec\":{\"type\":"
+                     "\"LoadBalancer\","
+                     "\"clusterIPs\":[\"10.43.0.12\"],\"ports\":[{\"name\":\"http\",\"port\":80,"
+                     "\"nodePort\":30080},"
                      "{\"name\":\"dns\",\"port\":53,\"protocol\":\"UDP\"}]}}");
   s->defaults(np);
-  CHECK_STR(json_string_value(json_object_get(json_object_get(np, "spec"), "externalTrafficPolicy")), "Cluster");
+  CHECK_STR(
+      json_string_value(json_object_get(json_object_get(np, "spec"), "externalTrafficPolicy")),
+      "Cluster");
   cells = json_array();
   s->table_cells(np, cells);
   CHECK_STR(json_string_value(json_array_get(cells, 3)), "<pending>");
@@ -280,7 +308,8 @@ TEST(service_defaults_validation_table)
   json_decref(cells);
   json_decref(np);
 
-  json_t *bad = parse("{\"metadata\":{\"name\":\"1bad\",\"namespace\":\"default\"},\"spec\":{\"type\":\"Weird\"}}");
+  json_t *bad = parse(
+      "{\"metadata\":{\"name\":\"1bad\",\"namespace\":\"default\"},\"spec\":{\"type\":\"Weird\"}}");
   s->defaults(bad);
   CHECK_INT(s->validate(bad, NULL, &err), -1);
   CHECK(cause_for(&err, "metadata.name") != NULL);
@@ -299,24 +328,31 @@ TEST(namespace_secret_node)
   json_t *obj = parse("{\"metadata\":{\"name\":\"team-a\"}}");
   ns->defaults(obj);
   CHECK_INT(ns->prepare_create(NULL, obj, NULL), 0);
-  CHECK_JSON(obj, "{\"metadata\":{\"name\":\"team-a\",\"labels\":{\"kubernetes.io/metadata.name\":\"team-a\"}},"
-                  "\"spec\":{\"finalizers\":[\"kubernetes\"]},\"status\":{\"phase\":\"Active\"}}");
+  CHECK_JSON(
+      obj,
+      "{\"metadata\":{\"name\":\"team-a\",\"labels\":{\"kubernetes.io/metadata.name\":\"team-a\"}},"
+      "\"spec\":{\"finalizers\":[\"kubernetes\"]},\"status\":{\"phase\":\"Active\"}}");
   json_decref(obj);
 
   const struct resource_strategy *secret = strategy_for("", "secrets");
   obj = parse("{\"metadata\":{\"name\":\"s\"},\"stringData\":{\"user\":\"admin\"}}");
   secret->defaults(obj);
-  CHECK_JSON(obj, "{\"metadata\":{\"name\":\"s\"},\"type\":\"Opaque\",\"data\":{\"user\":\"YWRtaW4=\"}}");
+  CHECK_JSON(
+      obj, "{\"metadata\":{\"name\":\"s\"},\"type\":\"Opaque\",\"data\":{\"user\":\"YWRtaW4=\"}}");
   json_decref(obj);
 
   const struct resource_strategy *node = strategy_for("", "nodes");
-  obj = parse("{\"metadata\":{\"name\":\"n1\",\"labels\":{\"node-role.kubernetes.io/control-plane\":\"\"}},"
-              "\"spec\":{\"unschedulable\":true},\"status\":{\"conditions\":[{\"type\":\"Ready\",\"status\":\"True\"}],"
-              "\"nodeInfo\":{\"kubeletVersion\":\"v1.32.0-k8c\"},\"addresses\":[{\"type\":\"InternalIP\",\"address\":\"10.0.0.1\"}]}}");
+  obj = parse(
+      "{\"metadata\":{\"name\":\"n1\",\"labels\":{\"node-role.kubernetes.io/control-plane\":\"\"}},"
+      "\"spec\":{\"unschedulable\":true},\"status\":{\"conditions\":[{\"type\":\"Ready\","
+      "\"status\":\"True\"}],"
+      "\"nodeInfo\":{\"kubeletVersion\":\"v1.32.0-k8c\"},\"addresses\":[{\"type\":\"InternalIP\","
+      "\"address\":\"10.0.0.1\"}]}}");
   json_t *cells = json_array();
   node->table_cells(obj, cells);
-  CHECK_JSON(cells, "[\"n1\",\"Ready,SchedulingDisabled\",\"control-plane\",\"<unknown>\",\"v1.32.0-k8c\","
-                    "\"10.0.0.1\",\"<none>\",\"<unknown>\",\"<unknown>\",\"<unknown>\"]");
+  CHECK_JSON(cells,
+             "[\"n1\",\"Ready,SchedulingDisabled\",\"control-plane\",\"<unknown>\",\"v1.32.0-k8c\","
+             "\"10.0.0.1\",\"<none>\",\"<unknown>\",\"<unknown>\",\"<unknown>\"]");
   json_decref(cells);
   json_decref(obj);
 }

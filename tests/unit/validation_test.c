@@ -22,10 +22,10 @@ cause_reason(const k8c_err *err, size_t i)
   return json_string_value(json_object_get(json_array_get(err->causes, i), "reason"));
 }
 
-#define SUBDOMAIN_MSG                                                                      \
-  "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' " \
-  "or '.', and must start and end with an alphanumeric character (e.g. 'example.com', "    \
-  "regex used for validation is "                                                          \
+#define SUBDOMAIN_MSG                                                                              \
+  "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' "        \
+  "or '.', and must start and end with an alphanumeric character (e.g. 'example.com', "            \
+  "regex used for validation is "                                                                  \
   "'[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')"
 
 TEST(subdomain_valid_and_invalid)
@@ -192,7 +192,8 @@ TEST(ports_and_identifiers)
   CHECK_INT(validate_port_name(&err, "n", "http"), 0);
   CHECK_INT(validate_port_name(&err, "n", "http-8080"), 0);
   CHECK_INT(validate_port_name(&err, "n", "123"), 1);
-  CHECK_STR(cause_message(&err, 1), "Invalid value: \"123\": must contain at least one letter (a-z)");
+  CHECK_STR(cause_message(&err, 1),
+            "Invalid value: \"123\": must contain at least one letter (a-z)");
   CHECK_INT(validate_port_name(&err, "n", "-a--B"), 3);
   CHECK_INT(validate_port_name(&err, "n", "abcdefghijklmnop"), 1);
   k8c_err_clear(&err);

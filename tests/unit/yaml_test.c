@@ -75,7 +75,8 @@ TEST(scalar_typing)
   json_t *big = load("18446744073709551615");
   CHECK(json_is_real(big));
   json_decref(big);
-  check_yaml("s: |\n  line1\n  line2\nf: >\n  a\n  b\n", "{\"s\":\"line1\\nline2\\n\",\"f\":\"a b\\n\"}");
+  check_yaml("s: |\n  line1\n  line2\nf: >\n  a\n  b\n",
+             "{\"s\":\"line1\\nline2\\n\",\"f\":\"a b\\n\"}");
 }
 
 TEST(keys_become_strings)

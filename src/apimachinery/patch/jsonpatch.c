@@ -25,8 +25,8 @@ struct op_failure {
   char detail[512];
 };
 
-static int
-op_fail(struct op_failure *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int op_fail(struct op_failure *f, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 static int
 op_fail(struct op_failure *f, const char *fmt, ...)
@@ -278,8 +278,8 @@ encoded_size(const json_t *v)
 }
 
 struct apply_state {
-  json_t *root;          /* the document being patched (owned) */
-  size_t copied_bytes;   /* accumulated size of "copy" values */
+  json_t *root;        /* the document being patched (owned) */
+  size_t copied_bytes; /* accumulated size of "copy" values */
   struct op_failure failure;
 };
 
@@ -289,7 +289,9 @@ op_add(struct apply_state *st, const json_t *op, const char *path, size_t len)
   struct token key;
   json_t *c = find_container(st->root, path, len, &key);
   if (c == NULL)
-    return op_fail(&st->failure, "add operation does not apply: doc is missing path: \"%s\": missing value", path);
+    return op_fail(&st->failure,
+                   "add operation does not apply: doc is missing path: \"%s\": missing value",
+                   path);
   int rc = container_add(c, &key, op_value_copy(op), &st->failure);
   free(key.text);
   return rc;
@@ -301,7 +303,9 @@ op_remove(struct apply_state *st, const char *path, size_t len)
   struct token key;
   json_t *c = find_container(st->root, path, len, &key);
   if (c == NULL)
-    return op_fail(&st->failure, "remove operation does not apply: doc is missing path: \"%s\": missing value", path);
+    return op_fail(&st->failure,
+                   "remove operation does not apply: doc is missing path: \"%s\": missing value",
+                   path);
   int rc = container_remove(c, &key, &st->failure);
   free(key.text);
   return rc;
@@ -321,13 +325,16 @@ op_replace(struct apply_state *st, const json_t *op, const char *path, size_t le
   struct token key;
   json_t *c = find_container(st->root, path, len, &key);
   if (c == NULL)
-    return op_fail(&st->failure, "replace operation does not apply: doc is missing path: %s: missing value", path);
+    return op_fail(&st->failure,
+                   "replace operation does not apply: doc is missing path: %s: missing value",
+                   path);
   json_t *existing;
   int rc = container_get(c, &key, &existing, &st->failure);
   if (rc == 0)
     rc = container_set(c, &key, op_value_copy(op), &st->failure);
   else
-    op_fail(&st->failure, "replace operation does not apply: doc is missing key: %s: missing value", path);
+    op_fail(&st->failure, "replace operation does not apply: doc is missing key: %s: missing value",
+            path);
   free(key.text);
   return rc;
 }
@@ -342,7 +349,9 @@ op_move(struct apply_state *st, const json_t *op, const char *path, size_t len)
   struct token key;
   json_t *c = find_container(st->root, from, from_len, &key);
   if (c == NULL)
-    return op_fail(&st->failure, "move operation does not apply: doc is missing from path: %s: missing value", from);
+    return op_fail(&st->failure,
+                   "move operation does not apply: doc is missing from path: %s: missing value",
+                   from);
   json_t *value;
   int rc = container_get(c, &key, &value, &st->failure);
   json_t *moved = rc == 0 ? json_incref(value ? value : json_null()) : NULL;
@@ -351,12 +360,15 @@ op_move(struct apply_state *st, const json_t *op, const char *path, size_t len)
   free(key.text);
   if (rc < 0 || path == NULL) {
     json_decref(moved);
-    return rc < 0 ? rc : op_fail(&st->failure, "move operation failed to decode path: missing value");
+    return rc < 0 ? rc
+                  : op_fail(&st->failure, "move operation failed to decode path: missing value");
   }
   c = find_container(st->root, path, len, &key);
   if (c == NULL) {
     json_decref(moved);
-    return op_fail(&st->failure, "move operation does not apply: doc is missing destination path: %s: missing value", path);
+    return op_fail(
+        &st->failure,
+        "move operation does not apply: doc is missing destination path: %s: missing value", path);
   }
   rc = container_add(c, &key, moved, &st->failure);
   free(key.text);
@@ -375,7 +387,8 @@ op_test(struct apply_state *st, const json_t *op, const char *path, size_t len)
   struct token key;
   json_t *c = find_container(st->root, path, len, &key);
   if (c == NULL)
-    return op_fail(&st->failure, "test operation does not apply: is missing path: %s: missing value", path);
+    return op_fail(&st->failure,
+                   "test operation does not apply: is missing path: %s: missing value", path);
   json_t *have;
   int rc = container_get(c, &key, &have, &st->failure);
   free(key.text);
@@ -399,7 +412,9 @@ op_copy(struct apply_state *st, const json_t *op, const char *path, size_t len)
   struct token key;
   json_t *c = find_container(st->root, from, from_len, &key);
   if (c == NULL)
-    return op_fail(&st->failure, "copy operation does not apply: doc is missing from path: %s: missing value", from);
+    return op_fail(&st->failure,
+                   "copy operation does not apply: doc is missing from path: %s: missing value",
+                   from);
   json_t *value;
   int rc = container_get(c, &key, &value, &st->failure);
   free(key.text);
@@ -409,7 +424,9 @@ op_copy(struct apply_state *st, const json_t *op, const char *path, size_t len)
     return op_fail(&st->failure, "copy operation failed to decode path: missing value");
   c = find_container(st->root, path, len, &key);
   if (c == NULL)
-    return op_fail(&st->failure, "copy operation does not apply: doc is missing destination path: %s: missing value", path);
+    return op_fail(
+        &st->failure,
+        "copy operation does not apply: doc is missing destination path: %s: missing value", path);
   st->copied_bytes += encoded_size(value);
   if (st->copied_bytes > JSON_PATCH_MAX_COPY_BYTES) {
     free(key.text);
@@ -463,8 +480,7 @@ json_patch_apply(const json_t *doc, const json_t *patch, k8c_err *err)
            NULL;
   size_t i;
   json_t *op;
-  json_array_foreach(patch, i, op)
-  {
+  json_array_foreach (patch, i, op) {
     if (!json_is_object(op) && !json_is_null(op))
       return k8c_error(err, 400, K8C_REASON_BAD_REQUEST,
                        "json: cannot unmarshal non-object into Go value of type "
@@ -484,8 +500,7 @@ json_patch_apply(const json_t *doc, const json_t *patch, k8c_err *err)
            NULL;
 
   struct apply_state st = {.root = json_deep_copy(doc)};
-  json_array_foreach(patch, i, op)
-  {
+  json_array_foreach (patch, i, op) {
     if (apply_operation(&st, op) < 0) {
       log_debug("json patch operation %zu failed: %s", i, st.failure.detail);
       json_decref(st.root);

@@ -113,7 +113,8 @@ discard_nulls(json_t *v)
   } else if (json_is_array(v)) {
     size_t i;
     json_t *child;
-    json_array_foreach(v, i, child) discard_nulls(child);
+    json_array_foreach (v, i, child)
+      discard_nulls(child);
   }
 }
 
@@ -143,8 +144,7 @@ remove_directives(json_t *v)
     json_t *kept = json_array();
     size_t i;
     json_t *child;
-    json_array_foreach(v, i, child)
-    {
+    json_array_foreach (v, i, child) {
       json_t *clean = remove_directives(child);
       if (clean != NULL)
         json_array_append_new(kept, clean);
@@ -178,7 +178,8 @@ strip_directive_keys(json_t *v)
   } else if (json_is_array(v)) {
     size_t i;
     json_t *child;
-    json_array_foreach(v, i, child) strip_directive_keys(child);
+    json_array_foreach (v, i, child)
+      strip_directive_keys(child);
   }
 }
 
@@ -187,8 +188,7 @@ list_has_string(const json_t *list, const char *s, size_t len)
 {
   size_t i;
   json_t *item;
-  json_array_foreach(list, i, item)
-  {
+  json_array_foreach (list, i, item) {
     if (json_is_string(item) && json_string_length(item) == len &&
         memcmp(json_string_value(item), s, len) == 0)
       return true;
@@ -238,8 +238,7 @@ validate_with_order(const struct smp_run *run, const json_t *patch_list, const j
   cleanup_json json_t *kept = json_array();
   size_t i;
   json_t *item;
-  json_array_foreach(patch_list, i, item)
-  {
+  json_array_foreach (patch_list, i, item) {
     if (merge_key != NULL) {
       if (!json_is_object(item))
         return smp_plain_error(run, "expected a map[string]interface {}, but received a %s",
@@ -279,8 +278,7 @@ validate_with_order(const struct smp_run *run, const json_t *patch_list, const j
   if (pi < n && si >= m) {
     cleanup_free char *pd = smp_describe(patch_list);
     cleanup_free char *od = smp_describe(order);
-    return smp_plain_error(run,
-                           "The order in patch list:\n%s\n doesn't match %s list:\n%s\n", pd,
+    return smp_plain_error(run, "The order in patch list:\n%s\n doesn't match %s list:\n%s\n", pd,
                            SMP_SET_ELEMENT_ORDER, od);
   }
   return 0;
@@ -303,8 +301,7 @@ apply_set_element_order(const struct smp_run *run, json_t *original, json_t *pat
   json_t *orig_list = json_object_getn(original, field, field_len);
   json_t *patch_list = json_object_getn(patch, field, field_len);
   if ((orig_list && !json_is_array(orig_list)) || (patch_list && !json_is_array(patch_list)))
-    return smp_plain_error(run, "expected a []interface {}, but received a %s",
-                           "non-list value");
+    return smp_plain_error(run, "expected a []interface {}, but received a %s", "non-list value");
   struct smp_field_meta meta = smp_lookup(run, ctx, field, field_len);
   const char *merge_key = meta.merge_key && meta.merge_key[0] ? meta.merge_key : NULL;
   if (validate_with_order(run, patch_list, order, merge_key) < 0)
@@ -319,8 +316,8 @@ apply_set_element_order(const struct smp_run *run, json_t *original, json_t *pat
     merged = json_incref(patch_list);
   else if (!meta.merge)
     merged = json_incref(patch_list);
-  else if ((merged = smp_merge_list(run, orig_list, patch_list, meta.element, merge_key,
-                                    false)) == NULL)
+  else if ((merged = smp_merge_list(run, orig_list, patch_list, meta.element, merge_key, false)) ==
+           NULL)
     return -1;
 
   cleanup_json json_t *present = NULL, *absent = NULL;
@@ -354,8 +351,7 @@ apply_set_element_orders(const struct smp_run *run, json_t *original, json_t *pa
   }
   size_t i;
   json_t *key;
-  json_array_foreach(keys, i, key)
-  {
+  json_array_foreach (keys, i, key) {
     const char *name = json_string_value(key);
     size_t len = json_string_length(key);
     cleanup_json json_t *order = json_incref(json_object_getn(patch, name, len));
@@ -467,8 +463,8 @@ smp_merge_map(const struct smp_run *run, json_t *original, json_t *patch, struct
 
 json_t *
 strategic_merge_patch_apply_with_schema(const json_t *doc, const json_t *patch,
-                                        const char *definition,
-                                        const struct smp_schema *schema, k8c_err *err)
+                                        const char *definition, const struct smp_schema *schema,
+                                        k8c_err *err)
 {
   struct smp_run run = {.schema = schema, .err = err};
   if (!json_is_object(doc))

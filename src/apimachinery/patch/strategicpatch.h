@@ -35,13 +35,12 @@ extern const struct smp_schema smp_schema_builtin;
  *                   e.g. "map: {...} does not contain declared merge key: name",
  *                   "unknown patch type: ...", mixed element types in a list
  * A JSON null patch is an empty patch. */
-json_t *strategic_merge_patch_apply(const json_t *doc, const json_t *patch,
-                                    const char *definition, k8c_err *err);
+json_t *strategic_merge_patch_apply(const json_t *doc, const json_t *patch, const char *definition,
+                                    k8c_err *err);
 
 /* The same, with field metadata from `schema`. */
 json_t *strategic_merge_patch_apply_with_schema(const json_t *doc, const json_t *patch,
                                                 const char *definition,
-                                                const struct smp_schema *schema,
-                                                k8c_err *err);
+                                                const struct smp_schema *schema, k8c_err *err);
 
 #endif

@@ -10,6 +10,5 @@ json_t *
 strategic_merge_patch_apply(const json_t *doc, const json_t *patch, const char *definition,
                             k8c_err *err)
 {
-  return strategic_merge_patch_apply_with_schema(doc, patch, definition, &smp_schema_builtin,
-                                                 err);
+  return strategic_merge_patch_apply_with_schema(doc, patch, definition, &smp_schema_builtin, err);
 }

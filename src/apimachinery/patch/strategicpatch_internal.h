@@ -24,21 +24,21 @@ struct smp_run {
 /* The type a value is being patched as: a struct definition, the values of a map
  * field, or nothing known. */
 struct smp_ctx {
-  const char *definition;             /* struct definition or NULL */
-  const struct schema_field *map_of;  /* when inside a map: the map field */
+  const char *definition;            /* struct definition or NULL */
+  const struct schema_field *map_of; /* when inside a map: the map field */
 };
 
 /* What the schema says about one field of a context. */
 struct smp_field_meta {
-  bool merge;              /* patchStrategy contains "merge" */
-  bool replace;            /* patchStrategy is "replace" */
-  const char *merge_key;   /* patchMergeKey or NULL */
-  struct smp_ctx value;    /* context for an object value */
-  struct smp_ctx element;  /* context for the elements of a list value */
+  bool merge;             /* patchStrategy contains "merge" */
+  bool replace;           /* patchStrategy is "replace" */
+  const char *merge_key;  /* patchMergeKey or NULL */
+  struct smp_ctx value;   /* context for an object value */
+  struct smp_ctx element; /* context for the elements of a list value */
 };
 
-struct smp_field_meta smp_lookup(const struct smp_run *run, struct smp_ctx ctx,
-                                 const char *key, size_t key_len);
+struct smp_field_meta smp_lookup(const struct smp_run *run, struct smp_ctx ctx, const char *key,
+                                 size_t key_len);
 
 /* Element kinds as upstream distinguishes them (Go types after decoding). */
 enum smp_elem_kind { SMP_ELEM_MAP, SMP_ELEM_SCALAR };
@@ -75,10 +75,9 @@ int smp_partition(const struct smp_run *run, const json_t *list, const json_t *b
 
 /* Orders patch items by patch_order, server-only items by server_order, and
  * interleaves them (upstream's normalizeElementOrder). New reference. */
-json_t *smp_normalize_order(const struct smp_run *run, json_t *patch_items,
-                            json_t *server_only, const json_t *patch_order,
-                            const json_t *server_order, const char *merge_key,
-                            enum smp_elem_kind kind);
+json_t *smp_normalize_order(const struct smp_run *run, json_t *patch_items, json_t *server_only,
+                            const json_t *patch_order, const json_t *server_order,
+                            const char *merge_key, enum smp_elem_kind kind);
 
 /* Index of the object in list whose merge_key equals value, -1 if none; -2 (error
  * filled) when a non-object is met first. */

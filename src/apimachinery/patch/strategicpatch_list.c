@@ -32,8 +32,7 @@ smp_find_by_key(const struct smp_run *run, const json_t *list, const char *merge
 {
   size_t i;
   json_t *item;
-  json_array_foreach(list, i, item)
-  {
+  json_array_foreach (list, i, item) {
     if (!json_is_object(item))
       return smp_plain_error(run, "value for key %zu is not a map.", i), -2;
     json_t *candidate = json_object_get(item, merge_key ? merge_key : "");
@@ -52,8 +51,7 @@ smp_element_kind(const struct smp_run *run, const json_t *a, const json_t *b,
   for (int l = 0; l < 2; l++) {
     size_t i;
     json_t *item;
-    json_array_foreach(lists[l], i, item)
-    {
+    json_array_foreach (lists[l], i, item) {
       if (first == NULL) {
         first = item;
         if (json_is_array(item))
@@ -80,20 +78,18 @@ smp_element_kind(const struct smp_run *run, const json_t *a, const json_t *b,
 /* The position of item's merge-key value (maps) or of item itself (scalars) in
  * order, -1 if absent: upstream's index(). */
 static long
-position_in(const json_t *order, const json_t *item, const char *merge_key,
-            enum smp_elem_kind kind)
+position_in(const json_t *order, const json_t *item, const char *merge_key, enum smp_elem_kind kind)
 {
   const json_t *want = item;
   if (kind == SMP_ELEM_MAP)
     want = json_is_object(item) ? json_object_get(item, merge_key ? merge_key : "") : NULL;
   size_t i;
   json_t *candidate;
-  json_array_foreach(order, i, candidate)
-  {
+  json_array_foreach (order, i, candidate) {
     const json_t *have = candidate;
     if (kind == SMP_ELEM_MAP)
-      have = json_is_object(candidate) ? json_object_get(candidate, merge_key ? merge_key : "")
-                                       : NULL;
+      have =
+          json_is_object(candidate) ? json_object_get(candidate, merge_key ? merge_key : "") : NULL;
     if (smp_go_equal(want, have))
       return (long)i;
   }
@@ -108,8 +104,7 @@ smp_partition(const struct smp_run *run, const json_t *list, const json_t *by,
   *absent = json_array();
   size_t i;
   json_t *item;
-  json_array_foreach(list, i, item)
-  {
+  json_array_foreach (list, i, item) {
     bool found;
     if (merge_key == NULL) {
       found = position_in(by, item, NULL, SMP_ELEM_SCALAR) >= 0;
@@ -181,8 +176,7 @@ check_merge_keys(const struct smp_run *run, const json_t *list, const char *merg
 {
   size_t i;
   json_t *item;
-  json_array_foreach(list, i, item)
-  {
+  json_array_foreach (list, i, item) {
     if (!json_is_object(item))
       return not_a_map_error(run, item);
     if (json_object_get(item, merge_key ? merge_key : "") == NULL)
@@ -196,16 +190,15 @@ static json_t *
 order_slice(const struct smp_run *run, const json_t *to_sort, const json_t *order,
             const char *merge_key, enum smp_elem_kind kind)
 {
-  if (kind == SMP_ELEM_MAP &&
-      (check_merge_keys(run, to_sort, merge_key) < 0 || check_merge_keys(run, order, merge_key) < 0))
+  if (kind == SMP_ELEM_MAP && (check_merge_keys(run, to_sort, merge_key) < 0 ||
+                               check_merge_keys(run, order, merge_key) < 0))
     return NULL;
   size_t n = json_array_size(to_sort), kept = 0;
   struct ranked *r = xcalloc(n ? n : 1, sizeof *r);
   cleanup_json json_t *deletions = json_array();
   size_t i;
   json_t *item;
-  json_array_foreach(to_sort, i, item)
-  {
+  json_array_foreach (to_sort, i, item) {
     if (kind == SMP_ELEM_MAP && is_delete_item(item)) {
       json_array_append(deletions, item);
       continue;
@@ -224,8 +217,8 @@ order_slice(const struct smp_run *run, const json_t *to_sort, const json_t *orde
 
 json_t *
 smp_normalize_order(const struct smp_run *run, json_t *patch_items, json_t *server_only,
-                    const json_t *patch_order, const json_t *server_order,
-                    const char *merge_key, enum smp_elem_kind kind)
+                    const json_t *patch_order, const json_t *server_order, const char *merge_key,
+                    enum smp_elem_kind kind)
 {
   cleanup_json json_t *right = order_slice(run, patch_items, patch_order, merge_key, kind);
   if (right == NULL)
@@ -258,8 +251,7 @@ delete_from_list(const json_t *current, const json_t *to_delete)
   json_t *kept = json_array();
   size_t i;
   json_t *item;
-  json_array_foreach(current, i, item)
-  {
+  json_array_foreach (current, i, item) {
     if (position_in(to_delete, item, NULL, SMP_ELEM_SCALAR) < 0)
       json_array_append(kept, item);
   }
@@ -270,17 +262,15 @@ delete_from_list(const json_t *current, const json_t *to_delete)
  * into (deletions applied, or the patch items for "replace") and *patch the remaining
  * plain items; both new references. */
 static int
-apply_list_directives(const struct smp_run *run, const json_t *original_in,
-                      const json_t *patch_in, const char *merge_key, json_t **original,
-                      json_t **patch)
+apply_list_directives(const struct smp_run *run, const json_t *original_in, const json_t *patch_in,
+                      const char *merge_key, json_t **original, json_t **patch)
 {
   cleanup_json json_t *orig = json_copy((json_t *)original_in);
   cleanup_json json_t *plain = json_array();
   bool replace = false;
   size_t i;
   json_t *item;
-  json_array_foreach(patch_in, i, item)
-  {
+  json_array_foreach (patch_in, i, item) {
     json_t *directive = json_object_get(item, SMP_DIRECTIVE);
     if (directive == NULL) {
       json_array_append(plain, item);
@@ -324,8 +314,7 @@ merge_items(const struct smp_run *run, const json_t *original, const json_t *pat
   cleanup_json json_t *merged = json_copy((json_t *)original);
   size_t i;
   json_t *item;
-  json_array_foreach(patch, i, item)
-  {
+  json_array_foreach (patch, i, item) {
     json_t *value = json_object_get(item, merge_key);
     if (value == NULL)
       return no_merge_key_error(run, item, merge_key), NULL;
@@ -353,8 +342,7 @@ union_scalars(const json_t *a, const json_t *b)
   for (int l = 0; l < 2; l++) {
     size_t i;
     json_t *item;
-    json_array_foreach(lists[l], i, item)
-    {
+    json_array_foreach (lists[l], i, item) {
       if (position_in(out, item, NULL, SMP_ELEM_SCALAR) < 0)
         json_array_append(out, item);
     }
@@ -363,8 +351,8 @@ union_scalars(const json_t *a, const json_t *b)
 }
 
 json_t *
-smp_merge_list(const struct smp_run *run, json_t *original, json_t *patch,
-               struct smp_ctx element, const char *merge_key, bool is_delete_list)
+smp_merge_list(const struct smp_run *run, json_t *original, json_t *patch, struct smp_ctx element,
+               const char *merge_key, bool is_delete_list)
 {
   if (json_array_size(original) == 0 && json_array_size(patch) == 0)
     return json_incref(original);
@@ -381,8 +369,7 @@ smp_merge_list(const struct smp_run *run, json_t *original, json_t *patch,
     merged = union_scalars(original, patch);
   } else {
     if (merge_key == NULL)
-      return smp_plain_error(run, "cannot merge lists without merge key for type struct"),
-             NULL;
+      return smp_plain_error(run, "cannot merge lists without merge key for type struct"), NULL;
     if (apply_list_directives(run, original, patch, merge_key, &base, &items) < 0)
       return NULL;
     if ((merged = merge_items(run, base, items, merge_key, element)) == NULL)

@@ -83,8 +83,7 @@ crd_validate(json_t *obj, const json_t *old, k8c_err *err)
   } else {
     size_t i, storage = 0;
     json_t *v;
-    json_array_foreach(versions, i, v)
-    {
+    json_array_foreach (versions, i, v) {
       storage += obj_true(v, "storage");
       char field[64];
       snprintf(field, sizeof field, "spec.versions[%zu].name", i);

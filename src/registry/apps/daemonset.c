@@ -16,12 +16,24 @@ static void daemonset_table_cells(const json_t *obj, json_t *cells);
 
 static const struct table_column daemonset_columns[] = {
     COLUMN_NAME,
-    {"Desired", "integer", "", "The total number of nodes that should be running the daemon pod.", 0},
-    {"Current", "integer", "", "The number of nodes that are running at least 1 daemon pod and are supposed to run the daemon pod.", 0},
-    {"Ready", "integer", "", "The number of nodes that should be running the daemon pod and have one or more of the daemon pod running and ready.", 0},
-    {"Up-to-date", "integer", "", "The total number of nodes that are running updated daemon pod", 0},
-    {"Available", "integer", "", "The number of nodes that should be running the daemon pod and have one or more of the daemon pod running and available.", 0},
-    {"Node Selector", "string", "", "NodeSelector is a selector which must be true for the pod to fit on a node.", 0},
+    {"Desired", "integer", "", "The total number of nodes that should be running the daemon pod.",
+     0},
+    {"Current", "integer", "",
+     "The number of nodes that are running at least 1 daemon pod and are supposed to run the "
+     "daemon pod.",
+     0},
+    {"Ready", "integer", "",
+     "The number of nodes that should be running the daemon pod and have one or more of the daemon "
+     "pod running and ready.",
+     0},
+    {"Up-to-date", "integer", "", "The total number of nodes that are running updated daemon pod",
+     0},
+    {"Available", "integer", "",
+     "The number of nodes that should be running the daemon pod and have one or more of the daemon "
+     "pod running and available.",
+     0},
+    {"Node Selector", "string", "",
+     "NodeSelector is a selector which must be true for the pod to fit on a node.", 0},
     COLUMN_AGE,
     COLUMN_CONTAINERS,
     COLUMN_IMAGES,

@@ -19,12 +19,21 @@ static void deployment_table_cells(const json_t *obj, json_t *cells);
 static const struct table_column deployment_columns[] = {
     COLUMN_NAME,
     {"Ready", "string", "", "Number of the pod with ready state", 0},
-    {"Up-to-date", "string", "", "Total number of non-terminated pods targeted by this deployment that have the desired template spec.", 0},
-    {"Available", "string", "", "Total number of available pods (ready for at least minReadySeconds) targeted by this deployment.", 0},
+    {"Up-to-date", "string", "",
+     "Total number of non-terminated pods targeted by this deployment that have the desired "
+     "template spec.",
+     0},
+    {"Available", "string", "",
+     "Total number of available pods (ready for at least minReadySeconds) targeted by this "
+     "deployment.",
+     0},
     COLUMN_AGE,
     COLUMN_CONTAINERS,
     COLUMN_IMAGES,
-    {"Selector", "string", "", "Label selector for pods. Existing ReplicaSets whose pods are selected by this will be the ones affected by this deployment.", 1},
+    {"Selector", "string", "",
+     "Label selector for pods. Existing ReplicaSets whose pods are selected by this will be the "
+     "ones affected by this deployment.",
+     1},
     COLUMN_END,
 };
 
@@ -103,9 +112,9 @@ validate_strategy(k8c_err *err, const json_t *spec)
                                  json_object_get(rolling, "maxSurge"), &surge_zero);
     if (unavailable_zero && surge_zero) {
       json_t *v = json_object_get(rolling, "maxUnavailable");
-      cleanup_free char *repr =
-          json_is_integer(v) ? xasprintf("%lld", (long long)json_integer_value(v))
-                             : go_quote(json_string_value(v));
+      cleanup_free char *repr = json_is_integer(v)
+                                    ? xasprintf("%lld", (long long)json_integer_value(v))
+                                    : go_quote(json_string_value(v));
       cause_invalid(err, "spec.strategy.rollingUpdate.maxUnavailable", repr,
                     "may not be 0 when `maxSurge` is 0");
       n++;

@@ -22,7 +22,8 @@ static const struct table_column replicaset_columns[] = {
     COLUMN_AGE,
     COLUMN_CONTAINERS,
     COLUMN_IMAGES,
-    {"Selector", "string", "", "Selector is a label query over pods that should match the replica count.", 1},
+    {"Selector", "string", "",
+     "Selector is a label query over pods that should match the replica count.", 1},
     COLUMN_END,
 };
 

@@ -17,12 +17,9 @@ static int statefulset_validate(json_t *obj, const json_t *old, k8c_err *err);
 static void statefulset_table_cells(const json_t *obj, json_t *cells);
 
 static const struct table_column statefulset_columns[] = {
-    COLUMN_NAME,
-    {"Ready", "string", "", "Number of the pod with ready state", 0},
-    COLUMN_AGE,
-    COLUMN_CONTAINERS,
-    COLUMN_IMAGES,
-    COLUMN_END,
+    COLUMN_NAME,   {"Ready", "string", "", "Number of the pod with ready state", 0},
+    COLUMN_AGE,    COLUMN_CONTAINERS,
+    COLUMN_IMAGES, COLUMN_END,
 };
 
 const struct resource_strategy statefulset_strategy = {
@@ -36,8 +33,13 @@ const struct resource_strategy statefulset_strategy = {
 
 /* Spec fields an update may change (everything else is forbidden to change). */
 static const char *const updatable_fields[] = {
-    "replicas", "ordinals", "template", "updateStrategy", "persistentVolumeClaimRetentionPolicy",
-    "minReadySeconds", NULL,
+    "replicas",
+    "ordinals",
+    "template",
+    "updateStrategy",
+    "persistentVolumeClaimRetentionPolicy",
+    "minReadySeconds",
+    NULL,
 };
 
 static void
@@ -58,8 +60,7 @@ statefulset_defaults(json_t *obj)
   obj_default_int(spec, "revisionHistoryLimit", 10);
   size_t i;
   json_t *claim;
-  json_array_foreach(json_object_get(spec, "volumeClaimTemplates"), i, claim)
-  {
+  json_array_foreach (json_object_get(spec, "volumeClaimTemplates"), i, claim) {
     if (!json_is_object(claim))
       continue;
     obj_default_str(claim, "apiVersion", "v1");
@@ -96,8 +97,7 @@ statefulset_validate(json_t *obj, const json_t *old, k8c_err *err)
   validate_meta_of(err, obj, old, true, NULL);
   json_t *spec = json_object_get(obj, "spec");
   static const char *const policies[] = {"OrderedReady", "Parallel", NULL};
-  validate_one_of(err, "spec.podManagementPolicy", obj_str0(spec, "podManagementPolicy"),
-                  policies);
+  validate_one_of(err, "spec.podManagementPolicy", obj_str0(spec, "podManagementPolicy"), policies);
   static const char *const update_types[] = {"OnDelete", "RollingUpdate", NULL};
   validate_one_of(err, "spec.updateStrategy.type", obj_str0(spec, "updateStrategy.type"),
                   update_types);

@@ -16,8 +16,7 @@ value_in(const json_t *values, const char *v)
 {
   size_t i;
   json_t *x;
-  json_array_foreach(values, i, x)
-  {
+  json_array_foreach (values, i, x) {
     if (v && json_string_value(x) && strcmp(json_string_value(x), v) == 0)
       return true;
   }
@@ -31,16 +30,14 @@ workload_selector_matches(const json_t *selector, const json_t *labels)
     return false;
   const char *key;
   json_t *want;
-  json_object_foreach(json_object_get(selector, "matchLabels"), key, want)
-  {
+  json_object_foreach (json_object_get(selector, "matchLabels"), key, want) {
     json_t *have = json_object_get(labels, key);
     if (have == NULL || !json_equal(have, want))
       return false;
   }
   size_t i;
   json_t *e;
-  json_array_foreach(json_object_get(selector, "matchExpressions"), i, e)
-  {
+  json_array_foreach (json_object_get(selector, "matchExpressions"), i, e) {
     const char *k = obj_str0(e, "key");
     const char *op = obj_str0(e, "operator");
     const char *v = json_string_value(json_object_get(labels, k));
@@ -100,8 +97,7 @@ workload_validate_selector_template(k8c_err *err, const json_t *spec, const char
       }
       size_t ci;
       json_t *claim;
-      json_array_foreach(claims, ci, claim)
-      {
+      json_array_foreach (claims, ci, claim) {
         const char *cname = obj_str(claim, "metadata.name");
         if (cname)
           json_array_append_new(volumes, json_pack("{s:s,s:{s:s}}", "name", cname,
@@ -131,8 +127,7 @@ workload_validate_selector_immutable(k8c_err *err, const json_t *spec, const jso
 {
   json_t *now = json_object_get(spec, "selector");
   cleanup_free char *repr = go_label_selector(now);
-  return validate_immutable(err, "spec.selector", now, json_object_get(old_spec, "selector"),
-                            repr);
+  return validate_immutable(err, "spec.selector", now, json_object_get(old_spec, "selector"), repr);
 }
 
 void

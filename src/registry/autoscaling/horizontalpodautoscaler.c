@@ -17,10 +17,13 @@ static void hpa_table_cells(const json_t *obj, json_t *cells);
 static const struct table_column hpa_columns[] = {
     COLUMN_NAME,
     {"Reference", "string", "", "scaleTargetRef points to the target resource to scale.", 0},
-    {"Targets", "string", "", "metrics contains the specifications for which to use to calculate the desired replica count.", 0},
+    {"Targets", "string", "",
+     "metrics contains the specifications for which to use to calculate the desired replica count.",
+     0},
     {"MinPods", "string", "", "minReplicas is the lower limit for the number of replicas.", 0},
     {"MaxPods", "string", "", "maxReplicas is the upper limit for the number of replicas.", 0},
-    {"Replicas", "string", "", "currentReplicas is current number of replicas of pods managed by this autoscaler.", 0},
+    {"Replicas", "string", "",
+     "currentReplicas is current number of replicas of pods managed by this autoscaler.", 0},
     COLUMN_AGE,
     COLUMN_END,
 };
@@ -58,11 +61,11 @@ hpa_defaults(json_t *obj)
     return;
   rules_defaults(behavior, "scaleUp", 0,
                  json_pack("[{s:s,s:i,s:i},{s:s,s:i,s:i}]", "type", "Pods", "value", 4,
-                           "periodSeconds", 15, "type", "Percent", "value", 100,
-                           "periodSeconds", 15));
-  rules_defaults(behavior, "scaleDown", 300,
-                 json_pack("[{s:s,s:i,s:i}]", "type", "Percent", "value", 100, "periodSeconds",
+                           "periodSeconds", 15, "type", "Percent", "value", 100, "periodSeconds",
                            15));
+  rules_defaults(
+      behavior, "scaleDown", 300,
+      json_pack("[{s:s,s:i,s:i}]", "type", "Percent", "value", 100, "periodSeconds", 15));
 }
 
 static int
@@ -130,8 +133,7 @@ hpa_table_cells(const json_t *obj, json_t *cells)
   json_t *current = obj_get(obj, "status.currentMetrics");
   size_t i, shown = 0;
   json_t *m;
-  json_array_foreach(metrics, i, m)
-  {
+  json_array_foreach (metrics, i, m) {
     if (shown == 2) {
       buf_printf(&targets, " + %zu more...", json_array_size(metrics) - 2);
       break;

@@ -21,7 +21,8 @@ static const struct table_column cronjob_columns[] = {
     {"Timezone", "string", "", "The time zone name for the given schedule.", 0},
     {"Suspend", "boolean", "", "Whether subsequent executions are suspended.", 0},
     {"Active", "integer", "", "A list of pointers to currently running jobs.", 0},
-    {"Last Schedule", "string", "", "Information when was the last time the job was successfully scheduled.", 0},
+    {"Last Schedule", "string", "",
+     "Information when was the last time the job was successfully scheduled.", 0},
     COLUMN_AGE,
     COLUMN_CONTAINERS,
     COLUMN_IMAGES,
@@ -122,8 +123,8 @@ cronjob_table_cells(const json_t *obj, json_t *cells)
   const char *tz = obj_str(spec, "timeZone");
   cell_str(cells, tz ? tz : "<none>");
   json_t *suspend = json_object_get(spec, "suspend");
-  cell_str(cells, json_is_boolean(suspend) ? (json_is_true(suspend) ? "True" : "False")
-                                           : "<unset>");
+  cell_str(cells,
+           json_is_boolean(suspend) ? (json_is_true(suspend) ? "True" : "False") : "<unset>");
   cell_int(cells, (long long)obj_len(obj, "status.active"));
   const char *last = obj_str(obj, "status.lastScheduleTime");
   if (last) {

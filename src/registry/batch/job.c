@@ -80,9 +80,9 @@ random_uuid(char out[37])
     b[i] = (unsigned char)rand();
   b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
   b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
-  snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-           b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12],
-           b[13], b[14], b[15]);
+  snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
+           b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14],
+           b[15]);
 }
 
 /* generateSelector: unless manualSelector, the selector is the job's controller-uid and
@@ -147,10 +147,9 @@ job_validate(json_t *obj, const json_t *old, k8c_err *err)
                        json_object_get(old_spec, "template"), "core.PodTemplateSpec{...}");
     json_t *completions = json_object_get(spec, "completions");
     if (strcmp(obj_str0(spec, "completionMode"), "Indexed") != 0) {
-      cleanup_free char *repr =
-          json_is_integer(completions)
-              ? xasprintf("%lld", (long long)json_integer_value(completions))
-              : xstrdup("null");
+      cleanup_free char *repr = json_is_integer(completions)
+                                    ? xasprintf("%lld", (long long)json_integer_value(completions))
+                                    : xstrdup("null");
       validate_immutable(err, "spec.completions", completions,
                          json_object_get(old_spec, "completions"), repr);
     }
@@ -169,8 +168,7 @@ job_condition(const json_t *obj, const char *type)
 {
   size_t i;
   json_t *c;
-  json_array_foreach(obj_get(obj, "status.conditions"), i, c)
-  {
+  json_array_foreach (obj_get(obj, "status.conditions"), i, c) {
     if (strcmp(obj_str0(c, "type"), type) == 0 && strcmp(obj_str0(c, "status"), "True") == 0)
       return true;
   }

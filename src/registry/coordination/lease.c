@@ -10,7 +10,8 @@ static void lease_table_cells(const json_t *obj, json_t *cells);
 
 static const struct table_column lease_columns[] = {
     COLUMN_NAME,
-    {"Holder", "string", "", "holderIdentity contains the identity of the holder of a current lease.", 0},
+    {"Holder", "string", "",
+     "holderIdentity contains the identity of the holder of a current lease.", 0},
     COLUMN_AGE,
     COLUMN_END,
 };

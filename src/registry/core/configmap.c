@@ -28,9 +28,9 @@ const struct resource_strategy configmap_strategy = {
     .table_cells = configmap_table_cells,
 };
 
-#define CONFIG_KEY_MSG                                                                     \
-  "a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. "     \
-  "'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is "              \
+#define CONFIG_KEY_MSG                                                                             \
+  "a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. "             \
+  "'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is "                      \
   "'[-._a-zA-Z0-9]+')"
 
 static int
@@ -51,7 +51,7 @@ validate_config_key(k8c_err *err, const char *field, const char *key)
   }
   if (strcmp(key, ".") == 0 || strcmp(key, "..") == 0 || strncmp(key, "..", 2) == 0) {
     cause_invalid_str(err, field, key,
-                      strcmp(key, ".") == 0 ? "must not be '.'"
+                      strcmp(key, ".") == 0    ? "must not be '.'"
                       : strcmp(key, "..") == 0 ? "must not be '..'"
                                                : "must not start with '..'");
     return 1;
@@ -60,22 +60,20 @@ validate_config_key(k8c_err *err, const char *field, const char *key)
 }
 
 int
-validate_data_keys(k8c_err *err, const json_t *data, const char *data_field,
-                   const json_t *binary, const char *binary_field)
+validate_data_keys(k8c_err *err, const json_t *data, const char *data_field, const json_t *binary,
+                   const char *binary_field)
 {
   int n = 0;
   const char *key;
   json_t *value;
-  json_object_foreach((json_t *)data, key, value)
-  {
+  json_object_foreach ((json_t *)data, key, value) {
     char field[320];
     snprintf(field, sizeof field, "%s[%s]", data_field, key);
     n += validate_config_key(err, field, key);
   }
   if (binary_field == NULL)
     return n;
-  json_object_foreach((json_t *)binary, key, value)
-  {
+  json_object_foreach ((json_t *)binary, key, value) {
     char field[320];
     snprintf(field, sizeof field, "%s[%s]", binary_field, key);
     n += validate_config_key(err, field, key);
@@ -88,8 +86,7 @@ validate_data_keys(k8c_err *err, const json_t *data, const char *data_field,
 }
 
 int
-validate_immutable_data(k8c_err *err, const json_t *obj, const json_t *old,
-                        const char *binary_key)
+validate_immutable_data(k8c_err *err, const json_t *obj, const json_t *old, const char *binary_key)
 {
   if (!obj_true(old, "immutable"))
     return 0;
@@ -125,8 +122,8 @@ static int
 configmap_validate(json_t *obj, const json_t *old, k8c_err *err)
 {
   validate_meta_of(err, obj, old, true, NULL);
-  validate_data_keys(err, json_object_get(obj, "data"), "data",
-                     json_object_get(obj, "binaryData"), "binaryData");
+  validate_data_keys(err, json_object_get(obj, "data"), "data", json_object_get(obj, "binaryData"),
+                     "binaryData");
   if (old != NULL)
     validate_immutable_data(err, obj, old, "binaryData");
   return validation_finish(err, "ConfigMap", "", obj_str(obj, "metadata.name"));

@@ -36,10 +36,8 @@ endpoints_defaults(json_t *obj)
 {
   size_t i, j;
   json_t *subset, *port;
-  json_array_foreach(json_object_get(obj, "subsets"), i, subset)
-  {
-    json_array_foreach(json_object_get(subset, "ports"), j, port)
-    {
+  json_array_foreach (json_object_get(obj, "subsets"), i, subset) {
+    json_array_foreach (json_object_get(subset, "ports"), j, port) {
       obj_default_str(port, "protocol", "TCP");
     }
   }
@@ -53,12 +51,10 @@ endpoints_validate(json_t *obj, const json_t *old, k8c_err *err)
   static const char *const address_lists[] = {"addresses", "notReadyAddresses", NULL};
   size_t i, j;
   json_t *subset, *v;
-  json_array_foreach(json_object_get(obj, "subsets"), i, subset)
-  {
+  json_array_foreach (json_object_get(obj, "subsets"), i, subset) {
     char field[128];
     for (const char *const *l = address_lists; *l; l++) {
-      json_array_foreach(json_object_get(subset, *l), j, v)
-      {
+      json_array_foreach (json_object_get(subset, *l), j, v) {
         const char *ip = obj_str0(v, "ip");
         unsigned char addr[16];
         snprintf(field, sizeof field, "subsets[%zu].%s[%zu].ip", i, *l, j);
@@ -67,8 +63,7 @@ endpoints_validate(json_t *obj, const json_t *old, k8c_err *err)
                             "must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)");
       }
     }
-    json_array_foreach(json_object_get(subset, "ports"), j, v)
-    {
+    json_array_foreach (json_object_get(subset, "ports"), j, v) {
       snprintf(field, sizeof field, "subsets[%zu].ports[%zu].port", i, j);
       validate_port_number(err, field, obj_int(v, "port", 0));
       snprintf(field, sizeof field, "subsets[%zu].ports[%zu].protocol", i, j);
@@ -106,23 +101,19 @@ endpoints_table_cells(const json_t *obj, json_t *cells)
     buf_init(&b);
     size_t shown = 0, count = 0, i, j, k;
     json_t *subset, *port, *addr;
-    json_array_foreach(subsets, i, subset)
-    {
+    json_array_foreach (subsets, i, subset) {
       json_t *addresses = json_object_get(subset, "addresses");
       json_t *ports = json_object_get(subset, "ports");
       if (json_array_size(ports) == 0) {
         count += json_array_size(addresses);
-        json_array_foreach(addresses, k, addr)
-        {
+        json_array_foreach (addresses, k, addr) {
           append_endpoint(&b, &shown, obj_str0(addr, "ip"), NULL);
         }
         continue;
       }
-      json_array_foreach(ports, j, port)
-      {
+      json_array_foreach (ports, j, port) {
         count += json_array_size(addresses);
-        json_array_foreach(addresses, k, addr)
-        {
+        json_array_foreach (addresses, k, addr) {
           append_endpoint(&b, &shown, obj_str0(addr, "ip"), port);
         }
       }

@@ -15,9 +15,13 @@
 static int event_validate(json_t *obj, const json_t *old, k8c_err *err);
 
 const struct table_column event_columns[] = {
-    {"Last Seen", "string", "", "The time at which the most recent occurrence of this event was recorded.", 0},
+    {"Last Seen", "string", "",
+     "The time at which the most recent occurrence of this event was recorded.", 0},
     {"Type", "string", "", "Type of this event (Normal, Warning).", 0},
-    {"Reason", "string", "", "This should be a short, machine understandable string that gives the reason for the transition into the object's current status.", 0},
+    {"Reason", "string", "",
+     "This should be a short, machine understandable string that gives the reason for the "
+     "transition into the object's current status.",
+     0},
     {"Object", "string", "", "The object that this event is about.", 0},
     {"Subobject", "string", "", "The field of the object this event is about.", 1},
     {"Source", "string", "", "The component reporting this event.", 1},
@@ -29,10 +33,18 @@ const struct table_column event_columns[] = {
 };
 
 const char *const event_supported_fields[] = {
-    "involvedObject.kind",       "involvedObject.namespace", "involvedObject.name",
-    "involvedObject.uid",        "involvedObject.apiVersion", "involvedObject.resourceVersion",
-    "involvedObject.fieldPath",  "reason",                   "reportingComponent",
-    "source",                    "type",                     NULL,
+    "involvedObject.kind",
+    "involvedObject.namespace",
+    "involvedObject.name",
+    "involvedObject.uid",
+    "involvedObject.apiVersion",
+    "involvedObject.resourceVersion",
+    "involvedObject.fieldPath",
+    "reason",
+    "reportingComponent",
+    "source",
+    "type",
+    NULL,
 };
 
 const struct resource_strategy event_strategy = {
@@ -75,15 +87,16 @@ void
 event_selectable_fields(const json_t *obj, json_t *fields)
 {
   json_t *involved = either(obj, "involvedObject", "regarding");
-  static const char *const keys[] = {"kind", "namespace", "name", "uid", "apiVersion",
-                                     "resourceVersion", "fieldPath", NULL};
+  static const char *const keys[] = {"kind",       "namespace",       "name",      "uid",
+                                     "apiVersion", "resourceVersion", "fieldPath", NULL};
   for (const char *const *k = keys; *k; k++) {
     char field[64];
     snprintf(field, sizeof field, "involvedObject.%s", *k);
     field_set(fields, field, obj_str(involved, *k));
   }
   field_set(fields, "reason", obj_str(obj, "reason"));
-  field_set(fields, "reportingComponent", either_str(obj, "reportingComponent", "reportingController"));
+  field_set(fields, "reportingComponent",
+            either_str(obj, "reportingComponent", "reportingController"));
   field_set(fields, "source", either_str(obj, "source.component", "deprecatedSource.component"));
   field_set(fields, "type", obj_str(obj, "type"));
 }

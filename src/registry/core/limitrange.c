@@ -34,8 +34,7 @@ fill_missing(json_t *item, const char *key, const json_t *from)
   json_t *to = obj_ensure(item, key);
   const char *k;
   json_t *v;
-  json_object_foreach((json_t *)from, k, v)
-  {
+  json_object_foreach ((json_t *)from, k, v) {
     if (json_object_get(to, k) == NULL)
       json_object_set(to, k, v);
   }
@@ -46,8 +45,7 @@ limitrange_defaults(json_t *obj)
 {
   size_t i;
   json_t *item;
-  json_array_foreach(obj_get(obj, "spec.limits"), i, item)
-  {
+  json_array_foreach (obj_get(obj, "spec.limits"), i, item) {
     if (strcmp(obj_str0(item, "type"), "Container") != 0)
       continue;
     fill_missing(item, "default", json_object_get(item, "max"));
@@ -61,20 +59,18 @@ limitrange_validate(json_t *obj, const json_t *old, k8c_err *err)
 {
   validate_meta_of(err, obj, old, true, NULL);
   static const char *const types[] = {"Container", "PersistentVolumeClaim", "Pod", NULL};
-  static const char *const lists[] = {"max", "min", "default", "defaultRequest",
-                                      "maxLimitRequestRatio", NULL};
+  static const char *const lists[] = {
+      "max", "min", "default", "defaultRequest", "maxLimitRequestRatio", NULL};
   size_t i;
   json_t *item;
-  json_array_foreach(obj_get(obj, "spec.limits"), i, item)
-  {
+  json_array_foreach (obj_get(obj, "spec.limits"), i, item) {
     char field[320];
     snprintf(field, sizeof field, "spec.limits[%zu].type", i);
     validate_one_of(err, field, obj_str0(item, "type"), types);
     for (const char *const *l = lists; *l; l++) {
       const char *key;
       json_t *value;
-      json_object_foreach(json_object_get(item, *l), key, value)
-      {
+      json_object_foreach (json_object_get(item, *l), key, value) {
         snprintf(field, sizeof field, "spec.limits[%zu].%s[%s]", i, *l, key);
         validate_quantity(err, field, value);
       }

@@ -11,8 +11,8 @@
 
 static void namespace_defaults(json_t *obj);
 static int namespace_prepare_create(const struct strategy_env *env, json_t *obj, k8c_err *err);
-static int namespace_prepare_update(const struct strategy_env *env, json_t *obj,
-                                    const json_t *old, k8c_err *err);
+static int namespace_prepare_update(const struct strategy_env *env, json_t *obj, const json_t *old,
+                                    k8c_err *err);
 static int namespace_validate(json_t *obj, const json_t *old, k8c_err *err);
 static void namespace_selectable_fields(const json_t *obj, json_t *fields);
 static void namespace_table_cells(const json_t *obj, json_t *cells);
@@ -62,8 +62,7 @@ namespace_prepare_create(const struct strategy_env *env, json_t *obj, k8c_err *e
   }
   size_t i;
   json_t *f;
-  json_array_foreach(finalizers, i, f)
-  {
+  json_array_foreach (finalizers, i, f) {
     if (json_string_value(f) && strcmp(json_string_value(f), "kubernetes") == 0)
       return 0;
   }

@@ -26,7 +26,8 @@ static const struct table_column node_columns[] = {
     {"External-IP", "string", "", "List of addresses reachable to the node.", 1},
     {"OS-Image", "string", "", "OS Image reported by the node from /etc/os-release.", 1},
     {"Kernel-Version", "string", "", "Kernel Version reported by the node from 'uname -r'.", 1},
-    {"Container-Runtime", "string", "", "ContainerRuntime Version reported by the node through runtime remote API.", 1},
+    {"Container-Runtime", "string", "",
+     "ContainerRuntime Version reported by the node through runtime remote API.", 1},
     COLUMN_END,
 };
 
@@ -59,8 +60,7 @@ node_validate(json_t *obj, const json_t *old, k8c_err *err)
   size_t i;
   json_t *t;
   static const char *const effects[] = {"NoExecute", "NoSchedule", "PreferNoSchedule", NULL};
-  json_array_foreach(obj_get(obj, "spec.taints"), i, t)
-  {
+  json_array_foreach (obj_get(obj, "spec.taints"), i, t) {
     char field[64];
     snprintf(field, sizeof field, "spec.taints[%zu].key", i);
     validate_qualified_name(err, field, obj_str0(t, "key"));
@@ -94,8 +94,7 @@ node_roles(const json_t *labels)
   const char **roles = xcalloc(n + 1, sizeof *roles);
   const char *key;
   json_t *value;
-  json_object_foreach((json_t *)labels, key, value)
-  {
+  json_object_foreach ((json_t *)labels, key, value) {
     if (strncmp(key, "node-role.kubernetes.io/", 24) == 0 && key[24])
       roles[count++] = key + 24;
     else if (strcmp(key, "kubernetes.io/role") == 0 && json_string_value(value) &&
@@ -121,8 +120,7 @@ node_address(const json_t *obj, const char *type)
 {
   size_t i;
   json_t *a;
-  json_array_foreach(obj_get(obj, "status.addresses"), i, a)
-  {
+  json_array_foreach (obj_get(obj, "status.addresses"), i, a) {
     if (strcmp(obj_str0(a, "type"), type) == 0)
       return obj_str0(a, "address");
   }
@@ -142,8 +140,7 @@ node_table_cells(const json_t *obj, json_t *cells)
   buf_init(&status);
   size_t i;
   json_t *c;
-  json_array_foreach(obj_get(obj, "status.conditions"), i, c)
-  {
+  json_array_foreach (obj_get(obj, "status.conditions"), i, c) {
     if (strcmp(obj_str0(c, "type"), "Ready") == 0) {
       buf_puts(&status, strcmp(obj_str0(c, "status"), "True") == 0 ? "Ready" : "NotReady");
       break;

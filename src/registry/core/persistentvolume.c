@@ -16,16 +16,27 @@ static void persistentvolume_table_cells(const json_t *obj, json_t *cells);
 
 static const struct table_column persistentvolume_columns[] = {
     COLUMN_NAME,
-    {"Capacity", "string", "", "capacity is the description of the persistent volume's resources and capacity.", 0},
+    {"Capacity", "string", "",
+     "capacity is the description of the persistent volume's resources and capacity.", 0},
     {"Access Modes", "string", "", "accessModes contains all ways the volume can be mounted.", 0},
-    {"Reclaim Policy", "string", "", "persistentVolumeReclaimPolicy defines what happens to a persistent volume when released from its claim.", 0},
-    {"Status", "string", "", "phase indicates if a volume is available, bound to a claim, or released by a claim.", 0},
-    {"Claim", "string", "", "claimRef is part of a bi-directional binding between PersistentVolume and PersistentVolumeClaim.", 0},
+    {"Reclaim Policy", "string", "",
+     "persistentVolumeReclaimPolicy defines what happens to a persistent volume when released from "
+     "its claim.",
+     0},
+    {"Status", "string", "",
+     "phase indicates if a volume is available, bound to a claim, or released by a claim.", 0},
+    {"Claim", "string", "",
+     "claimRef is part of a bi-directional binding between PersistentVolume and "
+     "PersistentVolumeClaim.",
+     0},
     {"StorageClass", "string", "", "StorageClass of the pv", 0},
     {"VolumeAttributesClass", "string", "", "VolumeAttributesClass of the pv", 0},
     {"Reason", "string", "", "reason is a brief CamelCase string that describes any failure.", 0},
     COLUMN_AGE,
-    {"VolumeMode", "string", "", "volumeMode defines if a volume is intended to be used with a formatted filesystem or to remain in raw block state.", 1},
+    {"VolumeMode", "string", "",
+     "volumeMode defines if a volume is intended to be used with a formatted filesystem or to "
+     "remain in raw block state.",
+     1},
     COLUMN_END,
 };
 
@@ -40,8 +51,16 @@ const struct resource_strategy persistentvolume_strategy = {
 
 /* Spec keys that are not a volume source. */
 static const char *const non_source_keys[] = {
-    "capacity", "accessModes", "claimRef", "persistentVolumeReclaimPolicy", "storageClassName",
-    "mountOptions", "volumeMode", "nodeAffinity", "volumeAttributesClassName", NULL,
+    "capacity",
+    "accessModes",
+    "claimRef",
+    "persistentVolumeReclaimPolicy",
+    "storageClassName",
+    "mountOptions",
+    "volumeMode",
+    "nodeAffinity",
+    "volumeAttributesClassName",
+    NULL,
 };
 
 static void
@@ -70,8 +89,7 @@ persistentvolume_validate(json_t *obj, const json_t *old, k8c_err *err)
   int sources = 0;
   const char *key;
   json_t *value;
-  json_object_foreach(spec, key, value)
-  {
+  json_object_foreach (spec, key, value) {
     bool source = true;
     for (const char *const *k = non_source_keys; *k; k++)
       if (strcmp(*k, key) == 0)
@@ -104,7 +122,7 @@ persistentvolume_table_cells(const json_t *obj, json_t *cells)
   cell_take(cells, access_modes_string(json_object_get(spec, "accessModes")));
   cell_str(cells, obj_str0(spec, "persistentVolumeReclaimPolicy"));
   cell_str(cells, obj_get(obj, "metadata.deletionTimestamp") ? "Terminating"
-                                                              : obj_str0(obj, "status.phase"));
+                                                             : obj_str0(obj, "status.phase"));
   json_t *claim = json_object_get(spec, "claimRef");
   if (claim)
     cell_take(cells, xasprintf("%s/%s", obj_str0(claim, "namespace"), obj_str0(claim, "name")));

@@ -16,13 +16,17 @@ static void persistentvolumeclaim_table_cells(const json_t *obj, json_t *cells);
 static const struct table_column persistentvolumeclaim_columns[] = {
     COLUMN_NAME,
     {"Status", "string", "", "phase represents the current phase of PersistentVolumeClaim.", 0},
-    {"Volume", "string", "", "volumeName is the binding reference to the PersistentVolume backing this claim.", 0},
-    {"Capacity", "string", "", "capacity represents the actual resources of the underlying volume.", 0},
-    {"Access Modes", "string", "", "accessModes contains the actual access modes the volume backing the PVC has.", 0},
+    {"Volume", "string", "",
+     "volumeName is the binding reference to the PersistentVolume backing this claim.", 0},
+    {"Capacity", "string", "", "capacity represents the actual resources of the underlying volume.",
+     0},
+    {"Access Modes", "string", "",
+     "accessModes contains the actual access modes the volume backing the PVC has.", 0},
     {"StorageClass", "string", "", "StorageClass of the pvc", 0},
     {"VolumeAttributesClass", "string", "", "VolumeAttributesClass of the pvc", 0},
     COLUMN_AGE,
-    {"VolumeMode", "string", "", "volumeMode defines what type of volume is required by the claim.", 1},
+    {"VolumeMode", "string", "", "volumeMode defines what type of volume is required by the claim.",
+     1},
     COLUMN_END,
 };
 
@@ -91,8 +95,8 @@ persistentvolumeclaim_table_cells(const json_t *obj, json_t *cells)
   const json_t *spec = json_object_get(obj, "spec");
   const json_t *status = json_object_get(obj, "status");
   cell_name(cells, obj);
-  cell_str(cells, obj_get(obj, "metadata.deletionTimestamp") ? "Terminating"
-                                                              : obj_str0(status, "phase"));
+  cell_str(cells,
+           obj_get(obj, "metadata.deletionTimestamp") ? "Terminating" : obj_str0(status, "phase"));
   const char *volume = obj_str0(spec, "volumeName");
   cell_str(cells, volume);
   if (*volume) {

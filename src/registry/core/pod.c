@@ -22,18 +22,28 @@ static const struct table_column pod_columns[] = {
     COLUMN_NAME,
     {"Ready", "string", "", "The aggregate readiness state of this pod for accepting traffic.", 0},
     {"Status", "string", "", "The aggregate status of the containers in this pod.", 0},
-    {"Restarts", "string", "", "The number of times the containers in this pod have been restarted and when the last container in this pod has restarted.", 0},
+    {"Restarts", "string", "",
+     "The number of times the containers in this pod have been restarted and when the last "
+     "container in this pod has restarted.",
+     0},
     COLUMN_AGE,
     {"IP", "string", "", "IP address allocated to the pod.", 1},
     {"Node", "string", "", "Name of the node the pod is bound to.", 1},
-    {"Nominated Node", "string", "", "Name of the node nominated by the scheduler for preemption.", 1},
+    {"Nominated Node", "string", "", "Name of the node nominated by the scheduler for preemption.",
+     1},
     {"Readiness Gates", "string", "", "Pod readiness gates that are true, out of all declared.", 1},
     COLUMN_END,
 };
 
 static const char *const pod_fields[] = {
-    "spec.nodeName",   "spec.restartPolicy", "spec.schedulerName",      "spec.serviceAccountName",
-    "spec.hostNetwork", "status.phase",       "status.podIP",           "status.nominatedNodeName",
+    "spec.nodeName",
+    "spec.restartPolicy",
+    "spec.schedulerName",
+    "spec.serviceAccountName",
+    "spec.hostNetwork",
+    "status.phase",
+    "status.podIP",
+    "status.nominatedNodeName",
     NULL,
 };
 
@@ -62,8 +72,7 @@ requests_from_limits(json_t *container)
   json_t *requests = obj_ensure(resources, "requests");
   const char *key;
   json_t *value;
-  json_object_foreach(limits, key, value)
-  {
+  json_object_foreach (limits, key, value) {
     if (json_object_get(requests, key) == NULL)
       json_object_set(requests, key, value);
   }
@@ -77,12 +86,10 @@ pod_defaults(json_t *obj)
   obj_default_bool(spec, "enableServiceLinks", true);
   size_t i;
   json_t *c;
-  json_array_foreach(json_object_get(spec, "containers"), i, c)
-  {
+  json_array_foreach (json_object_get(spec, "containers"), i, c) {
     requests_from_limits(c);
   }
-  json_array_foreach(json_object_get(spec, "initContainers"), i, c)
-  {
+  json_array_foreach (json_object_get(spec, "initContainers"), i, c) {
     requests_from_limits(c);
   }
 }
@@ -96,8 +103,7 @@ pod_qos_class(const json_t *spec)
   for (const char *const *l = lists; *l; l++) {
     size_t i;
     json_t *c;
-    json_array_foreach(json_object_get(spec, *l), i, c)
-    {
+    json_array_foreach (json_object_get(spec, *l), i, c) {
       json_t *requests = obj_get(c, "resources.requests");
       json_t *limits = obj_get(c, "resources.limits");
       if (json_object_size(requests) || json_object_size(limits))
@@ -128,10 +134,10 @@ pod_prepare_create(const struct strategy_env *env, json_t *obj, k8c_err *err)
 
 /* =============================== validation ======================================= */
 
-#define POD_UPDATABLE_FIELDS                                                               \
-  "`spec.containers[*].image`,`spec.initContainers[*].image`,`spec.activeDeadlineSeconds`,"  \
-  "`spec.tolerations` (only additions to existing tolerations),"                           \
-  "`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was previously "     \
+#define POD_UPDATABLE_FIELDS                                                                       \
+  "`spec.containers[*].image`,`spec.initContainers[*].image`,`spec.activeDeadlineSeconds`,"        \
+  "`spec.tolerations` (only additions to existing tolerations),"                                   \
+  "`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was previously "            \
   "negative)"
 
 /* Copies the images of old's containers into new's containers of the same index. */
@@ -144,8 +150,7 @@ copy_images(json_t *spec, const json_t *old_spec, const char *list)
     return;
   size_t i;
   json_t *c;
-  json_array_foreach(now, i, c)
-  {
+  json_array_foreach (now, i, c) {
     json_t *old_image = json_object_get(json_array_get(before, i), "image");
     if (old_image && json_is_object(c))
       json_object_set(c, "image", old_image);
@@ -158,11 +163,9 @@ tolerations_only_added(const json_t *now, const json_t *old)
 {
   size_t i, j;
   json_t *o, *n;
-  json_array_foreach(old, i, o)
-  {
+  json_array_foreach (old, i, o) {
     bool found = false;
-    json_array_foreach(now, j, n)
-    {
+    json_array_foreach (now, j, n) {
       if (json_equal(o, n)) {
         found = true;
         break;
@@ -182,14 +185,12 @@ changed_spec_fields(const json_t *spec, const json_t *old_spec)
   buf_init(&b);
   const char *key;
   json_t *value;
-  json_object_foreach((json_t *)spec, key, value)
-  {
+  json_object_foreach ((json_t *)spec, key, value) {
     json_t *o = json_object_get(old_spec, key);
     if (o == NULL || !json_equal(o, value))
       buf_printf(&b, "%sspec.%s", b.len ? ", " : "changed: ", key);
   }
-  json_object_foreach((json_t *)old_spec, key, value)
-  {
+  json_object_foreach ((json_t *)old_spec, key, value) {
     if (json_object_get(spec, key) == NULL)
       buf_printf(&b, "%sspec.%s", b.len ? ", " : "changed: ", key);
   }
@@ -217,8 +218,7 @@ validate_pod_spec_update(k8c_err *err, const json_t *spec, const json_t *old_spe
       json_object_del(munged, "tolerations");
   }
   json_t *old_grace = json_object_get(old_spec, "terminationGracePeriodSeconds");
-  if (json_integer_value(old_grace) < 0 &&
-      obj_int(munged, "terminationGracePeriodSeconds", 0) == 1)
+  if (json_integer_value(old_grace) < 0 && obj_int(munged, "terminationGracePeriodSeconds", 0) == 1)
     json_object_set(munged, "terminationGracePeriodSeconds", old_grace);
   if (json_equal(munged, (json_t *)old_spec))
     return 0;
@@ -296,8 +296,7 @@ has_condition_true(const json_t *status, const char *type)
 {
   size_t i;
   json_t *c;
-  json_array_foreach(json_object_get(status, "conditions"), i, c)
-  {
+  json_array_foreach (json_object_get(status, "conditions"), i, c) {
     if (strcmp(obj_str0(c, "type"), type) == 0)
       return strcmp(obj_str0(c, "status"), "True") == 0;
   }
@@ -309,8 +308,7 @@ is_restartable_init(const json_t *spec, const char *name)
 {
   size_t i;
   json_t *c;
-  json_array_foreach(json_object_get(spec, "initContainers"), i, c)
-  {
+  json_array_foreach (json_object_get(spec, "initContainers"), i, c) {
     if (strcmp(obj_str0(c, "name"), name) == 0)
       return strcmp(obj_str0(c, "restartPolicy"), "Always") == 0;
   }
@@ -326,8 +324,7 @@ summarise_init(const json_t *pod, struct pod_summary *s, long long *sidecar_rest
   size_t n_init = json_array_size(json_object_get(spec, "initContainers"));
   size_t i;
   json_t *cs;
-  json_array_foreach(obj_get(pod, "status.initContainerStatuses"), i, cs)
-  {
+  json_array_foreach (obj_get(pod, "status.initContainerStatuses"), i, cs) {
     json_int_t count = obj_int(cs, "restartCount", 0);
     s->restarts += count;
     note_restart(&s->last_restart, cs);
@@ -370,16 +367,14 @@ summarise_pod(const json_t *pod, struct pod_summary *s)
   s->total = (int)json_array_size(json_object_get(spec, "containers"));
   size_t i;
   json_t *c;
-  json_array_foreach(json_object_get(spec, "initContainers"), i, c)
-  {
+  json_array_foreach (json_object_get(spec, "initContainers"), i, c) {
     if (strcmp(obj_str0(c, "restartPolicy"), "Always") == 0)
       s->total++;
   }
   const char *phase = obj_str0(status, "phase");
   const char *status_reason = obj_str0(status, "reason");
   snprintf(s->reason, sizeof s->reason, "%s", *status_reason ? status_reason : phase);
-  json_array_foreach(json_object_get(status, "conditions"), i, c)
-  {
+  json_array_foreach (json_object_get(status, "conditions"), i, c) {
     if (strcmp(obj_str0(c, "type"), "PodScheduled") == 0 &&
         strcmp(obj_str0(c, "reason"), "SchedulingGated") == 0)
       snprintf(s->reason, sizeof s->reason, "SchedulingGated");
@@ -457,8 +452,7 @@ pod_table_cells(const json_t *obj, json_t *cells)
   }
   size_t i, true_count = 0;
   json_t *g;
-  json_array_foreach(gates, i, g)
-  {
+  json_array_foreach (gates, i, g) {
     if (has_condition_true(status, obj_str0(g, "conditionType")))
       true_count++;
   }

@@ -18,8 +18,7 @@ static const char *const dns_policies[] = {"ClusterFirst", "ClusterFirstWithHost
                                            "None", NULL};
 static const char *const pull_policies[] = {"Always", "IfNotPresent", "Never", NULL};
 static const char *const port_protocols[] = {"SCTP", "TCP", "UDP", NULL};
-static const char *const termination_message_policies[] = {"File", "FallbackToLogsOnError",
-                                                           NULL};
+static const char *const termination_message_policies[] = {"File", "FallbackToLogsOnError", NULL};
 
 /* ================================ defaults ======================================== */
 
@@ -86,14 +85,12 @@ container_defaults(json_t *c, bool host_network)
   obj_ensure(c, "resources");
   size_t i;
   json_t *v;
-  json_array_foreach(json_object_get(c, "ports"), i, v)
-  {
+  json_array_foreach (json_object_get(c, "ports"), i, v) {
     obj_default_str(v, "protocol", "TCP");
     if (host_network && obj_unset(v, "hostPort") && json_object_get(v, "containerPort"))
       json_object_set(v, "hostPort", json_object_get(v, "containerPort"));
   }
-  json_array_foreach(json_object_get(c, "env"), i, v)
-  {
+  json_array_foreach (json_object_get(c, "env"), i, v) {
     field_ref_defaults(json_object_get(v, "valueFrom"));
   }
   probe_defaults(json_object_get(c, "livenessProbe"));
@@ -109,8 +106,7 @@ items_defaults(json_t *source)
 {
   size_t i;
   json_t *item;
-  json_array_foreach(json_object_get(source, "items"), i, item)
-  {
+  json_array_foreach (json_object_get(source, "items"), i, item) {
     field_ref_defaults(item);
   }
 }
@@ -138,8 +134,7 @@ volume_defaults(json_t *volume)
   json_t *projected = json_object_get(volume, "projected");
   size_t i;
   json_t *p;
-  json_array_foreach(json_object_get(projected, "sources"), i, p)
-  {
+  json_array_foreach (json_object_get(projected, "sources"), i, p) {
     items_defaults(json_object_get(p, "downwardAPI"));
     json_t *token = json_object_get(p, "serviceAccountToken");
     if (json_is_object(token))
@@ -160,16 +155,13 @@ podspec_defaults(json_t *spec)
   bool host_network = obj_true(spec, "hostNetwork");
   size_t i;
   json_t *v;
-  json_array_foreach(json_object_get(spec, "containers"), i, v)
-  {
+  json_array_foreach (json_object_get(spec, "containers"), i, v) {
     container_defaults(v, host_network);
   }
-  json_array_foreach(json_object_get(spec, "initContainers"), i, v)
-  {
+  json_array_foreach (json_object_get(spec, "initContainers"), i, v) {
     container_defaults(v, host_network);
   }
-  json_array_foreach(json_object_get(spec, "volumes"), i, v)
-  {
+  json_array_foreach (json_object_get(spec, "volumes"), i, v) {
     volume_defaults(v);
   }
 }
@@ -203,8 +195,8 @@ validate_probe(k8c_err *err, const char *path, const json_t *probe)
     cause_forbidden(err, field, "may not specify more than 1 handler type");
     n++;
   }
-  static const char *const nonneg[] = {"initialDelaySeconds", "timeoutSeconds", "periodSeconds",
-                                       "successThreshold", "failureThreshold", NULL};
+  static const char *const nonneg[] = {"initialDelaySeconds", "timeoutSeconds",   "periodSeconds",
+                                       "successThreshold",    "failureThreshold", NULL};
   for (const char *const *f = nonneg; *f; f++) {
     json_t *v = json_object_get(probe, *f);
     if (json_is_integer(v)) {
@@ -244,8 +236,7 @@ validate_resources(k8c_err *err, const char *path, const json_t *resources)
   for (const char *const *l = lists; *l; l++) {
     const char *key;
     json_t *value;
-    json_object_foreach(json_object_get(resources, *l), key, value)
-    {
+    json_object_foreach (json_object_get(resources, *l), key, value) {
       char field[320];
       snprintf(field, sizeof field, "%s.%s[%s]", path, *l, key);
       n += validate_quantity(err, field, value);
@@ -297,8 +288,7 @@ validate_container(k8c_err *err, const char *path, const json_t *c, json_t *seen
   size_t i;
   json_t *v;
   json_t *port_names = json_object();
-  json_array_foreach(json_object_get(c, "ports"), i, v)
-  {
+  json_array_foreach (json_object_get(c, "ports"), i, v) {
     const char *pname = obj_str(v, "name");
     if (pname && *pname) {
       snprintf(field, sizeof field, "%s.ports[%zu].name", path, i);
@@ -330,8 +320,7 @@ validate_container(k8c_err *err, const char *path, const json_t *c, json_t *seen
     }
   }
   json_decref(port_names);
-  json_array_foreach(json_object_get(c, "env"), i, v)
-  {
+  json_array_foreach (json_object_get(c, "env"), i, v) {
     const char *ename = obj_str(v, "name");
     if (ename == NULL || *ename == '\0') {
       snprintf(field, sizeof field, "%s.env[%zu].name", path, i);
@@ -339,8 +328,7 @@ validate_container(k8c_err *err, const char *path, const json_t *c, json_t *seen
       n++;
     }
   }
-  json_array_foreach(json_object_get(c, "volumeMounts"), i, v)
-  {
+  json_array_foreach (json_object_get(c, "volumeMounts"), i, v) {
     const char *vname = obj_str(v, "name");
     snprintf(field, sizeof field, "%s.volumeMounts[%zu].name", path, i);
     if (vname == NULL || *vname == '\0') {
@@ -375,8 +363,7 @@ validate_volumes(k8c_err *err, const char *path, const json_t *volumes, json_t *
   int n = 0;
   size_t i;
   json_t *v;
-  json_array_foreach(volumes, i, v)
-  {
+  json_array_foreach (volumes, i, v) {
     char field[256];
     snprintf(field, sizeof field, "%s.volumes[%zu].name", path, i);
     const char *name = obj_str(v, "name");
@@ -422,13 +409,11 @@ podspec_validate(k8c_err *err, const char *path, const json_t *spec)
     cause_required(err, field, NULL);
     n++;
   }
-  json_array_foreach(containers, i, c)
-  {
+  json_array_foreach (containers, i, c) {
     snprintf(field, sizeof field, "%s.containers[%zu]", path, i);
     n += validate_container(err, field, c, seen_names, volume_names);
   }
-  json_array_foreach(json_object_get(spec, "initContainers"), i, c)
-  {
+  json_array_foreach (json_object_get(spec, "initContainers"), i, c) {
     snprintf(field, sizeof field, "%s.initContainers[%zu]", path, i);
     n += validate_container(err, field, c, seen_names, volume_names);
   }
@@ -510,8 +495,7 @@ join_container_field(const json_t *spec, const char *key)
   buf_init(&b);
   size_t i;
   json_t *c;
-  json_array_foreach(json_object_get(spec, "containers"), i, c)
-  {
+  json_array_foreach (json_object_get(spec, "containers"), i, c) {
     buf_printf(&b, "%s%s", i ? "," : "", obj_str0(c, key));
   }
   return buf_take(&b);

@@ -16,8 +16,12 @@ static void resourcequota_table_cells(const json_t *obj, json_t *cells);
 static const struct table_column resourcequota_columns[] = {
     COLUMN_NAME,
     COLUMN_AGE,
-    {"Request", "string", "", "Request represents a minimum amount of cpu/memory that a container may consume.", 0},
-    {"Limit", "string", "", "Limits control the maximum amount of cpu/memory that a container may use independent of contention on the node.", 0},
+    {"Request", "string", "",
+     "Request represents a minimum amount of cpu/memory that a container may consume.", 0},
+    {"Limit", "string", "",
+     "Limits control the maximum amount of cpu/memory that a container may use independent of "
+     "contention on the node.",
+     0},
     COLUMN_END,
 };
 
@@ -35,8 +39,7 @@ resourcequota_validate(json_t *obj, const json_t *old, k8c_err *err)
   validate_meta_of(err, obj, old, true, NULL);
   const char *key;
   json_t *value;
-  json_object_foreach(obj_get(obj, "spec.hard"), key, value)
-  {
+  json_object_foreach (obj_get(obj, "spec.hard"), key, value) {
     char field[320];
     snprintf(field, sizeof field, "spec.hard[%s]", key);
     validate_quantity(err, field, value);
@@ -59,8 +62,7 @@ resourcequota_table_cells(const json_t *obj, json_t *cells)
   const char **keys = xcalloc(n + 1, sizeof *keys);
   const char *key;
   json_t *value;
-  json_object_foreach(hard, key, value)
-  {
+  json_object_foreach (hard, key, value) {
     keys[i++] = key;
   }
   qsort(keys, n, sizeof *keys, compare_keys);

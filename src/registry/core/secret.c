@@ -40,8 +40,7 @@ const struct resource_strategy secret_strategy = {
 static void
 base64_into(buf *b, const unsigned char *in, size_t n)
 {
-  static const char alphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
   for (size_t i = 0; i < n; i += 3) {
     unsigned v = (unsigned)in[i] << 16;
     if (i + 1 < n)
@@ -66,8 +65,7 @@ secret_defaults(json_t *obj)
   json_t *data = obj_ensure(obj, "data");
   const char *key;
   json_t *value;
-  json_object_foreach(string_data, key, value)
-  {
+  json_object_foreach (string_data, key, value) {
     const char *s = json_string_value(value);
     if (s == NULL)
       continue;

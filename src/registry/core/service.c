@@ -25,10 +25,14 @@ static const struct table_column service_columns[] = {
     COLUMN_NAME,
     {"Type", "string", "", "type determines how the Service is exposed.", 0},
     {"Cluster-IP", "string", "", "clusterIP is the IP address of the service.", 0},
-    {"External-IP", "string", "", "externalIPs is a list of IP addresses for which nodes in the cluster will also accept traffic for this service.", 0},
+    {"External-IP", "string", "",
+     "externalIPs is a list of IP addresses for which nodes in the cluster will also accept "
+     "traffic for this service.",
+     0},
     {"Port(s)", "string", "", "The list of ports that are exposed by this service.", 0},
     COLUMN_AGE,
-    {"Selector", "string", "", "Route service traffic to pods with label keys and values matching this selector.", 1},
+    {"Selector", "string", "",
+     "Route service traffic to pods with label keys and values matching this selector.", 1},
     COLUMN_END,
 };
 
@@ -66,8 +70,7 @@ service_defaults(json_t *obj)
   obj_default_str(spec, "type", "ClusterIP");
   size_t i;
   json_t *port;
-  json_array_foreach(json_object_get(spec, "ports"), i, port)
-  {
+  json_array_foreach (json_object_get(spec, "ports"), i, port) {
     if (!json_is_object(port))
       continue;
     obj_default_str(port, "protocol", "TCP");
@@ -97,8 +100,7 @@ service_defaults(json_t *obj)
 
 /* Keeps what the server allocated when an update leaves it out (patchAllocatedValues). */
 static int
-service_prepare_update(const struct strategy_env *env, json_t *obj, const json_t *old,
-                       k8c_err *err)
+service_prepare_update(const struct strategy_env *env, json_t *obj, const json_t *old, k8c_err *err)
 {
   json_t *spec = obj_ensure(obj, "spec");
   json_t *old_spec = json_object_get(old, "spec");
@@ -114,12 +116,10 @@ service_prepare_update(const struct strategy_env *env, json_t *obj, const json_t
   if (is_type(spec, "NodePort") || is_type(spec, "LoadBalancer")) {
     size_t i, j;
     json_t *p, *o;
-    json_array_foreach(json_object_get(spec, "ports"), i, p)
-    {
+    json_array_foreach (json_object_get(spec, "ports"), i, p) {
       if (obj_int(p, "nodePort", 0) != 0)
         continue;
-      json_array_foreach(json_object_get(old_spec, "ports"), j, o)
-      {
+      json_array_foreach (json_object_get(old_spec, "ports"), j, o) {
         if (obj_int(o, "port", -1) == obj_int(p, "port", -2) &&
             strcmp(obj_str0(o, "protocol"), obj_str0(p, "protocol")) == 0 &&
             obj_int(o, "nodePort", 0) != 0) {
@@ -128,9 +128,11 @@ service_prepare_update(const struct strategy_env *env, json_t *obj, const json_t
         }
       }
     }
-    if (obj_unset(spec, "healthCheckNodePort") && json_object_get(old_spec, "healthCheckNodePort") &&
+    if (obj_unset(spec, "healthCheckNodePort") &&
+        json_object_get(old_spec, "healthCheckNodePort") &&
         strcmp(obj_str0(spec, "externalTrafficPolicy"), "Local") == 0)
-      json_object_set(spec, "healthCheckNodePort", json_object_get(old_spec, "healthCheckNodePort"));
+      json_object_set(spec, "healthCheckNodePort",
+                      json_object_get(old_spec, "healthCheckNodePort"));
   }
   return 0;
 }
@@ -151,8 +153,7 @@ validate_ports(k8c_err *err, const json_t *spec)
   json_t *names = json_object();
   size_t i;
   json_t *p;
-  json_array_foreach(ports, i, p)
-  {
+  json_array_foreach (ports, i, p) {
     char field[96];
     const char *name = obj_str0(p, "name");
     snprintf(field, sizeof field, "spec.ports[%zu].name", i);
@@ -211,23 +212,23 @@ service_validate(json_t *obj, const json_t *old, k8c_err *err)
   }
   size_t i;
   json_t *ip;
-  json_array_foreach(json_object_get(spec, "clusterIPs"), i, ip)
-  {
+  json_array_foreach (json_object_get(spec, "clusterIPs"), i, ip) {
     const char *s = json_string_value(ip);
     if (s == NULL || (i == 0 && strcmp(s, "None") == 0) || valid_ip(s))
       continue;
     char field[64];
     snprintf(field, sizeof field, "spec.clusterIPs[%zu]", i);
-    cause_invalid_str(err, field, s, "must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)");
+    cause_invalid_str(err, field, s,
+                      "must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)");
   }
-  json_array_foreach(json_object_get(spec, "externalIPs"), i, ip)
-  {
+  json_array_foreach (json_object_get(spec, "externalIPs"), i, ip) {
     const char *s = json_string_value(ip);
     if (s && valid_ip(s))
       continue;
     char field[64];
     snprintf(field, sizeof field, "spec.externalIPs[%zu]", i);
-    cause_invalid_str(err, field, s ? s : "", "must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)");
+    cause_invalid_str(err, field, s ? s : "",
+                      "must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)");
   }
   static const char *const policies[] = {"Cluster", "Local", NULL};
   const char *etp = obj_str(spec, "externalTrafficPolicy");
@@ -274,8 +275,7 @@ load_balancer_string(const json_t *ingress)
   const char **list = xcalloc(n + 1, sizeof *list);
   size_t i;
   json_t *e;
-  json_array_foreach(ingress, i, e)
-  {
+  json_array_foreach (ingress, i, e) {
     const char *v = obj_str(e, "ip");
     if (v == NULL || *v == '\0')
       v = obj_str(e, "hostname");
@@ -301,8 +301,7 @@ join_strings(const json_t *array)
   buf_init(&b);
   size_t i;
   json_t *v;
-  json_array_foreach(array, i, v)
-  {
+  json_array_foreach (array, i, v) {
     buf_printf(&b, "%s%s", i ? "," : "", json_string_value(v) ?: "");
   }
   return buf_take(&b);
@@ -340,8 +339,7 @@ port_string(const json_t *ports)
   buf_init(&b);
   size_t i;
   json_t *p;
-  json_array_foreach(ports, i, p)
-  {
+  json_array_foreach (ports, i, p) {
     if (i > 0)
       buf_puts(&b, ",");
     json_int_t node_port = obj_int(p, "nodePort", 0);

@@ -10,7 +10,10 @@ static void serviceaccount_table_cells(const json_t *obj, json_t *cells);
 
 static const struct table_column serviceaccount_columns[] = {
     COLUMN_NAME,
-    {"Secrets", "string", "", "Secrets is a list of the secrets in the same namespace that pods running using this ServiceAccount are allowed to use.", 0},
+    {"Secrets", "string", "",
+     "Secrets is a list of the secrets in the same namespace that pods running using this "
+     "ServiceAccount are allowed to use.",
+     0},
     COLUMN_AGE,
     COLUMN_END,
 };
@@ -29,8 +32,7 @@ serviceaccount_validate(json_t *obj, const json_t *old, k8c_err *err)
   validate_meta_of(err, obj, old, true, NULL);
   size_t i;
   json_t *s;
-  json_array_foreach(json_object_get(obj, "imagePullSecrets"), i, s)
-  {
+  json_array_foreach (json_object_get(obj, "imagePullSecrets"), i, s) {
     const char *name = obj_str(s, "name");
     if (name == NULL || *name == '\0') {
       char field[64];

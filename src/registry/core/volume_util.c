@@ -21,8 +21,7 @@ validate_access_modes(k8c_err *err, const char *field, const json_t *modes)
   int n = 0;
   size_t i;
   json_t *m;
-  json_array_foreach(modes, i, m)
-  {
+  json_array_foreach (modes, i, m) {
     char item[96];
     snprintf(item, sizeof item, "%s", field);
     n += validate_one_of(err, item, json_string_value(m) ?: "", access_modes);
@@ -35,8 +34,7 @@ has_mode(const json_t *modes, const char *mode)
 {
   size_t i;
   json_t *m;
-  json_array_foreach(modes, i, m)
-  {
+  json_array_foreach (modes, i, m) {
     if (json_string_value(m) && strcmp(json_string_value(m), mode) == 0)
       return true;
   }

@@ -12,8 +12,10 @@ static void endpointslice_table_cells(const json_t *obj, json_t *cells);
 
 static const struct table_column endpointslice_columns[] = {
     COLUMN_NAME,
-    {"AddressType", "string", "", "addressType specifies the type of address carried by this EndpointSlice.", 0},
-    {"Ports", "string", "", "ports specifies the list of network ports exposed by each endpoint in this slice.", 0},
+    {"AddressType", "string", "",
+     "addressType specifies the type of address carried by this EndpointSlice.", 0},
+    {"Ports", "string", "",
+     "ports specifies the list of network ports exposed by each endpoint in this slice.", 0},
     {"Endpoints", "string", "", "endpoints is a list of unique endpoints in this slice.", 0},
     COLUMN_AGE,
     COLUMN_END,
@@ -35,8 +37,7 @@ endpointslice_defaults(json_t *obj)
 {
   size_t i;
   json_t *port;
-  json_array_foreach(json_object_get(obj, "ports"), i, port)
-  {
+  json_array_foreach (json_object_get(obj, "ports"), i, port) {
     if (!json_is_object(port))
       continue;
     obj_default_new(port, "name", json_string(""));
@@ -56,8 +57,7 @@ endpointslice_validate(json_t *obj, const json_t *old, k8c_err *err)
     validate_one_of(err, "addressType", type, types);
   size_t i;
   json_t *e;
-  json_array_foreach(json_object_get(obj, "endpoints"), i, e)
-  {
+  json_array_foreach (json_object_get(obj, "endpoints"), i, e) {
     if (obj_len(e, "addresses") == 0) {
       char field[64];
       snprintf(field, sizeof field, "endpoints[%zu].addresses", i);
@@ -65,8 +65,7 @@ endpointslice_validate(json_t *obj, const json_t *old, k8c_err *err)
     }
   }
   static const char *const protocols[] = {"SCTP", "TCP", "UDP", NULL};
-  json_array_foreach(json_object_get(obj, "ports"), i, e)
-  {
+  json_array_foreach (json_object_get(obj, "ports"), i, e) {
     char field[64];
     snprintf(field, sizeof field, "ports[%zu].protocol", i);
     validate_one_of(err, field, obj_str0(e, "protocol"), protocols);
@@ -100,8 +99,7 @@ endpointslice_table_cells(const json_t *obj, json_t *cells)
   buf_init(&b);
   size_t count = 0, i, j;
   json_t *p, *e, *a;
-  json_array_foreach(json_object_get(obj, "ports"), i, p)
-  {
+  json_array_foreach (json_object_get(obj, "ports"), i, p) {
     if (count < SHOWN) {
       json_t *port = json_object_get(p, "port");
       const char *name = obj_str(p, "name");
@@ -115,10 +113,8 @@ endpointslice_table_cells(const json_t *obj, json_t *cells)
   finish_list(cells, &b, count);
   buf_init(&b);
   count = 0;
-  json_array_foreach(json_object_get(obj, "endpoints"), i, e)
-  {
-    json_array_foreach(json_object_get(e, "addresses"), j, a)
-    {
+  json_array_foreach (json_object_get(obj, "endpoints"), i, e) {
+    json_array_foreach (json_object_get(e, "addresses"), j, a) {
       if (count < SHOWN)
         buf_printf(&b, "%s%s", b.len ? "," : "", json_string_value(a) ?: "");
       count++;

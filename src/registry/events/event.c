@@ -1,7 +1,7 @@
 /* event.c (events.k8s.io) — the events.k8s.io/v1 view of Events: same table and field
  * selectors as core/v1 (registry/core/event.h), with the newer API's required fields. */
-#include "apimachinery/validation.h"
 #include "registry/core/event.h"
+#include "apimachinery/validation.h"
 #include "registry/strategy_util.h"
 
 #include <string.h>

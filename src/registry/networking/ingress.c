@@ -15,9 +15,12 @@ static void ingress_table_cells(const json_t *obj, json_t *cells);
 
 static const struct table_column ingress_columns[] = {
     COLUMN_NAME,
-    {"Class", "string", "", "The name of the IngressClass resource that should be used for additional configuration", 0},
-    {"Hosts", "string", "", "Hosts that incoming requests are matched against before the ingress rule", 0},
-    {"Address", "string", "", "Address is a list containing ingress points for the load-balancer", 0},
+    {"Class", "string", "",
+     "The name of the IngressClass resource that should be used for additional configuration", 0},
+    {"Hosts", "string", "",
+     "Hosts that incoming requests are matched against before the ingress rule", 0},
+    {"Address", "string", "", "Address is a list containing ingress points for the load-balancer",
+     0},
     {"Ports", "string", "", "Ports of TLS configurations that open", 0},
     COLUMN_AGE,
     COLUMN_END,
@@ -42,16 +45,14 @@ ingress_validate(json_t *obj, const json_t *old, k8c_err *err)
   static const char *const path_types[] = {"Exact", "ImplementationSpecific", "Prefix", NULL};
   size_t i, j;
   json_t *rule, *path;
-  json_array_foreach(json_object_get(spec, "rules"), i, rule)
-  {
+  json_array_foreach (json_object_get(spec, "rules"), i, rule) {
     char field[128];
     const char *host = obj_str(rule, "host");
     if (host && *host) {
       snprintf(field, sizeof field, "spec.rules[%zu].host", i);
       validate_dns1123_subdomain(err, field, host[0] == '*' && host[1] == '.' ? host + 2 : host);
     }
-    json_array_foreach(obj_get(rule, "http.paths"), j, path)
-    {
+    json_array_foreach (obj_get(rule, "http.paths"), j, path) {
       snprintf(field, sizeof field, "spec.rules[%zu].http.paths[%zu].pathType", i, j);
       const char *type = obj_str(path, "pathType");
       if (type == NULL || *type == '\0')
@@ -91,8 +92,7 @@ ingress_table_cells(const json_t *obj, json_t *cells)
   size_t i, listed = 0;
   bool more = false;
   json_t *rule;
-  json_array_foreach(rules, i, rule)
-  {
+  json_array_foreach (rules, i, rule) {
     if (listed == 3)
       more = true;
     const char *host = obj_str0(rule, "host");
@@ -111,8 +111,7 @@ ingress_table_cells(const json_t *obj, json_t *cells)
   size_t n = json_array_size(ingress), count = 0;
   const char **addrs = xcalloc(n + 1, sizeof *addrs);
   json_t *e;
-  json_array_foreach(ingress, i, e)
-  {
+  json_array_foreach (ingress, i, e) {
     const char *v = obj_str(e, "ip");
     if (v == NULL || *v == '\0')
       v = obj_str(e, "hostname");

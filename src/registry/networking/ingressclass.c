@@ -43,8 +43,7 @@ ingressclass_validate(json_t *obj, const json_t *old, k8c_err *err)
     validate_immutable(err, "spec.controller", obj_get(obj, "spec.controller"),
                        obj_get(old, "spec.controller"), repr);
   }
-  return validation_finish(err, "IngressClass", "networking.k8s.io",
-                           obj_str(obj, "metadata.name"));
+  return validation_finish(err, "IngressClass", "networking.k8s.io", obj_str(obj, "metadata.name"));
 }
 
 static void

@@ -12,7 +12,8 @@ static void networkpolicy_table_cells(const json_t *obj, json_t *cells);
 
 static const struct table_column networkpolicy_columns[] = {
     COLUMN_NAME,
-    {"Pod-Selector", "string", "", "podSelector selects the pods to which this NetworkPolicy object applies.", 0},
+    {"Pod-Selector", "string", "",
+     "podSelector selects the pods to which this NetworkPolicy object applies.", 0},
     COLUMN_AGE,
     COLUMN_END,
 };
@@ -31,10 +32,8 @@ rule_ports_defaults(json_t *rules)
 {
   size_t i, j;
   json_t *rule, *port;
-  json_array_foreach(rules, i, rule)
-  {
-    json_array_foreach(json_object_get(rule, "ports"), j, port)
-    {
+  json_array_foreach (rules, i, rule) {
+    json_array_foreach (json_object_get(rule, "ports"), j, port) {
       obj_default_str(port, "protocol", "TCP");
     }
   }
@@ -64,8 +63,7 @@ networkpolicy_validate(json_t *obj, const json_t *old, k8c_err *err)
   static const char *const types[] = {"Egress", "Ingress", NULL};
   size_t i;
   json_t *t;
-  json_array_foreach(json_object_get(spec, "policyTypes"), i, t)
-  {
+  json_array_foreach (json_object_get(spec, "policyTypes"), i, t) {
     char field[64];
     snprintf(field, sizeof field, "spec.policyTypes[%zu]", i);
     validate_one_of(err, field, json_string_value(t) ?: "", types);

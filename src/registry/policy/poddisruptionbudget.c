@@ -14,7 +14,8 @@ static const struct table_column pdb_columns[] = {
     COLUMN_NAME,
     {"Min Available", "string", "", "The minimum number of pods that must be available.", 0},
     {"Max Unavailable", "string", "", "The maximum number of pods that may be unavailable.", 0},
-    {"Allowed Disruptions", "integer", "", "Calculated number of pods that may be disrupted at this time.", 0},
+    {"Allowed Disruptions", "integer", "",
+     "Calculated number of pods that may be disrupted at this time.", 0},
     COLUMN_AGE,
     COLUMN_END,
 };

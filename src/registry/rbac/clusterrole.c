@@ -1,5 +1,5 @@
-/* clusterrole.c — the ClusterRole strategy: path-segment names, rules that name verbs and resources (or
- * non-resource URLs), an aggregationRule selector check, and the CREATED AT table. */
+/* clusterrole.c — the ClusterRole strategy: path-segment names, rules that name verbs and resources
+ * (or non-resource URLs), an aggregationRule selector check, and the CREATED AT table. */
 #include "apimachinery/validation.h"
 #include "registry/rbac/rbac_util.h"
 #include "registry/strategy_util.h"
@@ -23,11 +23,11 @@ clusterrole_validate(json_t *obj, const json_t *old, k8c_err *err)
   rbac_validate_rules(err, json_object_get(obj, "rules"), false);
   size_t i;
   json_t *sel;
-  json_array_foreach(obj_get(obj, "aggregationRule.clusterRoleSelectors"), i, sel)
-  {
+  json_array_foreach (obj_get(obj, "aggregationRule.clusterRoleSelectors"), i, sel) {
     char field[96];
     snprintf(field, sizeof field, "aggregationRule.clusterRoleSelectors[%zu]", i);
     validate_label_selector(err, field, sel);
   }
-  return validation_finish(err, "ClusterRole", "rbac.authorization.k8s.io", obj_str(obj, "metadata.name"));
+  return validation_finish(err, "ClusterRole", "rbac.authorization.k8s.io",
+                           obj_str(obj, "metadata.name"));
 }

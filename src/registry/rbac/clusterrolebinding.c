@@ -1,6 +1,6 @@
-/* clusterrolebinding.c — the ClusterRoleBinding strategy: roleRef/subject apiGroup defaults, a required and
- * immutable roleRef, well-formed subjects, and the ROLE/AGE (+USERS/GROUPS/SERVICEACCOUNTS
- * wide) table. */
+/* clusterrolebinding.c — the ClusterRoleBinding strategy: roleRef/subject apiGroup defaults, a
+ * required and immutable roleRef, well-formed subjects, and the ROLE/AGE
+ * (+USERS/GROUPS/SERVICEACCOUNTS wide) table. */
 #include "apimachinery/validation.h"
 #include "registry/rbac/rbac_util.h"
 #include "registry/strategy_util.h"
@@ -21,5 +21,6 @@ clusterrolebinding_validate(json_t *obj, const json_t *old, k8c_err *err)
 {
   validate_meta_of(err, obj, old, false, validate_path_segment_name);
   rbac_validate_binding(err, obj, old, false);
-  return validation_finish(err, "ClusterRoleBinding", "rbac.authorization.k8s.io", obj_str(obj, "metadata.name"));
+  return validation_finish(err, "ClusterRoleBinding", "rbac.authorization.k8s.io",
+                           obj_str(obj, "metadata.name"));
 }

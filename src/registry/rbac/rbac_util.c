@@ -21,7 +21,10 @@ const struct table_column rbac_role_columns[] = {
 
 const struct table_column rbac_binding_columns[] = {
     COLUMN_NAME,
-    {"Role", "string", "", "RoleRef can reference a Role in the current namespace or a ClusterRole in the global namespace.", 0},
+    {"Role", "string", "",
+     "RoleRef can reference a Role in the current namespace or a ClusterRole in the global "
+     "namespace.",
+     0},
     COLUMN_AGE,
     {"Users", "string", "", "Users in the roleBinding", 1},
     {"Groups", "string", "", "Groups in the roleBinding", 1},
@@ -35,8 +38,7 @@ rbac_validate_rules(k8c_err *err, const json_t *rules, bool namespaced)
   int n = 0;
   size_t i;
   json_t *rule;
-  json_array_foreach(rules, i, rule)
-  {
+  json_array_foreach (rules, i, rule) {
     char field[64];
     if (obj_len(rule, "verbs") == 0) {
       snprintf(field, sizeof field, "rules[%zu].verbs", i);
@@ -62,8 +64,7 @@ rbac_validate_rules(k8c_err *err, const json_t *rules, bool namespaced)
     }
     if (obj_len(rule, "apiGroups") == 0) {
       snprintf(field, sizeof field, "rules[%zu].apiGroups", i);
-      cause_required(err, field,
-                     "resource rules must supply at least one api group");
+      cause_required(err, field, "resource rules must supply at least one api group");
       n++;
     }
     if (obj_len(rule, "resources") == 0) {
@@ -83,8 +84,7 @@ rbac_binding_defaults(json_t *obj)
     obj_default_str(ref, "apiGroup", RBAC_GROUP);
   size_t i;
   json_t *s;
-  json_array_foreach(json_object_get(obj, "subjects"), i, s)
-  {
+  json_array_foreach (json_object_get(obj, "subjects"), i, s) {
     const char *kind = obj_str0(s, "kind");
     if (strcmp(kind, "ServiceAccount") == 0)
       obj_default_new(s, "apiGroup", json_string(""));
@@ -119,8 +119,7 @@ rbac_validate_binding(k8c_err *err, const json_t *obj, const json_t *old, bool n
   }
   size_t i;
   json_t *s;
-  json_array_foreach(json_object_get(obj, "subjects"), i, s)
-  {
+  json_array_foreach (json_object_get(obj, "subjects"), i, s) {
     char field[64];
     static const char *const subject_kinds[] = {"Group", "ServiceAccount", "User", NULL};
     snprintf(field, sizeof field, "subjects[%zu].kind", i);
@@ -140,9 +139,8 @@ rbac_validate_binding(k8c_err *err, const json_t *obj, const json_t *old, bool n
   if (old != NULL) {
     json_t *old_ref = json_object_get(old, "roleRef");
     if (old_ref && !json_equal(ref ? ref : json_null(), old_ref)) {
-      cleanup_free char *repr =
-          xasprintf("rbac.RoleRef{APIGroup:\"%s\", Kind:\"%s\", Name:\"%s\"}",
-                    obj_str0(ref, "apiGroup"), kind, name);
+      cleanup_free char *repr = xasprintf("rbac.RoleRef{APIGroup:\"%s\", Kind:\"%s\", Name:\"%s\"}",
+                                          obj_str0(ref, "apiGroup"), kind, name);
       cause_invalid(err, "roleRef", repr, "cannot change roleRef");
       n++;
     }
@@ -164,8 +162,7 @@ subjects_of_kind(const json_t *obj, const char *kind)
   buf_init(&b);
   size_t i;
   json_t *s;
-  json_array_foreach(json_object_get(obj, "subjects"), i, s)
-  {
+  json_array_foreach (json_object_get(obj, "subjects"), i, s) {
     if (strcmp(obj_str0(s, "kind"), kind) != 0)
       continue;
     if (b.len)
@@ -182,7 +179,8 @@ void
 rbac_binding_cells(const json_t *obj, json_t *cells)
 {
   cell_name(cells, obj);
-  cell_take(cells, xasprintf("%s/%s", obj_str0(obj, "roleRef.kind"), obj_str0(obj, "roleRef.name")));
+  cell_take(cells,
+            xasprintf("%s/%s", obj_str0(obj, "roleRef.kind"), obj_str0(obj, "roleRef.name")));
   cell_age(cells, obj);
   cell_take(cells, subjects_of_kind(obj, "User"));
   cell_take(cells, subjects_of_kind(obj, "Group"));

@@ -1,4 +1,5 @@
-/* role.c — the Role strategy: path-segment names, rules that name verbs and resources, and the CREATED AT table. */
+/* role.c — the Role strategy: path-segment names, rules that name verbs and resources, and the
+ * CREATED AT table. */
 #include "apimachinery/validation.h"
 #include "registry/rbac/rbac_util.h"
 #include "registry/strategy_util.h"

@@ -21,5 +21,6 @@ rolebinding_validate(json_t *obj, const json_t *old, k8c_err *err)
 {
   validate_meta_of(err, obj, old, true, validate_path_segment_name);
   rbac_validate_binding(err, obj, old, true);
-  return validation_finish(err, "RoleBinding", "rbac.authorization.k8s.io", obj_str(obj, "metadata.name"));
+  return validation_finish(err, "RoleBinding", "rbac.authorization.k8s.io",
+                           obj_str(obj, "metadata.name"));
 }

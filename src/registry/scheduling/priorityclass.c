@@ -16,9 +16,13 @@ static void priorityclass_table_cells(const json_t *obj, json_t *cells);
 static const struct table_column priorityclass_columns[] = {
     COLUMN_NAME,
     {"Value", "integer", "", "value represents the integer value of this priority class.", 0},
-    {"Global-Default", "boolean", "", "globalDefault specifies whether this PriorityClass should be considered as the default priority for pods that do not have any priority class.", 0},
+    {"Global-Default", "boolean", "",
+     "globalDefault specifies whether this PriorityClass should be considered as the default "
+     "priority for pods that do not have any priority class.",
+     0},
     COLUMN_AGE,
-    {"PreemptionPolicy", "string", "", "preemptionPolicy is the Policy for preempting pods with lower priority.", 0},
+    {"PreemptionPolicy", "string", "",
+     "preemptionPolicy is the Policy for preempting pods with lower priority.", 0},
     COLUMN_END,
 };
 
@@ -45,14 +49,13 @@ priorityclass_validate(json_t *obj, const json_t *old, k8c_err *err)
   validate_meta_of(err, obj, old, false, NULL);
   const char *name = obj_str0(obj, "metadata.name");
   json_int_t value = obj_int(obj, "value", 0);
-  bool system = strcmp(name, "system-cluster-critical") == 0 ||
-                strcmp(name, "system-node-critical") == 0;
+  bool system =
+      strcmp(name, "system-cluster-critical") == 0 || strcmp(name, "system-node-critical") == 0;
   if (!system && strncmp(name, "system-", 7) == 0)
     cause_forbidden(err, "metadata.name",
                     "priority class names with 'system-' prefix are reserved for system use only");
   else if (!system && value > HIGHEST_USER_PRIORITY)
-    cause_forbidden(err, "value",
-                    "maximum allowed value of a user defined priority is 1000000000");
+    cause_forbidden(err, "value", "maximum allowed value of a user defined priority is 1000000000");
   static const char *const policies[] = {"Never", "PreemptLowerPriority", NULL};
   validate_one_of(err, "preemptionPolicy", obj_str0(obj, "preemptionPolicy"), policies);
   if (old != NULL) {

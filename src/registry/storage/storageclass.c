@@ -16,9 +16,14 @@ static void storageclass_table_cells(const json_t *obj, json_t *cells);
 static const struct table_column storageclass_columns[] = {
     COLUMN_NAME,
     {"Provisioner", "string", "", "provisioner indicates the type of the provisioner.", 0},
-    {"ReclaimPolicy", "string", "", "reclaimPolicy controls the reclaimPolicy for dynamically provisioned PersistentVolumes of this storage class.", 0},
-    {"VolumeBindingMode", "string", "", "volumeBindingMode indicates how PersistentVolumeClaims should be provisioned and bound.", 0},
-    {"AllowVolumeExpansion", "string", "", "allowVolumeExpansion shows whether the storage class allow volume expand.", 0},
+    {"ReclaimPolicy", "string", "",
+     "reclaimPolicy controls the reclaimPolicy for dynamically provisioned PersistentVolumes of "
+     "this storage class.",
+     0},
+    {"VolumeBindingMode", "string", "",
+     "volumeBindingMode indicates how PersistentVolumeClaims should be provisioned and bound.", 0},
+    {"AllowVolumeExpansion", "string", "",
+     "allowVolumeExpansion shows whether the storage class allow volume expand.", 0},
     COLUMN_AGE,
     COLUMN_END,
 };
@@ -57,8 +62,8 @@ storageclass_validate(json_t *obj, const json_t *old, k8c_err *err)
                                             "volumeBindingMode", NULL};
     for (const char *const *f = immutable; *f; f++) {
       json_t *now = json_object_get(obj, *f);
-      cleanup_free char *repr = json_is_string(now) ? go_quote(json_string_value(now))
-                                                    : go_string_map(now);
+      cleanup_free char *repr =
+          json_is_string(now) ? go_quote(json_string_value(now)) : go_string_map(now);
       validate_immutable(err, *f, now, json_object_get(old, *f), repr);
     }
   }
@@ -69,9 +74,11 @@ static bool
 is_default_class(const json_t *obj)
 {
   json_t *annotations = obj_get(obj, "metadata.annotations");
-  const char *v = json_string_value(json_object_get(annotations, "storageclass.kubernetes.io/is-default-class"));
+  const char *v = json_string_value(
+      json_object_get(annotations, "storageclass.kubernetes.io/is-default-class"));
   if (v == NULL)
-    v = json_string_value(json_object_get(annotations, "storageclass.beta.kubernetes.io/is-default-class"));
+    v = json_string_value(
+        json_object_get(annotations, "storageclass.beta.kubernetes.io/is-default-class"));
   return v && strcmp(v, "true") == 0;
 }
 

@@ -31,14 +31,14 @@ checkpoint_run(void *arg)
     st->ckpt_pending = 0;
     pthread_mutex_unlock(&st->ckpt_mu);
     int log_frames = 0, done_frames = 0;
-    int src = sqlite3_wal_checkpoint_v2(st->ckpt_conn, NULL, SQLITE_CHECKPOINT_PASSIVE,
-                                        &log_frames, &done_frames);
+    int src = sqlite3_wal_checkpoint_v2(st->ckpt_conn, NULL, SQLITE_CHECKPOINT_PASSIVE, &log_frames,
+                                        &done_frames);
     /* Under a steady stream of writes a passive checkpoint never catches up with the end
      * of the WAL, so the WAL would never start over; past a size, briefly hold writers
      * back so it can (the frames are already copied, so this is short). */
     if (src == SQLITE_OK && log_frames > WAL_RESTART_FRAMES)
-      src = sqlite3_wal_checkpoint_v2(st->ckpt_conn, NULL, SQLITE_CHECKPOINT_TRUNCATE,
-                                      &log_frames, &done_frames);
+      src = sqlite3_wal_checkpoint_v2(st->ckpt_conn, NULL, SQLITE_CHECKPOINT_TRUNCATE, &log_frames,
+                                      &done_frames);
     if (src != SQLITE_OK && src != SQLITE_BUSY)
       log_warn("sqlite: checkpoint failed: %s", sqlite3_errmsg(st->ckpt_conn));
     pthread_mutex_lock(&st->ckpt_mu);

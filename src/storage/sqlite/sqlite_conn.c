@@ -82,16 +82,20 @@ sq_conn_open(const char *path, bool writer, bool sync_full, k8c_err *err)
     return NULL;
   }
   sqlite3_busy_timeout(c->db, 10000);
-  const char *pragmas = writer ? (sync_full ? "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA wal_autocheckpoint=0;"
-                                            : "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA wal_autocheckpoint=0;")
-                               : "PRAGMA query_only=1;";
+  const char *pragmas =
+      writer
+          ? (sync_full
+                 ? "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA wal_autocheckpoint=0;"
+                 : "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA "
+                   "wal_autocheckpoint=0;")
+          : "PRAGMA query_only=1;";
   if (exec_sql(c, pragmas, err) < 0 || (writer && sq_schema_init(c, err) < 0)) {
     sq_conn_close(c);
     return NULL;
   }
   for (int i = 0; i < SQ_STMT_COUNT; i++) {
-    if (sqlite3_prepare_v3(c->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &c->stmt[i],
-                           NULL) != SQLITE_OK) {
+    if (sqlite3_prepare_v3(c->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &c->stmt[i], NULL) !=
+        SQLITE_OK) {
       sq_error(c, err, "preparing statement");
       sq_conn_close(c);
       return NULL;

@@ -108,8 +108,8 @@ int sq_error(struct sq_conn *c, k8c_err *err, const char *what);
 
 /* sqlite_read.c */
 int sq_get(storage *s, const char *key, storage_kv *out, k8c_err *err);
-int sq_list(storage *s, const char *prefix, const char *start_after, int64_t limit,
-            int64_t at_rev, storage_kv_list *out, int64_t *list_rev, int *more, k8c_err *err);
+int sq_list(storage *s, const char *prefix, const char *start_after, int64_t limit, int64_t at_rev,
+            storage_kv_list *out, int64_t *list_rev, int *more, k8c_err *err);
 void sq_reader_pool_free(struct sqlite_store *st);
 
 /* sqlite_write.c */
@@ -117,8 +117,7 @@ int sq_create(storage *s, const char *key, const char *value, size_t len, int64_
               k8c_err *err);
 int sq_update(storage *s, const char *key, const char *value, size_t len, int64_t expected_rev,
               int64_t *new_rev, k8c_err *err);
-int sq_delete(storage *s, const char *key, int64_t expected_rev, int64_t *new_rev,
-              k8c_err *err);
+int sq_delete(storage *s, const char *key, int64_t expected_rev, int64_t *new_rev, k8c_err *err);
 /* Waits until no leader runs and takes leadership, for work that must not interleave
  * with writes (watch registration, compaction). */
 void sq_lead_exclusive(struct sqlite_store *st);

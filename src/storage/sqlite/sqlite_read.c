@@ -130,8 +130,8 @@ list_rows(struct sq_conn *c, const char *prefix, const char *start_after, int64_
 }
 
 int
-sq_list(storage *s, const char *prefix, const char *start_after, int64_t limit,
-        int64_t at_rev, storage_kv_list *out, int64_t *list_rev, int *more, k8c_err *err)
+sq_list(storage *s, const char *prefix, const char *start_after, int64_t limit, int64_t at_rev,
+        storage_kv_list *out, int64_t *list_rev, int *more, k8c_err *err)
 {
   struct sqlite_store *st = (struct sqlite_store *)s;
   struct sq_conn *c = reader_acquire(st, err);

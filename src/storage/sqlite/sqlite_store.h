@@ -17,7 +17,6 @@ struct sqlite_store_options {
 
 /* Opens (creating if needed) the database file at path. The parent directory must
  * exist. Returns a store the caller frees with s->ops->destroy(s). */
-storage *sqlite_store_open(const char *path, const struct sqlite_store_options *opts,
-                           k8c_err *err);
+storage *sqlite_store_open(const char *path, const struct sqlite_store_options *opts, k8c_err *err);
 
 #endif

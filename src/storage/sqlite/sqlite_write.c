@@ -70,8 +70,7 @@ insert_row(struct sq_conn *c, int64_t id, const char *key, bool created, bool de
 /* Runs one request inside the leader's transaction. Returns 0 (req->rc says whether
  * the request itself succeeded) or -1 on a database failure that spoils the batch. */
 static int
-execute_request(struct sqlite_store *st, struct sq_write_req *req, int64_t *next_rev,
-                k8c_err *err)
+execute_request(struct sqlite_store *st, struct sq_write_req *req, int64_t *next_rev, k8c_err *err)
 {
   struct sq_conn *c = st->writer;
   struct latest_row row;
@@ -92,9 +91,8 @@ execute_request(struct sqlite_store *st, struct sq_write_req *req, int64_t *next
   }
   if (req->kind != SQ_WRITE_CREATE && req->expected_rev != 0 && row.id != req->expected_rev) {
     free(old_value);
-    k8c_error(&req->err, 409, K8C_REASON_CONFLICT,
-              "key \"%s\" has revision %lld, expected %lld", req->key, (long long)row.id,
-              (long long)req->expected_rev);
+    k8c_error(&req->err, 409, K8C_REASON_CONFLICT, "key \"%s\" has revision %lld, expected %lld",
+              req->key, (long long)row.id, (long long)req->expected_rev);
     return 0;
   }
 

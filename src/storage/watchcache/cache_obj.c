@@ -49,8 +49,9 @@ cache_obj_new(const char *key, const char *value, size_t len, int64_t rev, int64
   json_error_t jerr;
   cleanup_json json_t *obj = json_loadb(value, len, 0, &jerr);
   if (!json_is_object(obj))
-    return k8c_error(err, 400, K8C_REASON_BAD_REQUEST, "stored value of \"%s\" is not a JSON "
-                                                       "object: %s",
+    return k8c_error(err, 400, K8C_REASON_BAD_REQUEST,
+                     "stored value of \"%s\" is not a JSON "
+                     "object: %s",
                      key, obj ? "wrong type" : jerr.text),
            NULL;
   cache_obj *o = xcalloc(1, sizeof(*o));
@@ -70,7 +71,8 @@ cache_obj_prepare(const char *key, const char *value, size_t len, const json_t *
                   watchcache_indexer indexer, void *indexer_ctx, k8c_err *err)
 {
   json_error_t jerr;
-  cleanup_json json_t *obj = parsed ? json_incref((json_t *)parsed) : json_loadb(value, len, 0, &jerr);
+  cleanup_json json_t *obj =
+      parsed ? json_incref((json_t *)parsed) : json_loadb(value, len, 0, &jerr);
   if (!json_is_object(obj))
     return k8c_error(err, 400, K8C_REASON_BAD_REQUEST, "value of \"%s\" is not a JSON object: %s",
                      key, obj ? "wrong type" : jerr.text),

@@ -28,8 +28,7 @@ enum {
 
 /* Lists everything under "/registry/" from s and subscribes to its changes. s must
  * outlive the cache. Returns NULL with err set on failure. Free with watchcache_free. */
-watchcache *watchcache_new(storage *s, watchcache_indexer indexer, void *indexer_ctx,
-                           k8c_err *err);
+watchcache *watchcache_new(storage *s, watchcache_indexer indexer, void *indexer_ctx, k8c_err *err);
 
 /* Unsubscribes from the store and frees the cache. Every watcher must be closed first. */
 void watchcache_free(watchcache *wc);
@@ -53,9 +52,8 @@ int watchcache_get(watchcache *wc, const char *key, cache_obj **out, k8c_err *er
 /* Every object whose key starts with prefix and that match accepts (match NULL = all),
  * sorted by key. *out is a new array of referenced objects (release it with
  * cache_obj_array_free(*out, *count)); *list_rev is the revision the list reflects. */
-int watchcache_list(watchcache *wc, const char *prefix, watchcache_match_fn match,
-                    void *match_ctx, cache_obj ***out, size_t *count, int64_t *list_rev,
-                    k8c_err *err);
+int watchcache_list(watchcache *wc, const char *prefix, watchcache_match_fn match, void *match_ctx,
+                    cache_obj ***out, size_t *count, int64_t *list_rev, k8c_err *err);
 
 /* The newest revision the cache has applied. */
 int64_t watchcache_revision(watchcache *wc);
@@ -71,9 +69,8 @@ int watchcache_wait_revision(watchcache *wc, int64_t rev, int timeout_ms);
  *                 ("too old resource version: FROM (OLDEST)") if it no longer has them;
  *   from_rev = 0: only changes from now on.
  * Returns a watcher the caller must watcher_close, or NULL with err. */
-watcher *watchcache_watch(watchcache *wc, const char *prefix, int64_t from_rev,
-                          bool send_initial, watchcache_match_fn match, void *match_ctx,
-                          k8c_err *err);
+watcher *watchcache_watch(watchcache *wc, const char *prefix, int64_t from_rev, bool send_initial,
+                          watchcache_match_fn match, void *match_ctx, k8c_err *err);
 
 /* Waits up to timeout_ms (-1 = forever, 0 = poll) for the next event. Returns 1 with a
  * referenced *ev (release with watch_event_unref), 0 on timeout, -1 if the watcher was

@@ -30,9 +30,9 @@ struct watchcache {
   void *indexer_ctx;
 
   pthread_rwlock_t lock;
-  hashmap *by_key;     /* key → cache_obj (holds one reference) */
-  skiplist *ordered;   /* key → the same cache_obj (borrowed), for prefix scans */
-  int64_t rev;         /* newest applied revision */
+  hashmap *by_key;               /* key → cache_obj (holds one reference) */
+  skiplist *ordered;             /* key → the same cache_obj (borrowed), for prefix scans */
+  int64_t rev;                   /* newest applied revision */
   struct history_entry *history; /* ring */
   size_t history_cap, history_start, history_len;
   int64_t history_floor; /* every change after this revision is in the history */
@@ -78,8 +78,8 @@ struct history_entry *watchcache_history_entry(watchcache *wc, size_t i);
 /* Offers one history entry to every watcher. */
 void watchcache_dispatch(watchcache *wc, struct history_entry *e);
 /* The event a watcher with this filter should get for e, or NULL; not referenced. */
-watch_event *watchcache_event_for(struct history_entry *e, const char *prefix,
-                                  size_t prefix_len, watchcache_match_fn match, void *ctx);
+watch_event *watchcache_event_for(struct history_entry *e, const char *prefix, size_t prefix_len,
+                                  watchcache_match_fn match, void *ctx);
 /* Queues ev (adding a reference) without an overflow check. */
 void watcher_enqueue(struct watcher *w, watch_event *ev);
 void watcher_free_queue(struct watcher *w);

@@ -184,9 +184,8 @@ watchcache_watch(watchcache *wc, const char *prefix, int64_t from_rev, bool send
              NULL;
     }
     for (size_t i = watchcache_history_find(wc, from_rev); i < wc->history_len; i++) {
-      watch_event *ev =
-          watchcache_event_for(watchcache_history_entry(wc, i), prefix, w->prefix_len, match,
-                               match_ctx);
+      watch_event *ev = watchcache_event_for(watchcache_history_entry(wc, i), prefix, w->prefix_len,
+                                             match, match_ctx);
       if (ev) {
         watcher_enqueue(w, ev);
         replayed++;

@@ -74,17 +74,20 @@ def main():
 
     if "startup" in by:
         s = by["startup"]
-        add("start-up: exec → /readyz 200 (ms)", "—", med(s["ready_ms_runs"]), 1,
-            len(s["ready_ms_runs"]))
-        add("idle RSS after ready (MiB)", "—", med(s["idle_rss_mib_runs"]), 1,
-            len(s["idle_rss_mib_runs"]))
+        add("start-up: exec → /readyz 200 (ms)", "< 200", med(s["ready_ms_runs"]), 1,
+            len(s["ready_ms_runs"]), lambda v: v < 200)
+        add("idle RSS after ready (MiB)", "< 20 MB", med(s["idle_rss_mib_runs"]), 1,
+            len(s["idle_rss_mib_runs"]), lambda v: v * 1.048576 < 20)
     if "create" in by:
         c = by["create"]
         conc = c["concurrency"]
         add(f"pod creates/s ({conc} clients, {c['pods_per_run']:,} pods per run)", "≥ 5,000",
             c["creates_per_s"], 0, c["runs"], lambda v: v >= 5000)
         for p in ("p50", "p90", "p99"):
-            add(f"create latency {p} (ms)", "—", c[f"{p}_ms"], 2, c["runs"])
+            if p == "p99":
+                add(f"create latency {p} (ms)", "< 25", c[f"{p}_ms"], 2, c["runs"], lambda v: v < 25)
+            else:
+                add(f"create latency {p} (ms)", "—", c[f"{p}_ms"], 2, c["runs"])
         add_cpu("creates", c)
     if "get" in by:
         g = by["get"]
@@ -99,8 +102,8 @@ def main():
             l["list_ms"], 2, l["runs"])
     if "rss_stored" in by:
         r = by["rss_stored"]
-        add(f"RSS with {r['pods']:,} pods stored (MiB)", "—", med(r["rss_mib_runs"]), 1,
-            len(r["rss_mib_runs"]))
+        add(f"RSS with {r['pods']:,} pods stored (MiB)", "< 150 MB", med(r["rss_mib_runs"]), 1,
+            len(r["rss_mib_runs"]), lambda v: v * 1.048576 < 150)
     if "watch" in by:
         w = by["watch"]
         what = f"{w['live_watchers_min']:,}/{w['watchers']:,} watchers, {w['events_per_run']} creates"

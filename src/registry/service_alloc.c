@@ -34,6 +34,16 @@ parse_cidr4(const char *text, struct cidr4 *out)
   return 0;
 }
 
+int
+service_cidr_first_ip(const char *cidr, char out[16])
+{
+  struct cidr4 c;
+  if (parse_cidr4(cidr, &c) < 0)
+    return -1;
+  struct in_addr a = {.s_addr = htonl(c.base + 1)};
+  return inet_ntop(AF_INET, &a, out, 16) ? 0 : -1;
+}
+
 bool
 service_is_service(const struct api_resource *res)
 {

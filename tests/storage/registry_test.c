@@ -1,0 +1,261 @@
+/* registry_test.c — the generic store's semantics, in-process on a real SQLite store:
+ * generation bumps only on spec changes, unchanged updates do not write, optimistic
+ * concurrency, finalizers hold a deleted object until the last one is removed, namespace
+ * checks and deletion of a namespace's content, ClusterIP allocation, list paging. */
+#include "registry/registry.h"
+#include "testlib.h"
+
+#include <stdlib.h>
+
+struct fixture {
+  char dir[64];
+  storage *s;
+  struct registry reg;
+};
+
+static int
+fixture_open(struct fixture *f)
+{
+  snprintf(f->dir, sizeof f->dir, "/tmp/k8c-registry-XXXXXX");
+  if (mkdtemp(f->dir) == NULL)
+    return -1;
+  k8c_err err = {0};
+  f->s = storage_open("", f->dir, &err);
+  if (f->s == NULL)
+    return -1;
+  struct registry_config cfg = {
+      .service_cidr = "10.43.0.0/16", .node_port_min = 30000, .node_port_max = 32767};
+  if (registry_init(&f->reg, f->s, &cfg, &err) < 0)
+    return -1;
+  const struct api_resource *nsres = api_resource_find("", "v1", "namespaces");
+  struct registry_target t = {nsres, "", "", ""};
+  struct write_opts o = {0};
+  json_t *body = json_pack("{s:{s:s}}", "metadata", "name", "default");
+  json_t *out = NULL;
+  int status = 0;
+  int rc = registry_create(&f->reg, &t, body, &o, &out, &status, &err);
+  json_decref(body);
+  json_decref(out);
+  return rc;
+}
+
+static void
+fixture_close(struct fixture *f)
+{
+  registry_destroy(&f->reg);
+  f->s->ops->destroy(f->s);
+  char cmd[128];
+  snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
+  CHECK_INT(system(cmd), 0);
+}
+
+static json_t *
+create(struct fixture *f, const char *plural, const char *group, const char *version,
+       const char *ns, const char *json, int want_status, k8c_err *err)
+{
+  const struct api_resource *res = api_resource_find(group, version, plural);
+  struct registry_target t = {res, ns, "", ""};
+  struct write_opts o = {.field_validation = FIELD_VALIDATION_STRICT, .field_manager = "test"};
+  json_error_t jerr;
+  json_t *body = json_loads(json, 0, &jerr);
+  json_t *out = NULL;
+  int status = 0;
+  int rc = registry_create(&f->reg, &t, body, &o, &out, &status, err);
+  json_decref(body);
+  if (want_status == 201)
+    CHECK_INT(rc, 0);
+  else
+    CHECK_INT(err->status, want_status);
+  return out;
+}
+
+static json_t *
+patch(struct fixture *f, const char *plural, const char *group, const char *ns, const char *name,
+      const char *type, const char *json, k8c_err *err)
+{
+  const struct api_resource *res = api_resource_find(group, group[0] ? "v1" : "v1", plural);
+  struct registry_target t = {res, ns, name, ""};
+  struct write_opts o = {.field_validation = FIELD_VALIDATION_STRICT, .field_manager = "test"};
+  json_error_t jerr;
+  json_t *body = json_loads(json, 0, &jerr);
+  json_t *out = NULL;
+  int status = 0;
+  int rc = registry_patch(&f->reg, &t, type, body, &o, &out, &status, err);
+  json_decref(body);
+  return rc == 0 ? out : NULL;
+}
+
+static const char *
+rv_of(const json_t *obj)
+{
+  return json_string_value(json_object_get(json_object_get(obj, "metadata"), "resourceVersion"));
+}
+
+#define DEPLOYMENT                                                                                 \
+  "{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\",\"metadata\":{\"name\":\"d\"},\"spec\":{"   \
+  "\"selector\":{\"matchLabels\":{\"app\":\"d\"}},\"template\":{\"metadata\":{\"labels\":{"        \
+  "\"app\":\"d\"}},\"spec\":{\"containers\":[{\"name\":\"c\",\"image\":\"nginx\"}]}}}}"
+
+TEST(generation_and_unchanged_updates)
+{
+  struct fixture f;
+  CHECK_INT(fixture_open(&f), 0);
+  k8c_err err = {0};
+  json_t *d = create(&f, "deployments", "apps", "v1", "default", DEPLOYMENT, 201, &err);
+  CHECK_INT(json_integer_value(json_object_get(json_object_get(d, "metadata"), "generation")), 1);
+  json_t *same = patch(&f, "deployments", "apps", "default", "d", "application/merge-patch+json",
+                       "{\"metadata\":{\"labels\":null}}", &err);
+  CHECK_STR(rv_of(same), rv_of(d));
+  json_t *labelled =
+      patch(&f, "deployments", "apps", "default", "d", "application/merge-patch+json",
+            "{\"metadata\":{\"labels\":{\"x\":\"y\"}}}", &err);
+  CHECK(strcmp(rv_of(labelled), rv_of(d)) != 0);
+  CHECK_INT(
+      json_integer_value(json_object_get(json_object_get(labelled, "metadata"), "generation")), 1);
+  json_t *scaled = patch(&f, "deployments", "apps", "default", "d", "application/merge-patch+json",
+                         "{\"spec\":{\"replicas\":4}}", &err);
+  CHECK_INT(json_integer_value(json_object_get(json_object_get(scaled, "metadata"), "generation")),
+            2);
+  json_t *stale =
+      patch(&f, "deployments", "apps", "default", "d", "application/merge-patch+json",
+            "{\"metadata\":{\"resourceVersion\":\"1\"},\"spec\":{\"replicas\":5}}", &err);
+  CHECK(stale == NULL);
+  CHECK_INT(err.status, 409);
+  k8c_err_clear(&err);
+  json_decref(d);
+  json_decref(same);
+  json_decref(labelled);
+  json_decref(scaled);
+  fixture_close(&f);
+}
+
+TEST(finalizers_hold_deletion)
+{
+  struct fixture f;
+  CHECK_INT(fixture_open(&f), 0);
+  k8c_err err = {0};
+  json_t *cm =
+      create(&f, "configmaps", "", "v1", "default",
+             "{\"metadata\":{\"name\":\"c\",\"finalizers\":[\"example.com/hold\"]}}", 201, &err);
+  const struct api_resource *res = api_resource_find("", "v1", "configmaps");
+  struct registry_target t = {res, "default", "c", ""};
+  struct write_opts o = {.field_validation = FIELD_VALIDATION_STRICT};
+  json_t *out = NULL;
+  int status = 0;
+  CHECK_INT(registry_delete(&f.reg, &t, NULL, &o, &out, &status, &err), 0);
+  CHECK_INT(status, 202);
+  CHECK(json_object_get(json_object_get(out, "metadata"), "deletionTimestamp") != NULL);
+  json_decref(out);
+  cache_obj *co = NULL;
+  CHECK_INT(registry_get(&f.reg, &t, &co, &err), 0);
+  cache_obj_unref(co);
+  json_t *gone = patch(&f, "configmaps", "", "default", "c", "application/merge-patch+json",
+                       "{\"metadata\":{\"finalizers\":null}}", &err);
+  json_decref(gone);
+  CHECK_INT(registry_get(&f.reg, &t, &co, &err), -1);
+  CHECK_INT(err.status, 404);
+  k8c_err_clear(&err);
+  json_decref(cm);
+  fixture_close(&f);
+}
+
+TEST(namespaces_gate_creates_and_take_their_content)
+{
+  struct fixture f;
+  CHECK_INT(fixture_open(&f), 0);
+  k8c_err err = {0};
+  json_t *none =
+      create(&f, "configmaps", "", "v1", "team", "{\"metadata\":{\"name\":\"c\"}}", 404, &err);
+  CHECK(none == NULL);
+  k8c_err_clear(&err);
+  json_t *ns =
+      create(&f, "namespaces", "", "v1", "", "{\"metadata\":{\"name\":\"team\"}}", 201, &err);
+  CHECK_STR(json_string_value(json_object_get(json_object_get(ns, "status"), "phase")), "Active");
+  json_t *cm =
+      create(&f, "configmaps", "", "v1", "team", "{\"metadata\":{\"name\":\"c\"}}", 201, &err);
+  const struct api_resource *nsres = api_resource_find("", "v1", "namespaces");
+  struct registry_target t = {nsres, "", "team", ""};
+  struct write_opts o = {0};
+  json_t *out = NULL;
+  int status = 0;
+  CHECK_INT(registry_delete(&f.reg, &t, NULL, &o, &out, &status, &err), 0);
+  json_decref(out);
+  const struct api_resource *cmres = api_resource_find("", "v1", "configmaps");
+  struct registry_target ct = {cmres, "team", "c", ""};
+  cache_obj *co = NULL;
+  CHECK_INT(registry_get(&f.reg, &ct, &co, &err), -1);
+  k8c_err_clear(&err);
+  json_decref(ns);
+  json_decref(cm);
+  fixture_close(&f);
+}
+
+TEST(services_get_distinct_cluster_ips_and_node_ports)
+{
+  struct fixture f;
+  CHECK_INT(fixture_open(&f), 0);
+  k8c_err err = {0};
+  const char *svc =
+      "{\"metadata\":{\"name\":\"%s\"},\"spec\":{\"type\":\"NodePort\",\"selector\":{\"a\":\"b\"},"
+      "\"ports\":[{\"port\":80}]}}";
+  char body[256];
+  snprintf(body, sizeof body, svc, "s1");
+  json_t *s1 = create(&f, "services", "", "v1", "default", body, 201, &err);
+  snprintf(body, sizeof body, svc, "s2");
+  json_t *s2 = create(&f, "services", "", "v1", "default", body, 201, &err);
+  const char *ip1 = json_string_value(json_object_get(json_object_get(s1, "spec"), "clusterIP"));
+  const char *ip2 = json_string_value(json_object_get(json_object_get(s2, "spec"), "clusterIP"));
+  CHECK(ip1 && ip2 && strncmp(ip1, "10.43.", 6) == 0 && strcmp(ip1, ip2) != 0);
+  json_int_t np1 = json_integer_value(json_object_get(
+      json_array_get(json_object_get(json_object_get(s1, "spec"), "ports"), 0), "nodePort"));
+  json_int_t np2 = json_integer_value(json_object_get(
+      json_array_get(json_object_get(json_object_get(s2, "spec"), "ports"), 0), "nodePort"));
+  CHECK(np1 >= 30000 && np1 <= 32767 && np2 >= 30000 && np2 <= 32767 && np1 != np2);
+  char taken[256];
+  snprintf(
+      taken, sizeof taken,
+      "{\"metadata\":{\"name\":\"s3\"},\"spec\":{\"clusterIP\":\"%s\",\"ports\":[{\"port\":80}]}}",
+      ip1);
+  json_t *s3 = create(&f, "services", "", "v1", "default", taken, 422, &err);
+  CHECK(s3 == NULL);
+  k8c_err_clear(&err);
+  json_decref(s1);
+  json_decref(s2);
+  fixture_close(&f);
+}
+
+TEST(paged_lists_are_one_snapshot)
+{
+  struct fixture f;
+  CHECK_INT(fixture_open(&f), 0);
+  k8c_err err = {0};
+  for (int i = 0; i < 5; i++) {
+    char body[96];
+    snprintf(body, sizeof body, "{\"metadata\":{\"name\":\"c%d\"}}", i);
+    json_decref(create(&f, "configmaps", "", "v1", "default", body, 201, &err));
+  }
+  const struct api_resource *res = api_resource_find("", "v1", "configmaps");
+  struct registry_target t = {res, "default", "", ""};
+  struct list_opts lo = {.limit = 2};
+  struct list_result page = {0};
+  CHECK_INT(registry_list(&f.reg, &t, &lo, &page, &err), 0);
+  CHECK_INT(page.count, 2);
+  CHECK(page.continue_token != NULL);
+  /* A write between pages is not seen by the rest of the paged list. */
+  json_decref(
+      create(&f, "configmaps", "", "v1", "default", "{\"metadata\":{\"name\":\"c9\"}}", 201, &err));
+  size_t total = page.count;
+  while (page.continue_token) {
+    struct list_opts next = {.limit = 2, .continue_token = page.continue_token};
+    struct list_result more = {0};
+    CHECK_INT(registry_list(&f.reg, &t, &next, &more, &err), 0);
+    total += more.count;
+    list_result_free(&page);
+    page = more;
+  }
+  list_result_free(&page);
+  CHECK_INT(total, 5);
+  fixture_close(&f);
+}
+
+TEST_MAIN()

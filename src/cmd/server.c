@@ -240,9 +240,8 @@ cmd_server(int argc, char **argv)
     log_error("k8c server: %s", err.message);
     goto out;
   }
-  struct bootstrap_config bcfg = {.advertise_address = f.advertise_address,
-                                  .port = f.port,
-                                  .service_cidr = f.service_cidr};
+  struct bootstrap_config bcfg = {
+      .advertise_address = f.advertise_address, .port = f.port, .service_cidr = f.service_cidr};
   if (server_bootstrap(&reg, &bcfg, &err) < 0) {
     log_error("k8c server: bootstrap: %s", err.message);
     goto out;

@@ -41,10 +41,10 @@ static int
 ensure_endpoints(struct registry *reg, const struct bootstrap_config *cfg, k8c_err *err)
 {
   json_t *eps = json_pack("{s:s,s:s,s:{s:s,s:{s:s}},s:[{s:[{s:s}],s:[{s:s,s:i,s:s}]}]}",
-                          "apiVersion", "v1", "kind", "Endpoints", "metadata", "name",
-                          "kubernetes", "labels", "endpointslice.kubernetes.io/skip-mirror",
-                          "true", "subsets", "addresses", "ip", cfg->advertise_address, "ports",
-                          "name", "https", "port", cfg->port, "protocol", "TCP");
+                          "apiVersion", "v1", "kind", "Endpoints", "metadata", "name", "kubernetes",
+                          "labels", "endpointslice.kubernetes.io/skip-mirror", "true", "subsets",
+                          "addresses", "ip", cfg->advertise_address, "ports", "name", "https",
+                          "port", cfg->port, "protocol", "TCP");
   int rc = create_if_missing(reg, "endpoints", "default", eps, err);
   if (rc == 0) {
     const struct api_resource *res = api_resource_find("", "v1", "endpoints");
@@ -78,11 +78,11 @@ server_bootstrap(struct registry *reg, const struct bootstrap_config *cfg, k8c_e
   if (service_cidr_first_ip(cfg->service_cidr, ip) < 0)
     return k8c_error(err, 400, K8C_REASON_BAD_REQUEST, "invalid --service-cidr %s",
                      cfg->service_cidr);
-  json_t *svc = json_pack(
-      "{s:s,s:s,s:{s:s,s:{s:s,s:s}},s:{s:s,s:[{s:s,s:i,s:s,s:i}],s:s}}", "apiVersion", "v1",
-      "kind", "Service", "metadata", "name", "kubernetes", "labels", "component", "apiserver",
-      "provider", "kubernetes", "spec", "clusterIP", ip, "ports", "name", "https", "port", 443,
-      "protocol", "TCP", "targetPort", cfg->port, "sessionAffinity", "None");
+  json_t *svc = json_pack("{s:s,s:s,s:{s:s,s:{s:s,s:s}},s:{s:s,s:[{s:s,s:i,s:s,s:i}],s:s}}",
+                          "apiVersion", "v1", "kind", "Service", "metadata", "name", "kubernetes",
+                          "labels", "component", "apiserver", "provider", "kubernetes", "spec",
+                          "clusterIP", ip, "ports", "name", "https", "port", 443, "protocol", "TCP",
+                          "targetPort", cfg->port, "sessionAffinity", "None");
   int rc = create_if_missing(reg, "services", "default", svc, err);
   json_decref(svc);
   if (rc < 0)

@@ -37,7 +37,7 @@ checkpoint_run(void *arg)
      * of the WAL, so the WAL would never start over; past a size, briefly hold writers
      * back so it can (the frames are already copied, so this is short). */
     if (src == SQLITE_OK && log_frames > WAL_RESTART_FRAMES)
-      src = sqlite3_wal_checkpoint_v2(st->ckpt_conn, NULL, SQLITE_CHECKPOINT_TRUNCATE, &log_frames,
+      src = sqlite3_wal_checkpoint_v2(st->ckpt_conn, NULL, SQLITE_CHECKPOINT_RESTART, &log_frames,
                                       &done_frames);
     if (src != SQLITE_OK && src != SQLITE_BUSY)
       log_warn("sqlite: checkpoint failed: %s", sqlite3_errmsg(st->ckpt_conn));

@@ -17,6 +17,7 @@ store_delete_now(struct registry *r, const struct registry_target *t, const char
     if (r->store->ops->delete (r->store, key, rev, &del_rev, err) < 0) {
       if (err && err->status == 404)
         return store_not_found(t->res, t->name, err);
+      store_mark_race(err);
       return -1;
     }
   }

@@ -42,7 +42,19 @@ bool store_tracks_generation(const struct api_resource *res);
 /* The namespace must exist and not be terminating (for creates). */
 int store_check_namespace(struct registry *r, const char *ns, k8c_err *err);
 
-/* Writes obj (create when expected_rev == 0 ... see store_write.c). */
+/* A storage compare-and-swap that lost to a concurrent writer is marked with an internal
+ * reason, so retry loops tell it apart from conflicts a client must see (preconditions,
+ * server-side apply). The mark never reaches a client: callers retry or convert it. */
+#define STORE_REASON_RACE "StorageRace"
+void store_mark_race(k8c_err *err);
+bool store_is_race(const k8c_err *err);
+
+/* After a lost race: waits (briefly) until the watch cache has applied everything the
+ * store committed, so the retry reads the winner's write instead of losing again. */
+void store_catch_up(struct registry *r);
+
+/* Writes obj: a create when expected_rev is 0, else a compare-and-swap update against
+ * expected_rev (a lost race is marked, see store_mark_race). */
 int store_commit_update(struct registry *r, const struct api_resource *res, const char *key,
                         json_t *obj, int64_t expected_rev, bool dry_run, int64_t *new_rev,
                         k8c_err *err);

@@ -1,6 +1,7 @@
 /* store_util.c — small pieces every path of the generic store shares: keys, stored
  * serialization, upstream-worded NotFound/Conflict errors, namespace checks. */
 #include "apimachinery/meta.h"
+#include "lib/log.h"
 #include "lib/mem.h"
 #include "registry/convert.h"
 #include "registry/store_internal.h"
@@ -174,4 +175,26 @@ store_check_namespace(struct registry *r, const char *ns, k8c_err *err)
                      "unable to create new content in namespace %s because it is being terminated",
                      ns);
   return 0;
+}
+
+void
+store_mark_race(k8c_err *err)
+{
+  if (err && err->status == 409 && strcmp(err->reason, K8C_REASON_CONFLICT) == 0)
+    snprintf(err->reason, sizeof err->reason, "%s", STORE_REASON_RACE);
+}
+
+bool
+store_is_race(const k8c_err *err)
+{
+  return err && err->status == 409 && strcmp(err->reason, STORE_REASON_RACE) == 0;
+}
+
+void
+store_catch_up(struct registry *r)
+{
+  int64_t committed = r->store->ops->current_revision(r->store);
+  if (watchcache_wait_revision(r->cache, committed, 1000) < 0)
+    log_warn("registry: the watch cache is more than a second behind revision %lld",
+             (long long)committed);
 }

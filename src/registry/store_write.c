@@ -17,7 +17,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#define MAX_UPDATE_RETRIES 16
+#define MAX_UPDATE_RETRIES 64
 
 /* ---------- shared pipeline ---------- */
 
@@ -157,6 +157,8 @@ store_commit_update(struct registry *r, const struct api_resource *res, const ch
                : r->store->ops->update(r->store, key, data, len, expected_rev, new_rev, err);
   if (prepared)
     watchcache_unprepare(r->cache, data);
+  if (rc < 0 && expected_rev != 0)
+    store_mark_race(err);
   return rc;
 }
 
@@ -224,14 +226,7 @@ create_locked(struct registry *r, const struct registry_target *t, json_t *body,
   cleanup_free char *key = registry_key(t->res, t->namespace_, name);
   int64_t rev = 0;
   if (!o->dry_run) {
-    size_t len = 0;
-    cleanup_free char *data = store_serialize_for(t->res, obj, &len);
-    bool prepared = watchcache_prepare(r->cache, key, data, len,
-                                       convert_needed(t->res) ? NULL : obj, NULL) == 0;
-    int crc = r->store->ops->create(r->store, key, data, len, &rev, err);
-    if (prepared)
-      watchcache_unprepare(r->cache, data);
-    if (crc < 0) {
+    if (store_commit_update(r, t->res, key, obj, 0, false, &rev, err) < 0) {
       if (err && err->status == 409) {
         char qr[256];
         store_qualified_resource(t->res, qr, sizeof qr);
@@ -425,14 +420,12 @@ registry_update(struct registry *r, const struct registry_target *t, json_t *bod
       *status = 200;
       return 0;
     }
-    if (uerr.status == 409 && strcmp(uerr.reason, K8C_REASON_CONFLICT) == 0 &&
-        !(want_rv && want_rv[0]) && strstr(uerr.message, "Precondition") == NULL) {
+    if (store_is_race(&uerr)) {
       k8c_err_clear(&uerr);
-      continue;
-    }
-    if (uerr.status == 409 && strcmp(uerr.reason, K8C_REASON_CONFLICT) == 0 && want_rv &&
-        want_rv[0] && strstr(uerr.message, "Precondition") == NULL) {
-      k8c_err_clear(&uerr);
+      if (!(want_rv && want_rv[0])) {
+        store_catch_up(r); /* someone wrote in between: read again and retry */
+        continue;
+      }
       return store_conflict(t->res, t->name,
                             "the object has been modified; please apply your changes to the latest "
                             "version and try again",
@@ -518,11 +511,16 @@ registry_patch(struct registry *r, const struct registry_target *t, const char *
       *status = 200;
       return 0;
     }
-    if (uerr.status == 409 && strcmp(uerr.reason, K8C_REASON_CONFLICT) == 0 &&
-        !(want_rv && want_rv[0]) && strstr(uerr.message, "Precondition") == NULL &&
-        strstr(uerr.message, "Apply failed") == NULL) {
+    if (store_is_race(&uerr)) {
       k8c_err_clear(&uerr);
-      continue;
+      if (!(want_rv && want_rv[0])) {
+        store_catch_up(r);
+        continue;
+      }
+      return store_conflict(t->res, t->name,
+                            "the object has been modified; please apply your changes to the latest "
+                            "version and try again",
+                            err);
     }
     k8c_err_move(err, &uerr);
     return -1;

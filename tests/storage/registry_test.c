@@ -5,6 +5,7 @@
 #include "registry/registry.h"
 #include "testlib.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 
 struct fixture {
@@ -255,6 +256,63 @@ TEST(paged_lists_are_one_snapshot)
   }
   list_result_free(&page);
   CHECK_INT(total, 5);
+  fixture_close(&f);
+}
+
+struct patcher {
+  struct fixture *f;
+  int id;
+  int failures;
+};
+
+static void *
+patch_many(void *arg)
+{
+  struct patcher *p = arg;
+  for (int i = 0; i < 25; i++) {
+    char body[96];
+    snprintf(body, sizeof body, "{\"metadata\":{\"labels\":{\"t%d-%d\":\"x\"}}}", p->id, i);
+    k8c_err err = {0};
+    json_t *out = patch(p->f, "configmaps", "", "default", "shared", "application/merge-patch+json",
+                        body, &err);
+    if (out == NULL) {
+      p->failures++;
+      fprintf(stderr, "patch failed: %d %s %s\n", err.status, err.reason, err.message);
+    }
+
+    json_decref(out);
+    k8c_err_clear(&err);
+  }
+  return NULL;
+}
+
+TEST(concurrent_patches_lose_nothing)
+{
+  struct fixture f;
+  CHECK_INT(fixture_open(&f), 0);
+  k8c_err err = {0};
+  json_decref(create(&f, "configmaps", "", "v1", "default", "{\"metadata\":{\"name\":\"shared\"}}",
+                     201, &err));
+  pthread_t threads[6];
+  struct patcher ps[6];
+  for (int i = 0; i < 6; i++) {
+    ps[i] = (struct patcher){&f, i, 0};
+    CHECK_INT(pthread_create(&threads[i], NULL, patch_many, &ps[i]), 0);
+  }
+  for (int i = 0; i < 6; i++) {
+    pthread_join(threads[i], NULL);
+    CHECK_INT(ps[i].failures, 0);
+  }
+  const struct api_resource *res = api_resource_find("", "v1", "configmaps");
+  struct registry_target t = {res, "default", "shared", ""};
+  cache_obj *co = NULL;
+  CHECK_INT(registry_get(&f.reg, &t, &co, &err), 0);
+  CHECK_INT(json_object_size(cache_obj_labels(co)), 150);
+  json_error_t jerr;
+  json_t *stored = json_loads(cache_obj_json(co, NULL), 0, &jerr);
+  CHECK_INT(json_object_size(json_object_get(json_object_get(stored, "metadata"), "labels")), 150);
+  json_decref(stored);
+  cache_obj_unref(co);
   fixture_close(&f);
 }
 

@@ -6,7 +6,10 @@
 #include "apimachinery/typed.h"
 
 #include "apimachinery/fieldset.h"
+#include "lib/buf.h"
 #include "lib/mem.h"
+
+#include <stdio.h>
 
 #include <stdlib.h>
 #include <string.h>
@@ -25,34 +28,39 @@ struct ty {
 
 /* Definitions with x-kubernetes-map-type: atomic, for list and map elements (schema.h
  * gives map-type only for fields). */
-static const char *const atomic_definitions[] = {
-    "io.k8s.apimachinery.pkg.apis.meta.v1.LabelSelector",
-    "io.k8s.apimachinery.pkg.apis.meta.v1.OwnerReference",
-    "io.k8s.api.autoscaling.v1.CrossVersionObjectReference",
-    "io.k8s.api.core.v1.ConfigMapKeySelector",
-    "io.k8s.api.core.v1.EndpointAddress",
-    "io.k8s.api.core.v1.EndpointPort",
-    "io.k8s.api.core.v1.LocalObjectReference",
-    "io.k8s.api.core.v1.NodeSelector",
-    "io.k8s.api.core.v1.NodeSelectorTerm",
-    "io.k8s.api.core.v1.ObjectFieldSelector",
-    "io.k8s.api.core.v1.ObjectReference",
-    "io.k8s.api.core.v1.ResourceFieldSelector",
-    "io.k8s.api.core.v1.ScopeSelector",
-    "io.k8s.api.core.v1.SecretKeySelector",
-    "io.k8s.api.core.v1.SecretReference",
-    "io.k8s.api.core.v1.TopologySelectorTerm",
-    "io.k8s.api.core.v1.TypedLocalObjectReference",
-    "io.k8s.api.discovery.v1.EndpointPort",
-    "io.k8s.api.networking.v1.ServiceBackendPort",
-    "io.k8s.api.rbac.v1.RoleRef",
-    "io.k8s.api.rbac.v1.Subject",
-    "io.k8s.api.admissionregistration.v1.MatchResources",
-    "io.k8s.api.admissionregistration.v1.NamedRuleWithOperations",
-    "io.k8s.api.admissionregistration.v1.ParamKind",
-    "io.k8s.api.admissionregistration.v1.ParamRef",
-    "io.k8s.api.admissionregistration.v1.Variable",
+#define DEF(name) {name, sizeof name - 1}
+static const struct {
+  const char *name;
+  size_t len; /* compared first: most definitions differ in length from every entry */
+} atomic_definitions[] = {
+    DEF("io.k8s.apimachinery.pkg.apis.meta.v1.LabelSelector"),
+    DEF("io.k8s.apimachinery.pkg.apis.meta.v1.OwnerReference"),
+    DEF("io.k8s.api.autoscaling.v1.CrossVersionObjectReference"),
+    DEF("io.k8s.api.core.v1.ConfigMapKeySelector"),
+    DEF("io.k8s.api.core.v1.EndpointAddress"),
+    DEF("io.k8s.api.core.v1.EndpointPort"),
+    DEF("io.k8s.api.core.v1.LocalObjectReference"),
+    DEF("io.k8s.api.core.v1.NodeSelector"),
+    DEF("io.k8s.api.core.v1.NodeSelectorTerm"),
+    DEF("io.k8s.api.core.v1.ObjectFieldSelector"),
+    DEF("io.k8s.api.core.v1.ObjectReference"),
+    DEF("io.k8s.api.core.v1.ResourceFieldSelector"),
+    DEF("io.k8s.api.core.v1.ScopeSelector"),
+    DEF("io.k8s.api.core.v1.SecretKeySelector"),
+    DEF("io.k8s.api.core.v1.SecretReference"),
+    DEF("io.k8s.api.core.v1.TopologySelectorTerm"),
+    DEF("io.k8s.api.core.v1.TypedLocalObjectReference"),
+    DEF("io.k8s.api.discovery.v1.EndpointPort"),
+    DEF("io.k8s.api.networking.v1.ServiceBackendPort"),
+    DEF("io.k8s.api.rbac.v1.RoleRef"),
+    DEF("io.k8s.api.rbac.v1.Subject"),
+    DEF("io.k8s.api.admissionregistration.v1.MatchResources"),
+    DEF("io.k8s.api.admissionregistration.v1.NamedRuleWithOperations"),
+    DEF("io.k8s.api.admissionregistration.v1.ParamKind"),
+    DEF("io.k8s.api.admissionregistration.v1.ParamRef"),
+    DEF("io.k8s.api.admissionregistration.v1.Variable"),
 };
+#undef DEF
 
 /* Key fields upstream defaults when an item omits them (ports are keyed by protocol). */
 static const char *const defaulted_key_fields[][2] = {
@@ -67,8 +75,9 @@ static const struct ty scalar_ty = {.kind = TY_SCALAR};
 static bool
 definition_is_atomic(const char *def)
 {
+  size_t len = strlen(def);
   for (size_t i = 0; i < sizeof atomic_definitions / sizeof atomic_definitions[0]; i++)
-    if (strcmp(def, atomic_definitions[i]) == 0)
+    if (atomic_definitions[i].len == len && memcmp(def, atomic_definitions[i].name, len) == 0)
       return true;
   return false;
 }
@@ -188,38 +197,157 @@ is_granular(const struct ty *t, const json_t *value)
 
 /* ---- list items ---------------------------------------------------------------------- */
 
-/* The path element of item `index` of a granular list (caller frees). */
-static char *
-item_key(const struct ty *list, const json_t *item, size_t index)
+/* Appends value the way jansson's compact encoder prints it, for strings needing no
+ * escapes, integers, booleans and null; false (nothing appended) for anything else. */
+static bool
+append_plain_json(buf *out, const json_t *value)
 {
-  if (list->list == LIST_SET)
-    return fieldset_key_value(item);
-  if (!json_is_object(item))
-    return fieldset_key_index(index);
-  json_t *fields = json_object();
+  switch (json_typeof(value)) {
+  case JSON_STRING: {
+    const char *text = json_string_value(value);
+    size_t len = json_string_length(value);
+    for (size_t i = 0; i < len; i++)
+      if ((unsigned char)text[i] < 0x20 || text[i] == '"' || text[i] == '\\')
+        return false;
+    buf_append(out, "\"", 1);
+    buf_append(out, text, len);
+    buf_append(out, "\"", 1);
+    return true;
+  }
+  case JSON_INTEGER: {
+    char digits[24];
+    int len = snprintf(digits, sizeof digits, "%" JSON_INTEGER_FORMAT, json_integer_value(value));
+    buf_append(out, digits, (size_t)len);
+    return true;
+  }
+  case JSON_TRUE:
+    buf_puts(out, "true");
+    return true;
+  case JSON_FALSE:
+    buf_puts(out, "false");
+    return true;
+  case JSON_NULL:
+    buf_puts(out, "null");
+    return true;
+  default:
+    return false;
+  }
+}
+
+static bool
+is_plain_name(const char *name)
+{
+  for (; *name; name++)
+    if ((unsigned char)*name < 0x20 || *name == '"' || *name == '\\')
+      return false;
+  return true;
+}
+
+/* One key field of a keyed list item: its value, or the JSON text upstream defaults it to. */
+struct key_field {
+  char name[128];
+  const json_t *value;
+  const char *default_text;
+};
+
+/* The key fields of `item` present or defaulted, in the order of list->keys, a repeated
+ * name keeping its last value. Returns how many (at most `cap`). */
+static size_t
+key_fields_of(const struct ty *list, const json_t *item, struct key_field *fields, size_t cap)
+{
+  size_t n = 0;
   const char *p = list->keys;
   while (*p) {
     const char *end = strchr(p, ',');
     size_t len = end ? (size_t)(end - p) : strlen(p);
-    char name[128];
-    if (len > 0 && len < sizeof name) {
-      memcpy(name, p, len);
-      name[len] = '\0';
-      json_t *value = json_object_get(item, name);
-      for (size_t i = 0;
-           value == NULL && i < sizeof defaulted_key_fields / sizeof defaulted_key_fields[0]; i++)
-        if (strcmp(name, defaulted_key_fields[i][0]) == 0)
-          json_object_set_new(fields, name,
-                              json_loads(defaulted_key_fields[i][1], JSON_DECODE_ANY, NULL));
-      if (value != NULL)
-        json_object_set(fields, name, value);
+    if (len > 0 && len < sizeof fields[0].name) {
+      struct key_field f = {.value = NULL, .default_text = NULL};
+      memcpy(f.name, p, len);
+      f.name[len] = '\0';
+      f.value = json_object_get(item, f.name);
+      for (size_t i = 0; f.value == NULL &&
+                         i < sizeof defaulted_key_fields / sizeof defaulted_key_fields[0];
+           i++)
+        if (strcmp(f.name, defaulted_key_fields[i][0]) == 0)
+          f.default_text = defaulted_key_fields[i][1];
+      if (f.value != NULL || f.default_text != NULL) {
+        size_t at = 0;
+        while (at < n && strcmp(fields[at].name, f.name) != 0)
+          at++;
+        if (at < cap) {
+          fields[at] = f;
+          if (at == n)
+            n++;
+        }
+      }
     }
     p += len;
     if (*p == ',')
       p++;
   }
-  char *key = json_object_size(fields) ? fieldset_key_keyed(fields) : fieldset_key_index(index);
-  json_decref(fields);
+  return n;
+}
+
+/* "k:" + the key fields as compact JSON with sorted names, built directly; NULL when a
+ * value is not plain (see append_plain_json) and jansson must encode it. */
+static char *
+keyed_key_direct(struct key_field *fields, size_t n)
+{
+  for (size_t i = 1; i < n; i++) /* insertion sort: a handful of names */
+    for (size_t j = i; j > 0 && strcmp(fields[j - 1].name, fields[j].name) > 0; j--) {
+      struct key_field tmp = fields[j];
+      fields[j] = fields[j - 1];
+      fields[j - 1] = tmp;
+    }
+  buf out;
+  buf_init(&out);
+  buf_puts(&out, "k:{");
+  for (size_t i = 0; i < n; i++) {
+    if (!is_plain_name(fields[i].name)) {
+      buf_free(&out);
+      return NULL;
+    }
+    buf_printf(&out, "%s\"%s\":", i ? "," : "", fields[i].name);
+    if (fields[i].value == NULL) {
+      buf_puts(&out, fields[i].default_text);
+    } else if (!append_plain_json(&out, fields[i].value)) {
+      buf_free(&out);
+      return NULL;
+    }
+  }
+  buf_puts(&out, "}");
+  return buf_steal(&out, NULL);
+}
+
+/* The path element of item `index` of a granular list (caller frees). */
+static char *
+item_key(const struct ty *list, const json_t *item, size_t index)
+{
+  if (list->list == LIST_SET) {
+    buf out;
+    buf_init(&out);
+    buf_puts(&out, "v:");
+    if (append_plain_json(&out, item))
+      return buf_steal(&out, NULL);
+    buf_free(&out);
+    return fieldset_key_value(item);
+  }
+  if (!json_is_object(item))
+    return fieldset_key_index(index);
+  struct key_field fields[16];
+  size_t n = key_fields_of(list, item, fields, sizeof fields / sizeof fields[0]);
+  if (n == 0)
+    return fieldset_key_index(index);
+  char *key = keyed_key_direct(fields, n);
+  if (key != NULL)
+    return key;
+  json_t *object = json_object();
+  for (size_t i = 0; i < n; i++)
+    json_object_set_new(object, fields[i].name,
+                        fields[i].value ? json_incref((json_t *)fields[i].value)
+                                        : json_loads(fields[i].default_text, JSON_DECODE_ANY, NULL));
+  key = fieldset_key_keyed(object);
+  json_decref(object);
   return key;
 }
 

@@ -602,6 +602,108 @@ empty_or_null(const json_t *v)
 static void compare_value(struct compare *c, const json_t *old, const json_t *new_value,
                           const struct ty *declared);
 
+/* Puts the built node `child` under parent[key] as record() would have left it: kept if
+ * it is a member or has children, members with children carrying "." after them.
+ * Consumes child. */
+static void
+add_child(json_t *parent, const char *key, json_t *child, bool member)
+{
+  json_t *existing = json_object_get(parent, key);
+  if (existing != NULL) { /* only for field names equal up to an embedded NUL */
+    bool was_member = fieldset_node_is_member(existing);
+    fieldset_union(existing, child);
+    fieldset_node_settle(existing, was_member || member);
+    json_decref(child);
+    return;
+  }
+  if (json_object_size(child) == 0) {
+    if (member)
+      json_object_set_new_nocheck(parent, key, child);
+    else
+      json_decref(child);
+    return;
+  }
+  if (member)
+    json_object_set_new_nocheck(child, ".", json_object());
+  json_object_set_new_nocheck(parent, key, child);
+}
+
+/* compare_value for a path old does not have (everything below it is added), building
+ * the path's part of `changed` in one walk into `node` instead of inserting each leaf
+ * from the root. Returns whether the path itself is recorded. depth is the path's
+ * length. Must stay equivalent to compare_value with old == NULL. */
+static bool
+added_value(const struct typed_schema *schema, const json_t *value, const struct ty *declared,
+            json_t *node, size_t depth)
+{
+  struct ty t = resolve(declared, value);
+  bool granular = is_granular(&t, value) || json_is_null(value);
+  if (t.kind == TY_SCALAR || t.atomic || !granular || empty_or_null(value))
+    return true;
+  if (t.kind == TY_LIST) {
+    struct keyed_items items;
+    keyed_items_init(&items, &t, value);
+    struct ty element = item_ty(&t);
+    for (size_t i = 0; i < items.n; i++) {
+      json_t *child = json_object();
+      added_value(schema, items.items[i], &element, child, depth + 1);
+      add_child(node, items.keys[i], child, true); /* an added item is itself a path */
+    }
+    keyed_items_free(&items);
+  } else {
+    const char *name;
+    json_t *child_value;
+    json_object_foreach ((json_t *)value, name, child_value) {
+      bool known;
+      struct ty child_ty = field_ty(schema, &t, name, &known);
+      json_t *child = json_object();
+      bool member = added_value(schema, child_value, &child_ty, child, depth + 1);
+      char small[128];
+      size_t len = strlen(name);
+      if (len + 3 <= sizeof small) {
+        small[0] = 'f';
+        small[1] = ':';
+        memcpy(small + 2, name, len + 1);
+        add_child(node, small, child, member);
+      } else {
+        cleanup_free char *key = fieldset_key_field(name);
+        add_child(node, key, child, member);
+      }
+    }
+  }
+  return t.kind != TY_STRUCT && depth > 0;
+}
+
+/* Records the subtree `sub` (consumed) built by added_value at the current path: the
+ * path's ancestors are created as fieldset_insert creates them, and only if anything
+ * is recorded. */
+static void
+graft_added(struct compare *c, json_t *sub, bool member)
+{
+  if (c->depth == 0) { /* the root: nothing is recorded yet, sub is the whole set */
+    json_decref(c->changed);
+    c->changed = sub;
+    return;
+  }
+  if (json_object_size(sub) == 0 && !member) {
+    json_decref(sub);
+    return;
+  }
+  json_t *node = c->changed;
+  for (size_t i = 0; i + 1 < c->depth; i++) {
+    json_t *child = json_object_get(node, c->path[i]);
+    if (child == NULL) {
+      child = json_object();
+      json_object_set_new(node, c->path[i], child);
+    } else if (json_object_size(child) == 0) {
+      json_object_set_new(child, ".", json_object());
+    }
+    node = child;
+  }
+  add_child(node, c->path[c->depth - 1], sub, member);
+}
+
+
 static void
 compare_lists(struct compare *c, const json_t *old, const json_t *new_value, const struct ty *t)
 {
@@ -636,6 +738,12 @@ static void
 compare_value(struct compare *c, const json_t *old, const json_t *new_value,
               const struct ty *declared)
 {
+  if (old == NULL && new_value != NULL) {
+    json_t *sub = json_object();
+    bool member = added_value(c->schema, new_value, declared, sub, c->depth);
+    graft_added(c, sub, member);
+    return;
+  }
   struct ty t = resolve(declared, new_value ? new_value : old);
   bool shapes_match = (old == NULL || new_value == NULL || json_is_null(old) ||
                        json_is_null(new_value) || json_typeof(old) == json_typeof(new_value));

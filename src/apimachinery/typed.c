@@ -28,7 +28,10 @@ struct ty {
 
 /* Definitions with x-kubernetes-map-type: atomic, for list and map elements (schema.h
  * gives map-type only for fields). */
-#define DEF(name) {name, sizeof name - 1}
+#define DEF(name)                                                                                  \
+  {                                                                                                \
+    name, sizeof name - 1                                                                          \
+  }
 static const struct {
   const char *name;
   size_t len; /* compared first: most definitions differ in length from every entry */
@@ -265,9 +268,8 @@ key_fields_of(const struct ty *list, const json_t *item, struct key_field *field
       memcpy(f.name, p, len);
       f.name[len] = '\0';
       f.value = json_object_get(item, f.name);
-      for (size_t i = 0; f.value == NULL &&
-                         i < sizeof defaulted_key_fields / sizeof defaulted_key_fields[0];
-           i++)
+      for (size_t i = 0;
+           f.value == NULL && i < sizeof defaulted_key_fields / sizeof defaulted_key_fields[0]; i++)
         if (strcmp(f.name, defaulted_key_fields[i][0]) == 0)
           f.default_text = defaulted_key_fields[i][1];
       if (f.value != NULL || f.default_text != NULL) {
@@ -344,8 +346,9 @@ item_key(const struct ty *list, const json_t *item, size_t index)
   json_t *object = json_object();
   for (size_t i = 0; i < n; i++)
     json_object_set_new(object, fields[i].name,
-                        fields[i].value ? json_incref((json_t *)fields[i].value)
-                                        : json_loads(fields[i].default_text, JSON_DECODE_ANY, NULL));
+                        fields[i].value
+                            ? json_incref((json_t *)fields[i].value)
+                            : json_loads(fields[i].default_text, JSON_DECODE_ANY, NULL));
   key = fieldset_key_keyed(object);
   json_decref(object);
   return key;
@@ -702,7 +705,6 @@ graft_added(struct compare *c, json_t *sub, bool member)
   }
   add_child(node, c->path[c->depth - 1], sub, member);
 }
-
 
 static void
 compare_lists(struct compare *c, const json_t *old, const json_t *new_value, const struct ty *t)

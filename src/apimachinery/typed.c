@@ -2,7 +2,9 @@
  *
  * One small type descriptor (struct ty) is derived per step down the tree from the
  * schema field; the four walks share it and the list-item keys (k:/v:/i:), so a list's
- * semantics are decided in exactly one place (list_kind_of / item_key). */
+ * semantics are decided in exactly one place (list_kind_of / item_key). A compare
+ * builds whatever the old object lacks (all of a create) in one walk (added_value)
+ * rather than inserting each path from the root. */
 #include "apimachinery/typed.h"
 
 #include "apimachinery/fieldset.h"
@@ -10,7 +12,6 @@
 #include "lib/mem.h"
 
 #include <stdio.h>
-
 #include <stdlib.h>
 #include <string.h>
 

@@ -1,7 +1,8 @@
 /* fieldset.c — union, difference, intersection and walks over FieldsV1 trees.
  *
  * Every operation keeps nodes canonical: a leaf member is `{}`, a member with children
- * carries ".", and a node that is neither is removed from its parent. */
+ * carries ".", and a node that is neither is removed from its parent. Copies go through
+ * fieldset_copy, which skips jansson's per-node loop check (a set is a tree of objects). */
 #include "apimachinery/fieldset.h"
 
 #include "lib/buf.h"
@@ -70,6 +71,21 @@ fieldset_insert(json_t *set, const char *const *elems, size_t n)
   }
 }
 
+json_t *
+fieldset_copy(const json_t *set)
+{
+  if (!json_is_object(set))
+    return json_deep_copy(set);
+  json_t *out = json_object();
+  const char *key;
+  json_t *child;
+  json_object_foreach ((json_t *)set, key, child) {
+    size_t len = json_object_iter_key_len(json_object_key_to_iter(key));
+    json_object_setn_new_nocheck(out, key, len, fieldset_copy(child));
+  }
+  return out;
+}
+
 void
 fieldset_union(json_t *dst, const json_t *src)
 {
@@ -80,7 +96,7 @@ fieldset_union(json_t *dst, const json_t *src)
       continue;
     json_t *dst_child = json_object_get(dst, key);
     if (dst_child == NULL) {
-      json_object_set_new(dst, key, json_deep_copy(src_child));
+      json_object_set_new(dst, key, fieldset_copy(src_child));
       continue;
     }
     bool member = fieldset_node_is_member(dst_child) || fieldset_node_is_member(src_child);
@@ -106,6 +122,30 @@ fieldset_subtract(json_t *dst, const json_t *src)
     if (!fieldset_node_settle(dst_child, member))
       json_object_del(dst, key);
   }
+}
+
+bool
+fieldset_subtract_changes(const json_t *dst, const json_t *src)
+{
+  const char *key;
+  json_t *src_child;
+  json_object_foreach ((json_t *)src, key, src_child) {
+    if (is_member_key(key))
+      continue;
+    const json_t *dst_child = json_object_get(dst, key);
+    if (dst_child == NULL)
+      continue;
+    bool member = fieldset_node_is_member(dst_child) && !fieldset_node_is_member(src_child);
+    bool has_children = fieldset_node_has_children(dst_child);
+    if (has_children && fieldset_node_has_children(src_child) &&
+        fieldset_subtract_changes(dst_child, src_child))
+      return true;
+    /* what fieldset_node_settle(dst_child, member) would do to an unchanged child */
+    bool has_member_key = json_object_get(dst_child, MEMBER_KEY) != NULL;
+    if (!has_children ? (has_member_key || !member) : (member != has_member_key))
+      return true;
+  }
+  return false;
 }
 
 json_t *
@@ -233,7 +273,12 @@ fieldset_path_string(const char *const *elems, size_t n)
 char *
 fieldset_key_field(const char *name)
 {
-  return xasprintf("f:%s", name);
+  size_t len = strlen(name);
+  char *key = xmalloc(len + 3);
+  key[0] = 'f';
+  key[1] = ':';
+  memcpy(key + 2, name, len + 1);
+  return key;
 }
 
 static char *

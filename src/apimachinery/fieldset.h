@@ -26,11 +26,17 @@ bool fieldset_node_settle(json_t *node, bool member);
  * non-members. n == 0 (the root) is ignored. */
 void fieldset_insert(json_t *set, const char *const *elems, size_t n);
 
+/* A copy of the set (caller owns), sharing nothing with it. */
+json_t *fieldset_copy(const json_t *set);
+
 /* dst ∪= src, in place. src is only read. */
 void fieldset_union(json_t *dst, const json_t *src);
 
 /* dst −= src (members of src stop being members of dst), in place. */
 void fieldset_subtract(json_t *dst, const json_t *src);
+
+/* true if fieldset_subtract(dst, src) would modify dst (for copy-on-write callers). */
+bool fieldset_subtract_changes(const json_t *dst, const json_t *src);
 
 /* A new set (caller owns) with the members found in both a and b. */
 json_t *fieldset_intersect(const json_t *a, const json_t *b);

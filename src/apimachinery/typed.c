@@ -2,12 +2,16 @@
  *
  * One small type descriptor (struct ty) is derived per step down the tree from the
  * schema field; the four walks share it and the list-item keys (k:/v:/i:), so a list's
- * semantics are decided in exactly one place (list_kind_of / item_key). */
+ * semantics are decided in exactly one place (list_kind_of / item_key). A compare
+ * builds whatever the old object lacks (all of a create) in one walk (added_value)
+ * rather than inserting each path from the root. */
 #include "apimachinery/typed.h"
 
 #include "apimachinery/fieldset.h"
+#include "lib/buf.h"
 #include "lib/mem.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,34 +29,42 @@ struct ty {
 
 /* Definitions with x-kubernetes-map-type: atomic, for list and map elements (schema.h
  * gives map-type only for fields). */
-static const char *const atomic_definitions[] = {
-    "io.k8s.apimachinery.pkg.apis.meta.v1.LabelSelector",
-    "io.k8s.apimachinery.pkg.apis.meta.v1.OwnerReference",
-    "io.k8s.api.autoscaling.v1.CrossVersionObjectReference",
-    "io.k8s.api.core.v1.ConfigMapKeySelector",
-    "io.k8s.api.core.v1.EndpointAddress",
-    "io.k8s.api.core.v1.EndpointPort",
-    "io.k8s.api.core.v1.LocalObjectReference",
-    "io.k8s.api.core.v1.NodeSelector",
-    "io.k8s.api.core.v1.NodeSelectorTerm",
-    "io.k8s.api.core.v1.ObjectFieldSelector",
-    "io.k8s.api.core.v1.ObjectReference",
-    "io.k8s.api.core.v1.ResourceFieldSelector",
-    "io.k8s.api.core.v1.ScopeSelector",
-    "io.k8s.api.core.v1.SecretKeySelector",
-    "io.k8s.api.core.v1.SecretReference",
-    "io.k8s.api.core.v1.TopologySelectorTerm",
-    "io.k8s.api.core.v1.TypedLocalObjectReference",
-    "io.k8s.api.discovery.v1.EndpointPort",
-    "io.k8s.api.networking.v1.ServiceBackendPort",
-    "io.k8s.api.rbac.v1.RoleRef",
-    "io.k8s.api.rbac.v1.Subject",
-    "io.k8s.api.admissionregistration.v1.MatchResources",
-    "io.k8s.api.admissionregistration.v1.NamedRuleWithOperations",
-    "io.k8s.api.admissionregistration.v1.ParamKind",
-    "io.k8s.api.admissionregistration.v1.ParamRef",
-    "io.k8s.api.admissionregistration.v1.Variable",
+#define DEF(name)                                                                                  \
+  {                                                                                                \
+    name, sizeof name - 1                                                                          \
+  }
+static const struct {
+  const char *name;
+  size_t len; /* compared first: most definitions differ in length from every entry */
+} atomic_definitions[] = {
+    DEF("io.k8s.apimachinery.pkg.apis.meta.v1.LabelSelector"),
+    DEF("io.k8s.apimachinery.pkg.apis.meta.v1.OwnerReference"),
+    DEF("io.k8s.api.autoscaling.v1.CrossVersionObjectReference"),
+    DEF("io.k8s.api.core.v1.ConfigMapKeySelector"),
+    DEF("io.k8s.api.core.v1.EndpointAddress"),
+    DEF("io.k8s.api.core.v1.EndpointPort"),
+    DEF("io.k8s.api.core.v1.LocalObjectReference"),
+    DEF("io.k8s.api.core.v1.NodeSelector"),
+    DEF("io.k8s.api.core.v1.NodeSelectorTerm"),
+    DEF("io.k8s.api.core.v1.ObjectFieldSelector"),
+    DEF("io.k8s.api.core.v1.ObjectReference"),
+    DEF("io.k8s.api.core.v1.ResourceFieldSelector"),
+    DEF("io.k8s.api.core.v1.ScopeSelector"),
+    DEF("io.k8s.api.core.v1.SecretKeySelector"),
+    DEF("io.k8s.api.core.v1.SecretReference"),
+    DEF("io.k8s.api.core.v1.TopologySelectorTerm"),
+    DEF("io.k8s.api.core.v1.TypedLocalObjectReference"),
+    DEF("io.k8s.api.discovery.v1.EndpointPort"),
+    DEF("io.k8s.api.networking.v1.ServiceBackendPort"),
+    DEF("io.k8s.api.rbac.v1.RoleRef"),
+    DEF("io.k8s.api.rbac.v1.Subject"),
+    DEF("io.k8s.api.admissionregistration.v1.MatchResources"),
+    DEF("io.k8s.api.admissionregistration.v1.NamedRuleWithOperations"),
+    DEF("io.k8s.api.admissionregistration.v1.ParamKind"),
+    DEF("io.k8s.api.admissionregistration.v1.ParamRef"),
+    DEF("io.k8s.api.admissionregistration.v1.Variable"),
 };
+#undef DEF
 
 /* Key fields upstream defaults when an item omits them (ports are keyed by protocol). */
 static const char *const defaulted_key_fields[][2] = {
@@ -67,8 +79,9 @@ static const struct ty scalar_ty = {.kind = TY_SCALAR};
 static bool
 definition_is_atomic(const char *def)
 {
+  size_t len = strlen(def);
   for (size_t i = 0; i < sizeof atomic_definitions / sizeof atomic_definitions[0]; i++)
-    if (strcmp(def, atomic_definitions[i]) == 0)
+    if (atomic_definitions[i].len == len && memcmp(def, atomic_definitions[i].name, len) == 0)
       return true;
   return false;
 }
@@ -188,38 +201,157 @@ is_granular(const struct ty *t, const json_t *value)
 
 /* ---- list items ---------------------------------------------------------------------- */
 
-/* The path element of item `index` of a granular list (caller frees). */
-static char *
-item_key(const struct ty *list, const json_t *item, size_t index)
+/* Appends value the way jansson's compact encoder prints it, for strings needing no
+ * escapes, integers, booleans and null; false (nothing appended) for anything else. */
+static bool
+append_plain_json(buf *out, const json_t *value)
 {
-  if (list->list == LIST_SET)
-    return fieldset_key_value(item);
-  if (!json_is_object(item))
-    return fieldset_key_index(index);
-  json_t *fields = json_object();
+  switch (json_typeof(value)) {
+  case JSON_STRING: {
+    const char *text = json_string_value(value);
+    size_t len = json_string_length(value);
+    for (size_t i = 0; i < len; i++)
+      if ((unsigned char)text[i] < 0x20 || text[i] == '"' || text[i] == '\\')
+        return false;
+    buf_append(out, "\"", 1);
+    buf_append(out, text, len);
+    buf_append(out, "\"", 1);
+    return true;
+  }
+  case JSON_INTEGER: {
+    char digits[24];
+    int len = snprintf(digits, sizeof digits, "%" JSON_INTEGER_FORMAT, json_integer_value(value));
+    buf_append(out, digits, (size_t)len);
+    return true;
+  }
+  case JSON_TRUE:
+    buf_puts(out, "true");
+    return true;
+  case JSON_FALSE:
+    buf_puts(out, "false");
+    return true;
+  case JSON_NULL:
+    buf_puts(out, "null");
+    return true;
+  default:
+    return false;
+  }
+}
+
+static bool
+is_plain_name(const char *name)
+{
+  for (; *name; name++)
+    if ((unsigned char)*name < 0x20 || *name == '"' || *name == '\\')
+      return false;
+  return true;
+}
+
+/* One key field of a keyed list item: its value, or the JSON text upstream defaults it to. */
+struct key_field {
+  char name[128];
+  const json_t *value;
+  const char *default_text;
+};
+
+/* The key fields of `item` present or defaulted, in the order of list->keys, a repeated
+ * name keeping its last value. Returns how many (at most `cap`). */
+static size_t
+key_fields_of(const struct ty *list, const json_t *item, struct key_field *fields, size_t cap)
+{
+  size_t n = 0;
   const char *p = list->keys;
   while (*p) {
     const char *end = strchr(p, ',');
     size_t len = end ? (size_t)(end - p) : strlen(p);
-    char name[128];
-    if (len > 0 && len < sizeof name) {
-      memcpy(name, p, len);
-      name[len] = '\0';
-      json_t *value = json_object_get(item, name);
+    if (len > 0 && len < sizeof fields[0].name) {
+      struct key_field f = {.value = NULL, .default_text = NULL};
+      memcpy(f.name, p, len);
+      f.name[len] = '\0';
+      f.value = json_object_get(item, f.name);
       for (size_t i = 0;
-           value == NULL && i < sizeof defaulted_key_fields / sizeof defaulted_key_fields[0]; i++)
-        if (strcmp(name, defaulted_key_fields[i][0]) == 0)
-          json_object_set_new(fields, name,
-                              json_loads(defaulted_key_fields[i][1], JSON_DECODE_ANY, NULL));
-      if (value != NULL)
-        json_object_set(fields, name, value);
+           f.value == NULL && i < sizeof defaulted_key_fields / sizeof defaulted_key_fields[0]; i++)
+        if (strcmp(f.name, defaulted_key_fields[i][0]) == 0)
+          f.default_text = defaulted_key_fields[i][1];
+      if (f.value != NULL || f.default_text != NULL) {
+        size_t at = 0;
+        while (at < n && strcmp(fields[at].name, f.name) != 0)
+          at++;
+        if (at < cap) {
+          fields[at] = f;
+          if (at == n)
+            n++;
+        }
+      }
     }
     p += len;
     if (*p == ',')
       p++;
   }
-  char *key = json_object_size(fields) ? fieldset_key_keyed(fields) : fieldset_key_index(index);
-  json_decref(fields);
+  return n;
+}
+
+/* "k:" + the key fields as compact JSON with sorted names, built directly; NULL when a
+ * value is not plain (see append_plain_json) and jansson must encode it. */
+static char *
+keyed_key_direct(struct key_field *fields, size_t n)
+{
+  for (size_t i = 1; i < n; i++) /* insertion sort: a handful of names */
+    for (size_t j = i; j > 0 && strcmp(fields[j - 1].name, fields[j].name) > 0; j--) {
+      struct key_field tmp = fields[j];
+      fields[j] = fields[j - 1];
+      fields[j - 1] = tmp;
+    }
+  buf out;
+  buf_init(&out);
+  buf_puts(&out, "k:{");
+  for (size_t i = 0; i < n; i++) {
+    if (!is_plain_name(fields[i].name)) {
+      buf_free(&out);
+      return NULL;
+    }
+    buf_printf(&out, "%s\"%s\":", i ? "," : "", fields[i].name);
+    if (fields[i].value == NULL) {
+      buf_puts(&out, fields[i].default_text);
+    } else if (!append_plain_json(&out, fields[i].value)) {
+      buf_free(&out);
+      return NULL;
+    }
+  }
+  buf_puts(&out, "}");
+  return buf_steal(&out, NULL);
+}
+
+/* The path element of item `index` of a granular list (caller frees). */
+static char *
+item_key(const struct ty *list, const json_t *item, size_t index)
+{
+  if (list->list == LIST_SET) {
+    buf out;
+    buf_init(&out);
+    buf_puts(&out, "v:");
+    if (append_plain_json(&out, item))
+      return buf_steal(&out, NULL);
+    buf_free(&out);
+    return fieldset_key_value(item);
+  }
+  if (!json_is_object(item))
+    return fieldset_key_index(index);
+  struct key_field fields[16];
+  size_t n = key_fields_of(list, item, fields, sizeof fields / sizeof fields[0]);
+  if (n == 0)
+    return fieldset_key_index(index);
+  char *key = keyed_key_direct(fields, n);
+  if (key != NULL)
+    return key;
+  json_t *object = json_object();
+  for (size_t i = 0; i < n; i++)
+    json_object_set_new(object, fields[i].name,
+                        fields[i].value
+                            ? json_incref((json_t *)fields[i].value)
+                            : json_loads(fields[i].default_text, JSON_DECODE_ANY, NULL));
+  key = fieldset_key_keyed(object);
+  json_decref(object);
   return key;
 }
 
@@ -474,6 +606,107 @@ empty_or_null(const json_t *v)
 static void compare_value(struct compare *c, const json_t *old, const json_t *new_value,
                           const struct ty *declared);
 
+/* Puts the built node `child` under parent[key] as record() would have left it: kept if
+ * it is a member or has children, members with children carrying "." after them.
+ * Consumes child. */
+static void
+add_child(json_t *parent, const char *key, json_t *child, bool member)
+{
+  json_t *existing = json_object_get(parent, key);
+  if (existing != NULL) { /* only for field names equal up to an embedded NUL */
+    bool was_member = fieldset_node_is_member(existing);
+    fieldset_union(existing, child);
+    fieldset_node_settle(existing, was_member || member);
+    json_decref(child);
+    return;
+  }
+  if (json_object_size(child) == 0) {
+    if (member)
+      json_object_set_new_nocheck(parent, key, child);
+    else
+      json_decref(child);
+    return;
+  }
+  if (member)
+    json_object_set_new_nocheck(child, ".", json_object());
+  json_object_set_new_nocheck(parent, key, child);
+}
+
+/* compare_value for a path old does not have (everything below it is added), building
+ * the path's part of `changed` in one walk into `node` instead of inserting each leaf
+ * from the root. Returns whether the path itself is recorded. depth is the path's
+ * length. Must stay equivalent to compare_value with old == NULL. */
+static bool
+added_value(const struct typed_schema *schema, const json_t *value, const struct ty *declared,
+            json_t *node, size_t depth)
+{
+  struct ty t = resolve(declared, value);
+  bool granular = is_granular(&t, value) || json_is_null(value);
+  if (t.kind == TY_SCALAR || t.atomic || !granular || empty_or_null(value))
+    return true;
+  if (t.kind == TY_LIST) {
+    struct keyed_items items;
+    keyed_items_init(&items, &t, value);
+    struct ty element = item_ty(&t);
+    for (size_t i = 0; i < items.n; i++) {
+      json_t *child = json_object();
+      added_value(schema, items.items[i], &element, child, depth + 1);
+      add_child(node, items.keys[i], child, true); /* an added item is itself a path */
+    }
+    keyed_items_free(&items);
+  } else {
+    const char *name;
+    json_t *child_value;
+    json_object_foreach ((json_t *)value, name, child_value) {
+      bool known;
+      struct ty child_ty = field_ty(schema, &t, name, &known);
+      json_t *child = json_object();
+      bool member = added_value(schema, child_value, &child_ty, child, depth + 1);
+      char small[128];
+      size_t len = strlen(name);
+      if (len + 3 <= sizeof small) {
+        small[0] = 'f';
+        small[1] = ':';
+        memcpy(small + 2, name, len + 1);
+        add_child(node, small, child, member);
+      } else {
+        cleanup_free char *key = fieldset_key_field(name);
+        add_child(node, key, child, member);
+      }
+    }
+  }
+  return t.kind != TY_STRUCT && depth > 0;
+}
+
+/* Records the subtree `sub` (consumed) built by added_value at the current path: the
+ * path's ancestors are created as fieldset_insert creates them, and only if anything
+ * is recorded. */
+static void
+graft_added(struct compare *c, json_t *sub, bool member)
+{
+  if (c->depth == 0) { /* the root: nothing is recorded yet, sub is the whole set */
+    json_decref(c->changed);
+    c->changed = sub;
+    return;
+  }
+  if (json_object_size(sub) == 0 && !member) {
+    json_decref(sub);
+    return;
+  }
+  json_t *node = c->changed;
+  for (size_t i = 0; i + 1 < c->depth; i++) {
+    json_t *child = json_object_get(node, c->path[i]);
+    if (child == NULL) {
+      child = json_object();
+      json_object_set_new(node, c->path[i], child);
+    } else if (json_object_size(child) == 0) {
+      json_object_set_new(child, ".", json_object());
+    }
+    node = child;
+  }
+  add_child(node, c->path[c->depth - 1], sub, member);
+}
+
 static void
 compare_lists(struct compare *c, const json_t *old, const json_t *new_value, const struct ty *t)
 {
@@ -508,6 +741,12 @@ static void
 compare_value(struct compare *c, const json_t *old, const json_t *new_value,
               const struct ty *declared)
 {
+  if (old == NULL && new_value != NULL) {
+    json_t *sub = json_object();
+    bool member = added_value(c->schema, new_value, declared, sub, c->depth);
+    graft_added(c, sub, member);
+    return;
+  }
   struct ty t = resolve(declared, new_value ? new_value : old);
   bool shapes_match = (old == NULL || new_value == NULL || json_is_null(old) ||
                        json_is_null(new_value) || json_typeof(old) == json_typeof(new_value));

@@ -197,6 +197,7 @@ apply_server_side_env(const struct apply_env *env, const json_t *live, const jso
                                                        api_version ? api_version : "", "", true);
     json_decref(before->set);
     before->set = typed_field_set(&schema, live_view, definition);
+    before->shared = false;
     strip_untracked(before->set);
   }
 
@@ -205,12 +206,13 @@ apply_server_side_env(const struct apply_env *env, const json_t *live, const jso
   struct managed_entry *mine = managed_fields_find(&mf, manager, "Apply", "", "", true);
   free(mine->api_version);
   mine->api_version = xstrdup(api_version ? api_version : "");
-  json_t *last_set = mine->set;
-  mine->set = json_deep_copy(raw_set);
+  json_t *last_set = mine->set; /* possibly shared: only read below */
+  mine->set = fieldset_copy(raw_set);
+  mine->shared = false;
   strip_untracked(mine->set);
 
   if (!fieldset_is_empty(last_set)) {
-    json_t *owned = json_deep_copy(raw_set);
+    json_t *owned = fieldset_copy(raw_set);
     for (size_t i = 0; i < mf.count; i++)
       fieldset_union(owned, mf.entries[i].set);
     typed_prune(&schema, merged, last_set, owned, definition);
@@ -242,8 +244,8 @@ apply_server_side_env(const struct apply_env *env, const json_t *live, const jso
       conflict_error(&mf, conflicts, err);
     for (size_t i = 0; i < mf.count; i++) {
       if (conflicts[i] != NULL)
-        fieldset_subtract(mf.entries[i].set, conflicts[i]);
-      fieldset_subtract(mf.entries[i].set, removed);
+        managed_entry_subtract(&mf.entries[i], conflicts[i]);
+      managed_entry_subtract(&mf.entries[i], removed);
       json_decref(conflicts[i]);
     }
     free(conflicts);
@@ -303,12 +305,18 @@ apply_track_update_env(const struct apply_env *env, json_t *obj, const json_t *o
                           !fieldset_is_empty(changed));
   for (size_t i = 0; i < mf.count; i++) {
     struct managed_entry *e = &mf.entries[i];
-    fieldset_subtract(e->set, removed);
+    managed_entry_subtract(e, removed);
     if (e != mine)
-      fieldset_subtract(e->set, changed);
+      managed_entry_subtract(e, changed);
   }
   if (mine != NULL) {
-    fieldset_union(mine->set, changed);
+    if (json_object_size(mine->set) == 0) { /* a new entry: the union is `changed` itself */
+      json_decref(mine->set);
+      mine->set = steal_ptr(changed);
+      mine->shared = false;
+    } else {
+      fieldset_union(managed_entry_writable_set(mine), changed);
+    }
     mine->touched = true;
   }
   json_decref(changed);

@@ -1,7 +1,8 @@
 /* managed_fields.c — decoding, looking up and encoding metadata.managedFields entries.
  *
  * An entry keeps its time unless the operation that wrote it touched it (or it is new),
- * as upstream does: managers losing fields to someone else keep their timestamps. */
+ * as upstream does: managers losing fields to someone else keep their timestamps. Sets
+ * are copy-on-write: decoding and encoding pass the FieldsV1 trees by reference. */
 #include "registry/managed_fields.h"
 
 #include "apimachinery/fieldset.h"
@@ -56,7 +57,7 @@ managed_fields_decode(struct managed_fields *mf, const json_t *array)
     struct managed_entry *e =
         managed_fields_find(mf, manager, operation, api_version, subresource, false);
     if (e != NULL) { /* a repeated identity: keep one entry holding both sets */
-      fieldset_union(e->set, fields);
+      fieldset_union(managed_entry_writable_set(e), fields);
       continue;
     }
     e = append_entry(mf);
@@ -66,8 +67,9 @@ managed_fields_decode(struct managed_fields *mf, const json_t *array)
     e->subresource = xstrdup(subresource);
     const char *time = json_string_value(json_object_get(item, "time"));
     e->time = time ? xstrdup(time) : NULL;
-    e->set = json_deep_copy(fields);
-    e->original = json_deep_copy(fields);
+    e->set = json_incref((json_t *)fields);
+    e->shared = true;
+    e->decoded = true;
   }
 }
 
@@ -98,7 +100,26 @@ entry_free(struct managed_entry *e)
   free(e->subresource);
   free(e->time);
   json_decref(e->set);
-  json_decref(e->original);
+}
+
+json_t *
+managed_entry_writable_set(struct managed_entry *e)
+{
+  if (e->shared) {
+    json_t *copy = fieldset_copy(e->set);
+    json_decref(e->set);
+    e->set = copy;
+    e->shared = false;
+  }
+  return e->set;
+}
+
+void
+managed_entry_subtract(struct managed_entry *e, const json_t *src)
+{
+  if (e->shared && !fieldset_subtract_changes(e->set, src))
+    return;
+  fieldset_subtract(managed_entry_writable_set(e), src);
 }
 
 void
@@ -118,7 +139,7 @@ managed_fields_drop_empty(struct managed_fields *mf)
 static bool
 entry_changed(const struct managed_entry *e)
 {
-  return e->touched || e->original == NULL || e->time == NULL;
+  return e->touched || !e->decoded || e->time == NULL;
 }
 
 struct sort_item {
@@ -162,7 +183,7 @@ managed_fields_encode(const struct managed_fields *mf, const char *now)
     if (items[i].time)
       json_object_set_new(obj, "time", json_string(items[i].time));
     json_object_set_new(obj, "fieldsType", json_string("FieldsV1"));
-    json_object_set_new(obj, "fieldsV1", json_deep_copy(e->set));
+    json_object_set(obj, "fieldsV1", e->set);
     if (e->subresource[0])
       json_object_set_new(obj, "subresource", json_string(e->subresource));
     json_array_append_new(array, obj);

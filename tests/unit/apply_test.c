@@ -495,4 +495,409 @@ TEST(fieldset_union_subtract_intersect)
   json_decref(b);
 }
 
+/* ---- realistic objects: the results stay those of the first implementation ------------ */
+
+/* Realistic objects as the API server holds them at create (after defaulting). The
+ * Deployment is seed_deployment above. */
+static const char seed_service[] =
+    "{\"apiVersion\":\"v1\",\"kind\":\"Service\",\"metadata\":{\"name\":\"web-svc\","
+    "\"namespace\":\"default\",\"uid\":\"u1\"},\"spec\":{\"ports\":[{\"port\":80,\"targetPort\":80,"
+    "\"protocol\":\"TCP\"}],\"selector\":{\"app\":\"web\"},\"type\":\"ClusterIP\","
+    "\"sessionAffinity\":\"None\",\"internalTrafficPolicy\":\"Cluster\",\"ipFamilyPolicy\":"
+    "\"SingleStack\",\"ipFamilies\":[\"IPv4\"],\"clusterIP\":\"10.43.0.2\",\"clusterIPs\":["
+    "\"10.43.0.2\"]}}";
+
+static const char multi_container_pod[] =
+    "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"annotations\":{\"note\":\"x\"},"
+    "\"labels\":{\"app\":\"web\",\"tier\":\"be\"},\"name\":\"multi\",\"namespace\":\"default\"},"
+    "\"spec\":{\"containers\":[{\"env\":[{\"name\":\"A\",\"value\":\"1\"},{\"name\":\"B\","
+    "\"valueFrom\":{\"fieldRef\":{\"fieldPath\":\"metadata.name\",\"apiVersion\":\"v1\"}}}],"
+    "\"image\":\"nginx\",\"name\":\"a\",\"ports\":[{\"containerPort\":80,\"name\":\"http\","
+    "\"protocol\":\"TCP\"},{\"containerPort\":443,\"protocol\":\"TCP\"}],\"volumeMounts\":[{"
+    "\"mountPath\":\"/data\",\"name\":\"data\"}],\"terminationMessagePath\":\"/dev/"
+    "termination-log\","
+    "\"terminationMessagePolicy\":\"File\",\"imagePullPolicy\":\"Always\",\"resources\":{}},"
+    "{\"args\":[\"--port\",\"6379\"],\"image\":\"redis\",\"name\":\"b\",\"resources\":{\"limits\":{"
+    "\"cpu\":\"100m\"},\"requests\":{\"cpu\":\"100m\"}},\"terminationMessagePath\":"
+    "\"/dev/"
+    "termination-log\",\"terminationMessagePolicy\":\"File\",\"imagePullPolicy\":\"Always\"},"
+    "{\"command\":[\"sleep\",\"3600\"],\"image\":\"busybox\",\"name\":\"c\","
+    "\"terminationMessagePath\":\"/dev/termination-log\",\"terminationMessagePolicy\":\"File\","
+    "\"imagePullPolicy\":\"Always\",\"resources\":{}}],\"initContainers\":[{\"command\":[\"sh\","
+    "\"-c\",\"true\"],\"image\":\"busybox\",\"name\":\"init\",\"terminationMessagePath\":"
+    "\"/dev/termination-log\",\"terminationMessagePolicy\":\"File\",\"imagePullPolicy\":\"Always\","
+    "\"resources\":{}}],\"tolerations\":[{\"key\":\"k\",\"operator\":\"Exists\"}],\"volumes\":[{"
+    "\"emptyDir\":{},\"name\":\"data\"}],\"dnsPolicy\":\"ClusterFirst\",\"restartPolicy\":"
+    "\"Always\",\"securityContext\":{},\"terminationGracePeriodSeconds\":30,\"schedulerName\":"
+    "\"default-scheduler\",\"enableServiceLinks\":true},\"status\":{\"phase\":\"Pending\","
+    "\"qosClass\":\"Burstable\"}}";
+
+/* metadata.managedFields as compact JSON in stored key order (caller frees). */
+static char *
+managed_text(const json_t *obj)
+{
+  return json_dumps(managed(obj), JSON_COMPACT | JSON_PRESERVE_ORDER);
+}
+
+/* A copy of obj without managedFields, as a client sends it back. */
+static json_t *
+client_copy(const json_t *obj)
+{
+  json_t *copy = json_deep_copy(obj);
+  json_object_del(json_object_get(copy, "metadata"), "managedFields");
+  return copy;
+}
+
+/* One object's life: created by kubectl-create, edited by kubectl-edit (edit() changes
+ * it), a status write by the controller, then a forced apply of `applied` by kubectl.
+ * Fills out[0..4) with the managedFields after each step (caller frees). */
+static void
+object_life(const char *created_text, void (*edit)(json_t *), const char *definition,
+            const char *applied, char *out[4])
+{
+  json_t *obj = parse(created_text);
+  apply_track_update_env(&env1, obj, NULL, "kubectl-create", "Update", "");
+  out[0] = managed_text(obj);
+
+  json_t *edited = client_copy(obj);
+  edit(edited);
+  json_t *before = json_deep_copy(obj);
+  apply_track_update_env(&env2, edited, obj, "kubectl-edit", "Update", "");
+  CHECK(json_equal(obj, before)); /* the old object is only read, even where shared */
+  out[1] = managed_text(edited);
+
+  json_t *status = client_copy(edited);
+  json_object_set_new(status, "status", json_pack("{s:s,s:i}", "phase", "Running", "replicas", 2));
+  apply_track_update_env(&env2, status, edited, "controller", "Update", "status");
+  out[2] = managed_text(status);
+
+  k8c_err err = {0};
+  json_t *config = parse(applied);
+  json_t *result = apply_server_side_env(&env2, status, config, definition, "kubectl", true, &err);
+  CHECK(result != NULL);
+  out[3] = result ? managed_text(result) : NULL;
+  k8c_err_clear(&err);
+  json_decref(config);
+  json_decref(result);
+  json_decref(status);
+  json_decref(before);
+  json_decref(edited);
+  json_decref(obj);
+}
+
+static void
+edit_deployment(json_t *d)
+{
+  json_t *spec = json_object_get(d, "spec");
+  json_object_set_new(spec, "replicas", json_integer(5));
+  json_object_set_new(json_object_get(json_object_get(d, "metadata"), "labels"), "tier",
+                      json_string("fe"));
+  json_t *pod_spec = json_object_get(json_object_get(spec, "template"), "spec");
+  json_t *c = json_array_get(json_object_get(pod_spec, "containers"), 0);
+  json_object_set_new(c, "image", json_string("nginx:1.28"));
+  json_object_del(c, "readinessProbe");
+}
+
+static void
+edit_service(json_t *s)
+{
+  json_t *spec = json_object_get(s, "spec");
+  json_object_set_new(spec, "selector", json_pack("{s:s}", "app", "web2"));
+  json_array_append_new(json_object_get(spec, "ports"),
+                        json_pack("{s:i,s:i}", "port", 443, "targetPort", 8443));
+  json_object_del(spec, "sessionAffinity");
+}
+
+static void
+edit_pod(json_t *p)
+{
+  json_t *containers = json_object_get(json_object_get(p, "spec"), "containers");
+  json_object_set_new(json_array_get(containers, 1), "image", json_string("redis:7"));
+  json_array_remove(containers, 2);
+  json_array_append_new(json_object_get(json_array_get(containers, 0), "env"),
+                        json_pack("{s:s,s:s}", "name", "C", "value", "3"));
+  json_object_set_new(json_object_get(json_object_get(p, "metadata"), "annotations"), "more",
+                      json_string("y"));
+}
+
+static const char deployment_applied[] =
+    "{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\",\"metadata\":{\"name\":"
+    "\"nginx-deployment\"},\"spec\":{\"replicas\":4,\"template\":{\"spec\":{\"containers\":[{"
+    "\"name\":\"nginx\",\"image\":\"nginx:1.29\"}]}}}}";
+static const char service_applied[] =
+    "{\"apiVersion\":\"v1\",\"kind\":\"Service\",\"metadata\":{\"name\":\"web-svc\"},"
+    "\"spec\":{\"ports\":[{\"port\":80,\"targetPort\":8080}]}}";
+static const char pod_applied[] =
+    "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"multi\",\"labels\":{"
+    "\"tier\":\"x\"}},\"spec\":{\"containers\":[{\"name\":\"a\",\"image\":\"nginx:2\"}]}}";
+
+/* The managedFields (in stored key order) that the first implementation — compare
+ * against the old object, insert every changed path from the root, copy every set —
+ * gave for object_life on these objects. The one-walk create path, the copy-on-write
+ * sets and the direct list-item keys must reproduce them byte for byte. */
+static const char expected_deployment_created[] =
+    "[{\"manager\":\"kubectl-create\",\"operation\":\"Update\",\"apiVersion\":\"apps/v1\",\""
+    "time\":\"2025-01-01T00:00:00Z\",\"fieldsType\":\"FieldsV1\",\"fieldsV1\":{\"f:metadata"
+    "\":{\"f:labels\":{\"f:app\":{},\".\":{}}},\"f:spec\":{\"f:replicas\":{},\"f:selector\""
+    ":{},\"f:template\":{\"f:metadata\":{\"f:labels\":{\"f:app\":{},\".\":{}}},\"f:spec\":{"
+    "\"f:containers\":{\"k:{\\\"name\\\":\\\"nginx\\\"}\":{\"f:name\":{},\"f:image\":{},\"f"
+    ":ports\":{\"k:{\\\"containerPort\\\":80,\\\"protocol\\\":\\\"TCP\\\"}\":{\"f:container"
+    "Port\":{},\".\":{}},\".\":{}},\"f:readinessProbe\":{\"f:httpGet\":{\"f:path\":{},\"f:p"
+    "ort\":{}},\"f:initialDelaySeconds\":{},\"f:periodSeconds\":{}},\"f:livenessProbe\":{\""
+    "f:httpGet\":{\"f:path\":{},\"f:port\":{}},\"f:initialDelaySeconds\":{},\"f:periodSecon"
+    "ds\":{}},\"f:resources\":{\"f:requests\":{\"f:cpu\":{},\"f:memory\":{},\".\":{}},\"f:l"
+    "imits\":{\"f:cpu\":{},\"f:memory\":{},\".\":{}}},\".\":{}},\".\":{}}}}}}}]";
+static const char expected_deployment_edited[] =
+    "[{\"manager\":\"kubectl-create\",\"operation\":\"Update\",\"apiVersion\":\"apps/v1\",\""
+    "time\":\"2025-01-01T00:00:00Z\",\"fieldsType\":\"FieldsV1\",\"fieldsV1\":{\"f:metadata"
+    "\":{\"f:labels\":{\"f:app\":{},\".\":{}}},\"f:spec\":{\"f:selector\":{},\"f:template\""
+    ":{\"f:metadata\":{\"f:labels\":{\"f:app\":{},\".\":{}}},\"f:spec\":{\"f:containers\":{"
+    "\"k:{\\\"name\\\":\\\"nginx\\\"}\":{\"f:name\":{},\"f:ports\":{\"k:{\\\"containerPort\\"
+    "\":80,\\\"protocol\\\":\\\"TCP\\\"}\":{\"f:containerPort\":{},\".\":{}},\".\":{}},\"f:"
+    "livenessProbe\":{\"f:httpGet\":{\"f:path\":{},\"f:port\":{}},\"f:initialDelaySeconds\""
+    ":{},\"f:periodSeconds\":{}},\"f:resources\":{\"f:requests\":{\"f:cpu\":{},\"f:memory\""
+    ":{},\".\":{}},\"f:limits\":{\"f:cpu\":{},\"f:memory\":{},\".\":{}}},\".\":{}},\".\":{}"
+    "}}}}}},{\"manager\":\"kubectl-edit\",\"operation\":\"Update\",\"apiVersion\":\"apps/v1"
+    "\",\"time\":\"2025-01-02T00:00:00Z\",\"fieldsType\":\"FieldsV1\",\"fieldsV1\":{\"f:met"
+    "adata\":{\"f:labels\":{\"f:tier\":{}}},\"f:spec\":{\"f:replicas\":{},\"f:template\":{\""
+    "f:spec\":{\"f:containers\":{\"k:{\\\"name\\\":\\\"nginx\\\"}\":{\"f:image\":{}}}}}}}}]";
+static const char expected_service_created[] =
+    "[{\"manager\":\"kubectl-create\",\"operation\":\"Update\",\"apiVersion\":\"v1\",\"time"
+    "\":\"2025-01-01T00:00:00Z\",\"fieldsType\":\"FieldsV1\",\"fieldsV1\":{\"f:spec\":{\"f:"
+    "ports\":{\"k:{\\\"port\\\":80,\\\"protocol\\\":\\\"TCP\\\"}\":{\"f:port\":{},\"f:targe"
+    "tPort\":{},\"f:protocol\":{},\".\":{}},\".\":{}},\"f:selector\":{},\"f:type\":{},\"f:s"
+    "essionAffinity\":{},\"f:internalTrafficPolicy\":{},\"f:ipFamilyPolicy\":{},\"f:ipFamil"
+    "ies\":{},\"f:clusterIP\":{},\"f:clusterIPs\":{}}}}]";
+static const char expected_service_edited[] =
+    "[{\"manager\":\"kubectl-create\",\"operation\":\"Update\",\"apiVersion\":\"v1\",\"time"
+    "\":\"2025-01-01T00:00:00Z\",\"fieldsType\":\"FieldsV1\",\"fieldsV1\":{\"f:spec\":{\"f:"
+    "ports\":{\"k:{\\\"port\\\":80,\\\"protocol\\\":\\\"TCP\\\"}\":{\"f:port\":{},\"f:targe"
+    "tPort\":{},\"f:protocol\":{},\".\":{}},\".\":{}},\"f:type\":{},\"f:internalTrafficPoli"
+    "cy\":{},\"f:ipFamilyPolicy\":{},\"f:ipFamilies\":{},\"f:clusterIP\":{},\"f:clusterIPs\""
+    ":{}}}},{\"manager\":\"kubectl-edit\",\"operation\":\"Update\",\"apiVersion\":\"v1\",\""
+    "time\":\"2025-01-02T00:00:00Z\",\"fieldsType\":\"FieldsV1\",\"fieldsV1\":{\"f:spec\":{"
+    "\"f:ports\":{\"k:{\\\"port\\\":443,\\\"protocol\\\":\\\"TCP\\\"}\":{\"f:port\":{},\"f:"
+    "targetPort\":{},\".\":{}}},\"f:selector\":{}}}}]";
+static const char expected_service_status[] =
+    "[{\"manager\":\"kubectl-create\",\"operation\":\"Update\",\"apiVersion\":\"v1\",\"time"
+    "\":\"2025-01-01T00:00:00Z\",\"fieldsType\":\"FieldsV1\",\"fieldsV1\":{\"f:spec\":{\"f:"
+    "ports\":{\"k:{\\\"port\\\":80,\\\"protocol\\\":\\\"TCP\\\"}\":{\"f:port\":{},\"f:targe"
+    "tPort\":{},\"f:protocol\":{},\".\":{}},\".\":{}},\"f:type\":{},\"f:internalTrafficPoli"
+    "cy\":{},\"f:ipFamilyPolicy\":{},\"f:ipFamilies\":{},\"f:clusterIP\":{},\"f:clusterIPs\""
+    ":{}}}},{\"manager\":\"controller\",\"operation\":\"Update\",\"apiVersion\":\"v1\",\"ti"
+    "me\":\"2025-01-02T00:00:00Z\",\"fieldsType\":\"FieldsV1\",\"fieldsV1\":{\"f:status\":{"
+    "\"f:phase\":{},\"f:replicas\":{}}},\"subresource\":\"status\"},{\"manager\":\"kubectl-"
+    "edit\",\"operation\":\"Update\",\"apiVersion\":\"v1\",\"time\":\"2025-01-02T00:00:00Z\""
+    ",\"fieldsType\":\"FieldsV1\",\"fieldsV1\":{\"f:spec\":{\"f:ports\":{\"k:{\\\"port\\\":"
+    "443,\\\"protocol\\\":\\\"TCP\\\"}\":{\"f:port\":{},\"f:targetPort\":{},\".\":{}}},\"f:"
+    "selector\":{}}}}]";
+static const char expected_service_applied[] =
+    "[{\"manager\":\"kubectl\",\"operation\":\"Apply\",\"apiVersion\":\"v1\",\"time\":\"202"
+    "5-01-02T00:00:00Z\",\"fieldsType\":\"FieldsV1\",\"fieldsV1\":{\"f:spec\":{\"f:ports\":"
+    "{\"k:{\\\"port\\\":80,\\\"protocol\\\":\\\"TCP\\\"}\":{\"f:port\":{},\"f:targetPort\":"
+    "{},\".\":{}}}}}},{\"manager\":\"kubectl-create\",\"operation\":\"Update\",\"apiVersion"
+    "\":\"v1\",\"time\":\"2025-01-01T00:00:00Z\",\"fieldsType\":\"FieldsV1\",\"fieldsV1\":{"
+    "\"f:spec\":{\"f:ports\":{\"k:{\\\"port\\\":80,\\\"protocol\\\":\\\"TCP\\\"}\":{\"f:por"
+    "t\":{},\"f:protocol\":{},\".\":{}},\".\":{}},\"f:type\":{},\"f:internalTrafficPolicy\""
+    ":{},\"f:ipFamilyPolicy\":{},\"f:ipFamilies\":{},\"f:clusterIP\":{},\"f:clusterIPs\":{}"
+    "}}},{\"manager\":\"controller\",\"operation\":\"Update\",\"apiVersion\":\"v1\",\"time\""
+    ":\"2025-01-02T00:00:00Z\",\"fieldsType\":\"FieldsV1\",\"fieldsV1\":{\"f:status\":{\"f:"
+    "phase\":{},\"f:replicas\":{}}},\"subresource\":\"status\"},{\"manager\":\"kubectl-edit"
+    "\",\"operation\":\"Update\",\"apiVersion\":\"v1\",\"time\":\"2025-01-02T00:00:00Z\",\""
+    "fieldsType\":\"FieldsV1\",\"fieldsV1\":{\"f:spec\":{\"f:ports\":{\"k:{\\\"port\\\":443"
+    ",\\\"protocol\\\":\\\"TCP\\\"}\":{\"f:port\":{},\"f:targetPort\":{},\".\":{}}},\"f:sel"
+    "ector\":{}}}}]";
+static const char expected_pod_created[] =
+    "[{\"manager\":\"kubectl-create\",\"operation\":\"Update\",\"apiVersion\":\"v1\",\"time"
+    "\":\"2025-01-01T00:00:00Z\",\"fieldsType\":\"FieldsV1\",\"fieldsV1\":{\"f:metadata\":{"
+    "\"f:annotations\":{\"f:note\":{},\".\":{}},\"f:labels\":{\"f:app\":{},\"f:tier\":{},\""
+    ".\":{}}},\"f:spec\":{\"f:containers\":{\"k:{\\\"name\\\":\\\"a\\\"}\":{\"f:env\":{\"k:"
+    "{\\\"name\\\":\\\"A\\\"}\":{\"f:name\":{},\"f:value\":{},\".\":{}},\"k:{\\\"name\\\":\\"
+    "\"B\\\"}\":{\"f:name\":{},\"f:valueFrom\":{\"f:fieldRef\":{}},\".\":{}},\".\":{}},\"f:"
+    "image\":{},\"f:name\":{},\"f:ports\":{\"k:{\\\"containerPort\\\":80,\\\"protocol\\\":\\"
+    "\"TCP\\\"}\":{\"f:containerPort\":{},\"f:name\":{},\"f:protocol\":{},\".\":{}},\"k:{\\"
+    "\"containerPort\\\":443,\\\"protocol\\\":\\\"TCP\\\"}\":{\"f:containerPort\":{},\"f:pr"
+    "otocol\":{},\".\":{}},\".\":{}},\"f:volumeMounts\":{\"k:{\\\"mountPath\\\":\\\"/data\\"
+    "\"}\":{\"f:mountPath\":{},\"f:name\":{},\".\":{}},\".\":{}},\"f:terminationMessagePath"
+    "\":{},\"f:terminationMessagePolicy\":{},\"f:imagePullPolicy\":{},\"f:resources\":{},\""
+    ".\":{}},\"k:{\\\"name\\\":\\\"b\\\"}\":{\"f:args\":{},\"f:image\":{},\"f:name\":{},\"f"
+    ":resources\":{\"f:limits\":{\"f:cpu\":{},\".\":{}},\"f:requests\":{\"f:cpu\":{},\".\":"
+    "{}}},\"f:terminationMessagePath\":{},\"f:terminationMessagePolicy\":{},\"f:imagePullPo"
+    "licy\":{},\".\":{}},\"k:{\\\"name\\\":\\\"c\\\"}\":{\"f:command\":{},\"f:image\":{},\""
+    "f:name\":{},\"f:terminationMessagePath\":{},\"f:terminationMessagePolicy\":{},\"f:imag"
+    "ePullPolicy\":{},\"f:resources\":{},\".\":{}},\".\":{}},\"f:initContainers\":{\"k:{\\\""
+    "name\\\":\\\"init\\\"}\":{\"f:command\":{},\"f:image\":{},\"f:name\":{},\"f:terminatio"
+    "nMessagePath\":{},\"f:terminationMessagePolicy\":{},\"f:imagePullPolicy\":{},\"f:resou"
+    "rces\":{},\".\":{}},\".\":{}},\"f:tolerations\":{},\"f:volumes\":{\"k:{\\\"name\\\":\\"
+    "\"data\\\"}\":{\"f:emptyDir\":{},\"f:name\":{},\".\":{}},\".\":{}},\"f:dnsPolicy\":{},"
+    "\"f:restartPolicy\":{},\"f:securityContext\":{},\"f:terminationGracePeriodSeconds\":{}"
+    ",\"f:schedulerName\":{},\"f:enableServiceLinks\":{}},\"f:status\":{\"f:phase\":{},\"f:"
+    "qosClass\":{}}}}]";
+static const char expected_pod_edited[] =
+    "[{\"manager\":\"kubectl-create\",\"operation\":\"Update\",\"apiVersion\":\"v1\",\"time"
+    "\":\"2025-01-01T00:00:00Z\",\"fieldsType\":\"FieldsV1\",\"fieldsV1\":{\"f:metadata\":{"
+    "\"f:annotations\":{\"f:note\":{},\".\":{}},\"f:labels\":{\"f:app\":{},\"f:tier\":{},\""
+    ".\":{}}},\"f:spec\":{\"f:containers\":{\"k:{\\\"name\\\":\\\"a\\\"}\":{\"f:env\":{\"k:"
+    "{\\\"name\\\":\\\"A\\\"}\":{\"f:name\":{},\"f:value\":{},\".\":{}},\"k:{\\\"name\\\":\\"
+    "\"B\\\"}\":{\"f:name\":{},\"f:valueFrom\":{\"f:fieldRef\":{}},\".\":{}},\".\":{}},\"f:"
+    "image\":{},\"f:name\":{},\"f:ports\":{\"k:{\\\"containerPort\\\":80,\\\"protocol\\\":\\"
+    "\"TCP\\\"}\":{\"f:containerPort\":{},\"f:name\":{},\"f:protocol\":{},\".\":{}},\"k:{\\"
+    "\"containerPort\\\":443,\\\"protocol\\\":\\\"TCP\\\"}\":{\"f:containerPort\":{},\"f:pr"
+    "otocol\":{},\".\":{}},\".\":{}},\"f:volumeMounts\":{\"k:{\\\"mountPath\\\":\\\"/data\\"
+    "\"}\":{\"f:mountPath\":{},\"f:name\":{},\".\":{}},\".\":{}},\"f:terminationMessagePath"
+    "\":{},\"f:terminationMessagePolicy\":{},\"f:imagePullPolicy\":{},\"f:resources\":{},\""
+    ".\":{}},\"k:{\\\"name\\\":\\\"b\\\"}\":{\"f:args\":{},\"f:name\":{},\"f:resources\":{\""
+    "f:limits\":{\"f:cpu\":{},\".\":{}},\"f:requests\":{\"f:cpu\":{},\".\":{}}},\"f:termina"
+    "tionMessagePath\":{},\"f:terminationMessagePolicy\":{},\"f:imagePullPolicy\":{},\".\":"
+    "{}},\".\":{}},\"f:initContainers\":{\"k:{\\\"name\\\":\\\"init\\\"}\":{\"f:command\":{"
+    "},\"f:image\":{},\"f:name\":{},\"f:terminationMessagePath\":{},\"f:terminationMessageP"
+    "olicy\":{},\"f:imagePullPolicy\":{},\"f:resources\":{},\".\":{}},\".\":{}},\"f:tolerat"
+    "ions\":{},\"f:volumes\":{\"k:{\\\"name\\\":\\\"data\\\"}\":{\"f:emptyDir\":{},\"f:name"
+    "\":{},\".\":{}},\".\":{}},\"f:dnsPolicy\":{},\"f:restartPolicy\":{},\"f:securityContex"
+    "t\":{},\"f:terminationGracePeriodSeconds\":{},\"f:schedulerName\":{},\"f:enableService"
+    "Links\":{}},\"f:status\":{\"f:phase\":{},\"f:qosClass\":{}}}},{\"manager\":\"kubectl-e"
+    "dit\",\"operation\":\"Update\",\"apiVersion\":\"v1\",\"time\":\"2025-01-02T00:00:00Z\""
+    ",\"fieldsType\":\"FieldsV1\",\"fieldsV1\":{\"f:metadata\":{\"f:annotations\":{\"f:more"
+    "\":{}}},\"f:spec\":{\"f:containers\":{\"k:{\\\"name\\\":\\\"a\\\"}\":{\"f:env\":{\"k:{"
+    "\\\"name\\\":\\\"C\\\"}\":{\"f:name\":{},\"f:value\":{},\".\":{}}}},\"k:{\\\"name\\\":"
+    "\\\"b\\\"}\":{\"f:image\":{}}}}}}]";
+
+static void
+check_life(const char *object, void (*edit)(json_t *), const char *definition, const char *applied,
+           const char *const expected[4])
+{
+  char *out[4];
+  object_life(object, edit, definition, applied, out);
+  for (size_t i = 0; i < 4; i++) {
+    if (expected[i] != NULL)
+      CHECK_STR(out[i], expected[i]);
+    free(out[i]);
+  }
+}
+
+TEST(realistic_objects_keep_their_managed_fields)
+{
+  const char *deployment[4] = {expected_deployment_created, expected_deployment_edited, NULL, NULL};
+  check_life(seed_deployment, edit_deployment, DEPLOYMENT, deployment_applied, deployment);
+  const char *service[4] = {expected_service_created, expected_service_edited,
+                            expected_service_status, expected_service_applied};
+  check_life(seed_service, edit_service, "io.k8s.api.core.v1.Service", service_applied, service);
+  const char *pod[4] = {expected_pod_created, expected_pod_edited, NULL, NULL};
+  check_life(multi_container_pod, edit_pod, "io.k8s.api.core.v1.Pod", pod_applied, pod);
+}
+
+TEST(create_equals_update_from_an_empty_object)
+{
+  /* old == NULL takes the one-walk path; an empty old object goes through the compare */
+  const char *objects[] = {seed_deployment, seed_service, multi_container_pod};
+  for (size_t i = 0; i < sizeof objects / sizeof objects[0]; i++) {
+    json_t *fast = parse(objects[i]);
+    json_t *slow = json_deep_copy(fast);
+    json_t *empty = json_pack("{s:O,s:O}", "apiVersion", json_object_get(fast, "apiVersion"),
+                              "kind", json_object_get(fast, "kind"));
+    apply_track_update_env(&env1, fast, NULL, "m", "Update", "");
+    apply_track_update_env(&env1, slow, empty, "m", "Update", "");
+    CHECK(json_equal(managed(fast), managed(slow)));
+    json_decref(fast);
+    json_decref(slow);
+    json_decref(empty);
+  }
+}
+
+/* "k:"/"v:" + jansson's compact encoding of value with sorted keys (caller frees). */
+static char *
+jansson_key(const char *prefix, const json_t *value)
+{
+  char *text = json_dumps(value, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+  size_t len = strlen(prefix) + strlen(text) + 1;
+  char *key = malloc(len);
+  snprintf(key, len, "%s%s", prefix, text);
+  free(text);
+  return key;
+}
+
+TEST(list_item_keys_match_jansson_encoding)
+{
+  /* plain key values are encoded directly, others (escapes, numbers) by jansson: every
+   * key must read as jansson writes it */
+  json_t *obj = parse("{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"p\","
+                      "\"finalizers\":[\"a/b\",\"t\\u0001\",\"q\\\"x\",7,1.5,true]},"
+                      "\"spec\":{\"containers\":[{\"name\":\"plain\",\"ports\":["
+                      "{\"containerPort\":1,\"protocol\":\"UDP\"},{\"containerPort\":2},"
+                      "{\"containerPort\":-3,\"protocol\":\"a\\\\b\"}]},"
+                      "{\"name\":\"q\\\"x\"},{\"name\":\"\\u00e9\\\\\"},{\"name\":2.5}]}}");
+  apply_track_update_env(&env1, obj, NULL, "m", "Update", "");
+  const json_t *set = fields_of(obj, "m");
+  const json_t *finalizers =
+      json_object_get(json_object_get(json_object_get(set, "f:metadata"), "f:finalizers"), ".");
+  CHECK(finalizers != NULL);
+  finalizers = json_object_get(json_object_get(set, "f:metadata"), "f:finalizers");
+  size_t i;
+  json_t *value;
+  json_array_foreach (json_object_get(json_object_get(obj, "metadata"), "finalizers"), i, value) {
+    char *key = jansson_key("v:", value);
+    CHECK(json_object_get(finalizers, key) != NULL);
+    free(key);
+  }
+  CHECK_INT(json_object_size(finalizers), 7);
+  const json_t *containers = json_object_get(json_object_get(set, "f:spec"), "f:containers");
+  json_t *container;
+  json_array_foreach (json_object_get(json_object_get(obj, "spec"), "containers"), i, container) {
+    json_t *fields = json_pack("{s:O}", "name", json_object_get(container, "name"));
+    char *key = jansson_key("k:", fields);
+    const json_t *node = json_object_get(containers, key);
+    CHECK(node != NULL);
+    free(key);
+    json_decref(fields);
+    size_t j;
+    json_t *port;
+    json_array_foreach (json_object_get(container, "ports"), j, port) {
+      json_t *port_key =
+          json_pack("{s:O}", "containerPort", json_object_get(port, "containerPort"));
+      json_t *protocol = json_object_get(port, "protocol"); /* upstream defaults it to TCP */
+      json_object_set_new(port_key, "protocol",
+                          protocol ? json_incref(protocol) : json_string("TCP"));
+      key = jansson_key("k:", port_key);
+      CHECK(json_object_get(json_object_get(node, "f:ports"), key) != NULL);
+      free(key);
+      json_decref(port_key);
+    }
+  }
+  json_decref(obj);
+}
+
+TEST(fieldset_copy_and_subtract_changes)
+{
+  json_t *set =
+      parse("{\"f:a\":{\".\":{},\"f:b\":{}},\"f:c\":{\"k:{\\\"x\\\":1}\":{}},\"f:d\":{}}");
+  json_t *copy = fieldset_copy(set);
+  CHECK(copy != set && json_equal(copy, set));
+  json_object_del(json_object_get(copy, "f:a"), "f:b"); /* a deep copy: set is untouched */
+  CHECK(json_object_get(json_object_get(set, "f:a"), "f:b") != NULL);
+  json_decref(copy);
+  /* subtract_changes says exactly when fieldset_subtract would modify the set */
+  const char *subtrahends[] = {
+      "{}",
+      "{\"f:x\":{}}",
+      "{\"f:a\":{\"f:z\":{}}}",
+      "{\"f:a\":{\"f:b\":{}}}",
+      "{\"f:a\":{}}",
+      "{\"f:c\":{\"k:{\\\"x\\\":2}\":{}}}",
+      "{\"f:c\":{\"k:{\\\"x\\\":1}\":{}}}",
+      "{\"f:d\":{\"f:e\":{}}}",
+      "{\"f:d\":{}}",
+  };
+  const bool changes[] = {false, false, false, true, true, false, true, false, true};
+  for (size_t i = 0; i < sizeof subtrahends / sizeof subtrahends[0]; i++) {
+    json_t *src = parse(subtrahends[i]);
+    json_t *dst = fieldset_copy(set);
+    CHECK_INT(fieldset_subtract_changes(dst, src), changes[i]);
+    fieldset_subtract(dst, src);
+    CHECK_INT(!json_equal(dst, set), changes[i]);
+    json_decref(dst);
+    json_decref(src);
+  }
+  json_decref(set);
+}
+
 TEST_MAIN()

@@ -418,6 +418,9 @@ list_and_replace(informer *inf, k8c_err *err)
   cleanup_json json_t *list = NULL;
   if (client_list(inf->client, inf->res, inf->ns, &o, &list, err) < 0)
     return -1;
+  pthread_mutex_lock(&inf->state_mu);
+  inf->list_count++;
+  pthread_mutex_unlock(&inf->state_mu);
   json_t *items = json_object_get(list, "items");
   hashmap *listed = hashmap_new();
   pthread_mutex_lock(&inf->dispatch_mu);
@@ -446,7 +449,6 @@ list_and_replace(informer *inf, k8c_err *err)
               json_string_value(json_object_get(json_object_get(list, "metadata"),
                                                 "resourceVersion")));
   pthread_mutex_lock(&inf->state_mu);
-  inf->list_count++;
   inf->synced = true;
   pthread_cond_broadcast(&inf->state_cv);
   pthread_mutex_unlock(&inf->state_mu);

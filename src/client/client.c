@@ -51,8 +51,8 @@ client_update(k8c_client *c, const struct api_resource *res, const char *ns, con
 
 int
 client_update_status(k8c_client *c, const struct api_resource *res, const char *ns,
-                     const char *name, json_t *obj, const struct client_write_opts *o,
-                     json_t **out, k8c_err *err)
+                     const char *name, json_t *obj, const struct client_write_opts *o, json_t **out,
+                     k8c_err *err)
 {
   static const struct client_write_opts none;
   return c->ops->update(c, res, ns ? ns : "", name_or_object_name(name, obj), "status", obj,
@@ -61,8 +61,8 @@ client_update_status(k8c_client *c, const struct api_resource *res, const char *
 
 int
 client_patch(k8c_client *c, const struct api_resource *res, const char *ns, const char *name,
-             const char *patch_type, json_t *patch, const struct client_write_opts *o,
-             json_t **out, k8c_err *err)
+             const char *patch_type, json_t *patch, const struct client_write_opts *o, json_t **out,
+             k8c_err *err)
 {
   static const struct client_write_opts none;
   return c->ops->patch(c, res, ns ? ns : "", name, patch_type, patch, o ? o : &none, out, err);
@@ -70,8 +70,7 @@ client_patch(k8c_client *c, const struct api_resource *res, const char *ns, cons
 
 int
 client_delete(k8c_client *c, const struct api_resource *res, const char *ns, const char *name,
-              json_t *delete_options, const struct client_write_opts *o, json_t **out,
-              k8c_err *err)
+              json_t *delete_options, const struct client_write_opts *o, json_t **out, k8c_err *err)
 {
   static const struct client_write_opts none;
   return c->ops->del(c, res, ns ? ns : "", name, delete_options, o ? o : &none, out, err);

@@ -97,8 +97,7 @@ struct k8c_client_ops {
                const char *patch_type, json_t *patch, const struct client_write_opts *o,
                json_t **out, k8c_err *err);
   int (*del)(k8c_client *c, const struct api_resource *res, const char *ns, const char *name,
-             json_t *delete_options, const struct client_write_opts *o, json_t **out,
-             k8c_err *err);
+             json_t *delete_options, const struct client_write_opts *o, json_t **out, k8c_err *err);
   client_watch *(*watch)(k8c_client *c, const struct api_resource *res, const char *ns,
                          const struct client_list_opts *o, k8c_err *err);
   void (*free)(k8c_client *c);

@@ -213,8 +213,7 @@ informer_list_matching(informer *inf, const label_selector *sel, json_t ***objs,
 }
 
 int
-informer_list_selected(informer *inf, const char *selector, json_t ***objs, size_t *n,
-                       k8c_err *err)
+informer_list_selected(informer *inf, const char *selector, json_t ***objs, size_t *n, k8c_err *err)
 {
   struct label_selector *sel = label_selector_parse(selector ? selector : "", err);
   if (sel == NULL)
@@ -426,8 +425,7 @@ list_and_replace(informer *inf, k8c_err *err)
   pthread_mutex_lock(&inf->dispatch_mu);
   size_t i;
   json_t *obj;
-  json_array_foreach(items, i, obj)
-  {
+  json_array_foreach (items, i, obj) {
     cleanup_free char *key = client_object_key(obj);
     if (key == NULL)
       continue;
@@ -445,9 +443,8 @@ list_and_replace(informer *inf, k8c_err *err)
   free(keys);
   pthread_mutex_unlock(&inf->dispatch_mu);
   hashmap_free(listed, NULL);
-  set_last_rv(inf,
-              json_string_value(json_object_get(json_object_get(list, "metadata"),
-                                                "resourceVersion")));
+  set_last_rv(inf, json_string_value(
+                       json_object_get(json_object_get(list, "metadata"), "resourceVersion")));
   pthread_mutex_lock(&inf->state_mu);
   inf->synced = true;
   pthread_cond_broadcast(&inf->state_cv);

@@ -62,7 +62,8 @@ int informer_add_index(informer *inf, const char *name, informer_index_fn fn, vo
  * indexes the string found there. */
 json_t *informer_index_by_path(void *path, json_t *obj);
 
-/* Starts the informer's thread (once). -1 with err if the thread cannot start. */
+/* Starts the informer's thread (once; a stopped informer stays stopped). -1 with err
+ * if the thread cannot start. */
 int informer_start(informer *inf, k8c_err *err);
 /* Waits up to timeout_ms (-1 = forever) until the first list has been applied and its
  * handlers called. Returns true when synced, false on timeout or if stopped. */
@@ -109,9 +110,8 @@ informer_factory *informer_factory_new(k8c_client *client, long long default_res
 /* The shared informer for this collection (borrowed; the factory owns it), created on
  * first request and started at once if the factory has been started. Selectors may be
  * NULL. */
-informer *informer_factory_get(informer_factory *f, const struct api_resource *res,
-                               const char *ns, const char *label_sel,
-                               const char *field_sel);
+informer *informer_factory_get(informer_factory *f, const struct api_resource *res, const char *ns,
+                               const char *label_sel, const char *field_sel);
 /* Starts every informer not yet started (and those requested later). */
 int informer_factory_start(informer_factory *f, k8c_err *err);
 /* Waits until every started informer has synced; false on timeout. */

@@ -94,7 +94,8 @@ informer_factory_wait_synced(informer_factory *f, int timeout_ms)
     int left = timeout_ms;
     if (timeout_ms >= 0) {
       clock_gettime(CLOCK_MONOTONIC, &now);
-      long long spent = (now.tv_sec - start.tv_sec) * 1000LL + (now.tv_nsec - start.tv_nsec) / 1000000;
+      long long spent =
+          (now.tv_sec - start.tv_sec) * 1000LL + (now.tv_nsec - start.tv_nsec) / 1000000;
       left = spent >= timeout_ms ? 0 : (int)(timeout_ms - spent);
     }
     synced = informer_wait_synced(all[j], left);

@@ -242,8 +242,7 @@ index_object(struct store_index *idx, const char *key, json_t *obj, bool add)
   } else if (json_is_array(values)) {
     size_t i;
     json_t *v;
-    json_array_foreach(values, i, v)
-    {
+    json_array_foreach (values, i, v) {
       if (json_is_string(v))
         index_value(idx, key, json_string_value(v), add);
     }

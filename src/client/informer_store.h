@@ -30,9 +30,8 @@ void informer_store_list(informer_store *s, const label_selector *sel, json_t **
 /* Every key (copies, in no order); free each and the array. */
 void informer_store_keys(informer_store *s, char ***keys, size_t *n);
 
-int informer_store_add_index(informer_store *s, const char *name, informer_index_fn fn,
-                             void *ctx);
-int informer_store_by_index(informer_store *s, const char *name, const char *value,
-                            json_t ***objs, size_t *n, k8c_err *err);
+int informer_store_add_index(informer_store *s, const char *name, informer_index_fn fn, void *ctx);
+int informer_store_by_index(informer_store *s, const char *name, const char *value, json_t ***objs,
+                            size_t *n, k8c_err *err);
 
 #endif

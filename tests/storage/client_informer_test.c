@@ -117,10 +117,10 @@ log_text(struct recorder *r)
   size_t len = 1;
   size_t i;
   json_t *v;
-  json_array_foreach(r->log, i, v) len += strlen(json_string_value(v)) + 1;
+  json_array_foreach (r->log, i, v)
+    len += strlen(json_string_value(v)) + 1;
   char *text = calloc(1, len);
-  json_array_foreach(r->log, i, v)
-  {
+  json_array_foreach (r->log, i, v) {
     if (i)
       strcat(text, ",");
     strcat(text, json_string_value(v));
@@ -223,8 +223,7 @@ TEST(label_selector_informer_sees_objects_enter_and_leave)
   json_decref(got);
 
   /* Filtering the cache further by labels. */
-  CHECK_INT(patch_configmap(&f, "new-web", "{\"metadata\":{\"labels\":{\"tier\":\"front\"}}}"),
-            0);
+  CHECK_INT(patch_configmap(&f, "new-web", "{\"metadata\":{\"labels\":{\"tier\":\"front\"}}}"), 0);
   CHECK_INT(wait_log(&r, 5), 5);
   json_t **objs = NULL;
   size_t n = 0;

@@ -11,7 +11,8 @@
 #define DEPLOYMENT                                                                                 \
   "{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\",\"metadata\":{\"name\":\"d\"},\"spec\":{"   \
   "\"replicas\":2,\"selector\":{\"matchLabels\":{\"app\":\"d\"}},\"template\":{\"metadata\":{"     \
-  "\"labels\":{\"app\":\"d\"}},\"spec\":{\"containers\":[{\"name\":\"c\",\"image\":\"nginx\"}]}}}}"
+  "\"labels\":{\"app\":\"d\"}},\"spec\":{\"containers\":[{\"name\":\"c\",\"image\":\"nginx\"}]}}}" \
+  "}"
 
 TEST(crud_with_upstream_status_codes)
 {
@@ -144,8 +145,7 @@ TEST(update_status_touches_only_status)
   bool ours = false;
   size_t i;
   json_t *entry;
-  json_array_foreach(mf, i, entry)
-  {
+  json_array_foreach (mf, i, entry) {
     const char *manager = json_string_value(json_object_get(entry, "manager"));
     ours = ours || (manager && strcmp(manager, "client-test") == 0);
   }

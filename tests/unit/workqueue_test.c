@@ -164,7 +164,7 @@ TEST(rate_limited_adds_back_off_exponentially_until_forgotten)
     CHECK_INT(workqueue_num_requeues(q, "k"), (int)i + 1);
     expect_get(q, "k");
     long long took = now_ms() - start;
-    if (took < expect[i] || took > expect[i] + 40)
+    if (took < expect[i] || took > expect[i] * 3 / 2 + 50)
       testlib_fail(__FILE__, __LINE__, "retry %zu took %lld ms, expected ~%lld", i, took,
                    expect[i]);
   }
@@ -173,7 +173,7 @@ TEST(rate_limited_adds_back_off_exponentially_until_forgotten)
   long long start = now_ms();
   workqueue_add_rate_limited(q, "k");
   expect_get(q, "k");
-  CHECK(now_ms() - start < 45);
+  CHECK(now_ms() - start < 60); /* back to the 5 ms base, not 320 ms */
   /* Other keys have their own back-off. */
   for (int i = 0; i < 3; i++)
     workqueue_add_rate_limited(q, "x");

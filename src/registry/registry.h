@@ -122,6 +122,9 @@ registry_watcher *registry_watch(struct registry *r, const struct registry_targe
                                  const struct list_opts *lo, k8c_err *err);
 /* 1: *ev is a referenced event; 0: timeout; -1: the watch ended (closed or too slow). */
 int registry_watcher_next(registry_watcher *rw, watch_event **ev, int timeout_ms);
+/* From another thread: makes registry_watcher_next return -1 (waking it) without freeing
+ * the watcher; the reader still closes it. Not after registry_watcher_close. */
+void registry_watcher_interrupt(registry_watcher *rw);
 void registry_watcher_close(registry_watcher *rw);
 
 /* The storage key of an object, and the prefix of a collection. Caller frees. */

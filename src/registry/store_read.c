@@ -434,6 +434,12 @@ registry_watcher_next(registry_watcher *rw, watch_event **ev, int timeout_ms)
 }
 
 void
+registry_watcher_interrupt(registry_watcher *rw)
+{
+  watcher_interrupt(rw->w);
+}
+
+void
 registry_watcher_close(registry_watcher *rw)
 {
   if (rw == NULL)

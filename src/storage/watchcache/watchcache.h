@@ -77,6 +77,11 @@ watcher *watchcache_watch(watchcache *wc, const char *prefix, int64_t from_rev, 
  * closed or terminated for falling too far behind. One thread at a time per watcher. */
 int watcher_next(watcher *w, watch_event **ev, int timeout_ms);
 
+/* Makes watcher_next return -1 from now on, waking a thread blocked in it, without
+ * freeing anything (for a thread other than the reader that wants the watch to end).
+ * Must not be called after watcher_close. */
+void watcher_interrupt(watcher *w);
+
 /* Stops the watcher, wakes a thread blocked in watcher_next (which returns -1), waits
  * for it to leave, and frees the watcher. No watcher_next may start after this. */
 void watcher_close(watcher *w);

@@ -65,7 +65,7 @@ struct watcher {
   cache_obj **initial; /* synthetic ADDED events still to send */
   size_t initial_count, initial_next;
   int64_t initial_rev;
-  bool closed, overflowed;
+  bool closed, overflowed, interrupted;
   int in_next;
 };
 

@@ -206,6 +206,15 @@ watchcache_watch(watchcache *wc, const char *prefix, int64_t from_rev, bool send
   return w;
 }
 
+void
+watcher_interrupt(watcher *w)
+{
+  pthread_mutex_lock(&w->mu);
+  w->interrupted = true;
+  pthread_cond_broadcast(&w->cv);
+  pthread_mutex_unlock(&w->mu);
+}
+
 static void
 deadline_after(struct timespec *ts, int timeout_ms)
 {
@@ -228,7 +237,7 @@ watcher_next(watcher *w, watch_event **ev, int timeout_ms)
   pthread_mutex_lock(&w->mu);
   w->in_next++;
   for (;;) {
-    if (w->closed || w->overflowed) {
+    if (w->closed || w->overflowed || w->interrupted) {
       ret = -1;
       break;
     }

@@ -154,6 +154,22 @@ written_object_from_cache(struct registry *reg, const struct request_info *ri, c
   return co;
 }
 
+/* POST .../pods/NAME/binding: a Binding assigns the pod to a node. */
+static int
+handle_binding(struct apiserver *s, struct api_request *r)
+{
+  const struct request_info *ri = &r->info;
+  k8c_err err = {0};
+  const char *ctype = request_header(r, "Content-Type");
+  cleanup_json json_t *body = decode_body(r, content_is_yaml(ctype), false, NULL, &err);
+  if (body == NULL)
+    return answer_error(r, &err);
+  const char *fm = request_query(r, "fieldManager");
+  if (registry_bind_pod(s->cfg.reg, ri->namespace_, ri->name, body, fm, &err) < 0)
+    return answer_error(r, &err);
+  return response_status_success(r, 201, NULL);
+}
+
 int
 handle_resource(struct apiserver *s, struct api_request *r)
 {
@@ -168,6 +184,8 @@ handle_resource(struct apiserver *s, struct api_request *r)
 
   if (strcmp(ri->subresource, "scale") == 0)
     return handle_scale(s, r, &n);
+  if (strcmp(ri->subresource, "binding") == 0)
+    return handle_binding(s, r);
 
   if (ri->verb == VERB_GET) {
     cache_obj *co = NULL;

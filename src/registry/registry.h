@@ -106,6 +106,11 @@ int registry_delete_collection(struct registry *r, const struct registry_target 
                                const struct list_opts *lo, json_t *delete_options,
                                const struct write_opts *o, json_t **out, k8c_err *err);
 
+/* pods/binding: assigns an unbound pod to binding.target.name (a Node), setting
+ * spec.nodeName and PodScheduled=True. 409 if already bound or terminating. */
+int registry_bind_pod(struct registry *r, const char *ns, const char *name, const json_t *binding,
+                      const char *field_manager, k8c_err *err);
+
 /* Reads: the object from the cache (referenced; cache_obj_unref it). */
 int registry_get(struct registry *r, const struct registry_target *t, cache_obj **out,
                  k8c_err *err);

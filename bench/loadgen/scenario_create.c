@@ -2,7 +2,7 @@
  *
  * Each run creates --count pods named <prefix>-r<run>-<n> in --namespace with
  * --concurrency keep-alive clients going back to back; a create counts only when the
- * server answers 201 Created. */
+ * server answers 201 Created with a JSON object naming the new pod. */
 #include "kube_api.h"
 #include "loadgen.h"
 #include "pool.h"
@@ -71,15 +71,16 @@ scenario_create_run(const bench_options *options, k8c_err *err)
     server_cores[run] = result.server_cpu_s / result.wall_s;
     failed += result.failed;
     fprintf(stderr,
-            "create run %zu: %" PRIu64 " pods in %.2f s = %.0f/s, p50 %.2f ms p90 %.2f ms "
+            "create run %zu (%s client): %" PRIu64 " pods in %.2f s = %.0f/s, p50 %.2f ms p90 %.2f ms "
             "p99 %.2f ms, load generator %.2f cores, %" PRIu64 " failed%s%s\n",
-            run, result.ok, result.wall_s, rate[run], p50[run], p90[run], p99[run],
+            run, bench_client_name(options->target.client), result.ok, result.wall_s, rate[run], p50[run], p90[run], p99[run],
             client_cores[run], result.failed, result.failed ? ": " : "", result.first_error);
     pool_result_free(&result);
   }
 
   cleanup_json json_t *line = json_object();
   json_object_set_new(line, "scenario", json_string("create"));
+  json_object_set_new(line, "client", json_string(bench_client_name(options->target.client)));
   json_object_set_new(line, "pods_per_run", json_integer((json_int_t)options->count));
   json_object_set_new(line, "concurrency", json_integer(options->concurrency));
   json_object_set_new(line, "runs", json_integer(options->runs));
@@ -111,5 +112,9 @@ create_one_pod(http_client *client, uint64_t index, unsigned int *rng, void *ctx
     return -1;
   if (status != 201)
     return kube_error_from_response(client, "creating pod", status, err);
-  return 0;
+  char name_field[160];
+  int field_len = kube_pod_name_field(name_field, sizeof(name_field), name, err);
+  if (field_len < 0)
+    return -1;
+  return kube_check_pod_body(&client->body, name_field, (size_t)field_len, err);
 }

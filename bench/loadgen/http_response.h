@@ -32,12 +32,12 @@ typedef struct http_head {
 long http_head_parse(const char *data, size_t len, http_head *head);
 
 typedef enum chunked_state {
-  CHUNK_SIZE,       /* hex digits of the next chunk's size */
-  CHUNK_SIZE_TAIL,  /* chunk extensions / CR up to the LF that ends the size line */
-  CHUNK_DATA,       /* remaining bytes of the current chunk */
-  CHUNK_DATA_CR,    /* the CR after the data */
-  CHUNK_DATA_LF,    /* the LF after the data */
-  CHUNK_TRAILER,    /* start of a trailer line, or the final empty line */
+  CHUNK_SIZE,      /* hex digits of the next chunk's size */
+  CHUNK_SIZE_TAIL, /* chunk extensions / CR up to the LF that ends the size line */
+  CHUNK_DATA,      /* remaining bytes of the current chunk */
+  CHUNK_DATA_CR,   /* the CR after the data */
+  CHUNK_DATA_LF,   /* the LF after the data */
+  CHUNK_TRAILER,   /* start of a trailer line, or the final empty line */
   CHUNK_TRAILER_SKIP,
   CHUNK_FINAL_LF,
   CHUNK_DONE,

@@ -19,10 +19,10 @@ struct raw_http {
   gnutls_certificate_credentials_t creds; /* owned */
   char host[256];                         /* as dialled and verified, without brackets */
   char port[16];
-  buf base_path;  /* path prefix of the server URL ("" normally) */
-  buf head_tail;  /* the header lines every request carries, formatted once */
-  buf request;    /* scratch: the request being sent */
-  tls_conn conn;  /* fd -1 when not connected */
+  buf base_path;   /* path prefix of the server URL ("" normally) */
+  buf head_tail;   /* the header lines every request carries, formatted once */
+  buf request;     /* scratch: the request being sent */
+  tls_conn conn;   /* fd -1 when not connected */
   uint64_t served; /* responses read on the current connection */
   char *rx;        /* owned; RAW_HTTP_RX_CAP bytes */
   size_t rx_len;   /* bytes buffered (always starting at rx[0] between responses) */
@@ -30,8 +30,7 @@ struct raw_http {
 
 static int parse_server_url(raw_http *client, const char *url, k8c_err *err);
 static long read_response(raw_http *client, buf *body, int *got_nothing, k8c_err *err);
-static long read_body(raw_http *client, const http_head *head, size_t pos, buf *body,
-                      k8c_err *err);
+static long read_body(raw_http *client, const http_head *head, size_t pos, buf *body, k8c_err *err);
 static void put_decimal(buf *out, size_t value);
 static void disconnect(raw_http *client);
 

@@ -54,6 +54,8 @@ scenario_get_run(const bench_options *options, k8c_err *err)
   cleanup_free double *p99 = xcalloc(runs, sizeof(double));
   cleanup_free double *client_cores = xcalloc(runs, sizeof(double));
   cleanup_free double *server_cores = xcalloc(runs, sizeof(double));
+  cleanup_free double *client_us = xcalloc(runs, sizeof(double)); /* CPU µs per request */
+  cleanup_free double *server_us = xcalloc(runs, sizeof(double));
   uint64_t failed = 0;
   for (size_t run = 0; run < runs && rc == 0; run++) {
     pool_spec spec = {
@@ -74,12 +76,17 @@ scenario_get_run(const bench_options *options, k8c_err *err)
       p99[run] = lat_rec_percentile(&result.latency_ms, 99);
       client_cores[run] = result.cpu_s / result.wall_s;
       server_cores[run] = result.server_cpu_s / result.wall_s;
+      double requests = (double)(result.ok + result.failed);
+      client_us[run] = requests > 0 ? result.cpu_s * 1e6 / requests : 0;
+      server_us[run] = requests > 0 ? result.server_cpu_s * 1e6 / requests : 0;
       failed += result.failed;
-      fprintf(stderr,
-              "get run %zu (%s client): %" PRIu64 " gets in %.2f s = %.0f/s, p50 %.3f ms p90 %.3f ms "
-              "p99 %.3f ms, load generator %.2f cores, %" PRIu64 " failed%s%s\n",
-              run, bench_client_name(options->target.client), result.ok, result.wall_s, rate[run], p50[run], p90[run], p99[run],
-              client_cores[run], result.failed, result.failed ? ": " : "", result.first_error);
+      fprintf(
+          stderr,
+          "get run %zu (%s client): %" PRIu64 " gets in %.2f s = %.0f/s, p50 %.3f ms p90 %.3f ms "
+          "p99 %.3f ms, load generator %.2f cores (%.1f µs CPU per get), %" PRIu64 " failed%s%s\n",
+          run, bench_client_name(options->target.client), result.ok, result.wall_s, rate[run],
+          p50[run], p90[run], p99[run], client_cores[run], client_us[run], result.failed,
+          result.failed ? ": " : "", result.first_error);
     }
     pool_result_free(&result);
   }
@@ -100,8 +107,11 @@ scenario_get_run(const bench_options *options, k8c_err *err)
   report_metric(line, "p90_ms", p90, runs);
   report_metric(line, "p99_ms", p99, runs);
   report_metric(line, "loadgen_cpu_cores", client_cores, runs);
-  if (options->server_pid)
+  report_metric(line, "loadgen_cpu_us_per_request", client_us, runs);
+  if (options->server_pid) {
     report_metric(line, "server_cpu_cores", server_cores, runs);
+    report_metric(line, "server_cpu_us_per_request", server_us, runs);
+  }
   json_object_set_new(line, "failed", json_integer((json_int_t)failed));
   if (report_print(line) < 0)
     return k8c_error(err, 500, K8C_REASON_INTERNAL, "writing the report failed");

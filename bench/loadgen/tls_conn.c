@@ -85,8 +85,8 @@ tls_conn_open(tls_conn *conn, const char *host, const char *port,
       }
     }
     tls_conn_close(conn);
-    return k8c_error(err, 503, K8C_REASON_UNAVAILABLE, "TLS handshake with %s:%s: %s%s", host,
-                     port, gnutls_strerror(rc), detail);
+    return k8c_error(err, 503, K8C_REASON_UNAVAILABLE, "TLS handshake with %s:%s: %s%s", host, port,
+                     gnutls_strerror(rc), detail);
   }
   return 0;
 }
@@ -99,8 +99,7 @@ tls_conn_send(tls_conn *conn, const char *data, size_t len, k8c_err *err)
     if (n == GNUTLS_E_INTERRUPTED)
       continue;
     if (n < 0)
-      return k8c_error(err, 503, K8C_REASON_UNAVAILABLE, "TLS send: %s",
-                       gnutls_strerror((int)n));
+      return k8c_error(err, 503, K8C_REASON_UNAVAILABLE, "TLS send: %s", gnutls_strerror((int)n));
     data += n;
     len -= (size_t)n;
   }
@@ -120,8 +119,7 @@ tls_conn_recv(tls_conn *conn, char *out, size_t cap, k8c_err *err)
       return 0; /* the peer closed the socket without close_notify */
     if (n == GNUTLS_E_AGAIN)
       return k8c_error(err, 504, K8C_REASON_TIMEOUT, "TLS receive: timed out");
-    return k8c_error(err, 503, K8C_REASON_UNAVAILABLE, "TLS receive: %s",
-                     gnutls_strerror((int)n));
+    return k8c_error(err, 503, K8C_REASON_UNAVAILABLE, "TLS receive: %s", gnutls_strerror((int)n));
   }
 }
 

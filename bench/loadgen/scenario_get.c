@@ -35,9 +35,11 @@ scenario_get_run(const bench_options *options, k8c_err *err)
   http_client_free(&setup);
   if (rc < 0)
     return k8c_err_prefix(err, "get");
-  if (count == 0)
+  if (count == 0) {
+    free_strings(names, count);
     return k8c_error(err, 404, K8C_REASON_NOT_FOUND, "get: namespace %s has no pods",
                      options->namespace_name);
+  }
   get_ctx ctx = {.paths = xcalloc(count, sizeof(char *)),
                  .name_fields = xcalloc(count, sizeof(char *)),
                  .count = count};

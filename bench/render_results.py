@@ -63,14 +63,16 @@ def cost_table(lines):
            "against the same server. Only the first client's runs give the figures above; on",
            "2 shared cores, every µs the generator spends is a µs the server does not get.", "",
            "| scenario | client | requests/s | load generator CPU per request (µs) "
-           "| server CPU per request (µs) | cores busy: server / load generator | runs |",
+           "| server CPU per request (µs) | cores busy: server / load generator / rest "
+           "| runs |",
            "|---|---|---|---|---|---|---|"]
     for l in lines:
         rate = l.get("gets_per_s") or l.get("creates_per_s")
         out.append(f"| {l['scenario']} | {client_label(l)} | {fmt(rate, 0)} "
                    f"| {fmt(l.get('loadgen_cpu_us_per_request'), 1)} "
                    f"| {fmt(l.get('server_cpu_us_per_request'), 1)} "
-                   f"| {fmt(l.get('server_cpu_cores'), 2)} / {fmt(l.get('loadgen_cpu_cores'), 2)} "
+                   f"| {fmt(l.get('server_cpu_cores'), 2)} / {fmt(l.get('loadgen_cpu_cores'), 2)}"
+                   f" / {fmt(max(0.0, l['other_cpu_cores']) if 'other_cpu_cores' in l else None, 2)} "
                    f"| {l['runs']} |")
     return out + [""]
 
@@ -90,8 +92,11 @@ def main():
     def add_cpu(what, line):
         if "server_cpu_cores" in line and "loadgen_cpu_cores" in line:
             text = f"{line['server_cpu_cores']:.2f} / {line['loadgen_cpu_cores']:.2f}"
-            add(f"CPU cores busy during {what}: server / load generator", "—", text, 0,
-                line["runs"])
+            label = "server / load generator"
+            if "other_cpu_cores" in line:
+                text += f" / {max(0.0, line['other_cpu_cores']):.2f}"
+                label += " / rest of the machine"
+            add(f"CPU cores busy during {what}: {label}", "—", text, 0, line["runs"])
             ops = line.get("creates_per_s") or line.get("gets_per_s")
             if ops and line["server_cpu_cores"] > 0:
                 add(f"{what} per server CPU-second (server efficiency)", "—",
@@ -178,6 +183,10 @@ def main():
         out += cost_table(costed)
     out += ["## Machine", "", "| | |", "|---|---|"]
     out += [f"| {k} | {v} |" for k, v in machine()]
+    if "machine_load" in by:
+        m = by["machine_load"]
+        out.append(f"| load average (1/5/15 min) at start / end of the run | "
+                   f"{m['loadavg_start']} / {m['loadavg_end']} |")
     out += ["", f"Whole run: {elapsed} s.", "", "## Raw results (one JSON line per scenario)", "",
             "```"] + [json.dumps(l, separators=(",", ":")) for l in lines] + ["```", ""]
     sys.stdout.write("\n".join(out))

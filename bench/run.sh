@@ -127,6 +127,8 @@ record_comparison() { # the same, marked as the other client's cost measurement
 }
 
 started=$(date +%s)
+# Other work on the machine skews every figure; the table records how busy it was.
+LOADAVG_START=$(cut -d' ' -f1-3 /proc/loadavg)
 echo "bench: $BENCH_STARTS fresh starts (time to /readyz, idle RSS)" >&2
 ready=() idle=()
 for i in $(seq "$BENCH_STARTS"); do
@@ -179,6 +181,8 @@ record_comparison create --namespace bench-compare --name-prefix compare \
 stop_server
 
 elapsed=$(($(date +%s) - started))
+jq -cn --arg at_start "$LOADAVG_START" --arg at_end "$(cut -d' ' -f1-3 /proc/loadavg)" \
+  '{scenario: "machine_load", loadavg_start: $at_start, loadavg_end: $at_end}' >>"$JSONL"
 python3 "$ROOT/bench/render_results.py" "$JSONL" "$elapsed" >"$RESULTS.tmp"
 mv "$RESULTS.tmp" "$RESULTS"
 echo "bench: wrote $RESULTS in ${elapsed} s" >&2

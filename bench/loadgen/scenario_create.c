@@ -39,7 +39,8 @@ scenario_create_run(const bench_options *options, k8c_err *err)
   cleanup_free double *p99 = xcalloc(runs, sizeof(double));
   cleanup_free double *client_cores = xcalloc(runs, sizeof(double));
   cleanup_free double *server_cores = xcalloc(runs, sizeof(double));
-  cleanup_free double *client_us = xcalloc(runs, sizeof(double)); /* CPU µs per request */
+  cleanup_free double *other_cores = xcalloc(runs, sizeof(double)); /* neither of the two */
+  cleanup_free double *client_us = xcalloc(runs, sizeof(double));   /* CPU µs per request */
   cleanup_free double *server_us = xcalloc(runs, sizeof(double));
   uint64_t failed = 0;
   cleanup_free char *path = xasprintf("/api/v1/namespaces/%s/pods", options->namespace_name);
@@ -71,6 +72,7 @@ scenario_create_run(const bench_options *options, k8c_err *err)
     p99[run] = lat_rec_percentile(&result.latency_ms, 99);
     client_cores[run] = result.cpu_s / result.wall_s;
     server_cores[run] = result.server_cpu_s / result.wall_s;
+    other_cores[run] = (result.machine_cpu_s - result.cpu_s - result.server_cpu_s) / result.wall_s;
     double requests = (double)(result.ok + result.failed);
     client_us[run] = requests > 0 ? result.cpu_s * 1e6 / requests : 0;
     server_us[run] = requests > 0 ? result.server_cpu_s * 1e6 / requests : 0;
@@ -100,6 +102,7 @@ scenario_create_run(const bench_options *options, k8c_err *err)
   if (options->server_pid) {
     report_metric(line, "server_cpu_cores", server_cores, runs);
     report_metric(line, "server_cpu_us_per_request", server_us, runs);
+    report_metric(line, "other_cpu_cores", other_cores, runs);
   }
   json_object_set_new(line, "failed", json_integer((json_int_t)failed));
   if (report_print(line) < 0)

@@ -49,10 +49,41 @@ def fmt(value, digits):
     return f"{value:,.{digits}f}"
 
 
+CLIENT_LABELS = {"raw": "raw GnuTLS client", "curl": "libcurl client"}
+
+
+def client_label(line):
+    return CLIENT_LABELS.get(line.get("client", "curl"), line.get("client"))
+
+
+def cost_table(lines):
+    """Requests/s and CPU per request of each HTTP client of the load generator."""
+    out = ["## Load generator cost per request", "",
+           "The same scenario driven by each HTTP client of the load generator (`--client`),",
+           "against the same server. Only the first client's runs give the figures above; on",
+           "2 shared cores, every µs the generator spends is a µs the server does not get.", "",
+           "| scenario | client | requests/s | load generator CPU per request (µs) "
+           "| server CPU per request (µs) | cores busy: server / load generator / rest "
+           "| runs |",
+           "|---|---|---|---|---|---|---|"]
+    for l in lines:
+        rate = l.get("gets_per_s") or l.get("creates_per_s")
+        out.append(f"| {l['scenario']} | {client_label(l)} | {fmt(rate, 0)} "
+                   f"| {fmt(l.get('loadgen_cpu_us_per_request'), 1)} "
+                   f"| {fmt(l.get('server_cpu_us_per_request'), 1)} "
+                   f"| {fmt(l.get('server_cpu_cores'), 2)} / {fmt(l.get('loadgen_cpu_cores'), 2)}"
+                   f" / {fmt(max(0.0, l['other_cpu_cores']) if 'other_cpu_cores' in l else None, 2)} "
+                   f"| {l['runs']} |")
+    return out + [""]
+
+
 def main():
     lines = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
     elapsed = sys.argv[2]
-    by = {l["scenario"]: l for l in lines}
+    # Lines marked "comparison" are the same scenario with the other HTTP client; they only
+    # feed the load-generator cost table, never the headline figures.
+    by = {l["scenario"]: l for l in lines if not l.get("comparison")}
+    compared = [l for l in lines if l.get("comparison")]
     rows = []  # (metric, target text, value, digits, runs, check)
 
     def add(metric, target, value, digits, runs, check=None):
@@ -61,8 +92,11 @@ def main():
     def add_cpu(what, line):
         if "server_cpu_cores" in line and "loadgen_cpu_cores" in line:
             text = f"{line['server_cpu_cores']:.2f} / {line['loadgen_cpu_cores']:.2f}"
-            add(f"CPU cores busy during {what}: server / load generator", "—", text, 0,
-                line["runs"])
+            label = "server / load generator"
+            if "other_cpu_cores" in line:
+                text += f" / {max(0.0, line['other_cpu_cores']):.2f}"
+                label += " / rest of the machine"
+            add(f"CPU cores busy during {what}: {label}", "—", text, 0, line["runs"])
             ops = line.get("creates_per_s") or line.get("gets_per_s")
             if ops and line["server_cpu_cores"] > 0:
                 add(f"{what} per server CPU-second (server efficiency)", "—",
@@ -81,7 +115,8 @@ def main():
     if "create" in by:
         c = by["create"]
         conc = c["concurrency"]
-        add(f"pod creates/s ({conc} clients, {c['pods_per_run']:,} pods per run)", "≥ 5,000",
+        add(f"pod creates/s ({conc} clients, {c['pods_per_run']:,} pods per run; "
+            f"{client_label(c)})", "≥ 5,000",
             c["creates_per_s"], 0, c["runs"], lambda v: v >= 5000)
         for p in ("p50", "p90", "p99"):
             if p == "p99":
@@ -91,7 +126,8 @@ def main():
         add_cpu("creates", c)
     if "get" in by:
         g = by["get"]
-        add(f"pod gets/s ({g['concurrency']} clients, random of {g['pods']:,} pods)", "≥ 30,000",
+        add(f"pod gets/s ({g['concurrency']} clients, random of {g['pods']:,} pods; "
+            f"{client_label(g)})", "≥ 30,000",
             g["gets_per_s"], 0, g["runs"], lambda v: v >= 30000)
         add("get latency p50 (ms)", "—", g["p50_ms"], 3, g["runs"])
         add("get latency p99 (ms)", "< 25", g["p99_ms"], 3, g["runs"], lambda v: v < 25)
@@ -124,18 +160,33 @@ def main():
     out = ["# k8c API benchmark results", "",
            "Produced by `make bench` (bench/run.sh, bench/loadgen); see bench/README.md for what",
            "each figure means. Load generator and server share the machine below; traffic is",
-           "loopback HTTPS/1.1 with mutual TLS and keep-alive connections.", "",
+           "loopback HTTPS/1.1 with mutual TLS and keep-alive connections."]
+    headline = [l for l in (by.get("create"), by.get("get")) if l]
+    if headline:
+        out += [f"Creates and gets were driven by the load generator's {client_label(headline[0])}",
+                "(the cost of each client per request is in the table after this one)."]
+    out += ["",
            "| metric | target | measured (median) | runs | met |",
            "|---|---|---|---|---|"]
     for metric, target, value, digits, runs, check in rows:
         met = "—" if check is None else ("n/a" if value is None else ("yes" if check(value) else "**no**"))
         out.append(f"| {metric} | {target} | {fmt(value, digits)} | {runs} | {met} |")
-    failures = {k: v for k, v in ((l["scenario"], l.get("failed", 0)) for l in lines) if v}
+    failures = {k: v for k, v in ((l["scenario"] + (f" ({l['client']} client)" if "client" in l else ""),
+                                   l.get("failed", 0)) for l in lines) if v}
     incomplete = by.get("watch", {}).get("incomplete", 0)
     out += ["", "Failed requests: " + (", ".join(f"{k} {v}" for k, v in failures.items()) or "none")
-            + f"; watch events not delivered to every watcher: {incomplete}.", "",
-            "## Machine", "", "| | |", "|---|---|"]
+            + f"; watch events not delivered to every watcher: {incomplete}.", ""]
+    costed = [l for l in ([by.get("get"), by.get("create")] + compared)
+              if l and "loadgen_cpu_us_per_request" in l]
+    if costed:
+        costed.sort(key=lambda l: (l["scenario"] != "get", bool(l.get("comparison"))))
+        out += cost_table(costed)
+    out += ["## Machine", "", "| | |", "|---|---|"]
     out += [f"| {k} | {v} |" for k, v in machine()]
+    if "machine_load" in by:
+        m = by["machine_load"]
+        out.append(f"| load average (1/5/15 min) at start / end of the run | "
+                   f"{m['loadavg_start']} / {m['loadavg_end']} |")
     out += ["", f"Whole run: {elapsed} s.", "", "## Raw results (one JSON line per scenario)", "",
             "```"] + [json.dumps(l, separators=(",", ":")) for l in lines] + ["```", ""]
     sys.stdout.write("\n".join(out))

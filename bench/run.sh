@@ -3,7 +3,9 @@
 # bench/RESULTS.md. Every figure is the median of several runs against a fresh server
 # on 127.0.0.1 (random free port, temporary data dir, both removed on exit).
 # Knobs (environment): K8C_BIN, K8C_LOADGEN, BENCH_RESULTS (output file), BENCH_QUICK=1
-# (small counts, for checking the script itself), and the BENCH_* sizes below.
+# (small counts, for checking the script itself), BENCH_CLIENT (raw|curl: the load
+# generator's HTTP client for the create and get figures; the other one is measured too,
+# for its cost per request), and the BENCH_* sizes below.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -13,10 +15,11 @@ RESULTS=${BENCH_RESULTS:-$ROOT/bench/RESULTS.md}
 
 if [ "${BENCH_QUICK:-0}" = 1 ]; then
   defaults=(STARTS=2 CREATE_PODS=300 CREATE_RUNS=2 LIST_PODS=100 GET_SECONDS=1 GET_RUNS=2
-            LIST_RUNS=3 WATCHERS=50 WATCH_EVENTS=20 WATCH_RUNS=2 RSS_PODS=1000)
+            LIST_RUNS=3 WATCHERS=50 WATCH_EVENTS=20 WATCH_RUNS=2 RSS_PODS=1000 COMPARE_RUNS=1)
 else
   defaults=(STARTS=5 CREATE_PODS=1800 CREATE_RUNS=5 LIST_PODS=1000 GET_SECONDS=5 GET_RUNS=5
-            LIST_RUNS=21 WATCHERS=1000 WATCH_EVENTS=200 WATCH_RUNS=5 RSS_PODS=10000)
+            LIST_RUNS=21 WATCHERS=1000 WATCH_EVENTS=200 WATCH_RUNS=5 RSS_PODS=10000
+            COMPARE_RUNS=3)
 fi
 for kv in "${defaults[@]}"; do
   var=BENCH_${kv%%=*}
@@ -25,10 +28,18 @@ done
 CONCURRENCY=${BENCH_CONCURRENCY:-16}
 WATCH_RATE=${BENCH_WATCH_RATE:-100}
 WATCHER_THREADS=${BENCH_WATCHER_THREADS:-2}
+CLIENT=${BENCH_CLIENT:-raw}
+case $CLIENT in
+  raw) OTHER_CLIENT=curl ;;
+  curl) OTHER_CLIENT=raw ;;
+  *) echo "bench: BENCH_CLIENT must be raw or curl" >&2; exit 2 ;;
+esac
 
 for bin in "$K8C" "$LOADGEN"; do
   [ -x "$bin" ] || { echo "bench: $bin not built (run make build)" >&2; exit 1; }
 done
+# The raw client's response parser checks itself before any figure depends on it.
+"$LOADGEN" selftest >/dev/null || { echo "bench: k8c-loadgen selftest failed" >&2; exit 1; }
 # A thousand watch streams need a thousand descriptors on both ends.
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || ulimit -n 65536 2>/dev/null || true
 
@@ -106,7 +117,18 @@ record() { # record SCENARIO ARGS...: runs the scenario, keeps its JSON line
   printf '%s\n' "$out" >>"$JSONL"
 }
 
+record_comparison() { # the same, marked as the other client's cost measurement
+  local out
+  if ! out=$(loadgen "$@"); then
+    echo "bench: scenario $1 (comparison) failed" >&2
+    exit 1
+  fi
+  jq -c '. + {comparison: true}' <<<"$out" >>"$JSONL"
+}
+
 started=$(date +%s)
+# Other work on the machine skews every figure; the table records how busy it was.
+LOADAVG_START=$(cut -d' ' -f1-3 /proc/loadavg)
 echo "bench: $BENCH_STARTS fresh starts (time to /readyz, idle RSS)" >&2
 ready=() idle=()
 for i in $(seq "$BENCH_STARTS"); do
@@ -133,11 +155,13 @@ record create --namespace bench-create --name-prefix create --count "$BENCH_CREA
 stored=$((BENCH_LIST_PODS + BENCH_CREATE_PODS * BENCH_CREATE_RUNS))
 if [ "$stored" -lt "$BENCH_RSS_PODS" ]; then
   loadgen create --namespace bench-fill --name-prefix fill --count $((BENCH_RSS_PODS - stored)) \
-    --runs 1 --concurrency "$CONCURRENCY" >/dev/null
+    --runs 1 --concurrency "$CONCURRENCY" --client "$CLIENT" >/dev/null
   stored=$BENCH_RSS_PODS
 fi
 record get --namespace bench-create --duration "$BENCH_GET_SECONDS" --runs "$BENCH_GET_RUNS" \
-  --concurrency "$CONCURRENCY"
+  --concurrency "$CONCURRENCY" --client "$CLIENT"
+record_comparison get --namespace bench-create --duration "$BENCH_GET_SECONDS" \
+  --runs "$BENCH_COMPARE_RUNS" --concurrency "$CONCURRENCY" --client "$OTHER_CLIENT"
 record list --namespace bench-list --count "$BENCH_LIST_PODS" --runs "$BENCH_LIST_RUNS"
 sleep 1
 rss_samples=()
@@ -150,9 +174,15 @@ jq -cn --argjson m "$(printf '%s\n' "${rss_samples[@]}" | jq -s .)" --argjson po
 record watch --namespace bench-watch --name-prefix watch --watchers "$BENCH_WATCHERS" \
   --events "$BENCH_WATCH_EVENTS" --runs "$BENCH_WATCH_RUNS" --rate "$WATCH_RATE" \
   --watcher-threads "$WATCHER_THREADS" --timeout 60
+# Last, so the pods it adds change no figure above: the other client's cost per create.
+record_comparison create --namespace bench-compare --name-prefix compare \
+  --count "$BENCH_CREATE_PODS" --runs "$BENCH_COMPARE_RUNS" --concurrency "$CONCURRENCY" \
+  --client "$OTHER_CLIENT"
 stop_server
 
 elapsed=$(($(date +%s) - started))
+jq -cn --arg at_start "$LOADAVG_START" --arg at_end "$(cut -d' ' -f1-3 /proc/loadavg)" \
+  '{scenario: "machine_load", loadavg_start: $at_start, loadavg_end: $at_end}' >>"$JSONL"
 python3 "$ROOT/bench/render_results.py" "$JSONL" "$elapsed" >"$RESULTS.tmp"
 mv "$RESULTS.tmp" "$RESULTS"
 echo "bench: wrote $RESULTS in ${elapsed} s" >&2

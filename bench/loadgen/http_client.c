@@ -1,7 +1,8 @@
-/* http_client.c — keep-alive HTTPS requests over one reused libcurl easy handle.
+/* http_client.c — keep-alive HTTPS requests over one reused libcurl easy handle, or
+ * handed to the raw GnuTLS client when the target asks for it.
  *
- * The handle is configured once; each request only changes method, URL and body, so
- * libcurl keeps the connection (and its TLS session) open between requests. */
+ * The curl handle is configured once; each request only changes method, URL and body,
+ * so libcurl keeps the connection (and its TLS session) open between requests. */
 #include "http_client.h"
 
 #include "lib/mem.h"
@@ -17,6 +18,10 @@ http_client_init(http_client *client, const bench_target *target, k8c_err *err)
   client->target = target;
   buf_init(&client->url);
   buf_init(&client->body);
+  if (target->client == BENCH_CLIENT_RAW) {
+    client->raw = raw_http_new(target, err);
+    return client->raw == NULL ? -1 : 0;
+  }
   client->easy = curl_easy_init();
   if (client->easy == NULL)
     return k8c_error(err, 500, K8C_REASON_INTERNAL, "curl_easy_init failed");
@@ -40,6 +45,7 @@ http_client_init(http_client *client, const bench_target *target, k8c_err *err)
 void
 http_client_free(http_client *client)
 {
+  raw_http_free(client->raw);
   if (client->easy)
     curl_easy_cleanup(client->easy);
   curl_slist_free_all(client->headers);
@@ -52,6 +58,8 @@ long
 http_client_request(http_client *client, const char *method, const char *path, const char *body,
                     size_t body_len, k8c_err *err)
 {
+  if (client->raw != NULL)
+    return raw_http_request(client->raw, method, path, body, body_len, &client->body, err);
   CURL *easy = client->easy;
   buf_reset(&client->url);
   buf_puts(&client->url, client->target->server);

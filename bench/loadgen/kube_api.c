@@ -83,6 +83,33 @@ kube_list_pods(http_client *client, const char *namespace_name, char ***names, s
 }
 
 int
+kube_check_pod_body(const buf *body, const char *name_field, size_t name_field_len, k8c_err *err)
+{
+  const char *data = body->data;
+  size_t len = body->len;
+  while (len > 0 && (data[len - 1] == '\n' || data[len - 1] == ' ' || data[len - 1] == '\r'))
+    len--;
+  if (len < 2 || data[0] != '{' || data[len - 1] != '}')
+    return k8c_error(err, 502, K8C_REASON_INTERNAL, "response is not a JSON object: %.80s",
+                     len ? data : "(empty body)");
+  if (memmem(data, len, name_field, name_field_len) == NULL)
+    return k8c_error(err, 502, K8C_REASON_INTERNAL, "response does not name the pod (%.*s): %.200s",
+                     (int)name_field_len, name_field, data);
+  if (memmem(data, len, "\"kind\":\"Pod\"", 12) == NULL)
+    return k8c_error(err, 502, K8C_REASON_INTERNAL, "response is not a Pod: %.200s", data);
+  return 0;
+}
+
+int
+kube_pod_name_field(char *out, size_t size, const char *name, k8c_err *err)
+{
+  int len = snprintf(out, size, "\"name\":\"%s\"", name);
+  if (len < 0 || (size_t)len >= size)
+    return k8c_error(err, 500, K8C_REASON_INTERNAL, "pod name %s too long", name);
+  return len;
+}
+
+int
 kube_error_from_response(http_client *client, const char *what, long status, k8c_err *err)
 {
   cleanup_json json_t *status_object = json_loadb(client->body.data, client->body.len, 0, NULL);

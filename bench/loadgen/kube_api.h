@@ -24,6 +24,16 @@ int kube_ensure_namespace(http_client *client, const char *namespace_name, k8c_e
 int kube_list_pods(http_client *client, const char *namespace_name, char ***names, size_t *count,
                    char **resource_version, k8c_err *err);
 
+/* Checks that body is a JSON object (starts with '{', ends with '}') holding the field
+ * "name":"NAME" and "kind":"Pod", where name_field is the pre-formatted "\"name\":\"NAME\""
+ * text (see kube_pod_name_field). A cheap scan, not a parse: no allocation, so it can run
+ * on every response of the hot loop for either client. */
+int kube_check_pod_body(const buf *body, const char *name_field, size_t name_field_len,
+                        k8c_err *err);
+
+/* Writes "name":"NAME" into out (size bytes); returns its length, or -1 with err filled. */
+int kube_pod_name_field(char *out, size_t size, const char *name, k8c_err *err);
+
 /* Fills err from a non-success API response (the Status message when there is one). */
 int kube_error_from_response(http_client *client, const char *what, long status, k8c_err *err);
 

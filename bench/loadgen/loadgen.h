@@ -10,12 +10,22 @@
 #include <inttypes.h>
 #include <stdint.h>
 
-/* Where the API server is and how to authenticate to it (mutual TLS). */
+/* Which HTTP client carries the requests of http_client.h. */
+typedef enum bench_client_kind {
+  BENCH_CLIENT_CURL, /* libcurl easy handle per thread */
+  BENCH_CLIENT_RAW,  /* raw_http.h: GnuTLS directly, pre-formatted requests */
+} bench_client_kind;
+
+/* "curl" or "raw" (static strings). */
+const char *bench_client_name(bench_client_kind kind);
+
+/* Where the API server is, how to authenticate to it (mutual TLS), and with what client. */
 typedef struct bench_target {
   const char *server; /* base URL, "https://127.0.0.1:6443"; borrowed from argv */
   char *ca_file;      /* owned; NULL until --tls-dir is given */
   char *cert_file;    /* owned */
   char *key_file;     /* owned */
+  bench_client_kind client;
 } bench_target;
 
 typedef struct bench_options {
@@ -48,5 +58,6 @@ int scenario_create_run(const bench_options *options, k8c_err *err);
 int scenario_get_run(const bench_options *options, k8c_err *err);
 int scenario_list_run(const bench_options *options, k8c_err *err);
 int scenario_watch_run(const bench_options *options, k8c_err *err);
+int scenario_selftest_run(const bench_options *options, k8c_err *err);
 
 #endif

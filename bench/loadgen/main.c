@@ -22,6 +22,8 @@ static const scenario SCENARIOS[] = {
     {"list", "list every pod of --namespace --runs times: ms per list", scenario_list_run},
     {"watch", "--watchers streams, --events creates: fan-out latency, events/s",
      scenario_watch_run},
+    {"selftest", "check the raw client's response parser (no server needed)",
+     scenario_selftest_run},
 };
 
 enum {
@@ -42,6 +44,7 @@ enum {
   OPT_INTERVAL_MS,
   OPT_SINCE_UNIX_US,
   OPT_SERVER_PID,
+  OPT_CLIENT,
   OPT_HELP,
 };
 
@@ -63,6 +66,7 @@ static const struct option LONG_OPTIONS[] = {
     {"interval-ms", required_argument, NULL, OPT_INTERVAL_MS},
     {"since-unix-us", required_argument, NULL, OPT_SINCE_UNIX_US},
     {"server-pid", required_argument, NULL, OPT_SERVER_PID},
+    {"client", required_argument, NULL, OPT_CLIENT},
     {"help", no_argument, NULL, OPT_HELP},
     {NULL, 0, NULL, 0},
 };
@@ -104,16 +108,21 @@ main(int argc, char **argv)
       .timeout_s = 60,
       .interval_ms = 2,
   };
+  /* The raw client carries the throughput scenarios; the others keep libcurl. */
+  int throughput = strcmp(chosen->name, "create") == 0 || strcmp(chosen->name, "get") == 0;
+  options.target.client = throughput ? BENCH_CLIENT_RAW : BENCH_CLIENT_CURL;
   if (strcmp(chosen->name, "list") == 0) {
     options.count = 0;
     options.runs = 11;
   }
   int rc = parse_options(argc - 1, argv + 1, &options);
-  if (rc == 0 && options.target.server == NULL) {
+  int needs_server = chosen->run != scenario_selftest_run;
+  if (rc == 0 && needs_server && options.target.server == NULL) {
     fprintf(stderr, "k8c-loadgen: --server is required\n");
     rc = -1;
   }
-  if (rc == 0 && options.target.ca_file == NULL && chosen->run != scenario_ready_run) {
+  if (rc == 0 && needs_server && options.target.ca_file == NULL &&
+      chosen->run != scenario_ready_run) {
     fprintf(stderr, "k8c-loadgen: --tls-dir is required for %s\n", chosen->name);
     rc = -1;
   }
@@ -165,6 +174,16 @@ parse_options(int argc, char **argv, bench_options *options)
       break;
     case OPT_NAME_PREFIX:
       options->name_prefix = optarg;
+      break;
+    case OPT_CLIENT:
+      if (strcmp(optarg, "curl") == 0) {
+        options->target.client = BENCH_CLIENT_CURL;
+      } else if (strcmp(optarg, "raw") == 0) {
+        options->target.client = BENCH_CLIENT_RAW;
+      } else {
+        fprintf(stderr, "k8c-loadgen: --client: curl or raw, not %s\n", optarg);
+        return -1;
+      }
       break;
     case OPT_HELP:
       usage(stdout);
@@ -280,5 +299,15 @@ usage(FILE *out)
                "  --timeout S           ready: give up after; watch: wait per phase (60)\n"
                "  --interval-ms MS      ready: poll period (2)\n"
                "  --since-unix-us T     ready: server exec time, wall clock µs since epoch\n"
-               "  --server-pid PID      report the server's CPU (cores busy) for each run\n");
+               "  --server-pid PID      report the server's CPU (cores busy) for each run\n"
+               "  --client curl|raw     HTTP client for create/get/list and watch's creates:\n"
+               "                        raw = GnuTLS directly (default for create, get),\n"
+               "                        curl = libcurl (default otherwise; watch streams\n"
+               "                        always use curl)\n");
+}
+
+const char *
+bench_client_name(bench_client_kind kind)
+{
+  return kind == BENCH_CLIENT_RAW ? "raw" : "curl";
 }

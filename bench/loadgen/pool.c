@@ -69,6 +69,7 @@ pool_run(const pool_spec *spec, pool_result *out, k8c_err *err)
   double start_ms = clock_now_ms();
   double start_cpu_s = process_cpu_s();
   double start_server_cpu_s = process_cpu_seconds(spec->server_pid);
+  double start_machine_cpu_s = machine_busy_cpu_seconds();
 
   for (int i = 0; i < started; i++) {
     if (pthread_join(workers[i].thread, NULL) != 0)
@@ -77,6 +78,7 @@ pool_run(const pool_spec *spec, pool_result *out, k8c_err *err)
   out->wall_s = (clock_now_ms() - start_ms) / 1e3;
   out->cpu_s = process_cpu_s() - start_cpu_s;
   out->server_cpu_s = process_cpu_seconds(spec->server_pid) - start_server_cpu_s;
+  out->machine_cpu_s = machine_busy_cpu_seconds() - start_machine_cpu_s;
   pthread_barrier_destroy(&shared.start);
 
   for (int i = 0; i < started; i++) {

@@ -29,9 +29,10 @@ typedef struct pool_result {
   lat_rec latency_ms; /* owned; one sample per successful operation */
   uint64_t ok;
   uint64_t failed;
-  double wall_s;       /* from the common start to the last thread's end */
-  double cpu_s;        /* this process's user+system CPU over the same span */
-  double server_cpu_s; /* the server's CPU over the same span (0 without server_pid) */
+  double wall_s;        /* from the common start to the last thread's end */
+  double cpu_s;         /* this process's user+system CPU over the same span */
+  double server_cpu_s;  /* the server's CPU over the same span (0 without server_pid) */
+  double machine_cpu_s; /* the whole machine's busy CPU over the same span */
   char first_error[512];
 } pool_result;
 

@@ -2,7 +2,7 @@
  *
  * Each run creates --count pods named <prefix>-r<run>-<n> in --namespace with
  * --concurrency keep-alive clients going back to back; a create counts only when the
- * server answers 201 Created. */
+ * server answers 201 Created with a JSON object naming the new pod. */
 #include "kube_api.h"
 #include "loadgen.h"
 #include "pool.h"
@@ -39,6 +39,9 @@ scenario_create_run(const bench_options *options, k8c_err *err)
   cleanup_free double *p99 = xcalloc(runs, sizeof(double));
   cleanup_free double *client_cores = xcalloc(runs, sizeof(double));
   cleanup_free double *server_cores = xcalloc(runs, sizeof(double));
+  cleanup_free double *other_cores = xcalloc(runs, sizeof(double)); /* neither of the two */
+  cleanup_free double *client_us = xcalloc(runs, sizeof(double));   /* CPU µs per request */
+  cleanup_free double *server_us = xcalloc(runs, sizeof(double));
   uint64_t failed = 0;
   cleanup_free char *path = xasprintf("/api/v1/namespaces/%s/pods", options->namespace_name);
   for (size_t run = 0; run < runs; run++) {
@@ -69,17 +72,24 @@ scenario_create_run(const bench_options *options, k8c_err *err)
     p99[run] = lat_rec_percentile(&result.latency_ms, 99);
     client_cores[run] = result.cpu_s / result.wall_s;
     server_cores[run] = result.server_cpu_s / result.wall_s;
+    other_cores[run] = (result.machine_cpu_s - result.cpu_s - result.server_cpu_s) / result.wall_s;
+    double requests = (double)(result.ok + result.failed);
+    client_us[run] = requests > 0 ? result.cpu_s * 1e6 / requests : 0;
+    server_us[run] = requests > 0 ? result.server_cpu_s * 1e6 / requests : 0;
     failed += result.failed;
-    fprintf(stderr,
-            "create run %zu: %" PRIu64 " pods in %.2f s = %.0f/s, p50 %.2f ms p90 %.2f ms "
-            "p99 %.2f ms, load generator %.2f cores, %" PRIu64 " failed%s%s\n",
-            run, result.ok, result.wall_s, rate[run], p50[run], p90[run], p99[run],
-            client_cores[run], result.failed, result.failed ? ": " : "", result.first_error);
+    fprintf(
+        stderr,
+        "create run %zu (%s client): %" PRIu64 " pods in %.2f s = %.0f/s, p50 %.2f ms p90 %.2f ms "
+        "p99 %.2f ms, load generator %.2f cores (%.1f µs CPU per create), %" PRIu64 " failed%s%s\n",
+        run, bench_client_name(options->target.client), result.ok, result.wall_s, rate[run],
+        p50[run], p90[run], p99[run], client_cores[run], client_us[run], result.failed,
+        result.failed ? ": " : "", result.first_error);
     pool_result_free(&result);
   }
 
   cleanup_json json_t *line = json_object();
   json_object_set_new(line, "scenario", json_string("create"));
+  json_object_set_new(line, "client", json_string(bench_client_name(options->target.client)));
   json_object_set_new(line, "pods_per_run", json_integer((json_int_t)options->count));
   json_object_set_new(line, "concurrency", json_integer(options->concurrency));
   json_object_set_new(line, "runs", json_integer(options->runs));
@@ -88,8 +98,12 @@ scenario_create_run(const bench_options *options, k8c_err *err)
   report_metric(line, "p90_ms", p90, runs);
   report_metric(line, "p99_ms", p99, runs);
   report_metric(line, "loadgen_cpu_cores", client_cores, runs);
-  if (options->server_pid)
+  report_metric(line, "loadgen_cpu_us_per_request", client_us, runs);
+  if (options->server_pid) {
     report_metric(line, "server_cpu_cores", server_cores, runs);
+    report_metric(line, "server_cpu_us_per_request", server_us, runs);
+    report_metric(line, "other_cpu_cores", other_cores, runs);
+  }
   json_object_set_new(line, "failed", json_integer((json_int_t)failed));
   if (report_print(line) < 0)
     return k8c_error(err, 500, K8C_REASON_INTERNAL, "writing the report failed");
@@ -111,5 +125,9 @@ create_one_pod(http_client *client, uint64_t index, unsigned int *rng, void *ctx
     return -1;
   if (status != 201)
     return kube_error_from_response(client, "creating pod", status, err);
-  return 0;
+  char name_field[160];
+  int field_len = kube_pod_name_field(name_field, sizeof(name_field), name, err);
+  if (field_len < 0)
+    return -1;
+  return kube_check_pod_body(&client->body, name_field, (size_t)field_len, err);
 }

@@ -1,7 +1,8 @@
 /* scenario_get.c — concurrent GETs of existing pods by random name: gets/s, p50/p99.
  *
  * The names come from one list of --namespace taken before the clock starts, so the
- * scenario reads whatever pods an earlier create run left there. */
+ * scenario reads whatever pods an earlier create run left there. A get counts only when
+ * the answer is 200 and its body is a JSON object naming the pod asked for. */
 #include "kube_api.h"
 #include "loadgen.h"
 #include "pool.h"
@@ -10,9 +11,11 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 typedef struct get_ctx {
-  char **paths; /* owned: one GET path per pod */
+  char **paths;       /* owned: one GET path per pod */
+  char **name_fields; /* owned: "name":"POD" for each path, to check the body */
   size_t count;
 } get_ctx;
 
@@ -32,12 +35,18 @@ scenario_get_run(const bench_options *options, k8c_err *err)
   http_client_free(&setup);
   if (rc < 0)
     return k8c_err_prefix(err, "get");
-  if (count == 0)
+  if (count == 0) {
+    free_strings(names, count);
     return k8c_error(err, 404, K8C_REASON_NOT_FOUND, "get: namespace %s has no pods",
                      options->namespace_name);
-  get_ctx ctx = {.paths = xcalloc(count, sizeof(char *)), .count = count};
-  for (size_t i = 0; i < count; i++)
+  }
+  get_ctx ctx = {.paths = xcalloc(count, sizeof(char *)),
+                 .name_fields = xcalloc(count, sizeof(char *)),
+                 .count = count};
+  for (size_t i = 0; i < count; i++) {
     ctx.paths[i] = xasprintf("/api/v1/namespaces/%s/pods/%s", options->namespace_name, names[i]);
+    ctx.name_fields[i] = xasprintf("\"name\":\"%s\"", names[i]);
+  }
   free_strings(names, count);
 
   size_t runs = (size_t)options->runs;
@@ -47,6 +56,9 @@ scenario_get_run(const bench_options *options, k8c_err *err)
   cleanup_free double *p99 = xcalloc(runs, sizeof(double));
   cleanup_free double *client_cores = xcalloc(runs, sizeof(double));
   cleanup_free double *server_cores = xcalloc(runs, sizeof(double));
+  cleanup_free double *other_cores = xcalloc(runs, sizeof(double)); /* neither of the two */
+  cleanup_free double *client_us = xcalloc(runs, sizeof(double));   /* CPU µs per request */
+  cleanup_free double *server_us = xcalloc(runs, sizeof(double));
   uint64_t failed = 0;
   for (size_t run = 0; run < runs && rc == 0; run++) {
     pool_spec spec = {
@@ -67,21 +79,30 @@ scenario_get_run(const bench_options *options, k8c_err *err)
       p99[run] = lat_rec_percentile(&result.latency_ms, 99);
       client_cores[run] = result.cpu_s / result.wall_s;
       server_cores[run] = result.server_cpu_s / result.wall_s;
+      other_cores[run] =
+          (result.machine_cpu_s - result.cpu_s - result.server_cpu_s) / result.wall_s;
+      double requests = (double)(result.ok + result.failed);
+      client_us[run] = requests > 0 ? result.cpu_s * 1e6 / requests : 0;
+      server_us[run] = requests > 0 ? result.server_cpu_s * 1e6 / requests : 0;
       failed += result.failed;
-      fprintf(stderr,
-              "get run %zu: %" PRIu64 " gets in %.2f s = %.0f/s, p50 %.3f ms p90 %.3f ms "
-              "p99 %.3f ms, load generator %.2f cores, %" PRIu64 " failed%s%s\n",
-              run, result.ok, result.wall_s, rate[run], p50[run], p90[run], p99[run],
-              client_cores[run], result.failed, result.failed ? ": " : "", result.first_error);
+      fprintf(
+          stderr,
+          "get run %zu (%s client): %" PRIu64 " gets in %.2f s = %.0f/s, p50 %.3f ms p90 %.3f ms "
+          "p99 %.3f ms, load generator %.2f cores (%.1f µs CPU per get), %" PRIu64 " failed%s%s\n",
+          run, bench_client_name(options->target.client), result.ok, result.wall_s, rate[run],
+          p50[run], p90[run], p99[run], client_cores[run], client_us[run], result.failed,
+          result.failed ? ": " : "", result.first_error);
     }
     pool_result_free(&result);
   }
   free_strings(ctx.paths, ctx.count);
+  free_strings(ctx.name_fields, ctx.count);
   if (rc < 0)
     return k8c_err_prefix(err, "get");
 
   cleanup_json json_t *line = json_object();
   json_object_set_new(line, "scenario", json_string("get"));
+  json_object_set_new(line, "client", json_string(bench_client_name(options->target.client)));
   json_object_set_new(line, "pods", json_integer((json_int_t)count));
   json_object_set_new(line, "concurrency", json_integer(options->concurrency));
   json_object_set_new(line, "duration_s", json_real(options->duration_s));
@@ -91,8 +112,12 @@ scenario_get_run(const bench_options *options, k8c_err *err)
   report_metric(line, "p90_ms", p90, runs);
   report_metric(line, "p99_ms", p99, runs);
   report_metric(line, "loadgen_cpu_cores", client_cores, runs);
-  if (options->server_pid)
+  report_metric(line, "loadgen_cpu_us_per_request", client_us, runs);
+  if (options->server_pid) {
     report_metric(line, "server_cpu_cores", server_cores, runs);
+    report_metric(line, "server_cpu_us_per_request", server_us, runs);
+    report_metric(line, "other_cpu_cores", other_cores, runs);
+  }
   json_object_set_new(line, "failed", json_integer((json_int_t)failed));
   if (report_print(line) < 0)
     return k8c_error(err, 500, K8C_REASON_INTERNAL, "writing the report failed");
@@ -103,13 +128,14 @@ static int
 get_random_pod(http_client *client, uint64_t index, unsigned int *rng, void *ctx_arg, k8c_err *err)
 {
   get_ctx *ctx = ctx_arg;
-  const char *path = ctx->paths[(size_t)rand_r(rng) % ctx->count];
-  long status = http_client_request(client, "GET", path, NULL, 0, err);
+  size_t pick = (size_t)rand_r(rng) % ctx->count;
+  long status = http_client_request(client, "GET", ctx->paths[pick], NULL, 0, err);
   if (status < 0)
     return -1;
   if (status != 200)
     return kube_error_from_response(client, "getting pod", status, err);
-  return 0;
+  const char *name_field = ctx->name_fields[pick];
+  return kube_check_pod_body(&client->body, name_field, strlen(name_field), err);
 }
 
 static void

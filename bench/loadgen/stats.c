@@ -124,6 +124,23 @@ process_cpu_seconds(int pid)
   return (double)(user + system) / (double)sysconf(_SC_CLK_TCK);
 }
 
+double
+machine_busy_cpu_seconds(void)
+{
+  FILE *f = fopen("/proc/stat", "r");
+  if (f == NULL)
+    return 0;
+  char line[512];
+  char *got = fgets(line, sizeof(line), f);
+  fclose(f);
+  unsigned long long user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0,
+                     steal = 0;
+  if (got == NULL || sscanf(line, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &user, &nice,
+                            &system, &idle, &iowait, &irq, &softirq, &steal) != 8)
+    return 0;
+  return (double)(user + nice + system + irq + softirq + steal) / (double)sysconf(_SC_CLK_TCK);
+}
+
 void
 report_metric(json_t *line, const char *name, const double *per_run, size_t runs)
 {

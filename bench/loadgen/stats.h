@@ -38,6 +38,11 @@ int64_t clock_realtime_us(void);
  * or unreadable. Lets the generator report the server's CPU over exactly a timed run. */
 double process_cpu_seconds(int pid);
 
+/* CPU seconds the whole machine has been busy so far (every CPU's non-idle time in
+ * /proc/stat: user, nice, system, irq, softirq, steal); 0 when unreadable. Minus the
+ * server's and the generator's own CPU, it shows how much else ran during a run. */
+double machine_busy_cpu_seconds(void);
+
 /* Adds "name": median and "name_runs": [v0, v1, ...] to line (borrowed). */
 void report_metric(json_t *line, const char *name, const double *per_run, size_t runs);
 /* Prints line as one compact JSON line on stdout and flushes; line stays the caller's. */

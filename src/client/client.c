@@ -76,6 +76,13 @@ client_delete(k8c_client *c, const struct api_resource *res, const char *ns, con
   return c->ops->del(c, res, ns ? ns : "", name, delete_options, o ? o : &none, out, err);
 }
 
+int
+client_bind(k8c_client *c, const char *ns, const char *name, const char *uid, const char *node,
+            k8c_err *err)
+{
+  return c->ops->bind(c, ns ? ns : "", name, uid, node, err);
+}
+
 client_watch *
 client_watch_start(k8c_client *c, const struct api_resource *res, const char *ns,
                    const struct client_list_opts *o, k8c_err *err)

@@ -77,6 +77,10 @@ struct client_watch_ops {
   void (*close)(client_watch *w);
 };
 
+/* Binds a pod to a node through pods/binding (409 if it is already bound). */
+int client_bind(k8c_client *c, const char *ns, const char *name, const char *uid, const char *node,
+                k8c_err *err);
+
 /* Backends embed this as their first member. */
 struct client_watch {
   const struct client_watch_ops *ops;
@@ -100,8 +104,15 @@ struct k8c_client_ops {
              json_t *delete_options, const struct client_write_opts *o, json_t **out, k8c_err *err);
   client_watch *(*watch)(k8c_client *c, const struct api_resource *res, const char *ns,
                          const struct client_list_opts *o, k8c_err *err);
+  /* pods/binding: assigns pod ns/name (uid, if not NULL, must match) to node. */
+  int (*bind)(k8c_client *c, const char *ns, const char *name, const char *uid, const char *node,
+              k8c_err *err);
   void (*free)(k8c_client *c);
 };
+
+/* Binds a pod to a node through pods/binding (409 if it is already bound). */
+int client_bind(k8c_client *c, const char *ns, const char *name, const char *uid, const char *node,
+                k8c_err *err);
 
 /* Backends embed this as their first member. */
 struct k8c_client {

@@ -208,6 +208,21 @@ inprocess_patch(k8c_client *c, const struct api_resource *res, const char *ns, c
 }
 
 static int
+inprocess_bind(k8c_client *c, const char *ns, const char *name, const char *uid, const char *node,
+               k8c_err *err)
+{
+  struct inprocess_client *ic = (struct inprocess_client *)c;
+  json_t *binding = json_pack("{s:s,s:s,s:{s:s,s:s},s:{s:s,s:s,s:s}}", "apiVersion", "v1", "kind",
+                              "Binding", "metadata", "name", name, "namespace", ns, "target",
+                              "apiVersion", "v1", "kind", "Node", "name", node);
+  if (uid && uid[0])
+    json_object_set_new(json_object_get(binding, "metadata"), "uid", json_string(uid));
+  int rc = registry_bind_pod(ic->reg, ns, name, binding, ic->field_manager, err);
+  json_decref(binding);
+  return rc;
+}
+
+static int
 inprocess_delete(k8c_client *c, const struct api_resource *res, const char *ns, const char *name,
                  json_t *delete_options, const struct client_write_opts *o, json_t **out,
                  k8c_err *err)
@@ -324,6 +339,7 @@ static const struct k8c_client_ops inprocess_ops = {
     .patch = inprocess_patch,
     .del = inprocess_delete,
     .watch = inprocess_watch,
+    .bind = inprocess_bind,
     .free = inprocess_free,
 };
 

@@ -334,4 +334,31 @@ TEST(watch_from_an_expired_version_is_410)
   client_fixture_close(&f);
 }
 
+TEST(bind_assigns_a_pod_once)
+{
+  struct client_fixture f;
+  CHECK_INT(client_fixture_open(&f), 0);
+  const struct api_resource *pods = api_resource_find("", "v1", "pods");
+  k8c_err err = {0};
+  json_t *pod = json_pack("{s:s,s:s,s:{s:s},s:{s:[{s:s,s:s}]}}", "apiVersion", "v1", "kind", "Pod",
+                          "metadata", "name", "p", "spec", "containers", "name", "c", "image", "x");
+  json_t *out = NULL;
+  CHECK_INT(client_create(f.client, pods, "default", pod, NULL, &out, &err), 0);
+  const char *uid = json_string_value(json_object_get(json_object_get(out, "metadata"), "uid"));
+  CHECK_INT(client_bind(f.client, "default", "p", uid, "node-a", &err), 0);
+  CHECK_INT(client_bind(f.client, "default", "p", NULL, "node-b", &err), -1);
+  CHECK_INT(err.status, 409);
+  k8c_err_clear(&err);
+  json_t *got = NULL;
+  CHECK_INT(client_get(f.client, pods, "default", "p", &got, &err), 0);
+  CHECK_STR(json_string_value(json_object_get(json_object_get(got, "spec"), "nodeName")), "node-a");
+  CHECK_INT(client_bind(f.client, "default", "missing", NULL, "node-a", &err), -1);
+  CHECK_INT(err.status, 404);
+  k8c_err_clear(&err);
+  json_decref(got);
+  json_decref(out);
+  json_decref(pod);
+  client_fixture_close(&f);
+}
+
 TEST_MAIN()

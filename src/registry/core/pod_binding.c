@@ -24,8 +24,7 @@ set_scheduled_condition(json_t *pod, const char *now)
   }
   size_t i;
   json_t *c;
-  json_array_foreach(conds, i, c)
-  {
+  json_array_foreach (conds, i, c) {
     const char *type = json_string_value(json_object_get(c, "type"));
     if (type && strcmp(type, "PodScheduled") == 0) {
       json_object_set_new(c, "status", json_string("True"));

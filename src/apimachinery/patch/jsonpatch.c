@@ -112,7 +112,7 @@ container_get(json_t *container, const struct token *key, json_t **out, struct o
     *out = json_is_null(v) ? NULL : v;
     return 0;
   }
-  size_t idx;
+  size_t idx = 0;
   if (existing_index(container, key, &idx, f) < 0)
     return -1;
   json_t *v = json_array_get(container, idx);
@@ -160,7 +160,7 @@ container_remove(json_t *container, const struct token *key, struct op_failure *
       return op_fail(f, "Unable to remove nonexistent key: %s: missing value", key->text);
     return 0;
   }
-  size_t idx;
+  size_t idx = 0;
   if (existing_index(container, key, &idx, f) < 0)
     return -1;
   return json_array_remove(container, idx) < 0 ? op_fail(f, "cannot remove index") : 0;
@@ -172,7 +172,7 @@ container_set(json_t *container, const struct token *key, json_t *value, struct 
 {
   if (json_is_object(container))
     return container_add(container, key, value, f);
-  size_t idx;
+  size_t idx = 0;
   if (existing_index(container, key, &idx, f) < 0) {
     json_decref(value);
     return -1;

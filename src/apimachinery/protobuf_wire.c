@@ -53,7 +53,7 @@ pb_read_fixed64(struct pb_reader *r, uint64_t *value, k8c_err *err)
 int
 pb_read_key(struct pb_reader *r, uint32_t *number, int *wire, k8c_err *err)
 {
-  uint64_t key;
+  uint64_t key = 0;
   if (pb_read_varint(r, &key, err) < 0)
     return -1;
   uint64_t field = key >> 3;
@@ -70,7 +70,7 @@ pb_read_key(struct pb_reader *r, uint32_t *number, int *wire, k8c_err *err)
 int
 pb_read_bytes(struct pb_reader *r, const uint8_t **data, size_t *len, k8c_err *err)
 {
-  uint64_t size;
+  uint64_t size = 0;
   if (pb_read_varint(r, &size, err) < 0)
     return -1;
   if (size > (uint64_t)(r->end - r->pos))

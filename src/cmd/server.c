@@ -6,6 +6,7 @@
 #include "apiserver/token.h"
 #include "cmd/cmd.h"
 #include "cmd/server_bootstrap.h"
+#include "controllers/manager.h"
 #include "lib/log.h"
 #include "lib/mem.h"
 #include "registry/registry.h"
@@ -27,6 +28,7 @@ struct server_flags {
   const char *write_kubeconfig;
   unsigned kubeconfig_mode;
   bool disable_agent;
+  bool disable_controller_manager;
   const char *token;
   const char *node_name;
   const char *cluster_cidr;
@@ -55,6 +57,7 @@ server_usage(FILE *out)
           "  --service-cidr CIDR          service network (default 10.43.0.0/16)\n"
           "  --datastore-endpoint URL     store (default: embedded SQLite under --data-dir)\n"
           "  --disable-agent              do not run a node agent in this process\n"
+          "  --disable-controller-manager do not run the controllers in this process\n"
           "  -v, --v LEVEL                log verbosity 0-3 (default 2)\n");
 }
 
@@ -70,6 +73,7 @@ parse_flags(int argc, char **argv, struct server_flags *f)
       {"write-kubeconfig", required_argument, NULL, 'k'},
       {"write-kubeconfig-mode", required_argument, NULL, 'm'},
       {"disable-agent", no_argument, NULL, 'D'},
+      {"disable-controller-manager", no_argument, NULL, 'C'},
       {"token", required_argument, NULL, 't'},
       {"node-name", required_argument, NULL, 'n'},
       {"cluster-cidr", required_argument, NULL, 'c'},
@@ -107,6 +111,9 @@ parse_flags(int argc, char **argv, struct server_flags *f)
       break;
     case 'D':
       f->disable_agent = true;
+      break;
+    case 'C':
+      f->disable_controller_manager = true;
       break;
     case 't':
       f->token = optarg;
@@ -234,6 +241,7 @@ cmd_server(int argc, char **argv)
       .reg = &reg,
   };
   struct compactor *compactor = NULL;
+  struct controller_manager *controllers = NULL;
   struct apiserver *api = apiserver_start(&acfg, &err);
   int rc = 1;
   if (api == NULL) {
@@ -250,6 +258,14 @@ cmd_server(int argc, char **argv)
   if (compactor == NULL) {
     log_error("k8c server: %s", err.message);
     goto out;
+  }
+  if (!f.disable_controller_manager) {
+    struct controller_config ccfg = {0};
+    controllers = controller_manager_start(&reg, &ccfg, &err);
+    if (controllers == NULL) {
+      log_error("k8c server: %s", err.message);
+      goto out;
+    }
   }
   if (f.write_kubeconfig && f.write_kubeconfig[0]) {
     char *url = xasprintf("https://%s:%d",
@@ -273,6 +289,7 @@ cmd_server(int argc, char **argv)
   log_info("k8c server: signal %d, shutting down", sig);
   rc = 0;
 out:
+  controller_manager_stop(controllers);
   compactor_stop(compactor);
   apiserver_stop(api);
   registry_destroy(&reg);

@@ -1,0 +1,227 @@
+/* simnode_heartbeat.c — one thread keeps every simulated node alive: it registers the
+ * Nodes and Leases, then turns a timer wheel whose slots are fixed by node index (node i
+ * renews in slot i mod slots), so each tick touches only the nodes due in it and the
+ * writes are spread evenly over the period, whatever N is. */
+#include "agent/simnodes_internal.h"
+#include "apimachinery/meta.h"
+#include "lib/log.h"
+#include "lib/mem.h"
+
+#include <string.h>
+#include <time.h>
+
+static void *heartbeat_main(void *arg);
+static void register_node(simnodes *s, int i);
+static void renew_lease(simnodes *s, int i);
+static void post_status(simnodes *s, int i);
+static bool wait_until(simnodes *s, long long deadline_ms);
+static long long monotonic_ms(void);
+
+int
+simnodes_heartbeat_start(simnodes *s, k8c_err *err)
+{
+  if (pthread_create(&s->heartbeat_thread, NULL, heartbeat_main, s) != 0)
+    return k8c_error(err, 500, K8C_REASON_INTERNAL, "simnodes: cannot start heartbeat thread");
+  s->heartbeat_started = true;
+  return 0;
+}
+
+void
+simnodes_heartbeat_join(simnodes *s)
+{
+  if (s->heartbeat_started)
+    pthread_join(s->heartbeat_thread, NULL);
+  s->heartbeat_started = false;
+}
+
+/* ---------- the thread ---------- */
+
+static bool
+stopping(simnodes *s)
+{
+  pthread_mutex_lock(&s->lock);
+  bool stop = s->stopping;
+  pthread_mutex_unlock(&s->lock);
+  return stop;
+}
+
+/* Whether node i should heartbeat now; clears its status_due flag into *status_due. */
+static bool
+node_alive(simnodes *s, int i, bool *registered, bool *status_due)
+{
+  pthread_mutex_lock(&s->lock);
+  bool alive = simnodes_alive_locked(s, i);
+  *registered = s->nodes[i].registered;
+  *status_due = alive && s->nodes[i].status_due;
+  if (*status_due)
+    s->nodes[i].status_due = false;
+  pthread_mutex_unlock(&s->lock);
+  return alive;
+}
+
+static void *
+heartbeat_main(void *arg)
+{
+  simnodes *s = arg;
+  int n = s->cfg.count;
+  for (int i = 0; i < n && !stopping(s); i++)
+    register_node(s, i);
+
+  long long tick_ms = s->cfg.lease_renew_ms / 10;
+  tick_ms = tick_ms < 10 ? 10 : tick_ms > 100 ? 100 : tick_ms;
+  long long lease_slots = s->cfg.lease_renew_ms / tick_ms;
+  long long status_slots = s->cfg.status_update_ms / tick_ms;
+  if (lease_slots < 1)
+    lease_slots = 1;
+  if (status_slots < 1)
+    status_slots = 1;
+  long long start = monotonic_ms();
+  for (long long tick = 1; wait_until(s, start + tick * tick_ms); tick++) {
+    for (long long i = tick % lease_slots; i < n; i += lease_slots) {
+      bool registered, status_due;
+      if (!node_alive(s, (int)i, &registered, &status_due))
+        continue;
+      if (registered)
+        renew_lease(s, (int)i);
+      else
+        register_node(s, (int)i);
+    }
+    for (long long i = tick % status_slots; i < n; i += status_slots) {
+      bool registered, status_due;
+      if (node_alive(s, (int)i, &registered, &status_due) && registered)
+        post_status(s, (int)i);
+    }
+    /* Nodes resumed since the last tick: Ready again at once, not a period later. */
+    pthread_mutex_lock(&s->lock);
+    int due = s->status_due_count;
+    s->status_due_count = 0;
+    pthread_mutex_unlock(&s->lock);
+    for (int i = 0; due > 0 && i < n; i++) {
+      bool registered, status_due;
+      if (node_alive(s, i, &registered, &status_due) && status_due && registered) {
+        post_status(s, i);
+        renew_lease(s, i);
+      }
+    }
+  }
+  return NULL;
+}
+
+/* ---------- the writes ---------- */
+
+static void
+register_node(simnodes *s, int i)
+{
+  const char *name = s->nodes[i].name;
+  k8c_err err = {0};
+  cleanup_json json_t *node = simnode_object(s, i);
+  cleanup_json json_t *created = NULL;
+  if (client_create(s->client, s->nodes_res, "", node, NULL, &created, &err) < 0) {
+    if (err.status != 409) {
+      log_warn("simnodes: registering %s: %s", name, err.message);
+      k8c_err_clear(&err);
+      return;
+    }
+    /* Registered before (a restarted server or agent): take it over as it is. */
+    k8c_err_clear(&err);
+    if (client_get(s->client, s->nodes_res, "", name, &created, &err) < 0) {
+      log_warn("simnodes: registering %s: %s", name, err.message);
+      k8c_err_clear(&err);
+      return;
+    }
+  }
+  post_status(s, i);
+  cleanup_json json_t *lease = simnode_lease(s, i, meta_uid(created));
+  if (client_create(s->client, s->leases_res, "kube-node-lease", lease, NULL, NULL, &err) < 0) {
+    if (err.status != 409) {
+      log_warn("simnodes: creating the lease of %s: %s", name, err.message);
+      k8c_err_clear(&err);
+      return;
+    }
+    k8c_err_clear(&err);
+    renew_lease(s, i);
+  }
+  pthread_mutex_lock(&s->lock);
+  if (!s->nodes[i].registered) {
+    s->nodes[i].registered = true;
+    s->registered_count++;
+    if (s->registered_count == (size_t)s->cfg.count)
+      log_info("simnodes: all %d nodes registered", s->cfg.count);
+    pthread_cond_broadcast(&s->changed);
+  }
+  pthread_mutex_unlock(&s->lock);
+}
+
+/* Marks node i for registration again (its Node or Lease was deleted under it). */
+static void
+forget_registration(simnodes *s, int i)
+{
+  pthread_mutex_lock(&s->lock);
+  if (s->nodes[i].registered) {
+    s->nodes[i].registered = false;
+    s->registered_count--;
+  }
+  pthread_mutex_unlock(&s->lock);
+}
+
+static void
+renew_lease(simnodes *s, int i)
+{
+  char now[40];
+  simnodes_micro_now(now);
+  cleanup_json json_t *patch = json_pack("{s:{s:s,s:s}}", "spec", "holderIdentity",
+                                         s->nodes[i].name, "renewTime", now);
+  k8c_err err = {0};
+  if (client_patch(s->client, s->leases_res, "kube-node-lease", s->nodes[i].name,
+                   "application/merge-patch+json", patch, NULL, NULL, &err) < 0) {
+    if (err.status == 404)
+      forget_registration(s, i);
+    else
+      log_warn("simnodes: renewing the lease of %s: %s", s->nodes[i].name, err.message);
+    k8c_err_clear(&err);
+  }
+}
+
+static void
+post_status(simnodes *s, int i)
+{
+  pthread_mutex_lock(&s->lock);
+  time_t since = s->nodes[i].ready_since;
+  pthread_mutex_unlock(&s->lock);
+  cleanup_json json_t *patch = json_pack("{s:o}", "status", simnode_status(s, i, since));
+  struct client_write_opts o = {.subresource = "status"};
+  k8c_err err = {0};
+  if (client_patch(s->client, s->nodes_res, "", s->nodes[i].name, "application/merge-patch+json",
+                   patch, &o, NULL, &err) < 0) {
+    if (err.status == 404)
+      forget_registration(s, i);
+    else
+      log_warn("simnodes: posting the status of %s: %s", s->nodes[i].name, err.message);
+    k8c_err_clear(&err);
+  }
+}
+
+/* ---------- time ---------- */
+
+static long long
+monotonic_ms(void)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Sleeps until deadline_ms (monotonic) or a stop; false when stopping. */
+static bool
+wait_until(simnodes *s, long long deadline_ms)
+{
+  struct timespec deadline = {.tv_sec = deadline_ms / 1000,
+                              .tv_nsec = (deadline_ms % 1000) * 1000000L};
+  pthread_mutex_lock(&s->lock);
+  while (!s->stopping && monotonic_ms() < deadline_ms)
+    if (pthread_cond_timedwait(&s->changed, &s->lock, &deadline) != 0)
+      break;
+  bool go_on = !s->stopping;
+  pthread_mutex_unlock(&s->lock);
+  return go_on;
+}

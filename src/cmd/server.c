@@ -1,10 +1,12 @@
 /* server.c — `k8c server`: flags (k3s's names), then the PKI, the store, the registry
  * and the HTTPS API, bootstrap objects, and a clean shutdown on SIGINT/SIGTERM. */
+#include "agent/simnodes.h"
 #include "apiserver/server.h"
 #include "apiserver/kubeconfig.h"
 #include "apiserver/pki.h"
 #include "apiserver/token.h"
 #include "cmd/cmd.h"
+#include "client/client.h"
 #include "cmd/server_bootstrap.h"
 #include "controllers/manager.h"
 #include "lib/log.h"
@@ -37,6 +39,8 @@ struct server_flags {
   const char *tls_sans[16];
   int tls_san_count;
   int verbosity;
+  int simulate;
+  int simulate_ready_delay_ms;
 };
 
 static void
@@ -58,6 +62,8 @@ server_usage(FILE *out)
           "  --datastore-endpoint URL     store (default: embedded SQLite under --data-dir)\n"
           "  --disable-agent              do not run a node agent in this process\n"
           "  --disable-controller-manager do not run the controllers in this process\n"
+          "  --simulate N                 also run N simulated nodes (sim-node-0000 ...)\n"
+          "  --simulate-ready-delay MS    their pods turn Ready MS after Running (default 0)\n"
           "  -v, --v LEVEL                log verbosity 0-3 (default 2)\n");
 }
 
@@ -79,6 +85,8 @@ parse_flags(int argc, char **argv, struct server_flags *f)
       {"cluster-cidr", required_argument, NULL, 'c'},
       {"service-cidr", required_argument, NULL, 'S'},
       {"datastore-endpoint", required_argument, NULL, 'e'},
+      {"simulate", required_argument, NULL, 'N'},
+      {"simulate-ready-delay", required_argument, NULL, 'R'},
       {"v", required_argument, NULL, 'v'},
       {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0},
@@ -129,6 +137,12 @@ parse_flags(int argc, char **argv, struct server_flags *f)
       break;
     case 'e':
       f->datastore_endpoint = optarg;
+      break;
+    case 'N':
+      f->simulate = atoi(optarg);
+      break;
+    case 'R':
+      f->simulate_ready_delay_ms = atoi(optarg);
       break;
     case 'v':
       f->verbosity = atoi(optarg);
@@ -242,6 +256,8 @@ cmd_server(int argc, char **argv)
   };
   struct compactor *compactor = NULL;
   struct controller_manager *controllers = NULL;
+  k8c_client *sim_client = NULL;
+  simnodes *sim = NULL;
   struct apiserver *api = apiserver_start(&acfg, &err);
   int rc = 1;
   if (api == NULL) {
@@ -267,6 +283,17 @@ cmd_server(int argc, char **argv)
       goto out;
     }
   }
+  if (f.simulate > 0) {
+    sim_client = client_inprocess_new(&reg, "k8c-simnodes");
+    struct simnodes_config scfg = {.count = f.simulate,
+                                   .cluster_cidr = f.cluster_cidr,
+                                   .ready_delay_ms = f.simulate_ready_delay_ms};
+    sim = simnodes_start(sim_client, &scfg, &err);
+    if (sim == NULL) {
+      log_error("k8c server: --simulate: %s", err.message);
+      goto out;
+    }
+  }
   if (f.write_kubeconfig && f.write_kubeconfig[0]) {
     char *url = xasprintf("https://%s:%d",
                           strchr(f.advertise_address, ':') ? "[::1]" : f.advertise_address, f.port);
@@ -289,6 +316,9 @@ cmd_server(int argc, char **argv)
   log_info("k8c server: signal %d, shutting down", sig);
   rc = 0;
 out:
+  simnodes_stop(sim);
+  if (sim_client)
+    client_free(sim_client);
   controller_manager_stop(controllers);
   compactor_stop(compactor);
   apiserver_stop(api);

@@ -1,7 +1,9 @@
-/* simnode_heartbeat.c — one thread keeps every simulated node alive: it registers the
- * Nodes and Leases, then turns a timer wheel whose slots are fixed by node index (node i
- * renews in slot i mod slots), so each tick touches only the nodes due in it and the
- * writes are spread evenly over the period, whatever N is. */
+/* simnode_heartbeat.c — a few threads keep every simulated node alive: each owns a
+ * stripe of nodes (i mod threads), registers their Nodes and Leases, then turns a timer
+ * wheel whose slots are fixed by node index (node i renews in slot i mod slots), so a
+ * tick touches only the nodes due in it and writes spread evenly over the period,
+ * whatever N is. Several threads only so that writes overlap: the store commits
+ * concurrent writes in one group, a lone writer waits for every commit. */
 #include "agent/simnodes_internal.h"
 #include "apimachinery/meta.h"
 #include "lib/log.h"
@@ -9,6 +11,12 @@
 
 #include <string.h>
 #include <time.h>
+
+struct simnodes_heartbeat {
+  simnodes *s;
+  int stripe; /* this thread's nodes: i % s->heartbeat_count == stripe */
+  pthread_t thread;
+};
 
 static void *heartbeat_main(void *arg);
 static void register_node(simnodes *s, int i);
@@ -20,18 +28,27 @@ static long long monotonic_ms(void);
 int
 simnodes_heartbeat_start(simnodes *s, k8c_err *err)
 {
-  if (pthread_create(&s->heartbeat_thread, NULL, heartbeat_main, s) != 0)
-    return k8c_error(err, 500, K8C_REASON_INTERNAL, "simnodes: cannot start heartbeat thread");
-  s->heartbeat_started = true;
+  int threads = s->cfg.heartbeat_threads;
+  s->heartbeats = xcalloc((size_t)threads, sizeof *s->heartbeats);
+  for (int t = 0; t < threads; t++) {
+    struct simnodes_heartbeat *h = &s->heartbeats[s->heartbeat_count];
+    h->s = s;
+    h->stripe = t;
+    if (pthread_create(&h->thread, NULL, heartbeat_main, h) != 0)
+      return k8c_error(err, 500, K8C_REASON_INTERNAL, "simnodes: cannot start heartbeat threads");
+    s->heartbeat_count++;
+  }
   return 0;
 }
 
 void
 simnodes_heartbeat_join(simnodes *s)
 {
-  if (s->heartbeat_started)
-    pthread_join(s->heartbeat_thread, NULL);
-  s->heartbeat_started = false;
+  for (int t = 0; t < s->heartbeat_count; t++)
+    pthread_join(s->heartbeats[t].thread, NULL);
+  s->heartbeat_count = 0;
+  free(s->heartbeats);
+  s->heartbeats = NULL;
 }
 
 /* ---------- the thread ---------- */
@@ -59,12 +76,22 @@ node_alive(simnodes *s, int i, bool *registered, bool *status_due)
   return alive;
 }
 
+static unsigned
+resume_generation(simnodes *s)
+{
+  pthread_mutex_lock(&s->lock);
+  unsigned gen = s->resume_gen;
+  pthread_mutex_unlock(&s->lock);
+  return gen;
+}
+
 static void *
 heartbeat_main(void *arg)
 {
-  simnodes *s = arg;
-  int n = s->cfg.count;
-  for (int i = 0; i < n && !stopping(s); i++)
+  struct simnodes_heartbeat *h = arg;
+  simnodes *s = h->s;
+  int n = s->cfg.count, stride = s->cfg.heartbeat_threads;
+  for (int i = h->stripe; i < n && !stopping(s); i += stride)
     register_node(s, i);
 
   long long tick_ms = s->cfg.lease_renew_ms / 10;
@@ -76,9 +103,12 @@ heartbeat_main(void *arg)
   if (status_slots < 1)
     status_slots = 1;
   long long start = monotonic_ms();
+  unsigned seen_gen = resume_generation(s);
   for (long long tick = 1; wait_until(s, start + tick * tick_ms); tick++) {
     for (long long i = tick % lease_slots; i < n; i += lease_slots) {
       bool registered, status_due;
+      if (i % stride != h->stripe)
+        continue;
       if (!node_alive(s, (int)i, &registered, &status_due))
         continue;
       if (registered)
@@ -88,15 +118,16 @@ heartbeat_main(void *arg)
     }
     for (long long i = tick % status_slots; i < n; i += status_slots) {
       bool registered, status_due;
+      if (i % stride != h->stripe)
+        continue;
       if (node_alive(s, (int)i, &registered, &status_due) && registered)
         post_status(s, (int)i);
     }
     /* Nodes resumed since the last tick: Ready again at once, not a period later. */
-    pthread_mutex_lock(&s->lock);
-    int due = s->status_due_count;
-    s->status_due_count = 0;
-    pthread_mutex_unlock(&s->lock);
-    for (int i = 0; due > 0 && i < n; i++) {
+    unsigned gen = resume_generation(s);
+    bool resumed = gen != seen_gen;
+    seen_gen = gen;
+    for (int i = h->stripe; resumed && i < n; i += stride) {
       bool registered, status_due;
       if (node_alive(s, i, &registered, &status_due) && status_due && registered) {
         post_status(s, i);

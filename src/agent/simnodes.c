@@ -217,7 +217,9 @@ apply_defaults(struct simnodes_config *c)
   if (c->status_update_ms <= 0)
     c->status_update_ms = 60000;
   if (c->pod_workers <= 0)
-    c->pod_workers = 2;
+    c->pod_workers = 8;
+  if (c->heartbeat_threads <= 0) /* one per 100 nodes, 1 to 8 */
+    c->heartbeat_threads = c->count / 100 < 1 ? 1 : c->count / 100 > 8 ? 8 : c->count / 100;
 }
 
 /* Stops or resumes node's heartbeats on behalf of the API or the label; a node resumed
@@ -239,7 +241,7 @@ heartbeat_control(simnodes *s, const char *node, bool stop, bool by_api)
   if (alive && !was_alive) {
     n->ready_since = time(NULL);
     n->status_due = true;
-    s->status_due_count++;
+    s->resume_gen++;
   }
   pthread_mutex_unlock(&s->lock);
   if (alive != was_alive)

@@ -31,7 +31,10 @@ struct simnodes_config {
   int lease_renew_ms;       /* Lease renewTime period; 10000 */
   int lease_duration_s;     /* Lease spec.leaseDurationSeconds; 40 */
   int status_update_ms;     /* Ready condition heartbeat (node status) period; 60000 */
-  int pod_workers;          /* threads writing pod status; 2 */
+  int pod_workers;          /* threads writing pod status; 8 */
+  int heartbeat_threads;    /* threads renewing Leases, each for a stripe of nodes: so that
+                               writes overlap (the store commits them in groups); 0 = one
+                               per 100 nodes, at most 8 */
 };
 
 typedef struct simnodes simnodes;

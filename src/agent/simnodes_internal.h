@@ -47,12 +47,12 @@ struct simnodes {
   pthread_mutex_t lock; /* nodes' flags and ip_used, pods, registered_count */
   pthread_cond_t changed; /* on CLOCK_MONOTONIC */
   size_t registered_count;
-  int status_due_count; /* nodes resumed since the heartbeat thread last looked */
+  unsigned resume_gen; /* bumped when a node resumes: heartbeat threads look for status_due */
   bool stopping;
   hashmap *pods; /* "ns/name" -> struct simpod * */
 
-  pthread_t heartbeat_thread;
-  bool heartbeat_started;
+  struct simnodes_heartbeat *heartbeats; /* one per heartbeat thread */
+  int heartbeat_count;
 
   informer_factory *informers; /* the pod informer and the stopped-label node informer */
   informer *pod_informer;

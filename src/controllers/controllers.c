@@ -2,10 +2,14 @@
  * defines its `const struct controller_def`; adding one is one line here. */
 #include "controllers/controller.h"
 #include "controllers/garbagecollector.h"
+#include "controllers/namespace.h"
+#include "controllers/serviceaccount.h"
 
 #include <stddef.h>
 
 const struct controller_def *const controllers_table[] = {
     &garbagecollector_controller,
+    &namespace_controller,
+    &serviceaccount_controller,
     NULL,
 };

@@ -63,7 +63,12 @@ request_info_parse(const char *method, const char *path, bool watch_param,
     return k8c_error(err, 404, K8C_REASON_NOT_FOUND,
                      "the server could not find the requested resource");
   info->is_resource = true;
-  if (strcmp(parts[i], "namespaces") == 0 && rest >= 3) {
+  /* namespaces/NAME/status and namespaces/NAME/finalize are the Namespace's own
+   * subresources, not a resource "status" in namespace NAME (as upstream resolves it). */
+  bool namespace_subresource =
+      strcmp(parts[i], "namespaces") == 0 && rest == 3 &&
+      (strcmp(parts[i + 2], "status") == 0 || strcmp(parts[i + 2], "finalize") == 0);
+  if (strcmp(parts[i], "namespaces") == 0 && rest >= 3 && !namespace_subresource) {
     snprintf(info->namespace_, sizeof info->namespace_, "%s", parts[i + 1]);
     i += 2;
   }

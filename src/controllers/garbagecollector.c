@@ -33,8 +33,8 @@ gc_key(const struct gc_resource *gr, const json_t *obj)
   const char *ns = meta_namespace(obj);
   const char *name = meta_name(obj);
   const char *uid = meta_uid(obj);
-  return xasprintf("%zu|%s|%s|%s", (size_t)(gr - gr->gc->resources), ns ? ns : "",
-                   name ? name : "", uid ? uid : "");
+  return xasprintf("%zu|%s|%s|%s", (size_t)(gr - gr->gc->resources), ns ? ns : "", name ? name : "",
+                   uid ? uid : "");
 }
 
 struct gc_resource *
@@ -81,8 +81,7 @@ gc_resource_for_ref(struct gc *gc, const json_t *ref)
 }
 
 void
-gc_dependents(struct gc *gc, const char *uid, json_t ***objs, struct gc_resource ***res,
-              size_t *n)
+gc_dependents(struct gc *gc, const char *uid, json_t ***objs, struct gc_resource ***res, size_t *n)
 {
   *objs = NULL;
   *res = NULL;
@@ -183,8 +182,8 @@ queue_owners(struct gc *gc, const struct gc_resource *gr, const json_t *obj)
     const char *ns = ogr->res->namespaced ? meta_namespace(obj) : "";
     if (ogr->res->namespaced && !gr->res->namespaced)
       continue;
-    cleanup_free char *key = xasprintf("%zu|%s|%s|%s", (size_t)(ogr - gc->resources),
-                                       ns ? ns : "", name, uid);
+    cleanup_free char *key =
+        xasprintf("%zu|%s|%s|%s", (size_t)(ogr - gc->resources), ns ? ns : "", name, uid);
     workqueue_add(gc->attempt_to_delete, key);
   }
 }
@@ -199,8 +198,8 @@ observe(struct gc_resource *gr, json_t *old_obj, json_t *obj)
     queue_object(gc->attempt_to_orphan, gr, obj);
   if (deleting && gc_has_finalizer(obj, GC_FINALIZER_FOREGROUND)) {
     queue_object(gc->attempt_to_delete, gr, obj);
-    bool was = old_obj && json_object_get(json_object_get(old_obj, "metadata"),
-                                          "deletionTimestamp") &&
+    bool was = old_obj &&
+               json_object_get(json_object_get(old_obj, "metadata"), "deletionTimestamp") &&
                gc_has_finalizer(old_obj, GC_FINALIZER_FOREGROUND);
     if (!was || old_obj == obj)
       queue_dependents(gc, meta_uid(obj));

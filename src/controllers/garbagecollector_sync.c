@@ -184,8 +184,7 @@ owner_state(struct gc *gc, const struct gc_resource *gr, const char *ns, const j
   if (ogr == NULL || name == NULL || uid == NULL || (ogr->res->namespaced && !gr->res->namespaced))
     return 0;
   const char *owner_ns = ogr->res->namespaced ? ns : "";
-  cleanup_free char *cache_key =
-      owner_ns[0] ? xasprintf("%s/%s", owner_ns, name) : xstrdup(name);
+  cleanup_free char *cache_key = owner_ns[0] ? xasprintf("%s/%s", owner_ns, name) : xstrdup(name);
   json_t *owner = informer_get(ogr->inf, cache_key);
   if (owner == NULL || meta_uid(owner) == NULL || strcmp(meta_uid(owner), uid) != 0) {
     json_decref(owner);
@@ -219,8 +218,8 @@ process_deleting_dependents(struct gc *gc, const struct gc_resource *gr, const j
   for (size_t i = 0; i < n; i++) {
     size_t j;
     json_t *ref;
-    json_array_foreach (json_object_get(json_object_get(deps[i], "metadata"), "ownerReferences"),
-                        j, ref) {
+    json_array_foreach (json_object_get(json_object_get(deps[i], "metadata"), "ownerReferences"), j,
+                        ref) {
       const char *ref_uid = json_string_value(json_object_get(ref, "uid"));
       if (ref_uid && strcmp(ref_uid, uid) == 0 &&
           json_is_true(json_object_get(ref, "blockOwnerDeletion")))
@@ -235,8 +234,8 @@ process_deleting_dependents(struct gc *gc, const struct gc_resource *gr, const j
   free(res);
   if (blocking > 0)
     return 0; /* each blocking dependent's deletion queues this owner again */
-  return update_live(gc, gr, meta_namespace(item) ? meta_namespace(item) : "", meta_name(item),
-                     uid, drop_finalizer, GC_FINALIZER_FOREGROUND, err);
+  return update_live(gc, gr, meta_namespace(item) ? meta_namespace(item) : "", meta_name(item), uid,
+                     drop_finalizer, GC_FINALIZER_FOREGROUND, err);
 }
 
 /* 0: no dependents; 1: some; 2: some, one of which is itself deleting its dependents

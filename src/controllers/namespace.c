@@ -150,9 +150,9 @@ static json_t *
 build_conditions(const struct ns_content *content)
 {
   json_t *conds = json_array();
-  json_array_append_new(conds, condition("NamespaceDeletionDiscoveryFailure", false,
-                                         "ResourcesDiscovered",
-                                         "All resources successfully discovered"));
+  json_array_append_new(conds,
+                        condition("NamespaceDeletionDiscoveryFailure", false, "ResourcesDiscovered",
+                                  "All resources successfully discovered"));
   json_array_append_new(conds, condition("NamespaceDeletionGroupVersionParsingFailure", false,
                                          "ParsedGroupVersions",
                                          "All legacy kube types successfully parsed"));
@@ -176,8 +176,8 @@ build_conditions(const struct ns_content *content)
   if (json_object_size(content->remaining)) {
     cleanup_free char *what = describe_counts(content->remaining, "has");
     cleanup_free char *msg = xasprintf("Some resources are remaining: %s", what);
-    json_array_append_new(conds, condition("NamespaceContentRemaining", true,
-                                           "SomeResourcesRemain", msg));
+    json_array_append_new(conds,
+                          condition("NamespaceContentRemaining", true, "SomeResourcesRemain", msg));
   } else {
     json_array_append_new(conds, condition("NamespaceContentRemaining", false, "ContentRemoved",
                                            "All content successfully removed"));
@@ -186,12 +186,12 @@ build_conditions(const struct ns_content *content)
     cleanup_free char *what = describe_counts(content->finalizers, "in");
     cleanup_free char *msg =
         xasprintf("Some content in the namespace has finalizers remaining: %s", what);
-    json_array_append_new(conds, condition("NamespaceFinalizersRemaining", true,
-                                           "SomeFinalizersRemain", msg));
+    json_array_append_new(
+        conds, condition("NamespaceFinalizersRemaining", true, "SomeFinalizersRemain", msg));
   } else {
-    json_array_append_new(conds, condition("NamespaceFinalizersRemaining", false,
-                                           "ContentHasNoFinalizers",
-                                           "All content-preserving finalizers finished"));
+    json_array_append_new(conds,
+                          condition("NamespaceFinalizersRemaining", false, "ContentHasNoFinalizers",
+                                    "All content-preserving finalizers finished"));
   }
   return conds;
 }
@@ -218,8 +218,8 @@ update_conditions(struct ns_controller *c, const json_t *ns_obj, json_t *conds, 
         prev = o;
     }
     json_t *ptime = json_object_get(prev, "lastTransitionTime");
-    bool same_status = prev && json_equal(json_object_get(prev, "status"),
-                                          json_object_get(cond, "status"));
+    bool same_status =
+        prev && json_equal(json_object_get(prev, "status"), json_object_get(cond, "status"));
     json_object_set_new(cond, "lastTransitionTime",
                         same_status && ptime ? json_incref(ptime) : json_string(now));
     if (!prev || !json_equal(prev, cond))
@@ -283,8 +283,8 @@ sync_namespace(struct ns_controller *c, const char *name, k8c_err *err)
     return 1;
 
   /* Empty: lift our finalizer through namespaces/finalize. */
-  cleanup_json json_t *body = json_pack("{s:{s:s}, s:{s:[]}}", "metadata", "name", name, "spec",
-                                        "finalizers");
+  cleanup_json json_t *body =
+      json_pack("{s:{s:s}, s:{s:[]}}", "metadata", "name", name, "spec", "finalizers");
   json_t *keep = json_object_get(json_object_get(body, "spec"), "finalizers");
   json_array_foreach (finalizers, i, f)
     if (json_string_value(f) && strcmp(json_string_value(f), NAMESPACE_FINALIZER) != 0)
@@ -293,8 +293,8 @@ sync_namespace(struct ns_controller *c, const char *name, k8c_err *err)
   struct client_write_opts wo = {0};
   cleanup_json json_t *finalized = NULL;
   /* The client has no call for namespaces/finalize; its update op serves any subresource. */
-  if (c->client->ops->update(c->client, nsres, "", name, "finalize", body, &wo, &finalized,
-                             &ferr) < 0) {
+  if (c->client->ops->update(c->client, nsres, "", name, "finalize", body, &wo, &finalized, &ferr) <
+      0) {
     if (ferr.status == 404) {
       k8c_err_clear(&ferr);
       return 0;
@@ -361,9 +361,8 @@ ns_start(struct controller_context *ctx, k8c_err *err)
   struct ns_controller *c = xcalloc(1, sizeof *c);
   c->client = ctx->client;
   c->queue = workqueue_new(NULL);
-  c->namespaces =
-      informer_factory_get(ctx->informers, api_resource_find("", "v1", "namespaces"), "", NULL,
-                           NULL);
+  c->namespaces = informer_factory_get(ctx->informers, api_resource_find("", "v1", "namespaces"),
+                                       "", NULL, NULL);
   struct informer_handlers h = {
       .on_add = on_add, .on_update = on_update, .ctx = c, .resync_period_ms = -1};
   informer_add_handlers(c->namespaces, &h);

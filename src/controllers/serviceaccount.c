@@ -125,12 +125,9 @@ sa_start(struct controller_context *ctx, k8c_err *err)
   c->namespaces_res = api_resource_find("", "v1", "namespaces");
   c->serviceaccounts_res = api_resource_find("", "v1", "serviceaccounts");
   c->namespaces = informer_factory_get(ctx->informers, c->namespaces_res, "", NULL, NULL);
-  c->serviceaccounts =
-      informer_factory_get(ctx->informers, c->serviceaccounts_res, "", NULL, NULL);
-  struct informer_handlers nh = {.on_add = on_namespace,
-                                 .on_update = on_namespace_update,
-                                 .ctx = c,
-                                 .resync_period_ms = -1};
+  c->serviceaccounts = informer_factory_get(ctx->informers, c->serviceaccounts_res, "", NULL, NULL);
+  struct informer_handlers nh = {
+      .on_add = on_namespace, .on_update = on_namespace_update, .ctx = c, .resync_period_ms = -1};
   informer_add_handlers(c->namespaces, &nh);
   struct informer_handlers sh = {
       .on_delete = on_serviceaccount_delete, .ctx = c, .resync_period_ms = -1};

@@ -220,8 +220,8 @@ registry_delete(struct registry *r, const struct registry_target *t, json_t *del
     /* A namespace's content is removed by the namespace controller, which then lifts the
      * "kubernetes" finalizer through namespaces/finalize. */
     bool namespace_held =
-        is_namespace && json_array_size(json_object_get(json_object_get(obj, "spec"),
-                                                        "finalizers")) > 0;
+        is_namespace &&
+        json_array_size(json_object_get(json_object_get(obj, "spec"), "finalizers")) > 0;
     if (namespace_held && terminating)
       return store_conflict(t->res, t->name,
                             "The system is ensuring all content is removed from this namespace.  "

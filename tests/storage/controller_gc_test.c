@@ -11,8 +11,9 @@ static char *
 make(struct client_fixture *f, const char *name, const char *owner_refs, const char *finalizers)
 {
   char text[2048];
-  snprintf(text, sizeof text, "{\"metadata\":{\"name\":\"%s\",\"ownerReferences\":%s,"
-                              "\"finalizers\":%s},\"data\":{}}",
+  snprintf(text, sizeof text,
+           "{\"metadata\":{\"name\":\"%s\",\"ownerReferences\":%s,"
+           "\"finalizers\":%s},\"data\":{}}",
            name, owner_refs ? owner_refs : "[]", finalizers ? finalizers : "[]");
   json_t *obj = json_of(text);
   json_t *out = NULL;
@@ -221,18 +222,18 @@ TEST(an_object_with_a_remaining_owner_stays_and_loses_the_dead_reference)
   CHECK_INT(delete_with(f, "a", NULL), 0);
   CHECK(WAIT_UNTIL(({
                      json_t *s = get(f, "shared");
-                     bool one = s && json_array_size(json_object_get(
-                                         json_object_get(s, "metadata"), "ownerReferences")) == 1;
+                     bool one = s && json_array_size(json_object_get(json_object_get(s, "metadata"),
+                                                                     "ownerReferences")) == 1;
                      json_decref(s);
                      one;
                    }),
                    5000));
   json_t *s = get(f, "shared");
-  CHECK_STR(json_string_value(json_object_get(
-                json_array_get(json_object_get(json_object_get(s, "metadata"), "ownerReferences"),
-                               0),
-                "name")),
-            "b");
+  CHECK_STR(
+      json_string_value(json_object_get(
+          json_array_get(json_object_get(json_object_get(s, "metadata"), "ownerReferences"), 0),
+          "name")),
+      "b");
   json_decref(s);
   CHECK_INT(delete_with(f, "b", NULL), 0);
   CHECK(WAIT_UNTIL(!exists(f, "shared"), 5000));

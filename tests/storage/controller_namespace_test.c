@@ -10,8 +10,7 @@ create_in(struct client_fixture *f, const char *plural, const char *ns, const ch
 {
   json_t *obj = json_of(text);
   k8c_err err = {0};
-  int rc = client_create(f->client, api_resource_find("", "v1", plural), ns, obj, NULL, NULL,
-                         &err);
+  int rc = client_create(f->client, api_resource_find("", "v1", plural), ns, obj, NULL, NULL, &err);
   json_decref(obj);
   int status = rc < 0 ? err.status : 0;
   k8c_err_clear(&err);
@@ -22,8 +21,8 @@ static int
 delete_namespace(struct client_fixture *f, const char *name, json_t **out)
 {
   k8c_err err = {0};
-  int rc = client_delete(f->client, api_resource_find("", "v1", "namespaces"), "", name, NULL,
-                         NULL, out, &err);
+  int rc = client_delete(f->client, api_resource_find("", "v1", "namespaces"), "", name, NULL, NULL,
+                         out, &err);
   int status = rc < 0 ? err.status : 0;
   k8c_err_clear(&err);
   return status;

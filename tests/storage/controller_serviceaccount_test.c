@@ -30,9 +30,9 @@ TEST(every_active_namespace_gets_a_default_serviceaccount)
   CHECK(WAIT_UNTIL(has_default(f, "default"), 5000));
   json_t *ns = json_of("{\"metadata\":{\"name\":\"team\"}}");
   k8c_err err = {0};
-  CHECK_INT(client_create(f->client, api_resource_find("", "v1", "namespaces"), "", ns, NULL, NULL,
-                          &err),
-            0);
+  CHECK_INT(
+      client_create(f->client, api_resource_find("", "v1", "namespaces"), "", ns, NULL, NULL, &err),
+      0);
   json_decref(ns);
   CHECK(WAIT_UNTIL(has_default(f, "team"), 5000));
   /* Deleted, it comes back. */

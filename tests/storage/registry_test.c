@@ -201,8 +201,8 @@ TEST(namespaces_gate_creates_and_terminate_until_finalized)
   k8c_err_clear(&err);
   /* Lifting the last finalizer through namespaces/finalize removes it. */
   struct registry_target ft = {nsres, "", "team", "finalize"};
-  json_t *body = json_loads("{\"metadata\":{\"name\":\"team\"},\"spec\":{\"finalizers\":[]}}",
-                            0, NULL);
+  json_t *body =
+      json_loads("{\"metadata\":{\"name\":\"team\"},\"spec\":{\"finalizers\":[]}}", 0, NULL);
   CHECK_INT(registry_update(&f.reg, &ft, body, &o, &out, &status, &err), 0);
   json_decref(out);
   json_decref(body);

@@ -11,7 +11,8 @@ struct controller_manager {
 };
 
 struct controller_manager *
-controller_manager_start(struct registry *reg, const struct controller_config *cfg, k8c_err *err)
+controller_manager_start(struct registry *reg, const struct controller_config *cfg,
+                         k8c_err *err)
 {
   struct controller_manager *m = xcalloc(1, sizeof *m);
   m->ctx.client = client_inprocess_new(reg, "kube-controller-manager");

@@ -352,8 +352,7 @@ update_once(struct registry *r, const struct registry_target *t, json_t *newobj,
   }
 
   /* A terminating object whose last finalizer is removed goes away now. */
-  json_t *fin = json_object_get(meta, "finalizers");
-  if (json_object_get(meta, "deletionTimestamp") && json_array_size(fin) == 0) {
+  if (store_deletion_finished(t->res, newobj)) {
     struct registry_target dt = *t;
     return store_delete_now(r, &dt, key, newobj, old_rev, o->dry_run, out, err);
   }
@@ -387,6 +386,11 @@ registry_update(struct registry *r, const struct registry_target *t, json_t *bod
   if (!json_is_object(body))
     return k8c_error(err, 400, K8C_REASON_BAD_REQUEST,
                      "the body of the request was not a JSON object");
+  if (strcmp(t->subresource, "finalize") == 0 && t->res->group[0] == 0 &&
+      strcmp(t->res->plural, "namespaces") == 0) {
+    *status = 200;
+    return registry_finalize_namespace(r, t->name, body, o, out, err);
+  }
   const char *want_rv =
       json_string_value(json_object_get(json_object_get(body, "metadata"), "resourceVersion"));
   cleanup_free char *key = registry_key(t->res, t->namespace_, t->name);

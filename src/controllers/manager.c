@@ -50,6 +50,8 @@ controller_manager_stop(struct controller_manager *m)
 {
   if (m == NULL)
     return;
+  /* No handler may run on a controller that is being freed: informers stop first. */
+  informer_factory_stop(m->ctx.informers);
   for (size_t i = m->count; i > 0; i--)
     if (m->states[i - 1])
       controllers_table[i - 1]->stop(m->states[i - 1]);

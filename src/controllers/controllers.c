@@ -4,6 +4,10 @@
 
 #include <stddef.h>
 
+extern const struct controller_def replicaset_controller_def, deployment_controller_def;
+
 const struct controller_def *const controllers_table[] = {
+    &replicaset_controller_def,
+    &deployment_controller_def,
     NULL,
 };

@@ -13,7 +13,13 @@ dep_new_rs_replicas(struct dsync *s, const json_t *new_rs)
   long long want = dep_replicas(s->d);
   if (!dep_is_rolling(s->d))
     return want;
-  long long current = dep_sum(s->old, s->nold, "spec.replicas") + rs_replicas(new_rs);
+  /* Old RSes count with the larger of spec and status replicas: pods an old RS is still
+   * deleting are not yet gone, so the surge is never exceeded in actual pods. */
+  long long current = rs_replicas(new_rs);
+  for (size_t i = 0; i < s->nold; i++) {
+    long long spec = rs_replicas(s->old[i]), actual = rs_status_int(s->old[i], "replicas");
+    current += spec > actual ? spec : actual;
+  }
   long long max_total = want + dep_max_surge(s->d);
   if (current >= max_total)
     return rs_replicas(new_rs);

@@ -155,8 +155,8 @@ cu_controller_ref_new(const char *api_version, const char *kind, const json_t *o
 {
   return json_pack("{s:s, s:s, s:s, s:s, s:b, s:b}", "apiVersion", api_version, "kind", kind,
                    "name", meta_name(owner) ? meta_name(owner) : "", "uid",
-                   meta_uid(owner) ? meta_uid(owner) : "", "controller", 1,
-                   "blockOwnerDeletion", 1);
+                   meta_uid(owner) ? meta_uid(owner) : "", "controller", 1, "blockOwnerDeletion",
+                   1);
 }
 
 json_t *
@@ -178,8 +178,8 @@ cu_resolve_controller_ref(informer *owners, const char *kind, const char *ns, co
 
 int
 cu_adopt(k8c_client *c, const struct api_resource *res, const json_t *obj,
-         const char *owner_api_version, const char *owner_kind, const json_t *owner,
-         json_t **out, k8c_err *err)
+         const char *owner_api_version, const char *owner_kind, const json_t *owner, json_t **out,
+         k8c_err *err)
 {
   cleanup_json json_t *copy = json_deep_copy(obj);
   json_t *meta = meta_get(copy);
@@ -193,8 +193,8 @@ cu_adopt(k8c_client *c, const struct api_resource *res, const json_t *obj,
 }
 
 int
-cu_release(k8c_client *c, const struct api_resource *res, const json_t *obj,
-           const char *owner_uid, k8c_err *err)
+cu_release(k8c_client *c, const struct api_resource *res, const json_t *obj, const char *owner_uid,
+           k8c_err *err)
 {
   cleanup_json json_t *copy = json_deep_copy(obj);
   json_t *refs = json_object_get(meta_get(copy), "ownerReferences");

@@ -132,7 +132,8 @@ sync_existing_new_rs(struct dsync *s, long long new_revision, k8c_err *err)
     json_decref(s->new_rs);
     s->new_rs = updated;
   }
-  const char *rev = json_string_value(json_object_get(meta_annotations(s->new_rs), DEP_ANN_REVISION));
+  const char *rev =
+      json_string_value(json_object_get(meta_annotations(s->new_rs), DEP_ANN_REVISION));
   bool rev_changed = set_deployment_revision(s->d, rev);
   cleanup_json json_t *status = json_deep_copy(json_object_get(s->d, "status"));
   if (status == NULL)
@@ -178,18 +179,18 @@ create_new_rs(struct dsync *s, long long new_revision, k8c_err *err)
   json_array_append_new(refs, cu_controller_ref_new("apps/v1", "Deployment", s->d));
   long long replicas = dep_new_rs_replicas(s, NULL);
   cleanup_json json_t *rs = json_pack(
-      "{s:s, s:s, s:{s:s, s:s, s:o, s:o}, s:{s:I, s:I, s:o, s:O}}", "apiVersion", "apps/v1",
-      "kind", "ReplicaSet", "metadata", "name", name, "namespace", meta_namespace(s->d), "labels",
+      "{s:s, s:s, s:{s:s, s:s, s:o, s:o}, s:{s:I, s:I, s:o, s:O}}", "apiVersion", "apps/v1", "kind",
+      "ReplicaSet", "metadata", "name", name, "namespace", meta_namespace(s->d), "labels",
       json_deep_copy(labels), "ownerReferences", refs, "spec", "replicas", (json_int_t)replicas,
-      "minReadySeconds", (json_int_t)cu_int(s->d, "spec.minReadySeconds", 0), "selector",
-      selector, "template", tpl);
+      "minReadySeconds", (json_int_t)cu_int(s->d, "spec.minReadySeconds", 0), "selector", selector,
+      "template", tpl);
   set_new_rs_annotations(s->d, rs, new_revision, false);
 
   json_t *created = NULL;
   bool already_exists = false;
   k8c_err cerr = {0};
-  if (client_create(s->dc->client, s->dc->rs_res, meta_namespace(s->d), rs, NULL, &created,
-                    &cerr) < 0) {
+  if (client_create(s->dc->client, s->dc->rs_res, meta_namespace(s->d), rs, NULL, &created, &cerr) <
+      0) {
     if (cerr.status != 409) {
       k8c_err_move(err, &cerr);
       return -1;
@@ -332,8 +333,8 @@ dep_cleanup(struct dsync *s, k8c_err *err)
           meta_generation(rs) > rs_status_int(rs, "observedGeneration"))
         continue;
       k8c_err derr = {0};
-      if (client_delete(s->dc->client, s->dc->rs_res, meta_namespace(rs), meta_name(rs), NULL,
-                        NULL, NULL, &derr) < 0 &&
+      if (client_delete(s->dc->client, s->dc->rs_res, meta_namespace(rs), meta_name(rs), NULL, NULL,
+                        NULL, &derr) < 0 &&
           derr.status != 404) {
         log_warn("deployment %s: deleting old replica set %s: %s", s->key, meta_name(rs),
                  derr.message);

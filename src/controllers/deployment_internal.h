@@ -38,8 +38,8 @@ struct deployment_controller {
 struct dsync {
   struct deployment_controller *dc;
   const char *key;
-  json_t *d;      /* the deployment (a private copy, replaced after each write) */
-  json_t **rs;    /* every ReplicaSet the deployment controls */
+  json_t *d;   /* the deployment (a private copy, replaced after each write) */
+  json_t **rs; /* every ReplicaSet the deployment controls */
   size_t nrs;
   json_t *new_rs; /* after dep_get_all_rs: the RS whose template is the deployment's, or NULL */
   json_t **old;   /* ... and all the others */
@@ -73,8 +73,7 @@ long long dep_sum(json_t *const *rss, size_t n, const char *path);
 void dep_sort_by_creation(json_t **rss, size_t n, bool newest_first);
 /* Sets spec.replicas (and the desired/max-replicas annotations) of *slot to new_scale when
  * either differs; *slot is replaced by the updated RS. Records ScalingReplicaSet. */
-int dep_scale_rs(struct dsync *s, json_t **slot, long long new_scale, bool *scaled,
-                 k8c_err *err);
+int dep_scale_rs(struct dsync *s, json_t **slot, long long new_scale, bool *scaled, k8c_err *err);
 /* Updates the deployment (metadata/spec) and replaces s->d with the result. */
 int dep_update(struct dsync *s, k8c_err *err);
 /* Writes status (borrowed) through the status subresource; replaces s->d. */

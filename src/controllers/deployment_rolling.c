@@ -108,7 +108,8 @@ reconcile_old(struct dsync *s, bool *scaled, k8c_err *err)
     return 0;
   long long all = dep_sum(s->old, s->nold, "spec.replicas") + rs_replicas(s->new_rs);
   long long min_available = dep_replicas(s->d) - dep_max_unavailable(s->d);
-  long long new_unavailable = rs_replicas(s->new_rs) - rs_status_int(s->new_rs, "availableReplicas");
+  long long new_unavailable =
+      rs_replicas(s->new_rs) - rs_status_int(s->new_rs, "availableReplicas");
   long long max_down = all - min_available - new_unavailable;
   if (max_down <= 0)
     return 0;

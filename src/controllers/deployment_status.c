@@ -52,9 +52,9 @@ dep_set_condition(json_t *status, const char *type, const char *cstatus, const c
   json_t *transition = NULL;
   if (cur && cur_status && strcmp(cur_status, cstatus) == 0)
     transition = json_incref(json_object_get(cur, "lastTransitionTime"));
-  json_t *cond = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "type", type, "status", cstatus,
-                           "lastUpdateTime", now, "lastTransitionTime", now, "reason", reason,
-                           "message", message);
+  json_t *cond =
+      json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "type", type, "status", cstatus, "lastUpdateTime",
+                now, "lastTransitionTime", now, "reason", reason, "message", message);
   if (transition)
     json_object_set_new(cond, "lastTransitionTime", transition);
   dep_remove_condition(status, type);
@@ -87,12 +87,12 @@ dep_calculate_status(struct dsync *s)
   if (unavailable < 0)
     unavailable = 0;
   json_t *old = json_object_get(s->d, "status");
-  json_t *status = json_pack(
-      "{s:I, s:I, s:I, s:I, s:I, s:I}", "observedGeneration", (json_int_t)meta_generation(s->d),
-      "replicas", (json_int_t)total, "updatedReplicas",
-      (json_int_t)rs_status_int(s->new_rs, "replicas"), "readyReplicas",
-      (json_int_t)dep_sum(s->rs, s->nrs, "status.readyReplicas"), "availableReplicas",
-      (json_int_t)available, "unavailableReplicas", (json_int_t)unavailable);
+  json_t *status =
+      json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "observedGeneration",
+                (json_int_t)meta_generation(s->d), "replicas", (json_int_t)total, "updatedReplicas",
+                (json_int_t)rs_status_int(s->new_rs, "replicas"), "readyReplicas",
+                (json_int_t)dep_sum(s->rs, s->nrs, "status.readyReplicas"), "availableReplicas",
+                (json_int_t)available, "unavailableReplicas", (json_int_t)unavailable);
   json_t *cc = json_object_get(old, "collisionCount");
   if (cc)
     json_object_set(status, "collisionCount", cc);
@@ -123,8 +123,7 @@ status_equal(const json_t *a, const json_t *b)
       return false;
   }
   json_object_foreach ((json_t *)b, k, v) {
-    if (json_object_get(a, k) == NULL &&
-        !(json_is_integer(v) && json_integer_value(v) == 0) &&
+    if (json_object_get(a, k) == NULL && !(json_is_integer(v) && json_integer_value(v) == 0) &&
         !(json_is_array(v) && json_array_size(v) == 0))
       return false;
   }
@@ -147,7 +146,8 @@ progressing(const json_t *d, const json_t *status)
   long long old_old = cu_int(old, "replicas", 0) - cu_int(old, "updatedReplicas", 0);
   long long new_old = cu_int(status, "replicas", 0) - cu_int(status, "updatedReplicas", 0);
   return cu_int(status, "updatedReplicas", 0) > cu_int(old, "updatedReplicas", 0) ||
-         new_old < old_old || cu_int(status, "readyReplicas", 0) > cu_int(old, "readyReplicas", 0) ||
+         new_old < old_old ||
+         cu_int(status, "readyReplicas", 0) > cu_int(old, "readyReplicas", 0) ||
          cu_int(status, "availableReplicas", 0) > cu_int(old, "availableReplicas", 0);
 }
 

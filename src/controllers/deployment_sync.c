@@ -35,8 +35,7 @@ static json_t *
 owner_of_rs(struct deployment_controller *c, const json_t *rs)
 {
   json_t *ref = cu_controller_ref(rs);
-  return ref ? cu_resolve_controller_ref(c->dep_inf, "Deployment", meta_namespace(rs), ref)
-             : NULL;
+  return ref ? cu_resolve_controller_ref(c->dep_inf, "Deployment", meta_namespace(rs), ref) : NULL;
 }
 
 static void
@@ -172,8 +171,7 @@ claim_replicasets(struct dsync *s, const label_selector *sel, k8c_err *err)
         s->rs[s->nrs++] = json_incref(rs);
       else if (!deleting && cu_release(c->client, c->rs_res, rs, uid, &werr) < 0)
         rc = -1;
-    } else if (matches && !deleting &&
-               json_object_get(meta_get(rs), "deletionTimestamp") == NULL) {
+    } else if (matches && !deleting && json_object_get(meta_get(rs), "deletionTimestamp") == NULL) {
       json_t *adopted = NULL;
       if (cu_adopt(c->client, c->rs_res, rs, "apps/v1", "Deployment", s->d, &adopted, &werr) == 0)
         s->rs[s->nrs++] = adopted;
@@ -207,8 +205,8 @@ sync_selecting_all(struct dsync *s, k8c_err *err)
 static int
 sync_deployment(struct dsync *s, k8c_err *err)
 {
-  label_selector *sel = label_selector_from_json(
-      json_object_get(json_object_get(s->d, "spec"), "selector"), err);
+  label_selector *sel =
+      label_selector_from_json(json_object_get(json_object_get(s->d, "spec"), "selector"), err);
   if (sel == NULL) {
     log_warn("deployment %s: invalid selector: %s", s->key, err->message);
     k8c_err_clear(err);

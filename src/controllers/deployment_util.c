@@ -53,8 +53,8 @@ dep_fenceposts(const json_t *d, long long *surge, long long *unavailable)
   if (!dep_is_rolling(d))
     return;
   long long desired = dep_replicas(d);
-  const json_t *ru = json_object_get(json_object_get(json_object_get(d, "spec"), "strategy"),
-                                     "rollingUpdate");
+  const json_t *ru =
+      json_object_get(json_object_get(json_object_get(d, "spec"), "strategy"), "rollingUpdate");
   const json_t *ms = json_object_get(ru, "maxSurge");
   const json_t *mu = json_object_get(ru, "maxUnavailable");
   json_t *dflt = json_string("25%");
@@ -223,8 +223,8 @@ dep_scale_rs(struct dsync *s, json_t **slot, long long new_scale, bool *scaled, 
   if (size_changed) {
     *scaled = true;
     event_record(s->dc->rec, s->d, "Normal", "ScalingReplicaSet",
-                 "Scaled %s replica set %s from %lld to %lld", old_scale < new_scale ? "up" : "down",
-                 meta_name(updated), old_scale, new_scale);
+                 "Scaled %s replica set %s from %lld to %lld",
+                 old_scale < new_scale ? "up" : "down", meta_name(updated), old_scale, new_scale);
   }
   return 0;
 }

@@ -5,8 +5,8 @@
  * Expectations keep a sync from acting again before its own creates/deletes are seen. */
 #include "apimachinery/labels.h"
 #include "apimachinery/meta.h"
-#include "controllers/controller.h"
 #include "client/workqueue.h"
+#include "controllers/controller.h"
 #include "controllers/controller_util.h"
 #include "lib/log.h"
 #include "lib/mem.h"
@@ -52,8 +52,7 @@ static json_t *
 owner_of(struct rs_controller *c, const json_t *pod)
 {
   json_t *ref = cu_controller_ref(pod);
-  return ref ? cu_resolve_controller_ref(c->rs_inf, "ReplicaSet", meta_namespace(pod), ref)
-             : NULL;
+  return ref ? cu_resolve_controller_ref(c->rs_inf, "ReplicaSet", meta_namespace(pod), ref) : NULL;
 }
 
 /* Every RS of pod's namespace whose selector matches it (for orphans). */
@@ -68,7 +67,8 @@ enqueue_matching(struct rs_controller *c, const json_t *pod)
     return;
   }
   for (size_t i = 0; i < n; i++) {
-    label_selector *sel = label_selector_from_json(json_object_get(json_object_get(rss[i], "spec"), "selector"), &err);
+    label_selector *sel = label_selector_from_json(
+        json_object_get(json_object_get(rss[i], "spec"), "selector"), &err);
     k8c_err_clear(&err);
     if (sel && !label_selector_is_empty(sel) && label_selector_matches(sel, meta_labels(pod)))
       enqueue_obj(c, rss[i]);
@@ -267,8 +267,7 @@ pod_from_template(const json_t *rs)
  * every creation not made is taken off the expectations. Returns how many failed or were
  * skipped (0 = all created). */
 static int
-create_pods(struct rs_controller *c, const json_t *rs, const char *rs_key, int count,
-            k8c_err *err)
+create_pods(struct rs_controller *c, const json_t *rs, const char *rs_key, int count, k8c_err *err)
 {
   cleanup_json json_t *pod = pod_from_template(rs);
   int remaining = count, batch = 1, created_ok = 0;
@@ -288,8 +287,7 @@ create_pods(struct rs_controller *c, const json_t *rs, const char *rs_key, int c
         failures++;
         continue;
       }
-      event_record(c->rec, rs, "Normal", "SuccessfulCreate", "Created pod: %s",
-                   meta_name(created));
+      event_record(c->rec, rs, "Normal", "SuccessfulCreate", "Created pod: %s", meta_name(created));
       json_decref(created);
       created_ok++;
     }
@@ -306,8 +304,8 @@ create_pods(struct rs_controller *c, const json_t *rs, const char *rs_key, int c
 }
 
 static int
-delete_pods(struct rs_controller *c, const json_t *rs, const char *rs_key, json_t **pods,
-            size_t n, int count, k8c_err *err)
+delete_pods(struct rs_controller *c, const json_t *rs, const char *rs_key, json_t **pods, size_t n,
+            int count, k8c_err *err)
 {
   cu_sort_pods_for_deletion(pods, n, cu_now());
   char **keys = xcalloc((size_t)count, sizeof *keys);
@@ -374,10 +372,9 @@ static json_t *
 compute_status(const json_t *rs, json_t **pods, size_t n, const k8c_err *manage_err,
                bool create_failed)
 {
-  const json_t *tpl_labels =
-      json_object_get(json_object_get(json_object_get(json_object_get(rs, "spec"), "template"),
-                                      "metadata"),
-                      "labels");
+  const json_t *tpl_labels = json_object_get(
+      json_object_get(json_object_get(json_object_get(rs, "spec"), "template"), "metadata"),
+      "labels");
   long long min_ready = cu_int(rs, "spec.minReadySeconds", 0);
   time_t now = cu_now();
   long long labeled = 0, ready = 0, available = 0;
@@ -389,10 +386,10 @@ compute_status(const json_t *rs, json_t **pods, size_t n, const k8c_err *manage_
     if (pod_is_available(pods[i], min_ready, now))
       available++;
   }
-  json_t *status = json_pack("{s:I, s:I, s:I, s:I, s:I}", "replicas", (json_int_t)n,
-                             "fullyLabeledReplicas", (json_int_t)labeled, "readyReplicas",
-                             (json_int_t)ready, "availableReplicas", (json_int_t)available,
-                             "observedGeneration", (json_int_t)meta_generation(rs));
+  json_t *status =
+      json_pack("{s:I, s:I, s:I, s:I, s:I}", "replicas", (json_int_t)n, "fullyLabeledReplicas",
+                (json_int_t)labeled, "readyReplicas", (json_int_t)ready, "availableReplicas",
+                (json_int_t)available, "observedGeneration", (json_int_t)meta_generation(rs));
   /* Keep conditions other than ReplicaFailure; set that one while creates/deletes fail. */
   json_t *old_conds = json_object_get(json_object_get(rs, "status"), "conditions");
   json_t *conds = json_array();
@@ -411,11 +408,10 @@ compute_status(const json_t *rs, json_t **pods, size_t n, const k8c_err *manage_
       json_array_append(conds, old_failure);
     } else {
       cleanup_free char *now_s = meta_now_rfc3339();
-      json_array_append_new(conds,
-                            json_pack("{s:s, s:s, s:s, s:s, s:s}", "type", "ReplicaFailure",
-                                      "status", "True", "reason",
-                                      create_failed ? "FailedCreate" : "FailedDelete", "message",
-                                      manage_err->message, "lastTransitionTime", now_s));
+      json_array_append_new(
+          conds, json_pack("{s:s, s:s, s:s, s:s, s:s}", "type", "ReplicaFailure", "status", "True",
+                           "reason", create_failed ? "FailedCreate" : "FailedDelete", "message",
+                           manage_err->message, "lastTransitionTime", now_s));
     }
   }
   if (json_array_size(conds) > 0)

@@ -92,8 +92,9 @@ watch_apply(struct dep_fixture *x, struct client_event *ev)
           x->mixed_hashes = true;
       }
     }
-    json_object_set_new(x->seen, name,
-                        json_pack("{s:b, s:s}", "ready", pod_is_ready(pod), "hash", hash ? hash : ""));
+    json_object_set_new(
+        x->seen, name,
+        json_pack("{s:b, s:s}", "ready", pod_is_ready(pod), "hash", hash ? hash : ""));
   }
   long long ready = 0, total = (long long)json_object_size(x->seen);
   const char *k;
@@ -130,7 +131,8 @@ dep_fixture_open(struct dep_fixture *x)
   x->deps = api_resource_find("apps", "v1", "deployments");
   x->events = api_resource_find("", "v1", "events");
   x->inf = informer_factory_new(x->f.client, 0);
-  struct controller_context ctx = {.client = x->f.client, .informers = x->inf, .cfg = {.workers = 2}};
+  struct controller_context ctx = {
+      .client = x->f.client, .informers = x->inf, .cfg = {.workers = 2}};
   k8c_err err = {0};
   x->rs_state = replicaset_controller_def.start(&ctx, &err);
   x->dep_state = deployment_controller_def.start(&ctx, &err);
@@ -212,9 +214,10 @@ static void
 set_image(struct dep_fixture *x, const char *name, const char *image)
 {
   char text[256];
-  snprintf(text, sizeof text,
-           "{\"spec\":{\"template\":{\"spec\":{\"containers\":[{\"name\":\"c\",\"image\":\"%s\"}]}}}}",
-           image);
+  snprintf(
+      text, sizeof text,
+      "{\"spec\":{\"template\":{\"spec\":{\"containers\":[{\"name\":\"c\",\"image\":\"%s\"}]}}}}",
+      image);
   patch_deployment(x, name, text);
 }
 
@@ -315,7 +318,8 @@ TEST(rolling_update_keeps_four_ready_and_at_most_five_pods)
   cleanup_free char *want_name = xasprintf("web-%s", hash1 ? hash1 : "");
   CHECK_STR(meta_name(first), want_name);
   CHECK_STR(json_string_value(json_object_get(meta_annotations(first), DEP_ANN_REVISION)), "1");
-  CHECK_STR(json_string_value(json_object_get(meta_annotations(first), DEP_ANN_DESIRED_REPLICAS)), "4");
+  CHECK_STR(json_string_value(json_object_get(meta_annotations(first), DEP_ANN_DESIRED_REPLICAS)),
+            "4");
   CHECK_STR(json_string_value(json_object_get(meta_annotations(first), DEP_ANN_MAX_REPLICAS)), "5");
   cleanup_free char *ev = xasprintf("Scaled up replica set %s from 0 to 4", meta_name(first));
   CHECK(has_event(&x, "ScalingReplicaSet", ev));
@@ -408,7 +412,8 @@ TEST(rollback_reuses_the_old_replicaset_with_a_new_revision)
   CHECK(rev3 != NULL);
   if (rev3) {
     CHECK_STR(meta_name(rev3), rev1_name);
-    CHECK_STR(json_string_value(json_object_get(meta_annotations(rev3), DEP_ANN_REVISION_HISTORY)), "1");
+    CHECK_STR(json_string_value(json_object_get(meta_annotations(rev3), DEP_ANN_REVISION_HISTORY)),
+              "1");
     CHECK_INT(cu_int(rev3, "spec.replicas", -1), 2);
   }
   json_t *rev2 = rs_with_revision(rss, "2");
@@ -533,8 +538,9 @@ TEST(template_hash_is_stable_and_follows_the_template)
   json_t *b = json_of("{\"spec\":{\"containers\":[{\"image\":\"i:1\",\"name\":\"c\"}]},"
                       "\"metadata\":{\"labels\":{\"app\":\"x\"}}}");
   json_t *restarted = json_deep_copy(a);
-  json_object_set_new(json_object_get(restarted, "metadata"), "annotations",
-                      json_pack("{s:s}", "kubectl.kubernetes.io/restartedAt", "2024-01-01T00:00:00Z"));
+  json_object_set_new(
+      json_object_get(restarted, "metadata"), "annotations",
+      json_pack("{s:s}", "kubectl.kubernetes.io/restartedAt", "2024-01-01T00:00:00Z"));
   cleanup_free char *ha = dep_template_hash(a, NULL);
   cleanup_free char *hb = dep_template_hash(b, NULL);
   cleanup_free char *hr = dep_template_hash(restarted, NULL);

@@ -28,7 +28,8 @@ rs_fixture_open(struct rs_fixture *x)
   x->rss = api_resource_find("apps", "v1", "replicasets");
   x->events = api_resource_find("", "v1", "events");
   x->inf = informer_factory_new(x->f.client, 0);
-  struct controller_context ctx = {.client = x->f.client, .informers = x->inf, .cfg = {.workers = 2}};
+  struct controller_context ctx = {
+      .client = x->f.client, .informers = x->inf, .cfg = {.workers = 2}};
   k8c_err err = {0};
   x->state = replicaset_controller_def.start(&ctx, &err);
   CHECK(x->state != NULL);

@@ -16,8 +16,21 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
-#define MAX_UPDATE_RETRIES 64
+/* Lost write races are retried (re-read, re-apply) for up to this long, like upstream's
+ * GuaranteedUpdate which retries until the request's timeout. */
+#define UPDATE_RETRY_SECONDS 10
+
+static bool
+retry_allowed(int attempt, const struct timespec *start)
+{
+  if (attempt == 0)
+    return true;
+  struct timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  return now.tv_sec - start->tv_sec < UPDATE_RETRY_SECONDS;
+}
 
 /* ---------- shared pipeline ---------- */
 
@@ -394,7 +407,9 @@ registry_update(struct registry *r, const struct registry_target *t, json_t *bod
   const char *want_rv =
       json_string_value(json_object_get(json_object_get(body, "metadata"), "resourceVersion"));
   cleanup_free char *key = registry_key(t->res, t->namespace_, t->name);
-  for (int attempt = 0; attempt < MAX_UPDATE_RETRIES; attempt++) {
+  struct timespec started;
+  clock_gettime(CLOCK_MONOTONIC, &started);
+  for (int attempt = 0; retry_allowed(attempt, &started); attempt++) {
     cleanup_json json_t *old = NULL;
     int64_t old_rev = 0;
     k8c_err rerr = {0};
@@ -472,7 +487,9 @@ registry_patch(struct registry *r, const struct registry_target *t, const char *
                      "PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Required value: is "
                      "required for apply patch");
   cleanup_free char *key = registry_key(t->res, t->namespace_, t->name);
-  for (int attempt = 0; attempt < MAX_UPDATE_RETRIES; attempt++) {
+  struct timespec started;
+  clock_gettime(CLOCK_MONOTONIC, &started);
+  for (int attempt = 0; retry_allowed(attempt, &started); attempt++) {
     cleanup_json json_t *old = NULL;
     int64_t old_rev = 0;
     k8c_err rerr = {0};

@@ -103,6 +103,7 @@ struct pod_info {
   size_t npref_affinity, npref_anti_affinity;
   struct spread_constraint *spread;
   size_t nspread;
+  long long queued_ms; /* set by sched_queue_pop: when the pod was first queued */
 };
 
 /* Parses a pod (the object is json_incref'd, not copied). Never NULL: malformed parts

@@ -69,6 +69,7 @@ alloc_slot(struct sched_cache *c)
     while (hashmap_next(c->anti_groups, &it, &k, &v))
       grow_counts(&((struct anti_group *)v)->counts, c->count_cap, cap);
     c->count_cap = cap;
+    c->node_generation++; /* topology indexes are per slot too */
   }
   return slot;
 }
@@ -91,6 +92,7 @@ sched_cache_new(void)
   c->memos = hashmap_new();
   c->anti_groups = hashmap_new();
   c->count_cap = 64;
+  c->topologies = hashmap_new();
   return c;
 }
 
@@ -123,6 +125,15 @@ memo_free(void *p)
 }
 
 static void
+topo_free(void *p)
+{
+  struct topo_index *t = p;
+  free(t->key);
+  free(t->domain_of);
+  free(t);
+}
+
+static void
 anti_group_free(void *p)
 {
   struct anti_group *g = p;
@@ -140,6 +151,7 @@ sched_cache_free(struct sched_cache *c)
   hashmap_free(c->nodes_by_name, node_info_free);
   hashmap_free(c->memos, memo_free);
   hashmap_free(c->anti_groups, anti_group_free);
+  hashmap_free(c->topologies, topo_free);
   free(c->nodes);
   free(c->free_slots);
   pthread_mutex_destroy(&c->mu);
@@ -232,6 +244,8 @@ sched_cache_upsert_node(struct sched_cache *c, json_t *node)
       n->ntaints++;
     }
   }
+  if (changed)
+    c->node_generation++;
   json_t *old = n->obj;
   n->obj = json_incref(node);
   n->labels = labels;
@@ -273,6 +287,41 @@ sched_cache_remove_node(struct sched_cache *c, const char *name)
   if (n->npods == 0)
     node_release(c, n);
   c->generation++;
+  c->node_generation++;
+}
+
+const struct topo_index *
+sched_cache_topology(struct sched_cache *c, const char *key)
+{
+  struct topo_index *t = hashmap_get(c->topologies, key);
+  if (t == NULL) {
+    t = xcalloc(1, sizeof *t);
+    t->key = xstrdup(key);
+    t->built_for = -1;
+    hashmap_put(c->topologies, key, t);
+  }
+  if (t->built_for == c->node_generation)
+    return t;
+  free(t->domain_of);
+  t->domain_of = xmalloc(c->count_cap * sizeof *t->domain_of);
+  for (size_t i = 0; i < c->count_cap; i++)
+    t->domain_of[i] = -1;
+  hashmap *ids = hashmap_new();
+  t->ndomains = 0;
+  for (size_t i = 0; i < c->nnodes; i++) {
+    const char *value = json_string_value(json_object_get(c->nodes[i]->labels, key));
+    if (value == NULL)
+      continue;
+    intptr_t id = (intptr_t)hashmap_get(ids, value);
+    if (id == 0) {
+      id = (intptr_t)++t->ndomains;
+      hashmap_put(ids, value, (void *)id);
+    }
+    t->domain_of[c->nodes[i]->slot] = (int)id - 1;
+  }
+  hashmap_free(ids, NULL);
+  t->built_for = c->node_generation;
+  return t;
 }
 
 struct node_info *

@@ -51,6 +51,15 @@ struct anti_group {
   int total;
 };
 
+/* Nodes grouped by the value of one label (a topology key): domain ids per node slot,
+ * rebuilt only when nodes or their labels change. */
+struct topo_index {
+  char *key;
+  int *domain_of; /* per slot: domain id, or -1 when the node lacks the label */
+  size_t ndomains;
+  long long built_for; /* node_generation it reflects */
+};
+
 struct sched_cache {
   pthread_mutex_t mu;
   struct hashmap *nodes_by_name; /* name -> node_info (incl. deleted ones holding pods) */
@@ -65,6 +74,8 @@ struct sched_cache {
   struct hashmap *anti_groups; /* signature@topologyKey -> anti_group */
   size_t pods_scoring_affinity;
   long long generation; /* bumped on every change */
+  long long node_generation; /* bumped when nodes come, go or change labels */
+  struct hashmap *topologies; /* key -> topo_index */
 };
 
 struct sched_cache *sched_cache_new(void);
@@ -93,6 +104,9 @@ bool sched_cache_has_pod(struct sched_cache *c, const char *key);
  * owner must own term. Borrowed; valid while the lock is held. */
 struct pod_memo *sched_cache_memo(struct sched_cache *c, struct pod_info *owner,
                                   const struct pod_term *term);
+
+/* The up-to-date index for a topology key (borrowed; valid while the lock is held). */
+const struct topo_index *sched_cache_topology(struct sched_cache *c, const char *key);
 
 /* Whether port (protocol, ip) conflicts with a host port already used on node. */
 bool node_info_port_conflicts(const struct node_info *n, const struct host_port *p);

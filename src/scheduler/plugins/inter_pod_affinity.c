@@ -12,13 +12,19 @@
 #include <stdint.h>
 #include <string.h>
 
+/* Matching pods per topology domain of one key. */
+struct domain_counts {
+  const struct topo_index *topo;
+  int64_t *counts;
+};
+
 struct affinity_state {
-  hashmap *affinity;      /* "key\x01value" -> (intptr) pods matching all affinity terms */
-  size_t affinity_total;
-  hashmap *anti;          /* "key\x01value" -> pods matching an anti-affinity term */
-  hashmap *existing_anti; /* "key\x01value" -> existing pods whose anti-affinity matches us */
-  char **existing_keys;   /* distinct topology keys in existing_anti */
-  size_t nexisting_keys;
+  struct domain_counts *affinity; /* per required affinity term */
+  int64_t affinity_total;
+  struct domain_counts *anti;     /* per required anti-affinity term */
+  struct domain_counts *existing; /* per topology key of existing pods' anti-affinity */
+  size_t nexisting;
+  size_t naffinity, nanti;
 };
 
 static void
@@ -27,15 +33,165 @@ affinity_state_free(void *p)
   struct affinity_state *s = p;
   if (s == NULL)
     return;
-  hashmap_free(s->affinity, NULL);
-  hashmap_free(s->anti, NULL);
-  hashmap_free(s->existing_anti, NULL);
-  for (size_t i = 0; i < s->nexisting_keys; i++)
-    free(s->existing_keys[i]);
-  free(s->existing_keys);
+  for (size_t i = 0; i < s->naffinity; i++)
+    free(s->affinity[i].counts);
+  for (size_t i = 0; i < s->nanti; i++)
+    free(s->anti[i].counts);
+  for (size_t i = 0; i < s->nexisting; i++)
+    free(s->existing[i].counts);
+  free(s->affinity);
+  free(s->anti);
+  free(s->existing);
   free(s);
 }
 
+static void
+domain_counts_init(struct domain_counts *dc, struct sched_cache *c, const char *key)
+{
+  dc->topo = sched_cache_topology(c, key);
+  dc->counts = xcalloc(dc->topo->ndomains + 1, sizeof *dc->counts);
+}
+
+static bool
+matches_all_terms(const struct pod_term *terms, size_t n, const struct pod_info *p)
+{
+  for (size_t i = 0; i < n; i++)
+    if (!pod_term_matches(&terms[i], p->ns, p->labels))
+      return false;
+  return true;
+}
+
+static struct domain_counts *
+existing_for_key(struct affinity_state *s, struct sched_cache *c, const char *key)
+{
+  for (size_t i = 0; i < s->nexisting; i++)
+    if (strcmp(s->existing[i].topo->key, key) == 0)
+      return &s->existing[i];
+  s->existing = xrealloc(s->existing, (s->nexisting + 1) * sizeof *s->existing);
+  struct domain_counts *dc = &s->existing[s->nexisting++];
+  domain_counts_init(dc, c, key);
+  return dc;
+}
+
+static void
+count_affinity(struct sched_cycle *cy, struct affinity_state *s)
+{
+  struct pod_info *pod = cy->pod;
+  struct sched_cache *c = cy->cache;
+  struct pod_memo *memo = pod->naffinity == 1 ? sched_cache_memo(c, pod, &pod->affinity[0]) : NULL;
+  for (size_t i = 0; i < c->nnodes; i++) {
+    const struct node_info *n = c->nodes[i];
+    int64_t count = 0;
+    if (memo) {
+      count = memo->counts[n->slot];
+    } else { /* several terms: an existing pod must match all of them */
+      for (size_t j = 0; j < n->npods; j++)
+        if (!n->pods[j]->terminating &&
+            matches_all_terms(pod->affinity, pod->naffinity, n->pods[j]))
+          count++;
+    }
+    if (count == 0)
+      continue;
+    for (size_t t = 0; t < pod->naffinity; t++) {
+      int d = s->affinity[t].topo->domain_of[n->slot];
+      if (d >= 0) {
+        s->affinity[t].counts[d] += count;
+        s->affinity_total += count;
+      }
+    }
+  }
+}
+
+static bool
+affinity_pre_filter(struct sched_cycle *cy, void **state, struct sched_status *st)
+{
+  (void)st;
+  struct pod_info *pod = cy->pod;
+  struct sched_cache *c = cy->cache;
+  if (pod->naffinity == 0 && pod->nanti_affinity == 0 && hashmap_count(c->anti_groups) == 0)
+    return true;
+  struct affinity_state *s = xcalloc(1, sizeof *s);
+  *state = s;
+  hashmap_iter it = {0};
+  const char *k;
+  void *v;
+  while (hashmap_next(c->anti_groups, &it, &k, &v)) {
+    struct anti_group *g = v;
+    if (g->total <= 0 || !pod_term_matches(g->term, pod->ns, pod->labels))
+      continue;
+    struct domain_counts *dc = existing_for_key(s, c, g->term->topology_key);
+    for (size_t i = 0; i < c->nnodes; i++) {
+      const struct node_info *n = c->nodes[i];
+      int d = dc->topo->domain_of[n->slot];
+      if (g->counts[n->slot] && d >= 0)
+        dc->counts[d] += g->counts[n->slot];
+    }
+  }
+  s->naffinity = pod->naffinity;
+  s->affinity = xcalloc(pod->naffinity + 1, sizeof *s->affinity);
+  for (size_t t = 0; t < pod->naffinity; t++)
+    domain_counts_init(&s->affinity[t], c, pod->affinity[t].topology_key);
+  if (pod->naffinity)
+    count_affinity(cy, s);
+  s->nanti = pod->nanti_affinity;
+  s->anti = xcalloc(pod->nanti_affinity + 1, sizeof *s->anti);
+  for (size_t t = 0; t < pod->nanti_affinity; t++) {
+    const struct pod_term *term = &pod->anti_affinity[t];
+    struct domain_counts *dc = &s->anti[t];
+    domain_counts_init(dc, c, term->topology_key);
+    struct pod_memo *memo = sched_cache_memo(c, pod, term);
+    for (size_t i = 0; i < c->nnodes; i++) {
+      const struct node_info *n = c->nodes[i];
+      int d = dc->topo->domain_of[n->slot];
+      if (memo->counts[n->slot] && d >= 0)
+        dc->counts[d] += memo->counts[n->slot];
+    }
+  }
+  return true;
+}
+
+static void
+affinity_filter(struct sched_cycle *cy, void *state, const struct node_info *n,
+                struct sched_status *st)
+{
+  struct affinity_state *s = state;
+  const struct pod_info *pod = cy->pod;
+  if (s == NULL)
+    return;
+  if (s->naffinity) {
+    bool keys = true, pods_exist = true;
+    for (size_t t = 0; t < s->naffinity && keys; t++) {
+      int d = s->affinity[t].topo->domain_of[n->slot];
+      if (d < 0)
+        keys = false;
+      else if (s->affinity[t].counts[d] <= 0)
+        pods_exist = false;
+    }
+    bool ok = keys && (pods_exist || (s->affinity_total == 0 &&
+                                      matches_all_terms(pod->affinity, pod->naffinity, pod)));
+    if (!ok) {
+      sched_status_fail(st, SCHED_UNRESOLVABLE, "node(s) didn't match pod affinity rules");
+      return;
+    }
+  }
+  for (size_t t = 0; t < s->nanti; t++) {
+    int d = s->anti[t].topo->domain_of[n->slot];
+    if (d >= 0 && s->anti[t].counts[d] > 0) {
+      sched_status_fail(st, SCHED_UNSCHEDULABLE, "node(s) didn't match pod anti-affinity rules");
+      return;
+    }
+  }
+  for (size_t i = 0; i < s->nexisting; i++) {
+    int d = s->existing[i].topo->domain_of[n->slot];
+    if (d >= 0 && s->existing[i].counts[d] > 0) {
+      sched_status_fail(st, SCHED_UNSCHEDULABLE,
+                        "node(s) didn't satisfy existing pods anti-affinity rules");
+      return;
+    }
+  }
+}
+
+/* Pair maps for scoring: "key\x01value" -> (intptr) score. */
 static void
 pair_add(hashmap *m, const char *key, const char *value, intptr_t delta)
 {
@@ -51,139 +207,6 @@ pair_get(hashmap *m, const char *key, const char *value)
   char buf[512];
   snprintf(buf, sizeof buf, "%s\x01%s", key, value);
   return (intptr_t)hashmap_get(m, buf);
-}
-
-static bool
-matches_all_terms(const struct pod_term *terms, size_t n, const struct pod_info *p)
-{
-  for (size_t i = 0; i < n; i++)
-    if (!pod_term_matches(&terms[i], p->ns, p->labels))
-      return false;
-  return true;
-}
-
-static void
-add_existing_key(struct affinity_state *s, const char *key)
-{
-  for (size_t i = 0; i < s->nexisting_keys; i++)
-    if (strcmp(s->existing_keys[i], key) == 0)
-      return;
-  s->existing_keys = xrealloc(s->existing_keys, (s->nexisting_keys + 1) * sizeof(char *));
-  s->existing_keys[s->nexisting_keys++] = xstrdup(key);
-}
-
-static void
-count_affinity(struct sched_cycle *cy, struct affinity_state *s)
-{
-  struct pod_info *pod = cy->pod;
-  struct sched_cache *c = cy->cache;
-  struct pod_memo *memo = pod->naffinity == 1 ? sched_cache_memo(c, pod, &pod->affinity[0]) : NULL;
-  for (size_t i = 0; i < c->nnodes; i++) {
-    const struct node_info *n = c->nodes[i];
-    intptr_t count = 0;
-    if (memo) {
-      count = memo->counts[n->slot];
-    } else { /* several terms: an existing pod must match all of them */
-      for (size_t j = 0; j < n->npods; j++)
-        if (!n->pods[j]->terminating &&
-            matches_all_terms(pod->affinity, pod->naffinity, n->pods[j]))
-          count++;
-    }
-    if (count == 0)
-      continue;
-    for (size_t t = 0; t < pod->naffinity; t++) {
-      const char *value = node_label(n, pod->affinity[t].topology_key);
-      if (value) {
-        pair_add(s->affinity, pod->affinity[t].topology_key, value, count);
-        s->affinity_total += (size_t)count;
-      }
-    }
-  }
-}
-
-static bool
-affinity_pre_filter(struct sched_cycle *cy, void **state, struct sched_status *st)
-{
-  (void)st;
-  struct pod_info *pod = cy->pod;
-  struct sched_cache *c = cy->cache;
-  if (pod->naffinity == 0 && pod->nanti_affinity == 0 && hashmap_count(c->anti_groups) == 0)
-    return true;
-  struct affinity_state *s = xcalloc(1, sizeof *s);
-  s->affinity = hashmap_new();
-  s->anti = hashmap_new();
-  s->existing_anti = hashmap_new();
-  *state = s;
-  hashmap_iter it = {0};
-  const char *k;
-  void *v;
-  while (hashmap_next(c->anti_groups, &it, &k, &v)) {
-    struct anti_group *g = v;
-    if (g->total <= 0 || !pod_term_matches(g->term, pod->ns, pod->labels))
-      continue;
-    for (size_t i = 0; i < c->nnodes; i++) {
-      const struct node_info *n = c->nodes[i];
-      const char *value = g->counts[n->slot] ? node_label(n, g->term->topology_key) : NULL;
-      if (value) {
-        pair_add(s->existing_anti, g->term->topology_key, value, g->counts[n->slot]);
-        add_existing_key(s, g->term->topology_key);
-      }
-    }
-  }
-  if (pod->naffinity)
-    count_affinity(cy, s);
-  for (size_t t = 0; t < pod->nanti_affinity; t++) {
-    const struct pod_term *term = &pod->anti_affinity[t];
-    struct pod_memo *memo = sched_cache_memo(c, pod, term);
-    for (size_t i = 0; i < c->nnodes; i++) {
-      const struct node_info *n = c->nodes[i];
-      const char *value = memo->counts[n->slot] ? node_label(n, term->topology_key) : NULL;
-      if (value)
-        pair_add(s->anti, term->topology_key, value, memo->counts[n->slot]);
-    }
-  }
-  return true;
-}
-
-static void
-affinity_filter(struct sched_cycle *cy, void *state, const struct node_info *n,
-                struct sched_status *st)
-{
-  struct affinity_state *s = state;
-  const struct pod_info *pod = cy->pod;
-  if (s == NULL)
-    return;
-  if (pod->naffinity) {
-    bool keys = true, pods_exist = true;
-    for (size_t t = 0; t < pod->naffinity && keys; t++) {
-      const char *value = node_label(n, pod->affinity[t].topology_key);
-      if (value == NULL)
-        keys = false;
-      else if (pair_get(s->affinity, pod->affinity[t].topology_key, value) <= 0)
-        pods_exist = false;
-    }
-    bool ok = keys && (pods_exist || (s->affinity_total == 0 &&
-                                      matches_all_terms(pod->affinity, pod->naffinity, pod)));
-    if (!ok) {
-      sched_status_fail(st, SCHED_UNRESOLVABLE, "node(s) didn't match pod affinity rules");
-      return;
-    }
-  }
-  for (size_t t = 0; t < pod->nanti_affinity; t++) {
-    const char *value = node_label(n, pod->anti_affinity[t].topology_key);
-    if (value && pair_get(s->anti, pod->anti_affinity[t].topology_key, value) > 0) {
-      sched_status_fail(st, SCHED_UNSCHEDULABLE, "node(s) didn't match pod anti-affinity rules");
-      return;
-    }
-  }
-  for (size_t i = 0; i < s->nexisting_keys; i++) {
-    const char *value = node_label(n, s->existing_keys[i]);
-    if (value && pair_get(s->existing_anti, s->existing_keys[i], value) > 0) {
-      sched_status_fail(st, SCHED_UNSCHEDULABLE,
-                        "node(s) didn't satisfy existing pods anti-affinity rules");
-      return;
-    }
-  }
 }
 
 /* ---------- score ---------- */

@@ -2,11 +2,11 @@
  * placing the pod there would make (matching pods in its domain + 1 − the smallest
  * domain's count) exceed maxSkew (fewer than minDomains domains: the minimum is 0);
  * ScheduleAnyway constraints score domains with fewer matching pods higher. Pod counts
- * per node come from the cache's memos; only nodes passing the pod's node affinity count
+ * per node come from the cache's memos and domains from its topology indexes, so a cycle
+ * is a few array passes; only nodes passing the pod's node affinity count
  * (nodeAffinityPolicy Honor) and, with nodeTaintsPolicy Honor, tolerated ones. */
 #include "scheduler/plugins/plugins.h"
 
-#include "lib/hashmap.h"
 #include "lib/mem.h"
 
 #include <math.h>
@@ -18,9 +18,11 @@
 struct constraint_state {
   const struct spread_constraint *c;
   struct pod_memo *memo;
-  hashmap *domains; /* topology value -> (intptr) matching pods */
+  const struct topo_index *topo;
+  int64_t *counts;        /* per domain */
+  unsigned char *present; /* per domain: some eligible node is in it */
   int64_t min;
-  bool self_match;
+  bool self_match, hostname;
   double weight; /* scoring */
 };
 
@@ -36,18 +38,20 @@ spread_state_free(void *p)
   struct spread_state *s = p;
   if (s == NULL)
     return;
-  for (size_t i = 0; i < s->n; i++)
-    hashmap_free(s->cs[i].domains, NULL);
+  for (size_t i = 0; i < s->n; i++) {
+    free(s->cs[i].counts);
+    free(s->cs[i].present);
+  }
   free(s->cs);
   free(s->ignored);
   free(s);
 }
 
 static bool
-node_has_keys(const struct pod_info *pod, const struct node_info *n, bool hard)
+node_has_keys(const struct spread_state *s, const struct node_info *n)
 {
-  for (size_t i = 0; i < pod->nspread; i++)
-    if (pod->spread[i].do_not_schedule == hard && node_label(n, pod->spread[i].term.topology_key) == NULL)
+  for (size_t k = 0; k < s->n; k++)
+    if (s->cs[k].topo->domain_of[n->slot] < 0)
       return false;
   return true;
 }
@@ -56,7 +60,8 @@ static bool
 node_included(const struct pod_info *pod, const struct spread_constraint *c,
               const struct node_info *n)
 {
-  if (c->honor_node_affinity && !pod_info_matches_node_selector(pod, n->labels, n->name))
+  if (c->honor_node_affinity && (pod->node_selector || pod->has_req_node_affinity) &&
+      !pod_info_matches_node_selector(pod, n->labels, n->name))
     return false;
   if (c->honor_node_taints && !pod_tolerates_node_taints(pod, n, NULL))
     return false;
@@ -82,10 +87,35 @@ spread_state_new(struct sched_cycle *cy, bool hard)
     struct constraint_state *cs = &s->cs[s->n++];
     cs->c = c;
     cs->memo = sched_cache_memo(cy->cache, pod, &c->term);
-    cs->domains = hashmap_new();
+    cs->topo = sched_cache_topology(cy->cache, c->term.topology_key);
+    cs->counts = xcalloc(cs->topo->ndomains + 1, sizeof *cs->counts);
+    cs->present = xcalloc(cs->topo->ndomains + 1, 1);
     cs->self_match = pod_term_matches(&c->term, pod->ns, pod->labels);
+    cs->hostname = strcmp(c->term.topology_key, HOSTNAME_KEY) == 0;
   }
   return s;
+}
+
+/* Sums matching pods per domain over every node that has all the keys and passes the
+ * constraint's inclusion policies; when scoring, only in domains of feasible nodes. */
+static void
+count_domains(struct sched_cycle *cy, struct spread_state *s, bool only_present)
+{
+  struct sched_cache *c = cy->cache;
+  for (size_t i = 0; i < c->nnodes; i++) {
+    const struct node_info *n = c->nodes[i];
+    if (!node_has_keys(s, n))
+      continue;
+    for (size_t k = 0; k < s->n; k++) {
+      struct constraint_state *cs = &s->cs[k];
+      int d = cs->topo->domain_of[n->slot];
+      if ((only_present && !cs->present[d]) || !node_included(cy->pod, cs->c, n))
+        continue;
+      if (!only_present)
+        cs->present[d] = 1;
+      cs->counts[d] += cs->memo->counts[n->slot];
+    }
+  }
 }
 
 /* ---------- filter ---------- */
@@ -98,32 +128,18 @@ spread_pre_filter(struct sched_cycle *cy, void **state, struct sched_status *st)
   *state = s;
   if (s == NULL)
     return true;
-  struct sched_cache *c = cy->cache;
-  for (size_t i = 0; i < c->nnodes; i++) {
-    const struct node_info *n = c->nodes[i];
-    if (!node_has_keys(cy->pod, n, true))
-      continue;
-    for (size_t k = 0; k < s->n; k++) {
-      struct constraint_state *cs = &s->cs[k];
-      if (!node_included(cy->pod, cs->c, n))
-        continue;
-      const char *value = node_label(n, cs->c->term.topology_key);
-      intptr_t have = (intptr_t)hashmap_get(cs->domains, value);
-      hashmap_put(cs->domains, value, (void *)(have + cs->memo->counts[n->slot]));
-    }
-  }
+  count_domains(cy, s, false);
   for (size_t k = 0; k < s->n; k++) {
     struct constraint_state *cs = &s->cs[k];
     int64_t min = INT64_MAX;
-    hashmap_iter it = {0};
-    const char *key;
-    void *v;
-    while (hashmap_next(cs->domains, &it, &key, &v))
-      if ((int64_t)(intptr_t)v < min)
-        min = (intptr_t)v;
-    if (min == INT64_MAX || (int)hashmap_count(cs->domains) < cs->c->min_domains)
-      min = 0;
-    cs->min = min;
+    int domains = 0;
+    for (size_t d = 0; d < cs->topo->ndomains; d++)
+      if (cs->present[d]) {
+        domains++;
+        if (cs->counts[d] < min)
+          min = cs->counts[d];
+      }
+    cs->min = min == INT64_MAX || domains < cs->c->min_domains ? 0 : min;
   }
   return true;
 }
@@ -138,15 +154,14 @@ spread_filter(struct sched_cycle *cy, void *state, const struct node_info *n,
     return;
   for (size_t k = 0; k < s->n; k++) {
     struct constraint_state *cs = &s->cs[k];
-    const char *value = node_label(n, cs->c->term.topology_key);
-    if (value == NULL) {
+    int d = cs->topo->domain_of[n->slot];
+    if (d < 0) {
       sched_status_fail(st, SCHED_UNRESOLVABLE,
                         "node(s) didn't match pod topology spread constraints (missing required "
                         "label)");
       return;
     }
-    int64_t match = (intptr_t)hashmap_get(cs->domains, value);
-    if (match + (cs->self_match ? 1 : 0) - cs->min > cs->c->max_skew) {
+    if (cs->counts[d] + (cs->self_match ? 1 : 0) - cs->min > cs->c->max_skew) {
       sched_status_fail(st, SCHED_UNSCHEDULABLE,
                         "node(s) didn't match pod topology spread constraints");
       return;
@@ -163,41 +178,26 @@ spread_pre_score(struct sched_cycle *cy, void **state, struct node_info **nodes,
   *state = s;
   if (s == NULL)
     return false;
-  struct sched_cache *c = cy->cache;
-  s->ignored = xcalloc(c->count_cap, 1);
+  s->ignored = xcalloc(cy->cache->count_cap, 1);
   size_t nignored = 0;
   for (size_t i = 0; i < nn; i++) {
-    if (!node_has_keys(cy->pod, nodes[i], false)) {
+    if (!node_has_keys(s, nodes[i])) {
       s->ignored[nodes[i]->slot] = 1;
       nignored++;
       continue;
     }
-    for (size_t k = 0; k < s->n; k++) {
-      const char *value = node_label(nodes[i], s->cs[k].c->term.topology_key);
-      if (strcmp(s->cs[k].c->term.topology_key, HOSTNAME_KEY) != 0 &&
-          hashmap_get(s->cs[k].domains, value) == NULL)
-        hashmap_put(s->cs[k].domains, value, (void *)(intptr_t)1); /* present; counts +1 */
-    }
+    for (size_t k = 0; k < s->n; k++)
+      s->cs[k].present[s->cs[k].topo->domain_of[nodes[i]->slot]] = 1;
   }
   for (size_t k = 0; k < s->n; k++) {
-    bool host = strcmp(s->cs[k].c->term.topology_key, HOSTNAME_KEY) == 0;
-    size_t size = host ? nn - nignored : hashmap_count(s->cs[k].domains);
+    size_t size = 0;
+    for (size_t d = 0; d < s->cs[k].topo->ndomains; d++)
+      size += s->cs[k].present[d];
+    if (s->cs[k].hostname)
+      size = nn - nignored;
     s->cs[k].weight = log((double)size + 2);
   }
-  for (size_t i = 0; i < c->nnodes; i++) {
-    const struct node_info *n = c->nodes[i];
-    if (!node_has_keys(cy->pod, n, false))
-      continue;
-    for (size_t k = 0; k < s->n; k++) {
-      struct constraint_state *cs = &s->cs[k];
-      if (strcmp(cs->c->term.topology_key, HOSTNAME_KEY) == 0 || !node_included(cy->pod, cs->c, n))
-        continue;
-      const char *value = node_label(n, cs->c->term.topology_key);
-      intptr_t have = (intptr_t)hashmap_get(cs->domains, value);
-      if (have)
-        hashmap_put(cs->domains, value, (void *)(have + cs->memo->counts[n->slot]));
-    }
-  }
+  count_domains(cy, s, true);
   return true;
 }
 
@@ -211,12 +211,8 @@ spread_score(struct sched_cycle *cy, void *state, const struct node_info *n)
   double score = 0;
   for (size_t k = 0; k < s->n; k++) {
     struct constraint_state *cs = &s->cs[k];
-    const char *value = node_label(n, cs->c->term.topology_key);
-    if (value == NULL)
-      continue;
-    int64_t count = strcmp(cs->c->term.topology_key, HOSTNAME_KEY) == 0
-                        ? cs->memo->counts[n->slot]
-                        : (intptr_t)hashmap_get(cs->domains, value) - 1;
+    int d = cs->topo->domain_of[n->slot];
+    int64_t count = cs->hostname ? cs->memo->counts[n->slot] : cs->counts[d];
     score += (double)count * cs->weight + (double)(cs->c->max_skew - 1);
   }
   return (int64_t)llround(score);

@@ -153,8 +153,6 @@ fit_error_text(const struct pod_info *pod, size_t nall, struct failed_node *fail
   cleanup_free char *hist = histogram_text(h);
   hashmap_free(h, NULL);
   cleanup_free char *pre = preemption_text(pod, failed, sts, nfailed);
-  if (nall == 0)
-    return xasprintf("0/0 nodes are available: preemption: %s", pre);
   return xasprintf("0/%zu nodes are available: %s. preemption: %s", nall, hist, pre);
 }
 
@@ -251,6 +249,10 @@ sched_schedule_one(struct sched_framework *fw, struct sched_cache *c, struct pod
     out->message = xasprintf("0/%zu nodes are available: %s. preemption: 0/%zu nodes are "
                              "available: %zu Preemption is not helpful for scheduling.",
                              nall, joined, nall, nall);
+    goto done;
+  }
+  if (nall == 0) { /* upstream's ErrNoNodesAvailable */
+    out->message = xstrdup("no nodes available to schedule pods");
     goto done;
   }
   size_t want = sched_nodes_to_find(fw->percentage_of_nodes_to_score, nall);

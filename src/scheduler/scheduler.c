@@ -122,6 +122,13 @@ resolve_priority(struct scheduler *s, struct pod_info *pi)
 
 /* ---------- informer handlers ---------- */
 
+/* json_equal, with two missing values equal. */
+static bool
+same_json(const json_t *a, const json_t *b)
+{
+  return (a == NULL && b == NULL) || (a && b && json_equal((json_t *)a, (json_t *)b));
+}
+
 static bool
 responsible_for(const struct scheduler *s, const struct pod_info *pi)
 {
@@ -141,9 +148,9 @@ pod_seen(struct scheduler *s, json_t *old_obj, json_t *obj)
     resolve_priority(s, pi);
     bool changed = true;
     if (old_obj) { /* status-only updates (ours included) do not retry the pod */
-      changed = !json_equal(json_object_get(old_obj, "spec"), json_object_get(obj, "spec"));
       const json_t *om = json_object_get(old_obj, "metadata"), *nm = json_object_get(obj, "metadata");
-      changed = changed || !json_equal(json_object_get(om, "labels"), json_object_get(nm, "labels"));
+      changed = !same_json(json_object_get(old_obj, "spec"), json_object_get(obj, "spec")) ||
+                !same_json(json_object_get(om, "labels"), json_object_get(nm, "labels"));
     }
     sched_queue_add(s->queue, pi, changed);
   } else if (pi->terminating) {

@@ -442,6 +442,17 @@ TEST(seed_scheduling_fragment)
   sched_cache_free(c);
 }
 
+TEST(no_nodes)
+{
+  struct sched_cache *c = sched_cache_new();
+  struct sched_framework fw = test_framework();
+  char *msg = NULL;
+  CHECK_STR(schedule_new(&fw, c, "p", NULL, "{\"containers\":[{\"name\":\"c\"}]}", &msg), "");
+  CHECK_STR(msg, "no nodes available to schedule pods");
+  free(msg);
+  sched_cache_free(c);
+}
+
 TEST(nodes_to_find_as_upstream)
 {
   CHECK_INT(sched_nodes_to_find(0, 50), 50);

@@ -10,6 +10,7 @@
 #include "lib/log.h"
 #include "lib/mem.h"
 #include "registry/registry.h"
+#include "scheduler/scheduler.h"
 #include "storage/compactor.h"
 #include "storage/storage.h"
 
@@ -29,6 +30,7 @@ struct server_flags {
   unsigned kubeconfig_mode;
   bool disable_agent;
   bool disable_controller_manager;
+  bool disable_scheduler;
   const char *token;
   const char *node_name;
   const char *cluster_cidr;
@@ -58,6 +60,7 @@ server_usage(FILE *out)
           "  --datastore-endpoint URL     store (default: embedded SQLite under --data-dir)\n"
           "  --disable-agent              do not run a node agent in this process\n"
           "  --disable-controller-manager do not run the controllers in this process\n"
+          "  --disable-scheduler          do not run the scheduler in this process\n"
           "  -v, --v LEVEL                log verbosity 0-3 (default 2)\n");
 }
 
@@ -74,6 +77,7 @@ parse_flags(int argc, char **argv, struct server_flags *f)
       {"write-kubeconfig-mode", required_argument, NULL, 'm'},
       {"disable-agent", no_argument, NULL, 'D'},
       {"disable-controller-manager", no_argument, NULL, 'C'},
+      {"disable-scheduler", no_argument, NULL, 'Z'},
       {"token", required_argument, NULL, 't'},
       {"node-name", required_argument, NULL, 'n'},
       {"cluster-cidr", required_argument, NULL, 'c'},
@@ -114,6 +118,9 @@ parse_flags(int argc, char **argv, struct server_flags *f)
       break;
     case 'C':
       f->disable_controller_manager = true;
+      break;
+    case 'Z':
+      f->disable_scheduler = true;
       break;
     case 't':
       f->token = optarg;
@@ -242,6 +249,7 @@ cmd_server(int argc, char **argv)
   };
   struct compactor *compactor = NULL;
   struct controller_manager *controllers = NULL;
+  struct scheduler *scheduler = NULL;
   struct apiserver *api = apiserver_start(&acfg, &err);
   int rc = 1;
   if (api == NULL) {
@@ -263,6 +271,13 @@ cmd_server(int argc, char **argv)
     struct controller_config ccfg = {0};
     controllers = controller_manager_start(&reg, &ccfg, &err);
     if (controllers == NULL) {
+      log_error("k8c server: %s", err.message);
+      goto out;
+    }
+  }
+  if (!f.disable_scheduler) {
+    scheduler = scheduler_start(&reg, NULL, &err);
+    if (scheduler == NULL) {
       log_error("k8c server: %s", err.message);
       goto out;
     }
@@ -289,6 +304,7 @@ cmd_server(int argc, char **argv)
   log_info("k8c server: signal %d, shutting down", sig);
   rc = 0;
 out:
+  scheduler_stop(scheduler);
   controller_manager_stop(controllers);
   compactor_stop(compactor);
   apiserver_stop(api);

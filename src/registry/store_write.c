@@ -230,7 +230,9 @@ create_locked(struct registry *r, const struct registry_target *t, json_t *body,
     json_object_set_new(meta, "generation", json_integer(1));
   else
     json_object_del(meta, "generation");
-  if (t->res->has_status && strcmp(t->res->plural, "namespaces") != 0)
+  /* Most kinds start with an empty status; Nodes (as upstream) and Namespaces keep theirs. */
+  if (t->res->has_status && strcmp(t->res->plural, "namespaces") != 0 &&
+      strcmp(t->res->plural, "nodes") != 0)
     json_object_del(obj, "status");
   if (store_admit_and_validate(r, t, obj, NULL, o, err) < 0)
     return -1;

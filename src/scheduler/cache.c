@@ -223,8 +223,8 @@ sched_cache_upsert_node(struct sched_cache *c, json_t *node)
   const json_t *taints = json_object_get(spec, "taints");
   if (!changed)
     changed = a.milli_cpu != n->allocatable.milli_cpu || a.memory != n->allocatable.memory ||
-              pods != n->allowed_pods || unsched != n->unschedulable ||
-              !taints_equal(n, taints) || !json_equal((json_t *)labels, (json_t *)n->labels);
+              pods != n->allowed_pods || unsched != n->unschedulable || !taints_equal(n, taints) ||
+              !json_equal((json_t *)labels, (json_t *)n->labels);
   n->allocatable = a;
   n->allowed_pods = pods;
   n->unschedulable = unsched;
@@ -233,8 +233,7 @@ sched_cache_upsert_node(struct sched_cache *c, json_t *node)
     size_t i;
     json_t *t;
     n->taints = xcalloc(json_array_size(taints) + 1, sizeof *n->taints);
-    json_array_foreach(taints, i, t)
-    {
+    json_array_foreach (taints, i, t) {
       const char *k = json_string_value(json_object_get(t, "key"));
       const char *v = json_string_value(json_object_get(t, "value"));
       const char *e = json_string_value(json_object_get(t, "effect"));

@@ -66,15 +66,15 @@ struct sched_cache {
   struct hashmap *pods;          /* "ns/name" -> struct cache_pod */
   struct node_info **nodes;      /* schedulable nodes, in arrival order */
   size_t nnodes, cap_nodes;
-  size_t slots;                  /* slots handed out so far */
-  size_t count_cap;              /* length of every per-node count array */
+  size_t slots;     /* slots handed out so far */
+  size_t count_cap; /* length of every per-node count array */
   size_t *free_slots;
   size_t nfree_slots;
   struct hashmap *memos;       /* signature -> pod_memo */
   struct hashmap *anti_groups; /* signature@topologyKey -> anti_group */
   size_t pods_scoring_affinity;
-  long long generation; /* bumped on every change */
-  long long node_generation; /* bumped when nodes come, go or change labels */
+  long long generation;       /* bumped on every change */
+  long long node_generation;  /* bumped when nodes come, go or change labels */
   struct hashmap *topologies; /* key -> topo_index */
 };
 

@@ -179,8 +179,7 @@ run_filters(const struct sched_framework *fw, size_t np, struct sched_cycle *cy,
 }
 
 static struct node_info *
-select_host(struct sched_framework *fw, struct node_info **feasible, const int64_t *total,
-            size_t n)
+select_host(struct sched_framework *fw, struct node_info **feasible, const int64_t *total, size_t n)
 {
   size_t best = 0, ties = 1;
   for (size_t i = 1; i < n; i++) {

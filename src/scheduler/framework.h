@@ -13,8 +13,8 @@
 
 enum sched_code {
   SCHED_SUCCESS = 0,
-  SCHED_UNSCHEDULABLE,  /* preemption might help */
-  SCHED_UNRESOLVABLE    /* UnschedulableAndUnresolvable: preemption cannot help */
+  SCHED_UNSCHEDULABLE, /* preemption might help */
+  SCHED_UNRESOLVABLE   /* UnschedulableAndUnresolvable: preemption cannot help */
 };
 
 struct sched_status {
@@ -45,8 +45,8 @@ struct sched_plugin {
   /* Prepares score state from the feasible nodes; false = the plugin scores 0 here. */
   bool (*pre_score)(struct sched_cycle *cy, void **state, struct node_info **nodes, size_t n);
   int64_t (*score)(struct sched_cycle *cy, void *state, const struct node_info *n);
-  void (*normalize)(struct sched_cycle *cy, void *state, struct node_info **nodes,
-                    int64_t *scores, size_t n);
+  void (*normalize)(struct sched_cycle *cy, void *state, struct node_info **nodes, int64_t *scores,
+                    size_t n);
   void (*free_state)(void *state);       /* pre_filter's state */
   void (*free_score_state)(void *state); /* pre_score's; NULL = free_state */
 };

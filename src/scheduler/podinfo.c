@@ -67,16 +67,14 @@ pod_requests(struct pod_info *pi, const json_t *spec)
   struct sched_resources sum = {0}, sum_nz = {0};
   size_t i;
   json_t *c;
-  json_array_foreach(json_object_get(spec, "containers"), i, c)
-  {
+  json_array_foreach (json_object_get(spec, "containers"), i, c) {
     struct sched_resources r, nz;
     container_requests(c, &r, &nz);
     res_add(&sum, &r);
     res_add(&sum_nz, &nz);
   }
   struct sched_resources sidecars = {0}, sidecars_nz = {0}, init_max = {0}, init_max_nz = {0};
-  json_array_foreach(json_object_get(spec, "initContainers"), i, c)
-  {
+  json_array_foreach (json_object_get(spec, "initContainers"), i, c) {
     struct sched_resources r, nz;
     container_requests(c, &r, &nz);
     const char *policy = json_string_value(json_object_get(c, "restartPolicy"));
@@ -113,10 +111,8 @@ pod_ports(struct pod_info *pi, const json_t *spec)
 {
   size_t i, j;
   json_t *c, *p;
-  json_array_foreach(json_object_get(spec, "containers"), i, c)
-  {
-    json_array_foreach(json_object_get(c, "ports"), j, p)
-    {
+  json_array_foreach (json_object_get(spec, "containers"), i, c) {
+    json_array_foreach (json_object_get(c, "ports"), j, p) {
       int port = (int)json_integer_value(json_object_get(p, "hostPort"));
       if (port <= 0)
         continue;
@@ -147,8 +143,7 @@ pod_tolerations(struct pod_info *pi, const json_t *spec)
   if (n == 0)
     return;
   pi->tolerations = xcalloc(n, sizeof *pi->tolerations);
-  json_array_foreach(arr, i, t)
-  {
+  json_array_foreach (arr, i, t) {
     struct toleration *to = &pi->tolerations[pi->ntolerations++];
     to->key = str_or_empty(t, "key");
     to->value = str_or_empty(t, "value");
@@ -181,8 +176,9 @@ parse_sel_op(const char *s, enum sel_op *op)
   static const struct {
     const char *name;
     enum sel_op op;
-  } ops[] = {{"In", SEL_IN},         {"NotIn", SEL_NOT_IN}, {"Exists", SEL_EXISTS},
-             {"DoesNotExist", SEL_DOES_NOT_EXIST}, {"Gt", SEL_GT}, {"Lt", SEL_LT}};
+  } ops[] = {{"In", SEL_IN},         {"NotIn", SEL_NOT_IN},
+             {"Exists", SEL_EXISTS}, {"DoesNotExist", SEL_DOES_NOT_EXIST},
+             {"Gt", SEL_GT},         {"Lt", SEL_LT}};
   for (size_t i = 0; s && i < sizeof ops / sizeof ops[0]; i++)
     if (strcmp(ops[i].name, s) == 0) {
       *op = ops[i].op;
@@ -200,16 +196,14 @@ parse_sel_reqs(const json_t *arr, size_t *n)
   if (count == 0)
     return NULL;
   struct node_sel_req *reqs = xcalloc(count, sizeof *reqs);
-  json_array_foreach(arr, i, e)
-  {
+  json_array_foreach (arr, i, e) {
     struct node_sel_req *r = &reqs[*n];
     if (!parse_sel_op(json_string_value(json_object_get(e, "operator")), &r->op))
       r->op = SEL_IN; /* with no values: matches nothing, as an invalid term would */
     r->key = str_or_empty(e, "key");
     const json_t *vals = json_object_get(e, "values");
     r->values = xcalloc(json_array_size(vals) + 1, sizeof *r->values);
-    json_array_foreach(vals, j, v)
-    {
+    json_array_foreach (vals, j, v) {
       if (json_is_string(v))
         r->values[r->nvalues++] = xstrdup(json_string_value(v));
     }
@@ -280,8 +274,7 @@ pod_info_matches_node_selector(const struct pod_info *pi, const json_t *node_lab
   if (pi->node_selector) {
     const char *k;
     json_t *v;
-    json_object_foreach((json_t *)pi->node_selector, k, v)
-    {
+    json_object_foreach ((json_t *)pi->node_selector, k, v) {
       const char *have = json_string_value(json_object_get(node_labels, k));
       if (have == NULL || !json_is_string(v) || strcmp(have, json_string_value(v)) != 0)
         return false;
@@ -316,8 +309,7 @@ pod_term_init(struct pod_term *t, const json_t *sel_json, const json_t *namespac
   size_t n = json_array_size(namespaces), i;
   json_t *v;
   t->namespaces = xcalloc(n + 1, sizeof *t->namespaces);
-  json_array_foreach(namespaces, i, v)
-  {
+  json_array_foreach (namespaces, i, v) {
     if (json_is_string(v))
       t->namespaces[t->nnamespaces++] = xstrdup(json_string_value(v));
   }
@@ -370,8 +362,7 @@ parse_pod_terms(const json_t *arr, bool weighted, const char *own_ns, size_t *n)
   if (count == 0)
     return NULL;
   struct pod_term *terms = xcalloc(count, sizeof *terms);
-  json_array_foreach(arr, i, e)
-  {
+  json_array_foreach (arr, i, e) {
     const json_t *term = weighted ? json_object_get(e, "podAffinityTerm") : e;
     struct pod_term *t = &terms[(*n)++];
     pod_term_init(t, json_object_get(term, "labelSelector"), json_object_get(term, "namespaces"),
@@ -398,12 +389,11 @@ spread_selector_json(const json_t *c, const json_t *pod_labels)
   }
   size_t i;
   json_t *k;
-  json_array_foreach(keys, i, k)
-  {
+  json_array_foreach (keys, i, k) {
     const json_t *v = json_object_get(pod_labels, json_string_value(k));
     if (json_is_string(v))
-      json_array_append_new(exprs, json_pack("{s:O,s:s,s:[O]}", "key", k, "operator", "In",
-                                             "values", v));
+      json_array_append_new(exprs,
+                            json_pack("{s:O,s:s,s:[O]}", "key", k, "operator", "In", "values", v));
   }
   return copy;
 }
@@ -417,8 +407,7 @@ parse_spread(struct pod_info *pi, const json_t *spec)
   if (count == 0)
     return;
   pi->spread = xcalloc(count, sizeof *pi->spread);
-  json_array_foreach(arr, i, c)
-  {
+  json_array_foreach (arr, i, c) {
     struct spread_constraint *sc = &pi->spread[pi->nspread++];
     sc->max_skew = (int)json_integer_value(json_object_get(c, "maxSkew"));
     if (sc->max_skew <= 0)
@@ -454,15 +443,15 @@ parse_affinity(struct pod_info *pi, const json_t *spec)
     json_t *t;
     pi->has_req_node_affinity = true;
     pi->req_node_terms = xcalloc(n + 1, sizeof *pi->req_node_terms);
-    json_array_foreach(terms, i, t) parse_node_term(&pi->req_node_terms[pi->nreq_node_terms++], t);
+    json_array_foreach (terms, i, t)
+      parse_node_term(&pi->req_node_terms[pi->nreq_node_terms++], t);
   }
   const json_t *pref = json_object_get(na, "preferredDuringSchedulingIgnoredDuringExecution");
   size_t n = json_array_size(pref), i;
   json_t *t;
   if (n) {
     pi->pref_node_terms = xcalloc(n, sizeof *pi->pref_node_terms);
-    json_array_foreach(pref, i, t)
-    {
+    json_array_foreach (pref, i, t) {
       struct node_sel_term *nt = &pi->pref_node_terms[pi->npref_node_terms++];
       parse_node_term(nt, json_object_get(t, "preference"));
       nt->weight = (int)json_integer_value(json_object_get(t, "weight"));
@@ -473,8 +462,7 @@ parse_affinity(struct pod_info *pi, const json_t *spec)
   const char *rk = "requiredDuringSchedulingIgnoredDuringExecution";
   const char *pk = "preferredDuringSchedulingIgnoredDuringExecution";
   pi->affinity = parse_pod_terms(json_object_get(pa, rk), false, pi->ns, &pi->naffinity);
-  pi->anti_affinity =
-      parse_pod_terms(json_object_get(paa, rk), false, pi->ns, &pi->nanti_affinity);
+  pi->anti_affinity = parse_pod_terms(json_object_get(paa, rk), false, pi->ns, &pi->nanti_affinity);
   pi->pref_affinity = parse_pod_terms(json_object_get(pa, pk), true, pi->ns, &pi->npref_affinity);
   pi->pref_anti_affinity =
       parse_pod_terms(json_object_get(paa, pk), true, pi->ns, &pi->npref_anti_affinity);

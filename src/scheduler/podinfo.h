@@ -53,10 +53,10 @@ struct pod_term {
 };
 
 struct toleration {
-  char *key;     /* "" with exists = every key */
-  bool exists;   /* operator Exists (else Equal) */
+  char *key;   /* "" with exists = every key */
+  bool exists; /* operator Exists (else Equal) */
   char *value;
-  char *effect;  /* "" = every effect */
+  char *effect; /* "" = every effect */
 };
 
 struct host_port {
@@ -75,14 +75,14 @@ struct spread_constraint {
 };
 
 struct pod_info {
-  int refs; /* atomic */
+  int refs;    /* atomic */
   json_t *obj; /* the pod as the informer delivered it (shared, read-only) */
   char *key;   /* "ns/name" */
   const char *ns, *name, *uid, *node_name, *scheduler_name; /* borrowed from obj */
   const json_t *labels;
   bool terminating;
   int32_t priority;
-  bool priority_set; /* spec.priority present */
+  bool priority_set;          /* spec.priority present */
   const char *priority_class; /* borrowed; NULL if none */
   bool preempt_never;
   struct sched_resources req;     /* what NodeResourcesFit checks */
@@ -91,7 +91,7 @@ struct pod_info {
   size_t nports;
   struct toleration *tolerations;
   size_t ntolerations;
-  const json_t *node_selector; /* spec.nodeSelector (borrowed) or NULL */
+  const json_t *node_selector;          /* spec.nodeSelector (borrowed) or NULL */
   struct node_sel_term *req_node_terms; /* required node affinity: OR of terms */
   size_t nreq_node_terms;
   bool has_req_node_affinity;

@@ -18,14 +18,14 @@ enum entry_state { IN_ACTIVE, IN_BACKOFF, IN_UNSCHEDULABLE, IN_FLIGHT };
 struct entry {
   struct pod_info *pi;
   char *key;
-  long long queued_at;    /* first time queued (ordering among equal priorities) */
-  long long parked_at;    /* when it became unschedulable */
+  long long queued_at; /* first time queued (ordering among equal priorities) */
+  long long parked_at; /* when it became unschedulable */
   long long backoff_until;
   int attempts;
   enum entry_state state;
   size_t heap_index;
-  bool deleted;           /* while in flight */
-  bool moved;             /* an event or update arrived while in flight */
+  bool deleted; /* while in flight */
+  bool moved;   /* an event or update arrived while in flight */
 };
 
 struct heap {

@@ -4,9 +4,9 @@
  * Scheduled / FailedScheduling events and set the PodScheduled=False condition. */
 #include "scheduler/scheduler.h"
 
+#include "apimachinery/meta.h"
 #include "client/events.h"
 #include "client/informer.h"
-#include "apimachinery/meta.h"
 #include "lib/log.h"
 #include "lib/mem.h"
 #include "scheduler/cache.h"
@@ -148,7 +148,8 @@ pod_seen(struct scheduler *s, json_t *old_obj, json_t *obj)
     resolve_priority(s, pi);
     bool changed = true;
     if (old_obj) { /* status-only updates (ours included) do not retry the pod */
-      const json_t *om = json_object_get(old_obj, "metadata"), *nm = json_object_get(obj, "metadata");
+      const json_t *om = json_object_get(old_obj, "metadata"),
+                   *nm = json_object_get(obj, "metadata");
       changed = !same_json(json_object_get(old_obj, "spec"), json_object_get(obj, "spec")) ||
                 !same_json(json_object_get(om, "labels"), json_object_get(nm, "labels"));
     }
@@ -257,8 +258,7 @@ condition_already(const json_t *pod, const char *message)
 {
   size_t i;
   json_t *c;
-  json_array_foreach(json_object_get(json_object_get(pod, "status"), "conditions"), i, c)
-  {
+  json_array_foreach (json_object_get(json_object_get(pod, "status"), "conditions"), i, c) {
     const char *type = json_string_value(json_object_get(c, "type"));
     if (type && strcmp(type, "PodScheduled") == 0) {
       const char *st = json_string_value(json_object_get(c, "status"));
@@ -279,8 +279,8 @@ set_unschedulable_condition(struct scheduler *s, const struct pod_info *pi, cons
   const struct api_resource *pods = api_resource_find("", "v1", "pods");
   cleanup_free char *now = meta_now_rfc3339();
   json_t *patch = json_pack("{s:{s:[{s:s,s:s,s:s,s:s,s:s,s:n}]}}", "status", "conditions", "type",
-                            "PodScheduled", "status", "False", "reason", "Unschedulable",
-                            "message", message, "lastTransitionTime", now, "lastProbeTime");
+                            "PodScheduled", "status", "False", "reason", "Unschedulable", "message",
+                            message, "lastTransitionTime", now, "lastProbeTime");
   struct client_write_opts o = {.subresource = "status"};
   k8c_err err = {0};
   if (client_patch(s->client, pods, pi->ns, pi->name, "application/strategic-merge-patch+json",
@@ -439,9 +439,11 @@ scheduler_start_with_client(k8c_client *client, const struct scheduler_config *c
   pthread_mutex_init(&s->stats_mu, NULL);
   s->informers = informer_factory_new(client, 0);
   s->pods = informer_factory_get(s->informers, api_resource_find("", "v1", "pods"), "", NULL, NULL);
-  s->nodes = informer_factory_get(s->informers, api_resource_find("", "v1", "nodes"), "", NULL, NULL);
+  s->nodes =
+      informer_factory_get(s->informers, api_resource_find("", "v1", "nodes"), "", NULL, NULL);
   s->priority_classes = informer_factory_get(
-      s->informers, api_resource_find("scheduling.k8s.io", "v1", "priorityclasses"), "", NULL, NULL);
+      s->informers, api_resource_find("scheduling.k8s.io", "v1", "priorityclasses"), "", NULL,
+      NULL);
   struct informer_handlers nh = {.on_add = on_node_add,
                                  .on_update = on_node_update,
                                  .on_delete = on_node_delete,

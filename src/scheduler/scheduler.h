@@ -22,8 +22,8 @@ struct scheduler_config {
 };
 
 struct scheduler_stats {
-  unsigned long long attempts;    /* scheduling cycles run */
-  unsigned long long scheduled;   /* pods bound */
+  unsigned long long attempts;      /* scheduling cycles run */
+  unsigned long long scheduled;     /* pods bound */
   unsigned long long unschedulable; /* cycles that found no node */
   unsigned long long bind_errors;
   double cycle_p50_ms, cycle_p99_ms; /* algorithm time per cycle (recent cycles) */

@@ -8,9 +8,9 @@
 
 #include <string.h>
 
-#define ZONE_SPREAD(skew, when)                                                                   \
-  "\"topologySpreadConstraints\":[{\"maxSkew\":" #skew ",\"topologyKey\":"                        \
-  "\"topology.kubernetes.io/zone\",\"whenUnsatisfiable\":\"" when "\",\"labelSelector\":"         \
+#define ZONE_SPREAD(skew, when)                                                                    \
+  "\"topologySpreadConstraints\":[{\"maxSkew\":" #skew ",\"topologyKey\":"                         \
+  "\"topology.kubernetes.io/zone\",\"whenUnsatisfiable\":\"" when "\",\"labelSelector\":"          \
   "{\"matchLabels\":{\"app\":\"api\"}}}]"
 
 TEST(requests_follow_init_container_and_overhead_rules)
@@ -21,7 +21,7 @@ TEST(requests_follow_init_container_and_overhead_rules)
       "\"memory\":\"64Mi\"}}},{\"name\":\"b\",\"resources\":{\"requests\":{\"cpu\":\"200m\"}}}],"
       "\"initContainers\":[{\"name\":\"i\",\"resources\":{\"requests\":{\"cpu\":\"1\","
       "\"memory\":\"16Mi\"}}}],\"overhead\":{\"cpu\":\"50m\",\"memory\":\"1Mi\"}}");
-  CHECK_INT(pi->req.milli_cpu, 1050);               /* max(300m, 1) + 50m */
+  CHECK_INT(pi->req.milli_cpu, 1050);                /* max(300m, 1) + 50m */
   CHECK_INT(pi->req.memory, (64 + 1) * 1024 * 1024); /* max(64Mi, 16Mi) + 1Mi */
   /* Scoring counts b's missing memory request as 200Mi. */
   CHECK_INT(pi->nonzero.memory, (64 + 200 + 1) * 1024LL * 1024);
@@ -103,12 +103,13 @@ TEST(node_name_and_unschedulable)
     CHECK_STR(schedule_new(&fw, c, name, NULL, "{\"containers\":[{\"name\":\"c\"}]}", NULL),
               "node-1");
   }
-  CHECK_STR(schedule_new(&fw, c, "t", NULL,
-                         "{\"containers\":[{\"name\":\"c\"}],\"nodeName\":\"node-2\",\"tolerations\":"
-                         "[{\"key\":\"node.kubernetes.io/unschedulable\",\"operator\":\"Exists\","
-                         "\"effect\":\"NoSchedule\"}]}",
-                         NULL),
-            "node-2");
+  CHECK_STR(
+      schedule_new(&fw, c, "t", NULL,
+                   "{\"containers\":[{\"name\":\"c\"}],\"nodeName\":\"node-2\",\"tolerations\":"
+                   "[{\"key\":\"node.kubernetes.io/unschedulable\",\"operator\":\"Exists\","
+                   "\"effect\":\"NoSchedule\"}]}",
+                   NULL),
+      "node-2");
   char *msg = NULL;
   CHECK_STR(schedule_new(&fw, c, "u", NULL,
                          "{\"containers\":[{\"name\":\"c\"}],\"nodeName\":\"node-2\"}", &msg),
@@ -136,17 +137,19 @@ TEST(taints_and_tolerations)
                  "scheduling.");
   free(msg);
   /* Equal with the right value; a wrong value or effect does not tolerate. */
-  CHECK_STR(schedule_new(&fw, c, "q", NULL,
-                         "{\"containers\":[{\"name\":\"c\"}],\"tolerations\":[{\"key\":\"workload\","
-                         "\"operator\":\"Equal\",\"value\":\"batch\",\"effect\":\"NoSchedule\"}]}",
-                         NULL),
-            "node-1");
-  CHECK_STR(schedule_new(&fw, c, "r", NULL,
-                         "{\"containers\":[{\"name\":\"c\"}],\"tolerations\":[{\"key\":\"workload\","
-                         "\"value\":\"other\"},{\"key\":\"node.kubernetes.io/unreachable\","
-                         "\"operator\":\"Exists\",\"effect\":\"NoSchedule\"}]}",
-                         NULL),
-            "");
+  CHECK_STR(
+      schedule_new(&fw, c, "q", NULL,
+                   "{\"containers\":[{\"name\":\"c\"}],\"tolerations\":[{\"key\":\"workload\","
+                   "\"operator\":\"Equal\",\"value\":\"batch\",\"effect\":\"NoSchedule\"}]}",
+                   NULL),
+      "node-1");
+  CHECK_STR(
+      schedule_new(&fw, c, "r", NULL,
+                   "{\"containers\":[{\"name\":\"c\"}],\"tolerations\":[{\"key\":\"workload\","
+                   "\"value\":\"other\"},{\"key\":\"node.kubernetes.io/unreachable\","
+                   "\"operator\":\"Exists\",\"effect\":\"NoSchedule\"}]}",
+                   NULL),
+      "");
   /* An empty key with Exists tolerates everything. */
   CHECK_STR(schedule_new(&fw, c, "s", NULL,
                          "{\"containers\":[{\"name\":\"c\"}],\"nodeName\":\"node-2\","
@@ -163,8 +166,9 @@ TEST(node_selector_and_required_affinity)
   add_node(c, "node-1", "a", "4", "4Gi", "{\"disktype\":\"ssd\",\"cores\":\"8\"}", NULL);
   add_node(c, "node-2", "b", "4", "4Gi", "{\"disktype\":\"hdd\",\"cores\":\"32\"}", NULL);
   add_node(c, "node-3", "c", "4", "4Gi", NULL, NULL);
-  const char *na = "{\"containers\":[{\"name\":\"c\"}],\"affinity\":{\"nodeAffinity\":{"
-                   "\"requiredDuringSchedulingIgnoredDuringExecution\":{\"nodeSelectorTerms\":[%s]}}}}";
+  const char *na =
+      "{\"containers\":[{\"name\":\"c\"}],\"affinity\":{\"nodeAffinity\":{"
+      "\"requiredDuringSchedulingIgnoredDuringExecution\":{\"nodeSelectorTerms\":[%s]}}}}";
   struct {
     const char *terms, *want;
   } cases[] = {
@@ -178,7 +182,8 @@ TEST(node_selector_and_required_affinity)
       {"{\"matchExpressions\":[{\"key\":\"disktype\",\"operator\":\"NotIn\",\"values\":[\"hdd\"]},"
        "{\"key\":\"disktype\",\"operator\":\"Exists\"}]}",
        "node-1"},
-      {"{\"matchFields\":[{\"key\":\"metadata.name\",\"operator\":\"In\",\"values\":[\"node-3\"]}]}",
+      {"{\"matchFields\":[{\"key\":\"metadata.name\",\"operator\":\"In\",\"values\":[\"node-3\"]}]"
+       "}",
        "node-3"},
       /* Terms are ORed; an empty term matches nothing. */
       {"{},{\"matchExpressions\":[{\"key\":\"cores\",\"operator\":\"In\",\"values\":[\"32\"]}]}",
@@ -191,17 +196,20 @@ TEST(node_selector_and_required_affinity)
     CHECK_STR(schedule_new(&fw, c, name, NULL, spec, NULL), cases[i].want);
   }
   char *msg = NULL;
-  CHECK_STR(schedule_new(&fw, c, "s", NULL,
-                         "{\"containers\":[{\"name\":\"c\"}],\"nodeSelector\":{\"disktype\":\"nvme\"}}",
-                         &msg),
-            "");
-  CHECK_STR(msg, "0/3 nodes are available: 3 node(s) didn't match Pod's node affinity/selector. "
-                 "preemption: 0/3 nodes are available: 3 Preemption is not helpful for scheduling.");
+  CHECK_STR(
+      schedule_new(&fw, c, "s", NULL,
+                   "{\"containers\":[{\"name\":\"c\"}],\"nodeSelector\":{\"disktype\":\"nvme\"}}",
+                   &msg),
+      "");
+  CHECK_STR(msg,
+            "0/3 nodes are available: 3 node(s) didn't match Pod's node affinity/selector. "
+            "preemption: 0/3 nodes are available: 3 Preemption is not helpful for scheduling.");
   free(msg);
-  CHECK_STR(schedule_new(&fw, c, "t", NULL,
-                         "{\"containers\":[{\"name\":\"c\"}],\"nodeSelector\":{\"disktype\":\"ssd\"}}",
-                         NULL),
-            "node-1");
+  CHECK_STR(
+      schedule_new(&fw, c, "t", NULL,
+                   "{\"containers\":[{\"name\":\"c\"}],\"nodeSelector\":{\"disktype\":\"ssd\"}}",
+                   NULL),
+      "node-1");
   sched_cache_free(c);
 }
 
@@ -228,9 +236,9 @@ TEST(host_ports)
   sched_cache_free(c);
 }
 
-#define ANTI_HOST                                                                                 \
-  "\"affinity\":{\"podAntiAffinity\":{\"requiredDuringSchedulingIgnoredDuringExecution\":[{"      \
-  "\"labelSelector\":{\"matchLabels\":{\"app\":\"web\"}},\"topologyKey\":"                        \
+#define ANTI_HOST                                                                                  \
+  "\"affinity\":{\"podAntiAffinity\":{\"requiredDuringSchedulingIgnoredDuringExecution\":[{"       \
+  "\"labelSelector\":{\"matchLabels\":{\"app\":\"web\"}},\"topologyKey\":"                         \
   "\"kubernetes.io/hostname\"}]}}"
 
 TEST(pod_anti_affinity_one_per_node)
@@ -259,8 +267,8 @@ TEST(pod_anti_affinity_one_per_node)
   free(msg);
   /* A pod without the constraint but with the label is kept away by the existing pods'
    * anti-affinity. */
-  CHECK_STR(schedule_new(&fw, c, "plain", "{\"app\":\"web\"}", "{\"containers\":[{\"name\":\"c\"}]}",
-                         &msg),
+  CHECK_STR(schedule_new(&fw, c, "plain", "{\"app\":\"web\"}",
+                         "{\"containers\":[{\"name\":\"c\"}]}", &msg),
             "");
   CHECK_STR(msg, "0/3 nodes are available: 3 node(s) didn't satisfy existing pods anti-affinity "
                  "rules. preemption: 0/3 nodes are available: 3 No preemption victims found for "
@@ -290,8 +298,9 @@ TEST(pod_affinity_zone)
   char *msg = NULL;
   /* No db pod anywhere and the pod is not db itself: nothing fits. */
   CHECK_STR(schedule_new(&fw, c, "app-0", "{\"app\":\"web\"}", spec, &msg), "");
-  CHECK_STR(msg, "0/4 nodes are available: 4 node(s) didn't match pod affinity rules. "
-                 "preemption: 0/4 nodes are available: 4 Preemption is not helpful for scheduling.");
+  CHECK_STR(msg,
+            "0/4 nodes are available: 4 node(s) didn't match pod affinity rules. "
+            "preemption: 0/4 nodes are available: 4 Preemption is not helpful for scheduling.");
   free(msg);
   /* The first pod of a self-affine group may go anywhere. */
   CHECK(schedule_new(&fw, c, "db-0", "{\"app\":\"db\"}", spec, NULL)[0] != '\0');
@@ -329,15 +338,16 @@ TEST(topology_spread_max_skew_and_min_domains)
   CHECK_INT(per_zone[1], 3);
   CHECK_INT(per_zone[2], 3);
   /* A node missing the zone label cannot take the pod. */
-  json_t *bare = sched_json("{\"metadata\":{\"name\":\"bare\",\"labels\":{}},\"status\":{"
-                            "\"allocatable\":{\"cpu\":\"4\",\"memory\":\"4Gi\",\"pods\":\"110\"}}}");
+  json_t *bare =
+      sched_json("{\"metadata\":{\"name\":\"bare\",\"labels\":{}},\"status\":{"
+                 "\"allocatable\":{\"cpu\":\"4\",\"memory\":\"4Gi\",\"pods\":\"110\"}}}");
   sched_cache_upsert_node(c, bare);
   json_decref(bare);
   /* node-c1 has 1 cpu: 2-cpu pods go to a or b until those are one ahead of c. */
   char spec2[1024], *msg = NULL;
   snprintf(spec2, sizeof spec2,
-           "{\"containers\":[{\"name\":\"c\",\"resources\":{\"requests\":{\"cpu\":\"2\"}}}],"
-           ZONE_SPREAD(1, "DoNotSchedule") "}");
+           "{\"containers\":[{\"name\":\"c\",\"resources\":{\"requests\":{\"cpu\":\"2\"}}}]"
+           "," ZONE_SPREAD(1, "DoNotSchedule") "}");
   const char *first = schedule_new(&fw, c, "api-x", "{\"app\":\"api\"}", spec2, NULL);
   CHECK(strncmp(first, "node-a", 6) == 0 || strcmp(first, "node-b1") == 0);
   bool first_in_a = strncmp(first, "node-a", 6) == 0;
@@ -374,8 +384,9 @@ TEST(topology_spread_node_affinity_policy)
   add_node(c, "node-c", "c", "8", "8Gi", "{\"disktype\":\"hdd\"}", NULL);
   /* Honor (default): zone c does not match the selector, so it is not a domain and the
    * pods alternate between a and b. */
-  const char *honor = "{\"containers\":[{\"name\":\"c\"}],\"nodeSelector\":{\"disktype\":\"ssd\"},"
-                      ZONE_SPREAD(1, "DoNotSchedule") "}";
+  const char *honor =
+      "{\"containers\":[{\"name\":\"c\"}],\"nodeSelector\":{\"disktype\":\"ssd\"}," ZONE_SPREAD(
+          1, "DoNotSchedule") "}";
   for (int i = 0; i < 4; i++) {
     char name[16];
     snprintf(name, sizeof name, "h%d", i);
@@ -418,7 +429,8 @@ TEST(seed_scheduling_fragment)
   for (int i = 0; i < 3; i++) { /* replicaCount 3: one per zone */
     char name[16];
     snprintf(name, sizeof name, "api-%d", i);
-    snprintf(placed[i], sizeof placed[i], "%s", schedule_new(&fw, c, name, "{\"app\":\"api\"}", spec, NULL));
+    snprintf(placed[i], sizeof placed[i], "%s",
+             schedule_new(&fw, c, name, "{\"app\":\"api\"}", spec, NULL));
     struct node_info *n = sched_cache_node(c, placed[i]);
     CHECK(n != NULL);
     if (n == NULL)
@@ -459,7 +471,7 @@ TEST(nodes_to_find_as_upstream)
   CHECK_INT(sched_nodes_to_find(0, 100), 100); /* 50 - 0 = 50% → 50, at least 100 */
   CHECK_INT(sched_nodes_to_find(0, 500), 230); /* 50 - 4 = 46% */
   CHECK_INT(sched_nodes_to_find(0, 1000), 420);
-  CHECK_INT(sched_nodes_to_find(0, 5000), 500); /* 10% */
+  CHECK_INT(sched_nodes_to_find(0, 5000), 500);   /* 10% */
   CHECK_INT(sched_nodes_to_find(0, 50000), 2500); /* floor 5% */
   CHECK_INT(sched_nodes_to_find(30, 1000), 300);
   CHECK_INT(sched_nodes_to_find(100, 1000), 1000);

@@ -73,13 +73,14 @@ TEST(score_choices)
             "busy");
   sched_cache_remove_pod(c, "default/p2");
   /* Preferred node affinity. */
-  CHECK_STR(schedule_new(&fw, c, "p3", NULL,
-                         "{\"containers\":[{\"name\":\"c\"}],\"affinity\":{\"nodeAffinity\":{"
-                         "\"preferredDuringSchedulingIgnoredDuringExecution\":[{\"weight\":80,"
-                         "\"preference\":{\"matchExpressions\":[{\"key\":"
-                         "\"topology.kubernetes.io/zone\",\"operator\":\"In\",\"values\":[\"a\"]}]}}]}}}",
-                         NULL),
-            "busy");
+  CHECK_STR(
+      schedule_new(&fw, c, "p3", NULL,
+                   "{\"containers\":[{\"name\":\"c\"}],\"affinity\":{\"nodeAffinity\":{"
+                   "\"preferredDuringSchedulingIgnoredDuringExecution\":[{\"weight\":80,"
+                   "\"preference\":{\"matchExpressions\":[{\"key\":"
+                   "\"topology.kubernetes.io/zone\",\"operator\":\"In\",\"values\":[\"a\"]}]}}]}}}",
+                   NULL),
+      "busy");
   sched_cache_remove_pod(c, "default/p3");
   sched_cache_free(c);
 
@@ -90,10 +91,11 @@ TEST(score_choices)
   add_node(c, "b1", "b", "4", "4Gi", NULL, NULL);
   CHECK_STR(schedule_new(&fw, c, "t", NULL, "{\"containers\":[{\"name\":\"c\"}]}", NULL), "b1");
   sched_cache_remove_pod(c, "default/t");
-  const char *soft = "{\"containers\":[{\"name\":\"c\"}],\"tolerations\":[{\"operator\":\"Exists\"}],"
-                     "\"topologySpreadConstraints\":[{\"maxSkew\":1,\"topologyKey\":"
-                     "\"topology.kubernetes.io/zone\",\"whenUnsatisfiable\":\"ScheduleAnyway\","
-                     "\"labelSelector\":{\"matchLabels\":{\"app\":\"s\"}}}]}";
+  const char *soft =
+      "{\"containers\":[{\"name\":\"c\"}],\"tolerations\":[{\"operator\":\"Exists\"}],"
+      "\"topologySpreadConstraints\":[{\"maxSkew\":1,\"topologyKey\":"
+      "\"topology.kubernetes.io/zone\",\"whenUnsatisfiable\":\"ScheduleAnyway\","
+      "\"labelSelector\":{\"matchLabels\":{\"app\":\"s\"}}}]}";
   int in_a = 0;
   for (int i = 0; i < 6; i++) {
     char name[16];
@@ -112,8 +114,8 @@ elapsed_ms(const struct timespec *a, const struct timespec *b)
 
 TEST(algorithm_throughput_5000_nodes)
 {
-  /* The framework alone (no API): 10,000 pods (2,000 under ASan), a third with zone spread and a third with
-   * hostname anti-affinity, onto 5,000 nodes. */
+  /* The framework alone (no API): 10,000 pods (2,000 under ASan), a third with zone spread and a
+   * third with hostname anti-affinity, onto 5,000 nodes. */
   struct sched_cache *c = sched_cache_new();
   struct sched_framework fw = test_framework();
   for (int i = 0; i < 5000; i++) {
@@ -149,8 +151,9 @@ TEST(algorithm_throughput_5000_nodes)
                "\"topologyKey\":\"kubernetes.io/hostname\"}]}}}",
                i % 50);
     else
-      snprintf(spec, sizeof spec,
-               "{\"containers\":[{\"name\":\"c\",\"resources\":{\"requests\":{\"cpu\":\"100m\"}}}]}");
+      snprintf(
+          spec, sizeof spec,
+          "{\"containers\":[{\"name\":\"c\",\"resources\":{\"requests\":{\"cpu\":\"100m\"}}}]}");
     struct pod_info *pi = make_pod(name, labels, spec);
     clock_gettime(CLOCK_MONOTONIC, &a);
     bound += schedule(&fw, c, pi, NULL)[0] != '\0';

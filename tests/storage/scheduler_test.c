@@ -92,8 +92,7 @@ wait_event(struct client_fixture *f, const char *name, const char *reason, int t
     if (client_list(f->client, res("events"), "default", NULL, &list, &err) == 0) {
       size_t i;
       json_t *e;
-      json_array_foreach(json_object_get(list, "items"), i, e)
-      {
+      json_array_foreach (json_object_get(list, "items"), i, e) {
         const json_t *io = json_object_get(e, "involvedObject");
         const char *n = json_string_value(json_object_get(io, "name"));
         const char *r = json_string_value(json_object_get(e, "reason"));
@@ -179,8 +178,7 @@ TEST(unschedulable_pod_event_condition_and_retry)
     if (client_get(f.client, res("pods"), "default", "big", &p, &err) == 0) {
       size_t j;
       json_t *c;
-      json_array_foreach(json_object_get(json_object_get(p, "status"), "conditions"), j, c)
-      {
+      json_array_foreach (json_object_get(json_object_get(p, "status"), "conditions"), j, c) {
         const char *type = json_string_value(json_object_get(c, "type"));
         if (type && strcmp(type, "PodScheduled") == 0) {
           const char *st = json_string_value(json_object_get(c, "status"));

@@ -13,8 +13,8 @@ balanced_allocation_score(struct sched_cycle *cy, void *state, const struct node
   double fractions[2];
   int count = 0;
   if (n->allocatable.milli_cpu > 0) {
-    double f = (double)(n->requested.milli_cpu + p->req.milli_cpu) /
-               (double)n->allocatable.milli_cpu;
+    double f =
+        (double)(n->requested.milli_cpu + p->req.milli_cpu) / (double)n->allocatable.milli_cpu;
     fractions[count++] = f > 1 ? 1 : f;
   }
   if (n->allocatable.memory > 0) {

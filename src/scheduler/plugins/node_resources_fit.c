@@ -16,8 +16,8 @@ node_resources_fit_filter(struct sched_cycle *cy, void *state, const struct node
   if (p->req.milli_cpu == 0 && p->req.memory == 0)
     return;
   enum sched_code code = SCHED_UNSCHEDULABLE;
-  bool short_cpu = p->req.milli_cpu > 0 &&
-                   p->req.milli_cpu > n->allocatable.milli_cpu - n->requested.milli_cpu;
+  bool short_cpu =
+      p->req.milli_cpu > 0 && p->req.milli_cpu > n->allocatable.milli_cpu - n->requested.milli_cpu;
   bool short_mem = p->req.memory > 0 && p->req.memory > n->allocatable.memory - n->requested.memory;
   if ((short_cpu && p->req.milli_cpu > n->allocatable.milli_cpu) ||
       (short_mem && p->req.memory > n->allocatable.memory))
@@ -43,8 +43,8 @@ node_resources_fit_score(struct sched_cycle *cy, void *state, const struct node_
   const struct pod_info *p = cy->pod;
   int64_t cpu = least_allocated(n->nonzero_requested.milli_cpu + p->nonzero.milli_cpu,
                                 n->allocatable.milli_cpu);
-  int64_t mem = least_allocated(n->nonzero_requested.memory + p->nonzero.memory,
-                                n->allocatable.memory);
+  int64_t mem =
+      least_allocated(n->nonzero_requested.memory + p->nonzero.memory, n->allocatable.memory);
   int weights = (n->allocatable.milli_cpu ? 1 : 0) + (n->allocatable.memory ? 1 : 0);
   return weights ? (cpu + mem) / weights : 0;
 }

@@ -49,7 +49,7 @@ demo: build
 bench: build
 	bash bench/run.sh
 
-FORMAT_FILES = $$(git ls-files 'src/*.c' 'src/*.h' 'tests/*.c' 'tests/*.h' 'bench/*.c' 'bench/*.h' | grep -v '/gen/')
+FORMAT_FILES = $$(git ls-files -co --exclude-standard 'src/*.c' 'src/*.h' 'tests/*.c' 'tests/*.h' 'bench/*.c' 'bench/*.h' | grep -v '/gen/')
 
 format:
 	clang-format -i $(FORMAT_FILES)

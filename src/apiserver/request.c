@@ -63,7 +63,12 @@ request_info_parse(const char *method, const char *path, bool watch_param,
     return k8c_error(err, 404, K8C_REASON_NOT_FOUND,
                      "the server could not find the requested resource");
   info->is_resource = true;
-  if (strcmp(parts[i], "namespaces") == 0 && rest >= 3) {
+  /* namespaces/NAME/status and namespaces/NAME/finalize are the Namespace's own
+   * subresources, not a resource "status" in namespace NAME (as upstream resolves it). */
+  bool namespace_subresource =
+      strcmp(parts[i], "namespaces") == 0 && rest == 3 &&
+      (strcmp(parts[i + 2], "status") == 0 || strcmp(parts[i + 2], "finalize") == 0);
+  if (strcmp(parts[i], "namespaces") == 0 && rest >= 3 && !namespace_subresource) {
     snprintf(info->namespace_, sizeof info->namespace_, "%s", parts[i + 1]);
     i += 2;
   }
@@ -108,8 +113,11 @@ request_info_parse(const char *method, const char *path, bool watch_param,
   if (info->subresource[0]) {
     bool binding = strcmp(info->subresource, "binding") == 0 && info->res->group[0] == 0 &&
                    strcmp(info->res->plural, "pods") == 0;
+    bool finalize = strcmp(info->subresource, "finalize") == 0 && info->res->group[0] == 0 &&
+                    strcmp(info->res->plural, "namespaces") == 0;
     bool ok = (strcmp(info->subresource, "status") == 0 && info->res->has_status) ||
-              (strcmp(info->subresource, "scale") == 0 && info->res->has_scale) || binding;
+              (strcmp(info->subresource, "scale") == 0 && info->res->has_scale) || binding ||
+              finalize;
     if (!ok)
       return k8c_error(err, 404, K8C_REASON_NOT_FOUND,
                        "the server could not find the requested resource");
@@ -118,6 +126,9 @@ request_info_parse(const char *method, const char *path, bool watch_param,
                        "the server does not allow this method on the requested resource");
     if (binding)
       return 0;
+    if (finalize && info->verb != VERB_UPDATE)
+      return k8c_error(err, 405, K8C_REASON_METHOD_NOT_ALLOWED,
+                       "the server does not allow this method on the requested resource");
     if (info->verb != VERB_GET && info->verb != VERB_UPDATE && info->verb != VERB_PATCH)
       return k8c_error(err, 405, K8C_REASON_METHOD_NOT_ALLOWED,
                        "the server does not allow this method on the requested resource");

@@ -94,7 +94,8 @@ event_name(const char *object_name)
 {
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
-  unsigned long long ns = (unsigned long long)ts.tv_sec * 1000000000ull + (unsigned long long)ts.tv_nsec;
+  unsigned long long ns =
+      (unsigned long long)ts.tv_sec * 1000000000ull + (unsigned long long)ts.tv_nsec;
   return xasprintf("%s.%llx", object_name, ns);
 }
 
@@ -150,9 +151,9 @@ event_record(struct event_recorder *rec, const json_t *obj, const char *type, co
   json_t *ev = json_pack("{s:s,s:s,s:{s:s,s:s},s:o,s:s,s:s,s:s,s:o,s:s,s:s,s:i,s:s,s:s}",
                          "apiVersion", "v1", "kind", "Event", "metadata", "name", ename,
                          "namespace", ns, "involvedObject", involved_object(obj), "reason", reason,
-                         "message", message, "type", type, "source", source, "firstTimestamp",
-                         now, "lastTimestamp", now, "count", 1, "reportingComponent",
-                         rec->component, "reportingInstance", rec->host ? rec->host : rec->component);
+                         "message", message, "type", type, "source", source, "firstTimestamp", now,
+                         "lastTimestamp", now, "count", 1, "reportingComponent", rec->component,
+                         "reportingInstance", rec->host ? rec->host : rec->component);
   json_t *out = NULL;
   if (client_create(rec->client, rec->events, ns, ev, NULL, &out, &err) < 0) {
     log_debug("events: %s %s on %s/%s not recorded: %s", type, reason, ns, name, err.message);

@@ -117,6 +117,8 @@ int informer_factory_start(informer_factory *f, k8c_err *err);
 /* Waits until every started informer has synced; false on timeout. */
 bool informer_factory_wait_synced(informer_factory *f, int timeout_ms);
 /* Stops and frees every informer. */
+/* Stops every informer of the factory (no handler runs after it returns). */
+void informer_factory_stop(informer_factory *f);
 void informer_factory_free(informer_factory *f);
 
 #endif

@@ -111,6 +111,27 @@ free_informer(void *inf)
 }
 
 void
+informer_factory_stop(informer_factory *f)
+{
+  if (f == NULL)
+    return;
+  /* Collected under the lock, stopped outside it: a handler finishing its last call may
+   * still ask the factory for an informer. */
+  pthread_mutex_lock(&f->mu);
+  size_t n = hashmap_count(f->informers), i = 0;
+  informer **all = xcalloc(n ? n : 1, sizeof *all);
+  hashmap_iter it = {0};
+  const char *key;
+  void *value;
+  while (hashmap_next(f->informers, &it, &key, &value) && i < n)
+    all[i++] = value;
+  pthread_mutex_unlock(&f->mu);
+  for (size_t k = 0; k < i; k++)
+    informer_stop(all[k]);
+  free(all);
+}
+
+void
 informer_factory_free(informer_factory *f)
 {
   if (f == NULL)

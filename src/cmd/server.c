@@ -12,6 +12,7 @@
 #include "lib/log.h"
 #include "lib/mem.h"
 #include "registry/registry.h"
+#include "scheduler/scheduler.h"
 #include "storage/compactor.h"
 #include "storage/storage.h"
 
@@ -31,6 +32,7 @@ struct server_flags {
   unsigned kubeconfig_mode;
   bool disable_agent;
   bool disable_controller_manager;
+  bool disable_scheduler;
   const char *token;
   const char *node_name;
   const char *cluster_cidr;
@@ -62,6 +64,7 @@ server_usage(FILE *out)
           "  --datastore-endpoint URL     store (default: embedded SQLite under --data-dir)\n"
           "  --disable-agent              do not run a node agent in this process\n"
           "  --disable-controller-manager do not run the controllers in this process\n"
+          "  --disable-scheduler          do not run the scheduler in this process\n"
           "  --simulate N                 also run N simulated nodes (sim-node-0000 ...)\n"
           "  --simulate-ready-delay MS    their pods turn Ready MS after Running (default 0)\n"
           "  -v, --v LEVEL                log verbosity 0-3 (default 2)\n");
@@ -80,6 +83,7 @@ parse_flags(int argc, char **argv, struct server_flags *f)
       {"write-kubeconfig-mode", required_argument, NULL, 'm'},
       {"disable-agent", no_argument, NULL, 'D'},
       {"disable-controller-manager", no_argument, NULL, 'C'},
+      {"disable-scheduler", no_argument, NULL, 'Z'},
       {"token", required_argument, NULL, 't'},
       {"node-name", required_argument, NULL, 'n'},
       {"cluster-cidr", required_argument, NULL, 'c'},
@@ -122,6 +126,9 @@ parse_flags(int argc, char **argv, struct server_flags *f)
       break;
     case 'C':
       f->disable_controller_manager = true;
+      break;
+    case 'Z':
+      f->disable_scheduler = true;
       break;
     case 't':
       f->token = optarg;
@@ -256,6 +263,7 @@ cmd_server(int argc, char **argv)
   };
   struct compactor *compactor = NULL;
   struct controller_manager *controllers = NULL;
+  struct scheduler *scheduler = NULL;
   k8c_client *sim_client = NULL;
   simnodes *sim = NULL;
   struct apiserver *api = apiserver_start(&acfg, &err);
@@ -279,6 +287,13 @@ cmd_server(int argc, char **argv)
     struct controller_config ccfg = {0};
     controllers = controller_manager_start(&reg, &ccfg, &err);
     if (controllers == NULL) {
+      log_error("k8c server: %s", err.message);
+      goto out;
+    }
+  }
+  if (!f.disable_scheduler) {
+    scheduler = scheduler_start(&reg, NULL, &err);
+    if (scheduler == NULL) {
       log_error("k8c server: %s", err.message);
       goto out;
     }
@@ -319,6 +334,7 @@ out:
   simnodes_stop(sim);
   if (sim_client)
     client_free(sim_client);
+  scheduler_stop(scheduler);
   controller_manager_stop(controllers);
   compactor_stop(compactor);
   apiserver_stop(api);

@@ -1,9 +1,15 @@
 /* controllers.c — the table of controllers `k8c server` runs. Each controller's file
  * defines its `const struct controller_def`; adding one is one line here. */
 #include "controllers/controller.h"
+#include "controllers/garbagecollector.h"
+#include "controllers/namespace.h"
+#include "controllers/serviceaccount.h"
 
 #include <stddef.h>
 
+extern const struct controller_def replicaset_controller_def, deployment_controller_def;
+
 const struct controller_def *const controllers_table[] = {
-    NULL,
+    &garbagecollector_controller, &namespace_controller,      &serviceaccount_controller,
+    &replicaset_controller_def,   &deployment_controller_def, NULL,
 };

@@ -11,8 +11,7 @@ struct controller_manager {
 };
 
 struct controller_manager *
-controller_manager_start(struct registry *reg, const struct controller_config *cfg,
-                         k8c_err *err)
+controller_manager_start(struct registry *reg, const struct controller_config *cfg, k8c_err *err)
 {
   struct controller_manager *m = xcalloc(1, sizeof *m);
   m->ctx.client = client_inprocess_new(reg, "kube-controller-manager");
@@ -51,6 +50,8 @@ controller_manager_stop(struct controller_manager *m)
 {
   if (m == NULL)
     return;
+  /* No handler may run on a controller that is being freed: informers stop first. */
+  informer_factory_stop(m->ctx.informers);
   for (size_t i = m->count; i > 0; i--)
     if (m->states[i - 1])
       controllers_table[i - 1]->stop(m->states[i - 1]);

@@ -9,9 +9,8 @@
 struct controller_manager;
 
 /* Starts every controller and waits (up to 10 s) for the informers to sync. */
-struct controller_manager *controller_manager_start(struct registry *reg,
-                                                    const struct controller_config *cfg,
-                                                    k8c_err *err);
+struct controller_manager *
+controller_manager_start(struct registry *reg, const struct controller_config *cfg, k8c_err *err);
 void controller_manager_stop(struct controller_manager *m);
 
 #endif

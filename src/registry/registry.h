@@ -44,7 +44,7 @@ struct registry_target {
   const struct api_resource *res;
   const char *namespace_;  /* "" for cluster-wide */
   const char *name;        /* "" for collections */
-  const char *subresource; /* "", "status", "scale" */
+  const char *subresource; /* "", "status", "scale", "finalize" (namespaces) */
 };
 
 struct write_opts {
@@ -110,6 +110,12 @@ int registry_delete_collection(struct registry *r, const struct registry_target 
  * spec.nodeName and PodScheduled=True. 409 if already bound or terminating. */
 int registry_bind_pod(struct registry *r, const char *ns, const char *name, const json_t *binding,
                       const char *field_manager, k8c_err *err);
+
+/* namespaces/finalize: sets the namespace's spec.finalizers to body's (a Namespace; the
+ * rest of body is ignored); a terminating namespace left without finalizers is deleted.
+ * registry_update routes subresource "finalize" of namespaces here. *out as for writes. */
+int registry_finalize_namespace(struct registry *r, const char *name, const json_t *body,
+                                const struct write_opts *o, json_t **out, k8c_err *err);
 
 /* Reads: the object from the cache (referenced; cache_obj_unref it). */
 int registry_get(struct registry *r, const struct registry_target *t, cache_obj **out,

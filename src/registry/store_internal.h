@@ -67,4 +67,8 @@ char *store_serialize_for(const struct api_resource *res, const json_t *obj, siz
 int store_delete_now(struct registry *r, const struct registry_target *t, const char *key,
                      json_t *obj, int64_t rev, bool dry_run, json_t **out, k8c_err *err);
 
+/* Whether a terminating object may go now: deletionTimestamp set, no finalizers left
+ * (for namespaces also spec.finalizers), no graceful termination pending. */
+bool store_deletion_finished(const struct api_resource *res, const json_t *obj);
+
 #endif

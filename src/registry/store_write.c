@@ -16,8 +16,21 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
-#define MAX_UPDATE_RETRIES 64
+/* Lost write races are retried (re-read, re-apply) for up to this long, like upstream's
+ * GuaranteedUpdate which retries until the request's timeout. */
+#define UPDATE_RETRY_SECONDS 10
+
+static bool
+retry_allowed(int attempt, const struct timespec *start)
+{
+  if (attempt == 0)
+    return true;
+  struct timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  return now.tv_sec - start->tv_sec < UPDATE_RETRY_SECONDS;
+}
 
 /* ---------- shared pipeline ---------- */
 
@@ -217,7 +230,9 @@ create_locked(struct registry *r, const struct registry_target *t, json_t *body,
     json_object_set_new(meta, "generation", json_integer(1));
   else
     json_object_del(meta, "generation");
-  if (t->res->has_status && strcmp(t->res->plural, "namespaces") != 0)
+  /* Most kinds start with an empty status; Nodes (as upstream) and Namespaces keep theirs. */
+  if (t->res->has_status && strcmp(t->res->plural, "namespaces") != 0 &&
+      strcmp(t->res->plural, "nodes") != 0)
     json_object_del(obj, "status");
   if (store_admit_and_validate(r, t, obj, NULL, o, err) < 0)
     return -1;
@@ -352,8 +367,7 @@ update_once(struct registry *r, const struct registry_target *t, json_t *newobj,
   }
 
   /* A terminating object whose last finalizer is removed goes away now. */
-  json_t *fin = json_object_get(meta, "finalizers");
-  if (json_object_get(meta, "deletionTimestamp") && json_array_size(fin) == 0) {
+  if (store_deletion_finished(t->res, newobj)) {
     struct registry_target dt = *t;
     return store_delete_now(r, &dt, key, newobj, old_rev, o->dry_run, out, err);
   }
@@ -387,10 +401,17 @@ registry_update(struct registry *r, const struct registry_target *t, json_t *bod
   if (!json_is_object(body))
     return k8c_error(err, 400, K8C_REASON_BAD_REQUEST,
                      "the body of the request was not a JSON object");
+  if (strcmp(t->subresource, "finalize") == 0 && t->res->group[0] == 0 &&
+      strcmp(t->res->plural, "namespaces") == 0) {
+    *status = 200;
+    return registry_finalize_namespace(r, t->name, body, o, out, err);
+  }
   const char *want_rv =
       json_string_value(json_object_get(json_object_get(body, "metadata"), "resourceVersion"));
   cleanup_free char *key = registry_key(t->res, t->namespace_, t->name);
-  for (int attempt = 0; attempt < MAX_UPDATE_RETRIES; attempt++) {
+  struct timespec started;
+  clock_gettime(CLOCK_MONOTONIC, &started);
+  for (int attempt = 0; retry_allowed(attempt, &started); attempt++) {
     cleanup_json json_t *old = NULL;
     int64_t old_rev = 0;
     k8c_err rerr = {0};
@@ -468,7 +489,9 @@ registry_patch(struct registry *r, const struct registry_target *t, const char *
                      "PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Required value: is "
                      "required for apply patch");
   cleanup_free char *key = registry_key(t->res, t->namespace_, t->name);
-  for (int attempt = 0; attempt < MAX_UPDATE_RETRIES; attempt++) {
+  struct timespec started;
+  clock_gettime(CLOCK_MONOTONIC, &started);
+  for (int attempt = 0; retry_allowed(attempt, &started); attempt++) {
     cleanup_json json_t *old = NULL;
     int64_t old_rev = 0;
     k8c_err rerr = {0};

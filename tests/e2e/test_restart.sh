@@ -12,11 +12,15 @@ for i in $(seq 1 50); do
     -d "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"bulk-$i\"},\"data\":{\"i\":\"$i\"}}" >/dev/null
   [ "$(raw_status)" = 201 ] || fail "create bulk-$i: $(raw_status)"
 done
-before=$(kc $v get deploy,svc,cm -o jsonpath='{range .items[*]}{.metadata.name} {.metadata.uid} {.metadata.resourceVersion}{"\n"}{end}' | sort)
+# Controllers keep writing the Deployment's status and its ReplicaSets, so the exact
+# resourceVersions compared are those of objects nothing but the test writes.
+before=$(kc $v get svc,cm -o jsonpath='{range .items[*]}{.metadata.name} {.metadata.uid} {.metadata.resourceVersion}{"\n"}{end}' | sort)
+deploy_uid=$(kc $v get deploy nginx-deployment -o jsonpath='{.metadata.uid}')
 server_kill9
 server_start
-after=$(kc $v get deploy,svc,cm -o jsonpath='{range .items[*]}{.metadata.name} {.metadata.uid} {.metadata.resourceVersion}{"\n"}{end}' | sort)
+after=$(kc $v get svc,cm -o jsonpath='{range .items[*]}{.metadata.name} {.metadata.uid} {.metadata.resourceVersion}{"\n"}{end}' | sort)
 expect_eq "kill -9: same objects, uids and resourceVersions" "$after" "$before"
+expect_eq "kill -9: the Deployment keeps its uid" "$(kc $v get deploy nginx-deployment -o jsonpath='{.metadata.uid}')" "$deploy_uid"
 expect_eq "kill -9: all 50 acknowledged configmaps present" "$(kc $v get cm -o name | grep -c bulk-)" "50"
 
 rv1=$(kc $v get cm c1 -o jsonpath='{.metadata.resourceVersion}')

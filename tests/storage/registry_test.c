@@ -1,7 +1,7 @@
 /* registry_test.c — the generic store's semantics, in-process on a real SQLite store:
  * generation bumps only on spec changes, unchanged updates do not write, optimistic
  * concurrency, finalizers hold a deleted object until the last one is removed, namespace
- * checks and deletion of a namespace's content, ClusterIP allocation, list paging. */
+ * checks and Terminating namespaces held until finalized, ClusterIP allocation, list paging. */
 #include "registry/registry.h"
 #include "testlib.h"
 
@@ -160,7 +160,7 @@ TEST(finalizers_hold_deletion)
   fixture_close(&f);
 }
 
-TEST(namespaces_gate_creates_and_take_their_content)
+TEST(namespaces_gate_creates_and_terminate_until_finalized)
 {
   struct fixture f;
   CHECK_INT(fixture_open(&f), 0);
@@ -179,12 +179,35 @@ TEST(namespaces_gate_creates_and_take_their_content)
   struct write_opts o = {0};
   json_t *out = NULL;
   int status = 0;
+  /* DELETE only marks it: Terminating, held by spec.finalizers ["kubernetes"] until the
+   * namespace controller has emptied it; new content is refused meanwhile. */
   CHECK_INT(registry_delete(&f.reg, &t, NULL, &o, &out, &status, &err), 0);
+  CHECK_STR(json_string_value(json_object_get(json_object_get(out, "status"), "phase")),
+            "Terminating");
+  CHECK_JSON(json_object_get(json_object_get(out, "spec"), "finalizers"), "[\"kubernetes\"]");
   json_decref(out);
   const struct api_resource *cmres = api_resource_find("", "v1", "configmaps");
   struct registry_target ct = {cmres, "team", "c", ""};
   cache_obj *co = NULL;
-  CHECK_INT(registry_get(&f.reg, &ct, &co, &err), -1);
+  CHECK_INT(registry_get(&f.reg, &ct, &co, &err), 0);
+  cache_obj_unref(co);
+  json_t *refused =
+      create(&f, "configmaps", "", "v1", "team", "{\"metadata\":{\"name\":\"d\"}}", 403, &err);
+  CHECK(refused == NULL);
+  k8c_err_clear(&err);
+  out = NULL;
+  CHECK_INT(registry_delete(&f.reg, &t, NULL, &o, &out, &status, &err), -1);
+  CHECK_INT(err.status, 409);
+  k8c_err_clear(&err);
+  /* Lifting the last finalizer through namespaces/finalize removes it. */
+  struct registry_target ft = {nsres, "", "team", "finalize"};
+  json_t *body =
+      json_loads("{\"metadata\":{\"name\":\"team\"},\"spec\":{\"finalizers\":[]}}", 0, NULL);
+  CHECK_INT(registry_update(&f.reg, &ft, body, &o, &out, &status, &err), 0);
+  json_decref(out);
+  json_decref(body);
+  CHECK_INT(registry_get(&f.reg, &t, &co, &err), -1);
+  CHECK_INT(err.status, 404);
   k8c_err_clear(&err);
   json_decref(ns);
   json_decref(cm);

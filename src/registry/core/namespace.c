@@ -74,10 +74,10 @@ static int
 namespace_prepare_update(const struct strategy_env *env, json_t *obj, const json_t *old,
                          k8c_err *err)
 {
+  /* spec changes only through /finalize; status is kept by the generic store on plain
+   * updates and replaced on /status updates. */
   json_t *old_spec = json_object_get(old, "spec");
-  json_t *old_status = json_object_get(old, "status");
   json_object_set_new(obj, "spec", old_spec ? json_deep_copy(old_spec) : json_object());
-  json_object_set_new(obj, "status", old_status ? json_deep_copy(old_status) : json_object());
   return 0;
 }
 

@@ -1,0 +1,525 @@
+/* scheduler.c — the scheduler's threads and its conversation with the API (see
+ * scheduler.h): informer handlers feed the cache and the queue; one scheduling thread
+ * runs the framework and assumes the pod onto its node; worker threads bind, record the
+ * Scheduled / FailedScheduling events and set the PodScheduled=False condition. */
+#include "scheduler/scheduler.h"
+
+#include "apimachinery/meta.h"
+#include "client/events.h"
+#include "client/informer.h"
+#include "lib/log.h"
+#include "lib/mem.h"
+#include "scheduler/cache.h"
+#include "scheduler/framework.h"
+#include "scheduler/queue.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define LATENCY_RING 16384
+
+enum job_kind { JOB_BIND, JOB_UNSCHEDULABLE };
+
+struct job {
+  enum job_kind kind;
+  struct pod_info *pi;
+  char *node;    /* JOB_BIND */
+  char *message; /* JOB_UNSCHEDULABLE */
+  struct job *next;
+};
+
+struct latency_ring {
+  double v[LATENCY_RING];
+  size_t n, next;
+};
+
+struct scheduler {
+  char *name;
+  k8c_client *client;
+  bool own_client;
+  informer_factory *informers;
+  informer *pods, *nodes, *priority_classes;
+  struct sched_cache *cache;
+  struct sched_queue *queue;
+  struct sched_framework fw;
+  struct event_recorder *events;
+  pthread_t loop;
+  bool loop_started;
+  pthread_t *workers;
+  int nworkers;
+  pthread_mutex_t jobs_mu;
+  pthread_cond_t jobs_cv;
+  struct job *jobs_head, *jobs_tail;
+  bool jobs_shutdown;
+  pthread_mutex_t stats_mu;
+  struct scheduler_stats stats;
+  struct latency_ring cycle, e2e;
+};
+
+static long long
+now_us(void)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static void
+ring_add(struct latency_ring *r, double v)
+{
+  r->v[r->next] = v;
+  r->next = (r->next + 1) % LATENCY_RING;
+  if (r->n < LATENCY_RING)
+    r->n++;
+}
+
+static int
+cmp_double(const void *a, const void *b)
+{
+  double x = *(const double *)a, y = *(const double *)b;
+  return x < y ? -1 : x > y;
+}
+
+static void
+ring_percentiles(const struct latency_ring *r, double *p50, double *p99)
+{
+  *p50 = *p99 = 0;
+  if (r->n == 0)
+    return;
+  double *copy = xmalloc(r->n * sizeof *copy);
+  memcpy(copy, r->v, r->n * sizeof *copy);
+  qsort(copy, r->n, sizeof *copy, cmp_double);
+  *p50 = copy[r->n / 2];
+  *p99 = copy[(r->n * 99) / 100 < r->n ? (r->n * 99) / 100 : r->n - 1];
+  free(copy);
+}
+
+/* ---------- priority ---------- */
+
+static void
+resolve_priority(struct scheduler *s, struct pod_info *pi)
+{
+  if (pi->priority_set)
+    return;
+  if (pi->priority_class && pi->priority_class[0]) {
+    json_t *pc = informer_get(s->priority_classes, pi->priority_class);
+    if (pc) {
+      pi->priority = (int32_t)json_integer_value(json_object_get(pc, "value"));
+      json_decref(pc);
+      return;
+    }
+  }
+  json_t **all = NULL;
+  size_t n = 0;
+  informer_list(s->priority_classes, &all, &n);
+  for (size_t i = 0; i < n; i++)
+    if (json_is_true(json_object_get(all[i], "globalDefault")))
+      pi->priority = (int32_t)json_integer_value(json_object_get(all[i], "value"));
+  informer_objs_free(all, n);
+}
+
+/* ---------- informer handlers ---------- */
+
+/* json_equal, with two missing values equal. */
+static bool
+same_json(const json_t *a, const json_t *b)
+{
+  return (a == NULL && b == NULL) || (a && b && json_equal((json_t *)a, (json_t *)b));
+}
+
+static bool
+responsible_for(const struct scheduler *s, const struct pod_info *pi)
+{
+  return strcmp(pi->scheduler_name, s->name) == 0;
+}
+
+static void
+pod_seen(struct scheduler *s, json_t *old_obj, json_t *obj)
+{
+  struct pod_info *pi = pod_info_new(obj);
+  if (pi->node_name) {
+    sched_cache_lock(s->cache);
+    sched_cache_add_pod(s->cache, pi, pi->node_name, false);
+    sched_cache_unlock(s->cache);
+    sched_queue_delete(s->queue, pi->key);
+  } else if (responsible_for(s, pi) && !pi->terminating) {
+    resolve_priority(s, pi);
+    bool changed = true;
+    if (old_obj) { /* status-only updates (ours included) do not retry the pod */
+      const json_t *om = json_object_get(old_obj, "metadata"),
+                   *nm = json_object_get(obj, "metadata");
+      changed = !same_json(json_object_get(old_obj, "spec"), json_object_get(obj, "spec")) ||
+                !same_json(json_object_get(om, "labels"), json_object_get(nm, "labels"));
+    }
+    sched_queue_add(s->queue, pi, changed);
+  } else if (pi->terminating) {
+    sched_queue_delete(s->queue, pi->key);
+  }
+  pod_info_unref(pi);
+}
+
+static void
+on_pod_add(void *ctx, json_t *obj)
+{
+  pod_seen(ctx, NULL, obj);
+}
+
+static void
+on_pod_update(void *ctx, json_t *old_obj, json_t *new_obj)
+{
+  if (old_obj == new_obj)
+    return;
+  pod_seen(ctx, old_obj, new_obj);
+}
+
+static void
+on_pod_delete(void *ctx, json_t *obj)
+{
+  struct scheduler *s = ctx;
+  const json_t *md = json_object_get(obj, "metadata");
+  const char *ns = json_string_value(json_object_get(md, "namespace"));
+  const char *name = json_string_value(json_object_get(md, "name"));
+  if (name == NULL)
+    return;
+  cleanup_free char *full = xasprintf("%s/%s", ns ? ns : "", name); /* pod_info's key form */
+  sched_cache_lock(s->cache);
+  bool had = sched_cache_has_pod(s->cache, full);
+  sched_cache_remove_pod(s->cache, full);
+  sched_cache_unlock(s->cache);
+  sched_queue_delete(s->queue, full);
+  if (had) /* its resources, ports and topology counts are free now */
+    sched_queue_move_all(s->queue);
+}
+
+static void
+on_node_add(void *ctx, json_t *obj)
+{
+  struct scheduler *s = ctx;
+  sched_cache_lock(s->cache);
+  bool changed = sched_cache_upsert_node(s->cache, obj);
+  sched_cache_unlock(s->cache);
+  if (changed)
+    sched_queue_move_all(s->queue);
+}
+
+static void
+on_node_update(void *ctx, json_t *old_obj, json_t *new_obj)
+{
+  if (old_obj != new_obj)
+    on_node_add(ctx, new_obj);
+}
+
+static void
+on_node_delete(void *ctx, json_t *obj)
+{
+  struct scheduler *s = ctx;
+  const char *name = json_string_value(json_object_get(json_object_get(obj, "metadata"), "name"));
+  if (name == NULL)
+    return;
+  sched_cache_lock(s->cache);
+  sched_cache_remove_node(s->cache, name);
+  sched_cache_unlock(s->cache);
+}
+
+/* ---------- jobs for the workers ---------- */
+
+static void
+job_push(struct scheduler *s, enum job_kind kind, struct pod_info *pi, const char *node,
+         char *message)
+{
+  struct job *j = xcalloc(1, sizeof *j);
+  j->kind = kind;
+  j->pi = pod_info_ref(pi);
+  j->node = node ? xstrdup(node) : NULL;
+  j->message = message;
+  pthread_mutex_lock(&s->jobs_mu);
+  if (s->jobs_tail)
+    s->jobs_tail->next = j;
+  else
+    s->jobs_head = j;
+  s->jobs_tail = j;
+  pthread_cond_signal(&s->jobs_cv);
+  pthread_mutex_unlock(&s->jobs_mu);
+}
+
+static void
+job_free(struct job *j)
+{
+  pod_info_unref(j->pi);
+  free(j->node);
+  free(j->message);
+  free(j);
+}
+
+static bool
+condition_already(const json_t *pod, const char *message)
+{
+  size_t i;
+  json_t *c;
+  json_array_foreach (json_object_get(json_object_get(pod, "status"), "conditions"), i, c) {
+    const char *type = json_string_value(json_object_get(c, "type"));
+    if (type && strcmp(type, "PodScheduled") == 0) {
+      const char *st = json_string_value(json_object_get(c, "status"));
+      const char *reason = json_string_value(json_object_get(c, "reason"));
+      const char *msg = json_string_value(json_object_get(c, "message"));
+      return st && strcmp(st, "False") == 0 && reason && strcmp(reason, "Unschedulable") == 0 &&
+             msg && strcmp(msg, message) == 0;
+    }
+  }
+  return false;
+}
+
+static void
+set_unschedulable_condition(struct scheduler *s, const struct pod_info *pi, const char *message)
+{
+  if (condition_already(pi->obj, message))
+    return;
+  const struct api_resource *pods = api_resource_find("", "v1", "pods");
+  cleanup_free char *now = meta_now_rfc3339();
+  json_t *patch = json_pack("{s:{s:[{s:s,s:s,s:s,s:s,s:s,s:n}]}}", "status", "conditions", "type",
+                            "PodScheduled", "status", "False", "reason", "Unschedulable", "message",
+                            message, "lastTransitionTime", now, "lastProbeTime");
+  struct client_write_opts o = {.subresource = "status"};
+  k8c_err err = {0};
+  if (client_patch(s->client, pods, pi->ns, pi->name, "application/strategic-merge-patch+json",
+                   patch, &o, NULL, &err) < 0 &&
+      err.status != 404)
+    log_debug("scheduler: setting PodScheduled on %s: %s", pi->key, err.message);
+  k8c_err_clear(&err);
+  json_decref(patch);
+}
+
+static void
+run_bind(struct scheduler *s, struct job *j)
+{
+  k8c_err err = {0};
+  long long t0 = now_us();
+  int rc = client_bind(s->client, j->pi->ns, j->pi->name, j->pi->uid, j->node, &err);
+  if (rc == 0) {
+    sched_queue_done(s->queue, j->pi->key);
+    event_record(s->events, j->pi->obj, "Normal", "Scheduled", "Successfully assigned %s/%s to %s",
+                 j->pi->ns, j->pi->name, j->node);
+    pthread_mutex_lock(&s->stats_mu);
+    s->stats.scheduled++;
+    ring_add(&s->e2e, (double)(t0 / 1000 - j->pi->queued_ms) + (double)(now_us() - t0) / 1000.0);
+    pthread_mutex_unlock(&s->stats_mu);
+    return;
+  }
+  sched_cache_lock(s->cache);
+  if (sched_cache_pod_assumed(s->cache, j->pi->key))
+    sched_cache_remove_pod(s->cache, j->pi->key);
+  sched_cache_unlock(s->cache);
+  pthread_mutex_lock(&s->stats_mu);
+  s->stats.bind_errors++;
+  pthread_mutex_unlock(&s->stats_mu);
+  if (err.status == 404 || err.status == 409) { /* gone, or bound by someone else */
+    sched_queue_delete(s->queue, j->pi->key);
+    sched_queue_done(s->queue, j->pi->key);
+  } else {
+    log_warn("scheduler: binding %s to %s: %s", j->pi->key, j->node, err.message);
+    event_record(s->events, j->pi->obj, "Warning", "FailedScheduling", "Binding rejected: %s",
+                 err.message);
+    sched_queue_requeue(s->queue, j->pi->key, false);
+  }
+  k8c_err_clear(&err);
+}
+
+static void *
+worker_main(void *arg)
+{
+  struct scheduler *s = arg;
+  for (;;) {
+    pthread_mutex_lock(&s->jobs_mu);
+    while (s->jobs_head == NULL && !s->jobs_shutdown)
+      pthread_cond_wait(&s->jobs_cv, &s->jobs_mu);
+    struct job *j = s->jobs_head;
+    if (j) {
+      s->jobs_head = j->next;
+      if (s->jobs_head == NULL)
+        s->jobs_tail = NULL;
+    }
+    pthread_mutex_unlock(&s->jobs_mu);
+    if (j == NULL)
+      return NULL;
+    if (j->kind == JOB_BIND) {
+      run_bind(s, j);
+    } else {
+      event_record(s->events, j->pi->obj, "Warning", "FailedScheduling", "%s", j->message);
+      set_unschedulable_condition(s, j->pi, j->message);
+    }
+    job_free(j);
+  }
+}
+
+/* ---------- the scheduling loop ---------- */
+
+static void
+schedule_pod(struct scheduler *s, struct pod_info *pi)
+{
+  long long t0 = now_us();
+  struct sched_result res;
+  char *node = NULL;
+  sched_cache_lock(s->cache);
+  if (sched_cache_has_pod(s->cache, pi->key)) { /* already bound or assumed */
+    sched_cache_unlock(s->cache);
+    sched_queue_done(s->queue, pi->key);
+    return;
+  }
+  sched_schedule_one(&s->fw, s->cache, pi, &res);
+  if (res.node) {
+    node = xstrdup(res.node->name);
+    sched_cache_add_pod(s->cache, pi, node, true); /* assume: later pods see it at once */
+  }
+  sched_cache_unlock(s->cache);
+  double ms = (double)(now_us() - t0) / 1000.0;
+  pthread_mutex_lock(&s->stats_mu);
+  s->stats.attempts++;
+  if (node == NULL)
+    s->stats.unschedulable++;
+  ring_add(&s->cycle, ms);
+  pthread_mutex_unlock(&s->stats_mu);
+  if (node) {
+    job_push(s, JOB_BIND, pi, node, NULL);
+    free(node);
+    return;
+  }
+  log_debug("scheduler: %s: %s", pi->key, res.message);
+  sched_queue_requeue(s->queue, pi->key, true);
+  job_push(s, JOB_UNSCHEDULABLE, pi, NULL, res.message);
+}
+
+static void *
+loop_main(void *arg)
+{
+  struct scheduler *s = arg;
+  struct pod_info *pi;
+  while ((pi = sched_queue_pop(s->queue)) != NULL) {
+    if (pi->terminating)
+      sched_queue_done(s->queue, pi->key);
+    else
+      schedule_pod(s, pi);
+    pod_info_unref(pi);
+  }
+  return NULL;
+}
+
+/* ---------- start / stop ---------- */
+
+struct scheduler *
+scheduler_start(struct registry *reg, const struct scheduler_config *cfg, k8c_err *err)
+{
+  const char *name = cfg && cfg->scheduler_name ? cfg->scheduler_name : "default-scheduler";
+  k8c_client *client = client_inprocess_new(reg, name);
+  struct scheduler *s = scheduler_start_with_client(client, cfg, err);
+  if (s == NULL) {
+    client_free(client);
+    return NULL;
+  }
+  s->own_client = true;
+  return s;
+}
+
+struct scheduler *
+scheduler_start_with_client(k8c_client *client, const struct scheduler_config *cfg, k8c_err *err)
+{
+  struct scheduler_config c = cfg ? *cfg : (struct scheduler_config){0};
+  struct scheduler *s = xcalloc(1, sizeof *s);
+  s->name = xstrdup(c.scheduler_name ? c.scheduler_name : "default-scheduler");
+  s->client = client;
+  s->cache = sched_cache_new();
+  s->queue = sched_queue_new(c.initial_backoff_ms, c.max_backoff_ms);
+  s->fw.plugins = sched_default_plugins;
+  s->fw.percentage_of_nodes_to_score = c.percentage_of_nodes_to_score;
+  s->fw.rng = c.seed ? c.seed : (unsigned)now_us();
+  s->events = event_recorder_new(client, s->name, NULL);
+  pthread_mutex_init(&s->jobs_mu, NULL);
+  pthread_cond_init(&s->jobs_cv, NULL);
+  pthread_mutex_init(&s->stats_mu, NULL);
+  s->informers = informer_factory_new(client, 0);
+  s->pods = informer_factory_get(s->informers, api_resource_find("", "v1", "pods"), "", NULL, NULL);
+  s->nodes =
+      informer_factory_get(s->informers, api_resource_find("", "v1", "nodes"), "", NULL, NULL);
+  s->priority_classes = informer_factory_get(
+      s->informers, api_resource_find("scheduling.k8s.io", "v1", "priorityclasses"), "", NULL,
+      NULL);
+  struct informer_handlers nh = {.on_add = on_node_add,
+                                 .on_update = on_node_update,
+                                 .on_delete = on_node_delete,
+                                 .ctx = s,
+                                 .resync_period_ms = -1};
+  struct informer_handlers ph = {.on_add = on_pod_add,
+                                 .on_update = on_pod_update,
+                                 .on_delete = on_pod_delete,
+                                 .ctx = s,
+                                 .resync_period_ms = -1};
+  informer_add_handlers(s->nodes, &nh);
+  informer_add_handlers(s->pods, &ph);
+  if (informer_factory_start(s->informers, err) < 0) {
+    scheduler_stop(s);
+    return NULL;
+  }
+  if (!informer_factory_wait_synced(s->informers, 10000))
+    log_warn("scheduler: informers not synced after 10 s; continuing");
+  s->nworkers = c.bind_workers > 0 ? c.bind_workers : 4;
+  s->workers = xcalloc((size_t)s->nworkers, sizeof *s->workers);
+  for (int i = 0; i < s->nworkers; i++)
+    if (pthread_create(&s->workers[i], NULL, worker_main, s) != 0) {
+      s->nworkers = i;
+      scheduler_stop(s);
+      k8c_error(err, 500, K8C_REASON_INTERNAL, "scheduler: cannot start a worker thread");
+      return NULL;
+    }
+  if (pthread_create(&s->loop, NULL, loop_main, s) != 0) {
+    scheduler_stop(s);
+    k8c_error(err, 500, K8C_REASON_INTERNAL, "scheduler: cannot start its thread");
+    return NULL;
+  }
+  s->loop_started = true;
+  log_info("scheduler %s started", s->name);
+  return s;
+}
+
+void
+scheduler_stop(struct scheduler *s)
+{
+  if (s == NULL)
+    return;
+  sched_queue_shutdown(s->queue);
+  if (s->loop_started)
+    pthread_join(s->loop, NULL);
+  pthread_mutex_lock(&s->jobs_mu);
+  s->jobs_shutdown = true;
+  pthread_cond_broadcast(&s->jobs_cv);
+  pthread_mutex_unlock(&s->jobs_mu);
+  for (int i = 0; i < s->nworkers; i++)
+    pthread_join(s->workers[i], NULL);
+  free(s->workers);
+  while (s->jobs_head) {
+    struct job *j = s->jobs_head;
+    s->jobs_head = j->next;
+    job_free(j);
+  }
+  informer_factory_free(s->informers);
+  sched_queue_free(s->queue);
+  sched_cache_free(s->cache);
+  event_recorder_free(s->events);
+  if (s->own_client)
+    client_free(s->client);
+  pthread_mutex_destroy(&s->jobs_mu);
+  pthread_cond_destroy(&s->jobs_cv);
+  pthread_mutex_destroy(&s->stats_mu);
+  free(s->name);
+  free(s);
+}
+
+void
+scheduler_get_stats(struct scheduler *s, struct scheduler_stats *out)
+{
+  pthread_mutex_lock(&s->stats_mu);
+  *out = s->stats;
+  ring_percentiles(&s->cycle, &out->cycle_p50_ms, &out->cycle_p99_ms);
+  ring_percentiles(&s->e2e, &out->e2e_p50_ms, &out->e2e_p99_ms);
+  pthread_mutex_unlock(&s->stats_mu);
+}

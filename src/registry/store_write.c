@@ -345,6 +345,9 @@ update_once(struct registry *r, const struct registry_target *t, json_t *newobj,
   merge_system_fields(t, newobj, old);
   if (store_admit_and_validate(r, t, newobj, old, o, err) < 0)
     return -1;
+  /* Both may have replaced newobj's metadata (a status update rebuilds newobj from old,
+   * freeing the metadata meta pointed to): look it up again. */
+  meta = json_object_get(newobj, "metadata");
   if (store_tracks_generation(t->res) && spec_changed(newobj, old)) {
     json_int_t gen =
         json_integer_value(json_object_get(json_object_get(old, "metadata"), "generation"));

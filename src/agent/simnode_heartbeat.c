@@ -146,6 +146,10 @@ register_node(simnodes *s, int i)
   const char *name = s->nodes[i].name;
   k8c_err err = {0};
   cleanup_json json_t *node = simnode_object(s, i);
+  pthread_mutex_lock(&s->lock);
+  time_t since = s->nodes[i].ready_since;
+  pthread_mutex_unlock(&s->lock);
+  json_object_set_new(node, "status", simnode_status(s, i, since)); /* as a kubelet registers */
   cleanup_json json_t *created = NULL;
   if (client_create(s->client, s->nodes_res, "", node, NULL, &created, &err) < 0) {
     if (err.status != 409) {
@@ -161,7 +165,9 @@ register_node(simnodes *s, int i)
       return;
     }
   }
-  post_status(s, i);
+  /* A server that drops status on create, or a Node registered before: post it. */
+  if (!json_equal(json_object_get(created, "status"), json_object_get(node, "status")))
+    post_status(s, i);
   cleanup_json json_t *lease = simnode_lease(s, i, meta_uid(created));
   if (client_create(s->client, s->leases_res, "kube-node-lease", lease, NULL, NULL, &err) < 0) {
     if (err.status != 409) {
@@ -200,8 +206,8 @@ renew_lease(simnodes *s, int i)
 {
   char now[40];
   simnodes_micro_now(now);
-  cleanup_json json_t *patch = json_pack("{s:{s:s,s:s}}", "spec", "holderIdentity",
-                                         s->nodes[i].name, "renewTime", now);
+  cleanup_json json_t *patch =
+      json_pack("{s:{s:s,s:s}}", "spec", "holderIdentity", s->nodes[i].name, "renewTime", now);
   k8c_err err = {0};
   if (client_patch(s->client, s->leases_res, "kube-node-lease", s->nodes[i].name,
                    "application/merge-patch+json", patch, NULL, NULL, &err) < 0) {

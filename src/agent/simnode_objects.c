@@ -47,19 +47,19 @@ simnode_object(const simnodes *s, int i)
   return json_pack("{s:s,s:s,s:{s:s,s:{s:s,s:s,s:s,s:s,s:s,s:s},s:{s:s,s:s}},s:{s:s,s:[s]}}",
                    "apiVersion", "v1", "kind", "Node", "metadata", "name", n->name, "labels",
                    "kubernetes.io/hostname", n->name, "kubernetes.io/os", "linux",
-                   "kubernetes.io/arch", "amd64", "topology.kubernetes.io/zone",
-                   zones[global % 3], "topology.kubernetes.io/region", "k8c-simulated", "type",
-                   "k8c-simulated", "annotations", "node.alpha.kubernetes.io/ttl", "0",
-                   "k8c.io/simulated", "true", "spec", "podCIDR", cidr, "podCIDRs", cidr);
+                   "kubernetes.io/arch", "amd64", "topology.kubernetes.io/zone", zones[global % 3],
+                   "topology.kubernetes.io/region", "k8c-simulated", "type", "k8c-simulated",
+                   "annotations", "node.alpha.kubernetes.io/ttl", "0", "k8c.io/simulated", "true",
+                   "spec", "podCIDR", cidr, "podCIDRs", cidr);
 }
 
 static json_t *
 condition(const char *type, const char *status, const char *reason, const char *message,
           const char *heartbeat, const char *transition)
 {
-  return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "type", type, "status", status,
-                   "lastHeartbeatTime", heartbeat, "lastTransitionTime", transition, "reason",
-                   reason, "message", message);
+  return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "type", type, "status", status, "lastHeartbeatTime",
+                   heartbeat, "lastTransitionTime", transition, "reason", reason, "message",
+                   message);
 }
 
 static json_t *
@@ -67,8 +67,8 @@ resources(unsigned pods)
 {
   char pods_text[16];
   snprintf(pods_text, sizeof pods_text, "%u", pods);
-  return json_pack("{s:s,s:s,s:s,s:s}", "cpu", "8", "memory", "32Gi", "ephemeral-storage",
-                   "100Gi", "pods", pods_text);
+  return json_pack("{s:s,s:s,s:s,s:s}", "cpu", "8", "memory", "32Gi", "ephemeral-storage", "100Gi",
+                   "pods", pods_text);
 }
 
 json_t *
@@ -92,15 +92,15 @@ simnode_status(const simnodes *s, int i, time_t ready_since)
       condition("PIDPressure", "False", "KubeletHasSufficientPID",
                 "kubelet has sufficient PID available", now, since),
       condition("Ready", "True", "KubeletReady", "kubelet is posting ready status", now, since));
-  json_t *info = json_pack(
-      "{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "machineID", id, "systemUUID", id, "bootID", id,
-      "kernelVersion", "simulated", "osImage", "k8c simulated node", "containerRuntimeVersion",
-      "sim://" K8C_VERSION, "kubeletVersion", K8C_GIT_VERSION, "kubeProxyVersion", K8C_GIT_VERSION,
-      "operatingSystem", "linux", "architecture", "amd64");
+  json_t *info = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "machineID", id,
+                           "systemUUID", id, "bootID", id, "kernelVersion", "simulated", "osImage",
+                           "k8c simulated node", "containerRuntimeVersion", "sim://" K8C_VERSION,
+                           "kubeletVersion", K8C_GIT_VERSION, "kubeProxyVersion", K8C_GIT_VERSION,
+                           "operatingSystem", "linux", "architecture", "amd64");
   return json_pack("{s:o,s:o,s:o,s:[{s:s,s:s},{s:s,s:s}],s:{s:{s:i}},s:o}", "capacity",
                    resources(usable < 110 ? usable : 110), "allocatable",
-                   resources(usable < 110 ? usable : 110), "conditions", conds, "addresses",
-                   "type", "InternalIP", "address", ip, "type", "Hostname", "address", n->name,
+                   resources(usable < 110 ? usable : 110), "conditions", conds, "addresses", "type",
+                   "InternalIP", "address", ip, "type", "Hostname", "address", n->name,
                    "daemonEndpoints", "kubeletEndpoint", "Port", 10250, "nodeInfo", info);
 }
 

@@ -67,9 +67,8 @@ container_status(const json_t *container, const char *pod_uid, const json_t *old
     json_array_foreach (json_object_get(old_status, key), i, cs) {
       const char *n = json_string_value(json_object_get(cs, "name"));
       if (n && strcmp(n, name) == 0)
-        finished = json_string_value(
-            json_object_get(json_object_get(json_object_get(cs, "state"), "terminated"),
-                            "finishedAt"));
+        finished = json_string_value(json_object_get(
+            json_object_get(json_object_get(cs, "state"), "terminated"), "finishedAt"));
     }
     state = json_pack("{s:{s:i,s:s,s:s,s:s,s:s}}", "terminated", "exitCode", code, "reason",
                       code == 0 ? "Completed" : "Error", "startedAt", started_at, "finishedAt",
@@ -77,10 +76,10 @@ container_status(const json_t *container, const char *pod_uid, const json_t *old
   } else {
     state = json_pack("{s:{s:s}}", "running", "startedAt", started_at);
   }
-  json_t *cs = json_pack("{s:s,s:s,s:s,s:s,s:b,s:b,s:i,s:o,s:{}}", "name", name, "image", image,
-                         "imageID", image_id, "containerID", id, "ready",
-                         init ? true : (o->ready && !o->exited), "started", !terminated,
-                         "restartCount", 0, "state", state, "lastState");
+  json_t *cs =
+      json_pack("{s:s,s:s,s:s,s:s,s:b,s:b,s:i,s:o,s:{}}", "name", name, "image", image, "imageID",
+                image_id, "containerID", id, "ready", init ? true : (o->ready && !o->exited),
+                "started", !terminated, "restartCount", 0, "state", state, "lastState");
   free(id);
   free(image_id);
   return cs;

@@ -22,8 +22,8 @@ static void stopped_label_delete(void *ctx, json_t *node);
 static void heartbeat_control(simnodes *s, const char *node, bool stop, bool by_api);
 
 int
-simnodes_pod_cidr_plan(const char *cluster_cidr, int count, unsigned *block_base,
-                       int *block_prefix, k8c_err *err)
+simnodes_pod_cidr_plan(const char *cluster_cidr, int count, unsigned *block_base, int *block_prefix,
+                       k8c_err *err)
 {
   char addr[32];
   const char *slash = cluster_cidr ? strchr(cluster_cidr, '/') : NULL;
@@ -114,8 +114,8 @@ simnodes_start(k8c_client *client, const struct simnodes_config *cfg, k8c_err *e
     simnodes_stop(s);
     return NULL;
   }
-  log_info("simnodes: simulating %d nodes (%s .. %s), pod CIDR /%d each", c.count,
-           s->nodes[0].name, s->nodes[c.count - 1].name, prefix);
+  log_info("simnodes: simulating %d nodes (%s .. %s), pod CIDR /%d each", c.count, s->nodes[0].name,
+           s->nodes[c.count - 1].name, prefix);
   return s;
 }
 

@@ -29,9 +29,9 @@ struct simnode {
 /* A pod the simulation runs, by "ns/name". */
 struct simpod {
   char uid[40];
-  int node;            /* index in simnodes.nodes */
-  int ip_offset;       /* in the node's block; 0 = none held */
-  long long seen_ms;   /* monotonic time it was first seen bound (ready delay, exits) */
+  int node;          /* index in simnodes.nodes */
+  int ip_offset;     /* in the node's block; 0 = none held */
+  long long seen_ms; /* monotonic time it was first seen bound (ready delay, exits) */
 };
 
 struct simnodes {
@@ -39,12 +39,12 @@ struct simnodes {
   k8c_client *client;
   const struct api_resource *nodes_res, *leases_res, *pods_res;
 
-  int block_prefix;   /* per-node pod CIDR prefix length (24..26) */
+  int block_prefix;    /* per-node pod CIDR prefix length (24..26) */
   unsigned block_size; /* addresses per block */
   struct simnode *nodes;
-  hashmap *by_name;    /* node name -> index + 1 (read-only after start) */
+  hashmap *by_name; /* node name -> index + 1 (read-only after start) */
 
-  pthread_mutex_t lock; /* nodes' flags and ip_used, pods, registered_count */
+  pthread_mutex_t lock;   /* nodes' flags and ip_used, pods, registered_count */
   pthread_cond_t changed; /* on CLOCK_MONOTONIC */
   size_t registered_count;
   unsigned resume_gen; /* bumped when a node resumes: heartbeat threads look for status_due */
@@ -101,10 +101,10 @@ void simnodes_pods_free(simnodes *s);
 /* ---------- simnode_pod_status.c ---------- */
 
 struct simpod_outcome {
-  const char *pod_ip;  /* NULL: none */
+  const char *pod_ip; /* NULL: none */
   const char *host_ip;
-  bool ready;          /* containers ready (ready delay elapsed) */
-  int exited;          /* 0 running; 1 exited with exit_code */
+  bool ready; /* containers ready (ready delay elapsed) */
+  int exited; /* 0 running; 1 exited with exit_code */
   int exit_code;
 };
 /* The status a kubelet would report for pod (read-only) given the outcome: a new

@@ -1,12 +1,12 @@
 /* server.c — `k8c server`: flags (k3s's names), then the PKI, the store, the registry
  * and the HTTPS API, bootstrap objects, and a clean shutdown on SIGINT/SIGTERM. */
-#include "agent/simnodes.h"
 #include "apiserver/server.h"
+#include "agent/simnodes.h"
 #include "apiserver/kubeconfig.h"
 #include "apiserver/pki.h"
 #include "apiserver/token.h"
-#include "cmd/cmd.h"
 #include "client/client.h"
+#include "cmd/cmd.h"
 #include "cmd/server_bootstrap.h"
 #include "controllers/manager.h"
 #include "lib/log.h"

@@ -29,9 +29,8 @@ sim_open(struct sim_fixture *t, int count, int ready_delay_ms, int lease_renew_m
                           NULL, &err),
             0);
   json_decref(ns);
-  struct simnodes_config cfg = {.count = count,
-                                .ready_delay_ms = ready_delay_ms,
-                                .lease_renew_ms = lease_renew_ms};
+  struct simnodes_config cfg = {
+      .count = count, .ready_delay_ms = ready_delay_ms, .lease_renew_ms = lease_renew_ms};
   t->sim = simnodes_start(t->f.client, &cfg, &err);
   CHECK(t->sim != NULL);
   CHECK(simnodes_wait_registered(t->sim, 10000));
@@ -181,11 +180,11 @@ TEST(nodes_register_ready_with_leases)
     json_t *lease = get_obj(&t, t.leases, "kube-node-lease", name);
     CHECK(lease != NULL);
     CHECK_STR(path_str(lease, "spec", "holderIdentity"), name);
-    CHECK_INT(json_integer_value(
-                  json_object_get(json_object_get(lease, "spec"), "leaseDurationSeconds")),
-              40);
-    json_t *owner = json_array_get(
-        json_object_get(json_object_get(lease, "metadata"), "ownerReferences"), 0);
+    CHECK_INT(
+        json_integer_value(json_object_get(json_object_get(lease, "spec"), "leaseDurationSeconds")),
+        40);
+    json_t *owner =
+        json_array_get(json_object_get(json_object_get(lease, "metadata"), "ownerReferences"), 0);
     CHECK_STR(json_string_value(json_object_get(owner, "kind")), "Node");
     json_decref(lease);
   }
@@ -206,8 +205,8 @@ TEST(bound_pod_runs_ready_with_an_ip_and_is_finished_on_delete)
   CHECK(ip && inet_pton(AF_INET, ip, &in) == 1);
   CHECK_INT(ntohl(in.s_addr) & 0xFFFFFF00u, 0x0A2A0100u); /* in 10.42.1.0/24 */
   CHECK_STR(ip, "10.42.1.2");
-  CHECK_STR(json_string_value(json_object_get(json_array_get(json_object_get(status, "podIPs"), 0),
-                                              "ip")),
+  CHECK_STR(json_string_value(
+                json_object_get(json_array_get(json_object_get(status, "podIPs"), 0), "ip")),
             ip);
   CHECK_STR(json_string_value(json_object_get(status, "hostIP")), "198.18.0.3");
   CHECK(json_object_get(status, "startTime") != NULL);
@@ -266,7 +265,8 @@ TEST(ready_after_the_configured_delay)
   create_bound_pod(&t, "slow", "sim-node-0000", NULL, NULL);
   json_t *pod = wait_pod(&t, "slow", "Running", "False", 2000);
   CHECK(pod != NULL);
-  json_t *cs = json_array_get(json_object_get(json_object_get(pod, "status"), "containerStatuses"), 0);
+  json_t *cs =
+      json_array_get(json_object_get(json_object_get(pod, "status"), "containerStatuses"), 0);
   CHECK(json_is_false(json_object_get(cs, "ready")));
   json_t *conds = json_object_get(json_object_get(pod, "status"), "conditions");
   size_t i;
@@ -274,8 +274,8 @@ TEST(ready_after_the_configured_delay)
   bool saw_reason = false;
   json_array_foreach (conds, i, c)
     if (strcmp(json_string_value(json_object_get(c, "type")), "Ready") == 0)
-      saw_reason = strcmp(json_string_value(json_object_get(c, "reason")),
-                          "ContainersNotReady") == 0;
+      saw_reason =
+          strcmp(json_string_value(json_object_get(c, "reason")), "ContainersNotReady") == 0;
   CHECK(saw_reason);
   json_decref(pod);
   pod = wait_pod(&t, "slow", "Running", "True", 3000);
@@ -319,7 +319,8 @@ TEST(stopped_heartbeats_stop_lease_renewals)
   CHECK(resumed && stopped && strcmp(resumed, stopped) != 0);
 
   /* The label does the same, from kubectl. */
-  json_t *patch = json_of("{\"metadata\":{\"labels\":{\"k8c.io/simulate-heartbeat\":\"stopped\"}}}");
+  json_t *patch =
+      json_of("{\"metadata\":{\"labels\":{\"k8c.io/simulate-heartbeat\":\"stopped\"}}}");
   CHECK_INT(client_patch(t.f.client, t.nodes, "", "sim-node-0002", "application/merge-patch+json",
                          patch, NULL, NULL, &err),
             0);
@@ -363,7 +364,8 @@ TEST(job_like_pods_exit_as_annotated)
                    ",\"annotations\":{\"k8c.io/simulate-exit-after-ms\":\"10\"}", "Always");
   json_t *pod = wait_pod(&t, "ok", "Succeeded", "False", 3000);
   CHECK(pod != NULL);
-  json_t *cs = json_array_get(json_object_get(json_object_get(pod, "status"), "containerStatuses"), 0);
+  json_t *cs =
+      json_array_get(json_object_get(json_object_get(pod, "status"), "containerStatuses"), 0);
   json_t *term = json_object_get(json_object_get(cs, "state"), "terminated");
   CHECK_STR(json_string_value(json_object_get(term, "reason")), "Completed");
   json_decref(pod);

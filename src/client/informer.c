@@ -319,6 +319,10 @@ notify_delete(informer *inf, json_t *obj)
 static void
 apply_upsert(informer *inf, const char *key, json_t *obj)
 {
+  /* Controllers never read managedFields; not caching them halves the memory an
+   * informer holds for many objects (upstream's scheduler strips them the same way).
+   * The object is not shared yet, so it may still be changed here. */
+  json_object_del(json_object_get(obj, "metadata"), "managedFields");
   json_t *old = informer_store_put(inf->store, key, obj);
   if (old)
     notify_update(inf, old, obj);

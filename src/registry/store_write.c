@@ -133,6 +133,43 @@ check_unknown_fields(const struct registry_target *t, json_t *obj, const struct 
   return 0;
 }
 
+/* Drops members whose value is null, below typed fields: upstream decodes objects into
+ * Go structs, where a null and an absent field are the same thing, so a client sending
+ * `creationTimestamp: null` in a pod template (kubectl does) must store the same
+ * object as one that omits it. Free-form (ANY) subtrees keep their nulls. */
+static void
+prune_typed_nulls(json_t *obj, const char *definition)
+{
+  if (!json_is_object(obj) || definition == NULL || schema_definition_is_any(definition))
+    return;
+  const char *k;
+  json_t *v;
+  void *tmp;
+  json_object_foreach_safe (obj, tmp, k, v) {
+    if (json_is_null(v)) {
+      json_object_del(obj, k);
+      continue;
+    }
+    const struct schema_field *f = schema_field_lookup(definition, k);
+    if (f == NULL || f->ref == NULL)
+      continue;
+    if (f->kind == SCHEMA_OBJECT) {
+      prune_typed_nulls(v, f->ref);
+    } else if ((f->kind == SCHEMA_ARRAY || f->kind == SCHEMA_MAP) &&
+               f->item_kind == SCHEMA_OBJECT) {
+      size_t i;
+      json_t *item;
+      const char *mk;
+      if (json_is_array(v))
+        json_array_foreach (v, i, item)
+          prune_typed_nulls(item, f->ref);
+      else if (json_is_object(v))
+        json_object_foreach (v, mk, item)
+          prune_typed_nulls(item, f->ref);
+    }
+  }
+}
+
 int
 store_admit_and_validate(struct registry *r, const struct registry_target *t, json_t *obj,
                          const json_t *old, const struct write_opts *o, k8c_err *err)
@@ -140,6 +177,7 @@ store_admit_and_validate(struct registry *r, const struct registry_target *t, js
   const struct resource_strategy *st = strategy_for(t->res->group, t->res->plural);
   if (check_unknown_fields(t, obj, o, err) < 0)
     return -1;
+  prune_typed_nulls(obj, t->res->definition);
   if (st->defaults)
     st->defaults(obj);
   if (old == NULL && st->prepare_create && st->prepare_create(&r->env, obj, err) < 0)

@@ -188,6 +188,17 @@ elapsed=$(($(date +%s) - started))
 jq -cn --arg at_start "$LOADAVG_START" --arg at_end "$(cut -d' ' -f1-3 /proc/loadavg)" \
   '{scenario: "machine_load", loadavg_start: $at_start, loadavg_end: $at_end}' >>"$JSONL"
 python3 "$ROOT/bench/render_results.py" "$JSONL" "$elapsed" >"$RESULTS.tmp"
+if [ "${BENCH_SCALE:-1}" != 0 ]; then
+  echo "bench: control-plane scale on simulated nodes (bench/scale.sh)" >&2
+  {
+    echo
+    echo "## Control plane on simulated nodes (bench/scale.sh)"
+    echo
+    echo "The full server (API, controllers, scheduler) with in-process simulated nodes."
+    echo
+    bash "$ROOT/bench/scale.sh"
+  } >>"$RESULTS.tmp"
+fi
 mv "$RESULTS.tmp" "$RESULTS"
 echo "bench: wrote $RESULTS in ${elapsed} s" >&2
 cat "$RESULTS"

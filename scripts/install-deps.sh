@@ -7,7 +7,7 @@ PACKAGES=(
   build-essential cmake pkg-config clang libclang-rt-14-dev
   libjansson-dev libyaml-dev libmicrohttpd-dev libgnutls28-dev nettle-dev
   libsqlite3-dev zlib1g-dev libcurl4-gnutls-dev clang-format python3
-  openssl curl ca-certificates
+  openssl curl ca-certificates jq
 )
 
 missing=()

@@ -6,6 +6,7 @@
 #include "apiserver/pki.h"
 #include "apiserver/token.h"
 #include "client/client.h"
+#include "client/leaderelection.h"
 #include "cmd/cmd.h"
 #include "cmd/server_bootstrap.h"
 #include "controllers/manager.h"
@@ -33,6 +34,7 @@ struct server_flags {
   bool disable_agent;
   bool disable_controller_manager;
   bool disable_scheduler;
+  bool disable_leader_election;
   const char *token;
   const char *node_name;
   const char *cluster_cidr;
@@ -65,6 +67,9 @@ server_usage(FILE *out)
           "  --disable-agent              do not run a node agent in this process\n"
           "  --disable-controller-manager do not run the controllers in this process\n"
           "  --disable-scheduler          do not run the scheduler in this process\n"
+          "  --disable-leader-election    run the scheduler and controllers without\n"
+          "                               holding their Leases (kube-system/kube-scheduler,\n"
+          "                               kube-system/kube-controller-manager)\n"
           "  --simulate N                 also run N simulated nodes (sim-node-0000 ...)\n"
           "  --simulate-ready-delay MS    their pods turn Ready MS after Running (default 0)\n"
           "  -v, --v LEVEL                log verbosity 0-3 (default 2)\n");
@@ -84,6 +89,7 @@ parse_flags(int argc, char **argv, struct server_flags *f)
       {"disable-agent", no_argument, NULL, 'D'},
       {"disable-controller-manager", no_argument, NULL, 'C'},
       {"disable-scheduler", no_argument, NULL, 'Z'},
+      {"disable-leader-election", no_argument, NULL, 'L'},
       {"token", required_argument, NULL, 't'},
       {"node-name", required_argument, NULL, 'n'},
       {"cluster-cidr", required_argument, NULL, 'c'},
@@ -129,6 +135,9 @@ parse_flags(int argc, char **argv, struct server_flags *f)
       break;
     case 'Z':
       f->disable_scheduler = true;
+      break;
+    case 'L':
+      f->disable_leader_election = true;
       break;
     case 't':
       f->token = optarg;
@@ -186,6 +195,91 @@ split_sans(const struct server_flags *f, const char **ips, const char **dns, siz
   ips[ni] = NULL;
   dns[nd] = NULL;
   return 0;
+}
+
+/* A component that runs only while this server holds its Lease (or always, with
+ * --disable-leader-election): the elector's callbacks start and stop it. */
+struct led_component {
+  const char *lease; /* "kube-scheduler", "kube-controller-manager" */
+  struct registry *reg;
+  void *(*start)(struct registry *reg, k8c_err *err);
+  void (*stop)(void *running);
+  void *running;
+  leader_elector *elector;
+};
+
+static void *
+start_scheduler(struct registry *reg, k8c_err *err)
+{
+  return scheduler_start(reg, NULL, err);
+}
+
+static void
+stop_scheduler(void *running)
+{
+  scheduler_stop(running);
+}
+
+static void *
+start_controllers(struct registry *reg, k8c_err *err)
+{
+  struct controller_config ccfg = {0};
+  return controller_manager_start(reg, &ccfg, err);
+}
+
+static void
+stop_controllers(void *running)
+{
+  controller_manager_stop(running);
+}
+
+static void
+led_component_start(void *ctx)
+{
+  struct led_component *c = ctx;
+  k8c_err err = {0};
+  c->running = c->start(c->reg, &err);
+  if (c->running == NULL)
+    log_error("k8c server: %s: %s", c->lease, err.message);
+  k8c_err_clear(&err);
+}
+
+static void
+led_component_stop(void *ctx)
+{
+  struct led_component *c = ctx;
+  c->stop(c->running);
+  c->running = NULL;
+}
+
+/* Starts c at once, or an elector that starts it while leading. */
+static int
+led_component_run(struct led_component *c, k8c_client *client, bool elect, k8c_err *err)
+{
+  if (!elect) {
+    c->running = c->start(c->reg, err);
+    return c->running ? 0 : -1;
+  }
+  struct leader_election_config lcfg = {
+      .name = c->lease,
+      .callbacks = {.on_started_leading = led_component_start,
+                    .on_stopped_leading = led_component_stop,
+                    .ctx = c},
+  };
+  c->elector = leader_elector_new(client, &lcfg, err);
+  return c->elector ? 0 : -1;
+}
+
+/* Stops the elector (which stops c if it leads and releases the Lease) or c itself. */
+static void
+led_component_end(struct led_component *c)
+{
+  if (c->elector)
+    leader_elector_stop(c->elector);
+  else if (c->running)
+    c->stop(c->running);
+  c->elector = NULL;
+  c->running = NULL;
 }
 
 int
@@ -262,8 +356,13 @@ cmd_server(int argc, char **argv)
       .reg = &reg,
   };
   struct compactor *compactor = NULL;
-  struct controller_manager *controllers = NULL;
-  struct scheduler *scheduler = NULL;
+  struct led_component controllers = {.lease = "kube-controller-manager",
+                                      .reg = &reg,
+                                      .start = start_controllers,
+                                      .stop = stop_controllers};
+  struct led_component scheduler = {
+      .lease = "kube-scheduler", .reg = &reg, .start = start_scheduler, .stop = stop_scheduler};
+  k8c_client *le_client = NULL;
   k8c_client *sim_client = NULL;
   simnodes *sim = NULL;
   struct apiserver *api = apiserver_start(&acfg, &err);
@@ -283,20 +382,14 @@ cmd_server(int argc, char **argv)
     log_error("k8c server: %s", err.message);
     goto out;
   }
-  if (!f.disable_controller_manager) {
-    struct controller_config ccfg = {0};
-    controllers = controller_manager_start(&reg, &ccfg, &err);
-    if (controllers == NULL) {
-      log_error("k8c server: %s", err.message);
-      goto out;
-    }
-  }
-  if (!f.disable_scheduler) {
-    scheduler = scheduler_start(&reg, NULL, &err);
-    if (scheduler == NULL) {
-      log_error("k8c server: %s", err.message);
-      goto out;
-    }
+  if (!f.disable_leader_election)
+    le_client = client_inprocess_new(&reg, "k8c-leader-election");
+  if ((!f.disable_controller_manager &&
+       led_component_run(&controllers, le_client, !f.disable_leader_election, &err) < 0) ||
+      (!f.disable_scheduler &&
+       led_component_run(&scheduler, le_client, !f.disable_leader_election, &err) < 0)) {
+    log_error("k8c server: %s", err.message);
+    goto out;
   }
   if (f.simulate > 0) {
     sim_client = client_inprocess_new(&reg, "k8c-simnodes");
@@ -334,8 +427,10 @@ out:
   simnodes_stop(sim);
   if (sim_client)
     client_free(sim_client);
-  scheduler_stop(scheduler);
-  controller_manager_stop(controllers);
+  led_component_end(&scheduler);
+  led_component_end(&controllers);
+  if (le_client)
+    client_free(le_client);
   compactor_stop(compactor);
   apiserver_stop(api);
   registry_destroy(&reg);

@@ -29,9 +29,9 @@ struct leader_elector {
   bool stopping, paused, leading;
   /* elector thread only */
   unsigned seed;
-  json_t *observed;        /* the Lease as last read or written */
-  long long observed_ms;   /* monotonic time its spec was last seen to change */
-  char *reported_leader;   /* last identity given to on_new_leader */
+  json_t *observed;      /* the Lease as last read or written */
+  long long observed_ms; /* monotonic time its spec was last seen to change */
+  char *reported_leader; /* last identity given to on_new_leader */
 };
 
 static long long
@@ -107,7 +107,8 @@ observed_is_mine(const leader_elector *e)
 static bool
 observed_is_valid(const leader_elector *e, long long now)
 {
-  json_int_t secs = json_integer_value(json_object_get(lease_spec(e->observed), "leaseDurationSeconds"));
+  json_int_t secs =
+      json_integer_value(json_object_get(lease_spec(e->observed), "leaseDurationSeconds"));
   return e->observed_ms + (long long)secs * 1000 > now;
 }
 
@@ -157,9 +158,9 @@ update_lease(leader_elector *e, json_t *lease, long long now)
 static bool
 create_lease(leader_elector *e, const char *now_text, long long now)
 {
-  json_t *lease = json_pack("{s:s,s:s,s:{s:s,s:s},s:{}}", "apiVersion", "coordination.k8s.io/v1",
-                            "kind", "Lease", "metadata", "name", e->name, "namespace", e->ns,
-                            "spec");
+  json_t *lease =
+      json_pack("{s:s,s:s,s:{s:s,s:s},s:{}}", "apiVersion", "coordination.k8s.io/v1", "kind",
+                "Lease", "metadata", "name", e->name, "namespace", e->ns, "spec");
   spec_hold(e, lease_spec(lease), now_text, now_text, 0);
   k8c_err err = {0};
   json_t *out = NULL;
@@ -307,8 +308,7 @@ release(leader_elector *e)
   if (update_lease(e, lease, now_ms()))
     log_info("leaderelection %s/%s: %s released the lease", e->ns, e->name, e->identity);
   else
-    log_warn("leaderelection %s/%s: %s could not release the lease", e->ns, e->name,
-             e->identity);
+    log_warn("leaderelection %s/%s: %s could not release the lease", e->ns, e->name, e->identity);
   json_decref(lease);
 }
 
@@ -331,8 +331,8 @@ elector_main(void *arg)
       e->cb.on_started_leading(e->cb.ctx);
     bool stopped = renew(e);
     if (!stopped)
-      log_warn("leaderelection %s/%s: %s lost the lease (no renewal within %d ms)", e->ns,
-               e->name, e->identity, e->renew_ms);
+      log_warn("leaderelection %s/%s: %s lost the lease (no renewal within %d ms)", e->ns, e->name,
+               e->identity, e->renew_ms);
     set_leading(e, false);
     if (e->cb.on_stopped_leading)
       e->cb.on_stopped_leading(e->cb.ctx);

@@ -115,8 +115,8 @@ pair_open(struct pair *p)
     return -1;
   k8c_err err = {0};
   json_t *ns = json_pack("{s:{s:s}}", "metadata", "name", "kube-system");
-  int rc = client_create(p->f.client, api_resource_find("", "v1", "namespaces"), "", ns, NULL,
-                         NULL, &err);
+  int rc = client_create(p->f.client, api_resource_find("", "v1", "namespaces"), "", ns, NULL, NULL,
+                         &err);
   json_decref(ns);
   k8c_err_clear(&err);
   pthread_mutex_init(&p->log.mu, NULL);

@@ -372,4 +372,58 @@ TEST(selectorless_services_left_alone)
   ep_fixture_close(&x);
 }
 
+/* svc's slices as their endpoint counts, sorted ("100,20"). Caller frees. */
+static char *
+slice_sizes(struct ep_fixture *x, const char *svc)
+{
+  char sel[128];
+  snprintf(sel, sizeof sel, "kubernetes.io/service-name=%s", svc);
+  struct client_list_opts o = {.label_selector = sel};
+  json_t *list = NULL;
+  k8c_err err = {0};
+  CHECK_INT(client_list(x->f.client, x->slices, "default", &o, &list, &err), 0);
+  size_t n = json_array_size(json_object_get(list, "items"));
+  char **parts = xcalloc(n ? n : 1, sizeof *parts);
+  for (size_t i = 0; i < n; i++) {
+    json_t *slice = json_array_get(json_object_get(list, "items"), i);
+    parts[i] = xasprintf("%03zu", json_array_size(json_object_get(slice, "endpoints")));
+  }
+  qsort(parts, n, sizeof *parts, compare_strings);
+  buf b;
+  buf_init(&b);
+  for (size_t i = 0; i < n; i++) {
+    buf_printf(&b, "%s%s", i ? "," : "", parts[i]);
+    free(parts[i]);
+  }
+  free(parts);
+  json_decref(list);
+  char *out = xstrdup(buf_cstr(&b));
+  buf_free(&b);
+  return out;
+}
+
+TEST(at_most_100_endpoints_per_slice_and_deleted_slices_come_back)
+{
+  struct ep_fixture x;
+  ep_fixture_open(&x);
+  create(&x, x.svcs, "default", web_svc);
+  for (int i = 0; i < 130; i++) {
+    char name[32], ip[32];
+    snprintf(name, sizeof name, "p%03d", i);
+    snprintf(ip, sizeof ip, "10.5.%d.%d", i / 200, i % 200 + 1);
+    create_pod(&x, name, "{\"app\":\"web\"}", NULL);
+    set_pod_status(&x, name, ip, true);
+  }
+  EXPECT_SUMMARY(slice_sizes, &x, "web", "030,100");
+  /* A slice deleted behind the controller's back is replaced. */
+  struct client_list_opts o = {.label_selector = "kubernetes.io/service-name=web"};
+  json_t *list = NULL;
+  k8c_err err = {0};
+  CHECK_INT(client_list(x.f.client, x.slices, "default", &o, &list, &err), 0);
+  delete_obj(&x, x.slices, meta_name(json_array_get(json_object_get(list, "items"), 0)));
+  json_decref(list);
+  EXPECT_SUMMARY(slice_sizes, &x, "web", "030,100");
+  ep_fixture_close(&x);
+}
+
 TEST_MAIN()

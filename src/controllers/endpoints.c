@@ -217,8 +217,7 @@ compute_subsets(struct ep_controller *c, const json_t *svc, k8c_err *err)
   if (informer_by_index(c->pod_inf, "namespace", meta_namespace(svc), &pods, &n, err) < 0)
     return NULL;
   bool publish = ep_publish_not_ready(svc);
-  bool svc_has_ports =
-      json_array_size(json_object_get(json_object_get(svc, "spec"), "ports")) > 0;
+  bool svc_has_ports = json_array_size(json_object_get(json_object_get(svc, "spec"), "ports")) > 0;
   json_t *subsets = json_array(), *index = json_object();
   for (size_t i = 0; i < n; i++) {
     const json_t *pod = pods[i];

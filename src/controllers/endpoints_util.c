@@ -142,6 +142,5 @@ void
 ep_add_namespace_index(informer *inf)
 {
   /* Shared informers: the index may already exist (-1 then), which is fine. */
-  (void)!informer_add_index(inf, "namespace", informer_index_by_path,
-                            (void *)"metadata.namespace");
+  (void)!informer_add_index(inf, "namespace", informer_index_by_path, (void *)"metadata.namespace");
 }

@@ -168,9 +168,8 @@ static void
 on_node_update(void *ctx, json_t *old_node, json_t *new_node)
 {
   struct es_controller *c = ctx;
-  if (old_node == new_node ||
-      json_equal(json_object_get(meta_labels(old_node), ZONE_LABEL),
-                 json_object_get(meta_labels(new_node), ZONE_LABEL)))
+  if (old_node == new_node || json_equal(json_object_get(meta_labels(old_node), ZONE_LABEL),
+                                         json_object_get(meta_labels(new_node), ZONE_LABEL)))
     return;
   json_t **svcs = NULL;
   size_t n = 0;
@@ -324,9 +323,9 @@ create_slice(struct es_controller *c, const json_t *svc, const char *key, const 
   json_array_append_new(refs, cu_controller_ref_new("v1", "Service", svc));
   json_t *slice = json_pack(
       "{s:s, s:s, s:{s:s, s:s, s:O, s:o}, s:s, s:O, s:O}", "apiVersion", "discovery.k8s.io/v1",
-      "kind", "EndpointSlice", "metadata", "generateName", prefix, "namespace",
-      meta_namespace(svc), "labels", labels, "ownerReferences", refs, "addressType", "IPv4",
-      "endpoints", json_object_get(want, "endpoints"), "ports", json_object_get(want, "ports"));
+      "kind", "EndpointSlice", "metadata", "generateName", prefix, "namespace", meta_namespace(svc),
+      "labels", labels, "ownerReferences", refs, "addressType", "IPv4", "endpoints",
+      json_object_get(want, "endpoints"), "ports", json_object_get(want, "ports"));
   int rc = client_create(c->client, c->slice_res, meta_namespace(svc), slice, NULL, NULL, err);
   json_decref(slice);
   if (rc < 0)
@@ -351,8 +350,8 @@ update_slice(struct es_controller *c, const json_t *slice, const json_t *want, j
 
 /* Deletes slices[i] for every i with !used[i]. */
 static int
-delete_slices(struct es_controller *c, const char *key, json_t **slices, const bool *used,
-              size_t n, k8c_err *err)
+delete_slices(struct es_controller *c, const char *key, json_t **slices, const bool *used, size_t n,
+              k8c_err *err)
 {
   char **keys = xcalloc(n ? n : 1, sizeof *keys);
   size_t nkeys = 0;
@@ -410,8 +409,9 @@ reconcile(struct es_controller *c, const json_t *svc, const char *key, json_t *w
       if (done[w] || target[w] >= 0)
         continue;
       for (size_t i = 0; i < n; i++) {
-        if (used[i] || (pass == 0 && !array_equal(json_object_get(slices[i], "ports"),
-                                                  json_object_get(json_array_get(want, w), "ports"))))
+        if (used[i] ||
+            (pass == 0 && !array_equal(json_object_get(slices[i], "ports"),
+                                       json_object_get(json_array_get(want, w), "ports"))))
           continue;
         used[i] = true;
         target[w] = (int)i;
@@ -452,6 +452,13 @@ reconcile(struct es_controller *c, const json_t *svc, const char *key, json_t *w
   return rc;
 }
 
+static bool
+is_external_name(const json_t *svc)
+{
+  const char *type = cu_str(svc, "spec.type");
+  return type && strcmp(type, "ExternalName") == 0;
+}
+
 static int
 sync_service(struct es_controller *c, const char *key, k8c_err *err)
 {
@@ -471,7 +478,7 @@ sync_service(struct es_controller *c, const char *key, k8c_err *err)
     rc = delete_slices(c, key, slices, keep, n, err);
     free(keep);
     expectations_delete(c->creations, key);
-  } else if (ep_service_has_selector(svc) &&
+  } else if (ep_service_has_selector(svc) && !is_external_name(svc) &&
              !json_object_get(meta_get(svc), "deletionTimestamp")) {
     json_t *want = desired_slices(c, svc, err);
     if (want == NULL)
@@ -530,10 +537,8 @@ es_start(struct controller_context *ctx, k8c_err *err)
       .on_add = on_svc_add, .on_update = on_svc_update, .on_delete = on_svc_delete, .ctx = c};
   struct informer_handlers pod_h = {
       .on_add = on_pod_add, .on_update = on_pod_update, .on_delete = on_pod_add, .ctx = c};
-  struct informer_handlers slice_h = {.on_add = on_slice_add,
-                                      .on_update = on_slice_update,
-                                      .on_delete = on_slice_delete,
-                                      .ctx = c};
+  struct informer_handlers slice_h = {
+      .on_add = on_slice_add, .on_update = on_slice_update, .on_delete = on_slice_delete, .ctx = c};
   struct informer_handlers node_h = {.on_update = on_node_update, .ctx = c};
   informer_add_handlers(c->svc_inf, &svc_h);
   informer_add_handlers(c->pod_inf, &pod_h);

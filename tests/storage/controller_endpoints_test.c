@@ -182,7 +182,8 @@ slices_summary(struct ep_fixture *x, const char *svc)
     json_t *e;
     json_array_foreach (json_object_get(slice, "endpoints"), j, e) {
       json_t *cond = json_object_get(e, "conditions");
-      buf_printf(&b, " %s(%d%d%d)", json_string_value(json_array_get(json_object_get(e, "addresses"), 0)),
+      buf_printf(&b, " %s(%d%d%d)",
+                 json_string_value(json_array_get(json_object_get(e, "addresses"), 0)),
                  json_is_true(json_object_get(cond, "ready")),
                  json_is_true(json_object_get(cond, "serving")),
                  json_is_true(json_object_get(cond, "terminating")));
@@ -208,7 +209,7 @@ slices_summary(struct ep_fixture *x, const char *svc)
 #define EXPECT_SUMMARY(fn, x, name, want)                                                          \
   do {                                                                                             \
     char *got_ = NULL;                                                                             \
-    bool sok_ = WAIT_UNTIL_STR(got_, fn(x, name), want);                                            \
+    bool sok_ = WAIT_UNTIL_STR(got_, fn(x, name), want);                                           \
     if (!sok_)                                                                                     \
       fprintf(stderr, "%s(%s): got \"%s\", want \"%s\"\n", #fn, name, got_, want);                 \
     free(got_);                                                                                    \
@@ -222,7 +223,7 @@ slices_summary(struct ep_fixture *x, const char *svc)
     for (;;) {                                                                                     \
       free(var);                                                                                   \
       var = (expr);                                                                                \
-      if ((ok_ = strcmp(var, want) == 0) || fixture_now_ms() > deadline_)                         \
+      if ((ok_ = strcmp(var, want) == 0) || fixture_now_ms() > deadline_)                          \
         break;                                                                                     \
       usleep(10000);                                                                               \
     }                                                                                              \
@@ -237,8 +238,9 @@ TEST(ready_and_unready_pods)
 {
   struct ep_fixture x;
   ep_fixture_open(&x);
-  create(&x, x.nodes, "",
-         "{\"metadata\":{\"name\":\"node-a\",\"labels\":{\"topology.kubernetes.io/zone\":\"z1\"}}}");
+  create(
+      &x, x.nodes, "",
+      "{\"metadata\":{\"name\":\"node-a\",\"labels\":{\"topology.kubernetes.io/zone\":\"z1\"}}}");
   create(&x, x.svcs, "default", web_svc);
   EXPECT_SUMMARY(endpoints_summary, &x, "web", "");
   EXPECT_SUMMARY(slices_summary, &x, "web", "[]");
@@ -280,14 +282,21 @@ TEST(ready_and_unready_pods)
   set_pod_status(&x, "p1", "10.1.0.1", false);
   EXPECT_SUMMARY(endpoints_summary, &x, "web", "[http:8080] 10.1.0.2 | notready 10.1.0.1");
   EXPECT_SUMMARY(slices_summary, &x, "web", "[http:8080] 10.1.0.1(000) 10.1.0.2(110)");
-  json_t *before = NULL, *after = NULL;
+  json_t *before = NULL, *after = NULL, *slices_before = NULL, *slices_after = NULL;
   CHECK_INT(client_get(x.f.client, x.eps, "default", "web", &before, &err), 0);
+  CHECK_INT(client_list(x.f.client, x.slices, "default", &o, &slices_before, &err), 0);
   set_pod_status(&x, "other", "10.1.0.10", true);
   usleep(300000);
   CHECK_INT(client_get(x.f.client, x.eps, "default", "web", &after, &err), 0);
+  CHECK_INT(client_list(x.f.client, x.slices, "default", &o, &slices_after, &err), 0);
   CHECK_STR(meta_resource_version(after), meta_resource_version(before));
+  json_t *s0 = json_array_get(json_object_get(slices_before, "items"), 0);
+  json_t *s1 = json_array_get(json_object_get(slices_after, "items"), 0);
+  CHECK_STR(meta_resource_version(s1), meta_resource_version(s0));
   json_decref(before);
   json_decref(after);
+  json_decref(slices_before);
+  json_decref(slices_after);
 
   /* A terminating pod: in the slice as terminating, out of Endpoints. */
   delete_obj(&x, x.pods, "p2");

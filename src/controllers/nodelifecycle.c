@@ -354,13 +354,13 @@ monitor_node(struct nlc *c, json_t *observed, json_t *node, long long now_ms)
   if (!healthy) {
     json_t *updated = node_with_unknown_conditions(node);
     if (updated) {
-      log_info("nodelifecycle: node %s stopped posting status", name);
-      event_record(c->rec, node, "Normal", "NodeNotReady", "Node %s status is now: NodeNotReady",
-                   name);
       json_t *out = NULL;
       if (client_update_status(c->client, c->node_res, "", name, updated, NULL, &out, &err) < 0) {
         k8c_err_clear(&err);
       } else {
+        log_info("nodelifecycle: node %s stopped posting status", name);
+        event_record(c->rec, node, "Normal", "NodeNotReady",
+                     "Node %s status is now: NodeNotReady", name);
         json_decref(current);
         current = out;
       }

@@ -2,6 +2,7 @@
  * registry with a 2 s grace: a Node whose Lease stops being renewed turns Unknown, gets
  * the unreachable taints, its pods NotReady and evicted by their tolerations; renewing
  * clears the taints. The test plays the kubelet: it renews Leases from a thread. */
+#include "agent/simnodes.h"
 #include "apimachinery/meta.h"
 #include "controller_fixture.h"
 
@@ -85,7 +86,13 @@ create(struct client_fixture *f, const char *group, const char *plural, const ch
   json_decref(obj);
 }
 
-static void post_ready(struct client_fixture *f, const char *name);
+static void post_status(struct client_fixture *f, const char *name, const char *ready);
+
+static void
+post_ready(struct client_fixture *f, const char *name)
+{
+  post_status(f, name, "True");
+}
 
 static void
 create_node(struct client_fixture *f, const char *name, const char *taints)
@@ -104,9 +111,9 @@ create_node(struct client_fixture *f, const char *name, const char *taints)
   post_ready(f, name);
 }
 
-/* The kubelet's status post: Ready True and MemoryPressure False. */
+/* The kubelet's status post: Ready ready and MemoryPressure False. */
 static void
-post_ready(struct client_fixture *f, const char *name)
+post_status(struct client_fixture *f, const char *name, const char *ready)
 {
   char now[40], text[1024];
   micro_now(now);
@@ -115,10 +122,11 @@ post_ready(struct client_fixture *f, const char *name)
   snprintf(text, sizeof text,
            "{\"status\":{\"conditions\":[{\"type\":\"MemoryPressure\",\"status\":\"False\","
            "\"reason\":\"KubeletHasSufficientMemory\",\"lastHeartbeatTime\":\"%s\","
-           "\"lastTransitionTime\":\"%s\"},{\"type\":\"Ready\",\"status\":\"True\","
-           "\"reason\":\"KubeletReady\",\"lastHeartbeatTime\":\"%s\","
+           "\"lastTransitionTime\":\"%s\"},{\"type\":\"Ready\",\"status\":\"%s\","
+           "\"reason\":\"%s\",\"lastHeartbeatTime\":\"%s\","
            "\"lastTransitionTime\":\"%s\"}]}}",
-           now, now, now, now);
+           now, now, ready, strcmp(ready, "True") == 0 ? "KubeletReady" : "KubeletNotReady", now,
+           now);
   json_t *patch = json_of(text);
   struct client_write_opts o = {.subresource = "status"};
   k8c_err err = {0};
@@ -236,6 +244,23 @@ event_with_reason(struct client_fixture *f, const char *reason, const char *mess
   return found;
 }
 
+/* Starts the controller as the manager would, with a 2 s grace. */
+static void
+start_controller(struct controller_fixture *cf)
+{
+  cf->def = &nodelifecycle_controller_def;
+  cf->ctx.client = client_inprocess_new(&cf->f.reg, "kube-controller-manager");
+  cf->ctx.informers = informer_factory_new(cf->ctx.client, 0);
+  cf->ctx.cfg.workers = 2;
+  cf->ctx.cfg.node_monitor_grace_seconds = 2;
+  k8c_err err = {0};
+  cf->state = cf->def->start(&cf->ctx, &err);
+  CHECK(cf->state != NULL);
+  CHECK_INT(informer_factory_start(cf->ctx.informers, &err), 0);
+  CHECK(informer_factory_wait_synced(cf->ctx.informers, 10000));
+  k8c_err_clear(&err);
+}
+
 TEST(unreachable_node_is_tainted_and_its_pods_evicted)
 {
   struct controller_fixture cf;
@@ -261,17 +286,7 @@ TEST(unreachable_node_is_tainted_and_its_pods_evicted)
   pthread_mutex_init(&r.lock, NULL);
   CHECK_INT(pthread_create(&r.thread, NULL, renewer_main, &r), 0);
 
-  /* Start the controller as the manager would, with a 2 s grace. */
-  cf.def = &nodelifecycle_controller_def;
-  cf.ctx.client = client_inprocess_new(&f->reg, "kube-controller-manager");
-  cf.ctx.informers = informer_factory_new(cf.ctx.client, 0);
-  cf.ctx.cfg.workers = 2;
-  cf.ctx.cfg.node_monitor_grace_seconds = 2;
-  k8c_err err = {0};
-  cf.state = cf.def->start(&cf.ctx, &err);
-  CHECK(cf.state != NULL);
-  CHECK_INT(informer_factory_start(cf.ctx.informers, &err), 0);
-  CHECK(informer_factory_wait_synced(cf.ctx.informers, 10000));
+  start_controller(&cf);
 
   /* A pod not tolerating a NoExecute taint goes at once; the one tolerating it stays. */
   CHECK(WAIT_UNTIL(pod_evicted(f, "p-none"), 3000));
@@ -305,6 +320,16 @@ TEST(unreachable_node_is_tainted_and_its_pods_evicted)
   CHECK(!pod_evicted(f, "p-tol"));
   /* n2 renewed all along. */
   CHECK(node_condition_is(f, "n2", "Ready", "True", "KubeletReady"));
+  /* Its kubelet reports it not ready: the not-ready taints, user taints kept; p-tol has
+   * the default 300 s toleration of them. */
+  post_status(f, "n2", "False");
+  CHECK(WAIT_UNTIL(node_taints_are(f, "n2",
+                                   "dedicated:NoExecute,node.kubernetes.io/not-ready:NoSchedule,"
+                                   "node.kubernetes.io/not-ready:NoExecute+t"),
+                   3000));
+  post_ready(f, "n2");
+  CHECK(WAIT_UNTIL(node_taints_are(f, "n2", "dedicated:NoExecute"), 3000));
+  CHECK(!pod_evicted(f, "p-tol"));
 
   /* The kubelet comes back: the taints go, and its status post makes the node Ready. */
   set_renew(&r, 0, true);
@@ -320,6 +345,40 @@ TEST(unreachable_node_is_tainted_and_its_pods_evicted)
   pthread_mutex_unlock(&r.lock);
   pthread_join(r.thread, NULL);
   pthread_mutex_destroy(&r.lock);
+  controller_fixture_close(&cf);
+}
+
+/* With simulated nodes: stopping one's heartbeats makes it unreachable, resuming them
+ * brings it back Ready without taints. */
+TEST(simulated_node_heartbeats)
+{
+  struct controller_fixture cf;
+  memset(&cf, 0, sizeof cf);
+  CHECK_INT(client_fixture_open(&cf.f), 0);
+  struct client_fixture *f = &cf.f;
+  create(f, "", "namespaces", "", "{\"metadata\":{\"name\":\"kube-node-lease\"}}");
+  struct simnodes_config scfg = {.count = 2, .lease_renew_ms = 200, .status_update_ms = 500};
+  k8c_err err = {0};
+  simnodes *sim = simnodes_start(f->client, &scfg, &err);
+  CHECK(sim != NULL);
+  CHECK(simnodes_wait_registered(sim, 10000));
+  start_controller(&cf);
+  const char *dead = simnodes_node_name(sim, 0), *alive = simnodes_node_name(sim, 1);
+  CHECK(WAIT_UNTIL(node_condition_is(f, dead, "Ready", "True", NULL), 3000));
+  CHECK_INT(simnodes_set_heartbeat(sim, dead, false, &err), 0);
+  CHECK(WAIT_UNTIL(node_condition_is(f, dead, "Ready", "Unknown", "NodeStatusUnknown"), 6000));
+  CHECK(WAIT_UNTIL(node_taints_are(f, dead,
+                                   "node.kubernetes.io/unreachable:NoSchedule,"
+                                   "node.kubernetes.io/unreachable:NoExecute+t"),
+                   3000));
+  CHECK(node_condition_is(f, alive, "Ready", "True", NULL));
+  CHECK(node_taints_are(f, alive, ""));
+  CHECK_INT(simnodes_set_heartbeat(sim, dead, true, &err), 0);
+  CHECK(WAIT_UNTIL(node_condition_is(f, dead, "Ready", "True", NULL) &&
+                       node_taints_are(f, dead, ""),
+                   3000));
+  k8c_err_clear(&err);
+  simnodes_stop(sim); /* before the client it uses goes away */
   controller_fixture_close(&cf);
 }
 

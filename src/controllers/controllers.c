@@ -11,6 +11,11 @@ extern const struct controller_def replicaset_controller_def, deployment_control
     nodelifecycle_controller_def;
 
 const struct controller_def *const controllers_table[] = {
-    &garbagecollector_controller, &namespace_controller,      &serviceaccount_controller,
-    &replicaset_controller_def,   &deployment_controller_def, &nodelifecycle_controller_def, NULL,
+    &garbagecollector_controller,
+    &namespace_controller,
+    &serviceaccount_controller,
+    &replicaset_controller_def,
+    &deployment_controller_def,
+    &nodelifecycle_controller_def,
+    NULL,
 };

@@ -278,8 +278,8 @@ evict_pods(struct nlc *c, const json_t *node, json_t **pods, size_t n)
     if (client_delete(c->client, c->pod_res, meta_namespace(pods[i]), meta_name(pods[i]), NULL,
                       NULL, NULL, &err) < 0) {
       if (err.status != 404)
-        log_warn("nodelifecycle: evicting %s/%s: %s", meta_namespace(pods[i]),
-                 meta_name(pods[i]), err.message);
+        log_warn("nodelifecycle: evicting %s/%s: %s", meta_namespace(pods[i]), meta_name(pods[i]),
+                 err.message);
       k8c_err_clear(&err);
     }
   }
@@ -303,7 +303,8 @@ mark_pods_not_ready(struct nlc *c, json_t **pods, size_t n)
       if (type == NULL || strcmp(type, "Ready") != 0 || (status && strcmp(status, "False") == 0))
         continue;
       cleanup_json json_t *copy = json_deep_copy(pod);
-      json_t *c2 = json_array_get(json_object_get(json_object_get(copy, "status"), "conditions"), j);
+      json_t *c2 =
+          json_array_get(json_object_get(json_object_get(copy, "status"), "conditions"), j);
       cleanup_free char *now = meta_now_rfc3339();
       json_object_set_new(c2, "status", json_string("False"));
       json_object_set_new(c2, "lastTransitionTime", json_string(now));
@@ -359,8 +360,8 @@ monitor_node(struct nlc *c, json_t *observed, json_t *node, long long now_ms)
         k8c_err_clear(&err);
       } else {
         log_info("nodelifecycle: node %s stopped posting status", name);
-        event_record(c->rec, node, "Normal", "NodeNotReady",
-                     "Node %s status is now: NodeNotReady", name);
+        event_record(c->rec, node, "Normal", "NodeNotReady", "Node %s status is now: NodeNotReady",
+                     name);
         json_decref(current);
         current = out;
       }

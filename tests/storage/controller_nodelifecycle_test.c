@@ -374,9 +374,8 @@ TEST(simulated_node_heartbeats)
   CHECK(node_condition_is(f, alive, "Ready", "True", NULL));
   CHECK(node_taints_are(f, alive, ""));
   CHECK_INT(simnodes_set_heartbeat(sim, dead, true, &err), 0);
-  CHECK(WAIT_UNTIL(node_condition_is(f, dead, "Ready", "True", NULL) &&
-                       node_taints_are(f, dead, ""),
-                   3000));
+  CHECK(WAIT_UNTIL(
+      node_condition_is(f, dead, "Ready", "True", NULL) && node_taints_are(f, dead, ""), 3000));
   k8c_err_clear(&err);
   simnodes_stop(sim); /* before the client it uses goes away */
   controller_fixture_close(&cf);

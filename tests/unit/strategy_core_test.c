@@ -355,9 +355,7 @@ TEST(pod_default_toleration_seconds_on_create)
   pod = parse("{\"metadata\":{\"name\":\"p\"},\"spec\":{\"containers\":[],\"tolerations\":["
               "{\"key\":\"node.kubernetes.io/not-ready\",\"effect\":\"NoSchedule\"}]}}");
   CHECK_INT(s->prepare_create(NULL, pod, NULL), 0);
-  CHECK_INT((int)json_array_size(
-                json_object_get(json_object_get(pod, "spec"), "tolerations")),
-            3);
+  CHECK_INT((int)json_array_size(json_object_get(json_object_get(pod, "spec"), "tolerations")), 3);
   json_decref(pod);
 }
 

@@ -7,11 +7,22 @@
 
 #include <stddef.h>
 
-extern const struct controller_def replicaset_controller_def, deployment_controller_def;
-extern const struct controller_def endpointslice_controller_def, endpoints_controller_def;
+extern const struct controller_def replicaset_controller_def;
+extern const struct controller_def deployment_controller_def;
+extern const struct controller_def endpointslice_controller_def;
+extern const struct controller_def endpoints_controller_def;
+extern const struct controller_def nodelifecycle_controller_def;
 
+/* clang-format off */
 const struct controller_def *const controllers_table[] = {
-    &garbagecollector_controller, &namespace_controller,      &serviceaccount_controller,
-    &replicaset_controller_def,   &deployment_controller_def,
-    &endpointslice_controller_def, &endpoints_controller_def, NULL,
+    &garbagecollector_controller,
+    &namespace_controller,
+    &serviceaccount_controller,
+    &replicaset_controller_def,
+    &deployment_controller_def,
+    &endpointslice_controller_def,
+    &endpoints_controller_def,
+    &nodelifecycle_controller_def,
+    NULL,
 };
+/* clang-format on */

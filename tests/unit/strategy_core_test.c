@@ -322,6 +322,43 @@ TEST(service_defaults_validation_table)
   json_decref(svc);
 }
 
+TEST(pod_default_toleration_seconds_on_create)
+{
+  const struct resource_strategy *s = strategy_for("", "pods");
+  /* No tolerations: both are added, not-ready first. */
+  json_t *pod = parse("{\"metadata\":{\"name\":\"p\"},\"spec\":{\"containers\":[]}}");
+  CHECK_INT(s->prepare_create(NULL, pod, NULL), 0);
+  CHECK_JSON(json_object_get(json_object_get(pod, "spec"), "tolerations"),
+             "[{\"key\":\"node.kubernetes.io/not-ready\",\"operator\":\"Exists\","
+             "\"effect\":\"NoExecute\",\"tolerationSeconds\":300},"
+             "{\"key\":\"node.kubernetes.io/unreachable\",\"operator\":\"Exists\","
+             "\"effect\":\"NoExecute\",\"tolerationSeconds\":300}]");
+  json_decref(pod);
+
+  /* Tolerating unreachable already (any effect counts): only not-ready is added. */
+  pod = parse("{\"metadata\":{\"name\":\"p\"},\"spec\":{\"containers\":[],\"tolerations\":["
+              "{\"key\":\"node.kubernetes.io/unreachable\",\"operator\":\"Exists\"}]}}");
+  CHECK_INT(s->prepare_create(NULL, pod, NULL), 0);
+  CHECK_JSON(json_object_get(json_object_get(pod, "spec"), "tolerations"),
+             "[{\"key\":\"node.kubernetes.io/unreachable\",\"operator\":\"Exists\"},"
+             "{\"key\":\"node.kubernetes.io/not-ready\",\"operator\":\"Exists\","
+             "\"effect\":\"NoExecute\",\"tolerationSeconds\":300}]");
+  json_decref(pod);
+
+  /* A toleration of everything, or a NoSchedule one that does not count. */
+  pod = parse("{\"metadata\":{\"name\":\"p\"},\"spec\":{\"containers\":[],\"tolerations\":["
+              "{\"operator\":\"Exists\"}]}}");
+  CHECK_INT(s->prepare_create(NULL, pod, NULL), 0);
+  CHECK_JSON(json_object_get(json_object_get(pod, "spec"), "tolerations"),
+             "[{\"operator\":\"Exists\"}]");
+  json_decref(pod);
+  pod = parse("{\"metadata\":{\"name\":\"p\"},\"spec\":{\"containers\":[],\"tolerations\":["
+              "{\"key\":\"node.kubernetes.io/not-ready\",\"effect\":\"NoSchedule\"}]}}");
+  CHECK_INT(s->prepare_create(NULL, pod, NULL), 0);
+  CHECK_INT((int)json_array_size(json_object_get(json_object_get(pod, "spec"), "tolerations")), 3);
+  json_decref(pod);
+}
+
 TEST(namespace_secret_node)
 {
   const struct resource_strategy *ns = strategy_for("", "namespaces");

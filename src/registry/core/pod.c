@@ -122,9 +122,51 @@ pod_qos_class(const json_t *spec)
   return guaranteed ? "Guaranteed" : "Burstable";
 }
 
+/* Upstream's DefaultTolerationSeconds admission: a pod that does not tolerate key with
+ * effect NoExecute (a toleration with that key or an empty one, and NoExecute or an empty
+ * effect) gets {key, Exists, NoExecute, tolerationSeconds: 300}. */
+static bool
+tolerates_no_execute(const json_t *tolerations, const char *key)
+{
+  size_t i;
+  json_t *t;
+  json_array_foreach (tolerations, i, t) {
+    const char *k = json_string_value(json_object_get(t, "key"));
+    const char *effect = json_string_value(json_object_get(t, "effect"));
+    if ((k == NULL || *k == '\0' || strcmp(k, key) == 0) &&
+        (effect == NULL || *effect == '\0' || strcmp(effect, "NoExecute") == 0))
+      return true;
+  }
+  return false;
+}
+
+static void
+pod_default_toleration_seconds(json_t *spec)
+{
+  static const char *const keys[] = {"node.kubernetes.io/not-ready",
+                                     "node.kubernetes.io/unreachable"};
+  if (!json_is_object(spec))
+    return;
+  json_t *tolerations = json_object_get(spec, "tolerations");
+  if (tolerations != NULL && !json_is_array(tolerations))
+    return; /* validation reports it */
+  for (size_t i = 0; i < 2; i++) {
+    if (tolerates_no_execute(tolerations, keys[i]))
+      continue;
+    if (tolerations == NULL) {
+      tolerations = json_array();
+      json_object_set_new(spec, "tolerations", tolerations);
+    }
+    json_array_append_new(tolerations,
+                          json_pack("{s:s, s:s, s:s, s:I}", "key", keys[i], "operator", "Exists",
+                                    "effect", "NoExecute", "tolerationSeconds", (json_int_t)300));
+  }
+}
+
 static int
 pod_prepare_create(const struct strategy_env *env, json_t *obj, k8c_err *err)
 {
+  pod_default_toleration_seconds(json_object_get(obj, "spec"));
   json_t *status = json_object();
   json_object_set_new(status, "phase", json_string("Pending"));
   json_object_set_new(status, "qosClass", json_string(pod_qos_class(obj_get(obj, "spec"))));

@@ -45,6 +45,7 @@ struct server_flags {
   int verbosity;
   int simulate;
   int simulate_ready_delay_ms;
+  int node_monitor_grace; /* seconds without a heartbeat before a node is Unknown */
 };
 
 static void
@@ -72,6 +73,7 @@ server_usage(FILE *out)
           "                               kube-system/kube-controller-manager)\n"
           "  --simulate N                 also run N simulated nodes (sim-node-0000 ...)\n"
           "  --simulate-ready-delay MS    their pods turn Ready MS after Running (default 0)\n"
+          "  --node-monitor-grace-period S  heartbeat grace before a node is Unknown (default 40)\n"
           "  -v, --v LEVEL                log verbosity 0-3 (default 2)\n");
 }
 
@@ -97,6 +99,7 @@ parse_flags(int argc, char **argv, struct server_flags *f)
       {"datastore-endpoint", required_argument, NULL, 'e'},
       {"simulate", required_argument, NULL, 'N'},
       {"simulate-ready-delay", required_argument, NULL, 'R'},
+      {"node-monitor-grace-period", required_argument, NULL, 'G'},
       {"v", required_argument, NULL, 'v'},
       {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0},
@@ -160,6 +163,9 @@ parse_flags(int argc, char **argv, struct server_flags *f)
     case 'R':
       f->simulate_ready_delay_ms = atoi(optarg);
       break;
+    case 'G':
+      f->node_monitor_grace = atoi(optarg);
+      break;
     case 'v':
       f->verbosity = atoi(optarg);
       break;
@@ -202,14 +208,15 @@ split_sans(const struct server_flags *f, const char **ips, const char **dns, siz
 struct led_component {
   const char *lease; /* "kube-scheduler", "kube-controller-manager" */
   struct registry *reg;
-  void *(*start)(struct registry *reg, k8c_err *err);
+  const struct server_flags *flags;
+  void *(*start)(struct registry *reg, const struct server_flags *flags, k8c_err *err);
   void (*stop)(void *running);
   void *running;
   leader_elector *elector;
 };
 
 static void *
-start_scheduler(struct registry *reg, k8c_err *err)
+start_scheduler(struct registry *reg, const struct server_flags *flags, k8c_err *err)
 {
   return scheduler_start(reg, NULL, err);
 }
@@ -221,9 +228,9 @@ stop_scheduler(void *running)
 }
 
 static void *
-start_controllers(struct registry *reg, k8c_err *err)
+start_controllers(struct registry *reg, const struct server_flags *flags, k8c_err *err)
 {
-  struct controller_config ccfg = {0};
+  struct controller_config ccfg = {.node_monitor_grace_seconds = flags->node_monitor_grace};
   return controller_manager_start(reg, &ccfg, err);
 }
 
@@ -238,7 +245,7 @@ led_component_start(void *ctx)
 {
   struct led_component *c = ctx;
   k8c_err err = {0};
-  c->running = c->start(c->reg, &err);
+  c->running = c->start(c->reg, c->flags, &err);
   if (c->running == NULL)
     log_error("k8c server: %s: %s", c->lease, err.message);
   k8c_err_clear(&err);
@@ -257,7 +264,7 @@ static int
 led_component_run(struct led_component *c, k8c_client *client, bool elect, k8c_err *err)
 {
   if (!elect) {
-    c->running = c->start(c->reg, err);
+    c->running = c->start(c->reg, c->flags, err);
     return c->running ? 0 : -1;
   }
   struct leader_election_config lcfg = {
@@ -358,10 +365,14 @@ cmd_server(int argc, char **argv)
   struct compactor *compactor = NULL;
   struct led_component controllers = {.lease = "kube-controller-manager",
                                       .reg = &reg,
+                                      .flags = &f,
                                       .start = start_controllers,
                                       .stop = stop_controllers};
-  struct led_component scheduler = {
-      .lease = "kube-scheduler", .reg = &reg, .start = start_scheduler, .stop = stop_scheduler};
+  struct led_component scheduler = {.lease = "kube-scheduler",
+                                    .reg = &reg,
+                                    .flags = &f,
+                                    .start = start_scheduler,
+                                    .stop = stop_scheduler};
   k8c_client *le_client = NULL;
   k8c_client *sim_client = NULL;
   simnodes *sim = NULL;

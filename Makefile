@@ -4,7 +4,7 @@
 JOBS ?= $(shell nproc)
 DEPS_STAMP := build/.deps-ok
 
-.PHONY: all deps build test test-unit test-fuzz test-e2e demo bench clean format format-check codegen codegen-check
+.PHONY: all deps build test test-unit test-fuzz test-e2e fuzz demo bench clean format format-check codegen codegen-check
 
 all: build
 
@@ -36,6 +36,14 @@ test-fuzz: build-fuzz/CMakeCache.txt
 
 test-e2e: build
 	cd build && ctest --output-on-failure -L e2e
+
+# Open-ended fuzzing (make test runs a fixed, reproducible amount): FUZZ_SECONDS per target.
+FUZZ_SECONDS ?= 300
+fuzz: build-fuzz/CMakeCache.txt
+	cmake --build build-fuzz -j$(JOBS)
+	for f in build-fuzz/fuzz_*; do [ -x "$$f" ] || continue; n=$$(basename $$f); \
+	  mkdir -p build-fuzz/fuzz-corpus/$$n; \
+	  $$f -max_total_time=$(FUZZ_SECONDS) -timeout=10 build-fuzz/fuzz-corpus/$$n tests/fuzz/corpus/$$n || exit 1; done
 
 codegen:
 	python3 tools/codegen/gen.py

@@ -572,8 +572,13 @@ emit_node(yaml_emitter_t *em, const json_t *j)
       keys[i++] = key;
     qsort(keys, n, sizeof *keys, compare_keys);
     bool ok = true;
-    for (i = 0; ok && i < n; i++)
-      ok = emit_string(em, keys[i], strlen(keys[i])) && emit_node(em, json_object_get(j, keys[i]));
+    for (i = 0; ok && i < n; i++) {
+      /* A plain `<<` key would read back as a YAML merge key: quote it. */
+      bool merge_like = strcmp(keys[i], "<<") == 0;
+      ok = (merge_like ? emit_scalar(em, keys[i], 2, YAML_DOUBLE_QUOTED_SCALAR_STYLE)
+                       : emit_string(em, keys[i], strlen(keys[i]))) &&
+           emit_node(em, json_object_get(j, keys[i]));
+    }
     free(keys);
     if (!ok)
       return false;

@@ -188,4 +188,21 @@ TEST(json_to_yaml_multiline_and_scalars)
   json_decref(s);
 }
 
+TEST(merge_key_lookalike_round_trips)
+{
+  /* A tagged "<<" is a plain string key; written back it must not become a merge key. */
+  const char *text = "c:\n !!str <<: 1\n";
+  k8c_err err = {0};
+  json_t *j = yaml_to_json(text, strlen(text), &err);
+  CHECK_JSON(j, "{\"c\":{\"<<\":1}}");
+  size_t len = 0;
+  char *out = json_to_yaml(j, &len);
+  json_t *back = yaml_to_json(out, len, &err);
+  CHECK_JSON(back, "{\"c\":{\"<<\":1}}");
+  json_decref(back);
+  free(out);
+  json_decref(j);
+  k8c_err_clear(&err);
+}
+
 TEST_MAIN()

@@ -5,29 +5,13 @@
 #   bash bench/scale.sh            (prints a Markdown table; `make bench-scale` appends it)
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-K8C=${K8C:-$ROOT/build/k8c}
-KUBECTL=${KUBECTL:-/usr/lib/google-cloud-sdk/bin/kubectl.1.33}
 NODES=${SCALE_NODES:-1000}
 REPLICAS=${SCALE_REPLICAS:-1000}
 RUNS=${SCALE_RUNS:-3}
-WORK=$(mktemp -d /tmp/k8c-scale.XXXXXX)
-PID=""
-cleanup() {
-  [ -n "$PID" ] && kill "$PID" 2>/dev/null && wait "$PID" 2>/dev/null
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-"$K8C" server --data-dir "$WORK/data" --https-listen-port "$port" --bind-address 127.0.0.1 \
-  --write-kubeconfig "$WORK/kc.yaml" --simulate "$NODES" >"$WORK/server.log" 2>&1 &
-PID=$!
-kc() { HOME=$WORK KUBECONFIG=$WORK/kc.yaml "$KUBECTL" --request-timeout=30s "$@"; }
-for _ in $(seq 1 600); do
-  [ "$(kc get nodes --no-headers 2>/dev/null | grep -c ' Ready ')" -ge "$NODES" ] && break
-  sleep 0.1
-done
+source "$ROOT/bench/sim_server.sh"
+sim_server_start scale "$NODES"
 sleep 5
-idle_rss=$(awk '/VmRSS/ {printf "%.1f", $2/1024}' /proc/$PID/status)
+idle_rss=$(sim_server_rss_mib)
 times=()
 for r in $(seq 1 "$RUNS"); do
   start=${EPOCHREALTIME/[.,]/}
@@ -38,7 +22,7 @@ for r in $(seq 1 "$RUNS"); do
   done
   end=${EPOCHREALTIME/[.,]/}
   times+=("$(( (end - start) / 1000 ))")
-  loaded_rss=$(awk '/VmRSS/ {printf "%.1f", $2/1024}' /proc/$PID/status)
+  loaded_rss=$(sim_server_rss_mib)
   kc delete deployment "scale-$r" --wait=true >/dev/null
   echo "scale run $r: ${times[-1]} ms, RSS with the pods ${loaded_rss} MiB" >&2
 done

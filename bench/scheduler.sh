@@ -5,34 +5,17 @@
 # (median of RUNS) and the server's RSS. Fresh server and temp dir; cleans up on exit.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-K8C=${K8C:-$ROOT/build/k8c}
 LOADGEN=${LOADGEN:-$ROOT/build/k8c-loadgen}
-KUBECTL=${KUBECTL:-/usr/lib/google-cloud-sdk/bin/kubectl.1.33}
 NODES=${SCHED_NODES:-5000}
 PODS=${SCHED_PODS:-10000}
 RUNS=${SCHED_RUNS:-3}
-WORK=$(mktemp -d /tmp/k8c-sched.XXXXXX)
-PID=""
-cleanup() {
-  [ -n "$PID" ] && kill "$PID" 2>/dev/null && wait "$PID" 2>/dev/null
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-"$K8C" server --data-dir "$WORK/data" --https-listen-port "$port" --bind-address 127.0.0.1 \
-  --write-kubeconfig "$WORK/kc.yaml" --simulate "$NODES" --cluster-cidr 10.0.0.0/8 \
-  >"$WORK/server.log" 2>&1 &
-PID=$!
-kc() { HOME=$WORK KUBECONFIG=$WORK/kc.yaml "$KUBECTL" --request-timeout=60s "$@"; }
-for _ in $(seq 1 1200); do
-  [ "$(kc get nodes --no-headers 2>/dev/null | grep -c ' Ready ')" -ge "$NODES" ] && break
-  sleep 0.5
-done
+source "$ROOT/bench/sim_server.sh"
+sim_server_start sched "$NODES" --cluster-cidr 10.0.0.0/8
 rates=()
 for r in $(seq 1 "$RUNS"); do
   ns=sched-$r
   start=${EPOCHREALTIME/[.,]/}
-  "$LOADGEN" create --server "https://127.0.0.1:$port" --tls-dir "$WORK/data/server/tls" \
+  "$LOADGEN" create --server "https://127.0.0.1:$PORT" --tls-dir "$WORK/data/server/tls" \
     --namespace "$ns" --name-prefix p --count "$PODS" --runs 1 --concurrency 16 >/dev/null 2>&1
   for _ in $(seq 1 1200); do
     left=$(kc get pods -n "$ns" --field-selector spec.nodeName= -o name 2>/dev/null | wc -l)
@@ -45,7 +28,7 @@ for r in $(seq 1 "$RUNS"); do
   echo "sched run $r: $PODS pods bound in $(( (end - start) / 1000 )) ms = $rate pods/s" >&2
   kc delete ns "$ns" --wait=false >/dev/null
 done
-rss=$(awk '/VmRSS/ {printf "%.1f", $2/1024}' /proc/$PID/status)
+rss=$(sim_server_rss_mib)
 median=$(printf '%s\n' "${rates[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
 cat <<TABLE
 | metric | target | measured (median) | runs |

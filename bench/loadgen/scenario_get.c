@@ -111,13 +111,8 @@ scenario_get_run(const bench_options *options, k8c_err *err)
   report_metric(line, "p50_ms", p50, runs);
   report_metric(line, "p90_ms", p90, runs);
   report_metric(line, "p99_ms", p99, runs);
-  report_metric(line, "loadgen_cpu_cores", client_cores, runs);
-  report_metric(line, "loadgen_cpu_us_per_request", client_us, runs);
-  if (options->server_pid) {
-    report_metric(line, "server_cpu_cores", server_cores, runs);
-    report_metric(line, "server_cpu_us_per_request", server_us, runs);
-    report_metric(line, "other_cpu_cores", other_cores, runs);
-  }
+  struct cpu_figures cpu = {client_cores, client_us, server_cores, server_us, other_cores};
+  report_cpu_metrics(line, &cpu, options->server_pid != 0, runs);
   json_object_set_new(line, "failed", json_integer((json_int_t)failed));
   if (report_print(line) < 0)
     return k8c_error(err, 500, K8C_REASON_INTERNAL, "writing the report failed");

@@ -172,3 +172,15 @@ compare_double(const void *a, const void *b)
   double x = *(const double *)a, y = *(const double *)b;
   return (x > y) - (x < y);
 }
+
+void
+report_cpu_metrics(json_t *line, const struct cpu_figures *cpu, bool with_server, size_t runs)
+{
+  report_metric(line, "loadgen_cpu_cores", cpu->client_cores, runs);
+  report_metric(line, "loadgen_cpu_us_per_request", cpu->client_us, runs);
+  if (!with_server)
+    return;
+  report_metric(line, "server_cpu_cores", cpu->server_cores, runs);
+  report_metric(line, "server_cpu_us_per_request", cpu->server_us, runs);
+  report_metric(line, "other_cpu_cores", cpu->other_cores, runs);
+}

@@ -7,6 +7,7 @@
 #define K8C_BENCH_STATS_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -45,6 +46,12 @@ double machine_busy_cpu_seconds(void);
 
 /* Adds "name": median and "name_runs": [v0, v1, ...] to line (borrowed). */
 void report_metric(json_t *line, const char *name, const double *per_run, size_t runs);
+/* The CPU figures every throughput scenario reports: the generator's cores and µs per
+ * request, and (when the server's pid is known) the server's and the rest of the machine's. */
+struct cpu_figures {
+  const double *client_cores, *client_us, *server_cores, *server_us, *other_cores;
+};
+void report_cpu_metrics(json_t *line, const struct cpu_figures *cpu, bool with_server, size_t runs);
 /* Prints line as one compact JSON line on stdout and flushes; line stays the caller's. */
 int report_print(json_t *line);
 

@@ -23,6 +23,8 @@ main(int argc, char **argv)
   }
   if (strcmp(argv[1], "server") == 0)
     return cmd_server(argc - 1, argv + 1);
+  if (strcmp(argv[1], "image") == 0)
+    return cmd_image(argc - 1, argv + 1);
   if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0)
     return cmd_version(argc - 1, argv + 1);
   if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0 ||

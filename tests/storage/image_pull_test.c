@@ -21,6 +21,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -488,6 +489,100 @@ TEST(import_oci_and_docker_archives)
   CHECK_INT(image_import(store, bogus, &list, &n, &err), -1);
   CHECK_INT(err.status, 422);
   k8c_err_clear(&err);
+  image_store_close(store);
+}
+
+static pid_t
+start_fake_registry(const char *port_file, const char *log_file, int *port)
+{
+  const char *src = getenv("K8C_SOURCE_DIR");
+  cleanup_free char *script = xasprintf("%s/tests/lib/fake_registry.py", src ? src : ".");
+  pid_t pid = fork();
+  if (pid == 0) {
+    execlp("python3", "python3", script, port_file, "puller", "s3cret", log_file, (char *)NULL);
+    _exit(127);
+  }
+  for (int i = 0; i < 100; i++) {
+    cleanup_free char *text = read_small_file(port_file);
+    if (text != NULL) {
+      *port = atoi(text);
+      return pid;
+    }
+    usleep(50000);
+  }
+  kill(pid, SIGKILL);
+  waitpid(pid, NULL, 0);
+  testlib_fail(__FILE__, __LINE__, "fake registry %s did not start", script);
+  return -1;
+}
+
+static struct registries_config *
+credentials_for(int port, const char *password)
+{
+  cleanup_free char *yaml = xasprintf("configs:\n  \"127.0.0.1:%d\":\n    auth:\n"
+                                      "      username: puller\n      password: %s\n",
+                                      port, password);
+  k8c_err err = {0};
+  struct registries_config *cfg = registries_parse(yaml, strlen(yaml), &err);
+  CHECK(cfg != NULL);
+  return cfg;
+}
+
+TEST(bearer_token_index_and_resumed_blob)
+{
+  if (!fixture())
+    return;
+  cleanup_free char *port_file = xasprintf("%s/fake.port", fx.work);
+  cleanup_free char *log_file = xasprintf("%s/fake.log", fx.work);
+  int port = 0;
+  pid_t pid = start_fake_registry(port_file, log_file, &port);
+  if (pid < 0)
+    return;
+  cleanup_free char *ref = xasprintf("127.0.0.1:%d/team/app:v1", port);
+  struct image_store *store = fresh_store();
+  k8c_err err = {0};
+  /* no credentials: the token endpoint refuses */
+  struct image_pull_options opts = {.timeout_seconds = 5};
+  CHECK(image_pull(store, ref, &opts, &err) == NULL);
+  CHECK_INT(err.status, 401);
+  if (strstr(err.message, "bad credentials") == NULL)
+    testlib_fail(__FILE__, __LINE__, "unexpected message: %s", err.message);
+  k8c_err_clear(&err);
+  /* wrong password: same */
+  opts.registries = credentials_for(port, "wrong");
+  CHECK(image_pull(store, ref, &opts, &err) == NULL);
+  CHECK_INT(err.status, 401);
+  k8c_err_clear(&err);
+  registries_free((struct registries_config *)opts.registries);
+  /* right password: token, manifest list → this platform, layer resumed after a drop */
+  opts.registries = credentials_for(port, "s3cret");
+  struct image_info *info = image_pull(store, ref, &opts, &err);
+  if (info == NULL) {
+    testlib_fail(__FILE__, __LINE__, "pull: %s", err.message);
+  } else {
+    CHECK_STR(info->cmd[0], "/hello");
+    CHECK_STR(info->env[0], "A=1");
+    char **dirs = image_lowerdirs(store, info, &err);
+    cleanup_free char *hello = dirs && dirs[0] ? xasprintf("%s/hello.txt", dirs[0]) : NULL;
+    cleanup_free char *text = hello ? read_small_file(hello) : NULL;
+    CHECK_STR(text, "hello from the fake registry");
+    strv_free(dirs);
+  }
+  image_info_free(info);
+  registries_free((struct registries_config *)opts.registries);
+  k8c_err_clear(&err);
+  kill(pid, SIGTERM);
+  waitpid(pid, NULL, 0);
+  cleanup_free char *log_text = NULL;
+  FILE *f = fopen(log_file, "r");
+  size_t cap = 0;
+  if (f == NULL || getdelim(&log_text, &cap, '\0', f) < 0)
+    testlib_fail(__FILE__, __LINE__, "no fake registry log");
+  if (f)
+    fclose(f);
+  CHECK(log_text && strstr(log_text, "range=bytes=") != NULL);  /* resumed */
+  CHECK(log_text && strstr(log_text, "auth=Bearer") != NULL);   /* token used */
+  CHECK(log_text && strstr(log_text, "/token") != NULL);
   image_store_close(store);
 }
 

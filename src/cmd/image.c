@@ -26,22 +26,21 @@ struct image_flags {
 static void
 image_usage(FILE *out)
 {
-  fprintf(out,
-          "usage: k8c image COMMAND [flags] [ARGS]\n\n"
-          "commands:\n"
-          "  import FILE...   import OCI layout or docker-save tars (optionally compressed)\n"
-          "  ls               list images\n"
-          "  rm REF...        remove images (by name, name@digest or ID)\n"
-          "  pull REF...      pull images from their registries (or mirrors)\n\n"
-          "flags:\n"
-          "  --data-dir DIR             state directory (default " DEFAULT_DATA_DIR ");\n"
-          "                             images live under DIR/agent/images\n"
-          "  --private-registry FILE    registries.yaml (default " DEFAULT_REGISTRIES ")\n"
-          "  --timeout SECONDS          registry connect/silence timeout (default 30)\n"
-          "  --disable-default-registry-endpoint\n"
-          "                             with a mirror configured, never fall back to the\n"
-          "                             registry itself\n"
-          "  -q, --quiet                ls: print image IDs only\n");
+  fprintf(out, "usage: k8c image COMMAND [flags] [ARGS]\n\n"
+               "commands:\n"
+               "  import FILE...   import OCI layout or docker-save tars (optionally compressed)\n"
+               "  ls               list images\n"
+               "  rm REF...        remove images (by name, name@digest or ID)\n"
+               "  pull REF...      pull images from their registries (or mirrors)\n\n"
+               "flags:\n"
+               "  --data-dir DIR             state directory (default " DEFAULT_DATA_DIR ");\n"
+               "                             images live under DIR/agent/images\n"
+               "  --private-registry FILE    registries.yaml (default " DEFAULT_REGISTRIES ")\n"
+               "  --timeout SECONDS          registry connect/silence timeout (default 30)\n"
+               "  --disable-default-registry-endpoint\n"
+               "                             with a mirror configured, never fall back to the\n"
+               "                             registry itself\n"
+               "  -q, --quiet                ls: print image IDs only\n");
 }
 
 static char *
@@ -116,8 +115,7 @@ run_verb(struct image_store *store, const char *verb, int argc, char **argv,
       k8c_err_clear(&err);
       return 1;
     }
-  } else if (strcmp(verb, "import") != 0 && strcmp(verb, "rm") != 0 &&
-             strcmp(verb, "rmi") != 0) {
+  } else if (strcmp(verb, "import") != 0 && strcmp(verb, "rm") != 0 && strcmp(verb, "rmi") != 0) {
     fprintf(stderr, "k8c image: unknown command \"%s\"\n", verb);
     image_usage(stderr);
     return 2;
@@ -143,8 +141,7 @@ run_verb(struct image_store *store, const char *verb, int argc, char **argv,
         status = 1;
       } else {
         for (size_t k = 0; k < n; k++)
-          printf("imported %s %s\n", list[k]->names[0] ? list[k]->names[0] : "<none>",
-                 list[k]->id);
+          printf("imported %s %s\n", list[k]->names[0] ? list[k]->names[0] : "<none>", list[k]->id);
       }
       image_info_list_free(list, n);
     } else {

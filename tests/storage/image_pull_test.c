@@ -107,7 +107,8 @@ fixture(void)
       " http://$FIXTURE_REGISTRY/v2/library/busybox/manifests/corrupt |"
       " python3 -c 'import json,sys; print(json.load(sys.stdin)[\"config\"][\"digest\"][7:])');"
       "data=$W/registry-storage/docker/registry/v2/blobs/sha256/${cfg:0:2}/$cfg/data;"
-      "python3 -c 'import sys,os; p=sys.argv[1]; n=os.path.getsize(p); open(p,\"wb\").write(b\"x\"*n)' $data",
+      "python3 -c 'import sys,os; p=sys.argv[1]; n=os.path.getsize(p); "
+      "open(p,\"wb\").write(b\"x\"*n)' $data",
       lib, fx.work);
   cleanup_free char *cmd = xasprintf("bash -c \"$0\" >%s/setup.log 2>&1", fx.work);
   /* pass the script as $0 through the environment-free argv: write it to a file instead */
@@ -228,8 +229,9 @@ TEST(pull_through_docker_io_mirror)
   }
   strv_free(dirs);
   /* found again by every form of its name, and by ID */
-  const char *forms[] = {"busybox:base", "docker.io/library/busybox:base", "library/busybox:base",
-                         info->id, info->repo_digests[0], NULL};
+  const char *forms[] = {"busybox:base",         "docker.io/library/busybox:base",
+                         "library/busybox:base", info->id,
+                         info->repo_digests[0],  NULL};
   for (size_t i = 0; forms[i]; i++) {
     struct image_info *again = image_get(store, forms[i], &err);
     if (again == NULL)
@@ -258,6 +260,12 @@ TEST(pull_through_docker_io_mirror)
     CHECK(strv_len(third->names) == 2);
   image_info_free(third);
   k8c_err_clear(&err);
+  /* by digest: the manifest is fetched by digest and verified against it */
+  const char *at = strchr(info->repo_digests[0], '@');
+  cleanup_free char *by_digest = xasprintf("busybox%s", at ? at : "@none");
+  struct image_info *fourth = pull_ok(store, by_digest);
+  CHECK(fourth != NULL && strcmp(fourth->id, info->id) == 0);
+  image_info_free(fourth);
   CHECK_INT(image_mark_used(store, info->id, &err), 0);
   struct image_info *used = image_get(store, info->id, &err);
   CHECK(used != NULL && used->last_used > 0);
@@ -561,6 +569,11 @@ TEST(bearer_token_index_and_resumed_blob)
     testlib_fail(__FILE__, __LINE__, "pull: %s", err.message);
   } else {
     CHECK_STR(info->cmd[0], "/hello");
+    /* RepoDigests name the manifest list the tag resolved to, as Docker shows them */
+    CHECK(strstr(info->repo_digests[0], info->manifest_digest) == NULL);
+    struct image_info *by_digest = image_get(store, info->repo_digests[0], &err);
+    CHECK(by_digest != NULL);
+    image_info_free(by_digest);
     CHECK_STR(info->env[0], "A=1");
     char **dirs = image_lowerdirs(store, info, &err);
     cleanup_free char *hello = dirs && dirs[0] ? xasprintf("%s/hello.txt", dirs[0]) : NULL;
@@ -580,8 +593,8 @@ TEST(bearer_token_index_and_resumed_blob)
     testlib_fail(__FILE__, __LINE__, "no fake registry log");
   if (f)
     fclose(f);
-  CHECK(log_text && strstr(log_text, "range=bytes=") != NULL);  /* resumed */
-  CHECK(log_text && strstr(log_text, "auth=Bearer") != NULL);   /* token used */
+  CHECK(log_text && strstr(log_text, "range=bytes=") != NULL); /* resumed */
+  CHECK(log_text && strstr(log_text, "auth=Bearer") != NULL);  /* token used */
   CHECK(log_text && strstr(log_text, "/token") != NULL);
   image_store_close(store);
 }

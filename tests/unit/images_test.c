@@ -169,25 +169,25 @@ endpoints_for(const struct registries_config *cfg, const char *image, bool inclu
 
 TEST(registries_mirrors_and_defaults)
 {
-  struct registries_config *cfg = parse_registries(
-      "mirrors:\n"
-      "  docker.io:\n"
-      "    endpoint:\n"
-      "      - \"http://127.0.0.1:5000\"\n"
-      "      - \"https://mirror.example.com/prefix/\"\n"
-      "  registry.example.com:\n"
-      "    endpoint: [\"https://registry.example.com:8443/v2\"]\n"
-      "    rewrite:\n"
-      "      \"^team/(.*)\": \"mirrored/team/$1\"\n"
-      "configs:\n"
-      "  mirror.example.com:\n"
-      "    auth:\n"
-      "      username: user\n"
-      "      password: pass\n"
-      "  \"registry.example.com:8443\":\n"
-      "    tls:\n"
-      "      insecure_skip_verify: true\n"
-      "      ca_file: /etc/ca.pem\n");
+  struct registries_config *cfg =
+      parse_registries("mirrors:\n"
+                       "  docker.io:\n"
+                       "    endpoint:\n"
+                       "      - \"http://127.0.0.1:5000\"\n"
+                       "      - \"https://mirror.example.com/prefix/\"\n"
+                       "  registry.example.com:\n"
+                       "    endpoint: [\"https://registry.example.com:8443/v2\"]\n"
+                       "    rewrite:\n"
+                       "      \"^team/(.*)\": \"mirrored/team/$1\"\n"
+                       "configs:\n"
+                       "  mirror.example.com:\n"
+                       "    auth:\n"
+                       "      username: user\n"
+                       "      password: pass\n"
+                       "  \"registry.example.com:8443\":\n"
+                       "    tls:\n"
+                       "      insecure_skip_verify: true\n"
+                       "      ca_file: /etc/ca.pem\n");
   if (cfg == NULL)
     return;
   CHECK_INT(cfg->n_mirrors, 2);
@@ -223,13 +223,12 @@ TEST(registries_mirrors_and_defaults)
 
 TEST(registries_wildcard_and_auth_field)
 {
-  struct registries_config *cfg = parse_registries(
-      "mirrors:\n"
-      "  \"*\":\n"
-      "    endpoint: [\"https://all.example.com\"]\n"
-      "configs:\n"
-      "  \"*\":\n"
-      "    auth: {auth: \"YTpi\"}\n");
+  struct registries_config *cfg = parse_registries("mirrors:\n"
+                                                   "  \"*\":\n"
+                                                   "    endpoint: [\"https://all.example.com\"]\n"
+                                                   "configs:\n"
+                                                   "  \"*\":\n"
+                                                   "    auth: {auth: \"YTpi\"}\n");
   if (cfg == NULL)
     return;
   endpoints_for(cfg, "quay.io/a/b", false, "https://all.example.com/v2 a/b (auth)");
@@ -319,12 +318,13 @@ TEST(auth_challenge)
 TEST(index_selects_platform)
 {
   char text[2048];
-  snprintf(text, sizeof(text),
-           "{\"mediaType\":\"" MEDIA_OCI_INDEX "\",\"manifests\":["
-           "{\"digest\":\"sha256:%064d\",\"platform\":{\"os\":\"linux\",\"architecture\":\"s390x\"}},"
-           "{\"digest\":\"sha256:" HEX64 "\",\"platform\":{\"os\":\"linux\",\"architecture\":\"%s\"}},"
-           "{\"digest\":\"sha256:%064d\",\"platform\":{\"os\":\"windows\",\"architecture\":\"%s\"}}]}",
-           1, manifest_native_arch(), 2, manifest_native_arch());
+  snprintf(
+      text, sizeof(text),
+      "{\"mediaType\":\"" MEDIA_OCI_INDEX "\",\"manifests\":["
+      "{\"digest\":\"sha256:%064d\",\"platform\":{\"os\":\"linux\",\"architecture\":\"s390x\"}},"
+      "{\"digest\":\"sha256:" HEX64 "\",\"platform\":{\"os\":\"linux\",\"architecture\":\"%s\"}},"
+      "{\"digest\":\"sha256:%064d\",\"platform\":{\"os\":\"windows\",\"architecture\":\"%s\"}}]}",
+      1, manifest_native_arch(), 2, manifest_native_arch());
   json_t *index = json_loads(text, 0, NULL);
   CHECK(manifest_is_index(NULL, index));
   k8c_err err = {0};
@@ -385,8 +385,8 @@ TEST(image_config_fields)
 
 struct tar_entry {
   const char *path;
-  char type;             /* 'f' file, 'd' dir, 'l' symlink, 'h' hard link */
-  const char *content;   /* file content, or link target */
+  char type;           /* 'f' file, 'd' dir, 'l' symlink, 'h' hard link */
+  const char *content; /* file content, or link target */
   unsigned mode;
 };
 
@@ -572,13 +572,11 @@ TEST(unpack_refuses_traversal)
   const struct tar_entry hard[] = {{"link", 'h', "../../escaped", 0}, {NULL, 0, NULL, 0}};
   expect_refused(hard, "escapes the root");
   /* a symlink to the outside, then a file through it */
-  const struct tar_entry through[] = {{"up", 'l', "..", 0},
-                                      {"up/escaped", 'f', "x", 0},
-                                      {NULL, 0, NULL, 0}};
+  const struct tar_entry through[] = {
+      {"up", 'l', "..", 0}, {"up/escaped", 'f', "x", 0}, {NULL, 0, NULL, 0}};
   expect_refused(through, "unpacking up/escaped");
-  const struct tar_entry wh_through[] = {{"up", 'l', "..", 0},
-                                         {"up/.wh.escaped", 'f', "", 0},
-                                         {NULL, 0, NULL, 0}};
+  const struct tar_entry wh_through[] = {
+      {"up", 'l', "..", 0}, {"up/.wh.escaped", 'f', "", 0}, {NULL, 0, NULL, 0}};
   expect_refused(wh_through, "not a directory");
 }
 

@@ -116,7 +116,8 @@ auth_authorize(const struct auth_challenge *challenge, const char *repository,
               challenge->scheme);
     return NULL;
   }
-  if (strncmp(challenge->realm, "https://", 8) != 0 && strncmp(challenge->realm, "http://", 7) != 0) {
+  if (strncmp(challenge->realm, "https://", 8) != 0 &&
+      strncmp(challenge->realm, "http://", 7) != 0) {
     k8c_error(err, 401, K8C_REASON_UNAUTHORIZED, "unauthorized: bad token realm \"%s\"",
               challenge->realm);
     return NULL;

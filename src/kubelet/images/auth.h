@@ -25,7 +25,6 @@ void auth_challenge_free(struct auth_challenge *c);
  * config's credentials when present. Caller frees. NULL with err (401 when the registry
  * refuses the credentials). */
 char *auth_authorize(const struct auth_challenge *challenge, const char *repository,
-                     const struct registry_host_config *config, int timeout_seconds,
-                     k8c_err *err);
+                     const struct registry_host_config *config, int timeout_seconds, k8c_err *err);
 
 #endif

@@ -36,8 +36,8 @@ blob_temp_open(const struct image_store *store, char **path, k8c_err *err)
   char *tmpl = xasprintf("%s/tmp/blob-XXXXXX", store->root);
   int fd = mkostemp(tmpl, O_CLOEXEC);
   if (fd < 0) {
-    k8c_error(err, 500, K8C_REASON_INTERNAL, "creating a temporary blob in %s/tmp: %s",
-              store->root, strerror(errno));
+    k8c_error(err, 500, K8C_REASON_INTERNAL, "creating a temporary blob in %s/tmp: %s", store->root,
+              strerror(errno));
     free(tmpl);
     return -1;
   }
@@ -51,8 +51,8 @@ blob_commit(const struct image_store *store, const char *tmp_path, const char *e
 {
   if (strcmp(expected, actual) != 0) {
     unlink(tmp_path);
-    return k8c_error(err, 422, K8C_REASON_INVALID, "digest mismatch: expected %s, got %s",
-                     expected, actual);
+    return k8c_error(err, 422, K8C_REASON_INVALID, "digest mismatch: expected %s, got %s", expected,
+                     actual);
   }
   cleanup_free char *path = store_blob_path(store, expected);
   if (path == NULL) {
@@ -106,8 +106,8 @@ blob_put(const struct image_store *store, const void *data, size_t len,
 }
 
 int
-blob_read(const struct image_store *store, const char *digest, size_t max, char **data,
-          size_t *len, k8c_err *err)
+blob_read(const struct image_store *store, const char *digest, size_t max, char **data, size_t *len,
+          k8c_err *err)
 {
   cleanup_free char *path = store_blob_path(store, digest);
   if (path == NULL)
@@ -115,8 +115,8 @@ blob_read(const struct image_store *store, const char *digest, size_t max, char 
   cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0)
     return k8c_error(err, errno == ENOENT ? 404 : 500,
-                     errno == ENOENT ? K8C_REASON_NOT_FOUND : K8C_REASON_INTERNAL,
-                     "blob %s: %s", digest, strerror(errno));
+                     errno == ENOENT ? K8C_REASON_NOT_FOUND : K8C_REASON_INTERNAL, "blob %s: %s",
+                     digest, strerror(errno));
   struct stat st;
   if (fstat(fd, &st) != 0 || (size_t)st.st_size > max)
     return k8c_error(err, 422, K8C_REASON_INVALID, "blob %s is too large", digest);

@@ -16,8 +16,7 @@ image_store_disk_percent(struct image_store *store, int *percent, k8c_err *err)
 {
   struct statvfs st;
   if (statvfs(store->root, &st) != 0)
-    return k8c_error(err, 500, K8C_REASON_INTERNAL, "statvfs %s: %s", store->root,
-                     strerror(errno));
+    return k8c_error(err, 500, K8C_REASON_INTERNAL, "statvfs %s: %s", store->root, strerror(errno));
   unsigned long long total = (unsigned long long)st.f_blocks * st.f_frsize;
   unsigned long long avail = (unsigned long long)st.f_bavail * st.f_frsize;
   *percent = total ? (int)(100 - (avail * 100) / total) : 0;
@@ -62,8 +61,8 @@ by_last_use(const void *a, const void *b)
 }
 
 int
-image_gc(struct image_store *store, const struct image_gc_policy *policy,
-         const char *const *in_use, size_t *removed, k8c_err *err)
+image_gc(struct image_store *store, const struct image_gc_policy *policy, const char *const *in_use,
+         size_t *removed, k8c_err *err)
 {
   if (removed)
     *removed = 0;
@@ -93,8 +92,7 @@ image_gc(struct image_store *store, const struct image_gc_policy *policy,
       k8c_err_clear(&one);
       continue;
     }
-    log_info("images: gc removed %s (disk %d%% > %d%%)", list[i]->id, percent,
-             policy->low_percent);
+    log_info("images: gc removed %s (disk %d%% > %d%%)", list[i]->id, percent, policy->low_percent);
     if (removed)
       (*removed)++;
     if (image_store_disk_percent(store, &percent, err) < 0) {

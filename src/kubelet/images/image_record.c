@@ -40,7 +40,9 @@ json_strv(const json_t *a)
   char **v = xcalloc(json_array_size(a) + 1, sizeof(char *));
   size_t n = 0, i;
   json_t *s;
-  json_array_foreach(a, i, s) if (json_is_string(s)) v[n++] = xstrdup(json_string_value(s));
+  json_array_foreach (a, i, s)
+    if (json_is_string(s))
+      v[n++] = xstrdup(json_string_value(s));
   return v;
 }
 
@@ -92,7 +94,8 @@ info_to_json(const struct image_info *info, json_t *blobs)
   json_object_set_new(j, "entrypoint", strv_json(info->entrypoint));
   json_object_set_new(j, "cmd", strv_json(info->cmd));
   json_object_set_new(j, "env", strv_json(info->env));
-  json_object_set_new(j, "workingDir", info->working_dir ? json_string(info->working_dir) : json_null());
+  json_object_set_new(j, "workingDir",
+                      info->working_dir ? json_string(info->working_dir) : json_null());
   json_object_set_new(j, "user", info->user ? json_string(info->user) : json_null());
   json_object_set_new(j, "exposedPorts", strv_json(info->exposed_ports));
   json_object_set_new(j, "labels", info->labels ? json_incref(info->labels) : json_null());
@@ -165,7 +168,8 @@ records_load_all(struct image_store *store, struct image_info ***out, size_t *n,
   struct image_info **list = xcalloc(json_array_size(all) + 1, sizeof(*list));
   size_t i;
   json_t *j;
-  json_array_foreach(all, i, j) list[i] = info_from_json(j);
+  json_array_foreach (all, i, j)
+    list[i] = info_from_json(j);
   *out = list;
   *n = json_array_size(all);
   return 0;
@@ -178,7 +182,9 @@ json_array_has(const json_t *a, const char *s)
 {
   size_t i;
   json_t *v;
-  json_array_foreach(a, i, v) if (json_is_string(v) && strcmp(json_string_value(v), s) == 0) return true;
+  json_array_foreach (a, i, v)
+    if (json_is_string(v) && strcmp(json_string_value(v), s) == 0)
+      return true;
   return false;
 }
 
@@ -249,8 +255,7 @@ image_install(struct image_store *store, const char *manifest_digest, const char
   int64_t last_used = 0;
   size_t i;
   json_t *rec;
-  json_array_foreach(all, i, rec)
-  {
+  json_array_foreach (all, i, rec) {
     const char *rid = json_string_value(json_object_get(rec, "id"));
     json_t *rnames = json_object_get(rec, "names");
     if (rid && strcmp(rid, info->id) == 0) {
@@ -336,8 +341,7 @@ record_find(json_t *all, const char *ref, bool *by_name, char **name_out, k8c_er
   size_t i;
   json_t *rec;
   if (strncmp(ref, "sha256:", 7) == 0 && digest_hex(ref) != NULL) {
-    json_array_foreach(all, i, rec)
-    {
+    json_array_foreach (all, i, rec) {
       const char *id = json_string_value(json_object_get(rec, "id"));
       const char *md = json_string_value(json_object_get(rec, "manifestDigest"));
       if ((id && strcmp(id, ref) == 0) || (md && strcmp(md, ref) == 0))
@@ -351,12 +355,9 @@ record_find(json_t *all, const char *ref, bool *by_name, char **name_out, k8c_er
   if (image_ref_parse(ref, &parsed, &parse_err) == 0) {
     cleanup_free char *name = image_ref_string(&parsed);
     cleanup_free char *repo = image_ref_repository(&parsed);
-    cleanup_free char *repo_digest =
-        parsed.digest ? xasprintf("%s@%s", repo, parsed.digest) : NULL;
-    cleanup_free char *tag_name =
-        parsed.tag ? xasprintf("%s:%s", repo, parsed.tag) : NULL;
-    json_array_foreach(all, i, rec)
-    {
+    cleanup_free char *repo_digest = parsed.digest ? xasprintf("%s@%s", repo, parsed.digest) : NULL;
+    cleanup_free char *tag_name = parsed.tag ? xasprintf("%s:%s", repo, parsed.tag) : NULL;
+    json_array_foreach (all, i, rec) {
       bool match = false;
       if (parsed.digest) {
         const char *md = json_string_value(json_object_get(rec, "manifestDigest"));
@@ -379,8 +380,7 @@ record_find(json_t *all, const char *ref, bool *by_name, char **name_out, k8c_er
   k8c_err_clear(&parse_err);
   if (is_hex_prefix(ref)) {
     json_t *found = NULL;
-    json_array_foreach(all, i, rec)
-    {
+    json_array_foreach (all, i, rec) {
       const char *hex = digest_hex(json_string_value(json_object_get(rec, "id")));
       if (hex && strncmp(hex, ref, strlen(ref)) == 0) {
         if (found != NULL) {
@@ -533,16 +533,13 @@ store_sweep(struct image_store *store, k8c_err *err)
   cleanup_json json_t *layers = json_object();
   size_t i, k;
   json_t *rec, *v;
-  json_array_foreach(all, i, rec)
-  {
-    json_array_foreach(json_object_get(rec, "blobs"), k, v)
-    {
+  json_array_foreach (all, i, rec) {
+    json_array_foreach (json_object_get(rec, "blobs"), k, v) {
       const char *hex = digest_hex(json_string_value(v));
       if (hex)
         json_object_set_new(blobs, hex, json_true());
     }
-    json_array_foreach(json_object_get(rec, "layers"), k, v)
-    {
+    json_array_foreach (json_object_get(rec, "layers"), k, v) {
       const char *hex = digest_hex(json_string_value(v));
       if (hex)
         json_object_set_new(layers, hex, json_true());
@@ -554,5 +551,18 @@ store_sweep(struct image_store *store, k8c_err *err)
   sweep_dir(blob_dir, blobs, false);
   sweep_dir(layer_dir, layers, false);
   sweep_dir(tmp_dir, NULL, true);
+  /* per-layer unpack locks: no pull is running, so none is held */
+  cleanup_json json_t *locks = json_object();
+  json_object_set_new(locks, "store.lock", json_true());
+  json_object_set_new(locks, "pull.lock", json_true());
+  const char *hex;
+  json_t *unused;
+  json_object_foreach (layers, hex, unused) {
+    char name[80];
+    snprintf(name, sizeof(name), "%s.lock", hex);
+    json_object_set_new(locks, name, json_true());
+  }
+  cleanup_free char *lock_dir = xasprintf("%s/locks", store->root);
+  sweep_dir(lock_dir, locks, false);
   return 0;
 }

@@ -13,8 +13,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static const char *const store_subdirs[] = {"blobs/sha256", "layers", "images", "tmp", "locks",
-                                            NULL};
+static const char *const store_subdirs[] = {"blobs/sha256", "layers", "images",
+                                            "tmp",          "locks",  NULL};
 
 struct image_store *
 image_store_open(const char *root, k8c_err *err)

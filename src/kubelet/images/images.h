@@ -29,7 +29,7 @@ struct image_info {
   char **repo_digests;   /* "docker.io/library/busybox@sha256:..." */
   char **entrypoint;
   char **cmd;
-  char **env;           /* "KEY=value" */
+  char **env; /* "KEY=value" */
   char *working_dir;
   char *user;
   char **exposed_ports; /* "80/tcp" */
@@ -53,7 +53,7 @@ const char *image_store_root(const struct image_store *store);
 
 struct image_pull_options {
   const struct registries_config *registries; /* may be NULL */
-  int timeout_seconds;           /* connect and longest silence; 0 = 30 s */
+  int timeout_seconds;                        /* connect and longest silence; 0 = 30 s */
   bool disable_default_endpoint; /* with a mirror, never fall back to the registry itself */
 };
 

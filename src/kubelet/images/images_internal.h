@@ -62,8 +62,7 @@ struct image_info *image_install(struct image_store *store, const char *manifest
                                  k8c_err *err);
 /* Every record; caller frees with image_info_list_free. Records are replaced by rename,
  * so reading needs no lock. */
-int records_load_all(struct image_store *store, struct image_info ***out, size_t *n,
-                     k8c_err *err);
+int records_load_all(struct image_store *store, struct image_info ***out, size_t *n, k8c_err *err);
 /* Deletes the blobs, layer directories and temp files no record references (caller holds
  * the store lock). Skipped (returns 0) while a pull or import is running. */
 int store_sweep(struct image_store *store, k8c_err *err);

@@ -76,12 +76,12 @@ import_oci(struct image_store *store, const char *dir, struct image_info ***out,
   json_t *manifests = json_object_get(index, "manifests");
   size_t i;
   json_t *desc;
-  json_array_foreach(manifests, i, desc)
-  {
+  json_array_foreach (manifests, i, desc) {
     const char *digest = json_string_value(json_object_get(desc, "digest"));
     const char *hex = digest_hex(digest);
     if (hex == NULL)
-      return k8c_error(err, 422, K8C_REASON_INVALID, "index.json entry %zu has no sha256 digest", i);
+      return k8c_error(err, 422, K8C_REASON_INVALID, "index.json entry %zu has no sha256 digest",
+                       i);
     json_t *annotations = json_object_get(desc, "annotations");
     const char *full = json_string_value(json_object_get(annotations, "io.containerd.image.name"));
     const char *ref_name =
@@ -150,12 +150,12 @@ import_docker(struct image_store *store, const char *dir, struct image_info ***o
     return k8c_error(err, 422, K8C_REASON_INVALID, "manifest.json is not a list");
   size_t i;
   json_t *entry;
-  json_array_foreach(list, i, entry)
-  {
+  json_array_foreach (list, i, entry) {
     const char *config = json_string_value(json_object_get(entry, "Config"));
     json_t *layers = json_object_get(entry, "Layers");
     if (config == NULL || !json_is_array(layers))
-      return k8c_error(err, 422, K8C_REASON_INVALID, "manifest.json entry %zu lacks Config/Layers", i);
+      return k8c_error(err, 422, K8C_REASON_INVALID, "manifest.json entry %zu lacks Config/Layers",
+                       i);
     char digest[DIGEST_STRING_LEN + 1];
     if (adopt_file(store, dir, config, digest, err) < 0)
       return -1;
@@ -163,14 +163,12 @@ import_docker(struct image_store *store, const char *dir, struct image_info ***o
     struct stat st;
     if (stat(config_path, &st) != 0)
       return k8c_error(err, 500, K8C_REASON_INTERNAL, "config blob vanished");
-    json_t *manifest = json_pack("{s:i,s:s,s:{s:s,s:I,s:s},s:[]}", "schemaVersion", 2,
-                                 "mediaType", MEDIA_DOCKER_MANIFEST, "config", "mediaType",
-                                 MEDIA_DOCKER_CONFIG, "size", (json_int_t)st.st_size, "digest",
-                                 digest, "layers");
+    json_t *manifest = json_pack("{s:i,s:s,s:{s:s,s:I,s:s},s:[]}", "schemaVersion", 2, "mediaType",
+                                 MEDIA_DOCKER_MANIFEST, "config", "mediaType", MEDIA_DOCKER_CONFIG,
+                                 "size", (json_int_t)st.st_size, "digest", digest, "layers");
     size_t k;
     json_t *layer;
-    json_array_foreach(layers, k, layer)
-    {
+    json_array_foreach (layers, k, layer) {
       const char *rel = json_string_value(layer);
       char layer_digest[DIGEST_STRING_LEN + 1];
       if (rel == NULL || adopt_file(store, dir, rel, layer_digest, err) < 0) {
@@ -193,8 +191,7 @@ import_docker(struct image_store *store, const char *dir, struct image_info ***o
     const char **names = xcalloc(json_array_size(tags) + 1, sizeof(char *));
     size_t n_names = 0;
     json_t *tag;
-    json_array_foreach(tags, k, tag)
-    {
+    json_array_foreach (tags, k, tag) {
       char *name = json_is_string(tag) ? normalised_name(json_string_value(tag)) : NULL;
       if (name)
         names[n_names++] = name;

@@ -174,8 +174,7 @@ unpack_entries(struct archive *in, struct archive *disk, const char *dest, k8c_e
     if (r == ARCHIVE_EOF)
       return 0;
     if (r < ARCHIVE_WARN)
-      return k8c_error(err, 422, K8C_REASON_INVALID, "reading layer: %s",
-                       archive_error_string(in));
+      return k8c_error(err, 422, K8C_REASON_INVALID, "reading layer: %s", archive_error_string(in));
     const char *name = archive_entry_pathname(entry);
     cleanup_free char *clean = name ? clean_path(name) : NULL;
     if (clean == NULL)
@@ -277,8 +276,7 @@ out:
 }
 
 int
-layer_ensure(struct image_store *store, const char *blob_digest, const char *diff_id,
-             k8c_err *err)
+layer_ensure(struct image_store *store, const char *blob_digest, const char *diff_id, k8c_err *err)
 {
   const char *key = diff_id ? diff_id : blob_digest;
   cleanup_free char *dir = store_layer_path(store, key);
@@ -293,8 +291,7 @@ layer_ensure(struct image_store *store, const char *blob_digest, const char *dif
     return k8c_error(err, 500, K8C_REASON_INTERNAL, "opening %s: %s", lock_path, strerror(errno));
   while (flock(lock, LOCK_EX) != 0)
     if (errno != EINTR)
-      return k8c_error(err, 500, K8C_REASON_INTERNAL, "locking %s: %s", lock_path,
-                       strerror(errno));
+      return k8c_error(err, 500, K8C_REASON_INTERNAL, "locking %s: %s", lock_path, strerror(errno));
   if (stat(dir, &st) == 0)
     return 0; /* another puller finished it while we waited */
   cleanup_free char *blob = store_blob_path(store, blob_digest);

@@ -7,8 +7,7 @@
 
 #include <string.h>
 
-static int descriptor_parse(const json_t *j, struct descriptor *d, const char *where,
-                            k8c_err *err);
+static int descriptor_parse(const json_t *j, struct descriptor *d, const char *where, k8c_err *err);
 static char **string_array(const json_t *j);
 
 const char *
@@ -39,13 +38,11 @@ manifest_is_index(const char *content_type, const json_t *doc)
   const char *media = json_string_value(json_object_get(doc, "mediaType"));
   if (media == NULL)
     media = content_type;
-  if (media != NULL &&
-      (strncmp(media, MEDIA_OCI_INDEX, strlen(MEDIA_OCI_INDEX)) == 0 ||
-       strncmp(media, MEDIA_DOCKER_LIST, strlen(MEDIA_DOCKER_LIST)) == 0))
+  if (media != NULL && (strncmp(media, MEDIA_OCI_INDEX, strlen(MEDIA_OCI_INDEX)) == 0 ||
+                        strncmp(media, MEDIA_DOCKER_LIST, strlen(MEDIA_DOCKER_LIST)) == 0))
     return true;
   /* an OCI index may omit mediaType: it has "manifests" and no "layers" */
-  return json_is_array(json_object_get(doc, "manifests")) &&
-         json_object_get(doc, "layers") == NULL;
+  return json_is_array(json_object_get(doc, "manifests")) && json_object_get(doc, "layers") == NULL;
 }
 
 char *
@@ -57,8 +54,7 @@ manifest_index_select(const json_t *index, k8c_err *err)
   json_t *m;
   buf offered;
   buf_init(&offered);
-  json_array_foreach(manifests, i, m)
-  {
+  json_array_foreach (manifests, i, m) {
     json_t *platform = json_object_get(m, "platform");
     const char *os = json_string_value(json_object_get(platform, "os"));
     const char *march = json_string_value(json_object_get(platform, "architecture"));
@@ -80,8 +76,9 @@ manifest_index_select(const json_t *index, k8c_err *err)
       return xstrdup(digest);
     }
   }
-  k8c_error(err, 404, K8C_REASON_NOT_FOUND, "no matching manifest for linux/%s in the index (has: %s)",
-            arch, offered.len ? buf_cstr(&offered) : "none");
+  k8c_error(err, 404, K8C_REASON_NOT_FOUND,
+            "no matching manifest for linux/%s in the index (has: %s)", arch,
+            offered.len ? buf_cstr(&offered) : "none");
   buf_free(&offered);
   return NULL;
 }
@@ -106,8 +103,7 @@ manifest_parse(const json_t *doc, struct manifest *out, k8c_err *err)
   out->layers = xcalloc(json_array_size(layers) + 1, sizeof(*out->layers));
   size_t i;
   json_t *l;
-  json_array_foreach(layers, i, l)
-  {
+  json_array_foreach (layers, i, l) {
     if (descriptor_parse(l, &out->layers[i], "layer", err) < 0) {
       manifest_free(out);
       return -1;
@@ -151,7 +147,8 @@ image_config_parse(const char *data, size_t len, struct image_info *info, k8c_er
     size_t n = 0;
     const char *key;
     json_t *value;
-    json_object_foreach(ports, key, value) info->exposed_ports[n++] = xstrdup(key);
+    json_object_foreach (ports, key, value)
+      info->exposed_ports[n++] = xstrdup(key);
   }
   json_t *labels = json_object_get(config, "Labels");
   if (json_is_object(labels))
@@ -162,8 +159,7 @@ image_config_parse(const char *data, size_t len, struct image_info *info, k8c_er
   info->layers = xcalloc(json_array_size(diff_ids) + 1, sizeof(char *));
   size_t i;
   json_t *d;
-  json_array_foreach(diff_ids, i, d)
-  {
+  json_array_foreach (diff_ids, i, d) {
     const char *text = json_string_value(d);
     if (text == NULL || digest_hex(text) == NULL)
       return k8c_error(err, 422, K8C_REASON_INVALID, "image config has a bad diff_id at %zu", i);
@@ -180,8 +176,8 @@ descriptor_parse(const json_t *j, struct descriptor *d, const char *where, k8c_e
   if (digest == NULL || !image_digest_valid(digest))
     return k8c_error(err, 422, K8C_REASON_INVALID, "manifest %s has no valid digest", where);
   if (digest_hex(digest) == NULL)
-    return k8c_error(err, 422, K8C_REASON_INVALID, "manifest %s digest %s: only sha256 is supported",
-                     where, digest);
+    return k8c_error(err, 422, K8C_REASON_INVALID,
+                     "manifest %s digest %s: only sha256 is supported", where, digest);
   if (size != NULL && (!json_is_integer(size) || json_integer_value(size) < 0))
     return k8c_error(err, 422, K8C_REASON_INVALID, "manifest %s has a bad size", where);
   const char *media = json_string_value(json_object_get(j, "mediaType"));
@@ -200,6 +196,8 @@ string_array(const json_t *j)
   char **out = xcalloc(json_array_size(j) + 1, sizeof(char *));
   size_t n = 0, i;
   json_t *s;
-  json_array_foreach(j, i, s) if (json_is_string(s)) out[n++] = xstrdup(json_string_value(s));
+  json_array_foreach (j, i, s)
+    if (json_is_string(s))
+      out[n++] = xstrdup(json_string_value(s));
   return out;
 }

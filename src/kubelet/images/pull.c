@@ -44,7 +44,8 @@ session_get(struct endpoint_session *s, const char *url, const char *accept,
   struct auth_challenge challenge;
   if (auth_challenge_parse(resp->www_authenticate, &challenge) < 0)
     return 0;
-  char *authorization = auth_authorize(&challenge, s->ep->repository, s->ep->config, s->timeout, err);
+  char *authorization =
+      auth_authorize(&challenge, s->ep->repository, s->ep->config, s->timeout, err);
   auth_challenge_free(&challenge);
   if (authorization == NULL)
     return -1;
@@ -58,8 +59,7 @@ session_get(struct endpoint_session *s, const char *url, const char *accept,
  * that is not NULL. out_digest gets the body's digest. */
 static int
 fetch_manifest(struct endpoint_session *s, const char *reference, const char *want_digest,
-               buf *body, char **content_type, char out_digest[DIGEST_STRING_LEN + 1],
-               k8c_err *err)
+               buf *body, char **content_type, char out_digest[DIGEST_STRING_LEN + 1], k8c_err *err)
 {
   cleanup_free char *url =
       xasprintf("%s/%s/manifests/%s", s->ep->api_base, s->ep->repository, reference);
@@ -181,8 +181,7 @@ fetch_blob(struct image_store *store, struct endpoint_session *s, const struct d
   if (d.expected_size >= 0 && d.written != d.expected_size) {
     unlink(tmp);
     return k8c_error(err, 422, K8C_REASON_INVALID, "%s: blob %s: got %lld bytes, expected %lld",
-                     s->ep->host, desc->digest, (long long)d.written,
-                     (long long)d.expected_size);
+                     s->ep->host, desc->digest, (long long)d.written, (long long)d.expected_size);
   }
   char actual[DIGEST_STRING_LEN + 1];
   digester_final(&d.digest, actual);
@@ -192,17 +191,21 @@ fetch_blob(struct image_store *store, struct endpoint_session *s, const struct d
 }
 
 /* Fetches everything the image needs from one endpoint; *manifest_digest (caller frees)
- * names the platform manifest now in the blob store. */
+ * names the platform manifest now in the blob store, *resolved_digest what the reference
+ * resolved to (the index's digest for a multi-platform image: what RepoDigests show). */
 static int
 pull_from_endpoint(struct image_store *store, const struct image_ref *ref,
-                   struct endpoint_session *s, char **manifest_digest, k8c_err *err)
+                   struct endpoint_session *s, char **manifest_digest, char **resolved_digest,
+                   k8c_err *err)
 {
   buf body;
   buf_init(&body);
   cleanup_free char *content_type = NULL;
-  char digest[DIGEST_STRING_LEN + 1];
-  int rc = fetch_manifest(s, image_ref_manifest_ref(ref), ref->digest, &body, &content_type,
-                          digest, err);
+  char digest[DIGEST_STRING_LEN + 1] = "";
+  int rc = fetch_manifest(s, image_ref_manifest_ref(ref), ref->digest, &body, &content_type, digest,
+                          err);
+  char resolved[DIGEST_STRING_LEN + 1];
+  memcpy(resolved, digest, sizeof(resolved));
   json_t *doc = NULL;
   if (rc == 0) {
     doc = json_loadb(body.data ? body.data : "", body.len, 0, NULL);
@@ -219,8 +222,8 @@ pull_from_endpoint(struct image_store *store, const struct image_ref *ref,
     if (rc == 0) {
       doc = json_loadb(body.data ? body.data : "", body.len, 0, NULL);
       if (!json_is_object(doc) || manifest_is_index(content_type, doc))
-        rc = k8c_error(err, 422, K8C_REASON_INVALID, "%s: platform manifest is not an image manifest",
-                       s->ep->host);
+        rc = k8c_error(err, 422, K8C_REASON_INVALID,
+                       "%s: platform manifest is not an image manifest", s->ep->host);
     }
   }
   struct manifest m = {0};
@@ -236,8 +239,10 @@ pull_from_endpoint(struct image_store *store, const struct image_ref *ref,
   for (size_t i = 0; rc == 0 && i < m.n_layers; i++)
     rc = fetch_blob(store, s, &m.layers[i], err);
   manifest_free(&m);
-  if (rc == 0)
+  if (rc == 0) {
     *manifest_digest = xstrdup(digest);
+    *resolved_digest = xstrdup(resolved);
+  }
   return rc;
 }
 
@@ -283,13 +288,14 @@ image_pull(struct image_store *store, const char *ref_text, const struct image_p
   }
   k8c_err best = {0};
   cleanup_free char *manifest_digest = NULL;
+  cleanup_free char *resolved_digest = NULL;
   for (size_t i = 0; i < n_endpoints && manifest_digest == NULL; i++) {
     struct endpoint_session s = {
         .ep = &endpoints[i],
         .timeout = opts && opts->timeout_seconds > 0 ? opts->timeout_seconds : 30,
     };
     k8c_err attempt = {0};
-    if (pull_from_endpoint(store, &ref, &s, &manifest_digest, &attempt) < 0) {
+    if (pull_from_endpoint(store, &ref, &s, &manifest_digest, &resolved_digest, &attempt) < 0) {
       log_debug("images: %s from %s: %s", name, endpoints[i].api_base, attempt.message);
       if (best.status == 0 || error_rank(&attempt) > error_rank(&best))
         k8c_err_move(&best, &attempt);
@@ -300,7 +306,7 @@ image_pull(struct image_store *store, const char *ref_text, const struct image_p
   struct image_info *info = NULL;
   if (manifest_digest != NULL) {
     cleanup_free char *repo = image_ref_repository(&ref);
-    cleanup_free char *repo_digest = xasprintf("%s@%s", repo, manifest_digest);
+    cleanup_free char *repo_digest = xasprintf("%s@%s", repo, resolved_digest);
     cleanup_free char *tag_name = ref.tag ? xasprintf("%s:%s", repo, ref.tag) : NULL;
     const char *names[] = {tag_name, NULL};
     const char *digests[] = {repo_digest, NULL};

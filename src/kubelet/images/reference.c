@@ -64,8 +64,7 @@ image_ref_parse(const char *text, struct image_ref *ref, k8c_err *err)
   for (const char *p = remainder; *p; p++)
     if (isupper((unsigned char)*p))
       return k8c_error(err, 400, K8C_REASON_INVALID,
-                       "invalid reference format: repository name must be lowercase: \"%s\"",
-                       text);
+                       "invalid reference format: repository name must be lowercase: \"%s\"", text);
   if (!path_valid(remainder))
     return k8c_error(err, 400, K8C_REASON_INVALID, "invalid reference format: \"%s\"", text);
   bool official = strcmp(domain, IMAGE_REF_DEFAULT_DOMAIN) == 0 && strchr(remainder, '/') == NULL;

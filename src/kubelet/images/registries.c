@@ -22,9 +22,14 @@ static char *apply_rewrites(const struct registry_mirror *m, const char *reposit
 struct registries_config *
 registries_parse(const char *text, size_t len, k8c_err *err)
 {
-  cleanup_json json_t *doc = yaml_to_json(text, len, err);
-  if (doc == NULL && err != NULL && err->status != 0)
+  k8c_err yaml_err = {0};
+  cleanup_json json_t *doc = yaml_to_json(text, len, &yaml_err);
+  if (doc == NULL && yaml_err.status != 0) {
+    if (err != NULL)
+      k8c_err_move(err, &yaml_err);
+    k8c_err_clear(&yaml_err);
     return NULL;
+  }
   struct registries_config *cfg = xcalloc(1, sizeof(*cfg));
   if (doc == NULL || json_is_null(doc))
     return cfg;
@@ -45,8 +50,7 @@ registries_parse(const char *text, size_t len, k8c_err *err)
   json_t *value;
   if (json_is_object(mirrors)) {
     cfg->mirrors = xcalloc(json_object_size(mirrors) + 1, sizeof(*cfg->mirrors));
-    json_object_foreach(mirrors, key, value)
-    {
+    json_object_foreach (mirrors, key, value) {
       if (parse_mirror(key, value, &cfg->mirrors[cfg->n_mirrors++], err) < 0) {
         registries_free(cfg);
         return NULL;
@@ -55,8 +59,7 @@ registries_parse(const char *text, size_t len, k8c_err *err)
   }
   if (json_is_object(configs)) {
     cfg->configs = xcalloc(json_object_size(configs) + 1, sizeof(*cfg->configs));
-    json_object_foreach(configs, key, value)
-    {
+    json_object_foreach (configs, key, value) {
       if (parse_config(key, value, &cfg->configs[cfg->n_configs++], err) < 0) {
         registries_free(cfg);
         return NULL;
@@ -80,7 +83,8 @@ registries_load(const char *path, k8c_err *err)
   size_t cap = 0;
   ssize_t len = getdelim(&text, &cap, '\0', f);
   fclose(f);
-  struct registries_config *cfg = registries_parse(text ? text : "", len > 0 ? (size_t)len : 0, err);
+  struct registries_config *cfg =
+      registries_parse(text ? text : "", len > 0 ? (size_t)len : 0, err);
   free(text);
   if (cfg == NULL)
     k8c_err_prefix(err, "%s", path);
@@ -166,8 +170,7 @@ registry_host_is_loopback(const char *host)
 
 int
 registries_endpoints(const struct registries_config *cfg, const struct image_ref *ref,
-                     bool include_default, struct registry_endpoint **out, size_t *n,
-                     k8c_err *err)
+                     bool include_default, struct registry_endpoint **out, size_t *n, k8c_err *err)
 {
   const struct registry_mirror *mirror = NULL, *wildcard = NULL;
   for (size_t i = 0; cfg != NULL && i < cfg->n_mirrors; i++) {
@@ -252,8 +255,7 @@ parse_mirror(const char *host, json_t *value, struct registry_mirror *m, k8c_err
     m->endpoints = xcalloc(json_array_size(endpoints) + 1, sizeof(char *));
     size_t i;
     json_t *ep;
-    json_array_foreach(endpoints, i, ep)
-    {
+    json_array_foreach (endpoints, i, ep) {
       if (!json_is_string(ep) || json_string_length(ep) == 0)
         return k8c_error(err, 400, K8C_REASON_INVALID,
                          "registries: mirrors.%s.endpoint[%zu] must be a URL", host, i);
@@ -274,8 +276,7 @@ parse_mirror(const char *host, json_t *value, struct registry_mirror *m, k8c_err
     m->rewrites = xcalloc(json_object_size(rewrite) + 1, sizeof(*m->rewrites));
     const char *pattern;
     json_t *replacement;
-    json_object_foreach(rewrite, pattern, replacement)
-    {
+    json_object_foreach (rewrite, pattern, replacement) {
       regex_t re;
       if (!json_is_string(replacement) || regcomp(&re, pattern, REG_EXTENDED) != 0)
         return k8c_error(err, 400, K8C_REASON_INVALID,

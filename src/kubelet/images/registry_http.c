@@ -157,8 +157,7 @@ registry_http_get(const char *url, const struct registry_http_options *opts,
     return 0;
   switch (rc) {
   case CURLE_OPERATION_TIMEDOUT:
-    return k8c_error(err, 504, K8C_REASON_TIMEOUT, "no answer from %s within %d s", url,
-                     timeout);
+    return k8c_error(err, 504, K8C_REASON_TIMEOUT, "no answer from %s within %d s", url, timeout);
   case CURLE_COULDNT_RESOLVE_HOST:
   case CURLE_COULDNT_CONNECT:
     return k8c_error(err, 503, K8C_REASON_UNAVAILABLE, "cannot reach %s: %s", url,
@@ -181,8 +180,7 @@ registry_http_status_error(const struct registry_http_response *resp, const char
   json_t *errors = json_object_get(body, "errors");
   size_t i;
   json_t *e;
-  json_array_foreach(errors, i, e)
-  {
+  json_array_foreach (errors, i, e) {
     const char *message = json_string_value(json_object_get(e, "message"));
     const char *code = json_string_value(json_object_get(e, "code"));
     const char *text = message && *message ? message : code;

@@ -19,10 +19,10 @@
 
 struct registry_http_options {
   const struct registry_host_config *config; /* TLS settings; may be NULL */
-  int timeout_seconds;                        /* connect, and longest silence mid-transfer */
-  const char *authorization;                  /* full header value ("Bearer x") or NULL */
-  const char *accept;                         /* Accept header value or NULL */
-  int64_t resume_from;                        /* > 0: ask for bytes from this offset */
+  int timeout_seconds;                       /* connect, and longest silence mid-transfer */
+  const char *authorization;                 /* full header value ("Bearer x") or NULL */
+  const char *accept;                        /* Accept header value or NULL */
+  int64_t resume_from;                       /* > 0: ask for bytes from this offset */
 };
 
 /* Receives body bytes of a 2xx answer; returns 0, or -1 to abort the transfer. */

@@ -115,10 +115,6 @@ run_verb(struct image_store *store, const char *verb, int argc, char **argv,
       k8c_err_clear(&err);
       return 1;
     }
-  } else if (strcmp(verb, "import") != 0 && strcmp(verb, "rm") != 0 && strcmp(verb, "rmi") != 0) {
-    fprintf(stderr, "k8c image: unknown command \"%s\"\n", verb);
-    image_usage(stderr);
-    return 2;
   }
   int status = 0;
   for (int i = 0; i < argc; i++) {
@@ -140,8 +136,12 @@ run_verb(struct image_store *store, const char *verb, int argc, char **argv,
       if (image_import(store, argv[i], &list, &n, &err) < 0) {
         status = 1;
       } else {
-        for (size_t k = 0; k < n; k++)
-          printf("imported %s %s\n", list[k]->names[0] ? list[k]->names[0] : "<none>", list[k]->id);
+        for (size_t k = 0; k < n; k++) {
+          printf("imported %s", list[k]->id);
+          for (size_t t = 0; list[k]->names[t]; t++)
+            printf("%s%s", t ? ", " : " (", list[k]->names[t]);
+          printf("%s\n", list[k]->names[0] ? ")" : "");
+        }
       }
       image_info_list_free(list, n);
     } else {
@@ -183,6 +183,15 @@ cmd_image(int argc, char **argv)
     return argc < 2 ? 2 : 0;
   }
   const char *verb = argv[1];
+  static const char *const verbs[] = {"import", "ls", "list", "rm", "rmi", "pull", NULL};
+  bool known = false;
+  for (size_t i = 0; verbs[i]; i++)
+    known |= strcmp(verb, verbs[i]) == 0;
+  if (!known) {
+    fprintf(stderr, "k8c image: unknown command \"%s\"\n", verb);
+    image_usage(stderr);
+    return 2;
+  }
   argc--;
   argv++;
   optind = 1;
@@ -215,6 +224,10 @@ cmd_image(int argc, char **argv)
       image_usage(stderr);
       return 2;
     }
+  }
+  if (optind >= argc && strcmp(verb, "ls") != 0 && strcmp(verb, "list") != 0) {
+    fprintf(stderr, "k8c image %s: needs at least one argument\n", verb);
+    return 2;
   }
   cleanup_free char *root = xasprintf("%s/agent/images", flags.data_dir);
   k8c_err err = {0};

@@ -13,7 +13,7 @@ RUNS=${IMAGE_RUNS:-3}
 [ -x "$K8C" ] || { echo "image_pull.sh: build k8c first ($K8C)" >&2; exit 1; }
 source "$ROOT/tests/lib/image_fixture.sh"
 WORK=$(mktemp -d /tmp/k8c-bench-image.XXXXXX)
-trap 'fixture_stop_registry; rm -rf "$WORK"' EXIT
+trap 'fixture_stop_registry || true; rm -rf "$WORK"' EXIT
 fixture_build_busybox "$WORK/layout" bench
 fixture_start_registry "$WORK"
 fixture_push "$WORK/layout" bench library/busybox:bench

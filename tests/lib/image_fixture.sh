@@ -140,7 +140,7 @@ fixture_push() {
 fixture_stop_registry() {
   if [ -n "${FIXTURE_REGISTRY_PID:-}" ]; then
     kill "$FIXTURE_REGISTRY_PID" 2>/dev/null
-    wait "$FIXTURE_REGISTRY_PID" 2>/dev/null
+    wait "$FIXTURE_REGISTRY_PID" 2>/dev/null || true
     FIXTURE_REGISTRY_PID=
   fi
 }

@@ -66,6 +66,8 @@ struct scheduler {
   pthread_mutex_t stats_mu;
   struct scheduler_stats stats;
   struct latency_ring cycle, e2e;
+  unsigned long long burst_scheduled;       /* bound since the last stats line */
+  unsigned long long burst_attempts_before; /* stats.attempts at the last stats line */
 };
 
 static long long
@@ -92,18 +94,27 @@ cmp_double(const void *a, const void *b)
   return x < y ? -1 : x > y;
 }
 
+/* Percentiles of the newest `last` values (0 = all kept). */
+static void
+ring_percentiles_last(const struct latency_ring *r, size_t last, double *p50, double *p99)
+{
+  *p50 = *p99 = 0;
+  size_t n = last == 0 || last > r->n ? r->n : last;
+  if (n == 0)
+    return;
+  double *copy = xmalloc(n * sizeof *copy);
+  for (size_t i = 0; i < n; i++)
+    copy[i] = r->v[(r->next + LATENCY_RING - 1 - i) % LATENCY_RING];
+  qsort(copy, n, sizeof *copy, cmp_double);
+  *p50 = copy[n / 2];
+  *p99 = copy[(n * 99) / 100 < n ? (n * 99) / 100 : n - 1];
+  free(copy);
+}
+
 static void
 ring_percentiles(const struct latency_ring *r, double *p50, double *p99)
 {
-  *p50 = *p99 = 0;
-  if (r->n == 0)
-    return;
-  double *copy = xmalloc(r->n * sizeof *copy);
-  memcpy(copy, r->v, r->n * sizeof *copy);
-  qsort(copy, r->n, sizeof *copy, cmp_double);
-  *p50 = copy[r->n / 2];
-  *p99 = copy[(r->n * 99) / 100 < r->n ? (r->n * 99) / 100 : r->n - 1];
-  free(copy);
+  ring_percentiles_last(r, 0, p50, p99);
 }
 
 /* ---------- priority ---------- */
@@ -431,6 +442,34 @@ set_unschedulable_condition(struct scheduler *s, const struct pod_info *pi, cons
   json_decref(patch);
 }
 
+/* Once a burst of scheduling is over (nothing queued, nothing to bind), one log line
+ * with its latency figures; the rings start afresh for the next burst. bench/scheduler.sh
+ * reads these lines. */
+static void
+report_if_idle(struct scheduler *s)
+{
+  struct sched_queue_counts qc;
+  sched_queue_counts(s->queue, &qc);
+  pthread_mutex_lock(&s->jobs_mu);
+  bool idle = s->jobs_head == NULL && qc.active == 0 && qc.in_flight == 0 && qc.backoff == 0;
+  pthread_mutex_unlock(&s->jobs_mu);
+  if (!idle)
+    return;
+  double c50, c99, e50, e99;
+  pthread_mutex_lock(&s->stats_mu);
+  unsigned long long n = s->burst_scheduled;
+  unsigned long long cycles = s->stats.attempts - s->burst_attempts_before;
+  ring_percentiles_last(&s->cycle, (size_t)cycles, &c50, &c99);
+  ring_percentiles_last(&s->e2e, (size_t)n, &e50, &e99);
+  s->burst_scheduled = 0;
+  s->burst_attempts_before = s->stats.attempts;
+  pthread_mutex_unlock(&s->stats_mu);
+  if (n)
+    log_info("scheduler stats: %llu pods bound (%llu cycles); scheduling cycle p50 %.3f ms "
+             "p99 %.3f ms; queued to bound p50 %.3f ms p99 %.3f ms",
+             n, cycles, c50, c99, e50, e99);
+}
+
 static void
 run_bind(struct scheduler *s, struct job *j)
 {
@@ -443,8 +482,10 @@ run_bind(struct scheduler *s, struct job *j)
                  j->pi->ns, j->pi->name, j->node);
     pthread_mutex_lock(&s->stats_mu);
     s->stats.scheduled++;
+    s->burst_scheduled++;
     ring_add(&s->e2e, (double)(t0 / 1000 - j->pi->queued_ms) + (double)(now_us() - t0) / 1000.0);
     pthread_mutex_unlock(&s->stats_mu);
+    report_if_idle(s);
     return;
   }
   sched_cache_lock(s->cache);

@@ -17,6 +17,7 @@ sim_server_start sched "$NODES" --cluster-cidr 10.0.0.0/8
 rates=()
 cycle_p99s=()
 e2e_p99s=()
+seen=0
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 for r in $(seq 1 "$RUNS"); do
   ns=sched-$r
@@ -32,15 +33,18 @@ for r in $(seq 1 "$RUNS"); do
   rate=$(python3 -c "print(round($PODS / (($end - $start) / 1e6)))")
   rates+=("$rate")
   stats=""
-  for _ in $(seq 1 100); do
-    stats=$(grep "scheduler stats" "$WORK/server.log" | sed -n "${r}p")
+  for _ in $(seq 1 100); do # the run's largest burst line (a pause may split a run in two)
+    stats=$( (grep "scheduler stats" "$WORK/server.log" || true) | tail -n +$((seen + 1)) |
+      awk -F'stats: ' '{split($2, a, " "); print a[1] "\t" $0}' | sort -n -r | head -1 | cut -f2-)
     [ -n "$stats" ] && break
     sleep 0.1
   done
+  seen=$(grep -c "scheduler stats" "$WORK/server.log" || true)
+  [ -n "$stats" ] || stats="stats: (no scheduler stats line)"
   cycle_p99s+=("$(sed -n 's/.*cycle p50 [0-9.]* ms p99 \([0-9.]*\) ms.*/\1/p' <<<"$stats")")
   e2e_p99s+=("$(sed -n 's/.*bound p50 [0-9.]* ms p99 \([0-9.]*\) ms.*/\1/p' <<<"$stats")")
   echo "sched run $r: $PODS pods bound in $(( (end - start) / 1000 )) ms = $rate pods/s; ${stats#*stats: }" >&2
-  kc delete ns "$ns" --wait=false >/dev/null
+  kc delete ns "$ns" --timeout=300s >/dev/null # gone before the next run starts
 done
 rss=$(sim_server_rss_mib)
 med() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }

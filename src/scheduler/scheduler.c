@@ -22,7 +22,7 @@
 
 #define LATENCY_RING 16384
 
-enum job_kind { JOB_BIND, JOB_UNSCHEDULABLE, JOB_PREEMPT };
+enum job_kind { JOB_BIND, JOB_UNSCHEDULABLE, JOB_PREEMPT, JOB_SCHEDULED_EVENT };
 
 struct job {
   enum job_kind kind;
@@ -451,7 +451,7 @@ report_if_idle(struct scheduler *s)
   struct sched_queue_counts qc;
   sched_queue_counts(s->queue, &qc);
   pthread_mutex_lock(&s->jobs_mu);
-  bool idle = s->jobs_head == NULL && qc.active == 0 && qc.in_flight == 0 && qc.backoff == 0;
+  bool idle = s->jobs_head == NULL && qc.active == 0 && qc.in_flight == 0;
   pthread_mutex_unlock(&s->jobs_mu);
   if (!idle)
     return;
@@ -478,14 +478,14 @@ run_bind(struct scheduler *s, struct job *j)
   int rc = client_bind(s->client, j->pi->ns, j->pi->name, j->pi->uid, j->node, &err);
   if (rc == 0) {
     sched_queue_done(s->queue, j->pi->key);
-    event_record(s->events, j->pi->obj, "Normal", "Scheduled", "Successfully assigned %s/%s to %s",
-                 j->pi->ns, j->pi->name, j->node);
+    /* The event is written by whichever worker is free next, as upstream's recorder writes
+     * asynchronously: the next binding does not wait for it. */
+    job_push(s, JOB_SCHEDULED_EVENT, j->pi, j->node, NULL);
     pthread_mutex_lock(&s->stats_mu);
     s->stats.scheduled++;
     s->burst_scheduled++;
     ring_add(&s->e2e, (double)(t0 / 1000 - j->pi->queued_ms) + (double)(now_us() - t0) / 1000.0);
     pthread_mutex_unlock(&s->stats_mu);
-    report_if_idle(s);
     return;
   }
   sched_cache_lock(s->cache);
@@ -568,6 +568,10 @@ worker_main(void *arg)
       run_bind(s, j);
     } else if (j->kind == JOB_PREEMPT) {
       run_preempt(s, j);
+    } else if (j->kind == JOB_SCHEDULED_EVENT) {
+      event_record(s->events, j->pi->obj, "Normal", "Scheduled", "Successfully assigned %s/%s to %s",
+                   j->pi->ns, j->pi->name, j->node);
+      report_if_idle(s);
     } else {
       event_record(s->events, j->pi->obj, "Warning", "FailedScheduling", "%s", j->message);
       set_unschedulable_condition(s, j->pi, j->message);
@@ -719,7 +723,7 @@ scheduler_start_with_client(k8c_client *client, const struct scheduler_config *c
   }
   if (!informer_factory_wait_synced(s->informers, 10000))
     log_warn("scheduler: informers not synced after 10 s; continuing");
-  s->nworkers = c.bind_workers > 0 ? c.bind_workers : 4;
+  s->nworkers = c.bind_workers > 0 ? c.bind_workers : 16;
   s->workers = xcalloc((size_t)s->nworkers, sizeof *s->workers);
   for (int i = 0; i < s->nworkers; i++)
     if (pthread_create(&s->workers[i], NULL, worker_main, s) != 0) {

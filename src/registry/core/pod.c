@@ -169,7 +169,7 @@ static int
 pod_prepare_create(const struct strategy_env *env, json_t *obj, k8c_err *err)
 {
   pod_default_toleration_seconds(json_object_get(obj, "spec"));
-  if (pod_priority_admit(env->reg, obj, err) < 0)
+  if (env && env->reg && pod_priority_admit(env->reg, obj, err) < 0)
     return -1;
   json_t *status = json_object();
   json_object_set_new(status, "phase", json_string("Pending"));

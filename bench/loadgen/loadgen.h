@@ -7,8 +7,8 @@
 
 #include "lib/err.h"
 
-#include <stdbool.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 /* Which HTTP client carries the requests of http_client.h. */

@@ -114,10 +114,10 @@ create_one_pod(http_client *client, uint64_t index, unsigned int *rng, void *ctx
   char name[128];
   char manifest[2048];
   snprintf(name, sizeof(name), "%s-%06" PRIu64, ctx->run_prefix, index);
-  int len = ctx->sched_mix ? kube_pod_manifest_sched_mix(manifest, sizeof(manifest),
-                                                        ctx->namespace_name, name, index, err)
-                           : kube_pod_manifest(manifest, sizeof(manifest), ctx->namespace_name,
-                                               name, err);
+  int len = ctx->sched_mix
+                ? kube_pod_manifest_sched_mix(manifest, sizeof(manifest), ctx->namespace_name, name,
+                                              index, err)
+                : kube_pod_manifest(manifest, sizeof(manifest), ctx->namespace_name, name, err);
   if (len < 0)
     return -1;
   long status = http_client_request(client, "POST", ctx->path, manifest, (size_t)len, err);

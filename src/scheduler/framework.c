@@ -113,8 +113,8 @@ histogram_add(hashmap *h, const char *reason)
 }
 
 static char *
-fit_error_text(struct sched_framework *fw, struct sched_cache *c, struct pod_info *pod,
-               size_t nall, struct failed_node *failed, struct sched_status *sts, size_t nfailed,
+fit_error_text(struct sched_framework *fw, struct sched_cache *c, struct pod_info *pod, size_t nall,
+               struct failed_node *failed, struct sched_status *sts, size_t nfailed,
                struct sched_result *out)
 {
   hashmap *h = hashmap_new();

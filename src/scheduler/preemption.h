@@ -23,10 +23,10 @@ struct sched_node_failure {
 };
 
 struct preemption_result {
-  struct node_info *node;     /* chosen candidate (borrowed), NULL if none */
-  struct pod_info **victims;  /* new references; free with preemption_result_clear */
+  struct node_info *node;    /* chosen candidate (borrowed), NULL if none */
+  struct pod_info **victims; /* new references; free with preemption_result_clear */
   size_t nvictims;
-  char *message;              /* without a candidate: the "0/N nodes are available: ..." text */
+  char *message; /* without a candidate: the "0/N nodes are available: ..." text */
 };
 
 /* Runs preemption for pod after a cycle in which no node fitted (the caller holds the

@@ -27,8 +27,8 @@ enum job_kind { JOB_BIND, JOB_UNSCHEDULABLE, JOB_PREEMPT, JOB_SCHEDULED_EVENT };
 struct job {
   enum job_kind kind;
   struct pod_info *pi;
-  char *node;    /* JOB_BIND */
-  char *message; /* JOB_UNSCHEDULABLE */
+  char *node;                /* JOB_BIND */
+  char *message;             /* JOB_UNSCHEDULABLE */
   struct pod_info **victims; /* JOB_PREEMPT (node = the nominated node) */
   size_t nvictims;
   struct job *next;
@@ -569,8 +569,8 @@ worker_main(void *arg)
     } else if (j->kind == JOB_PREEMPT) {
       run_preempt(s, j);
     } else if (j->kind == JOB_SCHEDULED_EVENT) {
-      event_record(s->events, j->pi->obj, "Normal", "Scheduled", "Successfully assigned %s/%s to %s",
-                   j->pi->ns, j->pi->name, j->node);
+      event_record(s->events, j->pi->obj, "Normal", "Scheduled",
+                   "Successfully assigned %s/%s to %s", j->pi->ns, j->pi->name, j->node);
       report_if_idle(s);
     } else {
       event_record(s->events, j->pi->obj, "Warning", "FailedScheduling", "%s", j->message);
@@ -598,8 +598,8 @@ schedule_pod(struct scheduler *s, struct pod_info *pi)
   s->fw.pdbs = s->pdb_list;
   s->fw.npdbs = s->npdbs;
   struct nomination *mine = hashmap_get(s->nominations, pi->key);
-  const char *status_nominated = json_string_value(
-      json_object_get(json_object_get(pi->obj, "status"), "nominatedNodeName"));
+  const char *status_nominated =
+      json_string_value(json_object_get(json_object_get(pi->obj, "status"), "nominatedNodeName"));
   s->fw.nominated_node = mine ? mine->node : status_nominated;
   struct pod_info **reserved = NULL;
   size_t nreserved = reserve_nominated(s, pi, &reserved);

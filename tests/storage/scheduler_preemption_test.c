@@ -125,8 +125,9 @@ TEST(no_victims_never_policy_and_messages)
   struct sched_framework fw = test_framework();
   add_node(c, "node-a", "z", "2", "4Gi", NULL, NULL);
   add_node(c, "node-b", "z", "2", "4Gi", NULL, NULL);
-  add_node(c, "node-c", "z", "1", "4Gi", NULL, "[{\"key\":\"k\",\"value\":\"v\",\"effect\":"
-                                              "\"NoSchedule\"}]");
+  add_node(c, "node-c", "z", "1", "4Gi", NULL,
+           "[{\"key\":\"k\",\"value\":\"v\",\"effect\":"
+           "\"NoSchedule\"}]");
   bind_pod(c, "a0", "node-a", "2", 200, NULL); /* more important than the preemptor */
   bind_pod(c, "b0", "node-b", "1", 0, NULL);   /* evicting it still leaves too little */
   bind_pod(c, "b1", "node-b", "1", 500, NULL);

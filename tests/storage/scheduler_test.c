@@ -390,7 +390,8 @@ TEST(preemption_evicts_lower_priority_and_nominates)
   for (int k = 0; k < 250 && nominated == NULL; k++) {
     json_decref(p);
     p = get_pod(&f, "vip");
-    nominated = json_string_value(json_object_get(json_object_get(p, "status"), "nominatedNodeName"));
+    nominated =
+        json_string_value(json_object_get(json_object_get(p, "status"), "nominatedNodeName"));
     if (nominated == NULL)
       usleep(20000);
   }

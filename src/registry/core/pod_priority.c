@@ -52,7 +52,7 @@ lookup_class(struct registry *reg, const char *name, struct resolved_class *out)
       return 1;
     }
   }
-  json_int_t builtin = strcmp(name, "system-node-critical") == 0      ? SYSTEM_CRITICAL_PRIORITY + 1000
+  json_int_t builtin = strcmp(name, "system-node-critical") == 0 ? SYSTEM_CRITICAL_PRIORITY + 1000
                        : strcmp(name, "system-cluster-critical") == 0 ? SYSTEM_CRITICAL_PRIORITY
                                                                       : -1;
   if (builtin < 0)
@@ -80,7 +80,8 @@ default_class(struct registry *reg, struct resolved_class *out)
     json_t *pc = parse_cached(objs[i]);
     if (pc && json_is_true(json_object_get(pc, "globalDefault")) &&
         (!found || json_integer_value(json_object_get(pc, "value")) < out->value)) {
-      const char *name = json_string_value(json_object_get(json_object_get(pc, "metadata"), "name"));
+      const char *name =
+          json_string_value(json_object_get(json_object_get(pc, "metadata"), "name"));
       free(out->name);
       free(out->preemption_policy);
       resolved_from(out, name ? name : "", pc);

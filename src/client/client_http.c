@@ -166,6 +166,8 @@ http_handle_setup(const struct http_client *c, CURL *h)
   curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(h, CURLOPT_USERAGENT, c->user_agent);
   curl_easy_setopt(h, CURLOPT_CAINFO, c->ca_file);
+  /* Only the given CA: not the system's bundle (nor the cost of loading it). */
+  curl_easy_setopt(h, CURLOPT_CAPATH, NULL);
   curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
   curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
   curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "https");
@@ -303,6 +305,8 @@ pool_take(struct http_client *c)
   }
   http_handle_setup(c, h);
   curl_easy_setopt(h, CURLOPT_SHARE, c->share);
+  /* The shared cache keeps this many idle connections (curl's default is 5). */
+  curl_easy_setopt(h, CURLOPT_MAXCONNECTS, (long)HTTP_POOL_MAX);
   return h;
 }
 

@@ -36,14 +36,16 @@ client_http_new(const struct client_http_config *cfg, k8c_err *err)
   }
   bool has_cert = cfg->cert_file && cfg->cert_file[0];
   if (has_cert != (cfg->key_file && cfg->key_file[0])) {
-    k8c_error(err, 400, K8C_REASON_BAD_REQUEST, "a client certificate needs its key, and a key its certificate");
+    k8c_error(err, 400, K8C_REASON_BAD_REQUEST,
+              "a client certificate needs its key, and a key its certificate");
     return NULL;
   }
   if (!has_cert && (cfg->token == NULL || cfg->token[0] == '\0')) {
-    k8c_error(err, 400, K8C_REASON_BAD_REQUEST, "credentials needed: a client certificate or a token");
+    k8c_error(err, 400, K8C_REASON_BAD_REQUEST,
+              "credentials needed: a client certificate or a token");
     return NULL;
   }
-  pthread_once(&curl_init_once, curl_init);
+  http_curl_init_once();
   struct http_client *c = xcalloc(1, sizeof *c);
   c->base.ops = &http_ops;
   c->server = xstrdup(cfg->server);
@@ -79,6 +81,12 @@ client_http_new(const struct client_http_config *cfg, k8c_err *err)
 }
 
 /* ---------- shared helpers ---------- */
+
+void
+http_curl_init_once(void)
+{
+  pthread_once(&curl_init_once, curl_init);
+}
 
 static bool
 unreserved(unsigned char ch)
@@ -502,10 +510,9 @@ http_bind(k8c_client *kc, const char *ns, const char *name, const char *uid, con
 {
   struct http_client *c = to_http(kc);
   const struct api_resource *pods = api_resource_find("", "v1", "pods");
-  cleanup_json json_t *binding =
-      json_pack("{s:s,s:s,s:{s:s,s:s},s:{s:s,s:s,s:s}}", "apiVersion", "v1", "kind", "Binding",
-                "metadata", "name", name, "namespace", ns, "target", "apiVersion", "v1", "kind",
-                "Node", "name", node);
+  cleanup_json json_t *binding = json_pack(
+      "{s:s,s:s,s:{s:s,s:s},s:{s:s,s:s,s:s}}", "apiVersion", "v1", "kind", "Binding", "metadata",
+      "name", name, "namespace", ns, "target", "apiVersion", "v1", "kind", "Node", "name", node);
   if (uid && uid[0])
     json_object_set_new(json_object_get(binding, "metadata"), "uid", json_string(uid));
   buf q;

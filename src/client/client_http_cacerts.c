@@ -2,7 +2,7 @@
  * fetch SERVER/cacerts over an unverified connection, then accept the bytes only if
  * their SHA-256 equals the CA hash carried by the join token. Nothing sent over that
  * connection is secret, and nothing received is trusted before the hash matches. */
-#include "client/client_http.h"
+#include "client/client_http_internal.h"
 
 #include "lib/buf.h"
 #include "lib/mem.h"
@@ -44,9 +44,11 @@ client_http_fetch_ca(const char *server, const char *ca_hash, char **pem_out, si
 {
   *pem_out = NULL;
   if (ca_hash == NULL || strlen(ca_hash) != 64)
-    return k8c_error(err, 400, K8C_REASON_BAD_REQUEST, "no CA hash to check the server's CA against");
+    return k8c_error(err, 400, K8C_REASON_BAD_REQUEST,
+                     "no CA hash to check the server's CA against");
   if (server == NULL || strncmp(server, "https://", 8) != 0)
     return k8c_error(err, 400, K8C_REASON_BAD_REQUEST, "the server URL must start with https://");
+  http_curl_init_once();
   CURL *h = curl_easy_init();
   if (h == NULL)
     abort();

@@ -31,6 +31,9 @@ struct http_client {
   int max_idle;
 };
 
+/* curl_global_init, once per process, before any curl handle is made. */
+void http_curl_init_once(void);
+
 /* The URL of a collection (name NULL/""), an object or its subresource, with query
  * (already encoded, without '?', may be NULL or ""). Caller frees. */
 char *http_url(const struct http_client *c, const struct api_resource *res, const char *ns,

@@ -26,7 +26,7 @@ struct http_watch {
   CURL *easy;
   struct curl_slist *headers;
   char *url;
-  buf data;        /* received bytes; [consumed, len) not yet handed out */
+  buf data; /* received bytes; [consumed, len) not yet handed out */
   size_t consumed;
   bool headers_done;
   bool paused;
@@ -308,8 +308,7 @@ http_watch_next(client_watch *cw, struct client_event *ev, int timeout_ms)
       return rc;
     if (w->finished) {
       if (w->result != CURLE_OK && w->result != CURLE_WRITE_ERROR)
-        log_debug("client_http: watch %s ended: %s", w->res->plural,
-                  curl_easy_strerror(w->result));
+        log_debug("client_http: watch %s ended: %s", w->res->plural, curl_easy_strerror(w->result));
       return -1;
     }
     long long left = deadline < 0 ? 1000 : deadline - now_ms();

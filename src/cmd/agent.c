@@ -34,21 +34,22 @@ struct agent_flags {
 static void
 agent_usage(FILE *out)
 {
-  fprintf(out,
-          "usage: k8c agent --server https://HOST:PORT --token TOKEN [flags]\n\n"
-          "  --server URL                 the API server to join (required)\n"
-          "  --token TOKEN                the server's join token (DATA_DIR/server/token on the\n"
-          "                               server; required; or K8C_TOKEN in the environment)\n"
-          "  --ca-file PATH               the server's CA; default: fetched from the server and\n"
-          "                               checked against the CA hash in a K10 token\n"
-          "  --data-dir DIR               state directory (default /var/lib/k8c)\n"
-          "  --node-name NAME             this node's name (real agent; default the hostname)\n"
-          "  --simulate N                 run N simulated nodes instead of a real node\n"
-          "  --simulate-first-index I     name them sim-node-<I> onwards (default 0), so that\n"
-          "                               several agents do not collide\n"
-          "  --simulate-ready-delay MS    their pods turn Ready MS after Running (default 0)\n"
-          "  --cluster-cidr CIDR          pod network, as given to the server (default 10.42.0.0/16)\n"
-          "  -v N                         log verbosity 0-3 (default 2)\n");
+  fprintf(
+      out,
+      "usage: k8c agent --server https://HOST:PORT --token TOKEN [flags]\n\n"
+      "  --server URL                 the API server to join (required)\n"
+      "  --token TOKEN                the server's join token (DATA_DIR/server/token on the\n"
+      "                               server; required; or K8C_TOKEN in the environment)\n"
+      "  --ca-file PATH               the server's CA; default: fetched from the server and\n"
+      "                               checked against the CA hash in a K10 token\n"
+      "  --data-dir DIR               state directory (default /var/lib/k8c)\n"
+      "  --node-name NAME             this node's name (real agent; default the hostname)\n"
+      "  --simulate N                 run N simulated nodes instead of a real node\n"
+      "  --simulate-first-index I     name them sim-node-<I> onwards (default 0), so that\n"
+      "                               several agents do not collide\n"
+      "  --simulate-ready-delay MS    their pods turn Ready MS after Running (default 0)\n"
+      "  --cluster-cidr CIDR          pod network, as given to the server (default 10.42.0.0/16)\n"
+      "  -v N                         log verbosity 0-3 (default 2)\n");
 }
 
 static int

@@ -113,7 +113,8 @@ TEST(crud_and_patch_types_over_https)
   CHECK_INT(http_fixture_open(&f), 0);
   const struct api_resource *cms = resource("", "configmaps");
   k8c_err err = {0};
-  json_t *cm = json_of("{\"metadata\":{\"name\":\"a\",\"labels\":{\"x\":\"1\"}},\"data\":{\"k\":\"v\"}}");
+  json_t *cm =
+      json_of("{\"metadata\":{\"name\":\"a\",\"labels\":{\"x\":\"1\"}},\"data\":{\"k\":\"v\"}}");
   json_t *created = NULL;
   CHECK_INT(client_create(f.admin, cms, "default", cm, NULL, &created, &err), 0);
   CHECK_STR(json_string_value(json_object_get(created, "kind")), "ConfigMap");
@@ -238,13 +239,14 @@ TEST(status_subresource_binding_and_paging)
   k8c_err err = {0};
   const struct api_resource *nodes = resource("", "nodes");
   const struct api_resource *pods = resource("", "pods");
-  json_t *node = json_of("{\"metadata\":{\"name\":\"n1\"},\"spec\":{\"podCIDR\":\"10.42.0.0/24\"}}");
+  json_t *node =
+      json_of("{\"metadata\":{\"name\":\"n1\"},\"spec\":{\"podCIDR\":\"10.42.0.0/24\"}}");
   json_t *created = NULL;
   CHECK_INT(client_create(f.admin, nodes, "", node, NULL, &created, &err), 0);
   /* Status update leaves the spec alone; a status patch goes to the subresource. */
   json_t *st = json_deep_copy(created);
-  json_object_set_new(st, "status", json_pack("{s:[{s:s,s:s}]}", "conditions", "type", "Ready",
-                                              "status", "True"));
+  json_object_set_new(
+      st, "status", json_pack("{s:[{s:s,s:s}]}", "conditions", "type", "Ready", "status", "True"));
   json_object_set_new(json_object_get(st, "spec"), "unschedulable", json_true());
   json_t *after = NULL;
   CHECK_INT(client_update_status(f.admin, nodes, "", NULL, st, NULL, &after, &err), 0);
@@ -256,9 +258,9 @@ TEST(status_subresource_binding_and_paging)
   json_decref(after);
   json_t *p = json_of("{\"status\":{\"capacity\":{\"pods\":\"110\"}}}");
   struct client_write_opts sub = {.subresource = "status"};
-  CHECK_INT(client_patch(f.admin, nodes, "", "n1", "application/merge-patch+json", p, &sub, &after,
-                         &err),
-            0);
+  CHECK_INT(
+      client_patch(f.admin, nodes, "", "n1", "application/merge-patch+json", p, &sub, &after, &err),
+      0);
   CHECK_STR(json_string_value(json_object_get(
                 json_object_get(json_object_get(after, "status"), "capacity"), "pods")),
             "110");
@@ -283,9 +285,8 @@ TEST(status_subresource_binding_and_paging)
   for (int i = 0; i < 5; i++) {
     char name[16];
     snprintf(name, sizeof name, "c%d", i);
-    CHECK_INT(create_configmap(&f.base, name, i % 2 ? "{\"odd\":\"yes\"}" : "{\"odd\":\"no\"}",
-                               NULL),
-              0);
+    CHECK_INT(
+        create_configmap(&f.base, name, i % 2 ? "{\"odd\":\"yes\"}" : "{\"odd\":\"no\"}", NULL), 0);
   }
   const struct api_resource *cms = resource("", "configmaps");
   struct client_list_opts lo = {.label_selector = "odd in (yes,no)", .limit = 2};
@@ -300,14 +301,15 @@ TEST(status_subresource_binding_and_paging)
     CHECK_STR(json_string_value(json_object_get(list, "kind")), "ConfigMapList");
     total += (int)json_array_size(json_object_get(list, "items"));
     pages++;
-    const char *next = json_string_value(
-        json_object_get(json_object_get(list, "metadata"), "continue"));
+    const char *next =
+        json_string_value(json_object_get(json_object_get(list, "metadata"), "continue"));
     snprintf(cont, sizeof cont, "%s", next ? next : "");
     json_decref(list);
   } while (cont[0] && pages < 10);
   CHECK_INT(total, 5);
   CHECK_INT(pages, 3);
-  struct client_list_opts odd = {.label_selector = "odd=yes", .field_selector = "metadata.name!=c1"};
+  struct client_list_opts odd = {.label_selector = "odd=yes",
+                                 .field_selector = "metadata.name!=c1"};
   json_t *list = NULL;
   CHECK_INT(client_list(f.admin, cms, "", &odd, &list, &err), 0);
   CHECK_INT(json_array_size(json_object_get(list, "items")), 1);
@@ -379,6 +381,50 @@ TEST(watch_delivers_changes_in_order)
   http_fixture_close(&f);
 }
 
+/* More than the watch's 1 MiB backlog waits unread: the transfer pauses and resumes, and
+ * every event arrives whole and in order. */
+TEST(watch_backlog_pauses_and_resumes)
+{
+  struct http_fixture f;
+  CHECK_INT(http_fixture_open(&f), 0);
+  const struct api_resource *cms = resource("", "configmaps");
+  enum { COUNT = 24, VALUE_BYTES = 200 * 1024 };
+  char *value = xmalloc(VALUE_BYTES + 1);
+  memset(value, 'x', VALUE_BYTES);
+  value[VALUE_BYTES] = '\0';
+  k8c_err err = {0};
+  for (int i = 0; i < COUNT; i++) {
+    char name[16];
+    snprintf(name, sizeof name, "big%02d", i);
+    json_t *obj = json_pack("{s:{s:s},s:{s:s}}", "metadata", "name", name, "data", "v", value);
+    CHECK_INT(client_create(f.base.client, cms, "default", obj, NULL, NULL, &err), 0);
+    json_decref(obj);
+  }
+  struct client_list_opts all = {.resource_version = "0"};
+  client_watch *w = client_watch_start(f.admin, cms, "default", &all, &err);
+  CHECK(w != NULL);
+  if (w == NULL)
+    return;
+  usleep(300 * 1000);
+  struct client_event ev = {0};
+  int seen = 0;
+  for (int i = 0; i < COUNT; i++) {
+    char name[16];
+    snprintf(name, sizeof name, "big%02d", i);
+    if (next_event(w, &ev, "ADDED", name) != 1)
+      break;
+    json_t *data = json_object_get(client_event_object(&ev), "data");
+    if (strlen(json_string_value(json_object_get(data, "v")) ?: "") == VALUE_BYTES)
+      seen++;
+    usleep(10 * 1000);
+  }
+  CHECK_INT(seen, COUNT);
+  client_event_clear(&ev);
+  client_watch_close(w);
+  free(value);
+  http_fixture_close(&f);
+}
+
 struct cancel_arg {
   client_watch *w;
 };
@@ -442,9 +488,9 @@ TEST(join_token_gets_the_kubelet_permissions_only)
   json_decref(ns);
 
   json_t *node = json_of("{\"metadata\":{\"name\":\"agent-node\"}}");
-  CHECK_INT(status_of(client_create(f.agent, resource("", "nodes"), "", node, NULL, NULL, &err),
-                      &err),
-            0);
+  CHECK_INT(
+      status_of(client_create(f.agent, resource("", "nodes"), "", node, NULL, NULL, &err), &err),
+      0);
   json_t *p = json_of("{\"status\":{\"capacity\":{\"pods\":\"10\"}}}");
   struct client_write_opts sub = {.subresource = "status"};
   CHECK_INT(status_of(client_patch(f.agent, resource("", "nodes"), "", "agent-node",
@@ -454,39 +500,39 @@ TEST(join_token_gets_the_kubelet_permissions_only)
   json_t *lease = json_of("{\"metadata\":{\"name\":\"agent-node\"},\"spec\":{\"holderIdentity\":"
                           "\"agent-node\",\"leaseDurationSeconds\":40}}");
   const struct api_resource *leases = api_resource_find("coordination.k8s.io", "v1", "leases");
-  CHECK_INT(status_of(client_create(f.agent, leases, "kube-node-lease", lease, NULL, NULL, &err),
-                      &err),
-            0);
+  CHECK_INT(
+      status_of(client_create(f.agent, leases, "kube-node-lease", lease, NULL, NULL, &err), &err),
+      0);
   CHECK_INT(status_of(client_create(f.agent, leases, "default", lease, NULL, NULL, &err), &err),
             403);
   json_t *list = NULL;
   CHECK_INT(status_of(client_list(f.agent, resource("", "pods"), "", NULL, &list, &err), &err), 0);
   json_decref(list);
   list = NULL;
-  CHECK_INT(status_of(client_list(f.agent, resource("", "secrets"), "default", NULL, &list, &err),
-                      &err),
-            0);
+  CHECK_INT(
+      status_of(client_list(f.agent, resource("", "secrets"), "default", NULL, &list, &err), &err),
+      0);
   json_decref(list);
   json_t *cm = json_of("{\"metadata\":{\"name\":\"nope\"}}");
-  CHECK_INT(status_of(client_create(f.agent, resource("", "configmaps"), "default", cm, NULL, NULL,
-                                    &err),
-                      &err),
-            403);
+  CHECK_INT(
+      status_of(client_create(f.agent, resource("", "configmaps"), "default", cm, NULL, NULL, &err),
+                &err),
+      403);
   CHECK_INT(status_of(client_delete(f.agent, resource("", "nodes"), "", "agent-node", NULL, NULL,
                                     NULL, &err),
                       &err),
             403);
   list = NULL;
-  CHECK_INT(status_of(client_list(f.agent, api_resource_find("apps", "v1", "deployments"), "",
-                                  NULL, &list, &err),
+  CHECK_INT(status_of(client_list(f.agent, api_resource_find("apps", "v1", "deployments"), "", NULL,
+                                  &list, &err),
                       &err),
             403);
   json_t *event = json_of("{\"metadata\":{\"name\":\"e1\"},\"involvedObject\":{\"kind\":\"Node\","
                           "\"name\":\"agent-node\"},\"reason\":\"Starting\",\"type\":\"Normal\"}");
-  CHECK_INT(status_of(client_create(f.agent, resource("", "events"), "default", event, NULL, NULL,
-                                    &err),
-                      &err),
-            0);
+  CHECK_INT(
+      status_of(client_create(f.agent, resource("", "events"), "default", event, NULL, NULL, &err),
+                &err),
+      0);
 
   /* A wrong token is 401; the bare secret works like the full token. */
   struct token_parts parts;
@@ -551,8 +597,8 @@ TEST(ca_is_pinned_by_the_token_hash)
   CHECK(client_http_new(&no_creds, &err) == NULL);
   CHECK_INT(err.status, 400);
   k8c_err_clear(&err);
-  struct client_http_config plain = {.server = "http://127.0.0.1:1", .ca_file = f.ca_file,
-                                     .token = "t"};
+  struct client_http_config plain = {
+      .server = "http://127.0.0.1:1", .ca_file = f.ca_file, .token = "t"};
   CHECK(client_http_new(&plain, &err) == NULL);
   k8c_err_clear(&err);
   http_fixture_close(&f);

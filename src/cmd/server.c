@@ -358,6 +358,7 @@ cmd_server(int argc, char **argv)
       .serving_cert_pem = pki.serving_cert_pem,
       .serving_key_pem = pki.serving_key_pem,
       .client_ca_pem = pki.client_ca_cert_pem,
+      .server_ca_pem = pki.server_ca_cert_pem,
       .token = token,
       .advertise_address = f.advertise_address,
       .reg = &reg,

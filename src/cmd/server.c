@@ -230,7 +230,8 @@ stop_scheduler(void *running)
 static void *
 start_controllers(struct registry *reg, const struct server_flags *flags, k8c_err *err)
 {
-  struct controller_config ccfg = {.node_monitor_grace_seconds = flags->node_monitor_grace};
+  struct controller_config ccfg = {.node_monitor_grace_seconds = flags->node_monitor_grace,
+                                   .cluster_cidr = flags->cluster_cidr};
   return controller_manager_start(reg, &ccfg, err);
 }
 

@@ -19,4 +19,12 @@ RUN_SCENARIO(exec)
 RUN_SCENARIO(network)
 RUN_SCENARIO(readopt)
 
+TEST(crun_measure)
+{
+  struct fixture f;
+  fixture_setup(&f, "/usr/bin/crun");
+  scenario_measure(&f, "crun");
+  fixture_teardown(&f, true);
+}
+
 TEST_MAIN()

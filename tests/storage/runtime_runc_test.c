@@ -19,4 +19,12 @@ RUN_SCENARIO(exec)
 RUN_SCENARIO(network)
 RUN_SCENARIO(readopt)
 
+TEST(runc_measure)
+{
+  struct fixture f;
+  fixture_setup(&f, "/usr/bin/runc");
+  scenario_measure(&f, "runc");
+  fixture_teardown(&f, true);
+}
+
 TEST_MAIN()

@@ -383,4 +383,108 @@ scenario_readopt(struct fixture *f)
   sandbox_info_free(&sb);
 }
 
+static int
+compare_ms(const void *a, const void *b)
+{
+  double x = *(const double *)a, y = *(const double *)b;
+  return x < y ? -1 : x > y;
+}
+
+static inline double
+elapsed_ms(const struct timespec *t0)
+{
+  struct timespec t1;
+  clock_gettime(CLOCK_MONOTONIC, &t1);
+  return (double)(t1.tv_sec - t0->tv_sec) * 1e3 + (double)(t1.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
+static inline long
+rss_kb(pid_t pid)
+{
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+  FILE *fp = fopen(path, "re");
+  long kb = -1;
+  char line[256];
+  while (fp && fgets(line, sizeof line, fp))
+    if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)
+      break;
+  if (fp)
+    fclose(fp);
+  return kb;
+}
+
+/* Reports the median time from the create+start call to the container's process running
+ * its command (its first log line), over 20 containers in one sandbox, and conmon's RSS. */
+static inline void
+scenario_measure(struct fixture *f, const char *label)
+{
+  enum { N = 20 };
+  double sandbox_ms[5], call_ms[N], running_ms[N];
+  long rss[N];
+  struct sandbox_info sb = {0};
+  for (int i = 0; i < 5; i++) {
+    char suffix[16];
+    snprintf(suffix, sizeof suffix, "m%d", i);
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    struct sandbox_info other = {0};
+    if (!scenario_sandbox(f, suffix, i == 0 ? &sb : &other)) {
+      sandbox_info_free(&sb);
+      return;
+    }
+    sandbox_ms[i] = elapsed_ms(&t0);
+    sandbox_info_free(&other);
+  }
+  int ok = 0;
+  for (int i = 0; i < N; i++) {
+    char id[32];
+    snprintf(id, sizeof id, "m%d", i);
+    const char *const argv[] = {"sh", "-c", "echo up; exec sleep 60", NULL};
+    struct container_spec spec = {0};
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    if (!scenario_run(f, &sb, &spec, id, argv))
+      break;
+    call_ms[i] = elapsed_ms(&t0);
+    char *log = xasprintf("%s/default_%s_uid/%s/0.log", f->log_dir, sb.id, id);
+    for (;;) {
+      k8c_err err = {0};
+      char *text = fs_read_file(log, NULL, &err);
+      k8c_err_clear(&err);
+      bool up = text && strstr(text, "stdout F up");
+      free(text);
+      if (up || elapsed_ms(&t0) > 5000)
+        break;
+      struct timespec ts = {0, 200 * 1000};
+      nanosleep(&ts, NULL);
+    }
+    running_ms[i] = elapsed_ms(&t0);
+    free(log);
+    char *record = xasprintf("%s/containers/%s/k8c.json", f->run_dir, id);
+    json_t *j = json_load_file(record, 0, NULL);
+    rss[i] = j ? rss_kb((pid_t)json_integer_value(json_object_get(j, "conmonPid"))) : -1;
+    json_decref(j);
+    free(record);
+    ok++;
+  }
+  CHECK_INT(ok, N);
+  if (ok == N) {
+    qsort(sandbox_ms, 5, sizeof(double), compare_ms);
+    qsort(call_ms, N, sizeof(double), compare_ms);
+    qsort(running_ms, N, sizeof(double), compare_ms);
+    long rss_sum = 0;
+    for (int i = 0; i < N; i++)
+      rss_sum += rss[i];
+    fprintf(stderr,
+            "MEASURE %s: sandbox create (netns+CNI+files) median %.1f ms; container "
+            "create+start call median %.1f ms (max %.1f); to process running median %.1f ms "
+            "(max %.1f); conmon RSS mean %ld kB\n",
+            label, (sandbox_ms[2]), call_ms[N / 2], call_ms[N - 1], running_ms[N / 2],
+            running_ms[N - 1], rss_sum / N);
+    CHECK(running_ms[N / 2] < 1000);
+  }
+  sandbox_info_free(&sb);
+}
+
 #endif

@@ -18,6 +18,8 @@ RUN_SCENARIO(pids)
 RUN_SCENARIO(exec)
 RUN_SCENARIO(network)
 RUN_SCENARIO(readopt)
+RUN_SCENARIO(security)
+RUN_SCENARIO(hostnet)
 
 TEST(crun_measure)
 {

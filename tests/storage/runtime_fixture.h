@@ -35,7 +35,8 @@ struct fixture {
 
 static const char *const busybox_applets[] = {
     "sh", "sleep", "cat", "wget", "echo", "ls", "id", "hostname", "ip", "ping", "httpd", "nc",
-    "head", "tr", "dd", "seq", "grep", "mkdir", "true", "false", "pwd", "env", "kill", "ps", NULL};
+    "head", "tr", "dd", "seq", "grep", "mkdir", "true", "false", "pwd", "env", "kill", "ps",
+    "touch", "linux32", "wc", NULL};
 
 static inline int64_t
 fixture_now_ms(void)
@@ -119,7 +120,9 @@ fixture_setup(struct fixture *f, const char *oci_runtime)
   f->log_dir = xasprintf("%s/logs", f->dir);
   snprintf(f->bridge, sizeof f->bridge, "k8ct%d", (int)(pid % 100000) * 10 + n % 10);
   snprintf(f->cgroup_parent, sizeof f->cgroup_parent, "k8ct-%d-%d", (int)pid, n);
-  snprintf(f->pod_cidr, sizeof f->pod_cidr, "10.%d.%d.0/24", 200 + n % 50, (int)(pid % 250));
+  /* Distinct for every (process, fixture) unless two pids agree modulo 3150. */
+  snprintf(f->pod_cidr, sizeof f->pod_cidr, "10.%d.%d.0/24", 100 + (int)(pid / 21) % 150,
+           (int)(pid % 21) * 12 + n % 12);
   fixture_make_rootfs(f->rootfs);
   f->config = (struct runtime_config){.run_dir = f->run_dir,
                                       .data_dir = f->data_dir,

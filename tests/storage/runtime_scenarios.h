@@ -49,8 +49,6 @@ scenario_run(struct fixture *f, const struct sandbox_info *sb, struct container_
   spec->argv = argv;
   spec->lowerdirs = lower;
   spec->log_path = log;
-  if (spec->seccomp == SECCOMP_UNCONFINED)
-    spec->seccomp = SECCOMP_RUNTIME_DEFAULT;
   k8c_err err = {0};
   bool ok = runtime_container_create(f->rt, spec, &err) == 0 &&
             runtime_container_start(f->rt, id, &err) == 0;
@@ -110,7 +108,8 @@ scenario_basic(struct fixture *f)
   const char *const env[] = {"FOO=bar baz", NULL};
   const uint32_t gids[] = {2000};
   struct container_spec spec = {.env = env, .cwd = "/tmp", .uid = 1000, .gid = 1000,
-                                .additional_gids = gids, .n_additional_gids = 1};
+                                .additional_gids = gids, .n_additional_gids = 1,
+                                .seccomp = SECCOMP_RUNTIME_DEFAULT};
   struct container_state st = {0};
   if (scenario_run(f, &sb, &spec, "basic", argv) && scenario_wait_exit(f, "basic", 10000, &st)) {
     CHECK_INT(st.exit_code, 7);
@@ -207,6 +206,11 @@ scenario_oom(struct fixture *f)
   if (scenario_run(f, &sb, &spec, "oom", argv) && scenario_wait_exit(f, "oom", 20000, &st)) {
     CHECK_INT(st.exit_code, 137);
     CHECK(st.oom_killed);
+    uint64_t usage = 0, kills = 0;
+    k8c_err err = {0};
+    CHECK(runtime_container_memory(f->rt, "oom", &usage, &kills, &err) == 0);
+    CHECK(kills >= 1);
+    k8c_err_clear(&err);
     char *log = scenario_log(&st);
     CHECK(strstr(log, "survived") == NULL);
     free(log);
@@ -235,6 +239,106 @@ scenario_pids(struct fixture *f)
     free(log);
     container_state_free(&st);
   }
+  sandbox_info_free(&sb);
+}
+
+/* Read-only rootfs, tmpfs with a size, read-only bind, capability add/drop, the
+ * RuntimeDefault seccomp profile against an unconfined container. */
+static inline void
+scenario_security(struct fixture *f)
+{
+  struct sandbox_info sb = {0};
+  if (!scenario_sandbox(f, "sec", &sb))
+    return;
+  k8c_err err = {0};
+  char *host_dir = xasprintf("%s/hostdata", f->dir);
+  char *host_file = xasprintf("%s/file", host_dir);
+  CHECK(fs_mkdir_p(host_dir, 0755, &err) == 0);
+  CHECK(fs_write_file(host_file, "from-host\n", 10, 0644, &err) == 0);
+  struct mount_spec mounts[] = {
+      {.kind = MOUNT_TMPFS, .destination = "/scratch", .tmpfs_size = 1 << 20},
+      {.kind = MOUNT_BIND, .source = host_dir, .destination = "/data", .readonly = true},
+  };
+  const char *const argv[] = {
+      "sh", "-c",
+      "touch /x 2>/dev/null || echo rootfs-ro; echo hi > /scratch/a && cat /scratch/a; "
+      "dd if=/dev/zero of=/scratch/big bs=1024 count=2048 2>/dev/null || echo tmpfs-full; "
+      "cat /data/file; touch /data/y 2>/dev/null || echo bind-ro; "
+      "grep CapEff /proc/self/status; linux32 true 2>/dev/null || echo seccomp-blocked",
+      NULL};
+  const char *const drop[] = {"ALL", NULL};
+  const char *const add[] = {"NET_BIND_SERVICE", NULL};
+  struct container_spec spec = {.readonly_rootfs = true, .mounts = mounts, .n_mounts = 2,
+                                .cap_drop = drop, .cap_add = add, .no_new_privileges = true,
+                                .seccomp = SECCOMP_RUNTIME_DEFAULT};
+  struct container_state st = {0};
+  if (scenario_run(f, &sb, &spec, "confined", argv) &&
+      scenario_wait_exit(f, "confined", 10000, &st)) {
+    char *log = scenario_log(&st);
+    CHECK(strstr(log, "stdout F rootfs-ro\n") != NULL);
+    CHECK(strstr(log, "stdout F hi\n") != NULL);
+    CHECK(strstr(log, "stdout F tmpfs-full\n") != NULL);
+    CHECK(strstr(log, "stdout F from-host\n") != NULL);
+    CHECK(strstr(log, "stdout F bind-ro\n") != NULL);
+    CHECK(strstr(log, "CapEff:\t0000000000000400\n") != NULL); /* only NET_BIND_SERVICE */
+    CHECK(strstr(log, "stdout F seccomp-blocked\n") != NULL);
+    if (strstr(log, "seccomp-blocked") == NULL || strstr(log, "rootfs-ro") == NULL)
+      fprintf(stderr, "confined log:\n%s\n", log);
+    free(log);
+    container_state_free(&st);
+  }
+  const char *const open_argv[] = {
+      "sh", "-c", "touch /x && echo rootfs-rw; linux32 true && echo personality-ok", NULL};
+  struct container_spec open_spec = {0};
+  if (scenario_run(f, &sb, &open_spec, "unconfined", open_argv) &&
+      scenario_wait_exit(f, "unconfined", 10000, &st)) {
+    char *log = scenario_log(&st);
+    CHECK(strstr(log, "stdout F rootfs-rw\n") != NULL);
+    CHECK(strstr(log, "stdout F personality-ok\n") != NULL);
+    free(log);
+    container_state_free(&st);
+  }
+  free(host_file);
+  free(host_dir);
+  k8c_err_clear(&err);
+  sandbox_info_free(&sb);
+}
+
+/* A hostNetwork pod: the node's network and hostname. */
+static inline void
+scenario_hostnet(struct fixture *f)
+{
+  char id[96];
+  snprintf(id, sizeof id, "%s-hostnet", f->cgroup_parent);
+  struct sandbox_spec sspec = {.id = id, .pod_uid = id, .pod_name = "hn", .host_network = true};
+  struct sandbox_info sb = {0};
+  k8c_err err = {0};
+  if (runtime_sandbox_create(f->rt, &sspec, &sb, &err) < 0) {
+    testlib_fail(__FILE__, __LINE__, "sandbox: %s", err.message);
+    k8c_err_clear(&err);
+    return;
+  }
+  char *script = xasprintf("hostname; ip -o link show %s >/dev/null && echo sees-bridge",
+                           f->bridge);
+  const char *const argv[] = {"sh", "-c", script, NULL};
+  struct container_spec spec = {0};
+  struct container_state st = {0};
+  /* The fixture's bridge exists once any CNI pod ran; make one so the host has it. */
+  struct sandbox_info pod = {0};
+  if (scenario_sandbox(f, "hnpeer", &pod) && scenario_run(f, &sb, &spec, "hostnet", argv) &&
+      scenario_wait_exit(f, "hostnet", 10000, &st)) {
+    char host[256] = "";
+    gethostname(host, sizeof host - 1);
+    char *want = xasprintf(" stdout F %s\n", host);
+    char *log = scenario_log(&st);
+    CHECK(strstr(log, want) != NULL);
+    CHECK(strstr(log, "stdout F sees-bridge\n") != NULL);
+    free(log);
+    free(want);
+    container_state_free(&st);
+  }
+  free(script);
+  sandbox_info_free(&pod);
   sandbox_info_free(&sb);
 }
 
@@ -291,6 +395,10 @@ scenario_exec(struct fixture *f)
     } else {
       testlib_fail(__FILE__, __LINE__, "exec cat: %s", err.message);
     }
+    uint64_t usage = 0, kills = 1;
+    CHECK(runtime_container_memory(f->rt, "exec", &usage, &kills, &err) == 0);
+    CHECK(usage > 0 && usage < (64u << 20));
+    CHECK_INT(kills, 0);
     CHECK(runtime_container_stop(f->rt, "exec", 0, &err) == 0);
   }
   k8c_err_clear(&err);

@@ -288,6 +288,25 @@ out:
   return rc < 0 ? k8c_err_prefix(err, "removing container %s: ", id) : 0;
 }
 
+int
+runtime_container_memory(struct runtime *rt, const char *id, uint64_t *usage_bytes,
+                         uint64_t *oom_kills, k8c_err *err)
+{
+  if (!runtime_valid_id(id))
+    return k8c_error(err, 404, K8C_REASON_NOT_FOUND, "container \"%s\" not found", id);
+  cleanup_free char *record_path = xasprintf("%s/containers/%s/k8c.json", rt->run_dir, id);
+  cleanup_json json_t *record = runtime_load_json(record_path, err);
+  if (record == NULL)
+    return -1;
+  const char *cgroup_path = json_string_value(json_object_get(record, "cgroupPath"));
+  if (cgroup_path == NULL)
+    return k8c_error(err, 500, K8C_REASON_INTERNAL, "%s has no cgroupPath", record_path);
+  if (cgroup_memory_usage(rt->cgroup_mode, cgroup_path, usage_bytes, err) < 0 ||
+      cgroup_oom_kills(rt->cgroup_mode, cgroup_path, oom_kills, err) < 0)
+    return -1;
+  return 0;
+}
+
 char **
 runtime_container_list(struct runtime *rt)
 {
@@ -481,7 +500,7 @@ start_conmon(struct runtime *rt, const struct container_spec *spec, const struct
                             .stderr_fd = -1,
                             .pass_fds = &sync_pipe[1],
                             .n_pass_fds = 1,
-                            .cgroup_view = true,
+                            .cgroup_view = rt->hybrid_cgroups,
                             .new_session = true};
   pid_t pid = spawn_start(&opts, err);
   close(sync_pipe[1]);

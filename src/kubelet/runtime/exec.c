@@ -74,7 +74,7 @@ runtime_container_exec(struct runtime *rt, const char *id, const char *const *ar
                             .stdin_fd = in[0],
                             .stdout_fd = out[1],
                             .stderr_fd = errp[1],
-                            .cgroup_view = true,
+                            .cgroup_view = rt->hybrid_cgroups,
                             .new_session = true};
   pid_t pid = spawn_start(&opts, err);
   if (in[0] >= 0)

@@ -52,6 +52,9 @@ runtime_open(const struct runtime_config *config, k8c_err *err)
     runtime_close(rt);
     return NULL;
   }
+  /* Only the hybrid layout needs the private mount namespace (see spawn.h). */
+  rt->hybrid_cgroups =
+      rt->cgroup_mode == CGROUP_MODE_V1 && fs_is_mount_point(CGROUP_ROOT "/unified");
   static const char *const run_subdirs[] = {"netns", "sandboxes", "containers", NULL};
   for (size_t i = 0; run_subdirs[i]; i++) {
     cleanup_free char *dir = xasprintf("%s/%s", rt->run_dir, run_subdirs[i]);
@@ -136,7 +139,7 @@ runtime_oci_run(struct runtime *rt, const char *const *args, char **output, k8c_
                             .stdin_fd = -1,
                             .stdout_fd = -1,
                             .stderr_fd = -1,
-                            .cgroup_view = true,
+                            .cgroup_view = rt->hybrid_cgroups,
                             .merge_stderr = true};
   int code = spawn_run(&opts, OCI_TIMEOUT_MS, output, err);
   free(argv);

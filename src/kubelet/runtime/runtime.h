@@ -180,6 +180,10 @@ int runtime_container_signal(struct runtime *rt, const char *id, int signo, k8c_
 /* Deletes the runtime's state, unmounts the rootfs, removes bundle and upper dir. Kills a
  * running container first. Idempotent. */
 int runtime_container_remove(struct runtime *rt, const char *id, k8c_err *err);
+/* Memory usage and OOM kills counted so far in the container's cgroup (while it exists:
+ * until runtime_container_remove). */
+int runtime_container_memory(struct runtime *rt, const char *id, uint64_t *usage_bytes,
+                             uint64_t *oom_kills, k8c_err *err);
 /* Container ids found under the run dir; NULL-terminated, free with fs_strv_free. */
 char **runtime_container_list(struct runtime *rt);
 void container_state_free(struct container_state *state);

@@ -19,13 +19,14 @@ struct runtime {
   char *oci_state_dir; /* --root for the OCI runtime, per runtime binary */
   char *ipam_dir;
   enum cgroup_mode cgroup_mode;
+  bool hybrid_cgroups;    /* v1 with a cgroup2 mount at /sys/fs/cgroup/unified */
   struct cni_network net; /* points into the strings above */
 };
 
 /* True if id is safe as a file name and an OCI id: [A-Za-z0-9_.-], 1..128, not "." or "..". */
 bool runtime_valid_id(const char *id);
 
-/* Runs `<oci runtime> --root <state> args...` in the cgroup view; returns its exit code
+/* Runs `<oci runtime> --root <state> args...` (in the cgroup view on hybrid hosts); returns its exit code
  * (output, caller frees, may be NULL: stdout+stderr) or -1 with err. */
 int runtime_oci_run(struct runtime *rt, const char *const *args, char **output, k8c_err *err);
 

@@ -45,8 +45,7 @@ TEST(create_measure_remove)
   const char *limit_file = mode == CGROUP_MODE_V1 ? "memory.limit_in_bytes" : "memory.max";
   CHECK(cgroup_write(mode, "memory", path, limit_file, "16777216", &err) == 0);
   if (mode == CGROUP_MODE_V1)
-    CHECK(cgroup_write(mode, "memory", path, "memory.memsw.limit_in_bytes", "16777216", &err) ==
-          0);
+    CHECK(cgroup_write(mode, "memory", path, "memory.memsw.limit_in_bytes", "16777216", &err) == 0);
   int go[2];
   CHECK(pipe(go) == 0);
   pid_t child = fork();

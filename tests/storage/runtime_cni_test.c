@@ -103,8 +103,7 @@ TEST(add_check_del_between_two_namespaces)
     CHECK(cni_check(&net, id_b, ns_b, NULL, 0, res_b, &err) == 0);
     const char *const ping[] = {"/bin/busybox", "ping", "-c", "1", "-W", "2", ip_a, NULL};
     CHECK_INT(run_in_netns(ns_b, ping, false), 0);
-    const char *const lo_ping[] = {"/bin/busybox", "ping", "-c", "1", "-W", "2", "127.0.0.1",
-                                   NULL};
+    const char *const lo_ping[] = {"/bin/busybox", "ping", "-c", "1", "-W", "2", "127.0.0.1", NULL};
     CHECK_INT(run_in_netns(ns_a, lo_ping, false), 0);
     /* hostPort: an httpd in namespace a answers on the host's port through portmap. */
     char *www = xasprintf("%s/www", f.dir);
@@ -191,7 +190,10 @@ TEST(sandbox_files_and_host_network)
   k8c_err err = {0};
   char id[64];
   snprintf(id, sizeof id, "%s-hn", f.cgroup_parent);
-  struct sandbox_spec spec = {.id = id, .pod_uid = id, .pod_name = "hostnet", .host_network = true,
+  struct sandbox_spec spec = {.id = id,
+                              .pod_uid = id,
+                              .pod_name = "hostnet",
+                              .host_network = true,
                               .qos = POD_QOS_BURSTABLE};
   struct sandbox_info info = {0};
   CHECK(runtime_sandbox_create(f.rt, &spec, &info, &err) == 0);
@@ -215,8 +217,13 @@ TEST(sandbox_files_and_host_network)
   const char *const opts[] = {"ndots:5", NULL};
   const char *const aliases[] = {"10.1.2.3\tfoo.local bar", NULL};
   snprintf(id, sizeof id, "%s-pod", f.cgroup_parent);
-  struct sandbox_spec pod = {.id = id, .pod_uid = id, .pod_name = "web-0", .hostname = "web",
-                             .dns_nameservers = ns, .dns_searches = search, .dns_options = opts,
+  struct sandbox_spec pod = {.id = id,
+                             .pod_uid = id,
+                             .pod_name = "web-0",
+                             .hostname = "web",
+                             .dns_nameservers = ns,
+                             .dns_searches = search,
+                             .dns_options = opts,
                              .host_aliases = aliases};
   CHECK(runtime_sandbox_create(f.rt, &pod, &info, &err) == 0);
   char *resolv_path = xasprintf("%s/resolv.conf", info.dir);

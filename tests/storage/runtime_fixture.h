@@ -24,7 +24,7 @@
 #include <unistd.h>
 
 struct fixture {
-  char *dir;       /* /tmp/k8ct-<pid>-<n> */
+  char *dir; /* /tmp/k8ct-<pid>-<n> */
   char *run_dir, *data_dir, *rootfs, *log_dir;
   char bridge[16];
   char cgroup_parent[32];
@@ -34,9 +34,9 @@ struct fixture {
 };
 
 static const char *const busybox_applets[] = {
-    "sh", "sleep", "cat", "wget", "echo", "ls", "id", "hostname", "ip", "ping", "httpd", "nc",
-    "head", "tr", "dd", "seq", "grep", "mkdir", "true", "false", "pwd", "env", "kill", "ps",
-    "touch", "linux32", "wc", NULL};
+    "sh",    "sleep", "cat",  "wget", "echo",  "ls",      "id",   "hostname", "ip",   "ping",
+    "httpd", "nc",    "head", "tr",   "dd",    "seq",     "grep", "mkdir",    "true", "false",
+    "pwd",   "env",   "kill", "ps",   "touch", "linux32", "wc",   NULL};
 
 static inline int64_t
 fixture_now_ms(void)
@@ -49,10 +49,15 @@ fixture_now_ms(void)
 static inline void
 fixture_require(void)
 {
-  static const char *const tools[] = {"/usr/bin/crun", "/usr/bin/runc", "/usr/bin/conmon",
-                                      "/usr/lib/cni/bridge", "/usr/lib/cni/host-local",
-                                      "/usr/lib/cni/portmap", "/usr/lib/cni/loopback",
-                                      "/bin/busybox", NULL};
+  static const char *const tools[] = {"/usr/bin/crun",
+                                      "/usr/bin/runc",
+                                      "/usr/bin/conmon",
+                                      "/usr/lib/cni/bridge",
+                                      "/usr/lib/cni/host-local",
+                                      "/usr/lib/cni/portmap",
+                                      "/usr/lib/cni/loopback",
+                                      "/bin/busybox",
+                                      NULL};
   if (geteuid() != 0) {
     fprintf(stderr, "FATAL: runtime tests need root\n");
     exit(1);
@@ -64,8 +69,7 @@ fixture_require(void)
     }
 }
 
-static inline void
-fixture_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static inline void fixture_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static inline void
 fixture_sh(const char *fmt, ...)
 {

@@ -107,8 +107,12 @@ scenario_basic(struct fixture *f)
       NULL};
   const char *const env[] = {"FOO=bar baz", NULL};
   const uint32_t gids[] = {2000};
-  struct container_spec spec = {.env = env, .cwd = "/tmp", .uid = 1000, .gid = 1000,
-                                .additional_gids = gids, .n_additional_gids = 1,
+  struct container_spec spec = {.env = env,
+                                .cwd = "/tmp",
+                                .uid = 1000,
+                                .gid = 1000,
+                                .additional_gids = gids,
+                                .n_additional_gids = 1,
                                 .seccomp = SECCOMP_RUNTIME_DEFAULT};
   struct container_state st = {0};
   if (scenario_run(f, &sb, &spec, "basic", argv) && scenario_wait_exit(f, "basic", 10000, &st)) {
@@ -226,8 +230,7 @@ scenario_pids(struct fixture *f)
   if (!scenario_sandbox(f, "pids", &sb))
     return;
   const char *const argv[] = {
-      "sh", "-c", "i=0; while [ $i -lt 60 ]; do sleep 3 & i=$((i+1)); done; echo all-forked",
-      NULL};
+      "sh", "-c", "i=0; while [ $i -lt 60 ]; do sleep 3 & i=$((i+1)); done; echo all-forked", NULL};
   struct container_spec spec = {.resources = {.pids_limit = 20}};
   struct container_state st = {0};
   if (scenario_run(f, &sb, &spec, "pids", argv) && scenario_wait_exit(f, "pids", 15000, &st)) {
@@ -268,8 +271,12 @@ scenario_security(struct fixture *f)
       NULL};
   const char *const drop[] = {"ALL", NULL};
   const char *const add[] = {"NET_BIND_SERVICE", NULL};
-  struct container_spec spec = {.readonly_rootfs = true, .mounts = mounts, .n_mounts = 2,
-                                .cap_drop = drop, .cap_add = add, .no_new_privileges = true,
+  struct container_spec spec = {.readonly_rootfs = true,
+                                .mounts = mounts,
+                                .n_mounts = 2,
+                                .cap_drop = drop,
+                                .cap_add = add,
+                                .no_new_privileges = true,
                                 .seccomp = SECCOMP_RUNTIME_DEFAULT};
   struct container_state st = {0};
   if (scenario_run(f, &sb, &spec, "confined", argv) &&
@@ -318,8 +325,8 @@ scenario_hostnet(struct fixture *f)
     k8c_err_clear(&err);
     return;
   }
-  char *script = xasprintf("hostname; ip -o link show %s >/dev/null && echo sees-bridge",
-                           f->bridge);
+  char *script =
+      xasprintf("hostname; ip -o link show %s >/dev/null && echo sees-bridge", f->bridge);
   const char *const argv[] = {"sh", "-c", script, NULL};
   struct container_spec spec = {0};
   struct container_state st = {0};
@@ -416,10 +423,10 @@ scenario_network(struct fixture *f)
   CHECK(strcmp(a.ip, b.ip) != 0);
   CHECK_INT(fixture_lease_count(f), 2);
   CHECK_INT(fixture_veth_count(f), 2);
-  const char *const server[] = {
-      "sh", "-c", "mkdir -p /tmp/www && echo hello-from-a > /tmp/www/index.html && "
-                  "exec httpd -f -p 8080 -h /tmp/www",
-      NULL};
+  const char *const server[] = {"sh", "-c",
+                                "mkdir -p /tmp/www && echo hello-from-a > /tmp/www/index.html && "
+                                "exec httpd -f -p 8080 -h /tmp/www",
+                                NULL};
   struct container_spec s1 = {0};
   char *script = xasprintf("ping -c 1 -W 2 %s >/dev/null && echo ping-ok; "
                            "for i in 1 2 3 4 5 6 7 8 9 10; do "

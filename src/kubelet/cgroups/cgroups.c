@@ -28,8 +28,7 @@ cgroup_detect(enum cgroup_mode *mode, k8c_err *err)
 {
   struct statfs st;
   if (statfs(CGROUP_ROOT, &st) < 0)
-    return k8c_error(err, 500, K8C_REASON_INTERNAL, "statfs %s: %s", CGROUP_ROOT,
-                     strerror(errno));
+    return k8c_error(err, 500, K8C_REASON_INTERNAL, "statfs %s: %s", CGROUP_ROOT, strerror(errno));
   if (st.f_type == CGROUP2_SUPER_MAGIC) {
     *mode = CGROUP_MODE_V2;
     return 0;
@@ -38,8 +37,10 @@ cgroup_detect(enum cgroup_mode *mode, k8c_err *err)
     *mode = CGROUP_MODE_V1;
     return 0;
   }
-  return k8c_error(err, 500, K8C_REASON_INTERNAL, "%s is neither cgroup2 nor a tmpfs of v1 "
-                   "hierarchies (f_type 0x%lx)", CGROUP_ROOT, (unsigned long)st.f_type);
+  return k8c_error(err, 500, K8C_REASON_INTERNAL,
+                   "%s is neither cgroup2 nor a tmpfs of v1 "
+                   "hierarchies (f_type 0x%lx)",
+                   CGROUP_ROOT, (unsigned long)st.f_type);
 }
 
 char *
@@ -139,9 +140,9 @@ cgroup_exists(const char *path)
 int
 cgroup_memory_usage(enum cgroup_mode mode, const char *path, uint64_t *bytes, k8c_err *err)
 {
-  cleanup_free char *file =
-      mode == CGROUP_MODE_V2 ? xasprintf("%s%s/memory.current", CGROUP_ROOT, path)
-                             : xasprintf("%s/memory%s/memory.usage_in_bytes", CGROUP_ROOT, path);
+  cleanup_free char *file = mode == CGROUP_MODE_V2
+                                ? xasprintf("%s%s/memory.current", CGROUP_ROOT, path)
+                                : xasprintf("%s/memory%s/memory.usage_in_bytes", CGROUP_ROOT, path);
   cleanup_free char *text = fs_read_file(file, NULL, err);
   if (text == NULL)
     return -1;
@@ -156,9 +157,9 @@ cgroup_memory_usage(enum cgroup_mode mode, const char *path, uint64_t *bytes, k8
 int
 cgroup_oom_kills(enum cgroup_mode mode, const char *path, uint64_t *count, k8c_err *err)
 {
-  cleanup_free char *file =
-      mode == CGROUP_MODE_V2 ? xasprintf("%s%s/memory.events", CGROUP_ROOT, path)
-                             : xasprintf("%s/memory%s/memory.oom_control", CGROUP_ROOT, path);
+  cleanup_free char *file = mode == CGROUP_MODE_V2
+                                ? xasprintf("%s%s/memory.events", CGROUP_ROOT, path)
+                                : xasprintf("%s/memory%s/memory.oom_control", CGROUP_ROOT, path);
   return read_keyed_counter(file, "oom_kill", count, err);
 }
 
@@ -166,9 +167,9 @@ int
 cgroup_write(enum cgroup_mode mode, const char *controller, const char *path, const char *file,
              const char *value, k8c_err *err)
 {
-  cleanup_free char *name =
-      mode == CGROUP_MODE_V2 ? xasprintf("%s%s/%s", CGROUP_ROOT, path, file)
-                             : xasprintf("%s/%s%s/%s", CGROUP_ROOT, controller, path, file);
+  cleanup_free char *name = mode == CGROUP_MODE_V2
+                                ? xasprintf("%s%s/%s", CGROUP_ROOT, path, file)
+                                : xasprintf("%s/%s%s/%s", CGROUP_ROOT, controller, path, file);
   int fd = open(name, O_WRONLY | O_CLOEXEC);
   if (fd < 0)
     return k8c_error(err, 500, K8C_REASON_INTERNAL, "open %s: %s", name, strerror(errno));
@@ -246,7 +247,8 @@ read_keyed_counter(const char *file, const char *key, uint64_t *value, k8c_err *
   if (text == NULL)
     return -1;
   size_t key_len = strlen(key);
-  for (char *line = text; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
+  for (char *line = text; line && *line;
+       line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
     if (strncmp(line, key, key_len) == 0 && line[key_len] == ' ') {
       *value = strtoull(line + key_len + 1, NULL, 10);
       return 0;

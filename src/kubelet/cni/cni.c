@@ -60,8 +60,7 @@ cni_add(const struct cni_network *net, const char *container_id, const char *net
 
 int
 cni_del(const struct cni_network *net, const char *container_id, const char *netns_path,
-        const struct cni_port_mapping *ports, size_t n_ports, const char *prev_result,
-        k8c_err *err)
+        const struct cni_port_mapping *ports, size_t n_ports, const char *prev_result, k8c_err *err)
 {
   return run_list(net, "DEL", container_id, netns_path, ports, n_ports, prev_result, NULL, err);
 }
@@ -71,8 +70,7 @@ cni_check(const struct cni_network *net, const char *container_id, const char *n
           const struct cni_port_mapping *ports, size_t n_ports, const char *prev_result,
           k8c_err *err)
 {
-  return run_list(net, "CHECK", container_id, netns_path, ports, n_ports, prev_result, NULL,
-                  err);
+  return run_list(net, "CHECK", container_id, netns_path, ports, n_ports, prev_result, NULL, err);
 }
 
 char *
@@ -82,8 +80,7 @@ cni_result_ipv4(const char *result_json)
   json_t *ips = json_object_get(result, "ips");
   size_t i;
   json_t *entry;
-  json_array_foreach(ips, i, entry)
-  {
+  json_array_foreach (ips, i, entry) {
     const char *address = json_string_value(json_object_get(entry, "address"));
     if (address == NULL || strchr(address, ':') != NULL)
       continue;
@@ -97,15 +94,13 @@ static json_t *
 build_conflist(const struct cni_network *net)
 {
   json_t *bridge = json_pack(
-      "{s:s, s:s, s:b, s:b, s:b, s:{s:s, s:[[{s:s}]], s:[{s:s}], s:s}}", "type", "bridge",
-      "bridge", net->bridge, "isGateway", 1, "ipMasq", 1, "hairpinMode", 1, "ipam", "type",
-      "host-local", "ranges", "subnet", net->subnet, "routes", "dst", "0.0.0.0/0", "dataDir",
-      net->ipam_data_dir);
-  json_t *portmap =
-      json_pack("{s:s, s:{s:b}, s:b}", "type", "portmap", "capabilities", "portMappings", 1,
-                "snat", 1);
-  return json_pack("{s:s, s:s, s:[o, o]}", "cniVersion", CNI_VERSION, "name", net->name,
-                   "plugins", bridge, portmap);
+      "{s:s, s:s, s:b, s:b, s:b, s:{s:s, s:[[{s:s}]], s:[{s:s}], s:s}}", "type", "bridge", "bridge",
+      net->bridge, "isGateway", 1, "ipMasq", 1, "hairpinMode", 1, "ipam", "type", "host-local",
+      "ranges", "subnet", net->subnet, "routes", "dst", "0.0.0.0/0", "dataDir", net->ipam_data_dir);
+  json_t *portmap = json_pack("{s:s, s:{s:b}, s:b}", "type", "portmap", "capabilities",
+                              "portMappings", 1, "snat", 1);
+  return json_pack("{s:s, s:s, s:[o, o]}", "cniVersion", CNI_VERSION, "name", net->name, "plugins",
+                   bridge, portmap);
 }
 
 static json_t *

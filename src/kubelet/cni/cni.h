@@ -34,8 +34,8 @@ char *cni_conflist(const struct cni_network *net);
  * final result to keep for DEL/CHECK; *pod_ip (caller frees) the first IPv4 address
  * without prefix length. On failure the partial ADD is undone with DEL. */
 int cni_add(const struct cni_network *net, const char *container_id, const char *netns_path,
-            const struct cni_port_mapping *ports, size_t n_ports, char **result_json,
-            char **pod_ip, k8c_err *err);
+            const struct cni_port_mapping *ports, size_t n_ports, char **result_json, char **pod_ip,
+            k8c_err *err);
 
 /* DEL: releases the IP, veth and port mappings. prev_result may be NULL; netns_path may
  * name a namespace that no longer exists. Repeating a DEL succeeds. */

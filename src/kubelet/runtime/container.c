@@ -56,12 +56,11 @@ runtime_container_create(struct runtime *rt, const struct container_spec *spec, 
   paths_init(rt, spec->id, &p);
   if (access(p.bundle, F_OK) == 0) {
     paths_free(&p);
-    return k8c_error(err, 409, K8C_REASON_ALREADY_EXISTS, "container %s already exists",
-                     spec->id);
+    return k8c_error(err, 409, K8C_REASON_ALREADY_EXISTS, "container %s already exists", spec->id);
   }
-  cleanup_free char *cgroup_path =
-      spec->sandbox ? xasprintf("%s/%s", spec->sandbox->cgroup_path, spec->id)
-                    : xasprintf("/%s/%s", rt->cgroup_parent, spec->id);
+  cleanup_free char *cgroup_path = spec->sandbox
+                                       ? xasprintf("%s/%s", spec->sandbox->cgroup_path, spec->id)
+                                       : xasprintf("/%s/%s", rt->cgroup_parent, spec->id);
   cleanup_free char *log_dir = xstrdup(spec->log_path);
   char *slash = strrchr(log_dir, '/');
   if (slash)
@@ -74,15 +73,14 @@ runtime_container_create(struct runtime *rt, const struct container_spec *spec, 
   pid_t conmon_pid = -1;
 
   if (fs_mkdir_p(p.rootfs, 0755, err) < 0 || fs_mkdir_p(exit_dir, 0700, err) < 0 ||
-      fs_mkdir_p(persist_dir, 0700, err) < 0 ||
-      fs_mkdir_p(p.upper, 0755, err) < 0 || fs_mkdir_p(p.work, 0700, err) < 0 ||
-      (slash && fs_mkdir_p(log_dir, 0755, err) < 0))
+      fs_mkdir_p(persist_dir, 0700, err) < 0 || fs_mkdir_p(p.upper, 0755, err) < 0 ||
+      fs_mkdir_p(p.work, 0700, err) < 0 || (slash && fs_mkdir_p(log_dir, 0755, err) < 0))
     goto fail;
-  record = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:I}", "id", spec->id, "name",
-                     spec->name ? spec->name : spec->id, "sandboxId",
-                     spec->sandbox ? spec->sandbox->id : "", "logPath", spec->log_path,
-                     "cgroupPath", cgroup_path, "createdAt", (json_int_t)runtime_now_ns(),
-                     "conmonPid", (json_int_t)0);
+  record =
+      json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:I}", "id", spec->id, "name",
+                spec->name ? spec->name : spec->id, "sandboxId",
+                spec->sandbox ? spec->sandbox->id : "", "logPath", spec->log_path, "cgroupPath",
+                cgroup_path, "createdAt", (json_int_t)runtime_now_ns(), "conmonPid", (json_int_t)0);
   if (runtime_save_json(p.record, record, err) < 0)
     goto fail;
   if (mount_rootfs(spec, &p, err) < 0)
@@ -234,8 +232,7 @@ runtime_container_stop(struct runtime *rt, const char *id, int grace_seconds, k8
   bool exited = wait_exit_file(p.exit_file, KILL_WAIT_MS);
   paths_free(&p);
   if (!exited)
-    return k8c_error(err, 500, K8C_REASON_INTERNAL, "container %s did not exit after SIGKILL",
-                     id);
+    return k8c_error(err, 500, K8C_REASON_INTERNAL, "container %s did not exit after SIGKILL", id);
   return 0;
 }
 

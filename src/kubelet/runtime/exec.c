@@ -68,8 +68,8 @@ runtime_container_exec(struct runtime *rt, const char *id, const char *const *ar
     free(process_file);
     return k8c_error(err, 500, K8C_REASON_INTERNAL, "pipe: %s", strerror(saved));
   }
-  const char *cmd[] = {rt->oci_runtime, "--root", rt->oci_state_dir, "exec", "--process",
-                       process_file, id, NULL};
+  const char *cmd[] = {
+      rt->oci_runtime, "--root", rt->oci_state_dir, "exec", "--process", process_file, id, NULL};
   struct spawn_opts opts = {.argv = cmd,
                             .stdin_fd = in[0],
                             .stdout_fd = out[1],

@@ -10,29 +10,80 @@
 #include <strings.h>
 
 /* The capability set containers get unless they add or drop some (as containerd/CRI-O). */
-static const char *const default_caps[] = {
-    "CAP_CHOWN",  "CAP_DAC_OVERRIDE", "CAP_FSETID",           "CAP_FOWNER",     "CAP_MKNOD",
-    "CAP_NET_RAW", "CAP_SETGID",      "CAP_SETUID",           "CAP_SETFCAP",    "CAP_SETPCAP",
-    "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT", "CAP_KILL",     "CAP_AUDIT_WRITE", NULL};
+static const char *const default_caps[] = {"CAP_CHOWN",
+                                           "CAP_DAC_OVERRIDE",
+                                           "CAP_FSETID",
+                                           "CAP_FOWNER",
+                                           "CAP_MKNOD",
+                                           "CAP_NET_RAW",
+                                           "CAP_SETGID",
+                                           "CAP_SETUID",
+                                           "CAP_SETFCAP",
+                                           "CAP_SETPCAP",
+                                           "CAP_NET_BIND_SERVICE",
+                                           "CAP_SYS_CHROOT",
+                                           "CAP_KILL",
+                                           "CAP_AUDIT_WRITE",
+                                           NULL};
 
-static const char *const all_caps[] = {
-    "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID",
-    "CAP_KILL", "CAP_SETGID", "CAP_SETUID", "CAP_SETPCAP", "CAP_LINUX_IMMUTABLE",
-    "CAP_NET_BIND_SERVICE", "CAP_NET_BROADCAST", "CAP_NET_ADMIN", "CAP_NET_RAW", "CAP_IPC_LOCK",
-    "CAP_IPC_OWNER", "CAP_SYS_MODULE", "CAP_SYS_RAWIO", "CAP_SYS_CHROOT", "CAP_SYS_PTRACE",
-    "CAP_SYS_PACCT", "CAP_SYS_ADMIN", "CAP_SYS_BOOT", "CAP_SYS_NICE", "CAP_SYS_RESOURCE",
-    "CAP_SYS_TIME", "CAP_SYS_TTY_CONFIG", "CAP_MKNOD", "CAP_LEASE", "CAP_AUDIT_WRITE",
-    "CAP_AUDIT_CONTROL", "CAP_SETFCAP", "CAP_MAC_OVERRIDE", "CAP_MAC_ADMIN", "CAP_SYSLOG",
-    "CAP_WAKE_ALARM", "CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ", "CAP_PERFMON", "CAP_BPF",
-    "CAP_CHECKPOINT_RESTORE", NULL};
+static const char *const all_caps[] = {"CAP_CHOWN",
+                                       "CAP_DAC_OVERRIDE",
+                                       "CAP_DAC_READ_SEARCH",
+                                       "CAP_FOWNER",
+                                       "CAP_FSETID",
+                                       "CAP_KILL",
+                                       "CAP_SETGID",
+                                       "CAP_SETUID",
+                                       "CAP_SETPCAP",
+                                       "CAP_LINUX_IMMUTABLE",
+                                       "CAP_NET_BIND_SERVICE",
+                                       "CAP_NET_BROADCAST",
+                                       "CAP_NET_ADMIN",
+                                       "CAP_NET_RAW",
+                                       "CAP_IPC_LOCK",
+                                       "CAP_IPC_OWNER",
+                                       "CAP_SYS_MODULE",
+                                       "CAP_SYS_RAWIO",
+                                       "CAP_SYS_CHROOT",
+                                       "CAP_SYS_PTRACE",
+                                       "CAP_SYS_PACCT",
+                                       "CAP_SYS_ADMIN",
+                                       "CAP_SYS_BOOT",
+                                       "CAP_SYS_NICE",
+                                       "CAP_SYS_RESOURCE",
+                                       "CAP_SYS_TIME",
+                                       "CAP_SYS_TTY_CONFIG",
+                                       "CAP_MKNOD",
+                                       "CAP_LEASE",
+                                       "CAP_AUDIT_WRITE",
+                                       "CAP_AUDIT_CONTROL",
+                                       "CAP_SETFCAP",
+                                       "CAP_MAC_OVERRIDE",
+                                       "CAP_MAC_ADMIN",
+                                       "CAP_SYSLOG",
+                                       "CAP_WAKE_ALARM",
+                                       "CAP_BLOCK_SUSPEND",
+                                       "CAP_AUDIT_READ",
+                                       "CAP_PERFMON",
+                                       "CAP_BPF",
+                                       "CAP_CHECKPOINT_RESTORE",
+                                       NULL};
 
-static const char *const masked_paths[] = {
-    "/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
-    "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi", "/sys/firmware",
-    "/sys/devices/virtual/powercap", NULL};
+static const char *const masked_paths[] = {"/proc/acpi",
+                                           "/proc/asound",
+                                           "/proc/kcore",
+                                           "/proc/keys",
+                                           "/proc/latency_stats",
+                                           "/proc/timer_list",
+                                           "/proc/timer_stats",
+                                           "/proc/sched_debug",
+                                           "/proc/scsi",
+                                           "/sys/firmware",
+                                           "/sys/devices/virtual/powercap",
+                                           NULL};
 
-static const char *const readonly_paths[] = {"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys",
-                                             "/proc/sysrq-trigger", NULL};
+static const char *const readonly_paths[] = {
+    "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger", NULL};
 
 #define DEFAULT_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -106,21 +157,21 @@ build_mounts(const struct container_spec *spec)
 {
   const char *const proc_opts[] = {"nosuid", "noexec", "nodev", NULL};
   const char *const dev_opts[] = {"nosuid", "strictatime", "mode=755", "size=65536k", NULL};
-  const char *const pts_opts[] = {"nosuid", "noexec", "newinstance", "ptmxmode=0666",
-                                  "mode=0620", "gid=5", NULL};
+  const char *const pts_opts[] = {"nosuid",    "noexec", "newinstance", "ptmxmode=0666",
+                                  "mode=0620", "gid=5",  NULL};
   const char *const shm_opts[] = {"nosuid", "noexec", "nodev", "mode=1777", "size=65536k", NULL};
   const char *const sys_ro[] = {"nosuid", "noexec", "nodev", "ro", NULL};
   const char *const sys_rw[] = {"nosuid", "noexec", "nodev", "rw", NULL};
-  const char *const cg_opts[] = {"nosuid", "noexec", "nodev", "relatime",
-                                 spec->privileged ? "rw" : "ro", NULL};
+  const char *const cg_opts[] = {
+      "nosuid", "noexec", "nodev", "relatime", spec->privileged ? "rw" : "ro", NULL};
   json_t *m = json_array();
   json_array_append_new(m, mount_entry("/proc", "proc", "proc", proc_opts));
   json_array_append_new(m, mount_entry("/dev", "tmpfs", "tmpfs", dev_opts));
   json_array_append_new(m, mount_entry("/dev/pts", "devpts", "devpts", pts_opts));
   json_array_append_new(m, mount_entry("/dev/shm", "tmpfs", "shm", shm_opts));
   json_array_append_new(m, mount_entry("/dev/mqueue", "mqueue", "mqueue", proc_opts));
-  json_array_append_new(m, mount_entry("/sys", "sysfs", "sysfs",
-                                       spec->privileged ? sys_rw : sys_ro));
+  json_array_append_new(m,
+                        mount_entry("/sys", "sysfs", "sysfs", spec->privileged ? sys_rw : sys_ro));
   json_array_append_new(m, mount_entry("/sys/fs/cgroup", "cgroup", "cgroup", cg_opts));
   if (spec->sandbox && spec->sandbox->dir) {
     static const char *const files[] = {"hosts", "resolv.conf", "hostname", NULL};
@@ -137,7 +188,7 @@ build_mounts(const struct container_spec *spec)
       cleanup_free char *size =
           ms->tmpfs_size ? xasprintf("size=%llu", (unsigned long long)ms->tmpfs_size) : NULL;
       const char *const opts[] = {"nosuid", "nodev", "mode=1777", ms->readonly ? "ro" : "rw",
-                                  size, NULL};
+                                  size,     NULL};
       json_array_append_new(m, mount_entry(ms->destination, "tmpfs", "tmpfs", opts));
     } else {
       const char *const opts[] = {"rbind", "rprivate", ms->readonly ? "ro" : "rw", NULL};
@@ -160,10 +211,9 @@ build_resources(const struct container_spec *spec)
     json_t *devices = json_pack("[{s:b, s:s}]", "allow", 0, "access", "rwm");
     static const int char_devices[][2] = {{1, 3}, {1, 5}, {1, 7}, {1, 8}, {1, 9}, {5, 0}, {5, 2}};
     for (size_t i = 0; i < sizeof char_devices / sizeof char_devices[0]; i++)
-      json_array_append_new(devices,
-                            json_pack("{s:b, s:s, s:I, s:I, s:s}", "allow", 1, "type", "c",
-                                      "major", (json_int_t)char_devices[i][0], "minor",
-                                      (json_int_t)char_devices[i][1], "access", "rwm"));
+      json_array_append_new(devices, json_pack("{s:b, s:s, s:I, s:I, s:s}", "allow", 1, "type", "c",
+                                               "major", (json_int_t)char_devices[i][0], "minor",
+                                               (json_int_t)char_devices[i][1], "access", "rwm"));
     json_array_append_new(devices, json_pack("{s:b, s:s, s:I, s:s}", "allow", 1, "type", "c",
                                              "major", (json_int_t)136, "access", "rwm"));
     json_object_set_new(res, "devices", devices);
@@ -173,15 +223,17 @@ build_resources(const struct container_spec *spec)
     json_object_set_new(cpu, "shares", json_integer((json_int_t)r->cpu_shares));
   if (r->cpu_quota > 0) {
     json_object_set_new(cpu, "quota", json_integer(r->cpu_quota));
-    json_object_set_new(cpu, "period", json_integer((json_int_t)(r->cpu_period ? r->cpu_period : 100000)));
+    json_object_set_new(cpu, "period",
+                        json_integer((json_int_t)(r->cpu_period ? r->cpu_period : 100000)));
   }
   if (json_object_size(cpu))
     json_object_set_new(res, "cpu", cpu);
   else
     json_decref(cpu);
   if (r->memory_limit > 0)
-    json_object_set_new(res, "memory", json_pack("{s:I, s:I}", "limit", (json_int_t)r->memory_limit,
-                                                 "swap", (json_int_t)r->memory_limit));
+    json_object_set_new(res, "memory",
+                        json_pack("{s:I, s:I}", "limit", (json_int_t)r->memory_limit, "swap",
+                                  (json_int_t)r->memory_limit));
   if (r->pids_limit > 0)
     json_object_set_new(res, "pids", json_pack("{s:I}", "limit", (json_int_t)r->pids_limit));
   return res;
@@ -200,8 +252,8 @@ build_namespaces(const struct container_spec *spec)
                 {"ipc", sb ? sb->ipc_path : NULL}};
   for (size_t i = 0; i < 3; i++) {
     if (joined[i].path)
-      json_array_append_new(ns, json_pack("{s:s, s:s}", "type", joined[i].type, "path",
-                                          joined[i].path));
+      json_array_append_new(
+          ns, json_pack("{s:s, s:s}", "type", joined[i].type, "path", joined[i].path));
     else if (sb == NULL)
       json_array_append_new(ns, json_pack("{s:s}", "type", joined[i].type));
     /* else: the sandbox shares the host's namespace of this type */
@@ -240,22 +292,22 @@ oci_spec_build(const struct runtime *rt, const struct container_spec *spec,
   json_t *gids = json_array();
   for (size_t i = 0; i < spec->n_additional_gids; i++)
     json_array_append_new(gids, json_integer(spec->additional_gids[i]));
-  json_t *process = json_pack(
-      "{s:b, s:{s:I, s:I, s:o}, s:o, s:o, s:s, s:o, s:b, s:i}", "terminal", spec->tty, "user",
-      "uid", (json_int_t)spec->uid, "gid", (json_int_t)spec->gid, "additionalGids", gids, "args",
-      string_array(spec->argv), "env", build_env(spec), "cwd",
-      spec->cwd && *spec->cwd ? spec->cwd : "/", "capabilities", caps, "noNewPrivileges",
-      spec->no_new_privileges, "oomScoreAdj", spec->oom_score_adj);
-  json_t *linux_section = json_pack("{s:o, s:s, s:o}", "namespaces", build_namespaces(spec),
-                                    "cgroupsPath", cgroups_path, "resources",
-                                    build_resources(spec));
+  json_t *process =
+      json_pack("{s:b, s:{s:I, s:I, s:o}, s:o, s:o, s:s, s:o, s:b, s:i}", "terminal", spec->tty,
+                "user", "uid", (json_int_t)spec->uid, "gid", (json_int_t)spec->gid,
+                "additionalGids", gids, "args", string_array(spec->argv), "env", build_env(spec),
+                "cwd", spec->cwd && *spec->cwd ? spec->cwd : "/", "capabilities", caps,
+                "noNewPrivileges", spec->no_new_privileges, "oomScoreAdj", spec->oom_score_adj);
+  json_t *linux_section =
+      json_pack("{s:o, s:s, s:o}", "namespaces", build_namespaces(spec), "cgroupsPath",
+                cgroups_path, "resources", build_resources(spec));
   if (!spec->privileged) {
     json_object_set_new(linux_section, "maskedPaths", string_array(masked_paths));
     json_object_set_new(linux_section, "readonlyPaths", string_array(readonly_paths));
     if (spec->seccomp == SECCOMP_RUNTIME_DEFAULT)
       json_object_set_new(linux_section, "seccomp", seccomp_runtime_default());
   }
-  return json_pack("{s:s, s:o, s:{s:s, s:b}, s:o, s:o}", "ociVersion", "1.0.2", "process",
-                   process, "root", "path", "rootfs", "readonly", spec->readonly_rootfs,
-                   "mounts", build_mounts(spec), "linux", linux_section);
+  return json_pack("{s:s, s:o, s:{s:s, s:b}, s:o, s:o}", "ociVersion", "1.0.2", "process", process,
+                   "root", "path", "rootfs", "readonly", spec->readonly_rootfs, "mounts",
+                   build_mounts(spec), "linux", linux_section);
 }

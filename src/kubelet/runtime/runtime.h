@@ -56,14 +56,14 @@ struct sandbox_spec {
   const char *pod_uid;
   const char *pod_name;
   const char *pod_namespace;
-  const char *hostname;                /* default pod_name */
-  bool host_network;                   /* no netns, no CNI; host UTS too */
-  bool host_ipc;                       /* no IPC namespace */
-  enum pod_qos qos;                    /* picks the pod cgroup's parent */
-  const char *const *dns_nameservers;  /* NULL-terminated; NULL: none */
-  const char *const *dns_searches;     /* NULL-terminated */
-  const char *const *dns_options;      /* NULL-terminated, e.g. "ndots:5" */
-  const char *const *host_aliases;     /* NULL-terminated extra /etc/hosts lines */
+  const char *hostname;                 /* default pod_name */
+  bool host_network;                    /* no netns, no CNI; host UTS too */
+  bool host_ipc;                        /* no IPC namespace */
+  enum pod_qos qos;                     /* picks the pod cgroup's parent */
+  const char *const *dns_nameservers;   /* NULL-terminated; NULL: none */
+  const char *const *dns_searches;      /* NULL-terminated */
+  const char *const *dns_options;       /* NULL-terminated, e.g. "ndots:5" */
+  const char *const *host_aliases;      /* NULL-terminated extra /etc/hosts lines */
   const struct cni_port_mapping *ports; /* hostPort mappings */
   size_t n_ports;
 };
@@ -107,9 +107,9 @@ struct mount_spec {
 };
 
 struct container_resources {
-  uint64_t cpu_shares; /* 0: unset (v1 shares; converted to weight on v2) */
-  int64_t cpu_quota;   /* us per period; 0: unlimited */
-  uint64_t cpu_period; /* us; 0: 100000 */
+  uint64_t cpu_shares;  /* 0: unset (v1 shares; converted to weight on v2) */
+  int64_t cpu_quota;    /* us per period; 0: unlimited */
+  uint64_t cpu_period;  /* us; 0: 100000 */
   int64_t memory_limit; /* bytes; 0: unlimited (swap limited to the same) */
   int64_t pids_limit;   /* 0: unlimited */
 };
@@ -120,9 +120,10 @@ struct container_spec {
   const char *id;   /* unique, [A-Za-z0-9_.-] */
   const char *name; /* the container's name in the pod */
   const struct sandbox_info *sandbox;
-  const char *const *argv; /* NULL-terminated, argv[0] resolved in the image's PATH by the runtime */
-  const char *const *env;  /* NULL-terminated "K=V" */
-  const char *cwd;         /* default "/" */
+  const char *const
+      *argv;              /* NULL-terminated, argv[0] resolved in the image's PATH by the runtime */
+  const char *const *env; /* NULL-terminated "K=V" */
+  const char *cwd;        /* default "/" */
   uint32_t uid, gid;
   const uint32_t *additional_gids;
   size_t n_additional_gids;
@@ -155,18 +156,17 @@ struct container_state {
   char *sandbox_id;
   char *log_path;
   enum container_status status;
-  int exit_code;          /* valid when EXITED; 128+signal when killed */
+  int exit_code; /* valid when EXITED; 128+signal when killed */
   bool oom_killed;
-  int64_t created_at_ns;  /* wall clock, ns since the epoch; 0 if unknown */
+  int64_t created_at_ns; /* wall clock, ns since the epoch; 0 if unknown */
   int64_t started_at_ns;
   int64_t finished_at_ns;
-  pid_t pid;              /* the container's init process, host pid namespace */
+  pid_t pid; /* the container's init process, host pid namespace */
 };
 
 /* Builds the bundle, mounts the rootfs and starts conmon, which runs `<runtime> create`;
  * the container is then CREATED. On failure nothing is left behind. */
-int runtime_container_create(struct runtime *rt, const struct container_spec *spec,
-                             k8c_err *err);
+int runtime_container_create(struct runtime *rt, const struct container_spec *spec, k8c_err *err);
 /* `<runtime> start`: the process runs its argv. */
 int runtime_container_start(struct runtime *rt, const char *id, k8c_err *err);
 /* Reads the state (exit code and OOM from conmon's files and the cgroup). Caller frees
@@ -190,10 +190,10 @@ void container_state_free(struct container_state *state);
 
 /* A process started in a running container by runtime_container_exec. */
 struct exec_process {
-  pid_t pid;      /* of the runtime's exec command; reap with runtime_exec_wait */
-  int stdin_fd;   /* write end of the process's stdin (-1 unless stdin was asked for) */
-  int stdout_fd;  /* read end of stdout */
-  int stderr_fd;  /* read end of stderr */
+  pid_t pid;          /* of the runtime's exec command; reap with runtime_exec_wait */
+  int stdin_fd;       /* write end of the process's stdin (-1 unless stdin was asked for) */
+  int stdout_fd;      /* read end of stdout */
+  int stderr_fd;      /* read end of stderr */
   char *process_file; /* owned: the process.json, removed by runtime_exec_wait */
 };
 

@@ -26,8 +26,8 @@ struct runtime {
 /* True if id is safe as a file name and an OCI id: [A-Za-z0-9_.-], 1..128, not "." or "..". */
 bool runtime_valid_id(const char *id);
 
-/* Runs `<oci runtime> --root <state> args...` (in the cgroup view on hybrid hosts); returns its exit code
- * (output, caller frees, may be NULL: stdout+stderr) or -1 with err. */
+/* Runs `<oci runtime> --root <state> args...` (in the cgroup view on hybrid hosts); returns its
+ * exit code (output, caller frees, may be NULL: stdout+stderr) or -1 with err. */
 int runtime_oci_run(struct runtime *rt, const char *const *args, char **output, k8c_err *err);
 
 /* config.json for a container; the bundle's rootfs is "rootfs". Caller owns the result. */

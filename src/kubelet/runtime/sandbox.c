@@ -35,12 +35,13 @@ runtime_sandbox_create(struct runtime *rt, const struct sandbox_spec *spec,
   char host_name[256] = "";
   if (spec->host_network && gethostname(host_name, sizeof host_name - 1) < 0)
     host_name[0] = '\0';
-  const char *hostname = spec->host_network ? host_name
+  const char *hostname = spec->host_network                  ? host_name
                          : spec->hostname && *spec->hostname ? spec->hostname
                                                              : spec->pod_name;
   cleanup_free char *cgroup_path =
       cgroup_pod_path(rt->cgroup_parent, spec->qos, spec->pod_uid ? spec->pod_uid : spec->id);
-  cleanup_free char *netns = spec->host_network ? NULL : xasprintf("%s/netns/%s", rt->run_dir, spec->id);
+  cleanup_free char *netns =
+      spec->host_network ? NULL : xasprintf("%s/netns/%s", rt->run_dir, spec->id);
   cleanup_free char *uts = spec->host_network ? NULL : xasprintf("%s/uts", dir);
   cleanup_free char *ipc = spec->host_ipc ? NULL : xasprintf("%s/ipc", dir);
   cleanup_free char *ip = NULL;
@@ -48,12 +49,11 @@ runtime_sandbox_create(struct runtime *rt, const struct sandbox_spec *spec,
   cleanup_json json_t *record = NULL;
 
   /* Write the record first, so a failure half-way is undone by the ordinary removal. */
-  record = json_pack("{s:s, s:s, s:b, s:s, s:o, s:o, s:o, s:o}", "id", spec->id, "cgroupPath",
-                     cgroup_path, "hostNetwork", spec->host_network, "hostname",
-                     hostname ? hostname : "", "netns", netns ? json_string(netns) : json_null(),
-                     "uts", uts ? json_string(uts) : json_null(), "ipc",
-                     ipc ? json_string(ipc) : json_null(), "ports",
-                     ports_json(spec->ports, spec->n_ports));
+  record = json_pack(
+      "{s:s, s:s, s:b, s:s, s:o, s:o, s:o, s:o}", "id", spec->id, "cgroupPath", cgroup_path,
+      "hostNetwork", spec->host_network, "hostname", hostname ? hostname : "", "netns",
+      netns ? json_string(netns) : json_null(), "uts", uts ? json_string(uts) : json_null(), "ipc",
+      ipc ? json_string(ipc) : json_null(), "ports", ports_json(spec->ports, spec->n_ports));
   if (runtime_save_json(record_path, record, err) < 0)
     goto fail;
   if (cgroup_create(rt->cgroup_mode, cgroup_path, err) < 0)
@@ -81,8 +81,7 @@ fail:;
 }
 
 int
-runtime_sandbox_get(struct runtime *rt, const char *id, struct sandbox_info *info,
-                    k8c_err *err)
+runtime_sandbox_get(struct runtime *rt, const char *id, struct sandbox_info *info, k8c_err *err)
 {
   if (!runtime_valid_id(id))
     return k8c_error(err, 404, K8C_REASON_NOT_FOUND, "sandbox \"%s\" not found", id);

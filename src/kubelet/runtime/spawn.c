@@ -22,8 +22,7 @@ static char **build_envp(const char *const *extra);
 static int64_t now_ms(void);
 
 /* In the child: report errno on the status pipe and exit. */
-static void __attribute__((noreturn))
-child_fail(int status_fd, int error)
+static void __attribute__((noreturn)) child_fail(int status_fd, int error)
 {
   ssize_t n = write(status_fd, &error, sizeof error);
   (void)n;
@@ -140,8 +139,7 @@ spawn_wait(pid_t pid, int timeout_ms, int *status, k8c_err *err)
     if (r == pid)
       return 0;
     if (r < 0 && errno != EINTR)
-      return k8c_error(err, 500, K8C_REASON_INTERNAL, "waitpid %d: %s", (int)pid,
-                       strerror(errno));
+      return k8c_error(err, 500, K8C_REASON_INTERNAL, "waitpid %d: %s", (int)pid, strerror(errno));
     if (timeout_ms >= 0 && now_ms() >= deadline)
       return k8c_error(err, 504, K8C_REASON_TIMEOUT, "process %d still running after %d ms",
                        (int)pid, timeout_ms);
@@ -210,8 +208,8 @@ spawn_run(const struct spawn_opts *opts, int timeout_ms, char **output, k8c_err 
   }
   if (timed_out) {
     free(text);
-    return k8c_error(err, 504, K8C_REASON_TIMEOUT, "%s did not finish within %d ms",
-                     opts->argv[0], timeout_ms);
+    return k8c_error(err, 504, K8C_REASON_TIMEOUT, "%s did not finish within %d ms", opts->argv[0],
+                     timeout_ms);
   }
   if (output)
     *output = text;

@@ -21,8 +21,8 @@ struct spawn_opts {
   int stdout_fd, stderr_fd;     /* -1 for /dev/null */
   const int *pass_fds;          /* pass_fds[i] becomes fd 3+i in the child */
   size_t n_pass_fds;
-  bool cgroup_view; /* private mount namespace without the hybrid unified mount */
-  bool new_session; /* setsid() so terminal signals of the agent do not reach it */
+  bool cgroup_view;  /* private mount namespace without the hybrid unified mount */
+  bool new_session;  /* setsid() so terminal signals of the agent do not reach it */
   bool merge_stderr; /* spawn_run: collect stderr with stdout (else stderr_fd applies) */
 };
 

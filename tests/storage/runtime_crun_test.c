@@ -20,6 +20,7 @@ RUN_SCENARIO(network)
 RUN_SCENARIO(readopt)
 RUN_SCENARIO(security)
 RUN_SCENARIO(hostnet)
+RUN_SCENARIO(bad_command)
 
 TEST(crun_measure)
 {

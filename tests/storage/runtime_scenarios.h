@@ -349,6 +349,37 @@ scenario_hostnet(struct fixture *f)
   sandbox_info_free(&sb);
 }
 
+/* A command the image does not have: create or start fails with a message naming it,
+ * and (after removal by the fixture) nothing is left. */
+static inline void
+scenario_bad_command(struct fixture *f)
+{
+  struct sandbox_info sb = {0};
+  if (!scenario_sandbox(f, "bad", &sb))
+    return;
+  static const char *lower[2];
+  lower[0] = f->rootfs;
+  const char *const argv[] = {"/no/such/binary", NULL};
+  char *log = xasprintf("%s/bad/0.log", f->log_dir);
+  struct container_spec spec = {.id = "bad",
+                                .name = "bad",
+                                .sandbox = &sb,
+                                .argv = argv,
+                                .lowerdirs = lower,
+                                .log_path = log};
+  k8c_err err = {0};
+  int rc = runtime_container_create(f->rt, &spec, &err);
+  if (rc == 0)
+    rc = runtime_container_start(f->rt, "bad", &err);
+  CHECK_INT(rc, -1);
+  CHECK(strstr(err.message, "/no/such/binary") != NULL);
+  if (strstr(err.message, "/no/such/binary") == NULL)
+    fprintf(stderr, "bad command error: %s\n", err.message);
+  k8c_err_clear(&err);
+  free(log);
+  sandbox_info_free(&sb);
+}
+
 static inline char *
 read_all_fd(int fd)
 {

@@ -12,6 +12,8 @@ PACKAGES=(
   # node agent: OCI runtime, container monitor, pod network, test images and registry
   crun runc conmon containernetworking-plugins iproute2
   umoci skopeo docker-registry busybox-static
+  # tests: a real gRPC health server for the grpc probe
+  python3-grpcio
 )
 
 missing=()

@@ -33,6 +33,37 @@ kube_pod_manifest(char *out, size_t size, const char *namespace_name, const char
 }
 
 int
+kube_pod_manifest_sched_mix(char *out, size_t size, const char *namespace_name, const char *name,
+                            unsigned long long index, k8c_err *err)
+{
+  unsigned group = (unsigned)(index % 50);
+  char extra[512] = "";
+  if (index % 3 == 1)
+    snprintf(
+        extra, sizeof extra,
+        ",\"affinity\":{\"podAntiAffinity\":{\"requiredDuringSchedulingIgnoredDuringExecution\":"
+        "[{\"labelSelector\":{\"matchLabels\":{\"group\":\"g%u\"}},\"topologyKey\":"
+        "\"kubernetes.io/hostname\"}]}}",
+        group);
+  else if (index % 3 == 2)
+    snprintf(extra, sizeof extra,
+             ",\"topologySpreadConstraints\":[{\"maxSkew\":1,\"topologyKey\":"
+             "\"topology.kubernetes.io/zone\",\"whenUnsatisfiable\":\"DoNotSchedule\","
+             "\"labelSelector\":{\"matchLabels\":{\"group\":\"g%u\"}}}]",
+             group);
+  int len =
+      snprintf(out, size,
+               "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"%s\","
+               "\"namespace\":\"%s\",\"labels\":{\"app\":\"web\",\"group\":\"g%u\"}},"
+               "\"spec\":{\"containers\":[{\"name\":\"nginx\",\"image\":\"nginx:1.27-alpine\","
+               "\"resources\":{\"requests\":{\"cpu\":\"50m\",\"memory\":\"64Mi\"}}}]%s}}",
+               name, namespace_name, group, extra);
+  if (len < 0 || (size_t)len >= size)
+    return k8c_error(err, 500, K8C_REASON_INTERNAL, "pod manifest for %s does not fit", name);
+  return len;
+}
+
+int
 kube_ensure_namespace(http_client *client, const char *namespace_name, k8c_err *err)
 {
   cleanup_free char *body =

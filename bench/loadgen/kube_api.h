@@ -15,6 +15,12 @@
 int kube_pod_manifest(char *out, size_t size, const char *namespace_name, const char *name,
                       k8c_err *err);
 
+/* The same pod for the scheduling benchmark: label group=g<index % 50>; index % 3 == 1
+ * adds required pod anti-affinity on the hostname within its group, index % 3 == 2 a
+ * zone topology spread constraint (maxSkew 1, DoNotSchedule) over its group. */
+int kube_pod_manifest_sched_mix(char *out, size_t size, const char *namespace_name,
+                                const char *name, unsigned long long index, k8c_err *err);
+
 /* Creates the namespace; an existing one (409 AlreadyExists) is fine. */
 int kube_ensure_namespace(http_client *client, const char *namespace_name, k8c_err *err);
 

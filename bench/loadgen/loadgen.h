@@ -8,6 +8,7 @@
 #include "lib/err.h"
 
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 /* Which HTTP client carries the requests of http_client.h. */
@@ -31,6 +32,7 @@ typedef struct bench_target {
 typedef struct bench_options {
   bench_target target;
   const char *namespace_name; /* borrowed from argv or a literal */
+  bool sched_mix;             /* create: the scheduling benchmark's pod mix */
   const char *name_prefix;    /* pod name prefix; each run appends -r<run>-<n> */
   int concurrency;            /* client threads, each with one keep-alive connection */
   uint64_t count;             /* create: pods per run; list: expected items (0: any) */

@@ -31,6 +31,7 @@ enum {
   OPT_TLS_DIR,
   OPT_NAMESPACE,
   OPT_NAME_PREFIX,
+  OPT_SCHED_MIX,
   OPT_CONCURRENCY,
   OPT_COUNT,
   OPT_DURATION,
@@ -53,6 +54,7 @@ static const struct option LONG_OPTIONS[] = {
     {"tls-dir", required_argument, NULL, OPT_TLS_DIR},
     {"namespace", required_argument, NULL, OPT_NAMESPACE},
     {"name-prefix", required_argument, NULL, OPT_NAME_PREFIX},
+    {"sched-mix", no_argument, NULL, OPT_SCHED_MIX},
     {"concurrency", required_argument, NULL, OPT_CONCURRENCY},
     {"count", required_argument, NULL, OPT_COUNT},
     {"duration", required_argument, NULL, OPT_DURATION},
@@ -172,6 +174,9 @@ parse_options(int argc, char **argv, bench_options *options)
     case OPT_NAMESPACE:
       options->namespace_name = optarg;
       break;
+    case OPT_SCHED_MIX:
+      options->sched_mix = true;
+      break;
     case OPT_NAME_PREFIX:
       options->name_prefix = optarg;
       break;
@@ -287,6 +292,8 @@ usage(FILE *out)
                "  --tls-dir DIR         holds server-ca.crt, client-admin.crt, client-admin.key\n"
                "  --namespace NS        namespace to work in (default bench; created if absent)\n"
                "  --name-prefix P       pod names are P-r<run>-<n> (default bench)\n"
+               "  --sched-mix           create: a third of the pods with hostname anti-affinity,\n"
+               "                        a third with zone spread (bench/scheduler.sh)\n"
                "  --concurrency C       client threads, one keep-alive connection each (16)\n"
                "  --count N             create: pods per run (1000); list: expected items\n"
                "  --duration S          get: seconds per run (5)\n"

@@ -16,6 +16,7 @@ typedef struct create_ctx {
   const char *namespace_name;
   char *run_prefix; /* owned: "<prefix>-r<run>" */
   char *path;       /* owned: the pods collection */
+  bool sched_mix;
 } create_ctx;
 
 static int create_one_pod(http_client *client, uint64_t index, unsigned int *rng, void *ctx,
@@ -47,6 +48,7 @@ scenario_create_run(const bench_options *options, k8c_err *err)
   for (size_t run = 0; run < runs; run++) {
     create_ctx ctx = {
         .namespace_name = options->namespace_name,
+        .sched_mix = options->sched_mix,
         .run_prefix = xasprintf("%s-r%zu", options->name_prefix, run),
         .path = path,
     };
@@ -112,7 +114,10 @@ create_one_pod(http_client *client, uint64_t index, unsigned int *rng, void *ctx
   char name[128];
   char manifest[2048];
   snprintf(name, sizeof(name), "%s-%06" PRIu64, ctx->run_prefix, index);
-  int len = kube_pod_manifest(manifest, sizeof(manifest), ctx->namespace_name, name, err);
+  int len = ctx->sched_mix
+                ? kube_pod_manifest_sched_mix(manifest, sizeof(manifest), ctx->namespace_name, name,
+                                              index, err)
+                : kube_pod_manifest(manifest, sizeof(manifest), ctx->namespace_name, name, err);
   if (len < 0)
     return -1;
   long status = http_client_request(client, "POST", ctx->path, manifest, (size_t)len, err);

@@ -3,7 +3,7 @@
  * collection with the 3 MiB limit, health and version endpoints, and dispatch. */
 #include "apiserver/server_internal.h"
 
-#include "apiserver/token.h"
+#include "apiserver/agent_join.h"
 #include "apiserver/version.h"
 #include "lib/log.h"
 #include "lib/mem.h"
@@ -52,15 +52,10 @@ static bool
 authenticate_bearer(struct apiserver *s, struct api_request *r, struct identity *out)
 {
   const char *auth = request_header(r, "Authorization");
-  if (auth == NULL || strncmp(auth, "Bearer ", 7) != 0 || s->cfg.token == NULL)
+  if (auth == NULL || strncmp(auth, "Bearer ", 7) != 0 ||
+      !agent_join_token_matches(s->cfg.token, auth + 7))
     return false;
-  if (!token_equal(auth + 7, s->cfg.token))
-    return false;
-  memset(out, 0, sizeof *out);
-  out->authenticated = true;
-  snprintf(out->user, sizeof out->user, "system:k8c:node-bootstrap");
-  snprintf(out->groups[0], sizeof out->groups[0], "system:bootstrappers");
-  out->group_count = 1;
+  agent_join_identity(out);
   return true;
 }
 
@@ -70,6 +65,8 @@ authorize(const struct identity *who, const struct request_info *ri, k8c_err *er
   for (int i = 0; i < who->group_count; i++)
     if (strcmp(who->groups[i], "system:masters") == 0)
       return 0;
+  if (agent_join_authorized(who, ri))
+    return 0;
   if (!ri->is_resource)
     return 0; /* discovery, OpenAPI and version are readable by every authenticated user */
   char where[320] = "";
@@ -130,7 +127,7 @@ dispatch(struct apiserver *s, struct api_request *r, struct conn_ctx *cc)
     path[--plen] = 0;
 
   int ret = MHD_NO;
-  if (handle_health(s, r, path, &ret))
+  if (handle_health(s, r, path, &ret) || agent_join_handle_cacerts(s, r, path, &ret))
     return ret;
 
   struct identity bearer;

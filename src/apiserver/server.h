@@ -16,6 +16,7 @@ struct apiserver_config {
   const char *serving_cert_pem;
   const char *serving_key_pem;
   const char *client_ca_pem;
+  const char *server_ca_pem;     /* served at /cacerts for joining agents, may be NULL */
   const char *token;             /* the server token (bearer), may be NULL */
   const char *advertise_address; /* for /api serverAddressByClientCIDRs */
   struct registry *reg;

@@ -2,6 +2,7 @@
 #ifndef K8C_CMD_H
 #define K8C_CMD_H
 
+int cmd_agent(int argc, char **argv);
 int cmd_image(int argc, char **argv);
 int cmd_server(int argc, char **argv);
 int cmd_version(int argc, char **argv);

@@ -10,6 +10,8 @@ usage(FILE *out)
   fprintf(out, "usage: k8c COMMAND [flags]\n\n"
                "commands:\n"
                "  server    run the API server (and, later, the controllers and a node agent)\n"
+               "  agent     join a server as a node agent (for now: --simulate N nodes)\n"
+               "  image     import, list, remove and pull node images\n"
                "  version   print the version\n\n"
                "Run 'k8c COMMAND --help' for a command's flags.\n");
 }
@@ -23,6 +25,8 @@ main(int argc, char **argv)
   }
   if (strcmp(argv[1], "server") == 0)
     return cmd_server(argc - 1, argv + 1);
+  if (strcmp(argv[1], "agent") == 0)
+    return cmd_agent(argc - 1, argv + 1);
   if (strcmp(argv[1], "image") == 0)
     return cmd_image(argc - 1, argv + 1);
   if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0)

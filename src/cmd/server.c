@@ -230,7 +230,8 @@ stop_scheduler(void *running)
 static void *
 start_controllers(struct registry *reg, const struct server_flags *flags, k8c_err *err)
 {
-  struct controller_config ccfg = {.node_monitor_grace_seconds = flags->node_monitor_grace};
+  struct controller_config ccfg = {.node_monitor_grace_seconds = flags->node_monitor_grace,
+                                   .cluster_cidr = flags->cluster_cidr};
   return controller_manager_start(reg, &ccfg, err);
 }
 
@@ -358,6 +359,7 @@ cmd_server(int argc, char **argv)
       .serving_cert_pem = pki.serving_cert_pem,
       .serving_key_pem = pki.serving_key_pem,
       .client_ca_pem = pki.client_ca_cert_pem,
+      .server_ca_pem = pki.server_ca_cert_pem,
       .token = token,
       .advertise_address = f.advertise_address,
       .reg = &reg,

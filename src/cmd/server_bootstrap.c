@@ -1,6 +1,6 @@
-/* server_bootstrap.c — the system namespaces and the `kubernetes` Service with its
- * Endpoints, created through the registry (so they get defaults, uid and timestamps like
- * any object), as kube-apiserver's bootstrap controller does. */
+/* server_bootstrap.c — the system namespaces, the built-in PriorityClasses and the
+ * `kubernetes` Service with its Endpoints, created through the registry (so they get defaults, uid
+ * and timestamps like any object), as kube-apiserver's bootstrap controller does. */
 #include "cmd/server_bootstrap.h"
 
 #include "registry/service_alloc.h"
@@ -8,10 +8,10 @@
 #include <string.h>
 
 static int
-create_if_missing(struct registry *reg, const char *plural, const char *ns, json_t *obj,
-                  k8c_err *err)
+create_in_group_if_missing(struct registry *reg, const char *group, const char *version,
+                           const char *plural, const char *ns, json_t *obj, k8c_err *err)
 {
-  const struct api_resource *res = api_resource_find("", "v1", plural);
+  const struct api_resource *res = api_resource_find(group, version, plural);
   if (res == NULL)
     return k8c_error(err, 500, K8C_REASON_INTERNAL, "%s are not served", plural);
   const char *name = json_string_value(json_object_get(json_object_get(obj, "metadata"), "name"));
@@ -33,6 +33,41 @@ create_if_missing(struct registry *reg, const char *plural, const char *ns, json
     return -1;
   }
   k8c_err_clear(&cerr);
+  return 0;
+}
+
+static int
+create_if_missing(struct registry *reg, const char *plural, const char *ns, json_t *obj,
+                  k8c_err *err)
+{
+  return create_in_group_if_missing(reg, "", "v1", plural, ns, obj, err);
+}
+
+/* The two built-in PriorityClasses every cluster has (upstream's values and words). */
+static int
+ensure_system_priority_classes(struct registry *reg, k8c_err *err)
+{
+  static const struct {
+    const char *name;
+    long long value;
+    const char *description;
+  } classes[] = {
+      {"system-node-critical", 2000001000,
+       "Used for system critical pods that must not be moved from their current node."},
+      {"system-cluster-critical", 2000000000,
+       "Used for system critical pods that must run in the cluster, but can be moved to another "
+       "node if necessary."},
+  };
+  for (size_t i = 0; i < sizeof classes / sizeof classes[0]; i++) {
+    json_t *pc = json_pack("{s:s,s:s,s:{s:s},s:I,s:s}", "apiVersion", "scheduling.k8s.io/v1",
+                           "kind", "PriorityClass", "metadata", "name", classes[i].name, "value",
+                           (json_int_t)classes[i].value, "description", classes[i].description);
+    int rc =
+        create_in_group_if_missing(reg, "scheduling.k8s.io", "v1", "priorityclasses", "", pc, err);
+    json_decref(pc);
+    if (rc < 0)
+      return -1;
+  }
   return 0;
 }
 
@@ -86,6 +121,8 @@ server_bootstrap(struct registry *reg, const struct bootstrap_config *cfg, k8c_e
   int rc = create_if_missing(reg, "services", "default", svc, err);
   json_decref(svc);
   if (rc < 0)
+    return -1;
+  if (ensure_system_priority_classes(reg, err) < 0)
     return -1;
   return ensure_endpoints(reg, cfg, err);
 }

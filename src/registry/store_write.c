@@ -170,6 +170,24 @@ prune_typed_nulls(json_t *obj, const char *definition)
   }
 }
 
+/* Drops ObjectMeta's empty lists and maps: upstream's Go fields for them are omitempty, so
+ * a controller that releases a pod's last ownerReference (or a user who clears labels)
+ * leaves no `ownerReferences: []` behind. */
+static void
+prune_empty_meta(json_t *obj)
+{
+  static const char *const omitempty[] = {"labels", "annotations", "ownerReferences", "finalizers"};
+  json_t *meta = json_object_get(obj, "metadata");
+  if (!json_is_object(meta))
+    return;
+  for (size_t i = 0; i < sizeof omitempty / sizeof omitempty[0]; i++) {
+    json_t *v = json_object_get(meta, omitempty[i]);
+    if ((json_is_array(v) && json_array_size(v) == 0) ||
+        (json_is_object(v) && json_object_size(v) == 0))
+      json_object_del(meta, omitempty[i]);
+  }
+}
+
 int
 store_admit_and_validate(struct registry *r, const struct registry_target *t, json_t *obj,
                          const json_t *old, const struct write_opts *o, k8c_err *err)
@@ -178,6 +196,7 @@ store_admit_and_validate(struct registry *r, const struct registry_target *t, js
   if (check_unknown_fields(t, obj, o, err) < 0)
     return -1;
   prune_typed_nulls(obj, t->res->definition);
+  prune_empty_meta(obj);
   if (st->defaults)
     st->defaults(obj);
   if (old == NULL && st->prepare_create && st->prepare_create(&r->env, obj, err) < 0)

@@ -3,6 +3,8 @@
  * FitError message with upstream's reason histogram and preemption summary. */
 #include "scheduler/framework.h"
 
+#include "scheduler/preemption.h"
+
 #include "lib/hashmap.h"
 #include "lib/mem.h"
 
@@ -67,7 +69,7 @@ sched_default_normalize(int64_t *scores, size_t n, bool reverse)
 /* ---------- the failure message ---------- */
 
 struct failed_node {
-  const struct node_info *node;
+  struct node_info *node;
   enum sched_code code;
 };
 
@@ -110,41 +112,10 @@ histogram_add(hashmap *h, const char *reason)
   hashmap_put(h, reason, (void *)(count + 1));
 }
 
-static bool
-has_lower_priority_pod(const struct node_info *n, int32_t priority)
-{
-  for (size_t i = 0; i < n->npods; i++)
-    if (n->pods[i]->priority < priority)
-      return true;
-  return false;
-}
-
-/* What default preemption would say. Preemption itself is not implemented: on nodes where
- * lower-priority victims exist, the node's own filter reasons are reported. */
 static char *
-preemption_text(const struct pod_info *pod, struct failed_node *failed, struct sched_status *sts,
-                size_t nfailed)
-{
-  if (pod->preempt_never)
-    return xstrdup("not eligible due to preemptionPolicy=Never.");
-  hashmap *h = hashmap_new();
-  for (size_t i = 0; i < nfailed; i++) {
-    if (failed[i].code == SCHED_UNRESOLVABLE)
-      histogram_add(h, "Preemption is not helpful for scheduling");
-    else if (!has_lower_priority_pod(failed[i].node, pod->priority))
-      histogram_add(h, "No preemption victims found for incoming pod");
-    else
-      for (int r = 0; r < sts[i].nreasons; r++)
-        histogram_add(h, sts[i].reasons[r]);
-  }
-  cleanup_free char *hist = histogram_text(h);
-  hashmap_free(h, NULL);
-  return xasprintf("0/%zu nodes are available: %s.", nfailed, hist);
-}
-
-static char *
-fit_error_text(const struct pod_info *pod, size_t nall, struct failed_node *failed,
-               struct sched_status *sts, size_t nfailed)
+fit_error_text(struct sched_framework *fw, struct sched_cache *c, struct pod_info *pod, size_t nall,
+               struct failed_node *failed, struct sched_status *sts, size_t nfailed,
+               struct sched_result *out)
 {
   hashmap *h = hashmap_new();
   for (size_t i = 0; i < nfailed; i++)
@@ -152,8 +123,24 @@ fit_error_text(const struct pod_info *pod, size_t nall, struct failed_node *fail
       histogram_add(h, sts[i].reasons[r]);
   cleanup_free char *hist = histogram_text(h);
   hashmap_free(h, NULL);
-  cleanup_free char *pre = preemption_text(pod, failed, sts, nfailed);
-  return xasprintf("0/%zu nodes are available: %s. preemption: %s", nall, hist, pre);
+  struct sched_node_failure *nf = xcalloc(nfailed + 1, sizeof *nf);
+  for (size_t i = 0; i < nfailed; i++)
+    nf[i] = (struct sched_node_failure){failed[i].node, failed[i].code};
+  struct preemption_result pr;
+  sched_preempt(fw, c, pod, nf, nfailed, nall, fw->pdbs, fw->npdbs, &pr);
+  free(nf);
+  char *text;
+  if (pr.node) { /* upstream: a successful PostFilter adds nothing to the message */
+    text = xasprintf("0/%zu nodes are available: %s.", nall, hist);
+    out->nominated = pr.node;
+    out->victims = steal_ptr(pr.victims);
+    out->nvictims = pr.nvictims;
+    pr.nvictims = 0;
+  } else {
+    text = xasprintf("0/%zu nodes are available: %s. preemption: %s", nall, hist, pr.message);
+  }
+  preemption_result_clear(&pr);
+  return text;
 }
 
 /* ---------- the cycle ---------- */
@@ -233,7 +220,10 @@ sched_schedule_one(struct sched_framework *fw, struct sched_cache *c, struct pod
   void *state[MAX_PLUGINS] = {0};
   size_t nall = c->nnodes;
   struct sched_status st;
-  bool rejected = false;
+  bool rejected = false, run_post_filter = false;
+  struct failed_node *failed = NULL;
+  struct sched_status *sts = NULL;
+  size_t nfailed = 0, cap_failed = 0;
   for (size_t p = 0; p < np && !rejected; p++) {
     const struct sched_plugin *pl = fw->plugins[p];
     memset(&st, 0, offsetof(struct sched_status, reasons));
@@ -256,9 +246,7 @@ sched_schedule_one(struct sched_framework *fw, struct sched_cache *c, struct pod
   }
   size_t want = sched_nodes_to_find(fw->percentage_of_nodes_to_score, nall);
   struct node_info **feasible = xcalloc(want + 1, sizeof *feasible);
-  struct failed_node *failed = NULL;
-  struct sched_status *sts = NULL;
-  size_t nfailed = 0, cap_failed = 0, nf = 0, i = 0;
+  size_t nf = 0, i = 0;
   size_t start = nall ? fw->next_start_index % nall : 0;
   for (; i < nall && nf < want; i++) {
     struct node_info *n = c->nodes[(start + i) % nall];
@@ -280,7 +268,7 @@ sched_schedule_one(struct sched_framework *fw, struct sched_cache *c, struct pod
   if (nall)
     fw->next_start_index = (start + i) % nall;
   if (nf == 0) {
-    out->message = fit_error_text(pod, nall, failed, sts, nfailed);
+    run_post_filter = true; /* after the cycle's states are gone: the dry run edits the cache */
   } else if (nf == 1) {
     out->node = feasible[0];
   } else {
@@ -290,10 +278,12 @@ sched_schedule_one(struct sched_framework *fw, struct sched_cache *c, struct pod
     free(total);
   }
   free(feasible);
-  free(failed);
-  free(sts);
 done:
   for (size_t p = 0; p < np; p++)
     if (state[p] && fw->plugins[p]->free_state)
       fw->plugins[p]->free_state(state[p]);
+  if (run_post_filter)
+    out->message = fit_error_text(fw, c, pod, nall, failed, sts, nfailed, out);
+  free(failed);
+  free(sts);
 }

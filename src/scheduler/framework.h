@@ -54,24 +54,37 @@ struct sched_plugin {
 /* The default profile, in upstream's order; NULL-terminated (plugins/registry.c). */
 extern const struct sched_plugin *const sched_default_plugins[];
 
+struct sched_pdb;
+
 struct sched_framework {
   const struct sched_plugin *const *plugins;
   int percentage_of_nodes_to_score; /* 0 = adaptive, as upstream */
   size_t next_start_index;
   unsigned rng;
+  /* Set by the caller before each cycle (all borrowed): the PodDisruptionBudgets that
+   * preemption honours, and the node the pod was nominated to earlier (or NULL). */
+  const struct sched_pdb *pdbs;
+  size_t npdbs;
+  const char *nominated_node;
 };
 
 struct sched_result {
   struct node_info *node; /* the chosen node (borrowed from the cache), or NULL */
   char *message;          /* on failure: the FitError text; caller frees */
   size_t evaluated, feasible;
+  /* On failure, when preemption found a node: the node to nominate (borrowed) and the
+   * pods to evict there (new references; the caller unrefs them and frees the array). */
+  struct node_info *nominated;
+  struct pod_info **victims;
+  size_t nvictims;
 };
 
 /* How many feasible nodes to look for among n (upstream's numFeasibleNodesToFind). */
 size_t sched_nodes_to_find(int percentage, size_t n);
 
-/* Runs every plugin for pod against the cache (the caller holds its lock). Returns 0
- * with out->node set, or 0 with out->node NULL and out->message when no node fits. */
+/* Runs every plugin for pod against the cache (the caller holds its lock): out->node
+ * set, or out->node NULL with out->message when no node fits, and then, when evicting
+ * lower-priority pods would make room, out->nominated and out->victims. */
 void sched_schedule_one(struct sched_framework *fw, struct sched_cache *c, struct pod_info *pod,
                         struct sched_result *out);
 

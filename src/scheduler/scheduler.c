@@ -7,10 +7,12 @@
 #include "apimachinery/meta.h"
 #include "client/events.h"
 #include "client/informer.h"
+#include "lib/hashmap.h"
 #include "lib/log.h"
 #include "lib/mem.h"
 #include "scheduler/cache.h"
 #include "scheduler/framework.h"
+#include "scheduler/preemption.h"
 #include "scheduler/queue.h"
 
 #include <pthread.h>
@@ -20,13 +22,15 @@
 
 #define LATENCY_RING 16384
 
-enum job_kind { JOB_BIND, JOB_UNSCHEDULABLE };
+enum job_kind { JOB_BIND, JOB_UNSCHEDULABLE, JOB_PREEMPT, JOB_SCHEDULED_EVENT };
 
 struct job {
   enum job_kind kind;
   struct pod_info *pi;
-  char *node;    /* JOB_BIND */
-  char *message; /* JOB_UNSCHEDULABLE */
+  char *node;                /* JOB_BIND */
+  char *message;             /* JOB_UNSCHEDULABLE */
+  struct pod_info **victims; /* JOB_PREEMPT (node = the nominated node) */
+  size_t nvictims;
   struct job *next;
 };
 
@@ -40,7 +44,13 @@ struct scheduler {
   k8c_client *client;
   bool own_client;
   informer_factory *informers;
-  informer *pods, *nodes, *priority_classes;
+  informer *pods, *nodes, *priority_classes, *pdbs;
+  /* Under the cache lock: the parsed PDBs (rebuilt when pdbs_dirty), and the pods that
+   * preempted and wait for their nominated node (key -> struct nomination). */
+  struct sched_pdb *pdb_list;
+  size_t npdbs;
+  bool pdbs_dirty;
+  struct hashmap *nominations;
   struct sched_cache *cache;
   struct sched_queue *queue;
   struct sched_framework fw;
@@ -56,6 +66,8 @@ struct scheduler {
   pthread_mutex_t stats_mu;
   struct scheduler_stats stats;
   struct latency_ring cycle, e2e;
+  unsigned long long burst_scheduled;       /* bound since the last stats line */
+  unsigned long long burst_attempts_before; /* stats.attempts at the last stats line */
 };
 
 static long long
@@ -82,18 +94,27 @@ cmp_double(const void *a, const void *b)
   return x < y ? -1 : x > y;
 }
 
+/* Percentiles of the newest `last` values (0 = all kept). */
+static void
+ring_percentiles_last(const struct latency_ring *r, size_t last, double *p50, double *p99)
+{
+  *p50 = *p99 = 0;
+  size_t n = last == 0 || last > r->n ? r->n : last;
+  if (n == 0)
+    return;
+  double *copy = xmalloc(n * sizeof *copy);
+  for (size_t i = 0; i < n; i++)
+    copy[i] = r->v[(r->next + LATENCY_RING - 1 - i) % LATENCY_RING];
+  qsort(copy, n, sizeof *copy, cmp_double);
+  *p50 = copy[n / 2];
+  *p99 = copy[(n * 99) / 100 < n ? (n * 99) / 100 : n - 1];
+  free(copy);
+}
+
 static void
 ring_percentiles(const struct latency_ring *r, double *p50, double *p99)
 {
-  *p50 = *p99 = 0;
-  if (r->n == 0)
-    return;
-  double *copy = xmalloc(r->n * sizeof *copy);
-  memcpy(copy, r->v, r->n * sizeof *copy);
-  qsort(copy, r->n, sizeof *copy, cmp_double);
-  *p50 = copy[r->n / 2];
-  *p99 = copy[(r->n * 99) / 100 < r->n ? (r->n * 99) / 100 : r->n - 1];
-  free(copy);
+  ring_percentiles_last(r, 0, p50, p99);
 }
 
 /* ---------- priority ---------- */
@@ -120,6 +141,119 @@ resolve_priority(struct scheduler *s, struct pod_info *pi)
   informer_objs_free(all, n);
 }
 
+/* ---------- nominations and PDBs (under the cache lock) ---------- */
+
+struct nomination {
+  struct pod_info *pi;
+  char *node;
+};
+
+static void
+nomination_free(void *p)
+{
+  struct nomination *nm = p;
+  pod_info_unref(nm->pi);
+  free(nm->node);
+  free(nm);
+}
+
+static void
+forget_nomination(struct scheduler *s, const char *key)
+{
+  struct nomination *nm = hashmap_remove(s->nominations, key);
+  if (nm)
+    nomination_free(nm);
+}
+
+static void
+pdbs_clear(struct scheduler *s)
+{
+  for (size_t i = 0; i < s->npdbs; i++) {
+    free(s->pdb_list[i].ns);
+    label_selector_free(s->pdb_list[i].sel);
+    json_decref(s->pdb_list[i].disrupted_pods);
+  }
+  free(s->pdb_list);
+  s->pdb_list = NULL;
+  s->npdbs = 0;
+}
+
+static void
+pdbs_refresh(struct scheduler *s)
+{
+  if (!s->pdbs_dirty)
+    return;
+  s->pdbs_dirty = false;
+  pdbs_clear(s);
+  json_t **all = NULL;
+  size_t n = 0;
+  informer_list(s->pdbs, &all, &n);
+  s->pdb_list = xcalloc(n + 1, sizeof *s->pdb_list);
+  for (size_t i = 0; i < n; i++) {
+    const char *ns =
+        json_string_value(json_object_get(json_object_get(all[i], "metadata"), "namespace"));
+    const json_t *st = json_object_get(all[i], "status");
+    struct sched_pdb *p = &s->pdb_list[s->npdbs];
+    p->sel = label_selector_from_json(json_object_get(json_object_get(all[i], "spec"), "selector"),
+                                      NULL);
+    if (p->sel == NULL)
+      continue;
+    p->ns = xstrdup(ns ? ns : "");
+    p->disruptions_allowed = (int)json_integer_value(json_object_get(st, "disruptionsAllowed"));
+    p->disrupted_pods = json_incref(json_object_get(st, "disruptedPods"));
+    s->npdbs++;
+  }
+  informer_objs_free(all, n);
+}
+
+static void
+on_pdb_change(void *ctx, json_t *obj)
+{
+  struct scheduler *s = ctx;
+  (void)obj;
+  sched_cache_lock(s->cache);
+  s->pdbs_dirty = true;
+  sched_cache_unlock(s->cache);
+}
+
+static void
+on_pdb_update(void *ctx, json_t *old_obj, json_t *new_obj)
+{
+  (void)old_obj;
+  on_pdb_change(ctx, new_obj);
+}
+
+/* Upstream's RunFilterPluginsWithNominatedPods, simply: pods nominated elsewhere with at
+ * least pi's priority are assumed onto their nodes for pi's cycle. Returns how many. */
+static size_t
+reserve_nominated(struct scheduler *s, const struct pod_info *pi, struct pod_info ***added)
+{
+  size_t n = 0, cap = hashmap_count(s->nominations);
+  if (cap == 0)
+    return 0;
+  *added = xcalloc(cap, sizeof **added);
+  hashmap_iter it = {0};
+  const char *k;
+  void *v;
+  while (hashmap_next(s->nominations, &it, &k, &v)) {
+    struct nomination *nm = v;
+    if (strcmp(nm->pi->key, pi->key) == 0 || nm->pi->priority < pi->priority ||
+        sched_cache_has_pod(s->cache, nm->pi->key))
+      continue;
+    sched_cache_add_pod(s->cache, nm->pi, nm->node, true);
+    (*added)[n++] = nm->pi;
+  }
+  return n;
+}
+
+static void
+release_nominated(struct scheduler *s, struct pod_info **added, size_t n)
+{
+  for (size_t i = 0; i < n; i++)
+    sched_cache_remove_pod(s->cache, added[i]->key);
+  free(added);
+}
+
 /* ---------- informer handlers ---------- */
 
 /* json_equal, with two missing values equal. */
@@ -141,6 +275,7 @@ pod_seen(struct scheduler *s, json_t *old_obj, json_t *obj)
   struct pod_info *pi = pod_info_new(obj);
   if (pi->node_name) {
     sched_cache_lock(s->cache);
+    forget_nomination(s, pi->key);
     sched_cache_add_pod(s->cache, pi, pi->node_name, false);
     sched_cache_unlock(s->cache);
     sched_queue_delete(s->queue, pi->key);
@@ -187,6 +322,7 @@ on_pod_delete(void *ctx, json_t *obj)
   sched_cache_lock(s->cache);
   bool had = sched_cache_has_pod(s->cache, full);
   sched_cache_remove_pod(s->cache, full);
+  forget_nomination(s, full);
   sched_cache_unlock(s->cache);
   sched_queue_delete(s->queue, full);
   if (had) /* its resources, ports and topology counts are free now */
@@ -226,14 +362,8 @@ on_node_delete(void *ctx, json_t *obj)
 /* ---------- jobs for the workers ---------- */
 
 static void
-job_push(struct scheduler *s, enum job_kind kind, struct pod_info *pi, const char *node,
-         char *message)
+job_enqueue(struct scheduler *s, struct job *j)
 {
-  struct job *j = xcalloc(1, sizeof *j);
-  j->kind = kind;
-  j->pi = pod_info_ref(pi);
-  j->node = node ? xstrdup(node) : NULL;
-  j->message = message;
   pthread_mutex_lock(&s->jobs_mu);
   if (s->jobs_tail)
     s->jobs_tail->next = j;
@@ -244,10 +374,31 @@ job_push(struct scheduler *s, enum job_kind kind, struct pod_info *pi, const cha
   pthread_mutex_unlock(&s->jobs_mu);
 }
 
+static struct job *
+job_new(enum job_kind kind, struct pod_info *pi, const char *node, char *message)
+{
+  struct job *j = xcalloc(1, sizeof *j);
+  j->kind = kind;
+  j->pi = pod_info_ref(pi);
+  j->node = node ? xstrdup(node) : NULL;
+  j->message = message;
+  return j;
+}
+
+static void
+job_push(struct scheduler *s, enum job_kind kind, struct pod_info *pi, const char *node,
+         char *message)
+{
+  job_enqueue(s, job_new(kind, pi, node, message));
+}
+
 static void
 job_free(struct job *j)
 {
   pod_info_unref(j->pi);
+  for (size_t i = 0; i < j->nvictims; i++)
+    pod_info_unref(j->victims[i]);
+  free(j->victims);
   free(j->node);
   free(j->message);
   free(j);
@@ -291,6 +442,34 @@ set_unschedulable_condition(struct scheduler *s, const struct pod_info *pi, cons
   json_decref(patch);
 }
 
+/* Once a burst of scheduling is over (nothing queued, nothing to bind), one log line
+ * with its latency figures; the rings start afresh for the next burst. bench/scheduler.sh
+ * reads these lines. */
+static void
+report_if_idle(struct scheduler *s)
+{
+  struct sched_queue_counts qc;
+  sched_queue_counts(s->queue, &qc);
+  pthread_mutex_lock(&s->jobs_mu);
+  bool idle = s->jobs_head == NULL && qc.active == 0 && qc.in_flight == 0;
+  pthread_mutex_unlock(&s->jobs_mu);
+  if (!idle)
+    return;
+  double c50, c99, e50, e99;
+  pthread_mutex_lock(&s->stats_mu);
+  unsigned long long n = s->burst_scheduled;
+  unsigned long long cycles = s->stats.attempts - s->burst_attempts_before;
+  ring_percentiles_last(&s->cycle, (size_t)cycles, &c50, &c99);
+  ring_percentiles_last(&s->e2e, (size_t)n, &e50, &e99);
+  s->burst_scheduled = 0;
+  s->burst_attempts_before = s->stats.attempts;
+  pthread_mutex_unlock(&s->stats_mu);
+  if (n)
+    log_info("scheduler stats: %llu pods bound (%llu cycles); scheduling cycle p50 %.3f ms "
+             "p99 %.3f ms; queued to bound p50 %.3f ms p99 %.3f ms",
+             n, cycles, c50, c99, e50, e99);
+}
+
 static void
 run_bind(struct scheduler *s, struct job *j)
 {
@@ -299,10 +478,12 @@ run_bind(struct scheduler *s, struct job *j)
   int rc = client_bind(s->client, j->pi->ns, j->pi->name, j->pi->uid, j->node, &err);
   if (rc == 0) {
     sched_queue_done(s->queue, j->pi->key);
-    event_record(s->events, j->pi->obj, "Normal", "Scheduled", "Successfully assigned %s/%s to %s",
-                 j->pi->ns, j->pi->name, j->node);
+    /* The event is written by whichever worker is free next, as upstream's recorder writes
+     * asynchronously: the next binding does not wait for it. */
+    job_push(s, JOB_SCHEDULED_EVENT, j->pi, j->node, NULL);
     pthread_mutex_lock(&s->stats_mu);
     s->stats.scheduled++;
+    s->burst_scheduled++;
     ring_add(&s->e2e, (double)(t0 / 1000 - j->pi->queued_ms) + (double)(now_us() - t0) / 1000.0);
     pthread_mutex_unlock(&s->stats_mu);
     return;
@@ -326,6 +507,46 @@ run_bind(struct scheduler *s, struct job *j)
   k8c_err_clear(&err);
 }
 
+/* Upstream's prepareCandidate: each victim gets a DisruptionTarget condition, is deleted
+ * and told why in a Preempted event; then the preemptor's status.nominatedNodeName. */
+static void
+run_preempt(struct scheduler *s, struct job *j)
+{
+  const struct api_resource *pods = api_resource_find("", "v1", "pods");
+  struct client_write_opts so = {.subresource = "status"};
+  cleanup_free char *now = meta_now_rfc3339();
+  for (size_t i = 0; i < j->nvictims; i++) {
+    const struct pod_info *v = j->victims[i];
+    k8c_err err = {0};
+    cleanup_free char *why =
+        xasprintf("%s: preempting to accommodate a higher priority pod", s->name);
+    json_t *patch = json_pack("{s:{s:[{s:s,s:s,s:s,s:s,s:s}]}}", "status", "conditions", "type",
+                              "DisruptionTarget", "status", "True", "reason",
+                              "PreemptionByScheduler", "message", why, "lastTransitionTime", now);
+    if (client_patch(s->client, pods, v->ns, v->name, "application/strategic-merge-patch+json",
+                     patch, &so, NULL, &err) < 0)
+      log_debug("scheduler: DisruptionTarget on %s: %s", v->key, err.message);
+    json_decref(patch);
+    k8c_err_clear(&err);
+    json_t *opts = json_pack("{s:{s:s}}", "preconditions", "uid", v->uid ? v->uid : "");
+    if (client_delete(s->client, pods, v->ns, v->name, opts, NULL, NULL, &err) < 0 &&
+        err.status != 404)
+      log_warn("scheduler: preempting %s: %s", v->key, err.message);
+    json_decref(opts);
+    k8c_err_clear(&err);
+    event_record(s->events, v->obj, "Normal", "Preempted", "Preempted by pod %s on node %s",
+                 j->pi->uid ? j->pi->uid : "", j->node);
+  }
+  json_t *patch = json_pack("{s:{s:s}}", "status", "nominatedNodeName", j->node);
+  k8c_err err = {0};
+  if (client_patch(s->client, pods, j->pi->ns, j->pi->name, "application/merge-patch+json", patch,
+                   &so, NULL, &err) < 0 &&
+      err.status != 404)
+    log_debug("scheduler: nominating %s: %s", j->pi->key, err.message);
+  json_decref(patch);
+  k8c_err_clear(&err);
+}
+
 static void *
 worker_main(void *arg)
 {
@@ -345,6 +566,12 @@ worker_main(void *arg)
       return NULL;
     if (j->kind == JOB_BIND) {
       run_bind(s, j);
+    } else if (j->kind == JOB_PREEMPT) {
+      run_preempt(s, j);
+    } else if (j->kind == JOB_SCHEDULED_EVENT) {
+      event_record(s->events, j->pi->obj, "Normal", "Scheduled",
+                   "Successfully assigned %s/%s to %s", j->pi->ns, j->pi->name, j->node);
+      report_if_idle(s);
     } else {
       event_record(s->events, j->pi->obj, "Warning", "FailedScheduling", "%s", j->message);
       set_unschedulable_condition(s, j->pi, j->message);
@@ -367,12 +594,37 @@ schedule_pod(struct scheduler *s, struct pod_info *pi)
     sched_queue_done(s->queue, pi->key);
     return;
   }
+  pdbs_refresh(s);
+  s->fw.pdbs = s->pdb_list;
+  s->fw.npdbs = s->npdbs;
+  struct nomination *mine = hashmap_get(s->nominations, pi->key);
+  const char *status_nominated =
+      json_string_value(json_object_get(json_object_get(pi->obj, "status"), "nominatedNodeName"));
+  s->fw.nominated_node = mine ? mine->node : status_nominated;
+  struct pod_info **reserved = NULL;
+  size_t nreserved = reserve_nominated(s, pi, &reserved);
   sched_schedule_one(&s->fw, s->cache, pi, &res);
+  release_nominated(s, reserved, nreserved);
+  s->fw.nominated_node = NULL;
+  struct job *preempt = NULL;
   if (res.node) {
     node = xstrdup(res.node->name);
+    forget_nomination(s, pi->key);
     sched_cache_add_pod(s->cache, pi, node, true); /* assume: later pods see it at once */
+  } else if (res.nominated) {
+    struct nomination *nm = xcalloc(1, sizeof *nm);
+    nm->pi = pod_info_ref(pi);
+    nm->node = xstrdup(res.nominated->name);
+    forget_nomination(s, pi->key);
+    hashmap_put(s->nominations, pi->key, nm);
+    preempt = job_new(JOB_PREEMPT, pi, res.nominated->name, NULL);
+    preempt->victims = res.victims;
+    preempt->nvictims = res.nvictims;
+    res.victims = NULL;
   }
   sched_cache_unlock(s->cache);
+  if (preempt)
+    job_enqueue(s, preempt);
   double ms = (double)(now_us() - t0) / 1000.0;
   pthread_mutex_lock(&s->stats_mu);
   s->stats.attempts++;
@@ -429,6 +681,7 @@ scheduler_start_with_client(k8c_client *client, const struct scheduler_config *c
   s->name = xstrdup(c.scheduler_name ? c.scheduler_name : "default-scheduler");
   s->client = client;
   s->cache = sched_cache_new();
+  s->nominations = hashmap_new();
   s->queue = sched_queue_new(c.initial_backoff_ms, c.max_backoff_ms);
   s->fw.plugins = sched_default_plugins;
   s->fw.percentage_of_nodes_to_score = c.percentage_of_nodes_to_score;
@@ -454,6 +707,14 @@ scheduler_start_with_client(k8c_client *client, const struct scheduler_config *c
                                  .on_delete = on_pod_delete,
                                  .ctx = s,
                                  .resync_period_ms = -1};
+  s->pdbs = informer_factory_get(
+      s->informers, api_resource_find("policy", "v1", "poddisruptionbudgets"), "", NULL, NULL);
+  struct informer_handlers bh = {.on_add = on_pdb_change,
+                                 .on_update = on_pdb_update,
+                                 .on_delete = on_pdb_change,
+                                 .ctx = s,
+                                 .resync_period_ms = -1};
+  informer_add_handlers(s->pdbs, &bh);
   informer_add_handlers(s->nodes, &nh);
   informer_add_handlers(s->pods, &ph);
   if (informer_factory_start(s->informers, err) < 0) {
@@ -462,7 +723,7 @@ scheduler_start_with_client(k8c_client *client, const struct scheduler_config *c
   }
   if (!informer_factory_wait_synced(s->informers, 10000))
     log_warn("scheduler: informers not synced after 10 s; continuing");
-  s->nworkers = c.bind_workers > 0 ? c.bind_workers : 4;
+  s->nworkers = c.bind_workers > 0 ? c.bind_workers : 16;
   s->workers = xcalloc((size_t)s->nworkers, sizeof *s->workers);
   for (int i = 0; i < s->nworkers; i++)
     if (pthread_create(&s->workers[i], NULL, worker_main, s) != 0) {
@@ -504,6 +765,8 @@ scheduler_stop(struct scheduler *s)
   informer_factory_free(s->informers);
   sched_queue_free(s->queue);
   sched_cache_free(s->cache);
+  hashmap_free(s->nominations, nomination_free);
+  pdbs_clear(s);
   event_recorder_free(s->events);
   if (s->own_client)
     client_free(s->client);

@@ -17,7 +17,7 @@ struct scheduler_config {
   int percentage_of_nodes_to_score; /* 0 = adaptive (upstream's default) */
   long long initial_backoff_ms;     /* 0 = 1000 */
   long long max_backoff_ms;         /* 0 = 10000 */
-  int bind_workers;                 /* 0 = 4 */
+  int bind_workers;                 /* 0 = 16 (binds in parallel batch in the store) */
   unsigned seed;                    /* tie-breaking; 0 = from the clock */
 };
 

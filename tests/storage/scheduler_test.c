@@ -279,6 +279,142 @@ TEST(priority_class_resolves_priority)
   client_fixture_close(&f);
 }
 
+static const struct api_resource *
+pcs(void)
+{
+  return api_resource_find("scheduling.k8s.io", "v1", "priorityclasses");
+}
+
+static void
+create_class(struct client_fixture *f, const char *text)
+{
+  json_t *pc = json_of(text);
+  k8c_err err = {0};
+  CHECK_INT(client_create(f->client, pcs(), "", pc, NULL, NULL, &err), 0);
+  k8c_err_clear(&err);
+  json_decref(pc);
+}
+
+static json_t *
+get_pod(struct client_fixture *f, const char *name)
+{
+  json_t *p = NULL;
+  k8c_err err = {0};
+  client_get(f->client, res("pods"), "default", name, &p, &err);
+  k8c_err_clear(&err);
+  return p;
+}
+
+TEST(priority_admission_resolves_classes)
+{
+  struct client_fixture f;
+  CHECK_INT(client_fixture_open(&f), 0);
+  create_pod(&f, "plain", NULL, NULL);
+  json_t *p = get_pod(&f, "plain");
+  CHECK_JSON(json_object_get(json_object_get(p, "spec"), "priority"), "0");
+  CHECK_JSON(json_object_get(json_object_get(p, "spec"), "preemptionPolicy"),
+             "\"PreemptLowerPriority\"");
+  CHECK(json_object_get(json_object_get(p, "spec"), "priorityClassName") == NULL);
+  json_decref(p);
+  create_class(&f, "{\"metadata\":{\"name\":\"dflt\"},\"value\":7,\"globalDefault\":true,"
+                   "\"preemptionPolicy\":\"Never\"}");
+  create_pod(&f, "defaulted", NULL, NULL);
+  p = get_pod(&f, "defaulted");
+  CHECK_JSON(json_object_get(p, "spec") ? json_object_get(json_object_get(p, "spec"), "priority")
+                                        : NULL,
+             "7");
+  CHECK_JSON(json_object_get(json_object_get(p, "spec"), "priorityClassName"), "\"dflt\"");
+  CHECK_JSON(json_object_get(json_object_get(p, "spec"), "preemptionPolicy"), "\"Never\"");
+  json_decref(p);
+  create_pod(&f, "critical", NULL, "\"priorityClassName\":\"system-node-critical\"");
+  p = get_pod(&f, "critical");
+  CHECK_JSON(json_object_get(json_object_get(p, "spec"), "priority"), "2000001000");
+  json_decref(p);
+  /* Unknown class, or a priority that disagrees with the class: 403 as upstream. */
+  json_t *bad = json_of("{\"metadata\":{\"name\":\"bad\"},\"spec\":{\"priorityClassName\":"
+                        "\"nope\",\"containers\":[{\"name\":\"c\",\"image\":\"busybox\"}]}}");
+  k8c_err err = {0};
+  CHECK_INT(client_create(f.client, res("pods"), "default", bad, NULL, NULL, &err), -1);
+  CHECK_INT(err.status, 403);
+  CHECK_STR(err.message, "pods \"bad\" is forbidden: no PriorityClass with name nope was found");
+  k8c_err_clear(&err);
+  json_decref(bad);
+  bad = json_of("{\"metadata\":{\"name\":\"bad2\"},\"spec\":{\"priority\":5,\"containers\":"
+                "[{\"name\":\"c\",\"image\":\"busybox\"}]}}");
+  CHECK_INT(client_create(f.client, res("pods"), "default", bad, NULL, NULL, &err), -1);
+  CHECK_INT(err.status, 403);
+  CHECK_STR(err.message, "pods \"bad2\" is forbidden: the integer value of priority (5) must not "
+                         "be provided in pod spec; priority admission controller computed 7 from "
+                         "the given PriorityClass name");
+  k8c_err_clear(&err);
+  json_decref(bad);
+  client_fixture_close(&f);
+}
+
+TEST(preemption_evicts_lower_priority_and_nominates)
+{
+  struct client_fixture f;
+  CHECK_INT(client_fixture_open(&f), 0);
+  create_class(&f, "{\"metadata\":{\"name\":\"high\"},\"value\":1000}");
+  create_node(&f, "node-1", "a", "1", NULL);
+  struct scheduler *s = start(&f);
+  const char *want1 = "\"containers\":[{\"name\":\"c\",\"image\":\"busybox\",\"resources\":"
+                      "{\"requests\":{\"cpu\":\"1\"}}}]";
+  create_pod(&f, "victim", NULL, want1);
+  char *node = wait_bound(&f, "victim", 5000);
+  CHECK_STR(node, "node-1");
+  free(node);
+  char hi[512];
+  snprintf(hi, sizeof hi, "%s,\"priorityClassName\":\"high\"", want1);
+  create_pod(&f, "vip", NULL, hi);
+  char *msg = wait_event(&f, "victim", "Preempted", 5000);
+  CHECK(msg && strncmp(msg, "Preempted by pod ", 17) == 0 && strstr(msg, " on node node-1"));
+  free(msg);
+  /* The victim is terminating (no kubelet here to finish it) with DisruptionTarget. */
+  json_t *v = get_pod(&f, "victim");
+  CHECK(json_object_get(json_object_get(v, "metadata"), "deletionTimestamp") != NULL);
+  bool disruption = false;
+  size_t i;
+  json_t *c;
+  json_array_foreach (json_object_get(json_object_get(v, "status"), "conditions"), i, c) {
+    const char *type = json_string_value(json_object_get(c, "type"));
+    const char *reason = json_string_value(json_object_get(c, "reason"));
+    if (type && strcmp(type, "DisruptionTarget") == 0 && reason &&
+        strcmp(reason, "PreemptionByScheduler") == 0)
+      disruption = true;
+  }
+  CHECK(disruption);
+  json_decref(v);
+  const char *nominated = NULL;
+  json_t *p = NULL;
+  for (int k = 0; k < 250 && nominated == NULL; k++) {
+    json_decref(p);
+    p = get_pod(&f, "vip");
+    nominated =
+        json_string_value(json_object_get(json_object_get(p, "status"), "nominatedNodeName"));
+    if (nominated == NULL)
+      usleep(20000);
+  }
+  CHECK_STR(nominated, "node-1");
+  json_decref(p);
+  /* A lower-priority newcomer must not take the space being freed for vip. */
+  create_pod(&f, "late", NULL, want1);
+  /* The victim goes away: vip is bound where it was nominated, late stays pending. */
+  k8c_err err = {0};
+  json_t *now = json_of("{\"gracePeriodSeconds\":0}");
+  CHECK_INT(client_delete(f.client, res("pods"), "default", "victim", now, NULL, NULL, &err), 0);
+  json_decref(now);
+  k8c_err_clear(&err);
+  node = wait_bound(&f, "vip", 5000);
+  CHECK_STR(node, "node-1");
+  free(node);
+  node = wait_bound(&f, "late", 300);
+  CHECK(node == NULL);
+  free(node);
+  scheduler_stop(s);
+  client_fixture_close(&f);
+}
+
 TEST(throughput_micro_benchmark)
 {
   /* 1,000 pods (a third with zone spread, a third with hostname anti-affinity by group)

@@ -5,7 +5,9 @@
 #include "apimachinery/validation.h"
 #include "lib/buf.h"
 #include "lib/mem.h"
+#include "registry/core/pod_priority.h"
 #include "registry/core/podspec.h"
+#include "registry/registry.h"
 #include "registry/strategy.h"
 #include "registry/strategy_util.h"
 #include "registry/table_util.h"
@@ -167,6 +169,8 @@ static int
 pod_prepare_create(const struct strategy_env *env, json_t *obj, k8c_err *err)
 {
   pod_default_toleration_seconds(json_object_get(obj, "spec"));
+  if (env && env->reg && pod_priority_admit(env->reg, obj, err) < 0)
+    return -1;
   json_t *status = json_object();
   json_object_set_new(status, "phase", json_string("Pending"));
   json_object_set_new(status, "qosClass", json_string(pod_qos_class(obj_get(obj, "spec"))));

@@ -1,0 +1,37 @@
+/* agent_join.h — what the API server offers node agents that join with the server token
+ * (as k3s agents do): the server CA at /cacerts for them to check against the token's
+ * CA hash, authentication of the token as the node-agent identity, and the kubelet's
+ * permissions for that identity (until RBAC serves them through roles). */
+#ifndef K8C_APISERVER_AGENT_JOIN_H
+#define K8C_APISERVER_AGENT_JOIN_H
+
+#include "apiserver/request.h"
+
+#include <stdbool.h>
+
+struct apiserver;
+
+/* The user and group a join-token bearer is. */
+#define AGENT_JOIN_USER "system:k8c:node-agent"
+#define AGENT_JOIN_GROUP "system:nodes"
+
+/* Whether presented (a bearer token) is the server's join token. Either may be a full
+ * "K10<ca-hash>::server:<secret>" token or the bare secret: only the secrets are
+ * compared, in constant time. false if server_token is NULL. */
+bool agent_join_token_matches(const char *server_token, const char *presented);
+
+/* Fills who (zeroed first) with the node-agent identity. */
+void agent_join_identity(struct identity *who);
+
+/* Whether who (the node-agent identity) may do what ri asks: what a kubelet and service
+ * proxy need (nodes and their status, pods and pods/status, leases in kube-node-lease,
+ * events, reading services, endpoints, configmaps, secrets ...). false for anyone else. */
+bool agent_join_authorized(const struct identity *who, const struct request_info *ri);
+
+/* Serves GET /cacerts (the server CA bundle, no authentication needed: it is public and
+ * the agent checks its hash) when path is /cacerts: returns 1 with *ret the MHD result;
+ * 0 for any other path. */
+int agent_join_handle_cacerts(struct apiserver *s, struct api_request *r, const char *path,
+                              int *ret);
+
+#endif

@@ -1,0 +1,226 @@
+/* agent.c — `k8c agent`: a node agent joining a server with its token, as k3s agents do.
+ * The CA to trust comes from --ca-file or, as k3s does, from the server's /cacerts,
+ * accepted only when it matches the CA hash inside the K10 token. For now the agent
+ * only runs simulated nodes (--simulate N) over the HTTPS client. */
+#include "cmd/cmd.h"
+
+#include "agent/simnodes.h"
+#include "apiserver/secure_file.h"
+#include "apiserver/token.h"
+#include "client/client_http.h"
+#include "lib/log.h"
+#include "lib/mem.h"
+
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct agent_flags {
+  const char *server;
+  const char *token;
+  const char *data_dir;
+  const char *ca_file;
+  const char *node_name;
+  const char *cluster_cidr;
+  int simulate;
+  int simulate_first_index;
+  int simulate_ready_delay_ms;
+  int verbosity;
+};
+
+static void
+agent_usage(FILE *out)
+{
+  fprintf(
+      out,
+      "usage: k8c agent --server https://HOST:PORT --token TOKEN [flags]\n\n"
+      "  --server URL                 the API server to join (required)\n"
+      "  --token TOKEN                the server's join token (DATA_DIR/server/token on the\n"
+      "                               server; required; or K8C_TOKEN in the environment)\n"
+      "  --ca-file PATH               the server's CA; default: fetched from the server and\n"
+      "                               checked against the CA hash in a K10 token\n"
+      "  --data-dir DIR               state directory (default /var/lib/k8c)\n"
+      "  --node-name NAME             this node's name (real agent; default the hostname)\n"
+      "  --simulate N                 run N simulated nodes instead of a real node\n"
+      "  --simulate-first-index I     name them sim-node-<I> onwards (default 0), so that\n"
+      "                               several agents do not collide\n"
+      "  --simulate-ready-delay MS    their pods turn Ready MS after Running (default 0)\n"
+      "  --cluster-cidr CIDR          pod network, as given to the server (default 10.42.0.0/16)\n"
+      "  -v N                         log verbosity 0-3 (default 2)\n");
+}
+
+static int
+parse_flags(int argc, char **argv, struct agent_flags *f)
+{
+  static const struct option opts[] = {
+      {"server", required_argument, NULL, 's'},
+      {"token", required_argument, NULL, 't'},
+      {"ca-file", required_argument, NULL, 'c'},
+      {"data-dir", required_argument, NULL, 'd'},
+      {"node-name", required_argument, NULL, 'n'},
+      {"simulate", required_argument, NULL, 'N'},
+      {"simulate-first-index", required_argument, NULL, 'I'},
+      {"simulate-ready-delay", required_argument, NULL, 'R'},
+      {"cluster-cidr", required_argument, NULL, 'C'},
+      {"v", required_argument, NULL, 'v'},
+      {"help", no_argument, NULL, 'h'},
+      {NULL, 0, NULL, 0},
+  };
+  int ch;
+  optind = 1;
+  while ((ch = getopt_long(argc, argv, "v:h", opts, NULL)) != -1) {
+    switch (ch) {
+    case 's':
+      f->server = optarg;
+      break;
+    case 't':
+      f->token = optarg;
+      break;
+    case 'c':
+      f->ca_file = optarg;
+      break;
+    case 'd':
+      f->data_dir = optarg;
+      break;
+    case 'n':
+      f->node_name = optarg;
+      break;
+    case 'N':
+      f->simulate = atoi(optarg);
+      break;
+    case 'I':
+      f->simulate_first_index = atoi(optarg);
+      break;
+    case 'R':
+      f->simulate_ready_delay_ms = atoi(optarg);
+      break;
+    case 'C':
+      f->cluster_cidr = optarg;
+      break;
+    case 'v':
+      f->verbosity = atoi(optarg);
+      break;
+    case 'h':
+      agent_usage(stdout);
+      exit(0);
+    default:
+      agent_usage(stderr);
+      return -1;
+    }
+  }
+  if (optind < argc) {
+    fprintf(stderr, "k8c agent: unexpected argument \"%s\"\n", argv[optind]);
+    return -1;
+  }
+  if (f->token == NULL)
+    f->token = getenv("K8C_TOKEN");
+  if (f->server == NULL || f->token == NULL || f->token[0] == '\0') {
+    fprintf(stderr, "k8c agent: --server and --token are required\n");
+    agent_usage(stderr);
+    return -1;
+  }
+  return 0;
+}
+
+/* The CA file the client verifies the server with: --ca-file, or the server's CA
+ * fetched and checked against the token's hash, saved as DATA_DIR/agent/server-ca.crt.
+ * Caller frees. */
+static char *
+resolve_ca_file(const struct agent_flags *f, k8c_err *err)
+{
+  if (f->ca_file)
+    return xstrdup(f->ca_file);
+  struct token_parts parts;
+  if (token_parse(f->token, &parts, err) < 0)
+    return NULL;
+  bool has_hash = parts.ca_hash[0] != '\0';
+  char hash[sizeof parts.ca_hash];
+  memcpy(hash, parts.ca_hash, sizeof hash);
+  explicit_bzero(&parts, sizeof parts);
+  if (!has_hash) {
+    k8c_error(err, 400, K8C_REASON_BAD_REQUEST,
+              "the token carries no CA hash (not a K10 token): pass --ca-file");
+    return NULL;
+  }
+  cleanup_free char *pem = NULL;
+  size_t len = 0;
+  if (client_http_fetch_ca(f->server, hash, &pem, &len, err) < 0)
+    return NULL;
+  cleanup_free char *dir = xasprintf("%s/agent", f->data_dir);
+  char *path = xasprintf("%s/server-ca.crt", dir);
+  if (secure_mkdir_p(dir, 0700, err) < 0 || secure_write_file(path, pem, len, 0644, err) < 0) {
+    free(path);
+    return NULL;
+  }
+  return path;
+}
+
+int
+cmd_agent(int argc, char **argv)
+{
+  struct agent_flags f = {
+      .data_dir = "/var/lib/k8c",
+      .cluster_cidr = "10.42.0.0/16",
+      .verbosity = 2,
+  };
+  if (parse_flags(argc, argv, &f) < 0)
+    return 2;
+  log_set_level((enum log_level)(f.verbosity < 0 ? 0 : f.verbosity > 3 ? 3 : f.verbosity));
+  if (f.simulate <= 0) {
+    log_error("k8c agent: real node agent not implemented yet (use --simulate N for simulated "
+              "nodes)");
+    return 1;
+  }
+
+  sigset_t sigs;
+  sigemptyset(&sigs);
+  sigaddset(&sigs, SIGINT);
+  sigaddset(&sigs, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+  signal(SIGPIPE, SIG_IGN);
+
+  k8c_err err = {0};
+  cleanup_free char *ca_file = resolve_ca_file(&f, &err);
+  if (ca_file == NULL) {
+    log_error("k8c agent: server CA: %s", err.message);
+    k8c_err_clear(&err);
+    return 1;
+  }
+  struct client_http_config ccfg = {
+      .server = f.server,
+      .ca_file = ca_file,
+      .token = f.token,
+      .user_agent = "k8c-agent",
+      .field_manager = "k8c-agent",
+  };
+  k8c_client *client = client_http_new(&ccfg, &err);
+  if (client == NULL) {
+    log_error("k8c agent: %s", err.message);
+    k8c_err_clear(&err);
+    return 1;
+  }
+  struct simnodes_config scfg = {.count = f.simulate,
+                                 .first_index = f.simulate_first_index,
+                                 .cluster_cidr = f.cluster_cidr,
+                                 .ready_delay_ms = f.simulate_ready_delay_ms};
+  simnodes *sim = simnodes_start(client, &scfg, &err);
+  if (sim == NULL) {
+    log_error("k8c agent: --simulate: %s", err.message);
+    k8c_err_clear(&err);
+    client_free(client);
+    return 1;
+  }
+  if (simnodes_wait_registered(sim, 60000))
+    log_info("k8c agent: %d simulated nodes registered with %s", f.simulate, f.server);
+  else
+    log_warn("k8c agent: not every simulated node registered within 60 s; still trying");
+  int sig = 0;
+  sigwait(&sigs, &sig);
+  log_info("k8c agent: signal %d, shutting down", sig);
+  simnodes_stop(sim);
+  client_free(client);
+  return 0;
+}

@@ -288,7 +288,7 @@ env_field_ref_value(const json_t *pod, const json_t *ref, char **out, k8c_err *e
  * in for an unset limit; the value divided by the divisor, rounded up. */
 int
 env_resource_ref_value(const json_t *container, const json_t *ref, const struct env_sources *src,
-                   char **out, k8c_err *err)
+                       char **out, k8c_err *err)
 {
   const char *resource = json_string_value(json_object_get(ref, "resource"));
   if (resource == NULL)

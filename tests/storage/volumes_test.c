@@ -158,7 +158,8 @@ TEST(secret_projected_memory_on_tmpfs_and_teardown)
       "  {\"name\": \"api\", \"projected\": {\"defaultMode\": 420, \"sources\": ["
       "    {\"serviceAccountToken\": {\"path\": \"token\", \"expirationSeconds\": 3607,"
       "      \"audience\": \"api\"}},"
-      "    {\"configMap\": {\"name\": \"ca\", \"items\": [{\"key\": \"ca.crt\", \"path\": \"ca.crt\"}]}},"
+      "    {\"configMap\": {\"name\": \"ca\", \"items\": [{\"key\": \"ca.crt\", \"path\": "
+      "\"ca.crt\"}]}},"
       "    {\"secret\": {\"name\": \"db\", \"items\": [{\"key\": \"user\", \"path\": \"u\"}]}},"
       "    {\"downwardAPI\": {\"items\": [{\"path\": \"namespace\","
       "      \"fieldRef\": {\"fieldPath\": \"metadata.namespace\"}}]}}]}}]}}");
@@ -251,7 +252,8 @@ TEST(failed_setup_tears_down_clean)
   struct pod_volumes vols = {0};
   k8c_err err = {0};
   CHECK_INT(volumes_setup(pod, dir, &src, &vols, &err), -1);
-  CHECK_STR(err.message, "MountVolume.SetUp failed for volume \"gone\" : secret \"gone\" not found");
+  CHECK_STR(err.message,
+            "MountVolume.SetUp failed for volume \"gone\" : secret \"gone\" not found");
   k8c_err_clear(&err);
   CHECK(mounts_under(dir) >= 1);
   CHECK_INT(volumes_teardown(dir, &err), 0);
@@ -281,7 +283,8 @@ TEST(host_path_socket_and_devices)
   CHECK_INT(mknod(blk, S_IFBLK | 0600, makedev(7, 200)), 0);
   CHECK_INT(host_path_check_type(blk, "BlockDevice", &err), 0);
   CHECK_INT(host_path_check_type(blk, "CharDevice", &err), -1);
-  cleanup_free char *expect = xasprintf("hostPath type check failed: %s is not a character device", blk);
+  cleanup_free char *expect =
+      xasprintf("hostPath type check failed: %s is not a character device", blk);
   CHECK_STR(err.message, expect);
   k8c_err_clear(&err);
   k8c_err ignored = {0};
@@ -334,8 +337,8 @@ TEST(data_swap_never_shows_a_partial_file)
   json_t *pod = load("{\"metadata\": {\"name\": \"p\"}, \"spec\": {\"volumes\": ["
                      " {\"name\": \"big\", \"secret\": {\"secretName\": \"big\"}}]}}");
   struct volume_sources src = sources_for(store);
-  json_t *data = json_object_get(json_object_get(json_object_get(store, "secrets"), "default/big"),
-                                 "data");
+  json_t *data =
+      json_object_get(json_object_get(json_object_get(store, "secrets"), "default/big"), "data");
   /* base64 of SWAP_SIZE identical bytes: "QUFB" repeats for 'A' (3 bytes → 4 chars) */
   char *values[2];
   for (int v = 0; v < 2; v++) {
@@ -435,10 +438,9 @@ TEST(container_reads_and_writes_its_volumes)
   struct env_list env = {vars, 1};
   struct sandbox_info sb = {0};
   if (volumes_setup(pod, pod_dir, &src, &vols, &err) < 0 ||
-      volumes_mounts_for_container(pod, json_array_get(json_object_get(json_object_get(pod, "spec"),
-                                                                       "containers"),
-                                                       0),
-                                   &vols, &env, &mounts, &n, &err) < 0) {
+      volumes_mounts_for_container(
+          pod, json_array_get(json_object_get(json_object_get(pod, "spec"), "containers"), 0),
+          &vols, &env, &mounts, &n, &err) < 0) {
     testlib_fail(__FILE__, __LINE__, "volumes: %s", err.message);
     k8c_err_clear(&err);
   } else if (scenario_sandbox(&f, "vol", &sb)) {
@@ -463,10 +465,10 @@ TEST(container_reads_and_writes_its_volumes)
       cleanup_free char *out = read_text(host, "vp/out");
       CHECK_STR(out, "fromc\n");
       /* a live update reaches the running container */
-      json_object_set_new(json_object_get(json_object_get(json_object_get(store, "configmaps"),
-                                                          "default/cfg"),
-                                          "data"),
-                          "greeting", json_string("hello-2"));
+      json_object_set_new(
+          json_object_get(json_object_get(json_object_get(store, "configmaps"), "default/cfg"),
+                          "data"),
+          "greeting", json_string("hello-2"));
       CHECK_INT(volumes_update(pod, pod_dir, &src, &vols, &err), 1);
       deadline = fixture_now_ms() + 10000;
       while (!log_has(log, "now-hello-2") && fixture_now_ms() < deadline)

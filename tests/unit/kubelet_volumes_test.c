@@ -197,7 +197,8 @@ TEST(atomic_writer_layout_modes_and_swap)
   CHECK_INT(atomic_writer_write(dir, &p, -1, &changed, &err), 0);
   CHECK(changed);
   cleanup_free char *v1 = link_of(dir, "..data");
-  CHECK(v1 != NULL && strncmp(v1, "..", 2) == 0 && strlen(v1) == strlen("..2026_01_01_00_00_00.123456789"));
+  CHECK(v1 != NULL && strncmp(v1, "..", 2) == 0 &&
+        strlen(v1) == strlen("..2026_01_01_00_00_00.123456789"));
   cleanup_free char *l1 = link_of(dir, "one");
   CHECK_STR(l1, "..data/one");
   cleanup_free char *l2 = link_of(dir, "sub");
@@ -289,8 +290,8 @@ TEST(downward_map_format)
 
 TEST(keyed_items_modes_and_missing_keys)
 {
-  json_t *cm = json_pack("{s:{s:s, s:s}, s:{s:s}}", "data", "a", "A", "b", "B", "binaryData",
-                         "bin", "AAE=");
+  json_t *cm =
+      json_pack("{s:{s:s, s:s}, s:{s:s}}", "data", "a", "A", "b", "B", "binaryData", "bin", "AAE=");
   struct payload p = {0};
   k8c_err err = {0};
   CHECK_INT(keyed_project(cm, false, NULL, 0644, false, &p, &err), 0);
@@ -338,7 +339,8 @@ test_pod(const char *hostpath)
   cleanup_free char *text = xasprintf(
       "{\"metadata\": {\"name\": \"web\", \"namespace\": \"ns1\", \"uid\": \"u-1\","
       "  \"labels\": {\"tier\": \"front\", \"app\": \"web\"}, \"annotations\": {\"note\": \"x\"}},"
-      " \"spec\": {\"containers\": [{\"name\": \"c\", \"resources\": {\"limits\": {\"memory\": \"64Mi\"}}}],"
+      " \"spec\": {\"containers\": [{\"name\": \"c\", \"resources\": {\"limits\": {\"memory\": "
+      "\"64Mi\"}}}],"
       "  \"volumes\": ["
       "   {\"name\": \"scratch\", \"emptyDir\": {}},"
       "   {\"name\": \"host\", \"hostPath\": {\"path\": \"%s\", \"type\": \"DirectoryOrCreate\"}},"
@@ -401,9 +403,9 @@ TEST(pod_disk_volumes_setup_update_teardown)
   /* nothing changed: no update */
   CHECK_INT(volumes_update(pod, pod_dir, &src, &vols, &err), 0);
   /* the ConfigMap and a label change */
-  json_object_set_new(json_object_get(json_object_get(json_object_get(store, "configmaps"),
-                                                      "ns1/cfg"), "data"),
-                      "a", json_string("A2"));
+  json_object_set_new(
+      json_object_get(json_object_get(json_object_get(store, "configmaps"), "ns1/cfg"), "data"),
+      "a", json_string("A2"));
   json_object_set_new(json_object_get(json_object_get(pod, "metadata"), "labels"), "tier",
                       json_string("back"));
   CHECK_INT(volumes_update(pod, pod_dir, &src, &vols, &err), 1);
@@ -414,7 +416,8 @@ TEST(pod_disk_volumes_setup_update_teardown)
   /* the ConfigMap disappears: an error, the old content stays */
   json_object_del(json_object_get(store, "configmaps"), "ns1/cfg");
   CHECK_INT(volumes_update(pod, pod_dir, &src, &vols, &err), -1);
-  CHECK_STR(err.message, "MountVolume.SetUp failed for volume \"cfg\" : configmap \"cfg\" not found");
+  CHECK_STR(err.message,
+            "MountVolume.SetUp failed for volume \"cfg\" : configmap \"cfg\" not found");
   k8c_err_clear(&err);
   cleanup_free char *a3 = read_text(cfg->path, "conf/a.conf");
   CHECK_STR(a3, "A2");
@@ -500,9 +503,9 @@ TEST(container_mounts_subpaths_and_readonly)
   json_t *store = json_pack("{s:{s:{s:{s:s}}}, s:{}}", "configmaps", "default/cfg", "data", "k",
                             "v", "secrets");
   struct volume_sources src = sources_for(store);
-  json_t *pod = json_pack("{s:{s:s}, s:{s:[{s:s, s:{}}, {s:s, s:{s:s}}]}}", "metadata", "name",
-                          "p", "spec", "volumes", "name", "data", "emptyDir", "name", "cfg",
-                          "configMap", "name", "cfg");
+  json_t *pod =
+      json_pack("{s:{s:s}, s:{s:[{s:s, s:{}}, {s:s, s:{s:s}}]}}", "metadata", "name", "p", "spec",
+                "volumes", "name", "data", "emptyDir", "name", "cfg", "configMap", "name", "cfg");
   struct pod_volumes vols = {0};
   k8c_err err = {0};
   CHECK_INT(volumes_setup(pod, pod_dir, &src, &vols, &err), 0);
@@ -554,8 +557,8 @@ TEST(container_mounts_subpaths_and_readonly)
   struct env_var up_vars[] = {{"UP", ".."}};
   struct env_list up_env = {up_vars, 1};
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-    json_t *c = json_pack("{s:s, s:[o]}", "name", "c", "volumeMounts",
-                          json_loads(bad[i].mount, 0, NULL));
+    json_t *c =
+        json_pack("{s:s, s:[o]}", "name", "c", "volumeMounts", json_loads(bad[i].mount, 0, NULL));
     CHECK_INT(volumes_mounts_for_container(pod, c, &vols, &up_env, &mounts, &n, &err), -1);
     CHECK_STR(err.message, bad[i].message);
     k8c_err_clear(&err);

@@ -188,8 +188,9 @@ make_parents(const char *root, const char *path, long gid, k8c_err *err)
     *slash = '/';
     if (mkdir(dir, 0755) == 0) {
       if (chmod(dir, 0755) < 0 || set_group(dir, gid, 0050, err) < 0)
-        return err->status ? -1 : k8c_error(err, 500, K8C_REASON_INTERNAL, "chmod %s: %s", dir,
-                                            strerror(errno));
+        return err->status
+                   ? -1
+                   : k8c_error(err, 500, K8C_REASON_INTERNAL, "chmod %s: %s", dir, strerror(errno));
     } else if (errno != EEXIST) {
       return k8c_error(err, 500, K8C_REASON_INTERNAL, "mkdir %s: %s", dir, strerror(errno));
     }

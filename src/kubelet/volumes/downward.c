@@ -17,15 +17,33 @@ append_quoted(buf *b, const char *s)
   buf_append(b, "\"", 1);
   for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
     switch (*p) {
-    case '"': buf_puts(b, "\\\""); break;
-    case '\\': buf_puts(b, "\\\\"); break;
-    case '\a': buf_puts(b, "\\a"); break;
-    case '\b': buf_puts(b, "\\b"); break;
-    case '\f': buf_puts(b, "\\f"); break;
-    case '\n': buf_puts(b, "\\n"); break;
-    case '\r': buf_puts(b, "\\r"); break;
-    case '\t': buf_puts(b, "\\t"); break;
-    case '\v': buf_puts(b, "\\v"); break;
+    case '"':
+      buf_puts(b, "\\\"");
+      break;
+    case '\\':
+      buf_puts(b, "\\\\");
+      break;
+    case '\a':
+      buf_puts(b, "\\a");
+      break;
+    case '\b':
+      buf_puts(b, "\\b");
+      break;
+    case '\f':
+      buf_puts(b, "\\f");
+      break;
+    case '\n':
+      buf_puts(b, "\\n");
+      break;
+    case '\r':
+      buf_puts(b, "\\r");
+      break;
+    case '\t':
+      buf_puts(b, "\\t");
+      break;
+    case '\v':
+      buf_puts(b, "\\v");
+      break;
     default:
       if (*p < 0x20 || *p == 0x7f)
         buf_printf(b, "\\x%02x", *p);
@@ -109,7 +127,8 @@ item_value(const json_t *pod, const json_t *item, const struct volume_sources *s
                        cname ? cname : "");
     return env_resource_ref_value(container, res, &src->objects, out, err);
   }
-  return k8c_error(err, 422, K8C_REASON_INVALID, "downward API item without fieldRef or resourceFieldRef");
+  return k8c_error(err, 422, K8C_REASON_INVALID,
+                   "downward API item without fieldRef or resourceFieldRef");
 }
 
 int

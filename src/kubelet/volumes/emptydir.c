@@ -38,10 +38,9 @@ empty_dir_setup(const struct volume_ctx *ctx, struct pod_volume *out, k8c_err *e
     if (chmod(ctx->dir, 0777) < 0)
       return k8c_error(err, 500, K8C_REASON_INTERNAL, "chmod %s: %s", ctx->dir, strerror(errno));
   }
-  if (ctx->fs_group >= 0 && (chown(ctx->dir, (uid_t)-1, (gid_t)ctx->fs_group) < 0 ||
-                             chmod(ctx->dir, 02777) < 0))
-    return k8c_error(err, 500, K8C_REASON_INTERNAL, "fsGroup on %s: %s", ctx->dir,
-                     strerror(errno));
+  if (ctx->fs_group >= 0 &&
+      (chown(ctx->dir, (uid_t)-1, (gid_t)ctx->fs_group) < 0 || chmod(ctx->dir, 02777) < 0))
+    return k8c_error(err, 500, K8C_REASON_INTERNAL, "fsGroup on %s: %s", ctx->dir, strerror(errno));
   out->path = xstrdup(ctx->dir);
   return 0;
 }

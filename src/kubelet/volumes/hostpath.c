@@ -14,8 +14,8 @@
 
 struct type_check {
   const char *type;
-  mode_t format;        /* S_IFDIR ...; 0: no check */
-  const char *what;     /* "a directory" */
+  mode_t format;    /* S_IFDIR ...; 0: no check */
+  const char *what; /* "a directory" */
   bool create;
 };
 
@@ -35,9 +35,9 @@ create_missing(const char *path, mode_t format, k8c_err *err)
   if (format == S_IFDIR) {
     if (fs_mkdir_p(path, 0755, err) < 0)
       return -1;
-    return chmod(path, 0755) < 0 ? k8c_error(err, 500, K8C_REASON_INTERNAL, "chmod %s: %s", path,
-                                             strerror(errno))
-                                 : 0;
+    return chmod(path, 0755) < 0
+               ? k8c_error(err, 500, K8C_REASON_INTERNAL, "chmod %s: %s", path, strerror(errno))
+               : 0;
   }
   int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   if (fd < 0 && errno != EEXIST)
@@ -67,8 +67,8 @@ host_path_check_type(const char *path, const char *type, k8c_err *err)
       if (errno != ENOENT)
         return k8c_error(err, 500, K8C_REASON_INTERNAL, "hostPath type check failed: %s: %s", path,
                          strerror(errno));
-      return k8c_error(err, 404, K8C_REASON_NOT_FOUND,
-                       "hostPath type check failed: %s is not %s", path, c->what);
+      return k8c_error(err, 404, K8C_REASON_NOT_FOUND, "hostPath type check failed: %s is not %s",
+                       path, c->what);
     }
     if ((st.st_mode & S_IFMT) != c->format)
       return k8c_error(err, 422, K8C_REASON_INVALID, "hostPath type check failed: %s is not %s",

@@ -40,7 +40,8 @@ key_value(const json_t *obj, bool secret, const char *key, size_t *len, k8c_err 
   }
   if (v != NULL)
     return decode_base64(v, len, err);
-  v = json_string_value(json_object_get(json_object_get(obj, secret ? "stringData" : "binaryData"), key));
+  v = json_string_value(
+      json_object_get(json_object_get(obj, secret ? "stringData" : "binaryData"), key));
   if (v == NULL)
     return NULL;
   if (secret) {

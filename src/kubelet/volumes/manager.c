@@ -14,7 +14,7 @@
 #include <sys/stat.h>
 
 static const struct volume_plugin *const plugins[] = {
-    &volume_plugin_empty_dir, &volume_plugin_host_path,  &volume_plugin_config_map,
+    &volume_plugin_empty_dir, &volume_plugin_host_path,    &volume_plugin_config_map,
     &volume_plugin_secret,    &volume_plugin_downward_api, &volume_plugin_projected,
     &volume_plugin_pvc,
 };
@@ -77,15 +77,16 @@ volume_name_valid(const char *name)
 static const char *
 pod_namespace(const json_t *pod)
 {
-  const char *ns = json_string_value(json_object_get(json_object_get(pod, "metadata"), "namespace"));
+  const char *ns =
+      json_string_value(json_object_get(json_object_get(pod, "metadata"), "namespace"));
   return ns ? ns : "default";
 }
 
 static long
 pod_fs_group(const json_t *pod)
 {
-  const json_t *g = json_object_get(
-      json_object_get(json_object_get(pod, "spec"), "securityContext"), "fsGroup");
+  const json_t *g =
+      json_object_get(json_object_get(json_object_get(pod, "spec"), "securityContext"), "fsGroup");
   return json_is_integer(g) && json_integer_value(g) >= 0 ? (long)json_integer_value(g) : -1;
 }
 
@@ -121,8 +122,8 @@ pod_volumes_find(const struct pod_volumes *v, const char *name)
 /* ---------- content kinds ---------- */
 
 static int
-render_and_publish(const struct volume_plugin *plugin, const struct volume_ctx *ctx,
-                   bool *changed, k8c_err *err)
+render_and_publish(const struct volume_plugin *plugin, const struct volume_ctx *ctx, bool *changed,
+                   k8c_err *err)
 {
   struct payload payload = {0};
   int rc = plugin->render(ctx, &payload, err);
@@ -252,8 +253,8 @@ volumes_teardown(const char *pod_dir, k8c_err *err)
   for (size_t i = 0; mounts[i] && rc == 0; i++) {
     if (umount2(mounts[i], 0) < 0 && errno != EINVAL && errno != ENOENT &&
         umount2(mounts[i], MNT_DETACH) < 0)
-      rc = k8c_error(err, 500, K8C_REASON_INTERNAL, "unmounting %s: %s", mounts[i],
-                     strerror(errno));
+      rc =
+          k8c_error(err, 500, K8C_REASON_INTERNAL, "unmounting %s: %s", mounts[i], strerror(errno));
   }
   fs_strv_free(mounts);
   if (rc < 0)

@@ -98,13 +98,15 @@ one_mount(const json_t *mount, const struct pod_volumes *v, const struct env_lis
                      container_name);
   cleanup_free char *sub = mount_subpath(mount, env, err);
   if (sub == NULL || volpath_validate_subpath(sub, err) < 0)
-    return k8c_err_prefix(err, "failed to prepare subPath for volumeMount \"%s\" of container \"%s\"",
+    return k8c_err_prefix(err,
+                          "failed to prepare subPath for volumeMount \"%s\" of container \"%s\"",
                           name, container_name);
   char *source = NULL;
   if (sub[0] == '\0') {
     source = xstrdup(pv->path);
   } else if (volpath_resolve_in(pv->path, sub, pv->subpath_create, &source, err) < 0) {
-    return k8c_err_prefix(err, "failed to prepare subPath for volumeMount \"%s\" of container \"%s\"",
+    return k8c_err_prefix(err,
+                          "failed to prepare subPath for volumeMount \"%s\" of container \"%s\"",
                           name, container_name);
   }
   *out = (struct mount_spec){

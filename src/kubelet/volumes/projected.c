@@ -51,13 +51,12 @@ token_project(const struct volume_ctx *ctx, const json_t *tok, mode_t mode, stru
   if (ctx->src->request_token == NULL) {
     token = xstrdup(TOKEN_PLACEHOLDER);
   } else if ((token = fresh_token(ctx->dir, path, expiration)) == NULL) {
-    token = ctx->src->request_token(
-        ctx->src->objects.ctx, ctx->ns, sa ? sa : "default", audience ? audience : "",
-        expiration, json_string_value(json_object_get(meta, "name")),
-        json_string_value(json_object_get(meta, "uid")), err);
+    token = ctx->src->request_token(ctx->src->objects.ctx, ctx->ns, sa ? sa : "default",
+                                    audience ? audience : "", expiration,
+                                    json_string_value(json_object_get(meta, "name")),
+                                    json_string_value(json_object_get(meta, "uid")), err);
     if (token == NULL)
-      return k8c_err_prefix(err, "requesting a token for service account %s",
-                            sa ? sa : "default");
+      return k8c_err_prefix(err, "requesting a token for service account %s", sa ? sa : "default");
   }
   payload_put(p, path, token, strlen(token), mode);
   return 0;

@@ -27,14 +27,16 @@ pvc_setup(const struct volume_ctx *ctx, struct pod_volume *out, k8c_err *err)
   int failed = 0;
   k8c_err_clear(err);
   cleanup_json json_t *pvc =
-      src->get_pvc ? fetch(src->get_pvc(src->objects.ctx, ctx->ns, claim, err), err, &failed) : NULL;
+      src->get_pvc ? fetch(src->get_pvc(src->objects.ctx, ctx->ns, claim, err), err, &failed)
+                   : NULL;
   if (failed)
     return -1;
   if (pvc == NULL)
     return k8c_error(err, 404, K8C_REASON_NOT_FOUND, "persistentvolumeclaim \"%s\" not found",
                      claim);
   const char *phase = json_string_value(json_object_get(json_object_get(pvc, "status"), "phase"));
-  const char *pv_name = json_string_value(json_object_get(json_object_get(pvc, "spec"), "volumeName"));
+  const char *pv_name =
+      json_string_value(json_object_get(json_object_get(pvc, "spec"), "volumeName"));
   if (pv_name == NULL || phase == NULL || strcmp(phase, "Bound") != 0)
     return k8c_error(err, 409, K8C_REASON_CONFLICT, "PVC %s/%s is not bound", ctx->ns, claim);
   cleanup_json json_t *pv =
@@ -48,9 +50,10 @@ pvc_setup(const struct volume_ctx *ctx, struct pod_volume *out, k8c_err *err)
   const json_t *local = json_object_get(spec, "local");
   const char *path = json_string_value(json_object_get(host ? host : local, "path"));
   if (path == NULL)
-    return k8c_error(err, 422, K8C_REASON_INVALID,
-                     "persistentvolume \"%s\": only hostPath and local volumes are supported on this node",
-                     pv_name);
+    return k8c_error(
+        err, 422, K8C_REASON_INVALID,
+        "persistentvolume \"%s\": only hostPath and local volumes are supported on this node",
+        pv_name);
   if (host != NULL) {
     if (host_path_check_type(path, json_string_value(json_object_get(host, "type")), err) < 0)
       return -1;

@@ -51,14 +51,12 @@ volpath_validate_item(const char *path, k8c_err *err)
   if (path == NULL || path[0] == '\0')
     return k8c_error(err, 422, K8C_REASON_INVALID, "invalid path: must not be empty");
   if (path[0] == '/')
-    return k8c_error(err, 422, K8C_REASON_INVALID, "invalid path: must be relative path: %s",
-                     path);
+    return k8c_error(err, 422, K8C_REASON_INVALID, "invalid path: must be relative path: %s", path);
   if (strlen(path) > VOLPATH_MAX)
     return k8c_error(err, 422, K8C_REASON_INVALID,
                      "invalid path: must be less than or equal to %d characters", VOLPATH_MAX);
   if (for_each_element(path, element_is_dotdot, NULL))
-    return k8c_error(err, 422, K8C_REASON_INVALID, "invalid path: must not contain '..': %s",
-                     path);
+    return k8c_error(err, 422, K8C_REASON_INVALID, "invalid path: must not contain '..': %s", path);
   if (for_each_element(path, element_too_long, NULL))
     return k8c_error(err, 422, K8C_REASON_INVALID,
                      "invalid path: filenames must be less than or equal to %d characters",
@@ -146,8 +144,8 @@ walk_step(const char *el, size_t len, void *arg)
   if (lstat(next, &st) < 0) {
     if (errno != ENOENT || !w->create) {
       w->failed = k8c_error(w->err, errno == ENOENT ? 404 : 500,
-                            errno == ENOENT ? K8C_REASON_NOT_FOUND : K8C_REASON_INTERNAL,
-                            "%s: %s", next, strerror(errno));
+                            errno == ENOENT ? K8C_REASON_NOT_FOUND : K8C_REASON_INTERNAL, "%s: %s",
+                            next, strerror(errno));
       return 1;
     }
     if (mkdir(next, 0755) < 0 && errno != EEXIST) {
@@ -162,8 +160,8 @@ walk_step(const char *el, size_t len, void *arg)
     return 1;
   }
   if (!volpath_within(w->real_root, real)) {
-    w->failed = k8c_error(w->err, 422, K8C_REASON_INVALID, "subpath \"%s\" not within volume path \"%s\"",
-                          real, w->real_root);
+    w->failed = k8c_error(w->err, 422, K8C_REASON_INVALID,
+                          "subpath \"%s\" not within volume path \"%s\"", real, w->real_root);
     free(real);
     return 1;
   }

@@ -36,10 +36,10 @@ struct volume_sources {
 
 /* One prepared volume. All strings owned. */
 struct pod_volume {
-  char *name;  /* pod.spec.volumes[].name */
-  char *kind;  /* the source's field name: "emptyDir", "configMap", ... */
-  char *path;  /* host path bound into containers (a file for some hostPaths) */
-  bool tmpfs;  /* a tmpfs mounted at path by volumes_setup (volumes_teardown unmounts) */
+  char *name;          /* pod.spec.volumes[].name */
+  char *kind;          /* the source's field name: "emptyDir", "configMap", ... */
+  char *path;          /* host path bound into containers (a file for some hostPaths) */
+  bool tmpfs;          /* a tmpfs mounted at path by volumes_setup (volumes_teardown unmounts) */
   bool readonly;       /* always mounted read-only (content written by the kubelet) */
   bool subpath_create; /* a missing subPath is created (emptyDir, hostPath) */
 };

@@ -62,8 +62,8 @@ int keyed_fetch(const struct volume_sources *src, bool secret, const char *ns, c
 int keyed_project(const json_t *obj, bool secret, const json_t *items, mode_t default_mode,
                   bool optional, struct payload *p, k8c_err *err);
 /* fetch + project, with upstream's error for a missing, non-optional object. */
-int keyed_render(const struct volume_ctx *ctx, bool secret, const json_t *ref,
-                 mode_t default_mode, struct payload *p, k8c_err *err);
+int keyed_render(const struct volume_ctx *ctx, bool secret, const json_t *ref, mode_t default_mode,
+                 struct payload *p, k8c_err *err);
 
 /* ---- downward API items (downward.c) ---- */
 

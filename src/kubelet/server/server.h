@@ -16,7 +16,7 @@
 #include "lib/err.h"
 
 #define KUBELET_DEFAULT_PORT 10250
-#define KUBELET_CLIENT_CN "kube-apiserver-kubelet-client"
+#define KUBELET_CLIENT_CN PKI_KUBELET_CLIENT_CN
 
 struct streaming_server_config {
   const char *bind_address; /* "0.0.0.0" if NULL */

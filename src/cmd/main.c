@@ -26,6 +26,8 @@ main(int argc, char **argv)
     return cmd_server(argc - 1, argv + 1);
   if (strcmp(argv[1], "agent") == 0)
     return cmd_agent(argc - 1, argv + 1);
+  if (strcmp(argv[1], "testing-kubelet-server") == 0)
+    return cmd_testing_kubelet_server(argc - 1, argv + 1);
   if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0)
     return cmd_version(argc - 1, argv + 1);
   if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0 ||

@@ -34,7 +34,7 @@ now_rfc3339(char out[32])
 }
 
 static int
-node_status_update(k8c_client *c, const struct tk_flags *f, int port, k8c_err *err)
+node_status_update_once(k8c_client *c, const struct tk_flags *f, int port, k8c_err *err)
 {
   const struct api_resource *nodes = api_resource_find("", "v1", "nodes");
   json_t *node = NULL;
@@ -52,6 +52,19 @@ node_status_update(k8c_client *c, const struct tk_flags *f, int port, k8c_err *e
   int rc = client_update_status(c, nodes, "", f->node, node, NULL, NULL, err);
   json_decref(node);
   return rc;
+}
+
+/* Controllers write the Node too (podCIDR, taints): retry on conflicts. */
+static int
+node_status_update(k8c_client *c, const struct tk_flags *f, int port, k8c_err *err)
+{
+  for (int attempt = 0;; attempt++) {
+    if (node_status_update_once(c, f, port, err) == 0)
+      return 0;
+    if (err->status != 409 || attempt == 10)
+      return -1;
+    k8c_err_clear(err);
+  }
 }
 
 static int
@@ -139,11 +152,13 @@ load_credentials(const char *data_dir, char **client_ca, char **cert, char **key
   cleanup_free char *skey_path = xasprintf("%s/server/tls/server-ca.key", data_dir);
   struct pki p = {0};
   int rc = -1;
-  if (secure_read_file(ca_path, client_ca, NULL, err) == 0 &&
-      secure_read_file(sca_path, &p.server_ca_cert_pem, NULL, err) == 0 &&
-      secure_read_file(skey_path, &p.server_ca_key_pem, NULL, err) == 0) {
+  if (secure_read_file(ca_path, client_ca, NULL, err) > 0 &&
+      secure_read_file(sca_path, &p.server_ca_cert_pem, NULL, err) > 0 &&
+      secure_read_file(skey_path, &p.server_ca_key_pem, NULL, err) > 0) {
     static const char *const ips[] = {"127.0.0.1", NULL};
     rc = pki_issue_serving_cert(&p, "testing-kubelet", NULL, ips, cert, key, err);
+  } else if (err->status == 0) {
+    k8c_error(err, 404, K8C_REASON_NOT_FOUND, "the server's PKI is missing under %s", data_dir);
   }
   pki_free(&p);
   return rc;

@@ -45,7 +45,8 @@ cri_parse_time(const char *t, size_t len, int64_t *ns)
       digits(t + 8, 2, &day) < 0 || digits(t + 11, 2, &hour) < 0 || digits(t + 14, 2, &min) < 0 ||
       digits(t + 17, 2, &sec) < 0)
     return -1;
-  if (mon < 1 || mon > 12 || day < 1 || day > 31 || hour > 23 || min > 59 || sec > 60)
+  /* int64 nanoseconds cover the years 1678–2262 */
+  if (year < 1678 || year > 2261 || mon < 1 || mon > 12 || day < 1 || day > 31 || hour > 23 || min > 59 || sec > 60)
     return -1;
   size_t i = 19;
   int64_t frac = 0;

@@ -134,4 +134,7 @@ tls=$DATA_DIR/server/tls
 code=$(curl -sk -o /dev/null -w '%{http_code}' --cert "$tls/client-kube-apiserver-kubelet.crt" \
   --key "$tls/client-kube-apiserver-kubelet.key" "https://127.0.0.1:$kport/containerLogs/default/testing-pod/main")
 expect_eq "kubelet endpoint with the apiserver-kubelet-client certificate" "$code" "200"
+kill "$KUBELET_PID" 2>/dev/null
+wait "$KUBELET_PID" 2>/dev/null
+expect_no_match "no sanitizer report from the testing kubelet" "$(cat "$E2E_TMP/kubelet.log")" 'AddressSanitizer|runtime error'
 e2e_finish

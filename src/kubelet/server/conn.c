@@ -88,7 +88,8 @@ decode_tunnel(struct stream_conn *c, k8c_err *err)
       break;
     }
   }
-  memmove(c->raw.data, c->raw.data + used, c->raw.len - used);
+  if (c->raw.data) /* empty buffers have no storage yet */
+    memmove(c->raw.data, c->raw.data + used, c->raw.len - used);
   c->raw.len -= used;
   return 0;
 }
@@ -154,6 +155,7 @@ stream_conn_consume(struct stream_conn *c, size_t n)
 {
   if (n > c->app.len)
     n = c->app.len;
-  memmove(c->app.data, c->app.data + n, c->app.len - n);
+  if (c->app.data) /* empty buffers have no storage yet */
+    memmove(c->app.data, c->app.data + n, c->app.len - n);
   c->app.len -= n;
 }

@@ -237,7 +237,8 @@ drain_lines(struct crilog_reader *r, buf *out, size_t max)
     }
     r->produced += added;
   }
-  memmove(r->pending.data, r->pending.data + used, r->pending.len - used);
+  if (r->pending.data) /* empty buffers have no storage yet */
+    memmove(r->pending.data, r->pending.data + used, r->pending.len - used);
   r->pending.len -= used;
 }
 

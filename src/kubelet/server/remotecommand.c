@@ -188,7 +188,8 @@ apply_resizes(struct rc_session *s)
     if (s->started && s->backend_resize && w > 0 && h > 0 && w < 65536 && h < 65536)
       s->req->backend->resize(s->req->backend->ctx, &s->proc, (unsigned)w, (unsigned)h);
   }
-  memmove(s->resize_text.data, s->resize_text.data + used, s->resize_text.len - used);
+  if (s->resize_text.data) /* empty buffers have no storage yet */
+    memmove(s->resize_text.data, s->resize_text.data + used, s->resize_text.len - used);
   s->resize_text.len -= used;
   if (s->resize_text.len > 4096)
     buf_reset(&s->resize_text); /* garbage: drop it */
@@ -265,7 +266,8 @@ ws_process(struct rc_session *s)
       break;
     ws_message(s, &m);
   }
-  memmove(s->raw.data, s->raw.data + used, s->raw.len - used);
+  if (s->raw.data) /* empty buffers have no storage yet */
+    memmove(s->raw.data, s->raw.data + used, s->raw.len - used);
   s->raw.len -= used;
   return 0;
 }

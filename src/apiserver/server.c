@@ -281,7 +281,7 @@ apiserver_start(const struct apiserver_config *cfg, k8c_err *err)
   struct sockaddr_in addr4;
   const struct sockaddr *addr = NULL;
   unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_TLS |
-                   MHD_USE_ERROR_LOG | MHD_USE_POLL;
+                   MHD_USE_ERROR_LOG | MHD_USE_POLL | MHD_ALLOW_UPGRADE;
   const char *bind = cfg->bind_address && cfg->bind_address[0] ? cfg->bind_address : "0.0.0.0";
   memset(&addr4, 0, sizeof addr4);
   memset(&addr6, 0, sizeof addr6);

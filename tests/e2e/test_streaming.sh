@@ -71,11 +71,12 @@ for v in $STREAM_VERSIONS; do
   expect_eq "[$v] logs -f sees appended lines" "$(cat "$E2E_TMP/follow-$v.out")" "followed $v"
 
   # ---- exec ----
-  out=$(kc "$v" exec testing-pod -c main -- sh -c 'echo out; echo err >&2; exit 3' 2>&1)
+  # stdout and stderr are captured apart: kubectl writes them as they arrive.
+  out=$(kc "$v" exec testing-pod -c main -- sh -c 'echo out; echo err >&2; exit 3' 2>"$E2E_TMP/exec-err")
   rc=$?
   expect_eq "[$v] exec propagates the exit code" "$rc" "3"
-  expect_match "[$v] exec relays stdout" "$out" '^out'
-  expect_match "[$v] exec relays stderr" "$out" 'err'
+  expect_eq "[$v] exec relays stdout" "$out" 'out'
+  expect_match "[$v] exec relays stderr" "$(cat "$E2E_TMP/exec-err")" '^err'
   out=$(kc "$v" exec testing-pod -c main -- true 2>&1)
   expect_eq "[$v] exec success" "$?:$out" "0:"
   out=$(printf 'abc\ndef\n' | kc "$v" exec -i testing-pod -c main -- sh -c 'cat; echo end' 2>&1)

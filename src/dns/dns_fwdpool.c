@@ -19,7 +19,7 @@ dns_fwd_enqueue(struct dns_server *s, int fd, const struct sockaddr_storage *pee
   if (len > DNS_UDP_MAX)
     return false;
   pthread_mutex_lock(&s->fwd_mu);
-  bool ok = s->job_count < s->job_cap && !s->stopping;
+  bool ok = s->job_count < s->job_cap && !__atomic_load_n(&s->stopping, __ATOMIC_ACQUIRE);
   if (ok) {
     struct dns_fwd_job *j = &s->jobs[(s->job_head + s->job_count) % s->job_cap];
     j->fd = fd;
@@ -42,9 +42,9 @@ fwd_thread(void *arg)
   uint8_t *out = xmalloc(DNS_TCP_MAX);
   for (;;) {
     pthread_mutex_lock(&s->fwd_mu);
-    while (s->job_count == 0 && !s->stopping)
+    while (s->job_count == 0 && !__atomic_load_n(&s->stopping, __ATOMIC_ACQUIRE))
       pthread_cond_wait(&s->fwd_cond, &s->fwd_mu);
-    if (s->stopping) {
+    if (__atomic_load_n(&s->stopping, __ATOMIC_ACQUIRE)) {
       pthread_mutex_unlock(&s->fwd_mu);
       break;
     }

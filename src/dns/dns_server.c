@@ -358,9 +358,14 @@ dns_server_stop(struct dns_server *s)
   if (s->own_factory && s->factory != NULL)
     informer_factory_stop(s->factory); /* no handler runs after this */
   pthread_mutex_lock(&s->mu);
-  s->stopping = true;
+  __atomic_store_n(&s->stopping, true, __ATOMIC_RELEASE);
   pthread_cond_broadcast(&s->cond);
   pthread_mutex_unlock(&s->mu);
+  /* Wakes the UDP workers blocked in recvmmsg. */
+  for (size_t i = 0; i < s->nlisteners; i++)
+    for (int w = 0; w < s->listeners[i].nworkers; w++)
+      if (shutdown(s->listeners[i].udp_fd[w], SHUT_RD) < 0 && errno != ENOTCONN)
+        log_warn("dns: shutdown: %s", strerror(errno));
   if (s->stop_fd >= 0) {
     uint64_t one = 1;
     if (write(s->stop_fd, &one, sizeof one) != sizeof one)

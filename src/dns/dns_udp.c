@@ -1,13 +1,12 @@
-/* dns_udp.c — a UDP worker: takes queries in batches with recvmmsg, answers the whole
- * batch under one read lock of the snapshot into preallocated buffers and sends the
- * answers with one sendmmsg — no allocation and two system calls per batch. */
+/* dns_udp.c — a UDP worker: takes queries in batches with a blocking recvmmsg, answers
+ * the whole batch under one read lock of the snapshot into preallocated buffers and
+ * sends the answers with one sendmmsg — no allocation and two system calls a batch. */
 #include "dns/dns_server_internal.h"
 
 #include "lib/log.h"
 #include "lib/mem.h"
 
 #include <errno.h>
-#include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -66,15 +65,6 @@ dns_udp_worker(void *arg)
   struct dns_server *s = a.srv;
   struct udp_batch *b = xmalloc(sizeof *b);
   for (;;) {
-    struct pollfd p[2] = {{.fd = a.fd, .events = POLLIN}, {.fd = s->stop_fd, .events = POLLIN}};
-    if (poll(p, 2, -1) < 0) {
-      if (errno == EINTR)
-        continue;
-      log_error("dns: poll: %s", strerror(errno));
-      break;
-    }
-    if (p[1].revents)
-      break;
     for (int i = 0; i < BATCH; i++) {
       b->in_iov[i] = (struct iovec){b->req[i], DNS_UDP_MAX};
       b->in[i].msg_hdr = (struct msghdr){.msg_name = &b->peer[i],
@@ -83,9 +73,16 @@ dns_udp_worker(void *arg)
                                          .msg_iovlen = 1};
       b->in[i].msg_len = 0;
     }
-    int n = recvmmsg(a.fd, b->in, BATCH, MSG_DONTWAIT, NULL);
-    if (n <= 0)
-      continue; /* EAGAIN (another worker took it), EINTR, or an ICMP error */
+    /* Blocks for the first datagram, then takes whatever else is queued; stopping
+     * shuts the socket down, which wakes this call. */
+    int n = recvmmsg(a.fd, b->in, BATCH, MSG_WAITFORONE, NULL);
+    if (__atomic_load_n(&s->stopping, __ATOMIC_ACQUIRE))
+      break;
+    if (n <= 0) {
+      if (n < 0 && errno != EINTR && errno != EAGAIN && errno != ECONNREFUSED)
+        log_debug("dns: recvmmsg: %s", strerror(errno));
+      continue;
+    }
     answer_batch(s, a.fd, b, n);
   }
   free(b);

@@ -14,10 +14,10 @@
 #include <getopt.h>
 #include <poll.h>
 #include <pthread.h>
-#include <sys/resource.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -175,8 +175,11 @@ run_load(const struct bench_opts *o, const char *server)
   struct rusage before, after;
   getrusage(RUSAGE_SELF, &before);
   for (int i = 0; i < o->clients; i++) {
-    cs[i] = (struct client_state){.o = o, .target = target, .queries = queries,
-                                  .query_len = qlen, .nqueries = nq,
+    cs[i] = (struct client_state){.o = o,
+                                  .target = target,
+                                  .queries = queries,
+                                  .query_len = qlen,
+                                  .nqueries = nq,
                                   .hist = xcalloc(HIST_US + 1, sizeof(unsigned))};
     if (pthread_create(&threads[i], NULL, client_run, &cs[i]) != 0)
       abort();
@@ -197,8 +200,7 @@ run_load(const struct bench_opts *o, const char *server)
   printf("queries: %llu in %.2f s, lost %llu\n", done, secs, lost);
   printf("qps: %.0f\n", (double)done / secs);
   printf("latency_us: p50 %lld p90 %lld p99 %lld p99.9 %lld\n", percentile(hist, done, 0.5),
-         percentile(hist, done, 0.9), percentile(hist, done, 0.99),
-         percentile(hist, done, 0.999));
+         percentile(hist, done, 0.9), percentile(hist, done, 0.99), percentile(hist, done, 0.999));
   getrusage(RUSAGE_SELF, &after);
   double proc_cpu = (double)(after.ru_utime.tv_sec - before.ru_utime.tv_sec) +
                     (double)(after.ru_stime.tv_sec - before.ru_stime.tv_sec) +
@@ -300,8 +302,8 @@ out:
 int
 cmd_testing_dns_bench(int argc, char **argv)
 {
-  struct bench_opts o = {.services = 1000, .duration_s = 5, .window = 128, .clients = 1,
-                         .workers = 1};
+  struct bench_opts o = {
+      .services = 1000, .duration_s = 5, .window = 128, .clients = 1, .workers = 1};
   static const struct option longopts[] = {
       {"server", required_argument, NULL, 's'},   {"services", required_argument, NULL, 'n'},
       {"duration", required_argument, NULL, 'd'}, {"window", required_argument, NULL, 'w'},

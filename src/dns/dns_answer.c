@@ -239,14 +239,13 @@ answer_zone(struct answer *a, const char *name, size_t n, const char **chase_tar
 /* ---------- public ---------- */
 
 size_t
-dns_reply_error(const uint8_t *req, size_t question_end, uint16_t rcode, uint8_t *out,
-                size_t cap)
+dns_reply_error(const uint8_t *req, size_t question_end, uint16_t rcode, uint8_t *out, size_t cap)
 {
   struct dns_writer w;
   dns_writer_init(&w, out, cap);
   uint16_t flags = dns_get16(req + 2);
-  uint16_t rflags = (uint16_t)(DNS_FLAG_QR | (flags & (0x7800 | DNS_FLAG_RD)) | DNS_FLAG_RA |
-                               (rcode & 0xf));
+  uint16_t rflags =
+      (uint16_t)(DNS_FLAG_QR | (flags & (0x7800 | DNS_FLAG_RD)) | DNS_FLAG_RA | (rcode & 0xf));
   bool question = question_end > DNS_HEADER_LEN;
   dns_put_header(&w, dns_get16(req), rflags, question ? 1 : 0, 0, 0, 0);
   if (question)
@@ -255,8 +254,8 @@ dns_reply_error(const uint8_t *req, size_t question_end, uint16_t rcode, uint8_t
 }
 
 enum dns_action
-dns_answer(const struct dns_index *idx, uint32_t ttl, const uint8_t *req, size_t req_len,
-           bool tcp, uint8_t *out, size_t out_cap, size_t *out_len, struct dns_chase *chase)
+dns_answer(const struct dns_index *idx, uint32_t ttl, const uint8_t *req, size_t req_len, bool tcp,
+           uint8_t *out, size_t out_cap, size_t *out_len, struct dns_chase *chase)
 {
   struct dns_query q;
   switch (dns_query_parse(req, req_len, &q)) {
@@ -314,8 +313,8 @@ dns_answer(const struct dns_index *idx, uint32_t ttl, const uint8_t *req, size_t
     }
   }
 
-  uint16_t flags = (uint16_t)(DNS_FLAG_QR | DNS_FLAG_AA | (q.flags & DNS_FLAG_RD) | DNS_FLAG_RA |
-                              (rcode & 0xf));
+  uint16_t flags =
+      (uint16_t)(DNS_FLAG_QR | DNS_FLAG_AA | (q.flags & DNS_FLAG_RD) | DNS_FLAG_RA | (rcode & 0xf));
   if (a.w.overflow) { /* does not fit: header and question only, TC set */
     a.w.len = after_question;
     a.w.overflow = false;

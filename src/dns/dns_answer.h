@@ -32,8 +32,8 @@ struct dns_chase {
  * must hold at least DNS_UDP_MAX bytes (DNS_TCP_MAX for tcp). chase may be NULL (an
  * outside CNAME target is then not chased). */
 enum dns_action dns_answer(const struct dns_index *idx, uint32_t ttl, const uint8_t *req,
-                           size_t req_len, bool tcp, uint8_t *out, size_t out_cap,
-                           size_t *out_len, struct dns_chase *chase);
+                           size_t req_len, bool tcp, uint8_t *out, size_t out_cap, size_t *out_len,
+                           struct dns_chase *chase);
 
 /* Completes a CHASE reply: appends the A/AAAA/CNAME records of an upstream answer
  * (up[0..up_len), for chase->target) to reply (*reply_len bytes of cap), keeping the

@@ -163,8 +163,8 @@ read_full(int fd, uint8_t *p, size_t n, long long deadline)
 }
 
 static int
-exchange_tcp(const struct dns_upstream *u, const uint8_t *q, size_t qlen, uint8_t *resp,
-             size_t cap, size_t *resp_len, long long deadline)
+exchange_tcp(const struct dns_upstream *u, const uint8_t *q, size_t qlen, uint8_t *resp, size_t cap,
+             size_t *resp_len, long long deadline)
 {
   int fd = socket(u->addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (fd < 0)
@@ -201,8 +201,8 @@ out:
 }
 
 static int
-exchange_udp(const struct dns_upstream *u, const uint8_t *q, size_t qlen, uint8_t *resp,
-             size_t cap, size_t *resp_len, long long deadline)
+exchange_udp(const struct dns_upstream *u, const uint8_t *q, size_t qlen, uint8_t *resp, size_t cap,
+             size_t *resp_len, long long deadline)
 {
   int fd = socket(u->addr.ss_family, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (fd < 0)
@@ -231,8 +231,8 @@ out:
 }
 
 int
-dns_forward_exchange(const struct dns_upstream *ups, size_t nups, const uint8_t *query,
-                     size_t qlen, uint8_t *resp, size_t cap, size_t *resp_len, int timeout_ms)
+dns_forward_exchange(const struct dns_upstream *ups, size_t nups, const uint8_t *query, size_t qlen,
+                     uint8_t *resp, size_t cap, size_t *resp_len, int timeout_ms)
 {
   if (nups == 0 || qlen < DNS_HEADER_LEN || qlen > DNS_TCP_MAX)
     return -1;

@@ -29,8 +29,7 @@ size_t dns_upstreams_from_resolv_conf(const char *path, struct dns_upstream *out
  * query's own ID) goes to resp (cap bytes, at least DNS_TCP_MAX to take TCP answers
  * whole). Returns 0, or -1 if no upstream answered. */
 int dns_forward_exchange(const struct dns_upstream *ups, size_t nups, const uint8_t *query,
-                         size_t qlen, uint8_t *resp, size_t cap, size_t *resp_len,
-                         int timeout_ms);
+                         size_t qlen, uint8_t *resp, size_t cap, size_t *resp_len, int timeout_ms);
 
 /* Cuts an answer that exceeds limit down to header and question with TC set (the client
  * retries over TCP). Returns the new length. */

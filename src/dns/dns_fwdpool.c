@@ -54,8 +54,8 @@ fwd_thread(void *arg)
     pthread_mutex_unlock(&s->fwd_mu);
     size_t out_len = 0;
     if (dns_server_resolve(s, job->pkt, job->len, false, out, DNS_TCP_MAX, &out_len) &&
-        sendto(job->fd, out, out_len, MSG_DONTWAIT, (struct sockaddr *)&job->peer,
-               job->peer_len) < 0)
+        sendto(job->fd, out, out_len, MSG_DONTWAIT, (struct sockaddr *)&job->peer, job->peer_len) <
+            0)
       log_debug("dns: sending a forwarded answer: %s", strerror(errno));
   }
   free(out);

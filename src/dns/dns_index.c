@@ -86,8 +86,8 @@ add_srv(struct dns_node *n, uint16_t port, const char *target)
     if (n->srv[i].port == port && strcmp(n->srv[i].target, target) == 0)
       return;
   n->srv = xrealloc(n->srv, (n->n_srv + 1) * sizeof *n->srv);
-  n->srv[n->n_srv++] = (struct dns_srv){.priority = 0, .weight = 100, .port = port,
-                                        .target = xstrdup(target)};
+  n->srv[n->n_srv++] =
+      (struct dns_srv){.priority = 0, .weight = 100, .port = port, .target = xstrdup(target)};
 }
 
 static void
@@ -193,7 +193,7 @@ add_service_ports(struct dns_index *idx, const json_t *svc, const char *svc_name
   size_t i;
   json_t *port;
   char name[512];
-  json_array_foreach(json_object_get(json_object_get(svc, "spec"), "ports"), i, port) {
+  json_array_foreach (json_object_get(json_object_get(svc, "spec"), "ports"), i, port) {
     const char *pname = json_string_value(json_object_get(port, "name"));
     const char *proto = json_string_value(json_object_get(port, "protocol"));
     json_int_t num = json_integer_value(json_object_get(port, "port"));
@@ -236,7 +236,7 @@ add_service(struct dns_index *idx, const json_t *svc, const char *svc_name)
   if (json_array_size(ips) > 0) {
     size_t i;
     json_t *ip;
-    json_array_foreach(ips, i, ip) {
+    json_array_foreach (ips, i, ip) {
       if (json_is_string(ip))
         add_ip_record(idx, svc_name, json_string_value(ip), svc_name);
     }
@@ -270,11 +270,11 @@ add_slice(struct dns_index *idx, const json_t *slice, const json_t *svc, const c
   const json_t *ports = json_object_get(slice, "ports");
   size_t i, j, k;
   json_t *ep, *addr, *port;
-  json_array_foreach(json_object_get(slice, "endpoints"), i, ep) {
+  json_array_foreach (json_object_get(slice, "endpoints"), i, ep) {
     if (!endpoint_ready(ep, publish))
       continue;
     const char *host = json_string_value(json_object_get(ep, "hostname"));
-    json_array_foreach(json_object_get(ep, "addresses"), j, addr) {
+    json_array_foreach (json_object_get(ep, "addresses"), j, addr) {
       const char *ip = json_string_value(addr);
       if (ip == NULL)
         continue;
@@ -291,7 +291,7 @@ add_slice(struct dns_index *idx, const json_t *slice, const json_t *svc, const c
       if (!headless)
         continue;
       add_ip_record(idx, svc_name, ip, NULL);
-      json_array_foreach(ports, k, port) {
+      json_array_foreach (ports, k, port) {
         const char *pname = json_string_value(json_object_get(port, "name"));
         const char *proto = json_string_value(json_object_get(port, "protocol"));
         json_int_t num = json_integer_value(json_object_get(port, "port"));
@@ -327,8 +327,8 @@ balance_srv_weights(struct dns_index *idx)
 /* ---------- public ---------- */
 
 struct dns_index *
-dns_index_build(const char *zone, json_t *const *services, size_t nservices,
-                json_t *const *slices, size_t nslices)
+dns_index_build(const char *zone, json_t *const *services, size_t nservices, json_t *const *slices,
+                size_t nslices)
 {
   struct dns_index *idx = xcalloc(1, sizeof *idx);
   idx->zone = xstrdup(zone);

@@ -191,7 +191,8 @@ bind_socket(struct dns_upstream *addr, int type, bool reuseport, k8c_err *err)
       (addr->addr.ss_family == AF_INET &&
        setsockopt(fd, IPPROTO_IP, IP_FREEBIND, &one, sizeof one) < 0) ||
       (addr->addr.ss_family == AF_INET6 &&
-       setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one) < 0)) {
+       (setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one) < 0 ||
+        setsockopt(fd, IPPROTO_IPV6, IPV6_FREEBIND, &one, sizeof one) < 0))) {
     close(fd);
     return k8c_error(err, 500, K8C_REASON_INTERNAL, "dns: setsockopt: %s", strerror(errno));
   }
@@ -268,9 +269,11 @@ subscribe(struct dns_server *s, k8c_err *err)
     return k8c_error(err, 500, K8C_REASON_INTERNAL, "dns: services or endpointslices unknown");
   s->services = informer_factory_get(s->factory, svc_res, "", NULL, NULL);
   s->slices = informer_factory_get(s->factory, slice_res, "", NULL, NULL);
-  struct informer_handlers h = {
-      .on_add = on_add, .on_update = on_update, .on_delete = on_add, .ctx = s,
-      .resync_period_ms = -1};
+  struct informer_handlers h = {.on_add = on_add,
+                                .on_update = on_update,
+                                .on_delete = on_add,
+                                .ctx = s,
+                                .resync_period_ms = -1};
   informer_add_handlers(s->services, &h);
   informer_add_handlers(s->slices, &h);
   if (!s->own_factory)
@@ -300,7 +303,12 @@ dns_server_start(k8c_client *client, informer_factory *informers, const struct d
   s->ttl = cfg->ttl ? cfg->ttl : 5;
   s->forward_timeout_ms = cfg->forward_timeout_ms > 0 ? cfg->forward_timeout_ms : 2000;
   s->stop_fd = -1;
-  pthread_rwlock_init(&s->index_lock, NULL);
+  /* Writers first: a steady stream of readers must not hold a new snapshot back. */
+  pthread_rwlockattr_t attr;
+  pthread_rwlockattr_init(&attr);
+  pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+  pthread_rwlock_init(&s->index_lock, &attr);
+  pthread_rwlockattr_destroy(&attr);
   pthread_mutex_init(&s->mu, NULL);
   pthread_cond_init(&s->cond, NULL);
   pthread_mutex_init(&s->fwd_mu, NULL);

@@ -13,15 +13,15 @@
 #include <stddef.h>
 
 struct dns_config {
-  const char *const *listen;     /* NULL-terminated "ip:port" list ("[v6]:port" too); port 0
-                                    picks a free one. NULL = { "10.43.0.10:53" } */
-  const char *cluster_domain;    /* NULL = "cluster.local" */
-  const char *const *upstreams;  /* NULL-terminated "ip[:port]"; NULL = the nameservers of
-                                    resolv_conf, loopback ones skipped */
-  const char *resolv_conf;       /* NULL = "/etc/resolv.conf" */
-  unsigned ttl;                  /* seconds; 0 = 5, as CoreDNS's kubernetes plugin */
-  int forward_timeout_ms;        /* 0 = 2000 */
-  int udp_workers;               /* threads (SO_REUSEPORT sockets) per address; 0 = 1 */
+  const char *const *listen;    /* NULL-terminated "ip:port" list ("[v6]:port" too); port 0
+                                   picks a free one. NULL = { "10.43.0.10:53" } */
+  const char *cluster_domain;   /* NULL = "cluster.local" */
+  const char *const *upstreams; /* NULL-terminated "ip[:port]"; NULL = the nameservers of
+                                   resolv_conf, loopback ones skipped */
+  const char *resolv_conf;      /* NULL = "/etc/resolv.conf" */
+  unsigned ttl;                 /* seconds; 0 = 5, as CoreDNS's kubernetes plugin */
+  int forward_timeout_ms;       /* 0 = 2000 */
+  int udp_workers;              /* threads (SO_REUSEPORT sockets) per address; 0 = 1 */
 };
 
 struct dns_server;

@@ -20,8 +20,8 @@ struct dns_listener {
   struct dns_upstream addr; /* as bound (port filled in) */
   int udp_fd[DNS_MAX_WORKERS];
   pthread_t udp_thread[DNS_MAX_WORKERS];
-  int nworkers;  /* sockets */
-  int nstarted;  /* worker threads started */
+  int nworkers; /* sockets */
+  int nstarted; /* worker threads started */
   int tcp_fd;
   pthread_t tcp_thread;
   bool tcp_started;
@@ -91,8 +91,8 @@ bool dns_fwd_enqueue(struct dns_server *s, int fd, const struct sockaddr_storage
 int dns_fwd_start(struct dns_server *s, k8c_err *err);
 void dns_fwd_stop(struct dns_server *s);
 
-void *dns_udp_worker(void *arg);     /* arg: struct dns_udp_arg* (freed by the worker) */
-void *dns_tcp_acceptor(void *arg);   /* arg: struct dns_listener* */
+void *dns_udp_worker(void *arg);   /* arg: struct dns_udp_arg* (freed by the worker) */
+void *dns_tcp_acceptor(void *arg); /* arg: struct dns_listener* */
 void dns_tcp_join_all(struct dns_server *s);
 
 struct dns_udp_arg {

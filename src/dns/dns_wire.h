@@ -10,9 +10,9 @@
 #include <stdint.h>
 
 #define DNS_HEADER_LEN 12
-#define DNS_NAME_MAX 255    /* wire length limit; dotted text is at most 253 characters */
-#define DNS_UDP_MIN 512     /* a UDP answer without EDNS0 */
-#define DNS_UDP_MAX 4096    /* the largest EDNS0 payload size the server honours */
+#define DNS_NAME_MAX 255 /* wire length limit; dotted text is at most 253 characters */
+#define DNS_UDP_MIN 512  /* a UDP answer without EDNS0 */
+#define DNS_UDP_MAX 4096 /* the largest EDNS0 payload size the server honours */
 #define DNS_TCP_MAX 65535
 
 enum dns_type {

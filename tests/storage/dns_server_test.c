@@ -69,8 +69,9 @@ fake_upstream_loop(void *arg)
   struct fake_upstream *u = arg;
   uint8_t q[4096], out[8192];
   for (;;) {
-    struct pollfd p[3] = {
-        {.fd = u->udp, .events = POLLIN}, {.fd = u->tcp, .events = POLLIN}, {.fd = u->stop[0], .events = POLLIN}};
+    struct pollfd p[3] = {{.fd = u->udp, .events = POLLIN},
+                          {.fd = u->tcp, .events = POLLIN},
+                          {.fd = u->stop[0], .events = POLLIN}};
     if (poll(p, 3, -1) < 0 || p[2].revents)
       break;
     if (p[0].revents) {
@@ -142,7 +143,8 @@ static int
 udp_ask_raw(int port, const uint8_t *q, size_t qn, uint8_t *out, size_t cap, int timeout_ms)
 {
   int fd = socket(AF_INET, SOCK_DGRAM, 0);
-  struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+  struct sockaddr_in a = {.sin_family = AF_INET,
+                          .sin_port = htons((uint16_t)port),
                           .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
   if (connect(fd, (struct sockaddr *)&a, sizeof a) < 0 || send(fd, q, qn, 0) != (ssize_t)qn) {
     close(fd);
@@ -172,7 +174,8 @@ static int
 tcp_connect(int port)
 {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
-  struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+  struct sockaddr_in a = {.sin_family = AF_INET,
+                          .sin_port = htons((uint16_t)port),
                           .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
   CHECK_INT(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
   struct timeval tv = {.tv_sec = 5};
@@ -234,8 +237,8 @@ static void
 delete_service(struct client_fixture *f, const char *name)
 {
   k8c_err err = {0};
-  CHECK_INT(client_delete(f->client, api_resource_find("", "v1", "services"), "default", name,
-                          NULL, NULL, NULL, &err),
+  CHECK_INT(client_delete(f->client, api_resource_find("", "v1", "services"), "default", name, NULL,
+                          NULL, NULL, &err),
             0);
   k8c_err_clear(&err);
 }
@@ -352,7 +355,8 @@ TEST(serves_services_forwards_and_survives_bad_packets)
 
   /* changes are reflected */
   create(&f, "", "services",
-         "{\"metadata\":{\"name\":\"late\"},\"spec\":{\"clusterIP\":\"10.43.0.77\",\"ports\":[{\"port\":80}]}}");
+         "{\"metadata\":{\"name\":\"late\"},\"spec\":{\"clusterIP\":\"10.43.0.77\",\"ports\":[{"
+         "\"port\":80}]}}");
   CHECK(eventually(port, "late.default.svc.cluster.local", DNS_TYPE_A, 0,
                    "late.default.svc.cluster.local A 10.43.0.77"));
   delete_service(&f, "web");

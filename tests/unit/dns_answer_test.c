@@ -176,11 +176,12 @@ TEST(srv_records_with_additional_addresses)
             "_http._tcp.web.default.svc.cluster.local SRV 0 100 80 web.default.svc.cluster.local");
   CHECK_STR(v.additional, "web.default.svc.cluster.local A 10.43.0.20");
   ask(idx, "_pg._tcp.db.default.svc.cluster.local", DNS_TYPE_SRV, 0, false, &v, NULL);
-  CHECK_STR(v.answer,
-            "_pg._tcp.db.default.svc.cluster.local SRV 0 33 5432 "
-            "10-42-0-9.db.default.svc.cluster.local; "
-            "_pg._tcp.db.default.svc.cluster.local SRV 0 33 5432 db-0.db.default.svc.cluster.local; "
-            "_pg._tcp.db.default.svc.cluster.local SRV 0 33 5432 db-1.db.default.svc.cluster.local");
+  CHECK_STR(
+      v.answer,
+      "_pg._tcp.db.default.svc.cluster.local SRV 0 33 5432 "
+      "10-42-0-9.db.default.svc.cluster.local; "
+      "_pg._tcp.db.default.svc.cluster.local SRV 0 33 5432 db-0.db.default.svc.cluster.local; "
+      "_pg._tcp.db.default.svc.cluster.local SRV 0 33 5432 db-1.db.default.svc.cluster.local");
   CHECK_STR(v.additional, "10-42-0-9.db.default.svc.cluster.local A 10.42.0.9; "
                           "db-0.db.default.svc.cluster.local A 10.42.0.5; "
                           "db-1.db.default.svc.cluster.local A 10.42.1.6");
@@ -202,15 +203,15 @@ TEST(ptr_records)
   CHECK_STR(v.answer, "20.0.43.10.in-addr.arpa PTR web.default.svc.cluster.local");
   ask(idx, "5.0.42.10.in-addr.arpa", DNS_TYPE_PTR, 0, false, &v, NULL);
   CHECK_STR(v.answer, "5.0.42.10.in-addr.arpa PTR db-0.db.default.svc.cluster.local");
-  ask(idx, "0.3.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.3.4.0.0.0.0.d.f.ip6.arpa", DNS_TYPE_PTR, 0,
-      false, &v, NULL);
-  CHECK_STR(v.answer, "0.3.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.3.4.0.0.0.0.d.f.ip6.arpa PTR "
-                      "dual.default.svc.cluster.local");
+  ask(idx, "0.3.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.3.4.0.0.0.0.d.f.ip6.arpa", DNS_TYPE_PTR,
+      0, false, &v, NULL);
+  CHECK_STR(v.answer,
+            "0.3.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.3.4.0.0.0.0.d.f.ip6.arpa PTR "
+            "dual.default.svc.cluster.local");
   /* addresses the cluster does not know go upstream */
   CHECK_INT(ask(idx, "7.2.42.10.in-addr.arpa", DNS_TYPE_PTR, 0, false, &v, NULL),
             DNS_ACTION_FORWARD);
-  CHECK_INT(ask(idx, "8.8.8.8.in-addr.arpa", DNS_TYPE_PTR, 0, false, &v, NULL),
-            DNS_ACTION_FORWARD);
+  CHECK_INT(ask(idx, "8.8.8.8.in-addr.arpa", DNS_TYPE_PTR, 0, false, &v, NULL), DNS_ACTION_FORWARD);
   dns_index_free(idx);
 }
 

@@ -44,8 +44,8 @@ dns_view_cmp(const void *a, const void *b)
 
 /* Reads count records at *off into out as sorted text; -1 if malformed. */
 static inline int
-dns_view_section(const uint8_t *m, size_t len, size_t *off, unsigned count, char *out,
-                 size_t cap, struct dns_view *v)
+dns_view_section(const uint8_t *m, size_t len, size_t *off, unsigned count, char *out, size_t cap,
+                 struct dns_view *v)
 {
   char *lines[128];
   unsigned n = 0;
@@ -79,7 +79,10 @@ dns_view_section(const uint8_t *m, size_t len, size_t *off, unsigned count, char
       if (dns_name_read(m, len, &p, t1) < 0)
         return -1;
       snprintf(text, sizeof text, "%s %s %s", owner,
-               type == DNS_TYPE_CNAME ? "CNAME" : type == DNS_TYPE_PTR ? "PTR" : "NS", t1);
+               type == DNS_TYPE_CNAME ? "CNAME"
+               : type == DNS_TYPE_PTR ? "PTR"
+                                      : "NS",
+               t1);
       break;
     case DNS_TYPE_SRV:
       p += 6;

@@ -103,8 +103,8 @@ TEST(overlong_names_are_refused)
 TEST(queries_parse_with_edns0)
 {
   uint8_t buf[512];
-  size_t n = dns_make_query(buf, sizeof buf, 0x1234, "Web.Default.svc.cluster.local",
-                            DNS_TYPE_A, 1232);
+  size_t n =
+      dns_make_query(buf, sizeof buf, 0x1234, "Web.Default.svc.cluster.local", DNS_TYPE_A, 1232);
   struct dns_query q;
   CHECK_INT(dns_query_parse(buf, n, &q), DNS_PARSE_OK);
   CHECK_INT(q.id, 0x1234);

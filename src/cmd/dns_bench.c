@@ -27,6 +27,7 @@
 
 struct bench_opts {
   const char *server;
+  const char *windows; /* comma-separated: one measurement per value */
   int services, duration_s, window, clients, workers;
 };
 
@@ -197,6 +198,7 @@ run_load(const struct bench_opts *o, const char *server)
     free(cs[i].hist);
   }
   double secs = (double)(now_ns() - start) / 1e9;
+  printf("window: %d in flight per client, %d client(s)\n", o->window, o->clients);
   printf("queries: %llu in %.2f s, lost %llu\n", done, secs, lost);
   printf("qps: %.0f\n", (double)done / secs);
   printf("latency_us: p50 %lld p90 %lld p99 %lld p99.9 %lld\n", percentile(hist, done, 0.5),
@@ -218,28 +220,82 @@ run_load(const struct bench_opts *o, const char *server)
   return done > 0 ? 0 : 1;
 }
 
+/* One measurement per window size of o->windows. */
+static int
+run_windows(const struct bench_opts *o, const char *server)
+{
+  struct bench_opts one = *o;
+  const char *p = o->windows;
+  int rc = 0;
+  while (*p != '\0') {
+    char *end;
+    long w = strtol(p, &end, 10);
+    if (end == p || w < 1 || w > MAX_WINDOW || (*end != ',' && *end != '\0')) {
+      fprintf(stderr, "testing-dns-bench: bad --window \"%s\"\n", o->windows);
+      return 2;
+    }
+    one.window = (int)w;
+    if (run_load(&one, server) != 0)
+      rc = 1;
+    p = *end == ',' ? end + 1 : end;
+  }
+  return rc;
+}
+
 /* ---------- a server to measure ---------- */
+
+struct creator {
+  k8c_client *client;
+  int first, step, n;
+  int rc;
+  k8c_err err;
+};
+
+static void *
+creator_run(void *arg)
+{
+  struct creator *c = arg;
+  const struct api_resource *svcres = api_resource_find("", "v1", "services");
+  for (int i = c->first; i < c->n && c->rc == 0; i += c->step) {
+    char name[64];
+    snprintf(name, sizeof name, "svc-%d", i);
+    json_t *svc = json_pack("{s:{s:s},s:{s:[{s:s,s:i}]}}", "metadata", "name", name, "spec",
+                            "ports", "name", "http", "port", 80);
+    c->rc = client_create(c->client, svcres, "default", svc, NULL, NULL, &c->err);
+    json_decref(svc);
+  }
+  return NULL;
+}
 
 static int
 create_services(k8c_client *client, int n, k8c_err *err)
 {
   const struct api_resource *nsres = api_resource_find("", "v1", "namespaces");
-  const struct api_resource *svcres = api_resource_find("", "v1", "services");
   json_t *ns = json_pack("{s:{s:s}}", "metadata", "name", "default");
   int rc = client_create(client, nsres, "", ns, NULL, NULL, err);
   json_decref(ns);
   if (rc < 0)
     return -1;
-  for (int i = 0; i < n; i++) {
-    char name[64];
-    snprintf(name, sizeof name, "svc-%d", i);
-    json_t *svc = json_pack("{s:{s:s},s:{s:[{s:s,s:i}]}}", "metadata", "name", name, "spec",
-                            "ports", "name", "http", "port", 80);
-    rc = client_create(client, svcres, "default", svc, NULL, NULL, err);
-    json_decref(svc);
-    if (rc < 0)
-      return -1;
+  /* Several writers share the store's commits. */
+  enum { CREATORS = 8 };
+  struct creator cs[CREATORS];
+  pthread_t threads[CREATORS];
+  for (int i = 0; i < CREATORS; i++) {
+    cs[i] = (struct creator){.client = client, .first = i, .step = CREATORS, .n = n};
+    if (pthread_create(&threads[i], NULL, creator_run, &cs[i]) != 0)
+      abort();
   }
+  rc = 0;
+  for (int i = 0; i < CREATORS; i++) {
+    pthread_join(threads[i], NULL);
+    if (cs[i].rc < 0 && rc == 0) {
+      k8c_err_move(err, &cs[i].err);
+      rc = -1;
+    }
+    k8c_err_clear(&cs[i].err);
+  }
+  if (rc < 0)
+    return -1;
   return 0;
 }
 
@@ -280,7 +336,7 @@ run_self(const struct bench_opts *o)
   snprintf(server, sizeof server, "127.0.0.1:%d", dns_server_port(srv, 0));
   printf("server: in-process, %d services, %d UDP worker(s) on %s\n", o->services, o->workers,
          server);
-  rc = run_load(o, server);
+  rc = run_windows(o, server);
 out:
   if (err.status != 0)
     fprintf(stderr, "testing-dns-bench: %s\n", err.message);
@@ -322,7 +378,7 @@ cmd_testing_dns_bench(int argc, char **argv)
       o.duration_s = atoi(optarg);
       break;
     case 'w':
-      o.window = atoi(optarg);
+      o.windows = optarg;
       break;
     case 'c':
       o.clients = atoi(optarg);
@@ -333,17 +389,17 @@ cmd_testing_dns_bench(int argc, char **argv)
     default:
       fprintf(ch == 'h' ? stdout : stderr,
               "usage: k8c testing-dns-bench [--server IP:PORT] [--services N] [--duration S]\n"
-              "         [--window W] [--clients C] [--workers N]\n"
+              "         [--window W[,W...]] [--clients C] [--workers N]\n"
               "Without --server: an in-process registry with N Services (svc-0..) and the\n"
               "cluster DNS server on 127.0.0.1. Queries svc-I.default.svc.cluster.local A.\n");
       return ch == 'h' ? 0 : 2;
     }
   }
-  if (o.window < 1 || o.window > MAX_WINDOW || o.clients < 1 || o.clients > 16 ||
+  if (o.clients < 1 || o.clients > 16 ||
       o.duration_s < 1 || o.services < 0 || o.workers < 1) {
     fprintf(stderr, "testing-dns-bench: bad option value\n");
     return 2;
   }
   log_set_level(LOG_WARN);
-  return o.server ? run_load(&o, o.server) : run_self(&o);
+  return o.server ? run_windows(&o, o.server) : run_self(&o);
 }

@@ -17,6 +17,7 @@ static const struct command commands[] = {
     {"image", cmd_image, "import, list, remove and pull node images"},
     {"version", cmd_version, "print the version"},
     {"testing-kubelet-server", cmd_testing_kubelet_server, NULL},
+    {"testing-dns-bench", cmd_testing_dns_bench, NULL},
 };
 
 static void

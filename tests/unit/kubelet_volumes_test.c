@@ -268,7 +268,8 @@ TEST(atomic_writer_binary_and_empty)
   cleanup_free char *bin = atomic_writer_read(dir, "bin", &len);
   CHECK_INT(len, 3);
   CHECK(bin && memcmp(bin, "a\0b", 3) == 0);
-  cleanup_free char *e = atomic_writer_read(dir, "empty", &len);
+  cleanup_free char *empty = atomic_writer_read(dir, "empty", &len);
+  CHECK(empty != NULL);
   CHECK_INT(len, 0);
   CHECK_INT(atomic_writer_write(dir, &p, -1, &changed, &err), 0);
   CHECK(!changed);

@@ -82,6 +82,8 @@ static void
 fragment_free(void *p)
 {
   struct proxy_fragment *f = p;
+  if (f == NULL)
+    return;
   proxy_fragment_clear(f);
   free(f);
 }
@@ -251,9 +253,11 @@ proxy_syncer_in_sync(const proxy_syncer *s)
 char **
 proxy_syncer_take_retries(proxy_syncer *s)
 {
-  if (!s->released || hashmap_count(s->retries) == 0)
+  if (!s->released)
     return NULL;
   s->released = false;
+  if (hashmap_count(s->retries) == 0)
+    return NULL;
   char **keys = xcalloc(hashmap_count(s->retries) + 1, sizeof *keys);
   size_t i = 0;
   hashmap_iter it = {0};

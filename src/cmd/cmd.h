@@ -5,6 +5,7 @@
 int cmd_agent(int argc, char **argv);
 int cmd_image(int argc, char **argv);
 int cmd_server(int argc, char **argv);
+int cmd_testing_proxy_bench(int argc, char **argv); /* hidden: bench/proxy.sh */
 int cmd_version(int argc, char **argv);
 
 #endif

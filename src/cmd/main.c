@@ -29,6 +29,8 @@ main(int argc, char **argv)
     return cmd_agent(argc - 1, argv + 1);
   if (strcmp(argv[1], "image") == 0)
     return cmd_image(argc - 1, argv + 1);
+  if (strcmp(argv[1], "testing-proxy-bench") == 0)
+    return cmd_testing_proxy_bench(argc - 1, argv + 1);
   if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0)
     return cmd_version(argc - 1, argv + 1);
   if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0 ||

@@ -265,9 +265,9 @@ proxy_render_base(const struct proxy_render_config *cfg, buf *out)
                verdict_maps[i][1]);
   buf_printf(out,
              "add map ip %s cluster-endpoints { typeof ip daddr . meta l4proto . th dport . "
-             "numgen random mod 1 : ip daddr . th dport ; }\n"
+             "numgen random mod 1 : ip daddr . tcp dport ; }\n"
              "add map ip %s nodeport-endpoints { typeof meta l4proto . th dport . numgen random "
-             "mod 1 : ip daddr . th dport ; }\n"
+             "mod 1 : ip daddr . tcp dport ; }\n"
              "add set ip %s cluster-ips { type ipv4_addr ; }\n"
              "add set ip %s nodeport-ips { type ipv4_addr ; }\n"
              "add set ip %s hairpin { type ipv4_addr . ipv4_addr ; }\n",
@@ -296,7 +296,12 @@ proxy_render_base(const struct proxy_render_config *cfg, buf *out)
              "add rule ip %s services ip daddr @nodeport-ips meta l4proto . th dport vmap "
              "@service-nodeports\n",
              t, t);
-  buf_printf(out, "add chain ip %s reject-chain\nadd rule ip %s reject-chain reject\n", t, t);
+  /* TCP gets a reset (the client fails at once); everything else ICMP port unreachable. */
+  buf_printf(out,
+             "add chain ip %s reject-chain\n"
+             "add rule ip %s reject-chain meta l4proto tcp reject with tcp reset\n"
+             "add rule ip %s reject-chain reject\n",
+             t, t, t);
   buf_printf(out,
              "add chain ip %s service-endpoints-check\n"
              "add rule ip %s service-endpoints-check ip daddr . meta l4proto . th dport vmap "

@@ -1,4 +1,4 @@
-/* proxy_test.c — the service proxy's model (Service + EndpointSlices → ports and
+/* proxy_render_test.c — the service proxy's model (Service + EndpointSlices → ports and
  * endpoints), its renderer (golden nft text for typical Services) and the syncer's
  * incremental diffs, all without touching the kernel (the syncer runs with apply off). */
 #include "lib/mem.h"

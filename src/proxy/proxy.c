@@ -134,11 +134,15 @@ build_service(struct service_proxy *p, const char *key, struct proxy_service *ou
 }
 
 static void
-record_applied(struct service_proxy *p, char **keys, const unsigned long long *rvs, size_t n)
+record_applied(struct service_proxy *p, char **keys, const struct proxy_service *svcs,
+               const unsigned long long *rvs, size_t n)
 {
   pthread_mutex_lock(&p->mu);
   for (size_t i = 0; i < n; i++)
-    hashmap_put(p->applied_rv, keys[i], (void *)(uintptr_t)rvs[i]);
+    if (rvs[i] == 0 && svcs[i].n_ports == 0) /* gone: nothing to remember */
+      hashmap_remove(p->applied_rv, keys[i]);
+    else
+      hashmap_put(p->applied_rv, keys[i], (void *)(uintptr_t)rvs[i]);
   proxy_syncer_stats(p->syncer, &p->stats);
   pthread_cond_broadcast(&p->applied);
   pthread_mutex_unlock(&p->mu);
@@ -158,7 +162,7 @@ sync_round(struct service_proxy *p, char **keys, size_t n, bool full)
   if (rc < 0)
     log_error("proxy: %s sync failed: %s", full ? "full" : "incremental", err.message);
   else
-    record_applied(p, keys, rvs, n);
+    record_applied(p, keys, svcs, rvs, n);
   k8c_err_clear(&err);
   for (size_t i = 0; i < n; i++)
     proxy_service_clear(&svcs[i]);

@@ -196,6 +196,30 @@ run_scenarios(struct client_fixture *f, struct service_proxy *p)
   CHECK_INT(errors, 0);
   CHECK(counts[0] == 0 && counts[1] > 0 && counts[2] > 0 && counts[3] == 0);
 
+  /* End to end (API write → informer → nft commit): 20 endpoint flips, each bounded. */
+  json_t *last = NULL;
+  CHECK(client_get(f->client, api_resource_find("discovery.k8s.io", "v1", "endpointslices"),
+                   "default", "web-1", &last, &(k8c_err){0}) == 0);
+  long long worst = 0;
+  for (int i = 0; i < 20 && last; i++) {
+    text = slice_text("web-1", "web", 0, 4, (1u << 3) | (i % 2 ? 1u : 0u));
+    changed = json_of(text);
+    free(text);
+    json_object_set(json_object_get(changed, "metadata"), "resourceVersion",
+                    json_object_get(json_object_get(last, "metadata"), "resourceVersion"));
+    long long t0 = fixture_now_ms();
+    json_t *next = update(f, "endpointslices", "discovery.k8s.io", changed);
+    json_decref(changed);
+    CHECK(next && wait_applied(p, next));
+    long long took = fixture_now_ms() - t0;
+    worst = took > worst ? took : worst;
+    json_decref(last);
+    last = next;
+  }
+  json_decref(last);
+  fprintf(stderr, "endpoint change, API write to rules applied: worst of 20 = %lld ms\n", worst);
+  CHECK(worst < 1000);
+
   /* ---------- sessionAffinity: every connection of a client sticks ---------- */
   json_t *sticky = create(f, "services", "",
                           "{\"metadata\":{\"name\":\"sticky\"},\"spec\":{\"selector\":{\"app\":"

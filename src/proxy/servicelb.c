@@ -154,8 +154,8 @@ sync_service(struct servicelb *lb, const char *key, k8c_err *err)
   bool ours_to_clear = !is_our_load_balancer(svc) && json_array_size(current) > 0 &&
                        spec_str(svc, "loadBalancerClass") == NULL;
   int rc = 0;
-  if ((is_our_load_balancer(svc) && !json_equal(want, current ? current : json_array())) ||
-      ours_to_clear) {
+  bool differs = current ? !json_equal(want, current) : json_array_size(want) > 0;
+  if ((is_our_load_balancer(svc) && differs) || ours_to_clear) {
     json_t *copy = json_deep_copy(svc);
     json_t *status = json_object_get(copy, "status");
     if (!json_is_object(status)) {

@@ -45,9 +45,9 @@ double_cmp(const void *a, const void *b)
 static void
 build_service(int i, int endpoints, int shift, struct proxy_service *out)
 {
-  json_t *svc = json_pack("{s:{s:s,s:s},s:{s:s,s:[{s:s,s:i}]}}", "metadata", "namespace",
-                          "bench", "name", "svc", "spec", "clusterIP", "", "ports", "name",
-                          "http", "port", 80);
+  json_t *svc =
+      json_pack("{s:{s:s,s:s},s:{s:s,s:[{s:s,s:i}]}}", "metadata", "namespace", "bench", "name",
+                "svc", "spec", "clusterIP", "", "ports", "name", "http", "port", 80);
   char name[32], ip[PROXY_IP_LEN];
   snprintf(name, sizeof name, "svc-%d", i);
   json_object_set_new(json_object_get(svc, "metadata"), "name", json_string(name));

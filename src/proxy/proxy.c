@@ -27,7 +27,7 @@ struct service_proxy {
   proxy_syncer *syncer;
   char *node_name;
 
-  pthread_mutex_t mu; /* guards everything below */
+  pthread_mutex_t mu;     /* guards everything below */
   pthread_cond_t wake;    /* dirty keys, stop */
   pthread_cond_t applied; /* a round was applied */
   hashmap *dirty;         /* svc key → (void*)1 */
@@ -312,12 +312,11 @@ proxy_start(k8c_client *client, informer_factory *informers, const struct proxy_
                                    "", NULL, NULL);
   /* -1: a proxy sharing this factory already added the same index. */
   (void)informer_add_index(p->slices, SLICE_INDEX, slice_service_index, NULL);
-  informer_add_handlers(p->services,
-                        &(struct informer_handlers){.on_add = service_changed,
-                                                    .on_update = service_updated,
-                                                    .on_delete = service_changed,
-                                                    .ctx = p,
-                                                    .resync_period_ms = -1});
+  informer_add_handlers(p->services, &(struct informer_handlers){.on_add = service_changed,
+                                                                 .on_update = service_updated,
+                                                                 .on_delete = service_changed,
+                                                                 .ctx = p,
+                                                                 .resync_period_ms = -1});
   informer_add_handlers(p->slices, &(struct informer_handlers){.on_add = slice_changed,
                                                                .on_update = slice_updated,
                                                                .on_delete = slice_changed,

@@ -17,21 +17,22 @@
 #include <stdbool.h>
 
 struct proxy_config {
-  const char *node_name;        /* endpoints on this node are local; NULL = all local */
-  const char *const *node_ips;  /* NULL-terminated IPv4 addresses: NodePorts answer there */
-  const char *cluster_cidr;     /* pod CIDR of the cluster ("10.42.0.0/16"); NULL = none */
-  const char *service_cidr;     /* "10.43.0.0/16"; NULL = none */
-  const char *table;            /* NULL/"" = "k8c" */
-  unsigned masquerade_mark;     /* 0 = 0x4000 */
+  const char *node_name;       /* endpoints on this node are local; NULL = all local */
+  const char *const *node_ips; /* NULL-terminated IPv4 addresses: NodePorts answer there */
+  const char *cluster_cidr;    /* pod CIDR of the cluster ("10.42.0.0/16"); NULL = none */
+  const char *service_cidr;    /* "10.43.0.0/16"; NULL = none */
+  const char *table;           /* NULL/"" = "k8c" */
+  unsigned masquerade_mark;    /* 0 = 0x4000 */
 };
 
 struct service_proxy;
 
-/* Starts the proxy. informers NULL: the proxy makes and owns its own informers over
- * client. With a shared factory, the caller stops the factory's informers before
- * proxy_stop (no handler may run on a stopped proxy), as the controller manager does.
- * client, informers and cfg's strings are borrowed during the call only, except client
- * and informers, which must outlive the proxy. NULL with err if a thread cannot start. */
+/* Starts the proxy. Call it from a thread in the node's network namespace: the netlink
+ * socket to nftables is opened here, and the table lives in that namespace. informers NULL: the
+ * proxy makes and owns its own informers over client. With a shared factory, the caller stops the
+ * factory's informers before proxy_stop (no handler may run on a stopped proxy), as the controller
+ * manager does. client, informers and cfg's strings are borrowed during the call only, except
+ * client and informers, which must outlive the proxy. NULL with err if a thread cannot start. */
 struct service_proxy *proxy_start(k8c_client *client, informer_factory *informers,
                                   const struct proxy_config *cfg, k8c_err *err);
 

@@ -158,10 +158,10 @@ diff_chains(struct proxy_batch *b, const char *table, const hashmap *old, const 
   if (old) {
     keys = sorted_keys(old, &n);
     for (size_t i = 0; i < n; i++) {
-      if (new && hashmap_get(new, keys[i]))
+      if (new &&hashmap_get(new, keys[i]))
         continue;
-      buf_printf(&b->remove_chains, "flush chain ip %s %s\ndelete chain ip %s %s\n", table,
-                 keys[i], table, keys[i]);
+      buf_printf(&b->remove_chains, "flush chain ip %s %s\ndelete chain ip %s %s\n", table, keys[i],
+                 table, keys[i]);
       b->changes++;
     }
     free(keys);
@@ -192,7 +192,7 @@ diff_sets(struct proxy_batch *b, const char *table, const hashmap *old, const ha
   if (old) {
     keys = sorted_keys(old, &n);
     for (size_t i = 0; i < n; i++) {
-      if (new && hashmap_get(new, keys[i]))
+      if (new &&hashmap_get(new, keys[i]))
         continue;
       buf_printf(&b->remove_sets, "delete set ip %s %s\n", table, keys[i]);
       b->changes++;

@@ -7,7 +7,6 @@
 #include "lib/mem.h"
 
 #include <arpa/inet.h>
-#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -65,8 +64,7 @@ slice_port_for(const json_t *slice, const char *port_name, const char *proto)
 {
   size_t i;
   json_t *p;
-  json_array_foreach(json_object_get(slice, "ports"), i, p)
-  {
+  json_array_foreach (json_object_get(slice, "ports"), i, p) {
     const char *name = str_at(p, "name");
     const char *pr = protocol_name(str_at(p, "protocol"));
     if (strcmp(name ? name : "", port_name) == 0 && pr && strcmp(pr, proto) == 0)
@@ -81,8 +79,7 @@ add_slice_endpoints(struct proxy_service_port *sp, const json_t *slice, int port
 {
   size_t i;
   json_t *ep;
-  json_array_foreach(json_object_get(slice, "endpoints"), i, ep)
-  {
+  json_array_foreach (json_object_get(slice, "endpoints"), i, ep) {
     const char *ip = json_string_value(json_array_get(json_object_get(ep, "addresses"), 0));
     if (!proxy_is_ipv4(ip))
       continue;
@@ -165,21 +162,21 @@ build_port(struct proxy_service_port *sp, const char *key, const json_t *spec, c
   size_t cap = 0;
   size_t i;
   json_t *ip;
-  json_array_foreach(json_object_get(spec, "externalIPs"), i, ip)
-      add_external_ip(sp, json_string_value(ip), &cap);
+  json_array_foreach (json_object_get(spec, "externalIPs"), i, ip)
+    add_external_ip(sp, json_string_value(ip), &cap);
   if (type && strcmp(type, "LoadBalancer") == 0) {
     json_t *ing;
-    json_array_foreach(json_object_get(json_object_get(status, "loadBalancer"), "ingress"), i, ing)
-        add_external_ip(sp, str_at(ing, "ip"), &cap);
+    json_array_foreach (json_object_get(json_object_get(status, "loadBalancer"), "ingress"), i, ing)
+      add_external_ip(sp, str_at(ing, "ip"), &cap);
   }
   /* Local only means something for traffic that enters from outside. */
   sp->external_local = etp && strcmp(etp, "Local") == 0 && (external || sp->n_external_ips > 0);
 
   const char *affinity = str_at(spec, "sessionAffinity");
   if (affinity && strcmp(affinity, "ClientIP") == 0) {
-    json_t *t = json_object_get(
-        json_object_get(json_object_get(spec, "sessionAffinityConfig"), "clientIP"),
-        "timeoutSeconds");
+    json_t *t =
+        json_object_get(json_object_get(json_object_get(spec, "sessionAffinityConfig"), "clientIP"),
+                        "timeoutSeconds");
     long long secs = json_is_integer(t) ? json_integer_value(t) : DEFAULT_AFFINITY_TIMEOUT;
     sp->affinity_timeout = secs > 0 && secs <= 86400 ? (int)secs : DEFAULT_AFFINITY_TIMEOUT;
   }
@@ -211,8 +208,7 @@ proxy_service_build(const json_t *svc, json_t *const *slices, size_t n_slices,
   out->ports = xcalloc(json_array_size(ports) + 1, sizeof *out->ports);
   size_t i;
   json_t *sport;
-  json_array_foreach(ports, i, sport)
-  {
+  json_array_foreach (ports, i, sport) {
     const char *proto = protocol_name(str_at(sport, "protocol"));
     json_int_t port = json_integer_value(json_object_get(sport, "port"));
     if (proto == NULL || port <= 0 || port > 65535)

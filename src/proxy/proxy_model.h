@@ -23,16 +23,16 @@ struct proxy_endpoint {
 
 /* One port of a Service (upstream's ServicePortName): the unit that gets rules. */
 struct proxy_service_port {
-  char *name;            /* "ns/name/tcp/80" (owned): unique per Service port */
-  const char *protocol;  /* "tcp", "udp" or "sctp" (static) */
+  char *name;           /* "ns/name/tcp/80" (owned): unique per Service port */
+  const char *protocol; /* "tcp", "udp" or "sctp" (static) */
   char cluster_ip[PROXY_IP_LEN];
   int port;
-  int node_port;         /* 0 = none */
+  int node_port;                      /* 0 = none */
   char (*external_ips)[PROXY_IP_LEN]; /* owned: spec.externalIPs + loadBalancer ingress */
   size_t n_external_ips;
-  bool external_local;   /* externalTrafficPolicy: Local (only with node ports / LB) */
-  bool internal_local;   /* internalTrafficPolicy: Local */
-  int affinity_timeout;  /* seconds of sessionAffinity ClientIP; 0 = none */
+  bool external_local;              /* externalTrafficPolicy: Local (only with node ports / LB) */
+  bool internal_local;              /* internalTrafficPolicy: Local */
+  int affinity_timeout;             /* seconds of sessionAffinity ClientIP; 0 = none */
   struct proxy_endpoint *endpoints; /* owned, sorted by ip then port, de-duplicated */
   size_t n_endpoints;
 };
@@ -40,7 +40,7 @@ struct proxy_service_port {
 /* A Service reduced to what the proxy programs. No ports for headless, ExternalName,
  * IPv6-only Services and those another proxy serves (service.kubernetes.io/service-proxy-name). */
 struct proxy_service {
-  char *key; /* "ns/name" (owned) */
+  char *key;                        /* "ns/name" (owned) */
   struct proxy_service_port *ports; /* owned */
   size_t n_ports;
 };

@@ -115,8 +115,8 @@ render_affinity_chains(const struct proxy_service_port *p, const size_t *idx, si
   buf_init(&svc);
   for (size_t i = 0; i < n; i++) {
     const struct proxy_endpoint *e = &p->endpoints[idx[i]];
-    buf_printf(&svc, "ip saddr @aff%d-%s__%s/%d goto ep-%s__%s/%d\n", p->affinity_timeout,
-               p->name, e->ip, e->port, p->name, e->ip, e->port);
+    buf_printf(&svc, "ip saddr @aff%d-%s__%s/%d goto ep-%s__%s/%d\n", p->affinity_timeout, p->name,
+               e->ip, e->port, p->name, e->ip, e->port);
   }
   for (size_t i = 0; i < n; i++) {
     const struct proxy_endpoint *e = &p->endpoints[idx[i]];
@@ -222,8 +222,8 @@ render_port(const char *svc_key, const struct proxy_service_port *p, proxy_claim
   if (p->node_port > 0) {
     snprintf(entry, sizeof entry, "%s . %d", p->protocol, p->node_port);
     if (claim_entry(claim, claim_ctx, svc_key, entry, f))
-      render_entry(p, entry, p->external_local ? PATH_NP_LOCAL : PATH_NP_EXTERNAL, ext_idx,
-                   n_ext, any, sticky, f);
+      render_entry(p, entry, p->external_local ? PATH_NP_LOCAL : PATH_NP_EXTERNAL, ext_idx, n_ext,
+                   any, sticky, f);
   }
   for (size_t i = 0; i < p->n_endpoints; i++) {
     const struct proxy_endpoint *e = &p->endpoints[i];
@@ -252,8 +252,10 @@ proxy_render_base(const struct proxy_render_config *cfg, buf *out)
 {
   const char *t = cfg->table;
   unsigned mark = cfg->masquerade_mark;
-  buf_printf(out, "add table ip %s\ndelete table ip %s\nadd table ip %s { comment \"k8c service proxy\" ; }\n",
-             t, t, t);
+  buf_printf(
+      out,
+      "add table ip %s\ndelete table ip %s\nadd table ip %s { comment \"k8c service proxy\" ; }\n",
+      t, t, t);
   static const char *const verdict_maps[][2] = {
       {"service-ips", "ipv4_addr . inet_proto . inet_service"},
       {"no-endpoint-services", "ipv4_addr . inet_proto . inet_service"},

@@ -35,10 +35,10 @@ enum proxy_map {
 extern const char *const proxy_map_names[PM_COUNT];
 
 struct proxy_render_config {
-  const char *table;        /* table name (family ip) */
-  const char *cluster_cidr; /* NULL/"": no masquerade of traffic from outside the cluster */
-  const char *service_cidr; /* NULL/"": no drop of unallocated ClusterIPs */
-  unsigned masquerade_mark; /* e.g. 0x4000 */
+  const char *table;           /* table name (family ip) */
+  const char *cluster_cidr;    /* NULL/"": no masquerade of traffic from outside the cluster */
+  const char *service_cidr;    /* NULL/"": no drop of unallocated ClusterIPs */
+  unsigned masquerade_mark;    /* e.g. 0x4000 */
   const char *const *node_ips; /* NULL-terminated: NodePort addresses */
 };
 
@@ -89,8 +89,7 @@ void proxy_batch_free(struct proxy_batch *b);
  * of the shared sets (hairpin, cluster-ips): an element is added by the first and
  * deleted with the last. Both maps belong to the caller and live as long as the table. */
 void proxy_batch_diff(struct proxy_batch *b, const char *table, const struct proxy_fragment *old,
-                      const struct proxy_fragment *new, hashmap *shared_present,
-                      hashmap *set_refs);
+                      const struct proxy_fragment *new, hashmap *shared_present, hashmap *set_refs);
 
 /* Appends the batch as nft commands to out (prefix text first, e.g. the base ruleset). */
 void proxy_batch_text(const struct proxy_batch *b, const char *table, buf *out);

@@ -152,7 +152,7 @@ release_entries(proxy_syncer *s, const char *svc_key, const struct proxy_fragmen
   const char *entry;
   void *v;
   while (hashmap_next(old->entries, &it, &entry, &v)) {
-    if (new && hashmap_get(new->entries, entry))
+    if (new &&hashmap_get(new->entries, entry))
       continue;
     const char *owner = hashmap_get(s->claims, entry);
     if (owner && strcmp(owner, svc_key) == 0) {

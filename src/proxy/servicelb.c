@@ -53,8 +53,7 @@ node_is_ready(const json_t *node)
 {
   size_t i;
   json_t *c;
-  json_array_foreach(json_object_get(json_object_get(node, "status"), "conditions"), i, c)
-  {
+  json_array_foreach (json_object_get(json_object_get(node, "status"), "conditions"), i, c) {
     const char *type = json_string_value(json_object_get(c, "type"));
     if (type && strcmp(type, "Ready") == 0)
       return strcmp(json_string_value(json_object_get(c, "status")) ?: "", "True") == 0;
@@ -68,8 +67,7 @@ node_address(const json_t *node)
   const char *internal = NULL;
   size_t i;
   json_t *a;
-  json_array_foreach(json_object_get(json_object_get(node, "status"), "addresses"), i, a)
-  {
+  json_array_foreach (json_object_get(json_object_get(node, "status"), "addresses"), i, a) {
     const char *type = json_string_value(json_object_get(a, "type"));
     const char *addr = json_string_value(json_object_get(a, "address"));
     if (type && addr && strcmp(type, "ExternalIP") == 0)
@@ -103,10 +101,8 @@ port_taken(struct servicelb *lb, const json_t *svc)
       continue;
     size_t a, b;
     json_t *mine, *theirs;
-    json_array_foreach(json_object_get(json_object_get(svc, "spec"), "ports"), a, mine)
-    {
-      json_array_foreach(json_object_get(json_object_get(all[i], "spec"), "ports"), b, theirs)
-      {
+    json_array_foreach (json_object_get(json_object_get(svc, "spec"), "ports"), a, mine) {
+      json_array_foreach (json_object_get(json_object_get(all[i], "spec"), "ports"), b, theirs) {
         const char *p1 = json_string_value(json_object_get(mine, "protocol")) ?: "TCP";
         const char *p2 = json_string_value(json_object_get(theirs, "protocol")) ?: "TCP";
         if (json_integer_value(json_object_get(mine, "port")) ==
@@ -163,7 +159,8 @@ sync_service(struct servicelb *lb, const char *key, k8c_err *err)
       json_object_set_new(copy, "status", status);
     }
     json_object_set_new(status, "loadBalancer",
-                        json_array_size(want) ? json_pack("{s:O}", "ingress", want) : json_object());
+                        json_array_size(want) ? json_pack("{s:O}", "ingress", want)
+                                              : json_object());
     rc = client_update_status(lb->client, lb->services_res, meta_namespace(svc), meta_name(svc),
                               copy, NULL, NULL, err);
     json_decref(copy);
@@ -203,10 +200,10 @@ enqueue_all_load_balancers(struct servicelb *lb)
   informer_list(lb->services, &all, &n);
   for (size_t i = 0; i < n; i++) {
     char *key = client_object_key(all[i]);
-    if (key && (is_our_load_balancer(all[i]) ||
-                json_array_size(json_object_get(
-                    json_object_get(json_object_get(all[i], "status"), "loadBalancer"),
-                    "ingress"))))
+    if (key &&
+        (is_our_load_balancer(all[i]) ||
+         json_array_size(json_object_get(
+             json_object_get(json_object_get(all[i], "status"), "loadBalancer"), "ingress"))))
       workqueue_add(lb->queue, key);
     free(key);
   }
@@ -272,11 +269,10 @@ servicelb_start(struct controller_context *ctx, k8c_err *err)
     k8c_error(err, 500, K8C_REASON_INTERNAL, "servicelb: starting its worker: %s", strerror(rc));
     return NULL;
   }
-  informer_add_handlers(lb->services,
-                        &(struct informer_handlers){.on_add = service_event,
-                                                    .on_update = service_updated,
-                                                    .on_delete = service_event,
-                                                    .ctx = lb});
+  informer_add_handlers(lb->services, &(struct informer_handlers){.on_add = service_event,
+                                                                  .on_update = service_updated,
+                                                                  .on_delete = service_event,
+                                                                  .ctx = lb});
   informer_add_handlers(lb->nodes, &(struct informer_handlers){.on_add = node_event,
                                                                .on_update = node_updated,
                                                                .on_delete = node_event,

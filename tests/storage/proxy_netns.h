@@ -2,9 +2,10 @@
  * process's own network namespace (so the host's interfaces and rules are never seen):
  * a bridge br0 (10.42.0.1/24) with "pods" — forked children in namespaces of their own,
  * joined by veth (ports in hairpin mode, as the CNI bridge plugin's hairpinMode sets
- * them: br_netfilter sends bridged frames through the IP hooks) — each answering TCP connections on :8080 with its name, and able to
- * act as a client on request (to test a pod reaching itself through its Service).
- * Pods die with their process (SIGKILL on close), and their namespaces with them. */
+ * them: br_netfilter sends bridged frames through the IP hooks) — each answering TCP connections on
+ * :8080 with its name, and able to act as a client on request (to test a pod reaching itself
+ * through its Service). Pods die with their process (SIGKILL on close), and their namespaces with
+ * them. */
 #ifndef K8C_TESTS_PROXY_NETNS_H
 #define K8C_TESTS_PROXY_NETNS_H
 
@@ -34,8 +35,7 @@ struct test_pod {
 };
 
 /* Runs a shell command; returns its exit status (0 = success). */
-static inline int
-netns_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static inline int netns_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static inline int
 netns_sh(const char *fmt, ...)
 {
@@ -192,8 +192,7 @@ netns_pod_start(struct test_pod *pod, int i)
 
 /* Pod connects n times to ip:port; counts[k] += replies naming pod k, *errors the rest. */
 static inline int
-netns_pod_connect(struct test_pod *pod, const char *ip, int port, int n, int *counts,
-                  int *errors)
+netns_pod_connect(struct test_pod *pod, const char *ip, int port, int n, int *counts, int *errors)
 {
   char cmd[96];
   int len = snprintf(cmd, sizeof cmd, "%s %d %d\n", ip, port, n);

@@ -86,7 +86,8 @@ slice_text(const char *name, const char *svc, int first, int n, unsigned unready
              "\"TCP\"}],\"endpoints\":[",
              name, svc, POD_PORT);
   for (int i = first; i < first + n; i++)
-    buf_printf(&b, "%s{\"addresses\":[\"%s\"],\"conditions\":{\"ready\":%s},\"nodeName\":\"node-a\"}",
+    buf_printf(&b,
+               "%s{\"addresses\":[\"%s\"],\"conditions\":{\"ready\":%s},\"nodeName\":\"node-a\"}",
                i > first ? "," : "", pods[i].ip, (unready >> i) & 1 ? "false" : "true");
   buf_puts(&b, "]}");
   return buf_steal(&b, NULL);
@@ -120,10 +121,8 @@ wait_applied(struct service_proxy *p, const json_t *obj)
 {
   char key[300];
   snprintf(key, sizeof key, "default/%s", name_of(obj));
-  const char *svc_label =
-      json_string_value(json_object_get(json_object_get(json_object_get(obj, "metadata"),
-                                                        "labels"),
-                                        "kubernetes.io/service-name"));
+  const char *svc_label = json_string_value(json_object_get(
+      json_object_get(json_object_get(obj, "metadata"), "labels"), "kubernetes.io/service-name"));
   if (svc_label)
     snprintf(key, sizeof key, "default/%s", svc_label);
   return proxy_wait_applied(p, key, str_path(obj, "metadata", "resourceVersion"), 5000);
@@ -148,12 +147,11 @@ run_scenarios(struct client_fixture *f, struct service_proxy *p)
     return;
   CHECK(wait_applied(p, web_slice));
   const char *cip = str_path(web, "spec", "clusterIP");
-  int node_port = (int)json_integer_value(
-      json_object_get(json_array_get(json_object_get(json_object_get(web, "spec"), "ports"), 0),
-                      "nodePort"));
+  int node_port = (int)json_integer_value(json_object_get(
+      json_array_get(json_object_get(json_object_get(web, "spec"), "ports"), 0), "nodePort"));
   char needle[128];
-  snprintf(needle, sizeof needle, "{\"concat\":[\"%s\",\"tcp\",80]},{\"goto\":{\"target\":\"dnat-3\"}}",
-           cip);
+  snprintf(needle, sizeof needle,
+           "{\"concat\":[\"%s\",\"tcp\",80]},{\"goto\":{\"target\":\"dnat-3\"}}", cip);
   char *listing = nft_list("map", "service-ips");
   CHECK(listing && strstr(listing, needle));
   free(listing);

@@ -55,8 +55,8 @@ wait_ingress(struct client_fixture *f, const char *name, const char *want)
   for (int i = 0; i < 100; i++) {
     free(seen);
     json_t *svc = fixture_get(f, "services", "default", name);
-    json_t *ing = json_object_get(json_object_get(json_object_get(svc, "status"), "loadBalancer"),
-                                  "ingress");
+    json_t *ing =
+        json_object_get(json_object_get(json_object_get(svc, "status"), "loadBalancer"), "ingress");
     seen = ing ? json_dumps(ing, JSON_COMPACT) : xstrdup("[]");
     json_decref(svc);
     if (strcmp(seen, want) == 0)

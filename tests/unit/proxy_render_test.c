@@ -30,7 +30,7 @@ static const struct proxy_render_config cfg = {.table = "t",
                                                .node_ips = node_ips};
 
 #define WEB_SLICE                                                                                  \
-  "{\"metadata\":{\"namespace\":\"default\",\"name\":\"web-1\",\"labels\":{\"kubernetes.io/"      \
+  "{\"metadata\":{\"namespace\":\"default\",\"name\":\"web-1\",\"labels\":{\"kubernetes.io/"       \
   "service-name\":\"web\"}},\"addressType\":\"IPv4\",\"ports\":[{\"name\":\"http\",\"port\":8080," \
   "\"protocol\":\"TCP\"}],\"endpoints\":["                                                         \
   "{\"addresses\":[\"10.42.1.7\"],\"conditions\":{\"ready\":true},\"nodeName\":\"n2\"},"           \
@@ -39,7 +39,7 @@ static const struct proxy_render_config cfg = {.table = "t",
 
 /* WEB_SLICE after 10.42.1.7 became unready. */
 #define WEB_SLICE_ONE_LEFT                                                                         \
-  "{\"metadata\":{\"namespace\":\"default\",\"name\":\"web-1\",\"labels\":{\"kubernetes.io/"      \
+  "{\"metadata\":{\"namespace\":\"default\",\"name\":\"web-1\",\"labels\":{\"kubernetes.io/"       \
   "service-name\":\"web\"}},\"addressType\":\"IPv4\",\"ports\":[{\"name\":\"http\",\"port\":8080," \
   "\"protocol\":\"TCP\"}],\"endpoints\":["                                                         \
   "{\"addresses\":[\"10.42.1.7\"],\"conditions\":{\"ready\":false},\"nodeName\":\"n2\"},"          \
@@ -239,15 +239,16 @@ TEST(render_session_affinity_keeps_per_endpoint_chains)
   CHECK(strstr(text, "add rule ip t svc-default/web/tcp/80 ip saddr "
                      "@aff60-default/web/tcp/80__10.42.1.8/8080 goto "
                      "ep-default/web/tcp/80__10.42.1.8/8080\n") != NULL);
-  CHECK(strstr(text, "add rule ip t svc-default/web/tcp/80 numgen random mod 2 == 0 goto "
-                     "ep-default/web/tcp/80__10.42.1.7/8080\nadd rule ip t "
-                     "svc-default/web/tcp/80 goto ep-default/web/tcp/80__10.42.1.8/8080\n") != NULL);
+  CHECK(strstr(text,
+               "add rule ip t svc-default/web/tcp/80 numgen random mod 2 == 0 goto "
+               "ep-default/web/tcp/80__10.42.1.7/8080\nadd rule ip t "
+               "svc-default/web/tcp/80 goto ep-default/web/tcp/80__10.42.1.8/8080\n") != NULL);
   CHECK(strstr(text, "add rule ip t ep-default/web/tcp/80__10.42.1.7/8080 update "
                      "@aff60-default/web/tcp/80__10.42.1.7/8080 { ip saddr }\nadd rule ip t "
                      "ep-default/web/tcp/80__10.42.1.7/8080 meta l4proto tcp dnat ip to "
                      "10.42.1.7:8080\n") != NULL);
   CHECK(strstr(text, "add element ip t service-ips { 10.43.0.20 . tcp . 80 : goto "
-                   "svc-default/web/tcp/80 }\n") != NULL);
+                     "svc-default/web/tcp/80 }\n") != NULL);
   CHECK(strstr(text, "cluster-endpoints") == NULL);
   free(text);
 }
@@ -265,7 +266,7 @@ update_one(proxy_syncer *s, const char *svc_text, const char *slice_text)
 }
 
 #define WEB_SVC                                                                                    \
-  "{\"metadata\":{\"namespace\":\"default\",\"name\":\"web\"},\"spec\":{\"clusterIP\":"         \
+  "{\"metadata\":{\"namespace\":\"default\",\"name\":\"web\"},\"spec\":{\"clusterIP\":"            \
   "\"10.43.0.20\",\"ports\":[{\"name\":\"http\",\"port\":80}]}}"
 
 TEST(sync_update_rewrites_only_what_changed)
@@ -367,8 +368,7 @@ TEST(base_ruleset_owns_one_table)
         NULL);
   /* every command names table t, nothing else */
   for (const char *line = text; *line; line = strchr(line, '\n') + 1)
-    CHECK(strncmp(strchr(line, ' ') + 1, "table ip t", 10) == 0 ||
-          strstr(line, " ip t ") != NULL);
+    CHECK(strncmp(strchr(line, ' ') + 1, "table ip t", 10) == 0 || strstr(line, " ip t ") != NULL);
   buf_free(&b);
 }
 

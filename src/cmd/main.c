@@ -18,6 +18,7 @@ static const struct command commands[] = {
     {"version", cmd_version, "print the version"},
     {"testing-kubelet-server", cmd_testing_kubelet_server, NULL},
     {"testing-dns-bench", cmd_testing_dns_bench, NULL},
+    {"testing-proxy-bench", cmd_testing_proxy_bench, NULL},
 };
 
 static void

@@ -14,6 +14,8 @@ PACKAGES=(
   umoci skopeo docker-registry busybox-static
   # tests: a real gRPC health server for the grpc probe
   python3-grpcio
+  # ingress: nginx renders the Ingress objects
+  nginx-light
 )
 
 missing=()

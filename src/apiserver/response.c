@@ -3,6 +3,8 @@
  * YAML parse them. */
 #include "apiserver/response.h"
 
+#include "apiserver/tls_coalesce.h"
+
 #include "apimachinery/yaml.h"
 #include "lib/buf.h"
 #include "lib/mem.h"
@@ -85,8 +87,11 @@ response_send(struct api_request *r, int status, const char *content_type, char 
     MHD_add_response_header(resp, "Warning", hdr);
     free(hdr);
   }
+  bool corked = tls_coalesce_begin(r, len);
   enum MHD_Result ret = MHD_queue_response(r->conn, (unsigned)status, resp);
   MHD_destroy_response(resp);
+  if (ret != MHD_YES && corked)
+    tls_coalesce_end(r);
   return ret;
 }
 

@@ -3,6 +3,7 @@
  * collection with the 3 MiB limit, health and version endpoints, and dispatch. */
 #include "apiserver/server_internal.h"
 
+#include "apiserver/tls_coalesce.h"
 #include "apiserver/token.h"
 #include "apiserver/version.h"
 #include "lib/log.h"
@@ -181,6 +182,7 @@ access_handler(void *cls, struct MHD_Connection *conn, const char *url, const ch
     r->conn = conn;
     r->method = method;
     r->url = url;
+    r->version = version;
     buf_init(&r->body);
     *req_cls = r;
     return MHD_YES;
@@ -209,6 +211,7 @@ request_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
   struct api_request *r = *req_cls;
   if (r == NULL)
     return;
+  tls_coalesce_end(r);
   buf_free(&r->body);
   free(r);
   *req_cls = NULL;

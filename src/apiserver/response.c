@@ -3,9 +3,9 @@
  * YAML parse them. */
 #include "apiserver/response.h"
 
-#include "apiserver/tls_coalesce.h"
-
+#include "apimachinery/json_encode.h"
 #include "apimachinery/yaml.h"
+#include "apiserver/tls_coalesce.h"
 #include "lib/buf.h"
 #include "lib/mem.h"
 #include "registry/strategy.h"
@@ -103,10 +103,9 @@ encode(const json_t *obj, enum media_type type, size_t *len, const char **ctype)
     return json_to_yaml(obj, len);
   }
   *ctype = "application/json";
-  char *text = json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER);
+  char *text = json_encode_compact(obj, len);
   if (text == NULL)
     abort();
-  *len = strlen(text);
   return text;
 }
 
@@ -154,9 +153,12 @@ response_error(struct api_request *r, const k8c_err *err)
     json_object_del(st, "reason");
   if (code == 400 && strcmp(err->reason, K8C_REASON_BAD_REQUEST) == 0)
     json_object_set_new(st, "reason", json_string("BadRequest"));
-  char *body = json_dumps(st, JSON_COMPACT | JSON_PRESERVE_ORDER);
+  size_t len = 0;
+  char *body = json_encode_compact(st, &len);
   json_decref(st);
-  return response_send(r, code, "application/json", body, strlen(body), NULL);
+  if (body == NULL)
+    abort(); /* a Status of valid strings always encodes */
+  return response_send(r, code, "application/json", body, len, NULL);
 }
 
 int

@@ -1,5 +1,6 @@
 /* store_util.c — small pieces every path of the generic store shares: keys, stored
  * serialization, upstream-worded NotFound/Conflict errors, namespace checks. */
+#include "apimachinery/json_encode.h"
 #include "apimachinery/meta.h"
 #include "lib/log.h"
 #include "lib/mem.h"
@@ -40,14 +41,13 @@ store_serialize(const json_t *obj, size_t *len)
   json_t *rv = json_object_get(meta, "resourceVersion");
   if (rv)
     json_incref(rv), json_object_del(meta, "resourceVersion");
-  char *out = json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER);
+  char *out = json_encode_compact(obj, len);
   if (rv) {
     json_object_set(meta, "resourceVersion", rv);
     json_decref(rv);
   }
   if (out == NULL)
     abort();
-  *len = strlen(out);
   return out;
 }
 

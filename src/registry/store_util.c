@@ -159,7 +159,12 @@ store_check_namespace(struct registry *r, const char *ns, k8c_err *err)
     return k8c_error(err, 404, K8C_REASON_NOT_FOUND, "namespaces \"%s\" not found", ns);
   size_t len = 0;
   const char *json = cache_obj_json(co, &len);
-  json_t *nsobj = store_parse(json, len, NULL);
+  /* Every create in a namespace comes here: only a text that mentions either marker can
+   * describe a terminating namespace, so most checks need no parse. */
+  json_t *nsobj = NULL;
+  if (memmem(json, len, "\"deletionTimestamp\"", 19) ||
+      memmem(json, len, "\"Terminating\"", 13))
+    nsobj = store_parse(json, len, NULL);
   cache_obj_unref(co);
   bool terminating = false;
   if (nsobj) {

@@ -203,6 +203,8 @@ handle_resource(struct apiserver *s, struct api_request *r)
       cleanup_free char *served = convert_text_from_storage(ri->res, json, len, &clen);
       ret = served ? response_object(r, 200, served, clen, &n, NULL)
                    : response_object(r, 200, json, len, &n, NULL);
+    } else if (n.type == MEDIA_JSON) {
+      ret = response_cached_json(r, co);
     } else {
       ret = response_object(r, 200, json, len, &n, NULL);
     }

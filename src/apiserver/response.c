@@ -66,6 +66,18 @@ response_negotiate(const struct api_request *r, bool table_ok, struct negotiated
                    "application/yaml, application/json;as=Table;v=v1;g=meta.k8s.io");
 }
 
+/* Queues resp (and drops the caller's handle on it), one TLS record when small. */
+static int
+queue_response(struct api_request *r, int status, struct MHD_Response *resp, size_t body_len)
+{
+  bool corked = tls_coalesce_begin(r, body_len);
+  enum MHD_Result ret = MHD_queue_response(r->conn, (unsigned)status, resp);
+  MHD_destroy_response(resp);
+  if (ret != MHD_YES && corked)
+    tls_coalesce_end(r);
+  return ret;
+}
+
 int
 response_send(struct api_request *r, int status, const char *content_type, char *body, size_t len,
               const json_t *warnings)
@@ -87,12 +99,30 @@ response_send(struct api_request *r, int status, const char *content_type, char 
     MHD_add_response_header(resp, "Warning", hdr);
     free(hdr);
   }
-  bool corked = tls_coalesce_begin(r, len);
-  enum MHD_Result ret = MHD_queue_response(r->conn, (unsigned)status, resp);
-  MHD_destroy_response(resp);
-  if (ret != MHD_YES && corked)
-    tls_coalesce_end(r);
-  return ret;
+  return queue_response(r, status, resp, len);
+}
+
+static void
+release_cached(void *co)
+{
+  cache_obj_unref(co);
+}
+
+int
+response_cached_json(struct api_request *r, cache_obj *co)
+{
+  size_t len = 0;
+  const char *json = cache_obj_json(co, &len);
+  cache_obj_ref(co);
+  struct MHD_Response *resp =
+      MHD_create_response_from_buffer_with_free_callback_cls(len, (void *)json, release_cached, co);
+  if (resp == NULL) {
+    cache_obj_unref(co);
+    return MHD_NO;
+  }
+  MHD_add_response_header(resp, "Content-Type", "application/json");
+  MHD_add_response_header(resp, "Cache-Control", "no-cache, private");
+  return queue_response(r, 200, resp, len);
 }
 
 static char *

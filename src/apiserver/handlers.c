@@ -2,6 +2,7 @@
  * protobuf), read the query options, call the generic registry, and answer with the
  * negotiated encoding.
  * All semantics live in the registry; this file only translates. */
+#include "apimachinery/json_encode.h"
 #include "apiserver/server_internal.h"
 
 #include "apimachinery/protobuf.h"
@@ -123,8 +124,11 @@ static int
 answer_object(struct api_request *r, int status, json_t *obj, const struct negotiated *n,
               const json_t *warnings)
 {
-  char *text = json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER);
-  int ret = response_object(r, status, text, strlen(text), n, warnings);
+  size_t len = 0;
+  char *text = json_encode_compact(obj, &len);
+  if (text == NULL)
+    abort(); /* stored objects always encode */
+  int ret = response_object(r, status, text, len, n, warnings);
   free(text);
   return ret;
 }
@@ -202,6 +206,8 @@ handle_resource(struct apiserver *s, struct api_request *r)
       cleanup_free char *served = convert_text_from_storage(ri->res, json, len, &clen);
       ret = served ? response_object(r, 200, served, clen, &n, NULL)
                    : response_object(r, 200, json, len, &n, NULL);
+    } else if (n.type == MEDIA_JSON) {
+      ret = response_cached_json(r, co);
     } else {
       ret = response_object(r, 200, json, len, &n, NULL);
     }

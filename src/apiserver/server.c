@@ -5,6 +5,8 @@
 
 #include "apiserver/agent_join.h"
 #include "apiserver/rbac.h"
+#include "apiserver/tls_coalesce.h"
+#include "apiserver/token.h"
 #include "apiserver/version.h"
 #include "lib/log.h"
 #include "lib/mem.h"
@@ -17,7 +19,7 @@
 
 #define MAX_BODY_BYTES (3u * 1024u * 1024u)
 
-struct conn_ctx {
+        struct conn_ctx {
   bool identity_checked;
   struct identity who;
   k8c_err auth_err;
@@ -203,6 +205,7 @@ access_handler(void *cls, struct MHD_Connection *conn, const char *url, const ch
     r->conn = conn;
     r->method = method;
     r->url = url;
+    r->version = version;
     buf_init(&r->body);
     *req_cls = r;
     return MHD_YES;
@@ -231,6 +234,7 @@ request_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
   struct api_request *r = *req_cls;
   if (r == NULL)
     return;
+  tls_coalesce_end(r);
   buf_free(&r->body);
   free(r);
   *req_cls = NULL;

@@ -31,14 +31,14 @@ struct netpol_enforcer {
   char *node_name;
   int debounce_ms;
 
-  pthread_mutex_t mu;      /* guards everything below */
-  pthread_cond_t wake;     /* something changed, or stop */
-  pthread_cond_t applied;  /* a round was applied */
-  hashmap *dirty_policies; /* policy key → 1 */
-  hashmap *dirty_ns;       /* namespace whose pods changed → 1 */
-  bool cross_dirty;        /* some pod or namespace changed: rebuild cross-namespace policies */
-  bool pending;            /* any event not yet taken by a round */
-  unsigned long long seen_rv;    /* newest resourceVersion among events not yet taken */
+  pthread_mutex_t mu;         /* guards everything below */
+  pthread_cond_t wake;        /* something changed, or stop */
+  pthread_cond_t applied;     /* a round was applied */
+  hashmap *dirty_policies;    /* policy key → 1 */
+  hashmap *dirty_ns;          /* namespace whose pods changed → 1 */
+  bool cross_dirty;           /* some pod or namespace changed: rebuild cross-namespace policies */
+  bool pending;               /* any event not yet taken by a round */
+  unsigned long long seen_rv; /* newest resourceVersion among events not yet taken */
   unsigned long long applied_rv; /* newest resourceVersion whose round is in the kernel */
   bool synced;
   bool stopping;
@@ -120,9 +120,8 @@ pod_update_matters(const json_t *old_pod, const json_t *new_pod)
     return false;
   const char *a = json_string_value(at(old_pod, "spec", "nodeName"));
   const char *b = json_string_value(at(new_pod, "spec", "nodeName"));
-  return netpol_pod_ipv4(old_pod) != netpol_pod_ipv4(new_pod) ||
-         (a == NULL) != (b == NULL) || (a && strcmp(a, b) != 0) ||
-         !json_equal(meta_labels(old_pod), meta_labels(new_pod)) ||
+  return netpol_pod_ipv4(old_pod) != netpol_pod_ipv4(new_pod) || (a == NULL) != (b == NULL) ||
+         (a && strcmp(a, b) != 0) || !json_equal(meta_labels(old_pod), meta_labels(new_pod)) ||
          !json_equal(at(old_pod, "spec", "containers"), at(new_pod, "spec", "containers"));
 }
 
@@ -151,8 +150,8 @@ namespace_changed(void *ctx, json_t *ns)
 static void
 namespace_updated(void *ctx, json_t *old_obj, json_t *new_obj)
 {
-  namespace_changed_in(ctx, new_obj,
-                       old_obj != new_obj && !json_equal(meta_labels(old_obj), meta_labels(new_obj)));
+  namespace_changed_in(
+      ctx, new_obj, old_obj != new_obj && !json_equal(meta_labels(old_obj), meta_labels(new_obj)));
 }
 
 /* ---------- one round ---------- */
@@ -190,10 +189,8 @@ snapshot_take(struct netpol_enforcer *e, struct snapshot *s)
     if (name && labels)
       hashmap_put(s->ns_labels, name, labels);
   }
-  s->world = (struct netpol_world){.pods = s->pods,
-                                   .n_pods = s->n_pods,
-                                   .ns_labels = s->ns_labels,
-                                   .node_name = e->node_name};
+  s->world = (struct netpol_world){
+      .pods = s->pods, .n_pods = s->n_pods, .ns_labels = s->ns_labels, .node_name = e->node_name};
 }
 
 static void
@@ -230,8 +227,7 @@ static bool
 policy_is_dirty(const struct round *r, const json_t *policy, const char *key)
 {
   const char *ns = meta_namespace(policy);
-  return r == NULL || hashmap_get(r->dirty_policies, key) ||
-         (ns && hashmap_get(r->dirty_ns, ns)) ||
+  return r == NULL || hashmap_get(r->dirty_policies, key) || (ns && hashmap_get(r->dirty_ns, ns)) ||
          (r->cross && netpol_policy_crosses_namespaces(policy));
 }
 
@@ -376,7 +372,9 @@ sync_main(void *arg)
     struct round r;
     take_round(e, &r);
     pthread_mutex_unlock(&e->mu);
-    need_full = sync_round(e, &r) < 0;
+    /* Status-only pod churn records nothing to rebuild: no snapshot, no transaction. */
+    bool idle = !r.cross && hashmap_count(r.dirty_policies) == 0 && hashmap_count(r.dirty_ns) == 0;
+    need_full = !idle && sync_round(e, &r) < 0;
     if (!need_full)
       mark_applied(e, r.rv, false);
     round_free(&r);
@@ -489,8 +487,7 @@ netpol_delete_table(const char *table, k8c_err *err)
   char *cmd = xasprintf("delete table ip %s", table && *table ? table : "k8c-netpol");
   int rc = 0;
   if (nft_run_cmd_from_buffer(nft, cmd) != 0)
-    rc = k8c_error(err, 500, K8C_REASON_INTERNAL, "%s: %.300s", cmd,
-                   nft_ctx_get_error_buffer(nft));
+    rc = k8c_error(err, 500, K8C_REASON_INTERNAL, "%s: %.300s", cmd, nft_ctx_get_error_buffer(nft));
   free(cmd);
   nft_ctx_free(nft);
   return rc;

@@ -19,7 +19,7 @@
 #define PUSH(arr, n, cap, value)                                                                   \
   do {                                                                                             \
     if ((n) == (cap)) {                                                                            \
-      (cap) = (cap) ? (cap) * 2 : 8;                                                               \
+      (cap) = (cap) ? (cap)*2 : 8;                                                                 \
       (arr) = xrealloc((arr), (cap) * sizeof *(arr));                                              \
     }                                                                                              \
     (arr)[(n)++] = (value);                                                                        \
@@ -138,8 +138,7 @@ netpol_pod_ipv4(const json_t *pod)
     return ip;
   size_t i;
   json_t *entry;
-  json_array_foreach(json_object_get(json_object_get(pod, "status"), "podIPs"), i, entry)
-  {
+  json_array_foreach (json_object_get(json_object_get(pod, "status"), "podIPs"), i, entry) {
     if (parse_ipv4(json_string_value(json_object_get(entry, "ip")), &ip))
       return ip;
   }
@@ -174,10 +173,8 @@ pod_named_port(const json_t *pod, const char *name, uint8_t proto)
 {
   size_t i, j;
   json_t *c, *port;
-  json_array_foreach(json_object_get(json_object_get(pod, "spec"), "containers"), i, c)
-  {
-    json_array_foreach(json_object_get(c, "ports"), j, port)
-    {
+  json_array_foreach (json_object_get(json_object_get(pod, "spec"), "containers"), i, c) {
+    json_array_foreach (json_object_get(c, "ports"), j, port) {
       const char *n = json_string_value(json_object_get(port, "name"));
       json_int_t number = json_integer_value(json_object_get(port, "containerPort"));
       if (n && strcmp(n, name) == 0 && parse_protocol(json_object_get(port, "protocol")) == proto &&
@@ -296,8 +293,9 @@ struct pod_list {
 
 /* Whether pod is matched by the (podSelector, namespaceSelector) peer of a policy in ns. */
 static bool
-peer_matches(const json_t *pod, const char *policy_ns, const json_t *peer, const label_selector *pod_sel,
-             const label_selector *ns_sel, const struct netpol_world *w)
+peer_matches(const json_t *pod, const char *policy_ns, const json_t *peer,
+             const label_selector *pod_sel, const label_selector *ns_sel,
+             const struct netpol_world *w)
 {
   const char *pod_ns = meta_namespace(pod);
   if (pod_ns == NULL)
@@ -327,8 +325,7 @@ build_rule(const char *key, const char *policy_ns, const json_t *rule_json, enum
         PUSH(peer_pods.pods, peer_pods.n, peer_pods.cap, w->pods[i]);
   size_t i;
   json_t *peer;
-  json_array_foreach(peers, i, peer)
-  {
+  json_array_foreach (peers, i, peer) {
     const json_t *block = json_object_get(peer, "ipBlock");
     if (block) {
       struct netpol_range r;
@@ -338,8 +335,7 @@ build_rule(const char *key, const char *policy_ns, const json_t *rule_json, enum
       size_t n_except = 0, except_cap = 0;
       size_t k;
       json_t *e;
-      json_array_foreach(json_object_get(block, "except"), k, e)
-      {
+      json_array_foreach (json_object_get(block, "except"), k, e) {
         struct netpol_range x;
         if (parse_cidr(json_string_value(e), &x))
           PUSH(except, n_except, except_cap, x);
@@ -372,8 +368,7 @@ build_rule(const char *key, const char *policy_ns, const json_t *rule_json, enum
    * for egress. */
   const struct pod_list *targets = dir == NP_INGRESS ? selected : &peer_pods;
   json_t *entry;
-  json_array_foreach(ports, i, entry)
-  {
+  json_array_foreach (ports, i, entry) {
     const char *name;
     uint8_t proto;
     parse_port_entry(entry, out, &port_cap, &name, &proto);
@@ -412,8 +407,7 @@ policy_types(const json_t *spec, bool types[NP_DIRS])
   }
   size_t i;
   json_t *t;
-  json_array_foreach(listed, i, t)
-  {
+  json_array_foreach (listed, i, t) {
     const char *s = json_string_value(t);
     if (s && strcmp(s, "Ingress") == 0)
       types[NP_INGRESS] = true;
@@ -491,17 +485,14 @@ netpol_policy_crosses_namespaces(const json_t *policy)
   for (int d = 0; d < NP_DIRS; d++) {
     size_t i, j;
     json_t *rule, *peer, *port;
-    json_array_foreach(json_object_get(spec, field[d]), i, rule)
-    {
+    json_array_foreach (json_object_get(spec, field[d]), i, rule) {
       const json_t *peers = json_object_get(rule, peer_field[d]);
-      json_array_foreach(peers, j, peer)
-      {
+      json_array_foreach (peers, j, peer) {
         if (json_object_get(peer, "namespaceSelector"))
           return true;
       }
       if (d == NP_EGRESS && json_array_size(peers) == 0)
-        json_array_foreach(json_object_get(rule, "ports"), j, port)
-        {
+        json_array_foreach (json_object_get(rule, "ports"), j, port) {
           if (json_is_string(json_object_get(port, "port")))
             return true;
         }

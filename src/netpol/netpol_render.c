@@ -165,8 +165,8 @@ render_rule(const struct netpol_rule *r, enum netpol_dir d, const char *prefix, 
     if (d == NP_INGRESS)
       buf_printf(rules, "%sip daddr . meta l4proto . th dport @%s accept\n", peer_match, name);
     else
-      buf_printf(rules, "ip saddr @%s-sel ip daddr . meta l4proto . th dport @%s accept\n",
-                 prefix, name);
+      buf_printf(rules, "ip saddr @%s-sel ip daddr . meta l4proto . th dport @%s accept\n", prefix,
+                 name);
   }
 }
 

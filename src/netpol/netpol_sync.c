@@ -25,8 +25,8 @@ struct netpol_syncer {
   hashmap *applied;  /* key → struct netpol_fragment* */
   hashmap *prefixes; /* policy key → its name prefix ("np3"), owned */
   unsigned long next_id;
-  hashmap *refs;               /* "<set> <element>" → count, for the shared sets */
-  char *dispatch[NP_DIRS];     /* rules now in ingress-policies / egress-policies */
+  hashmap *refs;           /* "<set> <element>" → count, for the shared sets */
+  char *dispatch[NP_DIRS]; /* rules now in ingress-policies / egress-policies */
   buf last_batch;
   struct netpol_sync_stats stats;
 };
@@ -270,8 +270,8 @@ diff_fragment(struct batch *b, netpol_syncer *s, const struct netpol_fragment *o
   keys = sorted_keys(old ? old->chains : NULL, &n);
   for (size_t i = 0; i < n; i++)
     if (!new || !hashmap_get(new->chains, keys[i]))
-      buf_printf(&b->remove_chains, "flush chain ip %s %s\ndelete chain ip %s %s\n", t, keys[i],
-                 t, keys[i]);
+      buf_printf(&b->remove_chains, "flush chain ip %s %s\ndelete chain ip %s %s\n", t, keys[i], t,
+                 keys[i]);
   free(keys);
 
   /* Elements of every set either side knows. */
@@ -435,8 +435,7 @@ netpol_syncer_update(netpol_syncer *s, const struct netpol_policy *pols, size_t 
                      const uint32_t *local_ips, size_t n_local, k8c_err *err)
 {
   if (!s->in_sync && s->apply)
-    return k8c_error(err, 500, K8C_REASON_INTERNAL, "netpol table %s needs a full sync",
-                     s->table);
+    return k8c_error(err, 500, K8C_REASON_INTERNAL, "netpol table %s needs a full sync", s->table);
   double t0 = now_ms();
   struct batch b;
   batch_init(&b);

@@ -228,8 +228,7 @@ applied(struct netpol_enforcer *e, json_t *obj)
 }
 
 static bool
-create_policy(struct client_fixture *f, struct netpol_enforcer *e, const char *ns,
-              const char *text)
+create_policy(struct client_fixture *f, struct netpol_enforcer *e, const char *ns, const char *text)
 {
   return applied(e, create_obj(f, "networking.k8s.io", "networkpolicies", ns, text));
 }
@@ -240,8 +239,8 @@ static bool
 delete_policy(struct client_fixture *f, const char *ns, const char *name, const char *chain)
 {
   k8c_err err = {0};
-  int rc = client_delete(f->client, res_of("networking.k8s.io", "networkpolicies"), ns, name,
-                         NULL, NULL, NULL, &err);
+  int rc = client_delete(f->client, res_of("networking.k8s.io", "networkpolicies"), ns, name, NULL,
+                         NULL, NULL, &err);
   k8c_err_clear(&err);
   char cmd[160];
   snprintf(cmd, sizeof cmd, "nft list chain ip %s %s | grep -q jump", TABLE, chain);
@@ -298,14 +297,15 @@ run_scenarios(struct client_fixture *f, struct netpol_enforcer *e)
   CHECK_INT(probe(OTHER, WEB, 80), REACHED);
 
   /* ---------- the seed's allow-web ---------- */
-  CHECK(create_policy(f, e, "default",
-                      "{\"metadata\":{\"name\":\"allow-web\"},\"spec\":{\"podSelector\":{"
-                      "\"matchLabels\":{\"app\":\"web\"}},\"policyTypes\":[\"Ingress\"],"
-                      "\"ingress\":[{\"from\":[{\"namespaceSelector\":{\"matchLabels\":{"
-                      "\"role\":\"frontend\"}}}],\"ports\":[{\"protocol\":\"TCP\",\"port\":80}]}]}}"));
+  CHECK(create_policy(
+      f, e, "default",
+      "{\"metadata\":{\"name\":\"allow-web\"},\"spec\":{\"podSelector\":{"
+      "\"matchLabels\":{\"app\":\"web\"}},\"policyTypes\":[\"Ingress\"],"
+      "\"ingress\":[{\"from\":[{\"namespaceSelector\":{\"matchLabels\":{"
+      "\"role\":\"frontend\"}}}],\"ports\":[{\"protocol\":\"TCP\",\"port\":80}]}]}}"));
   CHECK_INT(probe(FRONT, WEB, 80), REACHED);
-  CHECK_INT(probe(OTHER, WEB, 80), DROPPED);  /* times out, not refused */
-  CHECK_INT(probe(FRONT, WEB, 8080), DROPPED); /* port not allowed */
+  CHECK_INT(probe(OTHER, WEB, 80), DROPPED);    /* times out, not refused */
+  CHECK_INT(probe(FRONT, WEB, 8080), DROPPED);  /* port not allowed */
   CHECK_INT(probe(OTHER, FREE, 8080), REACHED); /* unselected pods unaffected */
   CHECK_INT(probe(WEB, OTHER, 8080), REACHED);  /* no egress isolation: web may go out */
   char reply[64];
@@ -326,8 +326,7 @@ run_scenarios(struct client_fixture *f, struct netpol_enforcer *e)
   long long worst = 0;
   for (int i = 0; i < 20; i++)
     worst = took[i] > worst ? took[i] : worst;
-  fprintf(stderr, "label change, API write to rules applied: p99 (worst of 20) = %lld ms\n",
-          worst);
+  fprintf(stderr, "label change, API write to rules applied: p99 (worst of 20) = %lld ms\n", worst);
   CHECK(worst < 500);
 
   /* The web pod loses app=web: no longer selected, so open again. */
@@ -364,10 +363,10 @@ run_scenarios(struct client_fixture *f, struct netpol_enforcer *e)
       "\"ports\":[{\"port\":\"http\"}]},"
       "{\"to\":[{\"ipBlock\":{\"cidr\":\"10.42.0.0/24\",\"except\":[\"10.42.0.13/32\"]}}],"
       "\"ports\":[{\"protocol\":\"TCP\",\"port\":9000,\"endPort\":9010}]}]}}"));
-  CHECK_INT(probe(DB, FRONT, 80), REACHED);    /* named port "http" on the peer */
-  CHECK_INT(probe(DB, FRONT, 8080), DROPPED);  /* not a listed port */
-  CHECK_INT(probe(DB, FRONT, 9005), REACHED);  /* the ipBlock with endPort */
-  CHECK_INT(probe(DB, OTHER, 9005), DROPPED);  /* 10.42.0.13 is the except */
+  CHECK_INT(probe(DB, FRONT, 80), REACHED);     /* named port "http" on the peer */
+  CHECK_INT(probe(DB, FRONT, 8080), DROPPED);   /* not a listed port */
+  CHECK_INT(probe(DB, FRONT, 9005), REACHED);   /* the ipBlock with endPort */
+  CHECK_INT(probe(DB, OTHER, 9005), DROPPED);   /* 10.42.0.13 is the except */
   CHECK_INT(probe(FREE, OTHER, 9005), REACHED); /* free is not egress-isolated */
 
   /* Deleting the egress policy opens db's egress again. */

@@ -69,8 +69,8 @@ world_init(struct world_fixture *f)
   hashmap_put(f->ns_labels, "default", f->ns[0]);
   hashmap_put(f->ns_labels, "front", f->ns[1]);
   hashmap_put(f->ns_labels, "other", f->ns[2]);
-  f->w = (struct netpol_world){.pods = f->pods, .n_pods = f->n, .ns_labels = f->ns_labels,
-                               .node_name = "n1"};
+  f->w = (struct netpol_world){
+      .pods = f->pods, .n_pods = f->n, .ns_labels = f->ns_labels, .node_name = "n1"};
 }
 
 static void
@@ -175,17 +175,18 @@ TEST(peers_by_pod_namespace_both_and_ip_block)
   struct world_fixture f;
   world_init(&f);
   struct netpol_policy p;
-  build(&f,
-        "{\"podSelector\":{},\"ingress\":["
-        "{\"from\":[{\"podSelector\":{\"matchLabels\":{\"app\":\"web\"}}}]},"
-        "{\"from\":[{\"namespaceSelector\":{\"matchLabels\":{\"role\":\"frontend\"}}}]},"
-        "{\"from\":[{\"namespaceSelector\":{},\"podSelector\":{\"matchLabels\":{\"app\":\"ui\"}}}]},"
-        "{\"from\":[{\"ipBlock\":{\"cidr\":\"10.0.0.0/8\",\"except\":[\"10.1.0.0/16\","
-        "\"10.255.255.0/24\",\"11.0.0.0/8\"]}}]},"
-        "{\"from\":[]},"
-        "{\"from\":[{\"namespaceSelector\":{\"matchLabels\":{\"role\":\"frontend\"}},"
-        "\"podSelector\":{\"matchLabels\":{\"app\":\"web\"}}}]}]}",
-        &p);
+  build(
+      &f,
+      "{\"podSelector\":{},\"ingress\":["
+      "{\"from\":[{\"podSelector\":{\"matchLabels\":{\"app\":\"web\"}}}]},"
+      "{\"from\":[{\"namespaceSelector\":{\"matchLabels\":{\"role\":\"frontend\"}}}]},"
+      "{\"from\":[{\"namespaceSelector\":{},\"podSelector\":{\"matchLabels\":{\"app\":\"ui\"}}}]},"
+      "{\"from\":[{\"ipBlock\":{\"cidr\":\"10.0.0.0/8\",\"except\":[\"10.1.0.0/16\","
+      "\"10.255.255.0/24\",\"11.0.0.0/8\"]}}]},"
+      "{\"from\":[]},"
+      "{\"from\":[{\"namespaceSelector\":{\"matchLabels\":{\"role\":\"frontend\"}},"
+      "\"podSelector\":{\"matchLabels\":{\"app\":\"web\"}}}]}]}",
+      &p);
   CHECK_INT((int)p.n_rules[NP_INGRESS], 6);
   if (p.n_rules[NP_INGRESS] == 6) {
     const struct netpol_rule *r = p.rules[NP_INGRESS];
@@ -232,10 +233,8 @@ TEST(ports_numeric_ranges_and_named_ports)
   CHECK_INT((int)in->n_ports, 3);
   if (in->n_ports == 3) {
     CHECK(in->ports[0].proto == NP_PROTO_TCP && in->ports[0].lo == 80 && in->ports[0].hi == 80);
-    CHECK(in->ports[1].proto == NP_PROTO_UDP && in->ports[1].lo == 1000 &&
-          in->ports[1].hi == 2500);
-    CHECK(in->ports[2].proto == NP_PROTO_SCTP && in->ports[2].lo == 0 &&
-          in->ports[2].hi == 65535);
+    CHECK(in->ports[1].proto == NP_PROTO_UDP && in->ports[1].lo == 1000 && in->ports[1].hi == 2500);
+    CHECK(in->ports[2].proto == NP_PROTO_SCTP && in->ports[2].lo == 0 && in->ports[2].hi == 65535);
   }
   /* named, on the selected pod web-1 only: http → tcp 8080; "dns" over TCP does not
    * exist (the container port is UDP); dns over UDP → 53. */
@@ -259,8 +258,9 @@ TEST(ports_numeric_ranges_and_named_ports)
   netpol_policy_clear(&p);
 
   /* A named port no pod has: the rule allows nothing (has_named, no elements). */
-  build(&f, "{\"podSelector\":{\"matchLabels\":{\"app\":\"db\"}},\"ingress\":[{\"ports\":"
-            "[{\"port\":\"http\"}]}]}",
+  build(&f,
+        "{\"podSelector\":{\"matchLabels\":{\"app\":\"db\"}},\"ingress\":[{\"ports\":"
+        "[{\"port\":\"http\"}]}]}",
         &p);
   CHECK(p.rules[NP_INGRESS][0].has_named && p.rules[NP_INGRESS][0].n_named == 0);
   CHECK(!p.rules[NP_INGRESS][0].any_port && p.rules[NP_INGRESS][0].n_ports == 0);

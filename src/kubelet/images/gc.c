@@ -66,7 +66,7 @@ image_gc(struct image_store *store, const struct image_gc_policy *policy, const 
 {
   if (removed)
     *removed = 0;
-  int percent;
+  int percent = 0;
   if (image_store_disk_percent(store, &percent, err) < 0)
     return -1;
   if (percent <= policy->high_percent) {

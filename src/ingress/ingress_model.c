@@ -494,11 +494,21 @@ add_ingress(struct builder *b, json_t *ing, bool canary, hashmap *secrets)
   }
 }
 
+/* A Prefix path's length without trailing slashes ("/foo/" is "/foo"). */
+static size_t
+match_length(const struct ingress_location *l)
+{
+  size_t len = strlen(l->path);
+  while (l->kind == INGRESS_PATH_PREFIX && len > 1 && l->path[len - 1] == '/')
+    len--;
+  return len;
+}
+
 static int
 compare_locations(const void *a, const void *b)
 {
   const struct ingress_location *x = a, *y = b;
-  size_t lx = strlen(x->path), ly = strlen(y->path);
+  size_t lx = match_length(x), ly = match_length(y);
   if (lx != ly)
     return lx > ly ? -1 : 1; /* longest first, as ingress-nginx orders them */
   if (x->kind != y->kind)

@@ -29,6 +29,7 @@ struct nginx_process {
   char *state_dir;
   char *conf;     /* STATE/nginx.conf */
   char *pid_file; /* STATE/nginx.pid */
+  char *socket_file; /* STATE/unavailable.sock (see ingress_render.c) */
 
   pthread_mutex_t mu;  /* guards below */
   pthread_cond_t cond; /* stopping, exits */
@@ -157,6 +158,7 @@ supervise(void *arg)
       break;
     }
     (void)unlink(p->pid_file);
+    (void)unlink(p->socket_file); /* a killed master leaves it behind: bind would fail */
     pid_t pid = spawn_master(p);
     if (pid > 0) {
       p->pid = pid;
@@ -217,6 +219,7 @@ nginx_process_new(const char *nginx_bin, const char *state_dir)
   p->state_dir = xstrdup(state_dir);
   p->conf = xasprintf("%s/nginx.conf", state_dir);
   p->pid_file = xasprintf("%s/nginx.pid", state_dir);
+  p->socket_file = xasprintf("%s/unavailable.sock", state_dir);
   pthread_mutex_init(&p->mu, NULL);
   pthread_cond_init(&p->cond, NULL);
   return p;
@@ -319,5 +322,6 @@ nginx_process_free(struct nginx_process *p)
   free(p->state_dir);
   free(p->conf);
   free(p->pid_file);
+  free(p->socket_file);
   free(p);
 }

@@ -111,8 +111,8 @@ report_problems(struct ingress_controller *ic, const struct ingress_model *m)
   hashmap *now = hashmap_new();
   for (size_t i = 0; i < m->n_problems; i++) {
     const struct ingress_problem *p = &m->problems[i];
-    char *k = xasprintf("%s/%s|%s|%s", meta_namespace(p->obj), meta_name(p->obj), p->reason,
-                        p->message);
+    char *k =
+        xasprintf("%s/%s|%s|%s", meta_namespace(p->obj), meta_name(p->obj), p->reason, p->message);
     if (hashmap_get(ic->reported, k) == NULL) {
       log_warn("ingress: %s/%s: %s", meta_namespace(p->obj), meta_name(p->obj), p->message);
       ingress_event(ic, p->obj, "Warning", p->reason, p->message);
@@ -152,8 +152,8 @@ write_statuses(struct ingress_controller *ic, json_t **ings, size_t n,
   for (size_t i = 0; i < n; i++) {
     char *key = client_object_key(ings[i]);
     k8c_err err = {0};
-    if (ingress_status_sync(ic->client, ings[i], ic->publish_address, is_served_key(m, key),
-                            &err) < 0 &&
+    if (ingress_status_sync(ic->client, ings[i], ic->publish_address, is_served_key(m, key), &err) <
+            0 &&
         err.status != 404 && err.status != 409)
       log_warn("ingress: status of %s: %s", key, err.message);
     k8c_err_clear(&err);
@@ -395,8 +395,7 @@ ingress_start(k8c_client *client, informer_factory *informers, const struct ingr
   }
   int rc = pthread_create(&ic->thread, NULL, sync_main, ic);
   if (rc != 0) {
-    k8c_error(err, 500, K8C_REASON_INTERNAL, "ingress: starting the sync thread: %s",
-              strerror(rc));
+    k8c_error(err, 500, K8C_REASON_INTERNAL, "ingress: starting the sync thread: %s", strerror(rc));
     free_controller(ic);
     return NULL;
   }

@@ -15,26 +15,26 @@
 #include <stdbool.h>
 
 struct ingress_config {
-  const char *nginx_bin;      /* NULL = /usr/sbin/nginx */
-  const char *state_dir;      /* nginx.conf, tls/ (0700), tmp/, pid and logs; created */
-  const char *http_address;   /* listen address; NULL = all addresses */
-  int http_port;              /* 0 = 80 */
-  const char *https_address;  /* NULL = http_address */
-  int https_port;             /* 0 = 443 */
-  const char *class_name;     /* NULL = "nginx" */
+  const char *nginx_bin;       /* NULL = /usr/sbin/nginx */
+  const char *state_dir;       /* nginx.conf, tls/ (0700), tmp/, pid and logs; created */
+  const char *http_address;    /* listen address; NULL = all addresses */
+  int http_port;               /* 0 = 80 */
+  const char *https_address;   /* NULL = http_address */
+  int https_port;              /* 0 = 443 */
+  const char *class_name;      /* NULL = "nginx" */
   const char *publish_address; /* status.loadBalancer.ingress[0].ip (or hostname); NULL = none */
-  int debounce_ms;            /* 0 = 20 ms */
+  int debounce_ms;             /* 0 = 20 ms */
 };
 
 /* Numbers for tests and benchmarks. */
 struct ingress_stats {
-  unsigned syncs;           /* renders done */
-  unsigned reloads;         /* configs nginx accepted and was told to load */
-  unsigned rejected;        /* configs nginx -t refused */
-  double last_render_ms;    /* model build + render of the last sync */
-  double last_apply_ms;     /* nginx -t + rename + SIGHUP of the last reload */
-  unsigned nginx_starts;    /* 1 after start, more after restarts */
-  int nginx_pid;            /* 0 while not running */
+  unsigned syncs;        /* renders done */
+  unsigned reloads;      /* configs nginx accepted and was told to load */
+  unsigned rejected;     /* configs nginx -t refused */
+  double last_render_ms; /* model build + render of the last sync */
+  double last_apply_ms;  /* nginx -t + rename + SIGHUP of the last reload */
+  unsigned nginx_starts; /* 1 after start, more after restarts */
+  int nginx_pid;         /* 0 while not running */
 };
 
 struct ingress_controller;

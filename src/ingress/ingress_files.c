@@ -69,8 +69,7 @@ ingress_files_default_cert(const char *state_dir, k8c_err *err)
   struct pki_keypair kp = {0};
   char *cert = NULL, *key = NULL;
   int rc = -1;
-  if (pki_cert_create(&spec, NULL, &kp, err) < 0 ||
-      pki_keypair_export(&kp, &cert, &key, err) < 0)
+  if (pki_cert_create(&spec, NULL, &kp, err) < 0 || pki_keypair_export(&kp, &cert, &key, err) < 0)
     goto out;
   char *pem = xasprintf("%s%s", cert, key);
   rc = secure_write_file(path, pem, strlen(pem), 0600, err);

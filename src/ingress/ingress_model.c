@@ -6,10 +6,10 @@
 #include "ingress/ingress_model.h"
 
 #include "apimachinery/meta.h"
-#include <nettle/base64.h>
 #include "apiserver/pki_cert.h"
 #include "lib/hashmap.h"
 #include "lib/mem.h"
+#include <nettle/base64.h>
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -22,10 +22,10 @@
 struct builder {
   const struct ingress_inputs *in;
   struct ingress_model *m;
-  hashmap *services; /* "ns/name" → json_t* (borrowed) */
-  hashmap *servers;  /* host → index + 1 */
-  hashmap *upstreams;  /* name → index + 1 */
-  hashmap *certs;    /* secret key → index + 1, or (void*)-1 when broken */
+  hashmap *services;  /* "ns/name" → json_t* (borrowed) */
+  hashmap *servers;   /* host → index + 1 */
+  hashmap *upstreams; /* name → index + 1 */
+  hashmap *certs;     /* secret key → index + 1, or (void*)-1 when broken */
 };
 
 /* ---------- small helpers ---------- */
@@ -53,8 +53,7 @@ str_at(const json_t *obj, const char *a, const char *b)
   return json_string_value(json_object_get(json_object_get(obj, a), b));
 }
 
-static void
-add_problem(struct builder *b, json_t *obj, const char *reason, const char *fmt, ...)
+static void add_problem(struct builder *b, json_t *obj, const char *reason, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
 static void
@@ -203,9 +202,8 @@ upstream_for(struct builder *b, json_t *ing, const json_t *backend)
   const json_t *port_ref = json_object_get(svc_ref, "port");
   json_t *num = json_object_get(port_ref, "number");
   const char *pname = json_string_value(json_object_get(port_ref, "name"));
-  char *name = json_is_integer(num)
-                   ? xasprintf("%s-%s-%lld", ns, svc_name, json_integer_value(num))
-                   : xasprintf("%s-%s-%s", ns, svc_name, pname ? pname : "");
+  char *name = json_is_integer(num) ? xasprintf("%s-%s-%lld", ns, svc_name, json_integer_value(num))
+                                    : xasprintf("%s-%s-%s", ns, svc_name, pname ? pname : "");
   uintptr_t idx = (uintptr_t)hashmap_get(b->upstreams, name);
   if (idx) {
     free(name);
@@ -225,7 +223,9 @@ upstream_for(struct builder *b, json_t *ing, const json_t *backend)
     add_problem(b, ing, "ServiceNotFound", "service %s not found", svc_key);
   } else if (find_service_port(svc, port_ref, &port_name) < 0) {
     add_problem(b, ing, "ServicePortNotFound", "service %s has no port %s", svc_key,
-                json_is_integer(num) ? "with that number" : pname ? pname : "(none)");
+                json_is_integer(num) ? "with that number"
+                : pname              ? pname
+                                     : "(none)");
   } else {
     hashmap *seen = hashmap_new();
     for (size_t i = 0; i < b->in->n_slices; i++) {
@@ -317,8 +317,8 @@ add_path(struct builder *b, json_t *ing, struct ingress_server *s, const json_t 
     add_problem(b, ing, "InvalidPath", "path %s cannot be served", p);
     return;
   }
-  enum ingress_path_kind kind = type && strcmp(type, "Exact") == 0 ? INGRESS_PATH_EXACT
-                                                                      : INGRESS_PATH_PREFIX;
+  enum ingress_path_kind kind =
+      type && strcmp(type, "Exact") == 0 ? INGRESS_PATH_EXACT : INGRESS_PATH_PREFIX;
   const json_t *backend = json_object_get(path, "backend");
   struct ingress_location *loc = find_location(s, p, kind);
   if (canary) {
@@ -360,8 +360,7 @@ base64_decode_text(const char *in, size_t *len)
   struct base64_decode_ctx ctx;
   base64_decode_init(&ctx);
   size_t dst_len = BASE64_DECODE_LENGTH(n);
-  if (!base64_decode_update(&ctx, &dst_len, (uint8_t *)out, n, in) ||
-      !base64_decode_final(&ctx)) {
+  if (!base64_decode_update(&ctx, &dst_len, (uint8_t *)out, n, in) || !base64_decode_final(&ctx)) {
     free(out);
     return NULL;
   }
@@ -420,8 +419,7 @@ cert_for(struct builder *b, json_t *ing, const char *secret_name, hashmap *secre
     char *pem = secret ? ingress_secret_pem(secret, &why) : NULL;
     if (pem == NULL) {
       add_problem(b, ing, "InvalidSecret",
-                  "TLS secret %s %s: its hosts are served with the default certificate", key,
-                  why);
+                  "TLS secret %s %s: its hosts are served with the default certificate", key, why);
       idx = UINTPTR_MAX;
     } else {
       struct ingress_model *m = b->m;
@@ -445,7 +443,8 @@ compare_ingresses(const void *a, const void *b)
   const char *tx = meta_string(x, "creationTimestamp"), *ty = meta_string(y, "creationTimestamp");
   int c = strcmp(tx ? tx : "", ty ? ty : "");
   if (c == 0)
-    c = strcmp(meta_namespace(x) ? meta_namespace(x) : "", meta_namespace(y) ? meta_namespace(y) : "");
+    c = strcmp(meta_namespace(x) ? meta_namespace(x) : "",
+               meta_namespace(y) ? meta_namespace(y) : "");
   if (c == 0)
     c = strcmp(meta_name(x) ? meta_name(x) : "", meta_name(y) ? meta_name(y) : "");
   return c;
@@ -581,11 +580,14 @@ ingress_model_build(const struct ingress_inputs *in, struct ingress_model *out)
     for (size_t j = 0; j < s->n_locs && s->regex; j++)
       if (s->locs[j].kind == INGRESS_PATH_PREFIX)
         s->locs[j].kind = INGRESS_PATH_REGEX;
-    qsort(s->locs, s->n_locs, sizeof *s->locs, compare_locations);
+    if (s->n_locs > 1)
+      qsort(s->locs, s->n_locs, sizeof *s->locs, compare_locations);
   }
   qsort(out->servers, out->n_servers, sizeof *out->servers, compare_servers);
-  qsort(out->upstreams, out->n_upstreams, sizeof *out->upstreams, compare_upstreams);
-  qsort(out->certs, out->n_certs, sizeof *out->certs, compare_certs);
+  if (out->n_upstreams > 1)
+    qsort(out->upstreams, out->n_upstreams, sizeof *out->upstreams, compare_upstreams);
+  if (out->n_certs > 1)
+    qsort(out->certs, out->n_certs, sizeof *out->certs, compare_certs);
   hashmap_free(b.services, NULL);
   hashmap_free(b.servers, NULL);
   hashmap_free(b.upstreams, NULL);

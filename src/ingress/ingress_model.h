@@ -30,26 +30,26 @@ struct ingress_canary {
 struct ingress_location {
   char *path;
   enum ingress_path_kind kind;
-  char *upstream;       /* NULL = the built-in 404 */
-  char *rewrite_target; /* NULL = none */
-  bool ssl_redirect;    /* the owning Ingress' ssl-redirect (default true) */
-  char *owner;          /* "ns/name" of the Ingress, for comments */
+  char *upstream;                /* NULL = the built-in 404 */
+  char *rewrite_target;          /* NULL = none */
+  bool ssl_redirect;             /* the owning Ingress' ssl-redirect (default true) */
+  char *owner;                   /* "ns/name" of the Ingress, for comments */
   struct ingress_canary *canary; /* NULL = none */
 };
 
 struct ingress_server {
-  char *host;            /* INGRESS_DEFAULT_SERVER for the catch-all server */
-  bool regex;            /* use-regex or rewrite-target on any of its locations */
-  bool tls;              /* listed in some Ingress' spec.tls */
-  char *tls_secret;      /* "ns/name" whose files serve it; NULL = the default cert */
+  char *host;              /* INGRESS_DEFAULT_SERVER for the catch-all server */
+  bool regex;              /* use-regex or rewrite-target on any of its locations */
+  bool tls;                /* listed in some Ingress' spec.tls */
+  char *tls_secret;        /* "ns/name" whose files serve it; NULL = the default cert */
   char *fallback_upstream; /* for paths no location matches; NULL = 404 */
   struct ingress_location *locs;
   size_t n_locs;
 };
 
 struct ingress_upstream {
-  char *name;        /* "ns-service-port" */
-  char **endpoints;  /* "ip:port" ("[ip6]:port"), sorted; n_endpoints may be 0 (→ 503) */
+  char *name;       /* "ns-service-port" */
+  char **endpoints; /* "ip:port" ("[ip6]:port"), sorted; n_endpoints may be 0 (→ 503) */
   size_t n_endpoints;
 };
 

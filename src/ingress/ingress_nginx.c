@@ -27,8 +27,8 @@
 struct nginx_process {
   char *bin;
   char *state_dir;
-  char *conf;     /* STATE/nginx.conf */
-  char *pid_file; /* STATE/nginx.pid */
+  char *conf;        /* STATE/nginx.conf */
+  char *pid_file;    /* STATE/nginx.pid */
   char *socket_file; /* STATE/unavailable.sock (see ingress_render.c) */
 
   pthread_mutex_t mu;  /* guards below */
@@ -120,8 +120,7 @@ check_config(struct nginx_process *p, const char *path, int *bad_line, k8c_err *
       const char *at = strstr(text, path);
       *bad_line = at && at[strlen(path)] == ':' ? atoi(at + strlen(path) + 1) : 0;
     }
-    rc = k8c_error(err, 422, K8C_REASON_INVALID, "nginx -t: %.*s", (int)strcspn(text, "\n"),
-                   text);
+    rc = k8c_error(err, 422, K8C_REASON_INVALID, "nginx -t: %.*s", (int)strcspn(text, "\n"), text);
   }
   buf_free(&out);
   return rc;

@@ -147,8 +147,7 @@ render_location_body(struct render *r, const struct ingress_server *s,
     if (r->cfg->https_port == 443)
       buf_puts(b, "      if ($scheme = \"http\") { return 308 https://$host$request_uri; }\n");
     else
-      buf_printf(b,
-                 "      if ($scheme = \"http\") { return 308 https://$host:%d$request_uri; }\n",
+      buf_printf(b, "      if ($scheme = \"http\") { return 308 https://$host:%d$request_uri; }\n",
                  r->cfg->https_port);
   }
   if (l->rewrite_target) {
@@ -168,8 +167,7 @@ render_location_body(struct render *r, const struct ingress_server *s,
 
 /* Opens "location MOD "PATH" {" unless the same one was emitted already. */
 static bool
-open_location(struct render *r, hashmap *seen, const char *mod, const char *path,
-              const char *owner)
+open_location(struct render *r, hashmap *seen, const char *mod, const char *path, const char *owner)
 {
   char *key = xasprintf("%s %s", mod, path);
   bool dup = hashmap_get(seen, key) != NULL;

@@ -46,8 +46,8 @@ ingress_class_ensure(k8c_client *client, const char *class_name, k8c_err *err)
 bool
 ingress_class_is_default(const json_t *cls)
 {
-  const char *v = json_string_value(
-      json_object_get(meta_annotations(cls), INGRESS_DEFAULT_CLASS_ANNOTATION));
+  const char *v =
+      json_string_value(json_object_get(meta_annotations(cls), INGRESS_DEFAULT_CLASS_ANNOTATION));
   return v && strcmp(v, "true") == 0;
 }
 

@@ -12,8 +12,8 @@
 #include <arpa/inet.h>
 #include <curl/curl.h>
 #include <errno.h>
-#include <nettle/base64.h>
 #include <netinet/in.h>
+#include <nettle/base64.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -60,9 +60,9 @@ backend_main(void *arg)
     char body[1200];
     int len = snprintf(body, sizeof body, "%s %s", b->name, path);
     char resp[1400];
-    int rl = snprintf(resp, sizeof resp,
-                      "HTTP/1.1 200 OK\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s", len,
-                      body);
+    int rl =
+        snprintf(resp, sizeof resp,
+                 "HTTP/1.1 200 OK\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s", len, body);
     if (write(c, resp, (size_t)rl) < 0)
       perror("backend write");
     close(c);
@@ -103,7 +103,8 @@ free_port(void)
   int fd = socket(AF_INET, SOCK_STREAM, 0);
   struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
   socklen_t al = sizeof a;
-  if (bind(fd, (struct sockaddr *)&a, sizeof a) < 0 || getsockname(fd, (struct sockaddr *)&a, &al) < 0)
+  if (bind(fd, (struct sockaddr *)&a, sizeof a) < 0 ||
+      getsockname(fd, (struct sockaddr *)&a, &al) < 0)
     abort();
   close(fd);
   return ntohs(a.sin_port);
@@ -161,7 +162,8 @@ http_get(struct http *h, bool tls, const char *host, const char *path, const cha
     if (ca)
       curl_easy_setopt(c, CURLOPT_CAINFO, ca);
     else
-      curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L), curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
+      curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L),
+          curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
   } else {
     snprintf(url, sizeof url, "http://127.0.0.1:%d%s", h->http_port, path);
     snprintf(hosthdr, sizeof hosthdr, "Host: %s", host);
@@ -229,8 +231,8 @@ static void
 create_service(const char *name)
 {
   create_obj("", "services",
-             json_pack("{s:{s:s},s:{s:[{s:s,s:i,s:i}]}}", "metadata", "name", name, "spec",
-                       "ports", "name", "http", "port", 80, "targetPort", 8080));
+             json_pack("{s:{s:s},s:{s:[{s:s,s:i,s:i}]}}", "metadata", "name", name, "spec", "ports",
+                       "name", "http", "port", 80, "targetPort", 8080));
 }
 
 static json_t *
@@ -252,7 +254,7 @@ create_ingress(const char *name, const char *annotations, const char *spec)
 }
 
 #define RULE(host, path, type, svc)                                                                \
-  "{\"host\":\"" host "\",\"http\":{\"paths\":[{\"path\":\"" path "\",\"pathType\":\"" type      \
+  "{\"host\":\"" host "\",\"http\":{\"paths\":[{\"path\":\"" path "\",\"pathType\":\"" type        \
   "\",\"backend\":{\"service\":{\"name\":\"" svc "\",\"port\":{\"number\":80}}}}]}}"
 
 static char *
@@ -270,11 +272,16 @@ static void
 create_tls_secret(const char *ca_path)
 {
   time_t now = time(NULL);
-  struct pki_cert_spec ca_spec = {.cn = "ingress-test-ca", .usage = PKI_USAGE_CA,
-                                  .not_before = now - 60, .not_after = now + 3600};
+  struct pki_cert_spec ca_spec = {.cn = "ingress-test-ca",
+                                  .usage = PKI_USAGE_CA,
+                                  .not_before = now - 60,
+                                  .not_after = now + 3600};
   static const char *const dns[] = {"secure.test", NULL};
-  struct pki_cert_spec spec = {.cn = "secure.test", .usage = PKI_USAGE_SERVER, .san_dns = dns,
-                               .not_before = now - 60, .not_after = now + 3600};
+  struct pki_cert_spec spec = {.cn = "secure.test",
+                               .usage = PKI_USAGE_SERVER,
+                               .san_dns = dns,
+                               .not_before = now - 60,
+                               .not_after = now + 3600};
   struct pki_keypair ca = {0}, kp = {0};
   k8c_err err = {0};
   char *ca_pem = NULL, *crt = NULL, *key = NULL;
@@ -344,7 +351,8 @@ has_event(const char *ingress, const char *reason)
     size_t i;
     json_t *e;
     json_array_foreach (json_object_get(list, "items"), i, e) {
-      const char *n = json_string_value(json_object_get(json_object_get(e, "involvedObject"), "name"));
+      const char *n =
+          json_string_value(json_object_get(json_object_get(e, "involvedObject"), "name"));
       const char *r = json_string_value(json_object_get(e, "reason"));
       if (n && r && strcmp(n, ingress) == 0 && strcmp(r, reason) == 0)
         found = true;
@@ -398,9 +406,9 @@ TEST(ingress_controller_with_real_nginx)
 
   /* The seed's two-host Ingress. */
   create_ingress("fe-be", NULL,
-                 "{\"ingressClassName\":\"nginx\",\"rules\":[" RULE("example.com", "/", "Prefix",
-                                                                     "web-svc") "," RULE(
-                     "api.example.com", "/", "Prefix", "api-svc") "]}");
+                 "{\"ingressClassName\":\"nginx\",\"rules\":[" RULE(
+                     "example.com", "/", "Prefix", "web-svc") "," RULE("api.example.com", "/",
+                                                                       "Prefix", "api-svc") "]}");
   CHECK(wait_body(&h, "example.com", "/", "web /"));
   CHECK(wait_body(&h, "api.example.com", "/x", "api /x"));
   CHECK_INT(http_get(&h, false, "unknown.test", "/", NULL, NULL), 404);
@@ -408,22 +416,22 @@ TEST(ingress_controller_with_real_nginx)
   fprintf(stderr, "[%lld ms] %s\n", now_ms() - t_start, "The IngressClass ");
   /* The IngressClass exists, is default; the status carries our address. */
   json_t *cls = NULL, *ing = NULL;
-  CHECK_INT(client_get(fx.client, res("networking.k8s.io", "ingressclasses"), "", "nginx", &cls,
-                       &err),
-            0);
-  CHECK_STR(json_string_value(json_object_get(json_object_get(json_object_get(cls, "metadata"),
-                                                              "annotations"),
-                                              "ingressclass.kubernetes.io/is-default-class")),
+  CHECK_INT(
+      client_get(fx.client, res("networking.k8s.io", "ingressclasses"), "", "nginx", &cls, &err),
+      0);
+  CHECK_STR(json_string_value(
+                json_object_get(json_object_get(json_object_get(cls, "metadata"), "annotations"),
+                                "ingressclass.kubernetes.io/is-default-class")),
             "true");
   json_decref(cls);
   for (int i = 0; i < 200; i++) {
     json_decref(ing);
     ing = NULL;
-    CHECK_INT(client_get(fx.client, res("networking.k8s.io", "ingresses"), "default", "fe-be",
-                         &ing, &err),
+    CHECK_INT(client_get(fx.client, res("networking.k8s.io", "ingresses"), "default", "fe-be", &ing,
+                         &err),
               0);
-    json_t *lb = json_object_get(json_object_get(json_object_get(ing, "status"), "loadBalancer"),
-                                 "ingress");
+    json_t *lb =
+        json_object_get(json_object_get(json_object_get(ing, "status"), "loadBalancer"), "ingress");
     if (json_array_size(lb) == 1)
       break;
     usleep(20000);
@@ -448,11 +456,11 @@ TEST(ingress_controller_with_real_nginx)
 
   fprintf(stderr, "[%lld ms] %s\n", now_ms() - t_start, "rewrite-target wi");
   /* rewrite-target with capture groups. */
-  create_ingress("rewrite",
-                 "{\"nginx.ingress.kubernetes.io/use-regex\":\"true\","
-                 "\"nginx.ingress.kubernetes.io/rewrite-target\":\"/$2\"}",
-                 "{\"rules\":[" RULE("rw.test", "/svc(/|$)(.*)", "ImplementationSpecific",
-                                     "api-svc") "]}");
+  create_ingress(
+      "rewrite",
+      "{\"nginx.ingress.kubernetes.io/use-regex\":\"true\","
+      "\"nginx.ingress.kubernetes.io/rewrite-target\":\"/$2\"}",
+      "{\"rules\":[" RULE("rw.test", "/svc(/|$)(.*)", "ImplementationSpecific", "api-svc") "]}");
   CHECK(wait_body(&h, "rw.test", "/svc/hello/world", "api /hello/world"));
 
   fprintf(stderr, "[%lld ms] %s\n", now_ms() - t_start, "TLS from a Secret");
@@ -495,6 +503,24 @@ TEST(ingress_controller_with_real_nginx)
   CHECK_INT(http_get(&h, true, "broken.test", "/", NULL, ca_path), 0); /* not our CA's cert */
   CHECK(wait_body(&h, "example.com", "/", "web /"));
 
+  /* A path nginx rejects: that Ingress is left out with an Event, the rest is applied. */
+  create_ingress(
+      "badregex", "{\"nginx.ingress.kubernetes.io/use-regex\":\"true\"}",
+      "{\"rules\":[" RULE("bad.test", "/x(", "ImplementationSpecific",
+                          "web-svc") "," RULE("later.test", "/", "Prefix", "web-svc") "]}");
+  create_ingress("after-bad", NULL,
+                 "{\"rules\":[" RULE("good.test", "/", "Prefix", "api-svc") "]}");
+  CHECK(wait_body(&h, "good.test", "/", "api /"));
+  event = false;
+  for (int i = 0; i < 300 && !event; i++) {
+    event = has_event("badregex", "RejectedByNginx");
+    if (!event)
+      usleep(10000);
+  }
+  CHECK(event);
+  CHECK_INT(http_get(&h, false, "later.test", "/", NULL, NULL), 404);
+  CHECK(wait_body(&h, "example.com", "/", "web /"));
+
   fprintf(stderr, "[%lld ms] %s\n", now_ms() - t_start, "Canary by weight:");
   /* Canary by weight: 10 % ± 3 % of 1,000 requests from one client; and by header. */
   create_ingress("web-canary",
@@ -502,7 +528,7 @@ TEST(ingress_controller_with_real_nginx)
                  "\"nginx.ingress.kubernetes.io/canary-weight\":\"10\","
                  "\"nginx.ingress.kubernetes.io/canary-by-header\":\"X-Canary\"}",
                  "{\"ingressClassName\":\"nginx\",\"rules\":[" RULE("example.com", "/", "Prefix",
-                                                                     "web-canary") "]}");
+                                                                    "web-canary") "]}");
   CHECK(wait_body(&h, "example.com", "/", "canary"));
   int canaries = 0, errors = 0;
   for (int i = 0; i < 1000; i++) {

@@ -56,11 +56,11 @@ slice(const char *svc, const char *ips)
   json_t *eps = json_array();
   char *list = xstrdup(ips), *save = NULL;
   for (char *ip = strtok_r(list, ",", &save); ip; ip = strtok_r(NULL, ",", &save))
-    json_array_append_new(eps, json_pack("{s:[s],s:{s:b}}", "addresses", ip, "conditions",
-                                         "ready", 1));
+    json_array_append_new(eps,
+                          json_pack("{s:[s],s:{s:b}}", "addresses", ip, "conditions", "ready", 1));
   free(list);
-  json_array_append_new(eps, json_pack("{s:[s],s:{s:b}}", "addresses", "10.9.9.9", "conditions",
-                                       "ready", 0));
+  json_array_append_new(
+      eps, json_pack("{s:[s],s:{s:b}}", "addresses", "10.9.9.9", "conditions", "ready", 0));
   return json_pack("{s:{s:s,s:s,s:{s:s}},s:s,s:[{s:s,s:i}],s:o}", "metadata", "name", svc,
                    "namespace", "default", "labels", "kubernetes.io/service-name", svc,
                    "addressType", "IPv4", "ports", "name", "http", "port", 8080, "endpoints", eps);
@@ -78,8 +78,8 @@ struct fixture {
 static void
 fx_build(struct fixture *f)
 {
-  f->in = (struct ingress_inputs){.ingresses = f->ings, .services = f->svcs,
-                                  .slices = f->slices, .secrets = f->secrets};
+  f->in = (struct ingress_inputs){
+      .ingresses = f->ings, .services = f->svcs, .slices = f->slices, .secrets = f->secrets};
   for (size_t i = 0; i < 8 && f->ings[i]; i++)
     f->in.n_ingresses++;
   for (size_t i = 0; i < 8 && f->svcs[i]; i++)
@@ -130,12 +130,14 @@ pos(const char *conf, const char *fragment)
 TEST(hosts_route_to_their_services_with_ready_endpoints)
 {
   struct fixture f = {0};
-  f.ings[0] = ingress("fe-be", "2024-01-01T00:00:00Z", NULL,
-                      "{\"ingressClassName\":\"nginx\",\"rules\":["
-                      "{\"host\":\"example.com\",\"http\":{\"paths\":[{\"path\":\"/\",\"pathType\":"
-                      "\"Prefix\",\"backend\":" BACKEND("web-svc") "}]}},"
-                      "{\"host\":\"api.example.com\",\"http\":{\"paths\":[{\"path\":\"/\","
-                      "\"pathType\":\"Prefix\",\"backend\":" BACKEND("api-svc") "}]}}]}");
+  f.ings[0] =
+      ingress("fe-be", "2024-01-01T00:00:00Z", NULL,
+              "{\"ingressClassName\":\"nginx\",\"rules\":["
+              "{\"host\":\"example.com\",\"http\":{\"paths\":[{\"path\":\"/\",\"pathType\":"
+              "\"Prefix\",\"backend\":" BACKEND(
+                  "web-svc") "}]}},"
+                             "{\"host\":\"api.example.com\",\"http\":{\"paths\":[{\"path\":\"/\","
+                             "\"pathType\":\"Prefix\",\"backend\":" BACKEND("api-svc") "}]}}]}");
   f.svcs[0] = service("web-svc");
   f.svcs[1] = service("api-svc");
   f.slices[0] = slice("web-svc", "10.0.0.2,10.0.0.1");
@@ -162,13 +164,18 @@ TEST(hosts_route_to_their_services_with_ready_endpoints)
 TEST(prefix_is_element_wise_exact_is_exact_and_longest_paths_come_first)
 {
   struct fixture f = {0};
-  f.ings[0] = ingress("paths", "2024-01-01T00:00:00Z", NULL,
-                      "{\"rules\":[{\"host\":\"p.test\",\"http\":{\"paths\":["
-                      "{\"path\":\"/foo/\",\"pathType\":\"Prefix\",\"backend\":" BACKEND("a") "},"
-                      "{\"path\":\"/foo/bar\",\"pathType\":\"Exact\",\"backend\":" BACKEND("b") "},"
-                      "{\"path\":\"/foo\",\"pathType\":\"Exact\",\"backend\":" BACKEND("b") "},"
-                      "{\"path\":\"/x\",\"pathType\":\"ImplementationSpecific\",\"backend\":" BACKEND(
-                          "a") "}]}}]}");
+  f.ings[0] = ingress(
+      "paths", "2024-01-01T00:00:00Z", NULL,
+      "{\"rules\":[{\"host\":\"p.test\",\"http\":{\"paths\":["
+      "{\"path\":\"/foo/\",\"pathType\":\"Prefix\",\"backend\":" BACKEND(
+          "a") "},"
+               "{\"path\":\"/foo/bar\",\"pathType\":\"Exact\",\"backend\":" BACKEND(
+                   "b") "},"
+                        "{\"path\":\"/foo\",\"pathType\":\"Exact\",\"backend\":" BACKEND(
+                            "b") "},"
+                                 "{\"path\":\"/"
+                                 "x\",\"pathType\":\"ImplementationSpecific\",\"backend\":" BACKEND(
+                                     "a") "}]}}]}");
   f.svcs[0] = service("a");
   f.svcs[1] = service("b");
   fx_build(&f);
@@ -195,12 +202,13 @@ TEST(prefix_is_element_wise_exact_is_exact_and_longest_paths_come_first)
 TEST(rewrite_target_turns_the_host_to_regex_with_capture_groups)
 {
   struct fixture f = {0};
-  f.ings[0] = ingress("rw", "2024-01-01T00:00:00Z",
-                      "{\"nginx.ingress.kubernetes.io/rewrite-target\":\"/$2\"}",
-                      "{\"rules\":[{\"host\":\"rw.test\",\"http\":{\"paths\":["
-                      "{\"path\":\"/api(/|$)(.*)\",\"pathType\":\"ImplementationSpecific\","
-                      "\"backend\":" BACKEND("a") "},"
-                      "{\"path\":\"/a\",\"pathType\":\"Prefix\",\"backend\":" BACKEND("a") "}]}}]}");
+  f.ings[0] = ingress(
+      "rw", "2024-01-01T00:00:00Z", "{\"nginx.ingress.kubernetes.io/rewrite-target\":\"/$2\"}",
+      "{\"rules\":[{\"host\":\"rw.test\",\"http\":{\"paths\":["
+      "{\"path\":\"/api(/|$)(.*)\",\"pathType\":\"ImplementationSpecific\","
+      "\"backend\":" BACKEND("a") "},"
+                                  "{\"path\":\"/a\",\"pathType\":\"Prefix\",\"backend\":" BACKEND(
+                                      "a") "}]}}]}");
   f.svcs[0] = service("a");
   fx_build(&f);
   CHECK(has(f.conf, "    location ~* \"^/api(/|$)(.*)\" { # ingress default/rw\n"
@@ -275,8 +283,11 @@ TEST(tls_from_a_secret_ssl_redirect_and_a_missing_secret)
   k8c_err err = {0};
   time_t now = time(NULL);
   static const char *const dns[] = {"secure.test", NULL};
-  struct pki_cert_spec spec = {.cn = "secure.test", .usage = PKI_USAGE_SERVER, .san_dns = dns,
-                               .not_before = now - 60, .not_after = now + 3600};
+  struct pki_cert_spec spec = {.cn = "secure.test",
+                               .usage = PKI_USAGE_SERVER,
+                               .san_dns = dns,
+                               .not_before = now - 60,
+                               .not_after = now + 3600};
   char *crt = NULL, *key = NULL;
   CHECK_INT(pki_cert_create(&spec, NULL, &kp, &err), 0);
   CHECK_INT(pki_keypair_export(&kp, &crt, &key, &err), 0);
@@ -292,21 +303,21 @@ TEST(tls_from_a_secret_ssl_redirect_and_a_missing_secret)
                       "\"rules\":[{\"host\":\"broken.test\",\"http\":{\"paths\":[{\"path\":\"/\","
                       "\"pathType\":\"Prefix\",\"backend\":" BACKEND("a") "}]}}]}");
   f.svcs[0] = service("a");
-  f.secrets[0] = json_pack("{s:{s:s,s:s},s:s,s:{s:s,s:s}}", "metadata", "name", "good",
-                           "namespace", "default", "type", "kubernetes.io/tls", "data", "tls.crt",
-                           crt64, "tls.key", key64);
+  f.secrets[0] =
+      json_pack("{s:{s:s,s:s},s:s,s:{s:s,s:s}}", "metadata", "name", "good", "namespace", "default",
+                "type", "kubernetes.io/tls", "data", "tls.crt", crt64, "tls.key", key64);
   fx_build(&f);
   CHECK_INT((long)f.m.n_certs, 1);
   CHECK_STR(f.m.certs[0].secret, "default/good");
   CHECK(strstr(f.m.certs[0].pem, "BEGIN CERTIFICATE") && strstr(f.m.certs[0].pem, "PRIVATE KEY"));
-  CHECK(has(f.conf, "    server_name secure.test;\n    ssl_certificate " STATE
-                    "/tls/default_good.pem;\n"));
+  CHECK(has(f.conf,
+            "    server_name secure.test;\n    ssl_certificate " STATE "/tls/default_good.pem;\n"));
   CHECK(has(f.conf, "    location \"/\" { # ingress default/secure\n"
                     "      if ($scheme = \"http\") { return 308 https://$host:8443$request_uri; }\n"
                     "      proxy_pass http://default-a-80;\n"));
   /* The missing secret: default certificate, a problem, and (ssl-redirect false) no redirect. */
-  CHECK(has(f.conf, "    server_name broken.test;\n    ssl_certificate " STATE
-                    "/tls/default.pem;\n"));
+  CHECK(has(f.conf,
+            "    server_name broken.test;\n    ssl_certificate " STATE "/tls/default.pem;\n"));
   CHECK(has(f.conf, "    location \"/\" { # ingress default/plain\n"
                     "      proxy_pass http://default-a-80;\n"));
   CHECK_INT((long)f.m.n_problems, 1);
@@ -327,14 +338,18 @@ TEST(tls_from_a_secret_ssl_redirect_and_a_missing_secret)
 TEST(default_backend_oldest_wins_and_owner_of_a_line)
 {
   struct fixture f = {0};
-  f.ings[0] = ingress("newer", "2024-02-01T00:00:00Z", NULL,
-                      "{\"defaultBackend\":" BACKEND("b") ",\"rules\":[{\"host\":\"h.test\","
-                      "\"http\":{\"paths\":[{\"path\":\"/\",\"pathType\":\"Prefix\",\"backend\":" BACKEND(
-                          "b") "}]}}]}");
-  f.ings[1] = ingress("older", "2024-01-01T00:00:00Z", NULL,
-                      "{\"defaultBackend\":" BACKEND("a") ",\"rules\":[{\"host\":\"h.test\","
-                      "\"http\":{\"paths\":[{\"path\":\"/\",\"pathType\":\"Prefix\",\"backend\":" BACKEND(
-                          "a") "}]}}]}");
+  f.ings[0] = ingress(
+      "newer", "2024-02-01T00:00:00Z", NULL,
+      "{\"defaultBackend\":" BACKEND(
+          "b") ",\"rules\":[{\"host\":\"h.test\","
+               "\"http\":{\"paths\":[{\"path\":\"/\",\"pathType\":\"Prefix\",\"backend\":" BACKEND(
+                   "b") "}]}}]}");
+  f.ings[1] = ingress(
+      "older", "2024-01-01T00:00:00Z", NULL,
+      "{\"defaultBackend\":" BACKEND(
+          "a") ",\"rules\":[{\"host\":\"h.test\","
+               "\"http\":{\"paths\":[{\"path\":\"/\",\"pathType\":\"Prefix\",\"backend\":" BACKEND(
+                   "a") "}]}}]}");
   f.svcs[0] = service("a");
   f.svcs[1] = service("b");
   fx_build(&f);
@@ -359,7 +374,8 @@ TEST(class_selection_and_unsafe_paths)
   json_t *named = J("{\"spec\":{\"ingressClassName\":\"nginx\"}}");
   json_t *other = J("{\"spec\":{\"ingressClassName\":\"traefik\"}}");
   json_t *none = J("{\"spec\":{}}");
-  json_t *legacy = J("{\"metadata\":{\"annotations\":{\"kubernetes.io/ingress.class\":\"nginx\"}}}");
+  json_t *legacy =
+      J("{\"metadata\":{\"annotations\":{\"kubernetes.io/ingress.class\":\"nginx\"}}}");
   CHECK(ingress_is_served(named, "nginx", false));
   CHECK(!ingress_is_served(other, "nginx", true));
   CHECK(ingress_is_served(none, "nginx", true));
@@ -371,10 +387,11 @@ TEST(class_selection_and_unsafe_paths)
   json_decref(legacy);
 
   struct fixture f = {0};
-  f.ings[0] = ingress("evil", "2024-01-01T00:00:00Z", NULL,
-                      "{\"rules\":[{\"host\":\"e.test\",\"http\":{\"paths\":["
-                      "{\"path\":\"/a\\\" { return 200; } #\",\"pathType\":\"ImplementationSpecific\","
-                      "\"backend\":" BACKEND("a") "}]}}]}");
+  f.ings[0] =
+      ingress("evil", "2024-01-01T00:00:00Z", NULL,
+              "{\"rules\":[{\"host\":\"e.test\",\"http\":{\"paths\":["
+              "{\"path\":\"/a\\\" { return 200; } #\",\"pathType\":\"ImplementationSpecific\","
+              "\"backend\":" BACKEND("a") "}]}}]}");
   fx_build(&f);
   CHECK(strstr(f.conf, "return 200") == NULL);
   CHECK_INT((long)f.m.n_problems, 1);

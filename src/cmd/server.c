@@ -10,6 +10,7 @@
 #include "cmd/cmd.h"
 #include "cmd/server_bootstrap.h"
 #include "controllers/manager.h"
+#include "ingress/ingress.h"
 #include "lib/log.h"
 #include "lib/mem.h"
 #include "registry/registry.h"
@@ -35,6 +36,9 @@ struct server_flags {
   bool disable_controller_manager;
   bool disable_scheduler;
   bool disable_leader_election;
+  bool disable_ingress;
+  int ingress_http_port;
+  int ingress_https_port;
   const char *token;
   const char *node_name;
   const char *cluster_cidr;
@@ -71,6 +75,9 @@ server_usage(FILE *out)
           "  --disable-leader-election    run the scheduler and controllers without\n"
           "                               holding their Leases (kube-system/kube-scheduler,\n"
           "                               kube-system/kube-controller-manager)\n"
+          "  --disable-ingress            do not run the ingress controller (nginx)\n"
+          "  --ingress-http-port PORT     ingress HTTP port (default 80)\n"
+          "  --ingress-https-port PORT    ingress HTTPS port (default 443)\n"
           "  --simulate N                 also run N simulated nodes (sim-node-0000 ...)\n"
           "  --simulate-ready-delay MS    their pods turn Ready MS after Running (default 0)\n"
           "  --node-monitor-grace-period S  heartbeat grace before a node is Unknown (default 40)\n"
@@ -92,6 +99,9 @@ parse_flags(int argc, char **argv, struct server_flags *f)
       {"disable-controller-manager", no_argument, NULL, 'C'},
       {"disable-scheduler", no_argument, NULL, 'Z'},
       {"disable-leader-election", no_argument, NULL, 'L'},
+      {"disable-ingress", no_argument, NULL, 'I'},
+      {"ingress-http-port", required_argument, NULL, 'H'},
+      {"ingress-https-port", required_argument, NULL, 'T'},
       {"token", required_argument, NULL, 't'},
       {"node-name", required_argument, NULL, 'n'},
       {"cluster-cidr", required_argument, NULL, 'c'},
@@ -141,6 +151,15 @@ parse_flags(int argc, char **argv, struct server_flags *f)
       break;
     case 'L':
       f->disable_leader_election = true;
+      break;
+    case 'I':
+      f->disable_ingress = true;
+      break;
+    case 'H':
+      f->ingress_http_port = atoi(optarg);
+      break;
+    case 'T':
+      f->ingress_https_port = atoi(optarg);
       break;
     case 't':
       f->token = optarg;
@@ -380,6 +399,8 @@ cmd_server(int argc, char **argv)
   k8c_client *le_client = NULL;
   k8c_client *sim_client = NULL;
   simnodes *sim = NULL;
+  k8c_client *ingress_client = NULL;
+  struct ingress_controller *ingress = NULL;
   struct apiserver *api = apiserver_start(&acfg, &err);
   int rc = 1;
   if (api == NULL) {
@@ -417,6 +438,24 @@ cmd_server(int argc, char **argv)
       goto out;
     }
   }
+  if (!f.disable_ingress) {
+    char *data = realpath(f.data_dir, NULL);
+    char *state = xasprintf("%s/server/ingress", data ? data : f.data_dir);
+    ingress_client = client_inprocess_new(&reg, "k8c-ingress");
+    struct ingress_config icfg = {
+        .state_dir = state,
+        .http_address = strcmp(f.bind_address, "0.0.0.0") ? f.bind_address : NULL,
+        .http_port = f.ingress_http_port,
+        .https_port = f.ingress_https_port,
+        .publish_address = f.advertise_address};
+    ingress = ingress_start(ingress_client, NULL, &icfg, &err);
+    free(state);
+    free(data);
+    if (ingress == NULL) {
+      log_error("k8c server: ingress: %s", err.message);
+      goto out;
+    }
+  }
   if (f.write_kubeconfig && f.write_kubeconfig[0]) {
     char *url = xasprintf("https://%s:%d",
                           strchr(f.advertise_address, ':') ? "[::1]" : f.advertise_address, f.port);
@@ -439,6 +478,9 @@ cmd_server(int argc, char **argv)
   log_info("k8c server: signal %d, shutting down", sig);
   rc = 0;
 out:
+  ingress_stop(ingress);
+  if (ingress_client)
+    client_free(ingress_client);
   simnodes_stop(sim);
   if (sim_client)
     client_free(sim_client);

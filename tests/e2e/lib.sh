@@ -43,7 +43,7 @@ server_start() {
   PORT=${PORT:-$(free_port)}
   KUBECONFIG_FILE=$E2E_TMP/kubeconfig.yaml
   "$K8C_BIN" server --data-dir "$DATA_DIR" --https-listen-port "$PORT" --bind-address 127.0.0.1 \
-    --write-kubeconfig "$KUBECONFIG_FILE" --disable-agent "$@" >>"$E2E_TMP/server.log" 2>&1 &
+    --write-kubeconfig "$KUBECONFIG_FILE" --disable-agent ${INGRESS_FLAGS---disable-ingress} "$@" >>"$E2E_TMP/server.log" 2>&1 &
   SERVER_PID=$!
   local i
   for i in $(seq 1 500); do

@@ -7,6 +7,7 @@
 #include "apiserver/token.h"
 #include "client/client.h"
 #include "client/leaderelection.h"
+#include "cmd/agent_flags.h"
 #include "cmd/cmd.h"
 #include "cmd/server_bootstrap.h"
 #include "controllers/manager.h"
@@ -23,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 struct server_flags {
   const char *data_dir;
@@ -46,6 +48,7 @@ struct server_flags {
   int simulate;
   int simulate_ready_delay_ms;
   int node_monitor_grace; /* seconds without a heartbeat before a node is Unknown */
+  struct kubelet_config agent; /* the in-process node agent's flags */
 };
 
 static void
@@ -75,6 +78,7 @@ server_usage(FILE *out)
           "  --simulate-ready-delay MS    their pods turn Ready MS after Running (default 0)\n"
           "  --node-monitor-grace-period S  heartbeat grace before a node is Unknown (default 40)\n"
           "  -v, --v LEVEL                log verbosity 0-3 (default 2)\n");
+  agent_flags_usage(out);
 }
 
 static int
@@ -101,6 +105,7 @@ parse_flags(int argc, char **argv, struct server_flags *f)
       {"simulate-ready-delay", required_argument, NULL, 'R'},
       {"node-monitor-grace-period", required_argument, NULL, 'G'},
       {"v", required_argument, NULL, 'v'},
+      AGENT_FLAG_OPTIONS,
       {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0},
   };
@@ -172,9 +177,16 @@ parse_flags(int argc, char **argv, struct server_flags *f)
     case 'h':
       server_usage(stdout);
       exit(0);
-    default:
+    default: {
+      int bad = 0;
+      if (agent_flag_set(&f->agent, c, optarg, &bad)) {
+        if (bad == 0)
+          break;
+        fprintf(stderr, "k8c server: invalid value \"%s\"\n", optarg);
+      }
       server_usage(stderr);
       return -1;
+    }
     }
   }
   if (f->port <= 0 || f->port > 65535) {
@@ -378,6 +390,10 @@ cmd_server(int argc, char **argv)
   k8c_client *le_client = NULL;
   k8c_client *sim_client = NULL;
   simnodes *sim = NULL;
+  k8c_client *agent_client = NULL;
+  struct kubelet *kubelet = NULL;
+  char *agent_data_dir = NULL;
+  char host[256] = "";
   struct apiserver *api = apiserver_start(&acfg, &err);
   int rc = 1;
   if (api == NULL) {
@@ -415,6 +431,18 @@ cmd_server(int argc, char **argv)
       goto out;
     }
   }
+  if (!f.disable_agent) {
+    if (f.node_name == NULL || f.node_name[0] == '\0')
+      f.node_name = gethostname(host, sizeof host) == 0 && host[0] ? host : "k8c-node";
+    agent_client = client_inprocess_new(&reg, "kubelet");
+    f.agent.node_name = f.node_name;
+    agent_flags_finish(&f.agent, f.data_dir, &agent_data_dir);
+    kubelet = kubelet_start(agent_client, &f.agent, &err);
+    if (kubelet == NULL) {
+      log_error("k8c server: node agent: %s", err.message);
+      goto out;
+    }
+  }
   if (f.write_kubeconfig && f.write_kubeconfig[0]) {
     char *url = xasprintf("https://%s:%d",
                           strchr(f.advertise_address, ':') ? "[::1]" : f.advertise_address, f.port);
@@ -437,6 +465,10 @@ cmd_server(int argc, char **argv)
   log_info("k8c server: signal %d, shutting down", sig);
   rc = 0;
 out:
+  kubelet_stop(kubelet);
+  if (agent_client)
+    client_free(agent_client);
+  free(agent_data_dir);
   simnodes_stop(sim);
   if (sim_client)
     client_free(sim_client);

@@ -98,7 +98,10 @@ worker_main(void *arg)
   struct kubelet *kl = arg;
   char *key = NULL;
   while (workqueue_get(kl->queue, &key)) {
+    int64_t t0 = kubelet_now_ms();
     int64_t again = podworker_sync(kl, key);
+    log_debug("kubelet: sync %s took %lld ms (again %lld)", key, (long long)(kubelet_now_ms() - t0),
+              (long long)again);
     if (again >= 0)
       workqueue_add_after(kl->queue, key, again);
     workqueue_done(kl->queue, key);
@@ -208,7 +211,7 @@ copy_config(struct kubelet_config *dst, const struct kubelet_config *src)
   if (dst->lease_period_ms <= 0)
     dst->lease_period_ms = 10000;
   if (dst->workers <= 0)
-    dst->workers = 4;
+    dst->workers = 8;
 }
 
 static void

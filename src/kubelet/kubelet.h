@@ -30,7 +30,7 @@ struct kubelet_config {
   int64_t pids_limit;            /* per container; 0 = unlimited; default 0 */
   int status_period_ms;          /* node status; 0 = 10000 */
   int lease_period_ms;           /* Lease renewal; 0 = 10000 */
-  int workers;                   /* pod workers; 0 = 4 */
+  int workers;                   /* pod workers; 0 = 8 */
 };
 
 struct kubelet;

@@ -563,7 +563,9 @@ ensure_sandbox(struct kubelet *kl, struct kpod *p, const json_t *pod, k8c_err *e
       .ports = ports,
       .n_ports = n_ports,
   };
+  int64_t t0 = kubelet_now_ms();
   int rc = runtime_sandbox_create(kl->rt, &ss, &p->sandbox, err);
+  log_debug("kubelet: %s: sandbox in %lld ms", p->key, (long long)(kubelet_now_ms() - t0));
   if (rc == 0)
     p->has_sandbox = true;
   strv_free_n(ns, n_ns);

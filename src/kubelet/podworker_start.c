@@ -191,6 +191,7 @@ create_and_start(struct kubelet *kl, struct kpod *p, const json_t *pod, const js
     waiting(c, "CreateContainerConfigError", xstrdup(err->message));
     goto out;
   }
+  int64_t t0 = kubelet_now_ms();
   if (runtime_container_create(kl->rt, &b.spec, err) < 0) {
     waiting(c, "CreateContainerError", xstrdup(err->message));
     goto out;
@@ -201,6 +202,8 @@ create_and_start(struct kubelet *kl, struct kpod *p, const json_t *pod, const js
     podworker_remove_container(kl, id);
     goto out;
   }
+  log_debug("kubelet: %s: container %s created and started in %lld ms", p->key, c->name,
+            (long long)(kubelet_now_ms() - t0));
   event_record(kl->events, pod, "Normal", "Started", "Started container %s", c->name);
   rc = 0;
 out:

@@ -6,6 +6,7 @@
 
 #include "apimachinery/protobuf.h"
 #include "apimachinery/yaml.h"
+#include "apiserver/nodeproxy.h"
 #include "apiserver/scale.h"
 #include "lib/mem.h"
 #include "registry/convert.h"
@@ -177,6 +178,8 @@ handle_resource(struct apiserver *s, struct api_request *r)
   const struct request_info *ri = &r->info;
   struct registry_target t = {ri->res, ri->namespace_, ri->name, ri->subresource};
   k8c_err err = {0};
+  if (nodeproxy_is_pod_stream(ri->resource, ri->group, ri->subresource))
+    return nodeproxy_handle(s, r);
   struct negotiated n;
   bool table_ok = ri->verb == VERB_GET || ri->verb == VERB_LIST;
   if (response_negotiate(r, table_ok && ri->subresource[0] == 0, &n, &err) < 0)

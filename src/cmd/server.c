@@ -375,6 +375,8 @@ cmd_server(int argc, char **argv)
       .token = token,
       .advertise_address = f.advertise_address,
       .reg = &reg,
+      .kubelet_client_cert_pem = pki.kubelet_client_cert_pem,
+      .kubelet_client_key_pem = pki.kubelet_client_key_pem,
   };
   struct compactor *compactor = NULL;
   struct led_component controllers = {.lease = "kube-controller-manager",

@@ -13,6 +13,7 @@ extern const struct controller_def endpointslice_controller_def;
 extern const struct controller_def endpoints_controller_def;
 extern const struct controller_def nodelifecycle_controller_def;
 extern const struct controller_def nodeipam_controller_def;
+extern const struct controller_def servicelb_controller_def; /* src/proxy/servicelb.c */
 
 /* clang-format off */
 const struct controller_def *const controllers_table[] = {
@@ -25,6 +26,7 @@ const struct controller_def *const controllers_table[] = {
     &endpoints_controller_def,
     &nodelifecycle_controller_def,
     &nodeipam_controller_def,
+    &servicelb_controller_def,
     NULL,
 };
 /* clang-format on */

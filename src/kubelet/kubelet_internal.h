@@ -17,6 +17,7 @@
 #include "kubelet/nodestatus.h"
 #include "kubelet/probes/probe.h"
 #include "kubelet/runtime/runtime.h"
+#include "kubelet/volumes/volumes.h"
 #include "lib/hashmap.h"
 
 #include <pthread.h>
@@ -53,6 +54,8 @@ struct kpod {
   bool has_sandbox;
   struct sandbox_info sandbox;
   bool volumes_ready;
+  struct pod_volumes volumes; /* prepared by podworker_volumes_setup */
+  int64_t volumes_refresh_ms; /* next live update of their content (monotonic) */
   char *start_time; /* RFC 3339, when first seen */
   struct kcontainer *cs;
   size_t n_cs;
@@ -141,7 +144,8 @@ void podworker_remove_container(struct kubelet *kl, const char *id);
 /* ---------- podworker_volumes.c ---------- */
 /* <data>/pods/<uid>. Caller frees. */
 char *podworker_pod_dir(struct kubelet *kl, const char *uid);
-/* Prepares the pod's volumes (hook for src/kubelet/volumes/). */
+/* Prepares the pod's volumes once; on later calls refreshes their content (at most
+ * every 10 s). */
 int podworker_volumes_setup(struct kubelet *kl, struct kpod *p, const json_t *pod, k8c_err *err);
 int podworker_volume_mounts(struct kubelet *kl, struct kpod *p, const json_t *pod,
                             const json_t *container, const struct env_list *env,

@@ -61,6 +61,7 @@ kpod_free(struct kpod *p)
   free(p->cs);
   if (p->has_sandbox)
     sandbox_info_free(&p->sandbox);
+  pod_volumes_clear(&p->volumes);
   json_decref(p->last_status);
   free(p->uid);
   free(p->key);
@@ -594,14 +595,11 @@ sync_running(struct kubelet *kl, struct kpod *p, const json_t *pod)
     status_manager_sync(kl, p, pod);
     return 5000;
   }
-  if (!p->volumes_ready) {
-    if (podworker_volumes_setup(kl, p, pod, &err) < 0) {
-      event_record(kl->events, pod, "Warning", "FailedMount", "%s", err.message);
-      k8c_err_clear(&err);
-      status_manager_sync(kl, p, pod);
-      return 5000;
-    }
-    p->volumes_ready = true;
+  if (podworker_volumes_setup(kl, p, pod, &err) < 0) {
+    event_record(kl->events, pod, "Warning", "FailedMount", "%s", err.message);
+    k8c_err_clear(&err);
+    status_manager_sync(kl, p, pod);
+    return 5000;
   }
   bool inits_done = true;
   for (size_t i = 0; i < p->n_cs && inits_done; i++) {

@@ -109,5 +109,6 @@ podworker_kill_pod(struct kubelet *kl, struct kpod *p, const json_t *pod, int gr
     sandbox_info_free(&p->sandbox);
   p->has_sandbox = false;
   p->volumes_ready = false;
+  pod_volumes_clear(&p->volumes);
   return rc;
 }

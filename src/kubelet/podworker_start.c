@@ -106,44 +106,6 @@ image_file(char **lowerdirs, const char *rel)
   return NULL;
 }
 
-static json_t *
-get_object(struct kubelet *kl, const struct api_resource *res, const char *ns, const char *name,
-           k8c_err *err)
-{
-  json_t *obj = NULL;
-  if (client_get(kl->client, res, ns, name, &obj, err) < 0) {
-    if (err->status == 404) {
-      k8c_err_clear(err);
-      return NULL;
-    }
-    return NULL;
-  }
-  return obj;
-}
-
-static json_t *
-get_configmap(void *ctx, const char *ns, const char *name, k8c_err *err)
-{
-  struct kubelet *kl = ctx;
-  return get_object(kl, kl->configmaps_res, ns, name, err);
-}
-
-static json_t *
-get_secret(void *ctx, const char *ns, const char *name, k8c_err *err)
-{
-  struct kubelet *kl = ctx;
-  return get_object(kl, kl->secrets_res, ns, name, err);
-}
-
-void
-podworker_env_sources(struct kubelet *kl, struct env_sources *src)
-{
-  *src = (struct env_sources){.ctx = kl,
-                              .get_configmap = get_configmap,
-                              .get_secret = get_secret,
-                              .node_allocatable = kl->allocatable};
-}
-
 /* Creates and starts the run; -1 with err (nothing left behind). */
 static int
 create_and_start(struct kubelet *kl, struct kpod *p, const json_t *pod, const json_t *cj,

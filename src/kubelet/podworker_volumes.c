@@ -1,16 +1,19 @@
-/* podworker_volumes.c — the pod worker's hook for volumes. The volume plugins live in
- * src/kubelet/volumes/ (volumes_setup / volumes_mounts_for_container / volumes_teardown);
- * until they are joined here, this file supports pods without volumes and emptyDir
- * (a directory under the pod dir, or a tmpfs for medium Memory) and reports every other
- * kind as a FailedMount. One place to change when the plugins land. */
+/* podworker_volumes.c — the pod worker's side of volumes: the sources the volume
+ * plugins (src/kubelet/volumes/) read from — ConfigMaps, Secrets, PVCs and PVs fetched
+ * through the agent's API client, the node's allocatable — and the calls that prepare a
+ * pod's volumes once, refresh the content of configMap/secret/downwardAPI/projected
+ * volumes on later syncs (live updates), give each container its mounts, and tear them
+ * down with the pod. */
 #include "kubelet/kubelet_internal.h"
 
-#include "kubelet/runtime/fsutil.h"
 #include "lib/log.h"
 #include "lib/mem.h"
 
+#include <errno.h>
 #include <string.h>
-#include <sys/mount.h>
+#include <unistd.h>
+
+#define VOLUME_REFRESH_MS 10000
 
 char *
 podworker_pod_dir(struct kubelet *kl, const char *uid)
@@ -18,34 +21,90 @@ podworker_pod_dir(struct kubelet *kl, const char *uid)
   return xasprintf("%s/pods/%s", kl->cfg.data_dir, uid);
 }
 
-static char *
-empty_dir_path(struct kubelet *kl, const char *uid, const char *name)
+/* A namespaced or cluster-scoped object, NULL (no error) when it does not exist. */
+static json_t *
+get_object(struct kubelet *kl, const struct api_resource *res, const char *ns, const char *name,
+           k8c_err *err)
 {
-  return xasprintf("%s/pods/%s/volumes/kubernetes.io~empty-dir/%s", kl->cfg.data_dir, uid, name);
+  json_t *obj = NULL;
+  if (client_get(kl->client, res, ns, name, &obj, err) < 0) {
+    if (err->status == 404)
+      k8c_err_clear(err);
+    return NULL;
+  }
+  return obj;
+}
+
+static json_t *
+get_configmap(void *ctx, const char *ns, const char *name, k8c_err *err)
+{
+  struct kubelet *kl = ctx;
+  return get_object(kl, kl->configmaps_res, ns, name, err);
+}
+
+static json_t *
+get_secret(void *ctx, const char *ns, const char *name, k8c_err *err)
+{
+  struct kubelet *kl = ctx;
+  return get_object(kl, kl->secrets_res, ns, name, err);
+}
+
+static json_t *
+get_pvc(void *ctx, const char *ns, const char *name, k8c_err *err)
+{
+  struct kubelet *kl = ctx;
+  return get_object(kl, api_resource_find("", "v1", "persistentvolumeclaims"), ns, name, err);
+}
+
+static json_t *
+get_pv(void *ctx, const char *name, k8c_err *err)
+{
+  struct kubelet *kl = ctx;
+  return get_object(kl, api_resource_find("", "v1", "persistentvolumes"), "", name, err);
+}
+
+void
+podworker_env_sources(struct kubelet *kl, struct env_sources *src)
+{
+  *src = (struct env_sources){.ctx = kl,
+                              .get_configmap = get_configmap,
+                              .get_secret = get_secret,
+                              .node_allocatable = kl->allocatable};
+}
+
+static void
+volume_sources(struct kubelet *kl, struct volume_sources *src)
+{
+  memset(src, 0, sizeof *src);
+  podworker_env_sources(kl, &src->objects);
+  src->get_pvc = get_pvc;
+  src->get_pv = get_pv;
 }
 
 int
 podworker_volumes_setup(struct kubelet *kl, struct kpod *p, const json_t *pod, k8c_err *err)
 {
-  size_t i;
-  const json_t *v;
-  json_array_foreach (json_object_get(json_object_get(pod, "spec"), "volumes"), i, v) {
-    const char *name = json_string_value(json_object_get(v, "name")) ?: "";
-    const json_t *ed = json_object_get(v, "emptyDir");
-    if (ed == NULL)
-      return k8c_error(err, 422, K8C_REASON_INVALID,
-                       "MountVolume.SetUp failed for volume \"%s\" : volume kind not supported by "
-                       "this agent yet",
-                       name);
-    cleanup_free char *path = empty_dir_path(kl, p->uid, name);
-    if (fs_mkdir_p(path, 0777, err) < 0)
-      return -1;
-    const char *medium = json_string_value(json_object_get(ed, "medium"));
-    if (medium && strcmp(medium, "Memory") == 0 &&
-        mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0777") < 0)
-      return k8c_error(err, 500, K8C_REASON_INTERNAL,
-                       "MountVolume.SetUp failed for volume \"%s\" : tmpfs: %m", name);
+  struct volume_sources src;
+  volume_sources(kl, &src);
+  cleanup_free char *dir = podworker_pod_dir(kl, p->uid);
+  if (p->volumes_ready) {
+    /* live updates of configMap/secret/downwardAPI/projected content */
+    int64_t now = kubelet_now_ms();
+    if (now < p->volumes_refresh_ms)
+      return 0;
+    p->volumes_refresh_ms = now + VOLUME_REFRESH_MS;
+    k8c_err uerr = {0};
+    if (volumes_update(pod, dir, &src, &p->volumes, &uerr) < 0) {
+      log_debug("kubelet: %s: volume update: %s", p->key, uerr.message);
+      k8c_err_clear(&uerr);
+    }
+    return 0;
   }
+  pod_volumes_clear(&p->volumes);
+  if (volumes_setup(pod, dir, &src, &p->volumes, err) < 0)
+    return -1;
+  p->volumes_ready = true;
+  p->volumes_refresh_ms = kubelet_now_ms() + VOLUME_REFRESH_MS;
   return 0;
 }
 
@@ -54,63 +113,27 @@ podworker_volume_mounts(struct kubelet *kl, struct kpod *p, const json_t *pod,
                         const json_t *container, const struct env_list *env,
                         struct mount_spec **mounts, size_t *n, k8c_err *err)
 {
-  (void)pod;
-  (void)env;
-  const json_t *vms = json_object_get(container, "volumeMounts");
-  *mounts = xcalloc(json_array_size(vms) + 1, sizeof **mounts);
-  *n = 0;
-  size_t i;
-  const json_t *vm;
-  json_array_foreach (vms, i, vm) {
-    const char *name = json_string_value(json_object_get(vm, "name")) ?: "";
-    const char *dest = json_string_value(json_object_get(vm, "mountPath")) ?: "";
-    const char *sub = json_string_value(json_object_get(vm, "subPath"));
-    char *src = empty_dir_path(kl, p->uid, name);
-    if (sub && *sub) {
-      if (strstr(sub, "..")) {
-        free(src);
-        return k8c_error(err, 422, K8C_REASON_INVALID, "subPath \"%s\" must not contain '..'",
-                         sub);
-      }
-      char *full = xasprintf("%s/%s", src, sub);
-      free(src);
-      src = full;
-      if (fs_mkdir_p(src, 0777, err) < 0) {
-        free(src);
-        return -1;
-      }
-    }
-    (*mounts)[*n] = (struct mount_spec){.kind = MOUNT_BIND,
-                                        .source = src,
-                                        .destination = xstrdup(dest),
-                                        .readonly = json_is_true(json_object_get(vm, "readOnly"))};
-    (*n)++;
-  }
-  return 0;
+  (void)kl;
+  return volumes_mounts_for_container(pod, container, &p->volumes, env, mounts, n, err);
 }
 
 void
 podworker_volume_mounts_free(struct mount_spec *mounts, size_t n)
 {
-  for (size_t i = 0; i < n; i++) {
-    free((char *)mounts[i].source);
-    free((char *)mounts[i].destination);
-  }
-  free(mounts);
+  volumes_mounts_free(mounts, n);
 }
 
 void
 podworker_volumes_teardown(struct kubelet *kl, const char *uid)
 {
   cleanup_free char *dir = podworker_pod_dir(kl, uid);
-  char **mounts = fs_mounts_under(dir);
-  for (size_t i = 0; mounts[i]; i++)
-    if (umount2(mounts[i], MNT_DETACH) < 0)
-      log_warn("kubelet: unmounting %s: %m", mounts[i]);
-  fs_strv_free(mounts);
   k8c_err err = {0};
-  if (fs_remove_tree(dir, &err) < 0) {
-    log_warn("kubelet: removing %s: %s", dir, err.message);
+  if (volumes_teardown(dir, &err) < 0) {
+    log_warn("kubelet: tearing down the volumes of pod %s: %s", uid, err.message);
     k8c_err_clear(&err);
+    return;
+  }
+  if (rmdir(dir) < 0 && errno != ENOENT) {
+    /* other files of the pod dir (none today): left for the next teardown */
   }
 }

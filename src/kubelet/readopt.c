@@ -97,7 +97,6 @@ readopt_run(struct kubelet *kl)
     if (runtime_sandbox_get(kl->rt, sandboxes[s], &p->sandbox, &err) == 0)
       p->has_sandbox = true;
     k8c_err_clear(&err);
-    p->volumes_ready = true;
     hashmap_put(by_uid, p->uid, p);
   }
   for (size_t i = 0; ids[i]; i++) {

@@ -2,7 +2,8 @@
  * SQLite store, with real crun, conmon and CNI, pulling a busybox image built by
  * tests/lib/image_fixture.sh from a local docker-registry mirroring docker.io. The test
  * plays the scheduler (spec.nodeName) and the node IPAM controller (spec.podCIDR).
- * Checks: a pod runs with the right environment and status; an exiting container is
+ * Checks: a pod runs with the right environment, status and volumes (configMap,
+ * emptyDir); an exiting container is
  * restarted at once, then backs off (CrashLoopBackOff); an agent restart re-adopts the
  * running container; deletion stops everything and leaves no container, namespace,
  * mount, veth, cgroup, process or log behind. Needs root; fails loudly otherwise. */
@@ -336,14 +337,19 @@ TEST(pod_runs_restarts_readopts_and_leaves_nothing)
   if (!setup())
     return;
   /* 1. a pod runs with its environment */
+  CHECK_INT(create_configmap(&fx.api, "cfg", NULL, "{\"greeting\":\"from-cm\"}"), 0);
   CHECK_INT(create_pod("envpod",
                        "[{\"name\":\"main\",\"image\":\"busybox:1.36\",\"command\":[\"sh\",\"-c\","
-                       "\"echo msg=$(GREETING) pod=$POD_NAME ip=$POD_IP; exec sleep 600\"],"
+                       "\"echo msg=$(GREETING) pod=$POD_NAME ip=$POD_IP cm=$(cat /cfg/greeting);"
+                       " echo x >/scratch/f && exec sleep 600\"],"
+                       "\"volumeMounts\":[{\"name\":\"cfg\",\"mountPath\":\"/cfg\"},"
+                       "{\"name\":\"scratch\",\"mountPath\":\"/scratch\"}],"
                        "\"env\":[{\"name\":\"GREETING\",\"value\":\"hello\"},"
                        "{\"name\":\"POD_NAME\",\"valueFrom\":{\"fieldRef\":{\"fieldPath\":"
                        "\"metadata.name\"}}},{\"name\":\"POD_IP\",\"valueFrom\":{\"fieldRef\":"
                        "{\"fieldPath\":\"status.podIP\"}}}]}]",
-                       NULL),
+                       "\"volumes\":[{\"name\":\"cfg\",\"configMap\":{\"name\":\"cfg\"}},"
+                       "{\"name\":\"scratch\",\"emptyDir\":{}}]"),
             0);
   long long t0 = fixture_now_ms();
   json_t *pod = wait_pod("envpod", running_ready, 20000);
@@ -367,6 +373,7 @@ TEST(pod_runs_restarts_readopts_and_leaves_nothing)
     usleep(50000);
   }
   CHECK(log && strstr(log, " stdout F msg=hello pod=envpod ip=") != NULL);
+  CHECK(log && strstr(log, " cm=from-cm\n") != NULL);
   free(log);
 
   /* 2. an exiting container: restarted at once, then CrashLoopBackOff */

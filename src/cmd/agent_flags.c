@@ -48,6 +48,13 @@ agent_flag_set(struct kubelet_config *cfg, int ch, const char *arg, int *bad)
   case AGENT_FLAG_BRIDGE:
     cfg->bridge = arg;
     return true;
+  case AGENT_FLAG_KUBELET_PORT:
+    cfg->port = atoi(arg);
+    if (cfg->port == 0) /* "0": any free port */
+      cfg->port = -1;
+    if (cfg->port > 65535)
+      *bad = -1;
+    return true;
   default:
     return false;
   }
@@ -66,7 +73,8 @@ agent_flags_usage(FILE *out)
         "  --cluster-domain DOMAIN      cluster domain (default cluster.local)\n"
         "  --pids-limit N               per-container PID limit (default unlimited)\n"
         "  --cgroup-parent NAME         cgroup that holds the pods (default k8c)\n"
-        "  --bridge NAME                the pod network's bridge (default k8c0)\n",
+        "  --bridge NAME                the pod network's bridge (default k8c0)\n"
+        "  --kubelet-port PORT          logs/exec/port-forward endpoint (default 10250; 0: any)\n",
         out);
 }
 

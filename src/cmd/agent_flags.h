@@ -22,6 +22,7 @@ enum {
   AGENT_FLAG_PIDS_LIMIT,
   AGENT_FLAG_CGROUP_PARENT,
   AGENT_FLAG_BRIDGE,
+  AGENT_FLAG_KUBELET_PORT,
 };
 
 #define AGENT_FLAG_OPTIONS                                                                         \
@@ -34,7 +35,8 @@ enum {
       {"cluster-domain", required_argument, NULL, AGENT_FLAG_CLUSTER_DOMAIN},                      \
       {"pids-limit", required_argument, NULL, AGENT_FLAG_PIDS_LIMIT},                              \
       {"cgroup-parent", required_argument, NULL, AGENT_FLAG_CGROUP_PARENT},                        \
-      {"bridge", required_argument, NULL, AGENT_FLAG_BRIDGE}
+      {"bridge", required_argument, NULL, AGENT_FLAG_BRIDGE},                                      \
+      {"kubelet-port", required_argument, NULL, AGENT_FLAG_KUBELET_PORT}
 
 /* Applies flag ch (a getopt result) to cfg; false if ch is not an agent flag. -1 is
  * stored in *bad when the value is invalid. */

@@ -4,6 +4,7 @@
 #include "agent/simnodes.h"
 #include "apiserver/kubeconfig.h"
 #include "apiserver/pki.h"
+#include "apiserver/secure_file.h"
 #include "apiserver/token.h"
 #include "client/client.h"
 #include "client/leaderelection.h"
@@ -395,6 +396,7 @@ cmd_server(int argc, char **argv)
   k8c_client *agent_client = NULL;
   struct kubelet *kubelet = NULL;
   char *agent_data_dir = NULL;
+  char *kubelet_cert = NULL, *kubelet_key = NULL;
   char host[256] = "";
   struct apiserver *api = apiserver_start(&acfg, &err);
   int rc = 1;
@@ -439,6 +441,16 @@ cmd_server(int argc, char **argv)
     agent_client = client_inprocess_new(&reg, "kubelet");
     f.agent.node_name = f.node_name;
     agent_flags_finish(&f.agent, f.data_dir, &agent_data_dir);
+    /* the streaming endpoint's certificate, from this server's own CA */
+    const char *sans[] = {f.node_name, NULL};
+    if (pki_issue_serving_cert(&pki, f.node_name, sans, NULL, &kubelet_cert, &kubelet_key, &err) <
+        0) {
+      log_error("k8c server: node agent certificate: %s", err.message);
+      goto out;
+    }
+    f.agent.serving_cert_pem = kubelet_cert;
+    f.agent.serving_key_pem = kubelet_key;
+    f.agent.client_ca_pem = pki.client_ca_cert_pem;
     kubelet = kubelet_start(agent_client, &f.agent, &err);
     if (kubelet == NULL) {
       log_error("k8c server: node agent: %s", err.message);
@@ -471,6 +483,9 @@ out:
   if (agent_client)
     client_free(agent_client);
   free(agent_data_dir);
+  free(kubelet_cert);
+  if (kubelet_key)
+    secure_free_secret(kubelet_key);
   simnodes_stop(sim);
   if (sim_client)
     client_free(sim_client);

@@ -206,6 +206,8 @@ copy_config(struct kubelet_config *dst, const struct kubelet_config *src)
   dst->cluster_domain = xstrdup(or_default(src->cluster_domain, "cluster.local"));
   dst->cgroup_parent = xstrdup(or_default(src->cgroup_parent, "k8c"));
   dst->bridge = xstrdup(or_default(src->bridge, "k8c0"));
+  /* only used during kubelet_start: not copied */
+  dst->serving_cert_pem = dst->serving_key_pem = dst->client_ca_pem = NULL;
   if (dst->status_period_ms <= 0)
     dst->status_period_ms = 10000;
   if (dst->lease_period_ms <= 0)
@@ -273,6 +275,21 @@ kubelet_start(k8c_client *client, const struct kubelet_config *cfg, k8c_err *err
       goto fail;
   }
   kl->events = event_recorder_new(client, "kubelet", kl->cfg.node_name);
+  kl->kubelet_port = KUBELET_DEFAULT_PORT;
+  if (cfg->serving_cert_pem && cfg->serving_key_pem && cfg->client_ca_pem) {
+    streaming_backend_init(kl, &kl->stream_backend);
+    struct streaming_server_config scfg = {
+        .bind_address = kl->cfg.node_ip,
+        .port = cfg->port < 0 ? 0 : cfg->port == 0 ? KUBELET_DEFAULT_PORT : cfg->port,
+        .serving_cert_pem = cfg->serving_cert_pem,
+        .serving_key_pem = cfg->serving_key_pem,
+        .client_ca_pem = cfg->client_ca_pem,
+        .backend = &kl->stream_backend};
+    kl->stream = streaming_server_start(&scfg, err);
+    if (kl->stream == NULL)
+      goto fail;
+    kl->kubelet_port = streaming_server_port(kl->stream);
+  }
   if (pthread_create(&kl->main_thread, NULL, main_thread, kl) != 0) {
     k8c_error(err, 500, K8C_REASON_INTERNAL, "kubelet: cannot start its thread");
     goto fail;
@@ -280,6 +297,8 @@ kubelet_start(k8c_client *client, const struct kubelet_config *cfg, k8c_err *err
   kl->main_started = true;
   return kl;
 fail:
+  if (kl->stream)
+    streaming_server_stop(kl->stream);
   kubelet_free(kl);
   return NULL;
 }
@@ -345,6 +364,9 @@ kubelet_stop(struct kubelet *kl)
 {
   if (kl == NULL)
     return;
+  if (kl->stream)
+    streaming_server_stop(kl->stream);
+  kl->stream = NULL;
   pthread_mutex_lock(&kl->lock);
   kl->stopping = true;
   pthread_cond_broadcast(&kl->changed);

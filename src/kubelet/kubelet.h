@@ -31,6 +31,13 @@ struct kubelet_config {
   int status_period_ms;          /* node status; 0 = 10000 */
   int lease_period_ms;           /* Lease renewal; 0 = 10000 */
   int workers;                   /* pod workers; 0 = 8 */
+  /* The streaming endpoint (logs, exec, port-forward) the API server proxies to: served
+   * only when a serving certificate and the client CA (that signed the API server's
+   * kubelet-client certificate) are given. */
+  const char *serving_cert_pem;
+  const char *serving_key_pem;
+  const char *client_ca_pem;
+  int port; /* 0 = 10250; -1 = any free port */
 };
 
 struct kubelet;

@@ -17,6 +17,7 @@
 #include "kubelet/nodestatus.h"
 #include "kubelet/probes/probe.h"
 #include "kubelet/runtime/runtime.h"
+#include "kubelet/server/server.h"
 #include "kubelet/volumes/volumes.h"
 #include "lib/hashmap.h"
 
@@ -95,6 +96,10 @@ struct kubelet {
   pthread_t pleg_thread;
   bool pleg_started;
   hashmap *pleg_seen; /* container id -> heap "status:finished" string */
+
+  struct stream_backend stream_backend;
+  struct streaming_server *stream; /* logs/exec/port-forward; NULL without certificates */
+  int kubelet_port;                /* its port, reported in daemonEndpoints */
 };
 
 /* ---------- kubelet.c ---------- */
@@ -163,6 +168,10 @@ void status_manager_sync(struct kubelet *kl, struct kpod *p, const json_t *pod);
 /* ---------- pleg.c ---------- */
 int pleg_start(struct kubelet *kl, k8c_err *err);
 void pleg_stop(struct kubelet *kl);
+
+/* ---------- streaming.c ---------- */
+/* The backend the streaming server calls for logs, exec and port-forward. */
+void streaming_backend_init(struct kubelet *kl, struct stream_backend *b);
 
 /* ---------- readopt.c ---------- */
 /* Matches the runtime's sandboxes and containers with the informer's pods (records for

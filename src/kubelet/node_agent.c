@@ -103,6 +103,8 @@ post_status(struct kubelet *kl, json_t *old_status, bool *pressure_out, k8c_err 
   cleanup_free char *now = kubelet_now_rfc3339();
   cleanup_json json_t *images = images_json(kl);
   json_t *status = node_status_build(&kl->facts, &p, old_status, images, now);
+  json_object_set_new(status, "daemonEndpoints",
+                      json_pack("{s:{s:i}}", "kubeletEndpoint", "Port", kl->kubelet_port));
   cleanup_json json_t *patch = json_pack("{s:o}", "status", status);
   struct client_write_opts o = {.subresource = "status"};
   return client_patch(kl->client, kl->nodes_res, "", kl->cfg.node_name,

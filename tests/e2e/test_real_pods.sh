@@ -4,7 +4,8 @@
 # docker-registry serving as docker.io's mirror (registries.yaml) with an nginx image built
 # by the fixture under the seed's name, so the seed's web.yaml runs unchanged. Checks: 3
 # pods Running 1/1 with nginx in separate network namespaces, each pod IP answers HTTP,
-# killing nginx shows RESTARTS 1, a crashing pod goes to CrashLoopBackOff, env from
+# logs/exec/port-forward through the API server, killing nginx shows RESTARTS 1 (and
+# `logs -p` the previous run), a crashing pod goes to CrashLoopBackOff, env from
 # $(VAR) and fieldRef, deleting the Deployment leaves nothing behind (containers, netns,
 # mounts, veths, cgroups, processes, logs). Cleans up even on failure.
 source "$(dirname "$0")/lib.sh"
@@ -62,7 +63,7 @@ agent_server_start() {
   "$K8C_BIN" server --data-dir "$DATA_DIR" --https-listen-port "$PORT" --bind-address 127.0.0.1 \
     --write-kubeconfig "$KUBECONFIG_FILE" --node-name e2e-node --cluster-cidr "$CLUSTER_CIDR" \
     --run-dir "$RUN_DIR" --pod-log-dir "$LOG_DIR" --cgroup-parent "$CGROUP" --bridge "$BRIDGE" \
-    --private-registry "$E2E_TMP/registries.yaml" >>"$E2E_TMP/server.log" 2>&1 &
+    --private-registry "$E2E_TMP/registries.yaml" --kubelet-port 0 >>"$E2E_TMP/server.log" 2>&1 &
   SERVER_PID=$!
   for _ in $(seq 1 500); do
     curl -sk --max-time 1 "https://127.0.0.1:$PORT/readyz" 2>/dev/null | grep -q ok && return 0
@@ -135,12 +136,27 @@ expect_eq "endpoints list the 3 ready pods" \
 node_images() { kc $V_OLD get node e2e-node -o jsonpath='{.status.images[*].names}' | grep -q nginx; }
 wait_for 15 node_images && pass "node status lists the pulled images" || fail "no images in node status"
 
+# ---- logs, exec (WebSocket with 1.33, SPDY with 1.27), port-forward through the API server
+first=$(kc $V_NEW get pods -l app=web -o jsonpath='{.items[0].metadata.name}')
+expect_match "kubectl logs shows nginx's start-up" "$(kc $V_NEW logs "$first" 2>&1)" "start worker process"
+expect_eq "kubectl $V_NEW exec runs in the pod" "$(kc $V_NEW exec "$first" -- cat /etc/hostname 2>&1)" "$first"
+expect_eq "kubectl $V_OLD exec with stdin" "$(echo piped | kc $V_OLD exec -i "$first" -- cat 2>&1)" "piped"
+fwd_port=$(free_port)
+kc $V_NEW port-forward "pod/$first" "$fwd_port:80" >"$E2E_TMP/pf.log" 2>&1 &
+PF_PID=$!
+fwd() { [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "http://127.0.0.1:$fwd_port/")" = 200 ]; }
+wait_for 10 fwd && pass "kubectl port-forward reaches nginx" || fail "port-forward: $(cat "$E2E_TMP/pf.log")"
+kill "$PF_PID" 2>/dev/null
+wait "$PF_PID" 2>/dev/null
+
 # ---- kill nginx in one container: the kubelet restarts it
 victim=$(echo "$masters" | head -1)
 kill -9 "$victim"
 restarted() { kc $V_NEW get pods -l app=web --no-headers | awk '{print $4}' | grep -qx 1; }
 wait_for 20 restarted && pass "killing nginx shows RESTARTS 1" || fail "no restart: $(kc $V_NEW get pods 2>&1)"
 wait_for 20 three_ready && pass "and the pod is Ready again" || fail "not ready again"
+victim_pod=$(kc $V_NEW get pods -l app=web --no-headers | awk '$4 == "1" {print $1}' | head -1)
+expect_match "kubectl logs -p shows the previous run" "$(kc $V_OLD logs -p "$victim_pod" 2>&1)" "start worker process"
 
 # ---- a pod whose command expands $(VAR) and reads its own name; a crashing pod
 cat >"$E2E_TMP/pods.yaml" <<'YAML'

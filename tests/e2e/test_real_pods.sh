@@ -4,8 +4,10 @@
 # docker-registry serving as docker.io's mirror (registries.yaml) with an nginx image built
 # by the fixture under the seed's name, so the seed's web.yaml runs unchanged. Checks: 3
 # pods Running 1/1 with nginx in separate network namespaces, each pod IP answers HTTP,
-# logs/exec/port-forward through the API server, killing nginx shows RESTARTS 1 (and
-# `logs -p` the previous run), a crashing pod goes to CrashLoopBackOff, env from
+# logs/exec/port-forward through the API server, breaking the readiness path flips READY,
+# killing nginx shows RESTARTS 1 (and
+# `logs -p` the previous run), a crashing pod goes to CrashLoopBackOff, a memory hog ends
+# OOMKilled, env from
 # $(VAR) and fieldRef, deleting the Deployment leaves nothing behind (containers, netns,
 # mounts, veths, cgroups, processes, logs). Cleans up even on failure.
 source "$(dirname "$0")/lib.sh"
@@ -149,6 +151,18 @@ wait_for 10 fwd && pass "kubectl port-forward reaches nginx" || fail "port-forwa
 kill "$PF_PID" 2>/dev/null
 wait "$PF_PID" 2>/dev/null
 
+# ---- breaking the readiness path flips READY to 0/1 (and out of the endpoints); mending it flips back
+kc $V_NEW exec "$first" -- sh -c "mv /usr/share/nginx/html/index.html /usr/share/nginx/html/moved.html"
+unready() { kc $V_NEW get pod "$first" --no-headers | grep -q ' 0/1 '; }
+wait_for 30 unready && pass "a failing readiness probe shows READY 0/1" || fail "still ready: $(kc $V_NEW get pod "$first")"
+expect_eq "and the endpoints drop it" \
+  "$(kc $V_NEW get endpoints web-svc -o jsonpath='{.subsets[*].addresses[*].ip}' | wc -w)" 2
+kc $V_NEW exec "$first" -- sh -c "mv /usr/share/nginx/html/moved.html /usr/share/nginx/html/index.html"
+ready_again() { kc $V_NEW get pod "$first" --no-headers | grep -q ' 1/1 '; }
+wait_for 20 ready_again && pass "mending it makes the pod Ready again" || fail "not ready again"
+expect_match "Unhealthy events name the readiness probe" \
+  "$(kc $V_OLD get events --field-selector involvedObject.name="$first" 2>&1)" "Readiness probe failed: HTTP probe failed with statuscode: 40[34]"
+
 # ---- kill nginx in one container: the kubelet restarts it
 victim=$(echo "$masters" | head -1)
 kill -9 "$victim"
@@ -181,6 +195,20 @@ spec:
 apiVersion: v1
 kind: Pod
 metadata:
+  name: hog
+spec:
+  restartPolicy: Never
+  containers:
+  - name: main
+    image: busybox:1.36
+    command: ["sh", "-c", "x=$(head -c 200000000 /dev/zero | tr '\\0' a); echo done"]
+    resources:
+      limits:
+        memory: 32Mi
+---
+apiVersion: v1
+kind: Pod
+metadata:
   name: crasher
 spec:
   containers:
@@ -193,6 +221,9 @@ succeeded() { kc $V_NEW get pod envpod -o jsonpath='{.status.phase}' | grep -qx 
 wait_for 30 succeeded && pass "restartPolicy Never pod ends Succeeded" || fail "envpod: $(kc $V_NEW get pod envpod 2>&1)"
 log=$(cat "$LOG_DIR"/default_envpod_*/main/0.log 2>/dev/null)
 expect_match "its CRI log has the expanded env" "$log" "stdout F greeting=hello pod=envpod"
+oom() { kc $V_NEW get pod hog -o jsonpath='{.status.containerStatuses[0].state.terminated.reason}' | grep -qx OOMKilled; }
+wait_for 30 oom && pass "a process over its memory limit ends OOMKilled" || fail "hog: $(kc $V_NEW get pod hog -o jsonpath='{.status}' 2>&1)"
+expect_eq "and the pod Failed" "$(kc $V_NEW get pod hog -o jsonpath='{.status.phase}')" "Failed"
 backoff() { kc $V_NEW get pod crasher --no-headers | grep -q CrashLoopBackOff; }
 wait_for 30 backoff && pass "a crashing container goes to CrashLoopBackOff" || fail "crasher: $(kc $V_NEW get pod crasher 2>&1)"
 expect_match "with the exit code in lastState" \
@@ -202,7 +233,7 @@ expect_match "and a BackOff event" "$(kc $V_OLD get events --field-selector invo
 
 # ---- deleting everything leaves nothing behind
 kc $V_NEW delete deployment nginx-deployment >/dev/null
-kc $V_OLD delete pod envpod crasher --wait=false >/dev/null
+kc $V_OLD delete pod envpod crasher hog --wait=false >/dev/null
 gone() { [ -z "$(kc $V_NEW get pods --no-headers 2>/dev/null)" ]; }
 wait_for 60 gone && pass "pods are deleted for good" || fail "pods left: $(kc $V_NEW get pods 2>&1)"
 nothing_left() {

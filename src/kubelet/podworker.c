@@ -309,7 +309,12 @@ run_probes(struct kubelet *kl, struct kpod *p, const json_t *pod, const json_t *
                      message ? message : "");
       bool changed = probe_state_record(states[k], r, kubelet_now_ms());
       free(message);
-      if (changed && !states[k]->result && k < 2) {
+      /* liveness: its verdict turned false; startup: it failed failureThreshold times in
+       * a row (its verdict starts false, so it never "turns") */
+      bool failed = k == 1 ? changed && !states[k]->result
+                           : k == 0 && r == PROBE_FAILURE &&
+                                 states[k]->failures >= states[k]->failure_threshold;
+      if (failed) {
         kill = true;
         event_record(kl->events, pod, "Normal", "Killing",
                      "Container %s failed %s probe, will be restarted", c->name,

@@ -48,6 +48,8 @@ cleanup() {
 trap cleanup EXIT
 
 rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
+# "anon A MiB + file F MiB": private memory vs. mapped binary and libraries
+rss_split() { awk '/^RssAnon/ {a=$2} /^RssFile/ {f=$2} END {printf "anon %d MiB + file %d MiB", a/1024, f/1024}' "/proc/$1/status"; }
 
 { fixture_build_busybox "$WORK/layout" base && fixture_start_registry "$WORK" &&
   fixture_push "$WORK/layout" base library/busybox:1.36 &&
@@ -90,16 +92,18 @@ kc -n bench wait --for=condition=Ready pod/warm --timeout=60s >/dev/null
 kc -n bench delete pod warm --grace-period=1 >/dev/null
 sleep 2
 rss_idle=$(rss_kib "$AGENT_PID")
+split_idle=$(rss_split "$AGENT_PID")
 
 result=$(python3 "$ROOT/bench/pod_startup.py" "https://127.0.0.1:$PORT" "$WORK/data/server/tls" bench "$PODS" "$RATE" busybox:1.36)
 sleep 3
 rss_pods=$(rss_kib "$AGENT_PID")
+split_pods=$(rss_split "$AGENT_PID")
 conmon_kib=0
 n_conmon=0
 for p in $(pgrep -f "conmon.*$WORK/run"); do
   conmon_kib=$((conmon_kib + $(rss_kib "$p"))); n_conmon=$((n_conmon + 1))
 done
 echo "$result"
-echo "agent RSS idle: $((rss_idle / 1024)) MiB; with $PODS pods: $((rss_pods / 1024)) MiB"
+echo "agent RSS idle: $((rss_idle / 1024)) MiB ($split_idle); with $PODS pods: $((rss_pods / 1024)) MiB ($split_pods)"
 [ "$n_conmon" -gt 0 ] && echo "conmon: $n_conmon processes, $((conmon_kib / n_conmon)) KiB RSS each"
 [ "$PULLS" -gt 0 ] && python3 -c "print('pulls/s from the local registry (busybox, 1 layer, cold store): %.1f' % ($PULLS / (($pull_end - $pull_start) / 1e6)))"

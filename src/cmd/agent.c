@@ -14,6 +14,7 @@
 #include "lib/mem.h"
 
 #include <getopt.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -175,6 +176,9 @@ resolve_ca_file(const struct agent_flags *f, k8c_err *err)
 static int
 run_real_agent(struct agent_flags *f, k8c_client *client, sigset_t *sigs)
 {
+  /* a few malloc arenas, not one per pod worker: the agent's memory is mostly small
+   * short-lived objects and its threads rarely contend */
+  mallopt(M_ARENA_MAX, 2);
   char host[256] = "";
   if (f->node_name == NULL || f->node_name[0] == '\0')
     f->node_name = gethostname(host, sizeof host) == 0 && host[0] ? host : "k8c-node";

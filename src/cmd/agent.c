@@ -8,8 +8,8 @@
 #include "agent/simnodes.h"
 #include "apiserver/secure_file.h"
 #include "apiserver/token.h"
-#include "cmd/agent_flags.h"
 #include "client/client_http.h"
+#include "cmd/agent_flags.h"
 #include "lib/log.h"
 #include "lib/mem.h"
 

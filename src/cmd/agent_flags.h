@@ -36,7 +36,9 @@ enum {
       {"pids-limit", required_argument, NULL, AGENT_FLAG_PIDS_LIMIT},                              \
       {"cgroup-parent", required_argument, NULL, AGENT_FLAG_CGROUP_PARENT},                        \
       {"bridge", required_argument, NULL, AGENT_FLAG_BRIDGE},                                      \
-      {"kubelet-port", required_argument, NULL, AGENT_FLAG_KUBELET_PORT}
+  {                                                                                                \
+    "kubelet-port", required_argument, NULL, AGENT_FLAG_KUBELET_PORT                               \
+  }
 
 /* Applies flag ch (a getopt result) to cfg; false if ch is not an agent flag. -1 is
  * stored in *bad when the value is invalid. */

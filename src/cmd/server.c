@@ -48,7 +48,7 @@ struct server_flags {
   int verbosity;
   int simulate;
   int simulate_ready_delay_ms;
-  int node_monitor_grace; /* seconds without a heartbeat before a node is Unknown */
+  int node_monitor_grace;      /* seconds without a heartbeat before a node is Unknown */
   struct kubelet_config agent; /* the in-process node agent's flags */
 };
 

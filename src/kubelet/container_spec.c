@@ -72,8 +72,7 @@ security_field(const json_t *pod, const json_t *container, const char *field)
   const json_t *v = json_object_get(json_object_get(container, "securityContext"), field);
   if (v)
     return v;
-  return json_object_get(json_object_get(json_object_get(pod, "spec"), "securityContext"),
-                         field);
+  return json_object_get(json_object_get(json_object_get(pod, "spec"), "securityContext"), field);
 }
 
 /* The line of a passwd/group text whose field `key_index` equals key; copies its fields
@@ -216,7 +215,8 @@ build_env(const struct container_spec_input *in, struct built_container *b)
   for (size_t j = 0; in->env && j < in->env->len; j++)
     strv_push(&b->env, &n, xasprintf("%s=%s", in->env->vars[j].name, in->env->vars[j].value));
   if (b->env == NULL)
-    strv_push(&b->env, &n, xstrdup("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"));
+    strv_push(&b->env, &n,
+              xstrdup("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"));
 }
 
 static char *
@@ -342,8 +342,7 @@ build_resources(const struct container_spec_input *in, struct built_container *b
 }
 
 int
-container_spec_build(const struct container_spec_input *in, struct built_container *b,
-                     k8c_err *err)
+container_spec_build(const struct container_spec_input *in, struct built_container *b, k8c_err *err)
 {
   memset(b, 0, sizeof *b);
   if (build_argv(in, b, err) < 0 || build_user(in, b, err) < 0)
@@ -352,7 +351,7 @@ container_spec_build(const struct container_spec_input *in, struct built_contain
   const char *wd = json_string_value(json_object_get(in->container, "workingDir"));
   if (wd == NULL || *wd == '\0')
     wd = in->image && in->image->working_dir && *in->image->working_dir ? in->image->working_dir
-                                                                          : "/";
+                                                                        : "/";
   b->cwd = xstrdup(wd);
   build_security(in, b);
   build_resources(in, b);

@@ -15,15 +15,15 @@
 
 struct container_spec_input {
   const json_t *pod;
-  const json_t *container;         /* an element of spec.containers or initContainers */
-  const struct image_info *image;  /* the pulled image */
-  const char *const *lowerdirs;    /* its layers, top first */
-  const struct env_list *env;      /* env_resolve's result */
-  const char *passwd;              /* the image's /etc/passwd text, or NULL */
-  const char *group;               /* the image's /etc/group text, or NULL */
-  const char *id;                  /* runtime container id */
+  const json_t *container;        /* an element of spec.containers or initContainers */
+  const struct image_info *image; /* the pulled image */
+  const char *const *lowerdirs;   /* its layers, top first */
+  const struct env_list *env;     /* env_resolve's result */
+  const char *passwd;             /* the image's /etc/passwd text, or NULL */
+  const char *group;              /* the image's /etc/group text, or NULL */
+  const char *id;                 /* runtime container id */
   const struct sandbox_info *sandbox;
-  const char *pod_log_dir;         /* /var/log/pods */
+  const char *pod_log_dir; /* /var/log/pods */
   int restart_count;
   int64_t pids_limit;              /* 0 = unlimited */
   int64_t memory_capacity;         /* the node's, for oom_score_adj */

@@ -278,13 +278,14 @@ kubelet_start(k8c_client *client, const struct kubelet_config *cfg, k8c_err *err
   kl->kubelet_port = KUBELET_DEFAULT_PORT;
   if (cfg->serving_cert_pem && cfg->serving_key_pem && cfg->client_ca_pem) {
     streaming_backend_init(kl, &kl->stream_backend);
-    struct streaming_server_config scfg = {
-        .bind_address = kl->cfg.node_ip,
-        .port = cfg->port < 0 ? 0 : cfg->port == 0 ? KUBELET_DEFAULT_PORT : cfg->port,
-        .serving_cert_pem = cfg->serving_cert_pem,
-        .serving_key_pem = cfg->serving_key_pem,
-        .client_ca_pem = cfg->client_ca_pem,
-        .backend = &kl->stream_backend};
+    struct streaming_server_config scfg = {.bind_address = kl->cfg.node_ip,
+                                           .port = cfg->port < 0    ? 0
+                                                   : cfg->port == 0 ? KUBELET_DEFAULT_PORT
+                                                                    : cfg->port,
+                                           .serving_cert_pem = cfg->serving_cert_pem,
+                                           .serving_key_pem = cfg->serving_key_pem,
+                                           .client_ca_pem = cfg->client_ca_pem,
+                                           .backend = &kl->stream_backend};
     kl->stream = streaming_server_start(&scfg, err);
     if (kl->stream == NULL)
       goto fail;

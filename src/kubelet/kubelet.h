@@ -16,21 +16,21 @@
 #include <stdint.h>
 
 struct kubelet_config {
-  const char *node_name;         /* required */
-  const char *data_dir;          /* <data-dir>/agent: images, pods, containers, cni */
-  const char *run_dir;           /* default /run/k8c */
-  const char *pod_log_dir;       /* default /var/log/pods */
-  const char *node_ip;           /* NULL: the first non-loopback IPv4 address */
-  const char *oci_runtime;       /* NULL: /usr/bin/crun; or /usr/bin/runc */
-  const char *registries_file;   /* registries.yaml (k3s format); NULL or missing: none */
-  const char *cluster_dns;       /* default 10.43.0.10 */
-  const char *cluster_domain;    /* default cluster.local */
-  const char *cgroup_parent;     /* default "k8c" */
-  const char *bridge;            /* CNI bridge, default "k8c0" */
-  int64_t pids_limit;            /* per container; 0 = unlimited; default 0 */
-  int status_period_ms;          /* node status; 0 = 10000 */
-  int lease_period_ms;           /* Lease renewal; 0 = 10000 */
-  int workers;                   /* pod workers; 0 = 8 */
+  const char *node_name;       /* required */
+  const char *data_dir;        /* <data-dir>/agent: images, pods, containers, cni */
+  const char *run_dir;         /* default /run/k8c */
+  const char *pod_log_dir;     /* default /var/log/pods */
+  const char *node_ip;         /* NULL: the first non-loopback IPv4 address */
+  const char *oci_runtime;     /* NULL: /usr/bin/crun; or /usr/bin/runc */
+  const char *registries_file; /* registries.yaml (k3s format); NULL or missing: none */
+  const char *cluster_dns;     /* default 10.43.0.10 */
+  const char *cluster_domain;  /* default cluster.local */
+  const char *cgroup_parent;   /* default "k8c" */
+  const char *bridge;          /* CNI bridge, default "k8c0" */
+  int64_t pids_limit;          /* per container; 0 = unlimited; default 0 */
+  int status_period_ms;        /* node status; 0 = 10000 */
+  int lease_period_ms;         /* Lease renewal; 0 = 10000 */
+  int workers;                 /* pod workers; 0 = 8 */
   /* The streaming endpoint (logs, exec, port-forward) the API server proxies to: served
    * only when a serving certificate and the client CA (that signed the API server's
    * kubelet-client certificate) are given. */

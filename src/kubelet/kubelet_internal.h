@@ -29,18 +29,18 @@
 struct kcontainer {
   char *name;
   bool init;
-  bool sidecar;         /* init container with restartPolicy Always */
-  char *id;             /* current runtime container, or NULL */
-  char *prev_id;        /* the previous (exited) run, kept for lastState and logs -p */
-  int restart_count;    /* runs so far minus one (the current run's index) */
-  bool has_run;         /* id was ever set (restart_count is meaningful) */
-  int64_t backoff_until_ms;  /* crash loop: no restart before this (monotonic) */
+  bool sidecar;             /* init container with restartPolicy Always */
+  char *id;                 /* current runtime container, or NULL */
+  char *prev_id;            /* the previous (exited) run, kept for lastState and logs -p */
+  int restart_count;        /* runs so far minus one (the current run's index) */
+  bool has_run;             /* id was ever set (restart_count is meaningful) */
+  int64_t backoff_until_ms; /* crash loop: no restart before this (monotonic) */
   int64_t pull_backoff_until_ms;
   int pull_failures;
   char *waiting_reason; /* when no container runs: ContainerCreating, ErrImagePull, ... */
   char *waiting_message;
-  char *image_id;       /* the image's repo digest reference, for imageID */
-  bool probes_started;  /* probe states below track the current run */
+  char *image_id;      /* the image's repo digest reference, for imageID */
+  bool probes_started; /* probe states below track the current run */
   struct probe_state liveness, readiness, startup;
   bool killed_by_liveness;
   bool post_start_failed;
@@ -57,7 +57,7 @@ struct kpod {
   bool volumes_ready;
   struct pod_volumes volumes; /* prepared by podworker_volumes_setup */
   int64_t volumes_refresh_ms; /* next live update of their content (monotonic) */
-  char *start_time; /* RFC 3339, when first seen */
+  char *start_time;           /* RFC 3339, when first seen */
   struct kcontainer *cs;
   size_t n_cs;
   json_t *last_status; /* the status last written (or read), for change detection */
@@ -89,7 +89,7 @@ struct kubelet {
   hashmap *pods;       /* key -> struct kpod * */
   hashmap *uid_to_key; /* uid -> char * key */
   bool stopping;
-  bool ready;          /* runtime open, pods being synced */
+  bool ready; /* runtime open, pods being synced */
 
   pthread_t main_thread; /* registration, then node status + lease loop */
   bool main_started;

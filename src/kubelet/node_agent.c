@@ -49,8 +49,8 @@ images_json(struct kubelet *kl)
       json_array_append_new(names, json_string(list[i]->names[k]));
     if (json_array_size(names) == 0)
       json_array_append_new(names, json_string(list[i]->id));
-    json_array_append_new(arr, json_pack("{s:o,s:I}", "names", names, "sizeBytes",
-                                         (json_int_t)list[i]->size));
+    json_array_append_new(
+        arr, json_pack("{s:o,s:I}", "names", names, "sizeBytes", (json_int_t)list[i]->size));
   }
   image_info_list_free(list, n);
   return arr;
@@ -117,14 +117,14 @@ lease_object(struct kubelet *kl)
   char now[40];
   micro_now(now);
   const char *name = kl->cfg.node_name;
-  json_t *lease = json_pack("{s:s,s:s,s:{s:s,s:s},s:{s:s,s:i,s:s}}", "apiVersion",
-                            "coordination.k8s.io/v1", "kind", "Lease", "metadata", "name", name,
-                            "namespace", "kube-node-lease", "spec", "holderIdentity", name,
-                            "leaseDurationSeconds", LEASE_DURATION_S, "renewTime", now);
+  json_t *lease =
+      json_pack("{s:s,s:s,s:{s:s,s:s},s:{s:s,s:i,s:s}}", "apiVersion", "coordination.k8s.io/v1",
+                "kind", "Lease", "metadata", "name", name, "namespace", "kube-node-lease", "spec",
+                "holderIdentity", name, "leaseDurationSeconds", LEASE_DURATION_S, "renewTime", now);
   if (kl->node_uid)
     json_object_set_new(json_object_get(lease, "metadata"), "ownerReferences",
-                        json_pack("[{s:s,s:s,s:s,s:s}]", "apiVersion", "v1", "kind", "Node",
-                                  "name", name, "uid", kl->node_uid));
+                        json_pack("[{s:s,s:s,s:s,s:s}]", "apiVersion", "v1", "kind", "Node", "name",
+                                  name, "uid", kl->node_uid));
   return lease;
 }
 
@@ -133,8 +133,8 @@ renew_lease(struct kubelet *kl, k8c_err *err)
 {
   char now[40];
   micro_now(now);
-  cleanup_json json_t *patch = json_pack("{s:{s:s,s:s}}", "spec", "holderIdentity",
-                                         kl->cfg.node_name, "renewTime", now);
+  cleanup_json json_t *patch =
+      json_pack("{s:{s:s,s:s}}", "spec", "holderIdentity", kl->cfg.node_name, "renewTime", now);
   if (client_patch(kl->client, kl->leases_res, "kube-node-lease", kl->cfg.node_name,
                    "application/merge-patch+json", patch, NULL, NULL, err) == 0)
     return 0;
@@ -184,8 +184,7 @@ node_agent_register(struct kubelet *kl)
   }
   log_info("kubelet: node %s registered; waiting for its pod CIDR", kl->cfg.node_name);
   for (;;) {
-    const char *cidr =
-        json_string_value(json_object_get(json_object_get(node, "spec"), "podCIDR"));
+    const char *cidr = json_string_value(json_object_get(json_object_get(node, "spec"), "podCIDR"));
     if (cidr && *cidr) {
       kl->pod_cidr = xstrdup(cidr);
       json_decref(node);

@@ -168,11 +168,10 @@ finish_deletion(struct kubelet *kl, struct kpod *p, const json_t *pod)
       json_pack("{s:s,s:s,s:i,s:{s:s}}", "kind", "DeleteOptions", "apiVersion", "v1",
                 "gracePeriodSeconds", 0, "preconditions", "uid", meta_uid(pod) ?: "");
   k8c_err err = {0};
-  if (client_delete(kl->client, kl->pods_res, meta_namespace(pod), meta_name(pod), opts, NULL,
-                    NULL, &err) < 0 &&
+  if (client_delete(kl->client, kl->pods_res, meta_namespace(pod), meta_name(pod), opts, NULL, NULL,
+                    &err) < 0 &&
       err.status != 404 && err.status != 409)
-    log_warn("kubelet: deleting pod %s/%s: %s", meta_namespace(pod), meta_name(pod),
-             err.message);
+    log_warn("kubelet: deleting pod %s/%s: %s", meta_namespace(pod), meta_name(pod), err.message);
   k8c_err_clear(&err);
 }
 
@@ -275,8 +274,7 @@ run_probes(struct kubelet *kl, struct kpod *p, const json_t *pod, const json_t *
     int64_t started_ms = now - (wall_ns() - st->started_at_ns) / 1000000;
     if (started_ms > now)
       started_ms = now;
-    probe_state_init(&c->startup, PROBE_STARTUP, json_object_get(cj, "startupProbe"),
-                     started_ms);
+    probe_state_init(&c->startup, PROBE_STARTUP, json_object_get(cj, "startupProbe"), started_ms);
     probe_state_init(&c->liveness, PROBE_LIVENESS, json_object_get(cj, "livenessProbe"),
                      started_ms);
     probe_state_init(&c->readiness, PROBE_READINESS, json_object_get(cj, "readinessProbe"),
@@ -384,8 +382,8 @@ sync_container(struct kubelet *kl, struct kpod *p, const json_t *pod, struct kco
                             (long long)(backoff / 1000), c->name, p->name, p->ns, p->uid);
       if (c->waiting_reason == NULL || strcmp(c->waiting_reason, "CrashLoopBackOff") != 0)
         event_record(kl->events, pod, "Warning", "BackOff",
-                     "Back-off restarting failed container %s in pod %s_%s(%s)", c->name,
-                     p->name, p->ns, p->uid);
+                     "Back-off restarting failed container %s in pod %s_%s(%s)", c->name, p->name,
+                     p->ns, p->uid);
       set_waiting(c, "CrashLoopBackOff", msg);
       min_delay(delay, left);
       return false;
@@ -413,7 +411,7 @@ sync_container(struct kubelet *kl, struct kpod *p, const json_t *pod, struct kco
   }
   if (podworker_start_container(kl, p, pod, cj, c) < 0) {
     int64_t until = c->pull_backoff_until_ms > c->backoff_until_ms ? c->pull_backoff_until_ms
-                                                                    : c->backoff_until_ms;
+                                                                   : c->backoff_until_ms;
     int64_t wait = until - kubelet_now_ms();
     min_delay(delay, wait > 1000 ? wait : 2000);
     return false;
@@ -559,7 +557,7 @@ ensure_sandbox(struct kubelet *kl, struct kpod *p, const json_t *pod, k8c_err *e
       .hostname = json_string_value(json_object_get(spec, "hostname")),
       .host_network = host_net,
       .host_ipc = json_is_true(json_object_get(spec, "hostIPC")),
-      .qos = qos && strcmp(qos, "Guaranteed") == 0  ? POD_QOS_GUARANTEED
+      .qos = qos && strcmp(qos, "Guaranteed") == 0   ? POD_QOS_GUARANTEED
              : qos && strcmp(qos, "BestEffort") == 0 ? POD_QOS_BESTEFFORT
                                                      : POD_QOS_BURSTABLE,
       .dns_nameservers = (const char *const *)ns,

@@ -65,8 +65,8 @@ podworker_kill_pod(struct kubelet *kl, struct kpod *p, const json_t *pod, int gr
       if (pre == NULL)
         continue;
       char *msg = NULL;
-      if (podworker_run_hook(kl, p, cj, c->id, pre, grace_seconds > 0 ? grace_seconds : 2,
-                             &msg) < 0)
+      if (podworker_run_hook(kl, p, cj, c->id, pre, grace_seconds > 0 ? grace_seconds : 2, &msg) <
+          0)
         event_record(kl->events, pod, "Warning", "FailedPreStopHook", "%s", msg ? msg : "");
       free(msg);
     }

@@ -109,8 +109,7 @@ image_file(char **lowerdirs, const char *rel)
 /* Creates and starts the run; -1 with err (nothing left behind). */
 static int
 create_and_start(struct kubelet *kl, struct kpod *p, const json_t *pod, const json_t *cj,
-                 struct kcontainer *c, const struct image_info *info, const char *id,
-                 k8c_err *err)
+                 struct kcontainer *c, const struct image_info *info, const char *id, k8c_err *err)
 {
   char **lowerdirs = image_lowerdirs(kl->images, info, err);
   if (lowerdirs == NULL)
@@ -177,8 +176,8 @@ out:
 }
 
 int
-podworker_start_container(struct kubelet *kl, struct kpod *p, const json_t *pod,
-                          const json_t *cj, struct kcontainer *c)
+podworker_start_container(struct kubelet *kl, struct kpod *p, const json_t *pod, const json_t *cj,
+                          struct kcontainer *c)
 {
   if (c->backoff_until_ms > kubelet_now_ms())
     return -1;
@@ -186,8 +185,8 @@ podworker_start_container(struct kubelet *kl, struct kpod *p, const json_t *pod,
   if (info == NULL)
     return -1;
   free(c->image_id);
-  c->image_id = xstrdup(info->repo_digests && info->repo_digests[0] ? info->repo_digests[0]
-                                                                    : info->id);
+  c->image_id =
+      xstrdup(info->repo_digests && info->repo_digests[0] ? info->repo_digests[0] : info->id);
   k8c_err err = {0};
   (void)image_mark_used(kl->images, info->id, &err);
   k8c_err_clear(&err);

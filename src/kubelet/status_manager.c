@@ -175,7 +175,9 @@ status_manager_sync(struct kubelet *kl, struct kpod *p, const json_t *pod)
   struct pod_observed po = {
       .now = now,
       .host_ip = kl->facts.internal_ip,
-      .pod_ip = host_net ? kl->facts.internal_ip : p->has_sandbox ? p->sandbox.ip : NULL,
+      .pod_ip = host_net         ? kl->facts.internal_ip
+                : p->has_sandbox ? p->sandbox.ip
+                                 : NULL,
       .start_time = p->start_time,
       .sandbox_ready = p->has_sandbox,
       .init = obs,

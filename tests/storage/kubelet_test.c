@@ -186,13 +186,13 @@ setup(void)
   snprintf(fx.pod_cidr, sizeof fx.pod_cidr, "10.%d.%d.0/24", 100 + (int)(pid / 250) % 150,
            (int)(pid % 250));
   const char *src = getenv("K8C_SOURCE_DIR");
-  cleanup_free char *script = xasprintf(
-      "set -e; source '%s/tests/lib/image_fixture.sh'; W='%s';"
-      "fixture_build_busybox $W/layout base; fixture_start_registry $W;"
-      "echo $FIXTURE_REGISTRY_PID >$W/registry.pid;"
-      "fixture_push $W/layout base library/busybox:1.36;"
-      "fixture_mirror_config $W/registries.yaml",
-      src ? src : ".", fx.work);
+  cleanup_free char *script =
+      xasprintf("set -e; source '%s/tests/lib/image_fixture.sh'; W='%s';"
+                "fixture_build_busybox $W/layout base; fixture_start_registry $W;"
+                "echo $FIXTURE_REGISTRY_PID >$W/registry.pid;"
+                "fixture_push $W/layout base library/busybox:1.36;"
+                "fixture_mirror_config $W/registries.yaml",
+                src ? src : ".", fx.work);
   cleanup_free char *path = xasprintf("%s/setup.sh", fx.work);
   k8c_err err = {0};
   if (fs_write_file(path, script, strlen(script), 0700, &err) < 0)
@@ -282,10 +282,10 @@ gone(const json_t *pod)
 static int
 create_pod(const char *name, const char *containers_json, const char *extra_spec)
 {
-  cleanup_free char *text = xasprintf(
-      "{\"metadata\":{\"name\":\"%s\"},\"spec\":{\"nodeName\":\"kt-node\","
-      "\"terminationGracePeriodSeconds\":2%s%s,\"containers\":%s}}",
-      name, extra_spec ? "," : "", extra_spec ? extra_spec : "", containers_json);
+  cleanup_free char *text =
+      xasprintf("{\"metadata\":{\"name\":\"%s\"},\"spec\":{\"nodeName\":\"kt-node\","
+                "\"terminationGracePeriodSeconds\":2%s%s,\"containers\":%s}}",
+                name, extra_spec ? "," : "", extra_spec ? extra_spec : "", containers_json);
   cleanup_json json_t *pod = json_of(text);
   k8c_err err = {0};
   int rc = client_create(fx.api.client, fx.pods, "default", pod, NULL, NULL, &err);
@@ -361,8 +361,8 @@ TEST(pod_runs_restarts_readopts_and_leaves_nothing)
   cleanup_free char *cid =
       xstrdup(json_string_value(json_object_get(cstatus(pod), "containerID")) ?: "");
   CHECK(strstr(cid, "crun://") == cid);
-  cleanup_free char *log_path = xasprintf("%s/default_envpod_%s/main/0.log", fx.logs,
-                                          str_at(pod, "metadata", "uid"));
+  cleanup_free char *log_path =
+      xasprintf("%s/default_envpod_%s/main/0.log", fx.logs, str_at(pod, "metadata", "uid"));
   json_decref(pod);
   char *log = NULL;
   for (int i = 0; i < 40 && (log == NULL || strstr(log, "msg=") == NULL); i++) {
@@ -390,8 +390,9 @@ TEST(pod_runs_restarts_readopts_and_leaves_nothing)
   const json_t *cs = cstatus(pod);
   const char *msg = json_string_value(
       json_object_get(json_object_get(json_object_get(cs, "state"), "waiting"), "message"));
-  cleanup_free char *want = xasprintf("back-off 10s restarting failed container=main pod=crasher_default(%s)",
-                                      str_at(pod, "metadata", "uid"));
+  cleanup_free char *want =
+      xasprintf("back-off 10s restarting failed container=main pod=crasher_default(%s)",
+                str_at(pod, "metadata", "uid"));
   CHECK_STR(msg, want);
   CHECK_INT(json_integer_value(json_object_get(
                 json_object_get(json_object_get(cs, "lastState"), "terminated"), "exitCode")),

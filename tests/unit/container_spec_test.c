@@ -12,10 +12,11 @@
 static json_t *
 pod_of(const char *container_json, const char *pod_security)
 {
-  cleanup_free char *text = xasprintf(
-      "{\"metadata\":{\"name\":\"web\",\"namespace\":\"prod\",\"uid\":\"u-1\"},"
-      "\"spec\":{\"securityContext\":%s,\"containers\":[%s]},\"status\":{\"qosClass\":\"Burstable\"}}",
-      pod_security ? pod_security : "{}", container_json);
+  cleanup_free char *text =
+      xasprintf("{\"metadata\":{\"name\":\"web\",\"namespace\":\"prod\",\"uid\":\"u-1\"},"
+                "\"spec\":{\"securityContext\":%s,\"containers\":[%s]},\"status\":{\"qosClass\":"
+                "\"Burstable\"}}",
+                pod_security ? pod_security : "{}", container_json);
   json_error_t e;
   json_t *pod = json_loads(text, 0, &e);
   if (pod == NULL) {
@@ -32,11 +33,8 @@ static char *img_env[] = {"PATH=/usr/bin:/bin", "NGINX_VERSION=1.27", NULL};
 static struct image_info
 image(const char *user)
 {
-  return (struct image_info){.entrypoint = entry,
-                             .cmd = cmd,
-                             .env = img_env,
-                             .working_dir = "/srv",
-                             .user = (char *)user};
+  return (struct image_info){
+      .entrypoint = entry, .cmd = cmd, .env = img_env, .working_dir = "/srv", .user = (char *)user};
 }
 
 static const char *passwd = "root:x:0:0:root:/root:/bin/sh\nnginx:x:101:102::/:/bin/false\n";
@@ -108,7 +106,8 @@ TEST(args_replace_cmd_keep_entrypoint_and_expand)
 
 TEST(command_drops_entrypoint_and_cmd)
 {
-  cleanup_json json_t *pod = pod_of("{\"name\":\"c\",\"command\":[\"sh\",\"-c\",\"echo $(GREETING)\"]}", NULL);
+  cleanup_json json_t *pod =
+      pod_of("{\"name\":\"c\",\"command\":[\"sh\",\"-c\",\"echo $(GREETING)\"]}", NULL);
   struct image_info img = image(NULL);
   struct built_container b;
   k8c_err err = {0};
@@ -188,13 +187,13 @@ TEST(run_as_non_root)
 
 TEST(resources_and_security)
 {
-  cleanup_json json_t *pod = pod_of(
-      "{\"name\":\"c\",\"resources\":{\"requests\":{\"cpu\":\"50m\",\"memory\":\"64Mi\"},"
-      "\"limits\":{\"cpu\":\"200m\",\"memory\":\"128Mi\"}},"
-      "\"securityContext\":{\"capabilities\":{\"add\":[\"NET_ADMIN\"],\"drop\":[\"ALL\"]},"
-      "\"allowPrivilegeEscalation\":false,\"readOnlyRootFilesystem\":true,"
-      "\"seccompProfile\":{\"type\":\"RuntimeDefault\"}}}",
-      NULL);
+  cleanup_json json_t *pod =
+      pod_of("{\"name\":\"c\",\"resources\":{\"requests\":{\"cpu\":\"50m\",\"memory\":\"64Mi\"},"
+             "\"limits\":{\"cpu\":\"200m\",\"memory\":\"128Mi\"}},"
+             "\"securityContext\":{\"capabilities\":{\"add\":[\"NET_ADMIN\"],\"drop\":[\"ALL\"]},"
+             "\"allowPrivilegeEscalation\":false,\"readOnlyRootFilesystem\":true,"
+             "\"seccompProfile\":{\"type\":\"RuntimeDefault\"}}}",
+             NULL);
   struct image_info img = image(NULL);
   struct built_container b;
   k8c_err err = {0};

@@ -4,9 +4,10 @@
  * plays the scheduler (spec.nodeName) and the node IPAM controller (spec.podCIDR).
  * Checks: a pod runs with the right environment, status and volumes (configMap,
  * emptyDir); an exiting container is
- * restarted at once, then backs off (CrashLoopBackOff); an agent restart re-adopts the
- * running container; deletion stops everything and leaves no container, namespace,
- * mount, veth, cgroup, process or log behind. Needs root; fails loudly otherwise. */
+ * restarted at once, then backs off (CrashLoopBackOff); a missing image ends in
+ * ImagePullBackOff; a failing exec liveness probe restarts its container; an agent
+ * restart re-adopts the running container; deletion stops everything and leaves no container,
+ * namespace, mount, veth, cgroup, process or log behind. Needs root; fails loudly otherwise. */
 #include "client_fixture.h"
 #include "kubelet/cgroups/cgroups.h"
 #include "kubelet/kubelet.h"
@@ -274,6 +275,16 @@ in_backoff(const json_t *pod)
 }
 
 static bool
+pull_backoff(const json_t *pod)
+{
+  const json_t *w = json_object_get(json_object_get(cstatus(pod), "state"), "waiting");
+  const char *reason = json_string_value(json_object_get(w, "reason"));
+  const char *msg = json_string_value(json_object_get(w, "message"));
+  return reason && strcmp(reason, "ImagePullBackOff") == 0 && msg &&
+         strcmp(msg, "Back-off pulling image \"busybox:nope\"") == 0;
+}
+
+static bool
 gone(const json_t *pod)
 {
   return pod == NULL;
@@ -400,6 +411,24 @@ TEST(pod_runs_restarts_readopts_and_leaves_nothing)
   CHECK_INT(json_integer_value(json_object_get(cs, "restartCount")), 1);
   json_decref(pod);
 
+  /* 2b. an image that does not exist: ErrImagePull, then ImagePullBackOff */
+  CHECK_INT(create_pod("badimage", "[{\"name\":\"main\",\"image\":\"busybox:nope\"}]", NULL), 0);
+  pod = wait_pod("badimage", pull_backoff, 20000);
+  CHECK(pull_backoff(pod));
+  json_decref(pod);
+
+  /* 2c. a failing exec liveness probe restarts the container */
+  CHECK_INT(create_pod("liveness",
+                       "[{\"name\":\"main\",\"image\":\"busybox:1.36\",\"command\":[\"sh\",\"-c\","
+                       "\"touch /tmp/ok; sleep 1; rm /tmp/ok; exec sleep 600\"],"
+                       "\"livenessProbe\":{\"exec\":{\"command\":[\"cat\",\"/tmp/ok\"]},"
+                       "\"periodSeconds\":1,\"failureThreshold\":1}}]",
+                       NULL),
+            0);
+  pod = wait_pod("liveness", restarted_once, 20000);
+  CHECK(restarted_once(pod));
+  json_decref(pod);
+
   /* 3. an agent restart re-adopts the running container */
   kubelet_stop(fx.kl);
   fx.kl = NULL;
@@ -415,13 +444,20 @@ TEST(pod_runs_restarts_readopts_and_leaves_nothing)
   k8c_err err = {0};
   CHECK_INT(client_delete(fx.api.client, fx.pods, "default", "envpod", NULL, NULL, NULL, &err), 0);
   CHECK_INT(client_delete(fx.api.client, fx.pods, "default", "crasher", NULL, NULL, NULL, &err), 0);
+  CHECK_INT(client_delete(fx.api.client, fx.pods, "default", "badimage", NULL, NULL, NULL, &err),
+            0);
+  CHECK_INT(client_delete(fx.api.client, fx.pods, "default", "liveness", NULL, NULL, NULL, &err),
+            0);
   k8c_err_clear(&err);
   pod = wait_pod("envpod", gone, 20000);
   CHECK(pod == NULL);
   json_decref(pod);
-  pod = wait_pod("crasher", gone, 20000);
-  CHECK(pod == NULL);
-  json_decref(pod);
+  static const char *const others[] = {"crasher", "badimage", "liveness"};
+  for (size_t i = 0; i < 3; i++) {
+    pod = wait_pod(others[i], gone, 20000);
+    CHECK(pod == NULL);
+    json_decref(pod);
+  }
   CHECK(nothing_left());
   CHECK_INT(shell_count("ip -o link show master %s 2>/dev/null | wc -l", fx.bridge), 0);
   CHECK_INT(shell_count("find /sys/fs/cgroup/*/%s -mindepth 1 -type d 2>/dev/null | grep -c /pod",

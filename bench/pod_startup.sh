@@ -21,6 +21,7 @@ export KUBECONFIG=$WORK/kubeconfig.yaml
 kc() { HOME=$WORK /usr/lib/google-cloud-sdk/bin/kubectl.1.33 --request-timeout=30s "$@"; }
 
 cleanup() {
+  [ -n "${KEEP_AGENT_LOG:-}" ] && cp "$WORK/agent.log" "$KEEP_AGENT_LOG"
   set +e
   if [ -n "$AGENT_PID" ] && kill -0 "$AGENT_PID" 2>/dev/null; then
     kc delete ns bench --wait=false >/dev/null 2>&1
@@ -67,7 +68,7 @@ for _ in $(seq 1 500); do
 done
 "$K8C" agent --server "https://127.0.0.1:$PORT" --token "$(cat "$WORK/data/server/token")" \
   --data-dir "$WORK/agent" --node-name bench-node --run-dir "$WORK/run" --pod-log-dir "$WORK/logs" \
-  --cgroup-parent "$CG" --bridge "$BR" --private-registry "$WORK/registries.yaml" \
+  --cgroup-parent "$CG" --bridge "$BR" --private-registry "$WORK/registries.yaml" ${AGENT_FLAGS:-} \
   >"$WORK/agent.log" 2>&1 &
 AGENT_PID=$!
 for _ in $(seq 1 300); do

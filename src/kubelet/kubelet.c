@@ -275,6 +275,8 @@ kubelet_start(k8c_client *client, const struct kubelet_config *cfg, k8c_err *err
       goto fail;
   }
   kl->events = event_recorder_new(client, "kubelet", kl->cfg.node_name);
+  if (kubelet_events_start(kl, err) < 0)
+    goto fail;
   kl->kubelet_port = KUBELET_DEFAULT_PORT;
   if (cfg->serving_cert_pem && cfg->serving_key_pem && cfg->client_ca_pem) {
     streaming_backend_init(kl, &kl->stream_backend);
@@ -300,6 +302,7 @@ kubelet_start(k8c_client *client, const struct kubelet_config *cfg, k8c_err *err
 fail:
   if (kl->stream)
     streaming_server_stop(kl->stream);
+  kubelet_events_stop(kl);
   kubelet_free(kl);
   return NULL;
 }
@@ -380,5 +383,6 @@ kubelet_stop(struct kubelet *kl)
   for (int i = 0; i < kl->n_workers; i++)
     pthread_join(kl->workers[i], NULL);
   pleg_stop(kl);
+  kubelet_events_stop(kl);
   kubelet_free(kl);
 }

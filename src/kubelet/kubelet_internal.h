@@ -64,6 +64,8 @@ struct kpod {
   bool released;       /* terminal: containers and sandbox are gone */
 };
 
+struct kevent;
+
 struct kubelet {
   struct kubelet_config cfg; /* strings owned (copied) */
   k8c_client *client;
@@ -97,6 +99,14 @@ struct kubelet {
   bool pleg_started;
   hashmap *pleg_seen; /* container id -> heap "status:finished" string */
 
+  /* Events are written by their own thread (kubelet_events.c) */
+  pthread_mutex_t events_lock;
+  pthread_cond_t events_cond;
+  struct kevent *events_head, **events_tail;
+  size_t events_len;
+  bool events_stopping, events_ready, events_started;
+  pthread_t events_thread;
+
   struct stream_backend stream_backend;
   struct streaming_server *stream; /* logs/exec/port-forward; NULL without certificates */
   int kubelet_port;                /* its port, reported in daemonEndpoints */
@@ -110,6 +120,14 @@ char *kubelet_now_rfc3339(void);
 bool kubelet_sleep(struct kubelet *kl, int64_t ms);
 /* Queues the pod whose UID is uid (if known). */
 void kubelet_queue_uid(struct kubelet *kl, const char *uid);
+
+/* ---------- kubelet_events.c ---------- */
+/* Queues an Event about pod (written in the background; repeats folded). */
+void kubelet_event(struct kubelet *kl, const json_t *pod, const char *type, const char *reason,
+                   const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+int kubelet_events_start(struct kubelet *kl, k8c_err *err);
+/* Writes what is queued, then stops the thread. */
+void kubelet_events_stop(struct kubelet *kl);
 
 /* ---------- node_agent.c ---------- */
 /* Registers the Node and waits for its pod CIDR (kl->pod_cidr). -1 when stopping. */

@@ -303,8 +303,8 @@ run_probes(struct kubelet *kl, struct kpod *p, const json_t *pod, const json_t *
       char *message = NULL;
       enum probe_result r = probe_run(probe, &target, &message);
       if (r == PROBE_FAILURE)
-        event_record(kl->events, pod, "Warning", "Unhealthy", "%s probe failed: %s", words[k],
-                     message ? message : "");
+        kubelet_event(kl, pod, "Warning", "Unhealthy", "%s probe failed: %s", words[k],
+                      message ? message : "");
       bool changed = probe_state_record(states[k], r, kubelet_now_ms());
       free(message);
       /* liveness: its verdict turned false; startup: it failed failureThreshold times in
@@ -314,9 +314,9 @@ run_probes(struct kubelet *kl, struct kpod *p, const json_t *pod, const json_t *
                                  states[k]->failures >= states[k]->failure_threshold;
       if (failed) {
         kill = true;
-        event_record(kl->events, pod, "Normal", "Killing",
-                     "Container %s failed %s probe, will be restarted", c->name,
-                     k == 0 ? "startup" : "liveness");
+        kubelet_event(kl, pod, "Normal", "Killing",
+                      "Container %s failed %s probe, will be restarted", c->name,
+                      k == 0 ? "startup" : "liveness");
       }
     }
     min_delay(delay, states[k]->next_ms - kubelet_now_ms());
@@ -351,7 +351,7 @@ sync_container(struct kubelet *kl, struct kpod *p, const json_t *pod, struct kco
       if (pre) {
         char *msg = NULL;
         if (podworker_run_hook(kl, p, cj, c->id, pre, grace, &msg) < 0)
-          event_record(kl->events, pod, "Warning", "FailedPreStopHook", "%s", msg ? msg : "");
+          kubelet_event(kl, pod, "Warning", "FailedPreStopHook", "%s", msg ? msg : "");
         free(msg);
       }
       k8c_err err = {0};
@@ -381,9 +381,9 @@ sync_container(struct kubelet *kl, struct kpod *p, const json_t *pod, struct kco
       char *msg = xasprintf("back-off %llds restarting failed container=%s pod=%s_%s(%s)",
                             (long long)(backoff / 1000), c->name, p->name, p->ns, p->uid);
       if (c->waiting_reason == NULL || strcmp(c->waiting_reason, "CrashLoopBackOff") != 0)
-        event_record(kl->events, pod, "Warning", "BackOff",
-                     "Back-off restarting failed container %s in pod %s_%s(%s)", c->name, p->name,
-                     p->ns, p->uid);
+        kubelet_event(kl, pod, "Warning", "BackOff",
+                      "Back-off restarting failed container %s in pod %s_%s(%s)", c->name, p->name,
+                      p->ns, p->uid);
       set_waiting(c, "CrashLoopBackOff", msg);
       min_delay(delay, left);
       return false;
@@ -592,14 +592,14 @@ sync_running(struct kubelet *kl, struct kpod *p, const json_t *pod)
   int64_t delay = -1;
   k8c_err err = {0};
   if (ensure_sandbox(kl, p, pod, &err) < 0) {
-    event_record(kl->events, pod, "Warning", "FailedCreatePodSandBox",
-                 "Failed to create pod sandbox: %s", err.message);
+    kubelet_event(kl, pod, "Warning", "FailedCreatePodSandBox", "Failed to create pod sandbox: %s",
+                  err.message);
     k8c_err_clear(&err);
     status_manager_sync(kl, p, pod);
     return 5000;
   }
   if (podworker_volumes_setup(kl, p, pod, &err) < 0) {
-    event_record(kl->events, pod, "Warning", "FailedMount", "%s", err.message);
+    kubelet_event(kl, pod, "Warning", "FailedMount", "%s", err.message);
     k8c_err_clear(&err);
     status_manager_sync(kl, p, pod);
     return 5000;

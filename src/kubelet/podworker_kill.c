@@ -67,7 +67,7 @@ podworker_kill_pod(struct kubelet *kl, struct kpod *p, const json_t *pod, int gr
       char *msg = NULL;
       if (podworker_run_hook(kl, p, cj, c->id, pre, grace_seconds > 0 ? grace_seconds : 2, &msg) <
           0)
-        event_record(kl->events, pod, "Warning", "FailedPreStopHook", "%s", msg ? msg : "");
+        kubelet_event(kl, pod, "Warning", "FailedPreStopHook", "%s", msg ? msg : "");
       free(msg);
     }
   }
@@ -77,7 +77,7 @@ podworker_kill_pod(struct kubelet *kl, struct kpod *p, const json_t *pod, int gr
       if (c->id == NULL || (pass == 0) == c->init)
         continue;
       if (pod && running(kl, c->id))
-        event_record(kl->events, pod, "Normal", "Killing", "Stopping container %s", c->name);
+        kubelet_event(kl, pod, "Normal", "Killing", "Stopping container %s", c->name);
       if (runtime_container_stop(kl->rt, c->id, grace_seconds, &err) < 0) {
         log_warn("kubelet: stopping %s: %s", c->id, err.message);
         k8c_err_clear(&err);

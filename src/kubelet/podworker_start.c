@@ -39,25 +39,25 @@ ensure_image(struct kubelet *kl, const json_t *pod, const json_t *cj, struct kco
   bool always = strcmp(policy, "Always") == 0;
   if (info && !always) {
     if (c->pull_failures || !c->has_run || c->waiting_reason)
-      event_record(kl->events, pod, "Normal", "Pulled",
-                   "Container image \"%s\" already present on machine", image);
+      kubelet_event(kl, pod, "Normal", "Pulled",
+                    "Container image \"%s\" already present on machine", image);
     return info;
   }
   if (strcmp(policy, "Never") == 0) {
     waiting(c, "ErrImageNeverPull",
             xasprintf("Container image \"%s\" is not present with pull policy of Never", image));
-    event_record(kl->events, pod, "Warning", "ErrImageNeverPull",
-                 "Container image \"%s\" is not present with pull policy of Never", image);
+    kubelet_event(kl, pod, "Warning", "ErrImageNeverPull",
+                  "Container image \"%s\" is not present with pull policy of Never", image);
     return NULL;
   }
   int64_t now = kubelet_now_ms();
   if (c->pull_backoff_until_ms > now) {
     waiting(c, "ImagePullBackOff", xasprintf("Back-off pulling image \"%s\"", image));
-    event_record(kl->events, pod, "Normal", "BackOff", "Back-off pulling image \"%s\"", image);
+    kubelet_event(kl, pod, "Normal", "BackOff", "Back-off pulling image \"%s\"", image);
     image_info_free(info);
     return NULL;
   }
-  event_record(kl->events, pod, "Normal", "Pulling", "Pulling image \"%s\"", image);
+  kubelet_event(kl, pod, "Normal", "Pulling", "Pulling image \"%s\"", image);
   struct image_pull_options opts = {.registries = kl->registries};
   struct image_info *pulled = image_pull(kl->images, image, &opts, &err);
   double secs = (double)(kubelet_now_ms() - now) / 1000.0;
@@ -73,9 +73,9 @@ ensure_image(struct kubelet *kl, const json_t *pod, const json_t *cj, struct kco
       k8c_err_clear(&err);
       return info;
     }
-    event_record(kl->events, pod, "Warning", "Failed", "Failed to pull image \"%s\": %s", image,
-                 err.message);
-    event_record(kl->events, pod, "Warning", "Failed", "Error: ErrImagePull");
+    kubelet_event(kl, pod, "Warning", "Failed", "Failed to pull image \"%s\": %s", image,
+                  err.message);
+    kubelet_event(kl, pod, "Warning", "Failed", "Error: ErrImagePull");
     waiting(c, "ErrImagePull", xstrdup(err.message));
     k8c_err_clear(&err);
     image_info_free(info);
@@ -84,10 +84,10 @@ ensure_image(struct kubelet *kl, const json_t *pod, const json_t *cj, struct kco
   image_info_free(info);
   c->pull_failures = 0;
   c->pull_backoff_until_ms = 0;
-  event_record(kl->events, pod, "Normal", "Pulled",
-               "Successfully pulled image \"%s\" in %.3gs (%.3gs including waiting). Image size: "
-               "%lld bytes.",
-               image, secs, secs, (long long)pulled->size);
+  kubelet_event(kl, pod, "Normal", "Pulled",
+                "Successfully pulled image \"%s\" in %.3gs (%.3gs including waiting). Image size: "
+                "%lld bytes.",
+                image, secs, secs, (long long)pulled->size);
   return pulled;
 }
 
@@ -157,7 +157,7 @@ create_and_start(struct kubelet *kl, struct kpod *p, const json_t *pod, const js
     waiting(c, "CreateContainerError", xstrdup(err->message));
     goto out;
   }
-  event_record(kl->events, pod, "Normal", "Created", "Created container %s", c->name);
+  kubelet_event(kl, pod, "Normal", "Created", "Created container %s", c->name);
   if (runtime_container_start(kl->rt, id, err) < 0) {
     waiting(c, "RunContainerError", xstrdup(err->message));
     podworker_remove_container(kl, id);
@@ -165,7 +165,7 @@ create_and_start(struct kubelet *kl, struct kpod *p, const json_t *pod, const js
   }
   log_debug("kubelet: %s: container %s created and started in %lld ms", p->key, c->name,
             (long long)(kubelet_now_ms() - t0));
-  event_record(kl->events, pod, "Normal", "Started", "Started container %s", c->name);
+  kubelet_event(kl, pod, "Normal", "Started", "Started container %s", c->name);
   rc = 0;
 out:
   built_container_free(&b);
@@ -195,7 +195,7 @@ podworker_start_container(struct kubelet *kl, struct kpod *p, const json_t *pod,
   int rc = create_and_start(kl, p, pod, cj, c, info, id, &err);
   image_info_free(info);
   if (rc < 0) {
-    event_record(kl->events, pod, "Warning", "Failed", "Error: %s", err.message);
+    kubelet_event(kl, pod, "Warning", "Failed", "Error: %s", err.message);
     k8c_err_clear(&err);
     c->start_failures++;
     int64_t backoff = 10000;
@@ -217,7 +217,7 @@ podworker_start_container(struct kubelet *kl, struct kpod *p, const json_t *pod,
   if (post) {
     char *msg = NULL;
     if (podworker_run_hook(kl, p, cj, id, post, 30, &msg) < 0) {
-      event_record(kl->events, pod, "Warning", "FailedPostStartHook", "%s", msg ? msg : "");
+      kubelet_event(kl, pod, "Warning", "FailedPostStartHook", "%s", msg ? msg : "");
       if (runtime_container_stop(kl->rt, id, 2, &err) < 0)
         k8c_err_clear(&err);
     }

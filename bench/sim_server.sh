@@ -23,7 +23,7 @@ sim_server_start() {
   WORK=$(mktemp -d "/tmp/k8c-$name.XXXXXX")
   PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
   "$K8C" server --data-dir "$WORK/data" --https-listen-port "$PORT" --bind-address 127.0.0.1 \
-    --write-kubeconfig "$WORK/kc.yaml" --simulate "$nodes" "$@" >"$WORK/server.log" 2>&1 &
+    --write-kubeconfig "$WORK/kc.yaml" --disable-agent --simulate "$nodes" "$@" >"$WORK/server.log" 2>&1 &
   PID=$!
   for _ in $(seq 1 1200); do
     [ "$(kc get nodes --no-headers 2>/dev/null | grep -c ' Ready ')" -ge "$nodes" ] && return 0

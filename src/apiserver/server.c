@@ -19,7 +19,7 @@
 
 #define MAX_BODY_BYTES (3u * 1024u * 1024u)
 
-        struct conn_ctx {
+struct conn_ctx {
   bool identity_checked;
   struct identity who;
   k8c_err auth_err;

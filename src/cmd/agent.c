@@ -1,22 +1,26 @@
 /* agent.c — `k8c agent`: a node agent joining a server with its token, as k3s agents do.
  * The CA to trust comes from --ca-file or, as k3s does, from the server's /cacerts,
- * accepted only when it matches the CA hash inside the K10 token. For now the agent
- * only runs simulated nodes (--simulate N) over the HTTPS client. */
+ * accepted only when it matches the CA hash inside the K10 token. The agent runs the
+ * real node agent (the kubelet, src/kubelet/) or, with --simulate N, simulated nodes,
+ * over the HTTPS client. */
 #include "cmd/cmd.h"
 
 #include "agent/simnodes.h"
 #include "apiserver/secure_file.h"
 #include "apiserver/token.h"
 #include "client/client_http.h"
+#include "cmd/agent_flags.h"
 #include "lib/log.h"
 #include "lib/mem.h"
 
 #include <getopt.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 struct agent_flags {
   const char *server;
@@ -29,6 +33,7 @@ struct agent_flags {
   int simulate_first_index;
   int simulate_ready_delay_ms;
   int verbosity;
+  struct kubelet_config agent;
 };
 
 static void
@@ -50,6 +55,7 @@ agent_usage(FILE *out)
       "  --simulate-ready-delay MS    their pods turn Ready MS after Running (default 0)\n"
       "  --cluster-cidr CIDR          pod network, as given to the server (default 10.42.0.0/16)\n"
       "  -v N                         log verbosity 0-3 (default 2)\n");
+  agent_flags_usage(out);
 }
 
 static int
@@ -66,6 +72,7 @@ parse_flags(int argc, char **argv, struct agent_flags *f)
       {"simulate-ready-delay", required_argument, NULL, 'R'},
       {"cluster-cidr", required_argument, NULL, 'C'},
       {"v", required_argument, NULL, 'v'},
+      AGENT_FLAG_OPTIONS,
       {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0},
   };
@@ -106,9 +113,16 @@ parse_flags(int argc, char **argv, struct agent_flags *f)
     case 'h':
       agent_usage(stdout);
       exit(0);
-    default:
+    default: {
+      int bad = 0;
+      if (agent_flag_set(&f->agent, ch, optarg, &bad)) {
+        if (bad == 0)
+          break;
+        fprintf(stderr, "k8c agent: invalid value \"%s\"\n", optarg);
+      }
       agent_usage(stderr);
       return -1;
+    }
     }
   }
   if (optind < argc) {
@@ -158,6 +172,37 @@ resolve_ca_file(const struct agent_flags *f, k8c_err *err)
   return path;
 }
 
+/* The real node agent until SIGINT/SIGTERM. */
+static int
+run_real_agent(struct agent_flags *f, k8c_client *client, sigset_t *sigs)
+{
+  /* a few malloc arenas, not one per pod worker: the agent's memory is mostly small
+   * short-lived objects and its threads rarely contend */
+  mallopt(M_ARENA_MAX, 2);
+  char host[256] = "";
+  if (f->node_name == NULL || f->node_name[0] == '\0')
+    f->node_name = gethostname(host, sizeof host) == 0 && host[0] ? host : "k8c-node";
+  f->agent.node_name = f->node_name;
+  cleanup_free char *data_dir = NULL;
+  agent_flags_finish(&f->agent, f->data_dir, &data_dir);
+  k8c_err err = {0};
+  struct kubelet *kl = kubelet_start(client, &f->agent, &err);
+  if (kl == NULL) {
+    log_error("k8c agent: %s", err.message);
+    k8c_err_clear(&err);
+    return 1;
+  }
+  if (kubelet_wait_ready(kl, 60000))
+    log_info("k8c agent: node %s joined %s", f->node_name, f->server);
+  else
+    log_warn("k8c agent: node %s not ready within 60 s; still trying", f->node_name);
+  int sig = 0;
+  sigwait(sigs, &sig);
+  log_info("k8c agent: signal %d, shutting down", sig);
+  kubelet_stop(kl);
+  return 0;
+}
+
 int
 cmd_agent(int argc, char **argv)
 {
@@ -169,12 +214,6 @@ cmd_agent(int argc, char **argv)
   if (parse_flags(argc, argv, &f) < 0)
     return 2;
   log_set_level((enum log_level)(f.verbosity < 0 ? 0 : f.verbosity > 3 ? 3 : f.verbosity));
-  if (f.simulate <= 0) {
-    log_error("k8c agent: real node agent not implemented yet (use --simulate N for simulated "
-              "nodes)");
-    return 1;
-  }
-
   sigset_t sigs;
   sigemptyset(&sigs);
   sigaddset(&sigs, SIGINT);
@@ -201,6 +240,11 @@ cmd_agent(int argc, char **argv)
     log_error("k8c agent: %s", err.message);
     k8c_err_clear(&err);
     return 1;
+  }
+  if (f.simulate <= 0) {
+    int rc = run_real_agent(&f, client, &sigs);
+    client_free(client);
+    return rc;
   }
   struct simnodes_config scfg = {.count = f.simulate,
                                  .first_index = f.simulate_first_index,

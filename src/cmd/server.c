@@ -4,9 +4,11 @@
 #include "agent/simnodes.h"
 #include "apiserver/kubeconfig.h"
 #include "apiserver/pki.h"
+#include "apiserver/secure_file.h"
 #include "apiserver/token.h"
 #include "client/client.h"
 #include "client/leaderelection.h"
+#include "cmd/agent_flags.h"
 #include "cmd/cmd.h"
 #include "cmd/server_bootstrap.h"
 #include "controllers/manager.h"
@@ -24,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 struct server_flags {
   const char *data_dir;
@@ -49,7 +52,8 @@ struct server_flags {
   int verbosity;
   int simulate;
   int simulate_ready_delay_ms;
-  int node_monitor_grace; /* seconds without a heartbeat before a node is Unknown */
+  int node_monitor_grace;      /* seconds without a heartbeat before a node is Unknown */
+  struct kubelet_config agent; /* the in-process node agent's flags */
 };
 
 static void
@@ -82,6 +86,7 @@ server_usage(FILE *out)
           "  --simulate-ready-delay MS    their pods turn Ready MS after Running (default 0)\n"
           "  --node-monitor-grace-period S  heartbeat grace before a node is Unknown (default 40)\n"
           "  -v, --v LEVEL                log verbosity 0-3 (default 2)\n");
+  agent_flags_usage(out);
 }
 
 static int
@@ -111,6 +116,7 @@ parse_flags(int argc, char **argv, struct server_flags *f)
       {"simulate-ready-delay", required_argument, NULL, 'R'},
       {"node-monitor-grace-period", required_argument, NULL, 'G'},
       {"v", required_argument, NULL, 'v'},
+      AGENT_FLAG_OPTIONS,
       {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0},
   };
@@ -191,9 +197,16 @@ parse_flags(int argc, char **argv, struct server_flags *f)
     case 'h':
       server_usage(stdout);
       exit(0);
-    default:
+    default: {
+      int bad = 0;
+      if (agent_flag_set(&f->agent, c, optarg, &bad)) {
+        if (bad == 0)
+          break;
+        fprintf(stderr, "k8c server: invalid value \"%s\"\n", optarg);
+      }
       server_usage(stderr);
       return -1;
+    }
     }
   }
   if (f->port <= 0 || f->port > 65535) {
@@ -401,6 +414,11 @@ cmd_server(int argc, char **argv)
   simnodes *sim = NULL;
   k8c_client *ingress_client = NULL;
   struct ingress_controller *ingress = NULL;
+  k8c_client *agent_client = NULL;
+  struct kubelet *kubelet = NULL;
+  char *agent_data_dir = NULL;
+  char *kubelet_cert = NULL, *kubelet_key = NULL;
+  char host[256] = "";
   struct apiserver *api = apiserver_start(&acfg, &err);
   int rc = 1;
   if (api == NULL) {
@@ -442,17 +460,39 @@ cmd_server(int argc, char **argv)
     char *data = realpath(f.data_dir, NULL);
     char *state = xasprintf("%s/server/ingress", data ? data : f.data_dir);
     ingress_client = client_inprocess_new(&reg, "k8c-ingress");
-    struct ingress_config icfg = {
-        .state_dir = state,
-        .http_address = strcmp(f.bind_address, "0.0.0.0") ? f.bind_address : NULL,
-        .http_port = f.ingress_http_port,
-        .https_port = f.ingress_https_port,
-        .publish_address = f.advertise_address};
+    struct ingress_config icfg = {.state_dir = state,
+                                  .http_address =
+                                      strcmp(f.bind_address, "0.0.0.0") ? f.bind_address : NULL,
+                                  .http_port = f.ingress_http_port,
+                                  .https_port = f.ingress_https_port,
+                                  .publish_address = f.advertise_address};
     ingress = ingress_start(ingress_client, NULL, &icfg, &err);
     free(state);
     free(data);
     if (ingress == NULL) {
       log_error("k8c server: ingress: %s", err.message);
+      goto out;
+    }
+  }
+  if (!f.disable_agent) {
+    if (f.node_name == NULL || f.node_name[0] == '\0')
+      f.node_name = gethostname(host, sizeof host) == 0 && host[0] ? host : "k8c-node";
+    agent_client = client_inprocess_new(&reg, "kubelet");
+    f.agent.node_name = f.node_name;
+    agent_flags_finish(&f.agent, f.data_dir, &agent_data_dir);
+    /* the streaming endpoint's certificate, from this server's own CA */
+    const char *sans[] = {f.node_name, NULL};
+    if (pki_issue_serving_cert(&pki, f.node_name, sans, NULL, &kubelet_cert, &kubelet_key, &err) <
+        0) {
+      log_error("k8c server: node agent certificate: %s", err.message);
+      goto out;
+    }
+    f.agent.serving_cert_pem = kubelet_cert;
+    f.agent.serving_key_pem = kubelet_key;
+    f.agent.client_ca_pem = pki.client_ca_cert_pem;
+    kubelet = kubelet_start(agent_client, &f.agent, &err);
+    if (kubelet == NULL) {
+      log_error("k8c server: node agent: %s", err.message);
       goto out;
     }
   }
@@ -478,6 +518,13 @@ cmd_server(int argc, char **argv)
   log_info("k8c server: signal %d, shutting down", sig);
   rc = 0;
 out:
+  kubelet_stop(kubelet);
+  if (agent_client)
+    client_free(agent_client);
+  free(agent_data_dir);
+  free(kubelet_cert);
+  if (kubelet_key)
+    secure_free_secret(kubelet_key);
   ingress_stop(ingress);
   if (ingress_client)
     client_free(ingress_client);

@@ -17,9 +17,9 @@ agent_cleanup() {
 trap agent_cleanup EXIT
 
 TOKEN=$(cat "$DATA_DIR/server/token")
-out=$("$K8C_BIN" agent --server "https://127.0.0.1:$PORT" --token "$TOKEN" 2>&1)
-expect_match "without --simulate the agent says the real one is not there yet" "$out" \
-  'real node agent not implemented yet'
+# (without --simulate the agent is the real kubelet: tests/e2e/test_real_pods.sh)
+out=$("$K8C_BIN" agent --server "https://127.0.0.1:$PORT" --token "$TOKEN" --runtime nope 2>&1)
+expect_match "the real agent refuses an unknown --runtime" "$out" 'invalid value "nope"'
 out=$("$K8C_BIN" agent --server "https://127.0.0.1:$PORT" --data-dir "$E2E_TMP/bad" \
   --token "K10$(printf '%064d' 0)::server:x" --simulate 1 2>&1)
 expect_match "a token whose CA hash does not match the server's CA is refused" "$out" \

@@ -13,7 +13,7 @@
 #include <string.h>
 #include <time.h>
 
-#define NODE_INDEX "nodeName"
+#define NODE_INDEX "spec.nodeName" /* the same index as the node lifecycle controller's */
 
 static void pod_event(void *ctx, json_t *pod);
 static void pod_updated(void *ctx, json_t *old_pod, json_t *pod);
@@ -24,8 +24,11 @@ int
 simnodes_pods_start(simnodes *s, k8c_err *err)
 {
   s->pod_queue = workqueue_new(NULL);
-  /* Unbound pods are none of a kubelet's business: the server filters them out. */
-  s->pod_informer = informer_factory_get(s->informers, s->pods_res, "", NULL, "spec.nodeName!=");
+  /* Unbound pods are none of a kubelet's business: the server filters them out, unless
+   * the informer is shared with a scheduler, which needs them all anyway (the handlers
+   * skip pods on no node of ours). */
+  s->pod_informer = informer_factory_get(s->informers, s->pods_res, "", NULL,
+                                         s->cfg.informers ? NULL : "spec.nodeName!=");
   if (informer_add_index(s->pod_informer, NODE_INDEX, informer_index_by_path,
                          (void *)"spec.nodeName") < 0)
     return k8c_error(err, 500, K8C_REASON_INTERNAL, "simnodes: pod index already taken");
@@ -105,6 +108,7 @@ pod_updated(void *ctx, json_t *old_pod, json_t *pod)
 static void *
 pod_worker(void *arg)
 {
+  pthread_setname_np(pthread_self(), "sim-pods");
   simnodes *s = arg;
   char *key;
   while (workqueue_get(s->pod_queue, &key)) {

@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -120,6 +121,20 @@ informer_add_handlers(informer *inf, const struct informer_handlers *h)
     client_watch_cancel(inf->active_watch);
   }
   pthread_mutex_unlock(&inf->state_mu);
+}
+
+void
+informer_remove_handlers(informer *inf, const void *ctx)
+{
+  if (inf == NULL)
+    return;
+  pthread_mutex_lock(&inf->dispatch_mu);
+  size_t kept = 0;
+  for (size_t i = 0; i < inf->handler_count; i++)
+    if (inf->handlers[i].h.ctx != ctx)
+      inf->handlers[kept++] = inf->handlers[i];
+  inf->handler_count = kept;
+  pthread_mutex_unlock(&inf->dispatch_mu);
 }
 
 int
@@ -550,6 +565,9 @@ static void *
 informer_main(void *arg)
 {
   informer *inf = arg;
+  char thread_name[16]; /* the kernel's limit, with the NUL: for profilers and top -H */
+  snprintf(thread_name, sizeof thread_name, "inf-%s", inf->res->plural);
+  pthread_setname_np(pthread_self(), thread_name);
   int64_t backoff_ms = BACKOFF_INITIAL_MS;
   bool need_list = true;
   while (!is_stopping(inf)) {

@@ -13,6 +13,11 @@ struct controller_config {
   int workers;                      /* worker threads per controller (default 2) */
   int node_monitor_grace_seconds;   /* node lifecycle: heartbeat grace (default 40) */
   int pod_eviction_timeout_seconds; /* default tolerationSeconds for not-ready/unreachable (300) */
+  /* Informers shared with the other components of the process (borrowed; must outlive
+   * the manager), or NULL: the manager makes its own. A controller's handlers must use
+   * the state start() returned (or a part of it) as ctx and take them off in stop()
+   * with informer_remove_handlers: shared informers keep running after it. */
+  informer_factory *shared_informers;
 };
 
 struct controller_context {

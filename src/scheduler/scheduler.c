@@ -44,6 +44,7 @@ struct scheduler {
   k8c_client *client;
   bool own_client;
   informer_factory *informers;
+  bool own_informers;
   informer *pods, *nodes, *priority_classes, *pdbs;
   /* Under the cache lock: the parsed PDBs (rebuilt when pdbs_dirty), and the pods that
    * preempted and wait for their nominated node (key -> struct nomination). */
@@ -550,6 +551,7 @@ run_preempt(struct scheduler *s, struct job *j)
 static void *
 worker_main(void *arg)
 {
+  pthread_setname_np(pthread_self(), "sched-worker");
   struct scheduler *s = arg;
   for (;;) {
     pthread_mutex_lock(&s->jobs_mu);
@@ -645,6 +647,7 @@ schedule_pod(struct scheduler *s, struct pod_info *pi)
 static void *
 loop_main(void *arg)
 {
+  pthread_setname_np(pthread_self(), "sched-loop");
   struct scheduler *s = arg;
   struct pod_info *pi;
   while ((pi = sched_queue_pop(s->queue)) != NULL) {
@@ -690,7 +693,8 @@ scheduler_start_with_client(k8c_client *client, const struct scheduler_config *c
   pthread_mutex_init(&s->jobs_mu, NULL);
   pthread_cond_init(&s->jobs_cv, NULL);
   pthread_mutex_init(&s->stats_mu, NULL);
-  s->informers = informer_factory_new(client, 0);
+  s->own_informers = c.informers == NULL;
+  s->informers = c.informers ? c.informers : informer_factory_new(client, 0);
   s->pods = informer_factory_get(s->informers, api_resource_find("", "v1", "pods"), "", NULL, NULL);
   s->nodes =
       informer_factory_get(s->informers, api_resource_find("", "v1", "nodes"), "", NULL, NULL);
@@ -762,7 +766,13 @@ scheduler_stop(struct scheduler *s)
     s->jobs_head = j->next;
     job_free(j);
   }
-  informer_factory_free(s->informers);
+  if (s->own_informers) {
+    informer_factory_free(s->informers);
+  } else { /* shared: they run on, without us */
+    informer_remove_handlers(s->pods, s);
+    informer_remove_handlers(s->nodes, s);
+    informer_remove_handlers(s->pdbs, s);
+  }
   sched_queue_free(s->queue);
   sched_cache_free(s->cache);
   hashmap_free(s->nominations, nomination_free);

@@ -286,7 +286,9 @@ sync_pod(simnodes *s, const char *key)
   };
   cleanup_json json_t *status = simpod_status(pod, &o);
   if (!simpod_status_current(pod, status)) {
-    cleanup_json json_t *copy = json_deep_copy(pod);
+    /* A shallow copy with the new status: the client borrows bodies without modifying
+     * them, so the cached pod's other members can be shared, not copied. */
+    cleanup_json json_t *copy = json_copy(pod);
     json_object_set(copy, "status", status);
     k8c_err err = {0};
     if (client_update_status(s->client, s->pods_res, meta_namespace(pod), meta_name(pod), copy,

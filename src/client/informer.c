@@ -7,6 +7,7 @@
  * handler registered late gets a consistent snapshot of adds before its first change. */
 #include "client/informer.h"
 
+#include "client/informer_decode.h"
 #include "client/informer_store.h"
 #include "lib/hashmap.h"
 #include "lib/log.h"
@@ -474,7 +475,10 @@ list_and_replace(informer *inf, k8c_err *err)
 static void
 apply_event(informer *inf, struct client_event *ev)
 {
-  json_t *obj = client_event_object(ev);
+  /* Parsed here rather than by client_event_object: without managedFields, which the
+   * cache drops anyway (see apply_upsert). */
+  cleanup_json json_t *obj =
+      ev->raw ? informer_decode_object(ev->raw, ev->raw_len) : json_incref(client_event_object(ev));
   if (!json_is_object(obj))
     return;
   cleanup_free char *key = client_object_key(obj);

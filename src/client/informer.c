@@ -8,6 +8,7 @@
 #include "client/informer.h"
 
 #include "client/informer_decode.h"
+#include "client/informer_intern.h"
 #include "client/informer_store.h"
 #include "lib/hashmap.h"
 #include "lib/log.h"
@@ -43,6 +44,7 @@ struct informer {
   long long default_resync_ms;
 
   informer_store *store;
+  informer_intern *intern; /* under dispatch_mu: equal parts of cached objects shared */
 
   pthread_mutex_t dispatch_mu; /* outer lock: cache writes + handler calls */
   struct handler_reg *handlers;
@@ -76,6 +78,7 @@ informer_new(k8c_client *client, const struct api_resource *res, const char *ns,
     inf->field_selector = xstrdup(cfg->field_selector);
   inf->default_resync_ms = cfg ? cfg->resync_period_ms : 0;
   inf->store = informer_store_new();
+  inf->intern = informer_intern_new();
   pthread_mutex_init(&inf->dispatch_mu, NULL);
   pthread_mutex_init(&inf->state_mu, NULL);
   pthread_condattr_t attr;
@@ -294,6 +297,7 @@ informer_free(informer *inf)
     return;
   informer_stop(inf);
   informer_store_free(inf->store);
+  informer_intern_free(inf->intern);
   free(inf->handlers);
   free(inf->last_rv);
   free(inf->ns);
@@ -339,6 +343,8 @@ apply_upsert(informer *inf, const char *key, json_t *obj)
    * informer holds for many objects (upstream's scheduler strips them the same way).
    * The object is not shared yet, so it may still be changed here. */
   json_object_del(json_object_get(obj, "metadata"), "managedFields");
+  /* Objects of one workload are mostly alike: cache their equal parts once. */
+  informer_intern_children(inf->intern, obj);
   json_t *old = informer_store_put(inf->store, key, obj);
   if (old)
     notify_update(inf, old, obj);

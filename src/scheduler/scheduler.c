@@ -62,7 +62,11 @@ struct scheduler {
   int nworkers;
   pthread_mutex_t jobs_mu;
   pthread_cond_t jobs_cv;
-  struct job *jobs_head, *jobs_tail;
+  /* Two FIFOs: [0] bindings and the other work a pod waits for, [1] Scheduled events,
+   * written mostly when no binding waits (upstream's recorder writes them apart, too),
+   * so that a burst's bindings do not queue behind the events of those before them. */
+  struct job *jobs_head[2], *jobs_tail[2];
+  unsigned long long job_picks;
   bool jobs_shutdown;
   pthread_mutex_t stats_mu;
   struct scheduler_stats stats;
@@ -366,11 +370,12 @@ static void
 job_enqueue(struct scheduler *s, struct job *j)
 {
   pthread_mutex_lock(&s->jobs_mu);
-  if (s->jobs_tail)
-    s->jobs_tail->next = j;
+  int lane = j->kind == JOB_SCHEDULED_EVENT;
+  if (s->jobs_tail[lane])
+    s->jobs_tail[lane]->next = j;
   else
-    s->jobs_head = j;
-  s->jobs_tail = j;
+    s->jobs_head[lane] = j;
+  s->jobs_tail[lane] = j;
   pthread_cond_signal(&s->jobs_cv);
   pthread_mutex_unlock(&s->jobs_mu);
 }
@@ -452,7 +457,8 @@ report_if_idle(struct scheduler *s)
   struct sched_queue_counts qc;
   sched_queue_counts(s->queue, &qc);
   pthread_mutex_lock(&s->jobs_mu);
-  bool idle = s->jobs_head == NULL && qc.active == 0 && qc.in_flight == 0;
+  bool idle = s->jobs_head[0] == NULL && s->jobs_head[1] == NULL && qc.active == 0 &&
+              qc.in_flight == 0;
   pthread_mutex_unlock(&s->jobs_mu);
   if (!idle)
     return;
@@ -555,13 +561,16 @@ worker_main(void *arg)
   struct scheduler *s = arg;
   for (;;) {
     pthread_mutex_lock(&s->jobs_mu);
-    while (s->jobs_head == NULL && !s->jobs_shutdown)
+    while (s->jobs_head[0] == NULL && s->jobs_head[1] == NULL && !s->jobs_shutdown)
       pthread_cond_wait(&s->jobs_cv, &s->jobs_mu);
-    struct job *j = s->jobs_head;
+    /* Events wait while bindings do, but take every 8th turn: never starved. */
+    bool event_turn = s->jobs_head[1] && (s->job_picks++ % 8 == 7 || !s->jobs_head[0]);
+    int lane = event_turn ? 1 : 0;
+    struct job *j = s->jobs_head[lane];
     if (j) {
-      s->jobs_head = j->next;
-      if (s->jobs_head == NULL)
-        s->jobs_tail = NULL;
+      s->jobs_head[lane] = j->next;
+      if (s->jobs_head[lane] == NULL)
+        s->jobs_tail[lane] = NULL;
     }
     pthread_mutex_unlock(&s->jobs_mu);
     if (j == NULL)
@@ -761,11 +770,12 @@ scheduler_stop(struct scheduler *s)
   for (int i = 0; i < s->nworkers; i++)
     pthread_join(s->workers[i], NULL);
   free(s->workers);
-  while (s->jobs_head) {
-    struct job *j = s->jobs_head;
-    s->jobs_head = j->next;
-    job_free(j);
-  }
+  for (int lane = 0; lane < 2; lane++)
+    while (s->jobs_head[lane]) {
+      struct job *j = s->jobs_head[lane];
+      s->jobs_head[lane] = j->next;
+      job_free(j);
+    }
   if (s->own_informers) {
     informer_factory_free(s->informers);
   } else { /* shared: they run on, without us */

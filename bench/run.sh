@@ -199,6 +199,15 @@ if [ "${BENCH_SCALE:-1}" != 0 ]; then
     bash "$ROOT/bench/scale.sh"
   } >>"$RESULTS.tmp"
 fi
+if [ "${BENCH_COMPONENTS:-1}" != 0 ]; then
+  echo "bench: node and network components (bench/components.sh)" >&2
+  {
+    echo
+    echo "## Node and network components (bench/components.sh)"
+    echo
+    bash "$ROOT/bench/components.sh"
+  } >>"$RESULTS.tmp"
+fi
 mv "$RESULTS.tmp" "$RESULTS"
 echo "bench: wrote $RESULTS in ${elapsed} s" >&2
 cat "$RESULTS"

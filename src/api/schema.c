@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "api/schema_data.h"
+#include "lib/buf.h"
 #include "lib/mem.h"
 
 struct field_key {
@@ -64,20 +65,34 @@ schema_definition_is_any(const char *definition)
 
 /* ---- unknown fields ------------------------------------------------------------------ */
 
-static int find_unknown_in_object(const json_t *obj, const char *definition, const char *path,
-                                  bool top, json_t *paths_out);
+/* The field path being visited lives in one buffer: a level appends its part and cuts
+ * it off again, so paths are only copied out for the (rare) unknown fields. */
+static int find_unknown_in_object(const json_t *obj, const char *definition, buf *path, bool top,
+                                  json_t *paths_out);
 
-static char *
-join_field(const char *path, const char *name)
+static size_t
+push_field(buf *path, const char *name)
 {
-  return path[0] ? xasprintf("%s.%s", path, name) : xstrdup(name);
+  size_t mark = path->len;
+  if (mark)
+    buf_append(path, ".", 1);
+  buf_puts(path, name);
+  return mark;
+}
+
+static void
+pop_to(buf *path, size_t mark)
+{
+  path->len = mark;
+  if (path->data)
+    path->data[mark] = '\0';
 }
 
 /* Checks one value whose schema is (kind, ref): recurses into objects, array elements and
  * map values that are described by a definition; everything else has no fields to check. */
 static int
 find_unknown_in_value(const json_t *value, enum schema_kind kind, enum schema_kind item_kind,
-                      const char *ref, const char *path, json_t *paths_out)
+                      const char *ref, buf *path, json_t *paths_out)
 {
   if (ref == NULL)
     return 0;
@@ -90,22 +105,25 @@ find_unknown_in_value(const json_t *value, enum schema_kind kind, enum schema_ki
     size_t i;
     const json_t *item;
     json_array_foreach (value, i, item) {
-      cleanup_free char *item_path = xasprintf("%s[%zu]", path, i);
-      count += find_unknown_in_object(item, ref, item_path, false, paths_out);
+      size_t mark = path->len;
+      buf_printf(path, "[%zu]", i);
+      count += find_unknown_in_object(item, ref, path, false, paths_out);
+      pop_to(path, mark);
     }
   } else if (kind == SCHEMA_MAP && json_is_object(value)) {
     const char *key;
     const json_t *item;
     json_object_foreach ((json_t *)value, key, item) {
-      cleanup_free char *item_path = join_field(path, key);
-      count += find_unknown_in_object(item, ref, item_path, false, paths_out);
+      size_t mark = push_field(path, key);
+      count += find_unknown_in_object(item, ref, path, false, paths_out);
+      pop_to(path, mark);
     }
   }
   return count;
 }
 
 static int
-find_unknown_in_object(const json_t *obj, const char *definition, const char *path, bool top,
+find_unknown_in_object(const json_t *obj, const char *definition, buf *path, bool top,
                        json_t *paths_out)
 {
   if (!json_is_object(obj))
@@ -119,14 +137,15 @@ find_unknown_in_object(const json_t *obj, const char *definition, const char *pa
   json_object_foreach ((json_t *)obj, name, value) {
     if (top && (strcmp(name, "apiVersion") == 0 || strcmp(name, "kind") == 0))
       continue;
-    cleanup_free char *field_path = join_field(path, name);
     const struct schema_field *f = schema_field_lookup(definition, name);
+    size_t mark = push_field(path, name);
     if (f == NULL) {
-      if (json_array_append_new(paths_out, json_string(field_path)) == 0)
+      if (json_array_append_new(paths_out, json_string(buf_cstr(path))) == 0)
         count++;
-      continue;
+    } else {
+      count += find_unknown_in_value(value, f->kind, f->item_kind, f->ref, path, paths_out);
     }
-    count += find_unknown_in_value(value, f->kind, f->item_kind, f->ref, field_path, paths_out);
+    pop_to(path, mark);
   }
   return count;
 }
@@ -136,5 +155,10 @@ schema_find_unknown_fields(const json_t *obj, const char *definition, const char
                            json_t *paths_out)
 {
   const char *prefix = path_prefix ? path_prefix : "";
-  return find_unknown_in_object(obj, definition, prefix, prefix[0] == '\0', paths_out);
+  buf path;
+  buf_init(&path);
+  buf_puts(&path, prefix);
+  int count = find_unknown_in_object(obj, definition, &path, prefix[0] == '\0', paths_out);
+  buf_free(&path);
+  return count;
 }

@@ -2,10 +2,12 @@
  * protobuf), read the query options, call the generic registry, and answer with the
  * negotiated encoding.
  * All semantics live in the registry; this file only translates. */
+#include "apimachinery/json_encode.h"
 #include "apiserver/server_internal.h"
 
 #include "apimachinery/protobuf.h"
 #include "apimachinery/yaml.h"
+#include "apiserver/nodeproxy.h"
 #include "apiserver/scale.h"
 #include "lib/mem.h"
 #include "registry/convert.h"
@@ -122,8 +124,11 @@ static int
 answer_object(struct api_request *r, int status, json_t *obj, const struct negotiated *n,
               const json_t *warnings)
 {
-  char *text = json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER);
-  int ret = response_object(r, status, text, strlen(text), n, warnings);
+  size_t len = 0;
+  char *text = json_encode_compact(obj, &len);
+  if (text == NULL)
+    abort(); /* stored objects always encode */
+  int ret = response_object(r, status, text, len, n, warnings);
   free(text);
   return ret;
 }
@@ -177,6 +182,8 @@ handle_resource(struct apiserver *s, struct api_request *r)
   const struct request_info *ri = &r->info;
   struct registry_target t = {ri->res, ri->namespace_, ri->name, ri->subresource};
   k8c_err err = {0};
+  if (nodeproxy_is_pod_stream(ri->resource, ri->group, ri->subresource))
+    return nodeproxy_handle(s, r);
   struct negotiated n;
   bool table_ok = ri->verb == VERB_GET || ri->verb == VERB_LIST;
   if (response_negotiate(r, table_ok && ri->subresource[0] == 0, &n, &err) < 0)
@@ -199,6 +206,8 @@ handle_resource(struct apiserver *s, struct api_request *r)
       cleanup_free char *served = convert_text_from_storage(ri->res, json, len, &clen);
       ret = served ? response_object(r, 200, served, clen, &n, NULL)
                    : response_object(r, 200, json, len, &n, NULL);
+    } else if (n.type == MEDIA_JSON) {
+      ret = response_cached_json(r, co);
     } else {
       ret = response_object(r, 200, json, len, &n, NULL);
     }

@@ -37,6 +37,8 @@ static const char *const default_san_dns[] = {"localhost",
                                               NULL};
 static const char *const default_san_ips[] = {"127.0.0.1", "::1", NULL};
 static const char *const admin_orgs[] = {"system:masters", NULL};
+/* The API server's identity towards kubelets (kubeadm's apiserver-kubelet-client). */
+static const char *const kubelet_client_orgs[] = {"system:masters", NULL};
 
 static int ensure_ca(const char *tls_dir, const char *name, const char *cn_prefix,
                      struct pki_entry *out, k8c_err *err);
@@ -62,7 +64,8 @@ pki_ensure(const struct pki_config *cfg, struct pki *out, k8c_err *err)
     return -1;
 
   char *tls_dir = xasprintf("%s/server/tls", cfg->data_dir);
-  struct pki_entry server_ca = {0}, client_ca = {0}, serving = {0}, admin = {0};
+  struct pki_entry server_ca = {0}, client_ca = {0}, serving = {0}, admin = {0},
+                   kubelet_client = {0};
   time_t now = time(NULL);
   struct pki_cert_spec serving_spec = {
       .cn = "kube-apiserver",
@@ -79,13 +82,18 @@ pki_ensure(const struct pki_config *cfg, struct pki *out, k8c_err *err)
       .not_before = now - CLOCK_SKEW_SECONDS,
       .not_after = now + (time_t)PKI_LEAF_VALID_DAYS * DAY_SECONDS,
   };
+  struct pki_cert_spec kubelet_client_spec = admin_spec;
+  kubelet_client_spec.cn = PKI_KUBELET_CLIENT_CN;
+  kubelet_client_spec.orgs = kubelet_client_orgs;
   int rc = -1;
   if (secure_mkdir_p(tls_dir, 0700, err) < 0 ||
       ensure_ca(tls_dir, "server-ca", "k8c-server-ca", &server_ca, err) < 0 ||
       ensure_ca(tls_dir, "client-ca", "k8c-client-ca", &client_ca, err) < 0 ||
       ensure_leaf(tls_dir, "serving-kube-apiserver", &serving_spec, &server_ca, &serving, err) <
           0 ||
-      ensure_leaf(tls_dir, "client-admin", &admin_spec, &client_ca, &admin, err) < 0) {
+      ensure_leaf(tls_dir, "client-admin", &admin_spec, &client_ca, &admin, err) < 0 ||
+      ensure_leaf(tls_dir, "client-kube-apiserver-kubelet", &kubelet_client_spec, &client_ca,
+                  &kubelet_client, err) < 0) {
     k8c_err_prefix(err, "pki");
     goto done;
   }
@@ -98,12 +106,15 @@ pki_ensure(const struct pki_config *cfg, struct pki *out, k8c_err *err)
   out->serving_key_pem = steal_ptr(serving.key_pem);
   out->admin_cert_pem = steal_ptr(admin.cert_pem);
   out->admin_key_pem = steal_ptr(admin.key_pem);
+  out->kubelet_client_cert_pem = steal_ptr(kubelet_client.cert_pem);
+  out->kubelet_client_key_pem = steal_ptr(kubelet_client.key_pem);
   rc = 0;
 done:
   entry_clear(&server_ca);
   entry_clear(&client_ca);
   entry_clear(&serving);
   entry_clear(&admin);
+  entry_clear(&kubelet_client);
   san_set_free(&sans);
   free(tls_dir);
   return rc;
@@ -123,6 +134,8 @@ pki_free(struct pki *p)
   secure_free_secret(p->client_ca_key_pem);
   free(p->admin_cert_pem);
   secure_free_secret(p->admin_key_pem);
+  free(p->kubelet_client_cert_pem);
+  secure_free_secret(p->kubelet_client_key_pem);
   memset(p, 0, sizeof *p);
 }
 
@@ -154,6 +167,36 @@ pki_issue_client_cert(const struct pki *p, const char *cn, const char *const *or
   pki_keypair_clear(&leaf);
   if (rc < 0)
     return k8c_err_prefix(err, "issuing client certificate for %s", cn);
+  return 0;
+}
+
+int
+pki_issue_serving_cert(const struct pki *p, const char *cn, const char *const *san_dns,
+                       const char *const *san_ips, char **cert_pem, char **key_pem, k8c_err *err)
+{
+  *cert_pem = NULL;
+  *key_pem = NULL;
+  if (p->server_ca_cert_pem == NULL || p->server_ca_key_pem == NULL)
+    return k8c_error(err, 500, K8C_REASON_INTERNAL, "server CA is not loaded");
+  struct pki_keypair ca = {0}, leaf = {0};
+  if (pki_keypair_load(p->server_ca_cert_pem, p->server_ca_key_pem, &ca, err) < 0)
+    return k8c_err_prefix(err, "loading server CA");
+  time_t now = time(NULL);
+  struct pki_cert_spec spec = {
+      .cn = cn,
+      .usage = PKI_USAGE_SERVER,
+      .san_dns = san_dns,
+      .san_ips = san_ips,
+      .not_before = now - CLOCK_SKEW_SECONDS,
+      .not_after = now + (time_t)PKI_LEAF_VALID_DAYS * DAY_SECONDS,
+  };
+  int rc = pki_cert_create(&spec, &ca, &leaf, err);
+  if (rc == 0)
+    rc = pki_keypair_export(&leaf, cert_pem, key_pem, err);
+  pki_keypair_clear(&ca);
+  pki_keypair_clear(&leaf);
+  if (rc < 0)
+    return k8c_err_prefix(err, "issuing serving certificate for %s", cn);
   return 0;
 }
 

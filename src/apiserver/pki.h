@@ -29,16 +29,21 @@ struct pki_config {
  * struct and released (keys wiped first) by pki_free(). The *_key_pem fields are
  * secrets: never log them. */
 struct pki {
-  char *tls_dir;            /* DATA_DIR/server/tls */
-  char *server_ca_cert_pem; /* trust anchor for the API serving certificate */
-  char *server_ca_key_pem;  /* secret; signs serving certificates */
-  char *serving_cert_pem;   /* kube-apiserver certificate with all SANs */
-  char *serving_key_pem;    /* secret */
-  char *client_ca_cert_pem; /* trust anchor for client certificates */
-  char *client_ca_key_pem;  /* secret; signs client certificates */
-  char *admin_cert_pem;     /* CN=system:admin, O=system:masters */
-  char *admin_key_pem;      /* secret */
+  char *tls_dir;                 /* DATA_DIR/server/tls */
+  char *server_ca_cert_pem;      /* trust anchor for the API serving certificate */
+  char *server_ca_key_pem;       /* secret; signs serving certificates */
+  char *serving_cert_pem;        /* kube-apiserver certificate with all SANs */
+  char *serving_key_pem;         /* secret */
+  char *client_ca_cert_pem;      /* trust anchor for client certificates */
+  char *client_ca_key_pem;       /* secret; signs client certificates */
+  char *admin_cert_pem;          /* CN=system:admin, O=system:masters */
+  char *admin_key_pem;           /* secret */
+  char *kubelet_client_cert_pem; /* CN=kube-apiserver-kubelet-client, O=system:masters */
+  char *kubelet_client_key_pem;  /* secret */
 };
+
+/* The common name the API server uses towards kubelets (logs, exec, port-forward). */
+#define PKI_KUBELET_CLIENT_CN "kube-apiserver-kubelet-client"
 
 /* Leaf lifetimes and the renewal window (k3s's numbers). */
 #define PKI_CA_VALID_DAYS 3650
@@ -46,10 +51,10 @@ struct pki {
 #define PKI_RENEW_BEFORE_DAYS 90
 
 /* Creates or loads DATA_DIR/server/tls/{server-ca,client-ca,serving-kube-apiserver,
- * client-admin}.{crt,key}. Regenerates the serving certificate when a required SAN is
- * missing, it expires within PKI_RENEW_BEFORE_DAYS, or it is not signed by the server
- * CA; likewise the admin certificate (expiry or wrong CA). CAs are never replaced.
- * Fills *out (release with pki_free) on success. */
+ * client-admin,client-kube-apiserver-kubelet}.{crt,key}. Regenerates the serving certificate when a
+ * required SAN is missing, it expires within PKI_RENEW_BEFORE_DAYS, or it is not signed by the
+ * server CA; likewise the admin certificate (expiry or wrong CA). CAs are never replaced. Fills
+ * *out (release with pki_free) on success. */
 int pki_ensure(const struct pki_config *cfg, struct pki *out, k8c_err *err);
 
 /* Releases every field (wiping key material) and zeroes the struct. NULL is fine. */
@@ -62,6 +67,13 @@ void pki_free(struct pki *p);
  * disk. */
 int pki_issue_client_cert(const struct pki *p, const char *cn, const char *const *orgs,
                           char **cert_pem, char **key_pem, k8c_err *err);
+
+/* Issues a serving certificate signed by the server CA (e.g. a kubelet's streaming
+ * endpoint): CN=cn, serverAuth, the NULL-terminated SAN lists (may be NULL). Outputs
+ * are caller-owned as for pki_issue_client_cert. Nothing is written to disk. */
+int pki_issue_serving_cert(const struct pki *p, const char *cn, const char *const *san_dns,
+                           const char *const *san_ips, char **cert_pem, char **key_pem,
+                           k8c_err *err);
 
 /* ---- client certificate authentication ---- */
 

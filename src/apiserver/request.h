@@ -47,10 +47,12 @@ struct api_request {
   struct MHD_Connection *conn;
   const char *method;
   const char *url;
+  const char *version; /* "HTTP/1.1" ... as libmicrohttpd gives it */
   struct request_info info;
   const struct identity *who;
   buf body;
   bool body_too_large;
+  bool corked; /* the TLS session holds this response back (tls_coalesce.h) */
 };
 
 /* Parses method + path into info (info->res resolved against the served kinds).

@@ -3,7 +3,9 @@
  * YAML parse them. */
 #include "apiserver/response.h"
 
+#include "apimachinery/json_encode.h"
 #include "apimachinery/yaml.h"
+#include "apiserver/tls_coalesce.h"
 #include "lib/buf.h"
 #include "lib/mem.h"
 #include "registry/strategy.h"
@@ -64,6 +66,18 @@ response_negotiate(const struct api_request *r, bool table_ok, struct negotiated
                    "application/yaml, application/json;as=Table;v=v1;g=meta.k8s.io");
 }
 
+/* Queues resp (and drops the caller's handle on it), one TLS record when small. */
+static int
+queue_response(struct api_request *r, int status, struct MHD_Response *resp, size_t body_len)
+{
+  bool corked = tls_coalesce_begin(r, body_len);
+  enum MHD_Result ret = MHD_queue_response(r->conn, (unsigned)status, resp);
+  MHD_destroy_response(resp);
+  if (ret != MHD_YES && corked)
+    tls_coalesce_end(r);
+  return ret;
+}
+
 int
 response_send(struct api_request *r, int status, const char *content_type, char *body, size_t len,
               const json_t *warnings)
@@ -85,9 +99,30 @@ response_send(struct api_request *r, int status, const char *content_type, char 
     MHD_add_response_header(resp, "Warning", hdr);
     free(hdr);
   }
-  enum MHD_Result ret = MHD_queue_response(r->conn, (unsigned)status, resp);
-  MHD_destroy_response(resp);
-  return ret;
+  return queue_response(r, status, resp, len);
+}
+
+static void
+release_cached(void *co)
+{
+  cache_obj_unref(co);
+}
+
+int
+response_cached_json(struct api_request *r, cache_obj *co)
+{
+  size_t len = 0;
+  const char *json = cache_obj_json(co, &len);
+  cache_obj_ref(co);
+  struct MHD_Response *resp =
+      MHD_create_response_from_buffer_with_free_callback_cls(len, (void *)json, release_cached, co);
+  if (resp == NULL) {
+    cache_obj_unref(co);
+    return MHD_NO;
+  }
+  MHD_add_response_header(resp, "Content-Type", "application/json");
+  MHD_add_response_header(resp, "Cache-Control", "no-cache, private");
+  return queue_response(r, 200, resp, len);
 }
 
 static char *
@@ -98,10 +133,9 @@ encode(const json_t *obj, enum media_type type, size_t *len, const char **ctype)
     return json_to_yaml(obj, len);
   }
   *ctype = "application/json";
-  char *text = json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER);
+  char *text = json_encode_compact(obj, len);
   if (text == NULL)
     abort();
-  *len = strlen(text);
   return text;
 }
 
@@ -149,9 +183,12 @@ response_error(struct api_request *r, const k8c_err *err)
     json_object_del(st, "reason");
   if (code == 400 && strcmp(err->reason, K8C_REASON_BAD_REQUEST) == 0)
     json_object_set_new(st, "reason", json_string("BadRequest"));
-  char *body = json_dumps(st, JSON_COMPACT | JSON_PRESERVE_ORDER);
+  size_t len = 0;
+  char *body = json_encode_compact(st, &len);
   json_decref(st);
-  return response_send(r, code, "application/json", body, strlen(body), NULL);
+  if (body == NULL)
+    abort(); /* a Status of valid strings always encodes */
+  return response_send(r, code, "application/json", body, len, NULL);
 }
 
 int

@@ -25,6 +25,9 @@ int response_send(struct api_request *r, int status, const char *content_type, c
                   size_t len, const json_t *warnings);
 int response_json(struct api_request *r, int status, const json_t *obj, const struct negotiated *n,
                   const json_t *warnings);
+/* Queues a 200 with a cached object's JSON as the body, without copying it: the response
+ * holds a reference to co until libmicrohttpd is done with it (the caller keeps its own). */
+int response_cached_json(struct api_request *r, cache_obj *co);
 /* A Status for err (with details naming the target if given). */
 int response_error(struct api_request *r, const k8c_err *err);
 /* The Status answer for a successful delete of a collection, etc. */

@@ -20,6 +20,8 @@ struct apiserver_config {
   const char *token;             /* the server token (bearer), may be NULL */
   const char *advertise_address; /* for /api serverAddressByClientCIDRs */
   struct registry *reg;
+  const char *kubelet_client_cert_pem; /* presented to kubelets (logs, exec ...), may be NULL */
+  const char *kubelet_client_key_pem;
 };
 
 struct apiserver;

@@ -14,6 +14,7 @@ struct apiserver {
   struct apiserver_config cfg;
   struct MHD_Daemon *daemon;
   struct pki_verifier *verifier;
+  struct rbac_authorizer *rbac; /* NULL without a registry (tests) */
   atomic_bool ready;
   atomic_bool stopping;
 };
@@ -25,7 +26,11 @@ int handle_watch(struct apiserver *s, struct api_request *r);
 int handle_discovery(struct apiserver *s, struct api_request *r, const char *path, int *ret);
 int handle_openapi(struct apiserver *s, struct api_request *r, const char *path, int *ret);
 
+/* Returns 1 and answers if path is the SelfSubjectAccessReview collection, else 0. */
+int ssar_handle(struct apiserver *s, struct api_request *r, const char *path, int *ret);
+
 /* Authorization: may who perform verb on the target? -1 with 403 if not. */
-int authorize(const struct identity *who, const struct request_info *ri, k8c_err *err);
+int authorize(struct apiserver *s, const struct identity *who, const struct request_info *ri,
+              k8c_err *err);
 
 #endif

@@ -236,6 +236,7 @@ start_controllers(struct registry *reg, const struct server_flags *flags,
                   informer_factory *informers, k8c_err *err)
 {
   struct controller_config ccfg = {.node_monitor_grace_seconds = flags->node_monitor_grace,
+                                   .cluster_cidr = flags->cluster_cidr,
                                    .shared_informers = informers};
   return controller_manager_start(reg, &ccfg, err);
 }
@@ -368,6 +369,8 @@ cmd_server(int argc, char **argv)
       .token = token,
       .advertise_address = f.advertise_address,
       .reg = &reg,
+      .kubelet_client_cert_pem = pki.kubelet_client_cert_pem,
+      .kubelet_client_key_pem = pki.kubelet_client_key_pem,
   };
   struct compactor *compactor = NULL;
   /* One list+watch and one parsed cache per collection for the whole process: the

@@ -7,9 +7,9 @@
 
 #include <string.h>
 
-static int
-create_in_group_if_missing(struct registry *reg, const char *group, const char *version,
-                           const char *plural, const char *ns, json_t *obj, k8c_err *err)
+int
+bootstrap_create_if_missing(struct registry *reg, const char *group, const char *version,
+                            const char *plural, const char *ns, json_t *obj, k8c_err *err)
 {
   const struct api_resource *res = api_resource_find(group, version, plural);
   if (res == NULL)
@@ -40,7 +40,7 @@ static int
 create_if_missing(struct registry *reg, const char *plural, const char *ns, json_t *obj,
                   k8c_err *err)
 {
-  return create_in_group_if_missing(reg, "", "v1", plural, ns, obj, err);
+  return bootstrap_create_if_missing(reg, "", "v1", plural, ns, obj, err);
 }
 
 /* The two built-in PriorityClasses every cluster has (upstream's values and words). */
@@ -63,7 +63,7 @@ ensure_system_priority_classes(struct registry *reg, k8c_err *err)
                            "kind", "PriorityClass", "metadata", "name", classes[i].name, "value",
                            (json_int_t)classes[i].value, "description", classes[i].description);
     int rc =
-        create_in_group_if_missing(reg, "scheduling.k8s.io", "v1", "priorityclasses", "", pc, err);
+        bootstrap_create_if_missing(reg, "scheduling.k8s.io", "v1", "priorityclasses", "", pc, err);
     json_decref(pc);
     if (rc < 0)
       return -1;
@@ -122,7 +122,7 @@ server_bootstrap(struct registry *reg, const struct bootstrap_config *cfg, k8c_e
   json_decref(svc);
   if (rc < 0)
     return -1;
-  if (ensure_system_priority_classes(reg, err) < 0)
+  if (ensure_system_priority_classes(reg, err) < 0 || server_bootstrap_rbac(reg, err) < 0)
     return -1;
   return ensure_endpoints(reg, cfg, err);
 }

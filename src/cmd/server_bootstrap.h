@@ -15,4 +15,12 @@ struct bootstrap_config {
  * keeps those Endpoints current on later starts. Idempotent. */
 int server_bootstrap(struct registry *reg, const struct bootstrap_config *cfg, k8c_err *err);
 
+/* Creates the default RBAC policy (server_bootstrap_rbac.c) where missing. */
+int server_bootstrap_rbac(struct registry *reg, k8c_err *err);
+
+/* Creates obj (of group/version/plural, in ns or "" when cluster-scoped) unless an
+ * object of its name exists. Takes no reference to obj. */
+int bootstrap_create_if_missing(struct registry *reg, const char *group, const char *version,
+                                const char *plural, const char *ns, json_t *obj, k8c_err *err);
+
 #endif

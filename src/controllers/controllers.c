@@ -12,6 +12,8 @@ extern const struct controller_def deployment_controller_def;
 extern const struct controller_def endpointslice_controller_def;
 extern const struct controller_def endpoints_controller_def;
 extern const struct controller_def nodelifecycle_controller_def;
+extern const struct controller_def nodeipam_controller_def;
+extern const struct controller_def servicelb_controller_def; /* src/proxy/servicelb.c */
 
 /* clang-format off */
 const struct controller_def *const controllers_table[] = {
@@ -23,6 +25,8 @@ const struct controller_def *const controllers_table[] = {
     &endpointslice_controller_def,
     &endpoints_controller_def,
     &nodelifecycle_controller_def,
+    &nodeipam_controller_def,
+    &servicelb_controller_def,
     NULL,
 };
 /* clang-format on */

@@ -243,8 +243,8 @@ pod_ip_list(const json_t *pod, const char *field)
   return buf_steal(&b, NULL);
 }
 
-static int
-field_ref_value(const json_t *pod, const json_t *ref, char **out, k8c_err *err)
+int
+env_field_ref_value(const json_t *pod, const json_t *ref, char **out, k8c_err *err)
 {
   const char *path = json_string_value(json_object_get(ref, "fieldPath"));
   if (path == NULL)
@@ -286,9 +286,9 @@ field_ref_value(const json_t *pod, const json_t *ref, char **out, k8c_err *err)
 
 /* The container's named resource (limits.cpu …), with the node's allocatable standing
  * in for an unset limit; the value divided by the divisor, rounded up. */
-static int
-resource_ref_value(const json_t *container, const json_t *ref, const struct env_sources *src,
-                   char **out, k8c_err *err)
+int
+env_resource_ref_value(const json_t *container, const json_t *ref, const struct env_sources *src,
+                       char **out, k8c_err *err)
 {
   const char *resource = json_string_value(json_object_get(ref, "resource"));
   if (resource == NULL)
@@ -330,9 +330,9 @@ value_from(const json_t *pod, const json_t *container, const json_t *from,
   ns = ns ? ns : "default";
   const json_t *ref;
   if ((ref = json_object_get(from, "fieldRef")) != NULL)
-    return field_ref_value(pod, ref, out, err);
+    return env_field_ref_value(pod, ref, out, err);
   if ((ref = json_object_get(from, "resourceFieldRef")) != NULL)
-    return resource_ref_value(container, ref, src, out, err);
+    return env_resource_ref_value(container, ref, src, out, err);
   if ((ref = json_object_get(from, "configMapKeyRef")) != NULL)
     return key_ref_value(ref, false, ns, src, out, err);
   if ((ref = json_object_get(from, "secretKeyRef")) != NULL)

@@ -44,6 +44,13 @@ int env_resolve(const json_t *pod, const json_t *container, const struct env_sou
                 struct env_list *out, k8c_err *err);
 void env_list_clear(struct env_list *env);
 
+/* One fieldRef ({fieldPath}) or resourceFieldRef ({resource, divisor}) value as env
+ * renders it, shared with the downwardAPI volume. *out is a new string the caller frees;
+ * an unsupported path or resource is a 422 error. */
+int env_field_ref_value(const json_t *pod, const json_t *ref, char **out, k8c_err *err);
+int env_resource_ref_value(const json_t *container, const json_t *ref,
+                           const struct env_sources *src, char **out, k8c_err *err);
+
 /* The value of a defined variable, or NULL. Borrowed from env. */
 const char *env_list_get(const struct env_list *env, const char *name);
 

@@ -40,14 +40,14 @@ init_done(const json_t *pod, const struct pod_observed *obs, bool *failed)
   for (size_t i = 0; i < obs->n_init; i++) {
     const struct container_observed *c = &obs->init[i];
     if (is_sidecar(pod, c->name)) {
-      if (!(c->phase == CONTAINER_RUNNING && c->started))
+      if (!(c->phase == CSTATE_RUNNING && c->started))
         return false;
       continue;
     }
-    if (c->phase == CONTAINER_TERMINATED && c->run.exit_code == 0)
+    if (c->phase == CSTATE_TERMINATED && c->run.exit_code == 0)
       continue;
-    bool crashed = c->phase == CONTAINER_TERMINATED ||
-                   (c->phase == CONTAINER_WAITING && c->has_last && c->last.exit_code != 0);
+    bool crashed = c->phase == CSTATE_TERMINATED ||
+                   (c->phase == CSTATE_WAITING && c->has_last && c->last.exit_code != 0);
     if (crashed && strcmp(restart_policy(pod), "Never") == 0)
       *failed = true;
     return false;
@@ -66,15 +66,15 @@ podstatus_phase(const json_t *pod, const struct pod_observed *obs)
   for (size_t i = 0; i < obs->n_containers; i++) {
     const struct container_observed *c = &obs->containers[i];
     switch (c->phase) {
-    case CONTAINER_RUNNING:
+    case CSTATE_RUNNING:
       running++;
       break;
-    case CONTAINER_TERMINATED:
+    case CSTATE_TERMINATED:
       stopped++;
       if (c->run.exit_code == 0)
         succeeded++;
       break;
-    case CONTAINER_WAITING:
+    case CSTATE_WAITING:
       /* Waiting to restart after a run counts as stopped, as upstream counts it. */
       if (c->has_last)
         stopped++;
@@ -125,10 +125,10 @@ container_status_json(const struct container_observed *c)
 {
   json_t *state;
   switch (c->phase) {
-  case CONTAINER_RUNNING:
+  case CSTATE_RUNNING:
     state = json_pack("{s:{s:s}}", "running", "startedAt", c->started_at ? c->started_at : "");
     break;
-  case CONTAINER_TERMINATED:
+  case CSTATE_TERMINATED:
     state = run_json(&c->run);
     break;
   default: {
@@ -142,9 +142,9 @@ container_status_json(const struct container_observed *c)
   json_t *s =
       json_pack("{s:s,s:s,s:s,s:b,s:i,s:o,s:o,s:b}", "name", c->name, "image",
                 c->image ? c->image : "", "imageID", c->image_id ? c->image_id : "", "ready",
-                c->ready && c->phase == CONTAINER_RUNNING, "restartCount", c->restart_count,
-                "state", state, "lastState", c->has_last ? run_json(&c->last) : json_object(),
-                "started", c->started && c->phase == CONTAINER_RUNNING);
+                c->ready && c->phase == CSTATE_RUNNING, "restartCount", c->restart_count, "state",
+                state, "lastState", c->has_last ? run_json(&c->last) : json_object(), "started",
+                c->started && c->phase == CSTATE_RUNNING);
   if (c->container_id && c->container_id[0])
     json_object_set_new(s, "containerID", json_string(c->container_id));
   return s;
@@ -184,7 +184,7 @@ name_list(const struct container_observed *cs, size_t n, const json_t *pod,
 static bool
 unready(const json_t *pod, const struct container_observed *c)
 {
-  return !(c->phase == CONTAINER_RUNNING && c->ready);
+  return !(c->phase == CSTATE_RUNNING && c->ready);
 }
 
 static bool
@@ -197,8 +197,8 @@ static bool
 incomplete_init(const json_t *pod, const struct container_observed *c)
 {
   if (is_sidecar(pod, c->name))
-    return !(c->phase == CONTAINER_RUNNING && c->started);
-  return !(c->phase == CONTAINER_TERMINATED && c->run.exit_code == 0);
+    return !(c->phase == CSTATE_RUNNING && c->started);
+  return !(c->phase == CSTATE_TERMINATED && c->run.exit_code == 0);
 }
 
 static const json_t *

@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum container_phase { CONTAINER_WAITING, CONTAINER_RUNNING, CONTAINER_TERMINATED };
+enum cstate { CSTATE_WAITING, CSTATE_RUNNING, CSTATE_TERMINATED };
 
 /* One terminated run of a container. */
 struct container_run {
@@ -31,7 +31,7 @@ struct container_observed {
   const char *image;    /* as in the spec */
   const char *image_id; /* the resolved digest reference, "" before the pull */
   const char *container_id;
-  enum container_phase phase;
+  enum cstate phase;
   const char *reason; /* waiting: ContainerCreating, PodInitializing, ErrImagePull,
                          ImagePullBackOff, CrashLoopBackOff, CreateContainerConfigError … */
   const char *message;

@@ -4,6 +4,8 @@
  * count/deprecatedCount, reportingComponent/reportingController. */
 #include "registry/convert.h"
 
+#include "apimachinery/json_encode.h"
+
 #include "lib/mem.h"
 
 #include <string.h>
@@ -71,9 +73,10 @@ convert_text_from_storage(const struct api_resource *res, const char *json, size
     return NULL;
   json_t *served = convert_from_storage(res, obj);
   json_decref(obj);
-  char *text = json_dumps(served, JSON_COMPACT | JSON_PRESERVE_ORDER);
+  size_t text_len = 0;
+  char *text = json_encode_compact(served, &text_len);
   json_decref(served);
   if (text && out_len)
-    *out_len = strlen(text);
+    *out_len = text_len;
   return text;
 }

@@ -457,8 +457,8 @@ report_if_idle(struct scheduler *s)
   struct sched_queue_counts qc;
   sched_queue_counts(s->queue, &qc);
   pthread_mutex_lock(&s->jobs_mu);
-  bool idle = s->jobs_head[0] == NULL && s->jobs_head[1] == NULL && qc.active == 0 &&
-              qc.in_flight == 0;
+  bool idle = s->jobs_head[0] == NULL && qc.active == 0 && qc.in_flight == 0; /* events may
+                                                                                  * follow */
   pthread_mutex_unlock(&s->jobs_mu);
   if (!idle)
     return;
@@ -493,6 +493,7 @@ run_bind(struct scheduler *s, struct job *j)
     s->burst_scheduled++;
     ring_add(&s->e2e, (double)(t0 / 1000 - j->pi->queued_ms) + (double)(now_us() - t0) / 1000.0);
     pthread_mutex_unlock(&s->stats_mu);
+    report_if_idle(s);
     return;
   }
   sched_cache_lock(s->cache);
@@ -582,7 +583,6 @@ worker_main(void *arg)
     } else if (j->kind == JOB_SCHEDULED_EVENT) {
       event_record(s->events, j->pi->obj, "Normal", "Scheduled",
                    "Successfully assigned %s/%s to %s", j->pi->ns, j->pi->name, j->node);
-      report_if_idle(s);
     } else {
       event_record(s->events, j->pi->obj, "Warning", "FailedScheduling", "%s", j->message);
       set_unschedulable_condition(s, j->pi, j->message);

@@ -26,7 +26,7 @@ running(const char *name, bool ready)
 {
   return (struct container_observed){.name = name,
                                      .image = "nginx",
-                                     .phase = CONTAINER_RUNNING,
+                                     .phase = CSTATE_RUNNING,
                                      .started_at = "2026-01-01T00:00:02Z",
                                      .ready = ready,
                                      .started = true};
@@ -38,7 +38,7 @@ exited(const char *name, int code)
   return (struct container_observed){
       .name = name,
       .image = "nginx",
-      .phase = CONTAINER_TERMINATED,
+      .phase = CSTATE_TERMINATED,
       .run = {.exit_code = code, .reason = code ? "Error" : "Completed"}};
 }
 
@@ -54,9 +54,9 @@ phase_of(const char *policy, struct container_observed a, struct container_obser
 TEST(phase_follows_upstream_rules)
 {
   struct container_observed creating = {
-      .name = "b", .phase = CONTAINER_WAITING, .reason = "ContainerCreating"};
+      .name = "b", .phase = CSTATE_WAITING, .reason = "ContainerCreating"};
   struct container_observed backoff = {.name = "b",
-                                       .phase = CONTAINER_WAITING,
+                                       .phase = CSTATE_WAITING,
                                        .reason = "CrashLoopBackOff",
                                        .has_last = true,
                                        .last = {.exit_code = 1}};
@@ -75,8 +75,8 @@ TEST(init_containers_gate_the_pod)
   cleanup_json json_t *pod = pod_with("Never", ",\"initContainers\":[{\"name\":\"i\"}]");
   struct container_observed init = exited("i", 3);
   struct container_observed cs[2] = {
-      {.name = "a", .phase = CONTAINER_WAITING, .reason = "PodInitializing"},
-      {.name = "b", .phase = CONTAINER_WAITING, .reason = "PodInitializing"}};
+      {.name = "a", .phase = CSTATE_WAITING, .reason = "PodInitializing"},
+      {.name = "b", .phase = CSTATE_WAITING, .reason = "PodInitializing"}};
   struct pod_observed obs = {.now = "2026-01-01T00:00:05Z",
                              .sandbox_ready = true,
                              .init = &init,
@@ -84,7 +84,7 @@ TEST(init_containers_gate_the_pod)
                              .containers = cs,
                              .n_containers = 2};
   CHECK_STR(podstatus_phase(pod, &obs), "Failed");
-  init = (struct container_observed){.name = "i", .phase = CONTAINER_RUNNING, .started = true};
+  init = (struct container_observed){.name = "i", .phase = CSTATE_RUNNING, .started = true};
   CHECK_STR(podstatus_phase(pod, &obs), "Pending");
   cleanup_json json_t *st = podstatus_build(pod, &obs);
   json_t *conds = json_object_get(st, "conditions");

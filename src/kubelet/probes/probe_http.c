@@ -61,7 +61,7 @@ probe_http_run(const json_t *h, const struct probe_target *t, int timeout_ms, ch
   }
   if (!user_agent) {
     /* kube-probe/<major>.<minor>, from the Kubernetes version the server reports. */
-    const char *v = K8C_GIT_VERSION + 1;
+    const char *v = &K8C_GIT_VERSION[1]; /* past the "v" */
     const char *dot = strchr(strchr(v, '.') + 1, '.');
     cleanup_free char *ua = xasprintf("User-Agent: kube-probe/%.*s", (int)(dot - v), v);
     headers = curl_slist_append(headers, ua);

@@ -47,6 +47,7 @@ struct sq_write_req {
   int64_t expected_rev;
 
   /* results, filled by the leader */
+  pthread_cond_t wake; /* signalled when done, or when this request should lead */
   bool done;
   int rc;
   k8c_err err;
@@ -63,7 +64,9 @@ struct sqlite_store {
 
   /* Group commit: writers queue requests; the one that finds no leader becomes the
    * leader, runs everything queued in one transaction and wakes the others. Holding
-   * leadership is "holding the write mutex". */
+   * leadership is "holding the write mutex". A queued writer sleeps on its request's
+   * own condition: a finished batch wakes exactly its writers and the next queued one
+   * (to lead), not every writer. write_cv is for sq_lead_exclusive callers. */
   pthread_mutex_t write_mu;
   pthread_cond_t write_cv;
   bool leader_busy;

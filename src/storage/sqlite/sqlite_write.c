@@ -169,9 +169,19 @@ run_batch(struct sqlite_store *st, struct sq_write_req *batch)
       st->watch_fn(st->watch_ctx, &r->event);
 }
 
+/* With write_mu held and no leader running: lets the oldest queued writer take the lead. */
+static void
+wake_next_leader(struct sqlite_store *st)
+{
+  if (st->queue_head)
+    pthread_cond_signal(&st->queue_head->wake);
+  pthread_cond_broadcast(&st->write_cv);
+}
+
 static int
 submit(struct sqlite_store *st, struct sq_write_req *req, int64_t *new_rev, k8c_err *err)
 {
+  pthread_cond_init(&req->wake, NULL);
   pthread_mutex_lock(&st->write_mu);
   if (st->queue_tail)
     st->queue_tail->next = req;
@@ -180,7 +190,7 @@ submit(struct sqlite_store *st, struct sq_write_req *req, int64_t *new_rev, k8c_
   st->queue_tail = req;
   while (!req->done) {
     if (st->leader_busy) {
-      pthread_cond_wait(&st->write_cv, &st->write_mu);
+      pthread_cond_wait(&req->wake, &st->write_mu);
       continue;
     }
     st->leader_busy = true;
@@ -189,12 +199,18 @@ submit(struct sqlite_store *st, struct sq_write_req *req, int64_t *new_rev, k8c_
     pthread_mutex_unlock(&st->write_mu);
     run_batch(st, batch);
     pthread_mutex_lock(&st->write_mu);
-    for (struct sq_write_req *r = batch; r; r = r->next)
-      r->done = true;
     st->leader_busy = false;
-    pthread_cond_broadcast(&st->write_cv);
+    for (struct sq_write_req *r = batch; r;) {
+      struct sq_write_req *next = r->next; /* r may be gone once it sees done */
+      r->done = true;
+      if (r != req)
+        pthread_cond_signal(&r->wake);
+      r = next;
+    }
+    wake_next_leader(st);
   }
   pthread_mutex_unlock(&st->write_mu);
+  pthread_cond_destroy(&req->wake);
 
   free(req->old_value);
   if (req->rc < 0) {
@@ -221,7 +237,7 @@ sq_lead_release(struct sqlite_store *st)
 {
   pthread_mutex_lock(&st->write_mu);
   st->leader_busy = false;
-  pthread_cond_broadcast(&st->write_cv);
+  wake_next_leader(st);
   pthread_mutex_unlock(&st->write_mu);
 }
 

@@ -1,6 +1,8 @@
 /* cache_obj.c — building cached objects from stored values, and the reference
  * counting of objects and events (atomic, since readers on many threads share them). */
 #include "storage/watchcache/cache_obj.h"
+
+#include "apimachinery/json_encode.h"
 #include "storage/watchcache/rv_splice.h"
 
 #include "lib/mem.h"
@@ -19,10 +21,9 @@ dump_with_revision(json_t *obj, int64_t rev, size_t *len)
   char rv[24];
   snprintf(rv, sizeof rv, "%lld", (long long)rev);
   json_object_set_new(meta, "resourceVersion", json_string(rv));
-  char *text = json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER);
+  char *text = json_encode_compact(obj, len);
   if (!text)
-    abort(); /* jansson fails only on allocation */
-  *len = strlen(text);
+    abort(); /* parsed objects always encode */
   return text;
 }
 

@@ -1,0 +1,216 @@
+/* json_encode.c — a compact JSON writer for jansson trees (see json_encode.h). It walks
+ * the tree once into one growing buffer and copies runs of plain string bytes with
+ * memcpy; jansson's own dump calls a callback per fragment and decodes every UTF-8
+ * code point. Output rules follow jansson's: escape '"', '\\' and control characters
+ * (\b \f \n \r \t by name, others as \u00XX), keep other bytes, keep member order, and
+ * leave reals to jansson itself (they are rare in API objects). */
+#include "apimachinery/json_encode.h"
+
+#include "lib/mem.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+struct out {
+  char *data;
+  size_t len;
+  size_t cap;
+};
+
+static void
+reserve(struct out *o, size_t more)
+{
+  if (o->len + more + 1 <= o->cap)
+    return;
+  size_t cap = o->cap ? o->cap : 256;
+  while (cap < o->len + more + 1)
+    cap *= 2;
+  o->data = xrealloc(o->data, cap);
+  o->cap = cap;
+}
+
+static inline void
+put(struct out *o, const char *s, size_t n)
+{
+  reserve(o, n);
+  memcpy(o->data + o->len, s, n);
+  o->len += n;
+}
+
+static inline void
+put_char(struct out *o, char c)
+{
+  reserve(o, 1);
+  o->data[o->len++] = c;
+}
+
+/* Whether s[0..n) is valid UTF-8 (jansson refuses to dump anything else). */
+static bool
+valid_utf8(const unsigned char *s, size_t n)
+{
+  size_t i = 0;
+  while (i < n) {
+    unsigned char c = s[i];
+    if (c < 0x80) {
+      i++;
+      continue;
+    }
+    size_t extra;
+    uint32_t cp;
+    if (c >= 0xC2 && c <= 0xDF) {
+      extra = 1;
+      cp = c & 0x1F;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      extra = 2;
+      cp = c & 0x0F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      extra = 3;
+      cp = c & 0x07;
+    } else {
+      return false;
+    }
+    if (n - i <= extra)
+      return false;
+    for (size_t k = 1; k <= extra; k++) {
+      unsigned char cc = s[i + k];
+      if ((cc & 0xC0) != 0x80)
+        return false;
+      cp = (cp << 6) | (cc & 0x3F);
+    }
+    if ((extra == 2 && cp < 0x800) || (extra == 3 && (cp < 0x10000 || cp > 0x10FFFF)) ||
+        (cp >= 0xD800 && cp <= 0xDFFF))
+      return false;
+    i += extra + 1;
+  }
+  return true;
+}
+
+static bool
+put_string(struct out *o, const char *str, size_t n)
+{
+  const unsigned char *s = (const unsigned char *)str;
+  bool ascii = true;
+  reserve(o, n + 2);
+  o->data[o->len++] = '"';
+  size_t run = 0;
+  for (size_t i = 0; i < n; i++) {
+    unsigned char c = s[i];
+    if (c >= 0x20 && c != '"' && c != '\\') {
+      ascii &= c < 0x80;
+      continue;
+    }
+    put(o, str + run, i - run);
+    run = i + 1;
+    switch (c) {
+    case '"':
+      put(o, "\\\"", 2);
+      break;
+    case '\\':
+      put(o, "\\\\", 2);
+      break;
+    case '\b':
+      put(o, "\\b", 2);
+      break;
+    case '\f':
+      put(o, "\\f", 2);
+      break;
+    case '\n':
+      put(o, "\\n", 2);
+      break;
+    case '\r':
+      put(o, "\\r", 2);
+      break;
+    case '\t':
+      put(o, "\\t", 2);
+      break;
+    default: {
+      char seq[8];
+      snprintf(seq, sizeof seq, "\\u%04X", (unsigned)c);
+      put(o, seq, 6);
+    }
+    }
+  }
+  put(o, str + run, n - run);
+  put_char(o, '"');
+  return ascii || valid_utf8(s, n);
+}
+
+static bool
+put_value(struct out *o, const json_t *v)
+{
+  switch (json_typeof(v)) {
+  case JSON_OBJECT: {
+    put_char(o, '{');
+    const char *k;
+    json_t *m;
+    bool first = true;
+    json_object_foreach ((json_t *)v, k, m) {
+      if (!first)
+        put_char(o, ',');
+      first = false;
+      if (!put_string(o, k, strlen(k)))
+        return false;
+      put_char(o, ':');
+      if (!put_value(o, m))
+        return false;
+    }
+    put_char(o, '}');
+    return true;
+  }
+  case JSON_ARRAY: {
+    put_char(o, '[');
+    size_t n = json_array_size(v);
+    for (size_t i = 0; i < n; i++) {
+      if (i)
+        put_char(o, ',');
+      if (!put_value(o, json_array_get(v, i)))
+        return false;
+    }
+    put_char(o, ']');
+    return true;
+  }
+  case JSON_STRING:
+    return put_string(o, json_string_value(v), json_string_length(v));
+  case JSON_INTEGER: {
+    char num[32];
+    int n = snprintf(num, sizeof num, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+    put(o, num, (size_t)n);
+    return true;
+  }
+  case JSON_REAL: {
+    char *text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+    if (text == NULL)
+      return false;
+    put(o, text, strlen(text));
+    free(text);
+    return true;
+  }
+  case JSON_TRUE:
+    put(o, "true", 4);
+    return true;
+  case JSON_FALSE:
+    put(o, "false", 5);
+    return true;
+  case JSON_NULL:
+    put(o, "null", 4);
+    return true;
+  }
+  return false;
+}
+
+char *
+json_encode_compact(const json_t *v, size_t *len)
+{
+  struct out o = {0};
+  if (v == NULL || !put_value(&o, v)) {
+    free(o.data);
+    return NULL;
+  }
+  reserve(&o, 0);
+  o.data[o.len] = '\0';
+  if (len)
+    *len = o.len;
+  return o.data;
+}

@@ -88,6 +88,7 @@ resume_generation(simnodes *s)
 static void *
 heartbeat_main(void *arg)
 {
+  pthread_setname_np(pthread_self(), "sim-heartbeat");
   struct simnodes_heartbeat *h = arg;
   simnodes *s = h->s;
   int n = s->cfg.count, stride = s->cfg.heartbeat_threads;

@@ -13,7 +13,7 @@
 #include <string.h>
 #include <time.h>
 
-#define NODE_INDEX "nodeName"
+#define NODE_INDEX "spec.nodeName" /* the same index as the node lifecycle controller's */
 
 static void pod_event(void *ctx, json_t *pod);
 static void pod_updated(void *ctx, json_t *old_pod, json_t *pod);
@@ -24,8 +24,11 @@ int
 simnodes_pods_start(simnodes *s, k8c_err *err)
 {
   s->pod_queue = workqueue_new(NULL);
-  /* Unbound pods are none of a kubelet's business: the server filters them out. */
-  s->pod_informer = informer_factory_get(s->informers, s->pods_res, "", NULL, "spec.nodeName!=");
+  /* Unbound pods are none of a kubelet's business: the server filters them out, unless
+   * the informer is shared with a scheduler, which needs them all anyway (the handlers
+   * skip pods on no node of ours). */
+  s->pod_informer = informer_factory_get(s->informers, s->pods_res, "", NULL,
+                                         s->cfg.informers ? NULL : "spec.nodeName!=");
   if (informer_add_index(s->pod_informer, NODE_INDEX, informer_index_by_path,
                          (void *)"spec.nodeName") < 0)
     return k8c_error(err, 500, K8C_REASON_INTERNAL, "simnodes: pod index already taken");
@@ -105,6 +108,7 @@ pod_updated(void *ctx, json_t *old_pod, json_t *pod)
 static void *
 pod_worker(void *arg)
 {
+  pthread_setname_np(pthread_self(), "sim-pods");
   simnodes *s = arg;
   char *key;
   while (workqueue_get(s->pod_queue, &key)) {
@@ -282,7 +286,9 @@ sync_pod(simnodes *s, const char *key)
   };
   cleanup_json json_t *status = simpod_status(pod, &o);
   if (!simpod_status_current(pod, status)) {
-    cleanup_json json_t *copy = json_deep_copy(pod);
+    /* A shallow copy with the new status: the client borrows bodies without modifying
+     * them, so the cached pod's other members can be shared, not copied. */
+    cleanup_json json_t *copy = json_copy(pod);
     json_object_set(copy, "status", status);
     k8c_err err = {0};
     if (client_update_status(s->client, s->pods_res, meta_namespace(pod), meta_name(pod), copy,

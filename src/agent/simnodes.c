@@ -100,7 +100,7 @@ simnodes_start(k8c_client *client, const struct simnodes_config *cfg, k8c_err *e
     hashmap_put(s->by_name, n->name, (void *)(intptr_t)(i + 1));
   }
 
-  s->informers = informer_factory_new(client, 0);
+  s->informers = c.informers ? c.informers : informer_factory_new(client, 0);
   s->stopped_informer = informer_factory_get(s->informers, s->nodes_res, "",
                                              SIMNODES_HEARTBEAT_LABEL "=stopped", NULL);
   struct informer_handlers h = {.on_add = stopped_label_add,
@@ -155,7 +155,12 @@ simnodes_stop(simnodes *s)
   /* Workers read the informers' caches, and handlers queue keys (ignored once the queue
    * is shut down): queue and workers first, then the informers, then the queue's memory. */
   simnodes_pods_stop(s);
-  informer_factory_free(s->informers);
+  if (s->cfg.informers) { /* shared: they run on, without us */
+    informer_remove_handlers(s->pod_informer, s);
+    informer_remove_handlers(s->stopped_informer, s);
+  } else {
+    informer_factory_free(s->informers);
+  }
   simnodes_pods_free(s);
   hashmap_free(s->pods, free);
   hashmap_free(s->by_name, NULL);

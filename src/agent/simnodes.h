@@ -35,6 +35,10 @@ struct simnodes_config {
   int heartbeat_threads;    /* threads renewing Leases, each for a stripe of nodes: so that
                                writes overlap (the store commits them in groups); 0 = one
                                per 100 nodes, at most 8 */
+  /* Informers shared with other components of the process (borrowed; must outlive the
+   * simulation), or NULL: its own, on client. A shared pod informer holds every pod
+   * (the scheduler's and controllers' need), an own one only bound pods. */
+  struct informer_factory *informers;
 };
 
 typedef struct simnodes simnodes;
@@ -47,9 +51,8 @@ int simnodes_pod_cidr_plan(const char *cluster_cidr, int count, unsigned *block_
 
 /* Starts the simulation: registers the nodes and their Leases (asynchronously: see
  * simnodes_wait_registered), then heartbeats and runs their pods until simnodes_stop.
- * client (borrowed) must outlive it and be thread-safe. The simulation has informers of
- * its own (one for all its pods), so that stopping it never leaves a handler behind in
- * someone else's. NULL with err on bad configuration. */
+ * client (borrowed) must outlive it and be thread-safe. Its handlers on shared informers
+ * (cfg->informers) are taken off when it stops. NULL with err on bad configuration. */
 simnodes *simnodes_start(k8c_client *client, const struct simnodes_config *cfg, k8c_err *err);
 /* Waits up to timeout_ms (-1 = forever) until every node and Lease exists. */
 bool simnodes_wait_registered(simnodes *s, int timeout_ms);

@@ -7,6 +7,8 @@
  * handler registered late gets a consistent snapshot of adds before its first change. */
 #include "client/informer.h"
 
+#include "client/informer_decode.h"
+#include "client/informer_intern.h"
 #include "client/informer_store.h"
 #include "lib/hashmap.h"
 #include "lib/log.h"
@@ -15,6 +17,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -41,6 +44,7 @@ struct informer {
   long long default_resync_ms;
 
   informer_store *store;
+  informer_intern *intern; /* under dispatch_mu: equal parts of cached objects shared */
 
   pthread_mutex_t dispatch_mu; /* outer lock: cache writes + handler calls */
   struct handler_reg *handlers;
@@ -74,6 +78,7 @@ informer_new(k8c_client *client, const struct api_resource *res, const char *ns,
     inf->field_selector = xstrdup(cfg->field_selector);
   inf->default_resync_ms = cfg ? cfg->resync_period_ms : 0;
   inf->store = informer_store_new();
+  inf->intern = informer_intern_new();
   pthread_mutex_init(&inf->dispatch_mu, NULL);
   pthread_mutex_init(&inf->state_mu, NULL);
   pthread_condattr_t attr;
@@ -120,6 +125,20 @@ informer_add_handlers(informer *inf, const struct informer_handlers *h)
     client_watch_cancel(inf->active_watch);
   }
   pthread_mutex_unlock(&inf->state_mu);
+}
+
+void
+informer_remove_handlers(informer *inf, const void *ctx)
+{
+  if (inf == NULL)
+    return;
+  pthread_mutex_lock(&inf->dispatch_mu);
+  size_t kept = 0;
+  for (size_t i = 0; i < inf->handler_count; i++)
+    if (inf->handlers[i].h.ctx != ctx)
+      inf->handlers[kept++] = inf->handlers[i];
+  inf->handler_count = kept;
+  pthread_mutex_unlock(&inf->dispatch_mu);
 }
 
 int
@@ -278,6 +297,7 @@ informer_free(informer *inf)
     return;
   informer_stop(inf);
   informer_store_free(inf->store);
+  informer_intern_free(inf->intern);
   free(inf->handlers);
   free(inf->last_rv);
   free(inf->ns);
@@ -323,6 +343,8 @@ apply_upsert(informer *inf, const char *key, json_t *obj)
    * informer holds for many objects (upstream's scheduler strips them the same way).
    * The object is not shared yet, so it may still be changed here. */
   json_object_del(json_object_get(obj, "metadata"), "managedFields");
+  /* Objects of one workload are mostly alike: cache their equal parts once. */
+  informer_intern_children(inf->intern, obj);
   json_t *old = informer_store_put(inf->store, key, obj);
   if (old)
     notify_update(inf, old, obj);
@@ -459,7 +481,10 @@ list_and_replace(informer *inf, k8c_err *err)
 static void
 apply_event(informer *inf, struct client_event *ev)
 {
-  json_t *obj = client_event_object(ev);
+  /* Parsed here rather than by client_event_object: without managedFields, which the
+   * cache drops anyway (see apply_upsert). */
+  cleanup_json json_t *obj =
+      ev->raw ? informer_decode_object(ev->raw, ev->raw_len) : json_incref(client_event_object(ev));
   if (!json_is_object(obj))
     return;
   cleanup_free char *key = client_object_key(obj);
@@ -550,6 +575,9 @@ static void *
 informer_main(void *arg)
 {
   informer *inf = arg;
+  char thread_name[16]; /* the kernel's limit, with the NUL: for profilers and top -H */
+  snprintf(thread_name, sizeof thread_name, "inf-%s", inf->res->plural);
+  pthread_setname_np(pthread_self(), thread_name);
   int64_t backoff_ms = BACKOFF_INITIAL_MS;
   bool need_list = true;
   while (!is_stopping(inf)) {

@@ -56,7 +56,14 @@ informer *informer_new(k8c_client *client, const struct api_resource *res, const
  * first get on_add for each of them (as client-go does). Thread-safe. */
 void informer_add_handlers(informer *inf, const struct informer_handlers *h);
 
-/* Adds a named index; existing objects are indexed at once. -1 if the name is taken. */
+/* Removes every handler registered with this ctx. When it returns, none of them is
+ * running or will run again (so ctx may be freed). For components that stop while the
+ * informer, shared with others, keeps running. Not from a handler of this informer. */
+void informer_remove_handlers(informer *inf, const void *ctx);
+
+/* Adds a named index; existing objects are indexed at once. 0 as well if the same index
+ * (same function and ctx, or informer_index_by_path with the same path) exists already;
+ * -1 if the name is taken by another. */
 int informer_add_index(informer *inf, const char *name, informer_index_fn fn, void *ctx);
 /* An index function whose ctx is a dotted path of object fields ("spec.nodeName");
  * indexes the string found there. */

@@ -165,8 +165,13 @@ informer_store_add_index(informer_store *s, const char *name, informer_index_fn 
   pthread_rwlock_wrlock(&s->lock);
   for (size_t i = 0; i < s->index_count; i++) {
     if (strcmp(s->indexes[i].name, name) == 0) {
+      /* Components sharing an informer may each ask for the same index: fine. */
+      const struct store_index *have = &s->indexes[i];
+      bool same = have->fn == fn &&
+                  (have->ctx == ctx || (fn == informer_index_by_path && have->ctx && ctx &&
+                                        strcmp(have->ctx, ctx) == 0));
       pthread_rwlock_unlock(&s->lock);
-      return -1;
+      return same ? 0 : -1;
     }
   }
   s->indexes = xrealloc(s->indexes, (s->index_count + 1) * sizeof *s->indexes);

@@ -241,16 +241,20 @@ struct led_component {
   const char *lease; /* "kube-scheduler", "kube-controller-manager" */
   struct registry *reg;
   const struct server_flags *flags;
-  void *(*start)(struct registry *reg, const struct server_flags *flags, k8c_err *err);
+  informer_factory *informers; /* shared by the components of this process */
+  void *(*start)(struct registry *reg, const struct server_flags *flags,
+                 informer_factory *informers, k8c_err *err);
   void (*stop)(void *running);
   void *running;
   leader_elector *elector;
 };
 
 static void *
-start_scheduler(struct registry *reg, const struct server_flags *flags, k8c_err *err)
+start_scheduler(struct registry *reg, const struct server_flags *flags,
+                informer_factory *informers, k8c_err *err)
 {
-  return scheduler_start(reg, NULL, err);
+  struct scheduler_config scfg = {.informers = informers};
+  return scheduler_start(reg, &scfg, err);
 }
 
 static void
@@ -260,10 +264,12 @@ stop_scheduler(void *running)
 }
 
 static void *
-start_controllers(struct registry *reg, const struct server_flags *flags, k8c_err *err)
+start_controllers(struct registry *reg, const struct server_flags *flags,
+                  informer_factory *informers, k8c_err *err)
 {
   struct controller_config ccfg = {.node_monitor_grace_seconds = flags->node_monitor_grace,
-                                   .cluster_cidr = flags->cluster_cidr};
+                                   .cluster_cidr = flags->cluster_cidr,
+                                   .shared_informers = informers};
   return controller_manager_start(reg, &ccfg, err);
 }
 
@@ -278,7 +284,7 @@ led_component_start(void *ctx)
 {
   struct led_component *c = ctx;
   k8c_err err = {0};
-  c->running = c->start(c->reg, c->flags, &err);
+  c->running = c->start(c->reg, c->flags, c->informers, &err);
   if (c->running == NULL)
     log_error("k8c server: %s: %s", c->lease, err.message);
   k8c_err_clear(&err);
@@ -297,7 +303,7 @@ static int
 led_component_run(struct led_component *c, k8c_client *client, bool elect, k8c_err *err)
 {
   if (!elect) {
-    c->running = c->start(c->reg, c->flags, err);
+    c->running = c->start(c->reg, c->flags, c->informers, err);
     return c->running ? 0 : -1;
   }
   struct leader_election_config lcfg = {
@@ -399,14 +405,20 @@ cmd_server(int argc, char **argv)
       .kubelet_client_key_pem = pki.kubelet_client_key_pem,
   };
   struct compactor *compactor = NULL;
+  /* One list+watch and one parsed cache per collection for the whole process: the
+   * scheduler, the controllers and the simulated nodes share them. */
+  k8c_client *informer_client = client_inprocess_new(&reg, "k8c-informers");
+  informer_factory *informers = informer_factory_new(informer_client, 0);
   struct led_component controllers = {.lease = "kube-controller-manager",
                                       .reg = &reg,
                                       .flags = &f,
+                                      .informers = informers,
                                       .start = start_controllers,
                                       .stop = stop_controllers};
   struct led_component scheduler = {.lease = "kube-scheduler",
                                     .reg = &reg,
                                     .flags = &f,
+                                    .informers = informers,
                                     .start = start_scheduler,
                                     .stop = stop_scheduler};
   k8c_client *le_client = NULL;
@@ -449,7 +461,8 @@ cmd_server(int argc, char **argv)
     sim_client = client_inprocess_new(&reg, "k8c-simnodes");
     struct simnodes_config scfg = {.count = f.simulate,
                                    .cluster_cidr = f.cluster_cidr,
-                                   .ready_delay_ms = f.simulate_ready_delay_ms};
+                                   .ready_delay_ms = f.simulate_ready_delay_ms,
+                                   .informers = informers};
     sim = simnodes_start(sim_client, &scfg, &err);
     if (sim == NULL) {
       log_error("k8c server: --simulate: %s", err.message);
@@ -535,6 +548,9 @@ out:
   led_component_end(&controllers);
   if (le_client)
     client_free(le_client);
+  informer_factory_stop(informers);
+  informer_factory_free(informers);
+  client_free(informer_client);
   compactor_stop(compactor);
   apiserver_stop(api);
   registry_destroy(&reg);

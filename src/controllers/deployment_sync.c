@@ -254,6 +254,7 @@ dsync_free(struct dsync *s)
 static void *
 deployment_worker(void *arg)
 {
+  pthread_setname_np(pthread_self(), "ctl-deploy");
   struct deployment_controller *c = arg;
   char *key = NULL;
   while (workqueue_get(c->queue, &key)) {
@@ -325,11 +326,11 @@ deployment_stop(void *state)
   struct deployment_controller *c = state;
   if (c == NULL)
     return;
-  /* Handlers stay registered on the shared informers: stop them first so that none runs
-   * against freed state (the manager is shutting every controller down anyway). */
-  informer_stop(c->dep_inf);
-  informer_stop(c->rs_inf);
-  informer_stop(c->pod_inf);
+  /* The informers are shared (with other components too): take our handlers off them
+   * first so that none runs against freed state. */
+  informer_remove_handlers(c->dep_inf, c);
+  informer_remove_handlers(c->rs_inf, c);
+  informer_remove_handlers(c->pod_inf, c);
   workqueue_shutdown(c->queue);
   for (int i = 0; i < c->nworkers; i++)
     pthread_join(c->workers[i], NULL);

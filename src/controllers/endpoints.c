@@ -363,6 +363,7 @@ sync_service(struct ep_controller *c, const char *key, k8c_err *err)
 static void *
 ep_worker(void *arg)
 {
+  pthread_setname_np(pthread_self(), "ctl-endpoints");
   struct ep_controller *c = arg;
   char *key = NULL;
   while (workqueue_get(c->queue, &key)) {
@@ -423,10 +424,10 @@ ep_stop(void *state)
   struct ep_controller *c = state;
   if (c == NULL)
     return;
-  /* Handlers stay registered on the shared informers: stop them first. */
-  informer_stop(c->svc_inf);
-  informer_stop(c->pod_inf);
-  informer_stop(c->ep_inf);
+  /* The informers are shared: take our handlers off them first. */
+  informer_remove_handlers(c->svc_inf, c);
+  informer_remove_handlers(c->pod_inf, c);
+  informer_remove_handlers(c->ep_inf, c);
   workqueue_shutdown(c->queue);
   for (int i = 0; i < c->nworkers; i++)
     pthread_join(c->workers[i], NULL);

@@ -495,6 +495,7 @@ sync_service(struct es_controller *c, const char *key, k8c_err *err)
 static void *
 es_worker(void *arg)
 {
+  pthread_setname_np(pthread_self(), "ctl-epslice");
   struct es_controller *c = arg;
   char *key = NULL;
   while (workqueue_get(c->queue, &key)) {
@@ -563,11 +564,11 @@ es_stop(void *state)
   struct es_controller *c = state;
   if (c == NULL)
     return;
-  /* Handlers stay registered on the shared informers: stop them first. */
-  informer_stop(c->svc_inf);
-  informer_stop(c->pod_inf);
-  informer_stop(c->slice_inf);
-  informer_stop(c->node_inf);
+  /* The informers are shared: take our handlers off them first. */
+  informer_remove_handlers(c->svc_inf, c);
+  informer_remove_handlers(c->pod_inf, c);
+  informer_remove_handlers(c->slice_inf, c);
+  informer_remove_handlers(c->node_inf, c);
   workqueue_shutdown(c->queue);
   for (int i = 0; i < c->nworkers; i++)
     pthread_join(c->workers[i], NULL);

@@ -260,6 +260,7 @@ static void *
 delete_worker(void *arg)
 {
   struct gc *gc = arg;
+  pthread_setname_np(pthread_self(), "ctl-gc-delete");
   run_queue(gc, gc->attempt_to_delete, gc_attempt_to_delete);
   return NULL;
 }
@@ -268,6 +269,7 @@ static void *
 orphan_worker(void *arg)
 {
   struct gc *gc = arg;
+  pthread_setname_np(pthread_self(), "ctl-gc-orphan");
   run_queue(gc, gc->attempt_to_orphan, gc_attempt_to_orphan);
   return NULL;
 }
@@ -344,10 +346,10 @@ static void
 gc_stop(void *state)
 {
   struct gc *gc = state;
-  /* The shared informers outlive this state: stop them so that no handler runs on it
-   * after it is freed (the manager frees them right after anyway). */
+  /* The shared informers outlive this state: take our handlers off them so that none
+   * runs on it after it is freed. */
   for (size_t i = 0; i < gc->count; i++)
-    informer_stop(gc->resources[i].inf);
+    informer_remove_handlers(gc->resources[i].inf, &gc->resources[i]);
   workqueue_shutdown(gc->attempt_to_delete);
   workqueue_shutdown(gc->attempt_to_orphan);
   for (size_t i = 0; i < gc->nthreads; i++)

@@ -15,7 +15,8 @@ controller_manager_start(struct registry *reg, const struct controller_config *c
 {
   struct controller_manager *m = xcalloc(1, sizeof *m);
   m->ctx.client = client_inprocess_new(reg, "kube-controller-manager");
-  m->ctx.informers = informer_factory_new(m->ctx.client, 0);
+  m->ctx.informers = cfg->shared_informers ? cfg->shared_informers
+                                            : informer_factory_new(m->ctx.client, 0);
   m->ctx.cfg = *cfg;
   if (m->ctx.cfg.workers <= 0)
     m->ctx.cfg.workers = 2;
@@ -50,12 +51,16 @@ controller_manager_stop(struct controller_manager *m)
 {
   if (m == NULL)
     return;
-  /* No handler may run on a controller that is being freed: informers stop first. */
-  informer_factory_stop(m->ctx.informers);
+  /* No handler may run on a controller that is being freed: our own informers stop
+   * first; shared ones keep running, and each controller takes its handlers off them. */
+  bool own = m->ctx.informers != m->ctx.cfg.shared_informers;
+  if (own)
+    informer_factory_stop(m->ctx.informers);
   for (size_t i = m->count; i > 0; i--)
     if (m->states[i - 1])
       controllers_table[i - 1]->stop(m->states[i - 1]);
-  informer_factory_free(m->ctx.informers);
+  if (own)
+    informer_factory_free(m->ctx.informers);
   client_free(m->ctx.client);
   free(m->states);
   free(m);

@@ -331,6 +331,7 @@ on_update(void *ctx, json_t *old_obj, json_t *new_obj)
 static void *
 worker(void *arg)
 {
+  pthread_setname_np(pthread_self(), "ctl-namespace");
   struct ns_controller *c = arg;
   char *key = NULL;
   while (workqueue_get(c->queue, &key)) {
@@ -383,7 +384,7 @@ static void
 ns_stop(void *state)
 {
   struct ns_controller *c = state;
-  informer_stop(c->namespaces); /* no handler may run on c once it is freed */
+  informer_remove_handlers(c->namespaces, c); /* no handler may run on c once it is freed */
   workqueue_shutdown(c->queue);
   for (size_t i = 0; i < c->nthreads; i++)
     pthread_join(c->threads[i], NULL);

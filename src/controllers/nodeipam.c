@@ -241,7 +241,7 @@ static void
 ipam_stop(void *state)
 {
   struct ipam_controller *c = state;
-  informer_stop(c->nodes);
+  informer_remove_handlers(c->nodes, c); /* shared informers run on without us */
   workqueue_shutdown(c->queue);
   if (c->started)
     pthread_join(c->thread, NULL);

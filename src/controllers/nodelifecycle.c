@@ -398,6 +398,7 @@ sleep_period(struct nlc *c)
 static void *
 monitor_main(void *arg)
 {
+  pthread_setname_np(pthread_self(), "ctl-nodelife");
   struct nlc *c = arg;
   while (sleep_period(c)) {
     if (!informer_has_synced(c->node_inf) || !informer_has_synced(c->lease_inf) ||

@@ -508,6 +508,7 @@ sync_replicaset(struct rs_controller *c, const char *key, k8c_err *err)
 static void *
 rs_worker(void *arg)
 {
+  pthread_setname_np(pthread_self(), "ctl-replicaset");
   struct rs_controller *c = arg;
   char *key = NULL;
   while (workqueue_get(c->queue, &key)) {
@@ -569,10 +570,10 @@ rs_stop(void *state)
   struct rs_controller *c = state;
   if (c == NULL)
     return;
-  /* Handlers stay registered on the shared informers: stop them first so that none runs
-   * against freed state (the manager is shutting every controller down anyway). */
-  informer_stop(c->rs_inf);
-  informer_stop(c->pod_inf);
+  /* The informers are shared (with other components too): take our handlers off them
+   * first so that none runs against freed state. */
+  informer_remove_handlers(c->rs_inf, c);
+  informer_remove_handlers(c->pod_inf, c);
   workqueue_shutdown(c->queue);
   for (int i = 0; i < c->nworkers; i++)
     pthread_join(c->workers[i], NULL);

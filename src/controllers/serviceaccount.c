@@ -96,6 +96,7 @@ on_serviceaccount_delete(void *ctx, json_t *obj)
 static void *
 worker(void *arg)
 {
+  pthread_setname_np(pthread_self(), "ctl-svcaccount");
   struct sa_controller *c = arg;
   char *key = NULL;
   while (workqueue_get(c->queue, &key)) {
@@ -145,8 +146,8 @@ static void
 sa_stop(void *state)
 {
   struct sa_controller *c = state;
-  informer_stop(c->namespaces); /* no handler may run on c once it is freed */
-  informer_stop(c->serviceaccounts);
+  informer_remove_handlers(c->namespaces, c); /* no handler may run on c once it is freed */
+  informer_remove_handlers(c->serviceaccounts, c);
   workqueue_shutdown(c->queue);
   if (c->started)
     pthread_join(c->thread, NULL);

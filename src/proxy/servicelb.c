@@ -286,6 +286,10 @@ servicelb_stop(void *state)
   struct servicelb *lb = state;
   if (lb == NULL)
     return;
+  /* The informers may be shared with other components and run on: no handler may run
+   * on lb once it is freed. */
+  informer_remove_handlers(lb->services, lb);
+  informer_remove_handlers(lb->nodes, lb);
   workqueue_shutdown(lb->queue);
   pthread_join(lb->worker, NULL);
   workqueue_free(lb->queue);

@@ -153,6 +153,7 @@ sched_cache_free(struct sched_cache *c)
   hashmap_free(c->anti_groups, anti_group_free);
   hashmap_free(c->topologies, topo_free);
   free(c->nodes);
+  free(c->node_slots);
   free(c->free_slots);
   pthread_mutex_destroy(&c->mu);
   free(c);
@@ -209,8 +210,10 @@ sched_cache_upsert_node(struct sched_cache *c, json_t *node)
     if (c->nnodes == c->cap_nodes) {
       c->cap_nodes = c->cap_nodes ? c->cap_nodes * 2 : 64;
       c->nodes = xrealloc(c->nodes, c->cap_nodes * sizeof *c->nodes);
+      c->node_slots = xrealloc(c->node_slots, c->cap_nodes * sizeof *c->node_slots);
     }
     n->pos = (ssize_t)c->nnodes;
+    c->node_slots[c->nnodes] = n->slot;
     c->nodes[c->nnodes++] = n;
     changed = true;
   }
@@ -260,6 +263,7 @@ node_leave_array(struct sched_cache *c, struct node_info *n)
     return;
   size_t pos = (size_t)n->pos;
   c->nodes[pos] = c->nodes[--c->nnodes];
+  c->node_slots[pos] = c->nodes[pos]->slot;
   c->nodes[pos]->pos = (ssize_t)pos;
   n->pos = -1;
 }

@@ -65,6 +65,8 @@ struct sched_cache {
   struct hashmap *nodes_by_name; /* name -> node_info (incl. deleted ones holding pods) */
   struct hashmap *pods;          /* "ns/name" -> struct cache_pod */
   struct node_info **nodes;      /* schedulable nodes, in arrival order */
+  size_t *node_slots;            /* node_slots[i] == nodes[i]->slot: loops over per-slot
+                                    arrays need not touch every node_info */
   size_t nnodes, cap_nodes;
   size_t slots;     /* slots handed out so far */
   size_t count_cap; /* length of every per-node count array */

@@ -250,6 +250,8 @@ sched_schedule_one(struct sched_framework *fw, struct sched_cache *c, struct pod
   size_t start = nall ? fw->next_start_index % nall : 0;
   for (; i < nall && nf < want; i++) {
     struct node_info *n = c->nodes[(start + i) % nall];
+    /* Node infos are scattered over the heap: fetching a few ahead hides the misses. */
+    __builtin_prefetch(c->nodes[(start + i + 4) % nall]);
     run_filters(fw, np, &cy, state, n, &st);
     if (st.code == SCHED_SUCCESS) {
       feasible[nf++] = n;
@@ -258,16 +260,20 @@ sched_schedule_one(struct sched_framework *fw, struct sched_cache *c, struct pod
     if (nfailed == cap_failed) {
       cap_failed = cap_failed ? cap_failed * 2 : 16;
       failed = xrealloc(failed, cap_failed * sizeof *failed);
-      sts = xrealloc(sts, cap_failed * sizeof *sts);
     }
-    failed[nfailed] = (struct failed_node){n, st.code};
-    sts[nfailed++] = st;
+    failed[nfailed++] = (struct failed_node){n, st.code};
   }
   out->evaluated = i;
   out->feasible = nf;
   if (nall)
     fw->next_start_index = (start + i) % nall;
   if (nf == 0) {
+    /* The reasons, for the message: only now that they are needed (a status is over a
+     * kilobyte, and most cycles fail on many nodes yet find enough others). The filters
+     * are pure, so running them again gives the same answers. */
+    sts = xcalloc(nfailed + 1, sizeof *sts);
+    for (size_t k = 0; k < nfailed; k++)
+      run_filters(fw, np, &cy, state, failed[k].node, &sts[k]);
     run_post_filter = true; /* after the cycle's states are gone: the dry run edits the cache */
   } else if (nf == 1) {
     out->node = feasible[0];

@@ -44,6 +44,7 @@ struct scheduler {
   k8c_client *client;
   bool own_client;
   informer_factory *informers;
+  bool own_informers;
   informer *pods, *nodes, *priority_classes, *pdbs;
   /* Under the cache lock: the parsed PDBs (rebuilt when pdbs_dirty), and the pods that
    * preempted and wait for their nominated node (key -> struct nomination). */
@@ -61,7 +62,11 @@ struct scheduler {
   int nworkers;
   pthread_mutex_t jobs_mu;
   pthread_cond_t jobs_cv;
-  struct job *jobs_head, *jobs_tail;
+  /* Two FIFOs: [0] bindings and the other work a pod waits for, [1] Scheduled events,
+   * written mostly when no binding waits (upstream's recorder writes them apart, too),
+   * so that a burst's bindings do not queue behind the events of those before them. */
+  struct job *jobs_head[2], *jobs_tail[2];
+  unsigned long long job_picks;
   bool jobs_shutdown;
   pthread_mutex_t stats_mu;
   struct scheduler_stats stats;
@@ -365,11 +370,12 @@ static void
 job_enqueue(struct scheduler *s, struct job *j)
 {
   pthread_mutex_lock(&s->jobs_mu);
-  if (s->jobs_tail)
-    s->jobs_tail->next = j;
+  int lane = j->kind == JOB_SCHEDULED_EVENT;
+  if (s->jobs_tail[lane])
+    s->jobs_tail[lane]->next = j;
   else
-    s->jobs_head = j;
-  s->jobs_tail = j;
+    s->jobs_head[lane] = j;
+  s->jobs_tail[lane] = j;
   pthread_cond_signal(&s->jobs_cv);
   pthread_mutex_unlock(&s->jobs_mu);
 }
@@ -451,7 +457,8 @@ report_if_idle(struct scheduler *s)
   struct sched_queue_counts qc;
   sched_queue_counts(s->queue, &qc);
   pthread_mutex_lock(&s->jobs_mu);
-  bool idle = s->jobs_head == NULL && qc.active == 0 && qc.in_flight == 0;
+  bool idle = s->jobs_head[0] == NULL && qc.active == 0 && qc.in_flight == 0; /* events may
+                                                                                  * follow */
   pthread_mutex_unlock(&s->jobs_mu);
   if (!idle)
     return;
@@ -486,6 +493,7 @@ run_bind(struct scheduler *s, struct job *j)
     s->burst_scheduled++;
     ring_add(&s->e2e, (double)(t0 / 1000 - j->pi->queued_ms) + (double)(now_us() - t0) / 1000.0);
     pthread_mutex_unlock(&s->stats_mu);
+    report_if_idle(s);
     return;
   }
   sched_cache_lock(s->cache);
@@ -550,16 +558,20 @@ run_preempt(struct scheduler *s, struct job *j)
 static void *
 worker_main(void *arg)
 {
+  pthread_setname_np(pthread_self(), "sched-worker");
   struct scheduler *s = arg;
   for (;;) {
     pthread_mutex_lock(&s->jobs_mu);
-    while (s->jobs_head == NULL && !s->jobs_shutdown)
+    while (s->jobs_head[0] == NULL && s->jobs_head[1] == NULL && !s->jobs_shutdown)
       pthread_cond_wait(&s->jobs_cv, &s->jobs_mu);
-    struct job *j = s->jobs_head;
+    /* Events wait while bindings do, but take every 8th turn: never starved. */
+    bool event_turn = s->jobs_head[1] && (s->job_picks++ % 8 == 7 || !s->jobs_head[0]);
+    int lane = event_turn ? 1 : 0;
+    struct job *j = s->jobs_head[lane];
     if (j) {
-      s->jobs_head = j->next;
-      if (s->jobs_head == NULL)
-        s->jobs_tail = NULL;
+      s->jobs_head[lane] = j->next;
+      if (s->jobs_head[lane] == NULL)
+        s->jobs_tail[lane] = NULL;
     }
     pthread_mutex_unlock(&s->jobs_mu);
     if (j == NULL)
@@ -571,7 +583,6 @@ worker_main(void *arg)
     } else if (j->kind == JOB_SCHEDULED_EVENT) {
       event_record(s->events, j->pi->obj, "Normal", "Scheduled",
                    "Successfully assigned %s/%s to %s", j->pi->ns, j->pi->name, j->node);
-      report_if_idle(s);
     } else {
       event_record(s->events, j->pi->obj, "Warning", "FailedScheduling", "%s", j->message);
       set_unschedulable_condition(s, j->pi, j->message);
@@ -645,6 +656,7 @@ schedule_pod(struct scheduler *s, struct pod_info *pi)
 static void *
 loop_main(void *arg)
 {
+  pthread_setname_np(pthread_self(), "sched-loop");
   struct scheduler *s = arg;
   struct pod_info *pi;
   while ((pi = sched_queue_pop(s->queue)) != NULL) {
@@ -690,7 +702,8 @@ scheduler_start_with_client(k8c_client *client, const struct scheduler_config *c
   pthread_mutex_init(&s->jobs_mu, NULL);
   pthread_cond_init(&s->jobs_cv, NULL);
   pthread_mutex_init(&s->stats_mu, NULL);
-  s->informers = informer_factory_new(client, 0);
+  s->own_informers = c.informers == NULL;
+  s->informers = c.informers ? c.informers : informer_factory_new(client, 0);
   s->pods = informer_factory_get(s->informers, api_resource_find("", "v1", "pods"), "", NULL, NULL);
   s->nodes =
       informer_factory_get(s->informers, api_resource_find("", "v1", "nodes"), "", NULL, NULL);
@@ -757,12 +770,19 @@ scheduler_stop(struct scheduler *s)
   for (int i = 0; i < s->nworkers; i++)
     pthread_join(s->workers[i], NULL);
   free(s->workers);
-  while (s->jobs_head) {
-    struct job *j = s->jobs_head;
-    s->jobs_head = j->next;
-    job_free(j);
+  for (int lane = 0; lane < 2; lane++)
+    while (s->jobs_head[lane]) {
+      struct job *j = s->jobs_head[lane];
+      s->jobs_head[lane] = j->next;
+      job_free(j);
+    }
+  if (s->own_informers) {
+    informer_factory_free(s->informers);
+  } else { /* shared: they run on, without us */
+    informer_remove_handlers(s->pods, s);
+    informer_remove_handlers(s->nodes, s);
+    informer_remove_handlers(s->pdbs, s);
   }
-  informer_factory_free(s->informers);
   sched_queue_free(s->queue);
   sched_cache_free(s->cache);
   hashmap_free(s->nominations, nomination_free);

@@ -19,6 +19,9 @@ struct scheduler_config {
   long long max_backoff_ms;         /* 0 = 10000 */
   int bind_workers;                 /* 0 = 16 (binds in parallel batch in the store) */
   unsigned seed;                    /* tie-breaking; 0 = from the clock */
+  /* Informers shared with other components of the process (borrowed; must outlive the
+   * scheduler), or NULL: the scheduler makes its own on its client. */
+  struct informer_factory *informers;
 };
 
 struct scheduler_stats {

@@ -1,7 +1,7 @@
 /* client_informer_test.c — informers against a real registry: list+watch sync, handlers
  * seeing adds, updates and deletes in the server's order, label-selector informers,
  * indexes, late handlers, periodic resync, relisting after the watch falls behind and
- * its history expires, prompt stop, and the shared factory. */
+ * its history expires, prompt stop, removing handlers, and the shared factory. */
 #include "client/informer.h"
 #include "client_fixture.h"
 
@@ -256,7 +256,11 @@ TEST(index_finds_objects_by_a_field_and_follows_changes)
   recorder_init(&r);
   informer *inf = informer_new(f.client, f.configmaps, "default", NULL);
   CHECK_INT(informer_add_index(inf, "node", informer_index_by_path, "data.node"), 0);
-  CHECK_INT(informer_add_index(inf, "node", informer_index_by_path, "data.node"), -1);
+  /* Asking again for the same index (as a second component sharing the informer does)
+   * is fine; another index under the name is not. */
+  char same_path[] = "data.node";
+  CHECK_INT(informer_add_index(inf, "node", informer_index_by_path, same_path), 0);
+  CHECK_INT(informer_add_index(inf, "node", informer_index_by_path, "data.other"), -1);
   struct informer_handlers h = recorder_handlers(&r);
   informer_add_handlers(inf, &h);
   k8c_err err = {0};
@@ -433,6 +437,39 @@ TEST(stop_is_prompt_and_the_cache_stays_readable)
   inf = informer_new(f.client, f.configmaps, "default", NULL);
   CHECK(!informer_wait_synced(inf, 20));
   informer_free(inf);
+  client_fixture_close(&f);
+}
+
+TEST(removed_handlers_are_not_called_while_others_still_are)
+{
+  struct client_fixture f;
+  CHECK_INT(client_fixture_open(&f), 0);
+  CHECK_INT(create_configmap(&f, "a", NULL, NULL), 0);
+  struct recorder stays, leaves;
+  recorder_init(&stays);
+  recorder_init(&leaves);
+  informer *inf = informer_new(f.client, f.configmaps, "default", NULL);
+  struct informer_handlers hs = recorder_handlers(&stays), hl = recorder_handlers(&leaves);
+  informer_add_handlers(inf, &hs);
+  informer_add_handlers(inf, &hl);
+  k8c_err err = {0};
+  CHECK_INT(informer_start(inf, &err), 0);
+  CHECK(informer_wait_synced(inf, 5000));
+  CHECK_INT(create_configmap(&f, "b", NULL, NULL), 0);
+  CHECK_INT(wait_log(&leaves, 2), 2);
+  informer_remove_handlers(inf, &leaves);
+  informer_remove_handlers(inf, &leaves); /* nothing left: no-op */
+  informer_remove_handlers(NULL, &leaves);
+  CHECK_INT(delete_configmap(&f, "a"), 0);
+  CHECK_INT(create_configmap(&f, "c", NULL, NULL), 0);
+  CHECK_INT(wait_log(&stays, 4), 4);
+  cleanup_free char *stays_log = log_text(&stays);
+  CHECK_STR(stays_log, "add:a,add:b,delete:a,add:c");
+  cleanup_free char *leaves_log = log_text(&leaves);
+  CHECK_STR(leaves_log, "add:a,add:b");
+  informer_free(inf);
+  recorder_destroy(&stays);
+  recorder_destroy(&leaves);
   client_fixture_close(&f);
 }
 

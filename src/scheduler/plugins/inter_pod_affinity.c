@@ -120,11 +120,11 @@ affinity_pre_filter(struct sched_cycle *cy, void **state, struct sched_status *s
     if (g->total <= 0 || !pod_term_matches(g->term, pod->ns, pod->labels))
       continue;
     struct domain_counts *dc = existing_for_key(s, c, g->term->topology_key);
+    const int *domain_of = dc->topo->domain_of;
     for (size_t i = 0; i < c->nnodes; i++) {
-      const struct node_info *n = c->nodes[i];
-      int d = dc->topo->domain_of[n->slot];
-      if (g->counts[n->slot] && d >= 0)
-        dc->counts[d] += g->counts[n->slot];
+      size_t slot = c->node_slots[i];
+      if (g->counts[slot] && domain_of[slot] >= 0)
+        dc->counts[domain_of[slot]] += g->counts[slot];
     }
   }
   s->naffinity = pod->naffinity;
@@ -140,11 +140,11 @@ affinity_pre_filter(struct sched_cycle *cy, void **state, struct sched_status *s
     struct domain_counts *dc = &s->anti[t];
     domain_counts_init(dc, c, term->topology_key);
     struct pod_memo *memo = sched_cache_memo(c, pod, term);
+    const int *domain_of = dc->topo->domain_of;
     for (size_t i = 0; i < c->nnodes; i++) {
-      const struct node_info *n = c->nodes[i];
-      int d = dc->topo->domain_of[n->slot];
-      if (memo->counts[n->slot] && d >= 0)
-        dc->counts[d] += memo->counts[n->slot];
+      size_t slot = c->node_slots[i];
+      if (memo->counts[slot] && domain_of[slot] >= 0)
+        dc->counts[domain_of[slot]] += memo->counts[slot];
     }
   }
   return true;

@@ -48,12 +48,20 @@ spread_state_free(void *p)
 }
 
 static bool
-node_has_keys(const struct spread_state *s, const struct node_info *n)
+node_has_keys(const struct spread_state *s, size_t slot)
 {
   for (size_t k = 0; k < s->n; k++)
-    if (s->cs[k].topo->domain_of[n->slot] < 0)
+    if (s->cs[k].topo->domain_of[slot] < 0)
       return false;
   return true;
+}
+
+/* Whether node_included can be false for this pod and constraint at all. */
+static bool
+inclusion_filters(const struct pod_info *pod, const struct spread_constraint *c)
+{
+  return (c->honor_node_affinity && (pod->node_selector || pod->has_req_node_affinity)) ||
+         c->honor_node_taints;
 }
 
 static bool
@@ -103,17 +111,18 @@ count_domains(struct sched_cycle *cy, struct spread_state *s, bool only_present)
 {
   struct sched_cache *c = cy->cache;
   for (size_t i = 0; i < c->nnodes; i++) {
-    const struct node_info *n = c->nodes[i];
-    if (!node_has_keys(s, n))
+    size_t slot = c->node_slots[i]; /* node_info itself only when a policy needs it */
+    if (!node_has_keys(s, slot))
       continue;
     for (size_t k = 0; k < s->n; k++) {
       struct constraint_state *cs = &s->cs[k];
-      int d = cs->topo->domain_of[n->slot];
-      if ((only_present && !cs->present[d]) || !node_included(cy->pod, cs->c, n))
+      int d = cs->topo->domain_of[slot];
+      if ((only_present && !cs->present[d]) ||
+          (inclusion_filters(cy->pod, cs->c) && !node_included(cy->pod, cs->c, c->nodes[i])))
         continue;
       if (!only_present)
         cs->present[d] = 1;
-      cs->counts[d] += cs->memo->counts[n->slot];
+      cs->counts[d] += cs->memo->counts[slot];
     }
   }
 }
@@ -181,7 +190,7 @@ spread_pre_score(struct sched_cycle *cy, void **state, struct node_info **nodes,
   s->ignored = xcalloc(cy->cache->count_cap, 1);
   size_t nignored = 0;
   for (size_t i = 0; i < nn; i++) {
-    if (!node_has_keys(s, nodes[i])) {
+    if (!node_has_keys(s, nodes[i]->slot)) {
       s->ignored[nodes[i]->slot] = 1;
       nignored++;
       continue;

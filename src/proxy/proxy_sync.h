@@ -34,7 +34,7 @@ void proxy_syncer_free(proxy_syncer *s);
  * libnftnl that is one transaction; with it (K8C_HAVE_LIBNFTNL), two back to back: the
  * table, chains and rules through libnftables, then every map and set element through
  * proxy_nftnl (~4x less CPU at 10,000 Services), so new connections to Services see empty
- * maps for the second one's duration (~0.2 s at 100,000 endpoints). -1 with err (500)
+ * maps while the second runs (~0.3 s at 100,000 endpoints). -1 with err (500)
  * if either is refused; the state is then unknown until the next full sync succeeds. */
 int proxy_syncer_full(proxy_syncer *s, const struct proxy_service *svcs, size_t n, k8c_err *err);
 

@@ -246,8 +246,8 @@ element_commands(buf *out, const char *verb, const char *table, const char *map,
   }
 }
 
-void
-proxy_batch_text(const struct proxy_batch *b, const char *table, buf *out)
+static void
+batch_text(const struct proxy_batch *b, const char *table, bool element_adds, buf *out)
 {
   if (b->declare.len)
     buf_append(out, b->declare.data, b->declare.len);
@@ -255,10 +255,29 @@ proxy_batch_text(const struct proxy_batch *b, const char *table, buf *out)
     element_commands(out, "delete", table, proxy_map_names[m], &b->elem_del[m]);
   if (b->bodies.len)
     buf_append(out, b->bodies.data, b->bodies.len);
-  for (int m = 0; m < PM_COUNT; m++)
+  for (int m = 0; m < PM_COUNT && element_adds; m++)
     element_commands(out, "add", table, proxy_map_names[m], &b->elem_add[m]);
   if (b->remove_chains.len)
     buf_append(out, b->remove_chains.data, b->remove_chains.len);
   if (b->remove_sets.len)
     buf_append(out, b->remove_sets.data, b->remove_sets.len);
+}
+
+void
+proxy_batch_text(const struct proxy_batch *b, const char *table, buf *out)
+{
+  batch_text(b, table, true, out);
+}
+
+void
+proxy_batch_text_without_adds(const struct proxy_batch *b, const char *table, buf *out)
+{
+  batch_text(b, table, false, out);
+}
+
+void
+proxy_batch_text_adds(const struct proxy_batch *b, const char *table, buf *out)
+{
+  for (int m = 0; m < PM_COUNT; m++)
+    element_commands(out, "add", table, proxy_map_names[m], &b->elem_add[m]);
 }

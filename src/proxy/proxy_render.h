@@ -94,4 +94,9 @@ void proxy_batch_diff(struct proxy_batch *b, const char *table, const struct pro
 /* Appends the batch as nft commands to out (prefix text first, e.g. the base ruleset). */
 void proxy_batch_text(const struct proxy_batch *b, const char *table, buf *out);
 
+/* The same split in two: everything but the element additions, and only those (a full
+ * sync sends the additions, its bulk, through proxy_nftnl instead of nft text). */
+void proxy_batch_text_without_adds(const struct proxy_batch *b, const char *table, buf *out);
+void proxy_batch_text_adds(const struct proxy_batch *b, const char *table, buf *out);
+
 #endif

@@ -8,6 +8,7 @@
 #include "lib/hashmap.h"
 #include "lib/log.h"
 #include "lib/mem.h"
+#include "proxy/proxy_nftnl.h"
 
 #include <nftables/libnftables.h>
 #include <stdlib.h>
@@ -198,9 +199,22 @@ proxy_syncer_full(proxy_syncer *s, const struct proxy_service *svcs, size_t n, k
   }
   buf_reset(&s->last_batch);
   proxy_render_base(&s->cfg, &s->last_batch);
-  proxy_batch_text(&b, s->table, &s->last_batch);
-  proxy_batch_free(&b);
+  /* The elements are the bulk: with libnftnl they skip nft's parser (see proxy_nftnl.h). */
+  bool bulk_nftnl = s->apply && proxy_nftnl_available();
+  if (bulk_nftnl)
+    proxy_batch_text_without_adds(&b, s->table, &s->last_batch);
+  else
+    proxy_batch_text(&b, s->table, &s->last_batch);
   int rc = run_batch(s, err);
+  if (rc == 0 && bulk_nftnl) {
+    if (proxy_nftnl_add_elements(s->table, b.elem_add, err) < 0) {
+      s->stats.failures++;
+      rc = -1;
+    }
+    proxy_batch_text_adds(&b, s->table, &s->last_batch); /* the record of what was sent */
+    s->stats.last_batch_bytes = s->last_batch.len;
+  }
+  proxy_batch_free(&b);
   s->in_sync = rc == 0;
   s->released = true; /* whoever lost a claim may win it against the new state */
   s->stats.full_syncs++;

@@ -30,9 +30,12 @@ struct proxy_sync_stats {
 proxy_syncer *proxy_syncer_new(const struct proxy_render_config *cfg, bool apply);
 void proxy_syncer_free(proxy_syncer *s);
 
-/* Replaces the table with the base ruleset and these Services (borrowed), in one
- * transaction. -1 with err (500) if nft refuses it; the state is then unknown until the
- * next full sync succeeds. */
+/* Replaces the table with the base ruleset and these Services (borrowed). Without
+ * libnftnl that is one transaction; with it (K8C_HAVE_LIBNFTNL), two back to back: the
+ * table, chains and rules through libnftables, then every map and set element through
+ * proxy_nftnl (~4x less CPU at 10,000 Services), so new connections to Services see empty
+ * maps while the second runs (~0.3 s at 100,000 endpoints). -1 with err (500)
+ * if either is refused; the state is then unknown until the next full sync succeeds. */
 int proxy_syncer_full(proxy_syncer *s, const struct proxy_service *svcs, size_t n, k8c_err *err);
 
 /* Brings the given Services (borrowed) up to date; a Service that is gone is passed with

@@ -100,7 +100,8 @@ find_member(const char *t, size_t len, size_t obj, const char *name, struct memb
     m->key_start = i;
     if (!skip_string(t, len, &i))
       return false;
-    bool match = i - m->key_start == name_len + 2 && memcmp(t + m->key_start + 1, name, name_len) == 0;
+    bool match =
+        i - m->key_start == name_len + 2 && memcmp(t + m->key_start + 1, name, name_len) == 0;
     i = skip_ws(t, len, i);
     if (at(t, len, i) != ':')
       return false;

@@ -12,8 +12,7 @@
 /* The span [*cut_start, *cut_end) of text to remove so that the top-level object's
  * metadata loses its managedFields member (with the comma that separated it). false when
  * there is nothing to cut or the text is not an object as expected (parse it whole). */
-bool informer_managed_fields_span(const char *text, size_t len, size_t *cut_start,
-                                  size_t *cut_end);
+bool informer_managed_fields_span(const char *text, size_t len, size_t *cut_start, size_t *cut_end);
 
 /* The parsed object (new reference; caller decrefs) without metadata.managedFields, or
  * NULL if text is not JSON. */

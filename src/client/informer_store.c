@@ -167,9 +167,9 @@ informer_store_add_index(informer_store *s, const char *name, informer_index_fn 
     if (strcmp(s->indexes[i].name, name) == 0) {
       /* Components sharing an informer may each ask for the same index: fine. */
       const struct store_index *have = &s->indexes[i];
-      bool same = have->fn == fn &&
-                  (have->ctx == ctx || (fn == informer_index_by_path && have->ctx && ctx &&
-                                        strcmp(have->ctx, ctx) == 0));
+      bool same =
+          have->fn == fn && (have->ctx == ctx || (fn == informer_index_by_path && have->ctx &&
+                                                  ctx && strcmp(have->ctx, ctx) == 0));
       pthread_rwlock_unlock(&s->lock);
       return same ? 0 : -1;
     }

@@ -250,8 +250,8 @@ struct led_component {
 };
 
 static void *
-start_scheduler(struct registry *reg, const struct server_flags *flags,
-                informer_factory *informers, k8c_err *err)
+start_scheduler(struct registry *reg, const struct server_flags *flags, informer_factory *informers,
+                k8c_err *err)
 {
   struct scheduler_config scfg = {.informers = informers};
   return scheduler_start(reg, &scfg, err);

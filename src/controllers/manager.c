@@ -15,8 +15,8 @@ controller_manager_start(struct registry *reg, const struct controller_config *c
 {
   struct controller_manager *m = xcalloc(1, sizeof *m);
   m->ctx.client = client_inprocess_new(reg, "kube-controller-manager");
-  m->ctx.informers = cfg->shared_informers ? cfg->shared_informers
-                                            : informer_factory_new(m->ctx.client, 0);
+  m->ctx.informers =
+      cfg->shared_informers ? cfg->shared_informers : informer_factory_new(m->ctx.client, 0);
   m->ctx.cfg = *cfg;
   if (m->ctx.cfg.workers <= 0)
     m->ctx.cfg.workers = 2;

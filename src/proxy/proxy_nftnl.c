@@ -174,9 +174,8 @@ parse_verdict(const char *s, size_t len, int *verdict, const char **chain, size_
 }
 
 int
-proxy_nftnl_encode(enum proxy_map m, const char *elem, size_t elem_len, buf *out,
-                   size_t *key_len, size_t *data_len, int *verdict, const char **chain,
-                   size_t *chain_len)
+proxy_nftnl_encode(enum proxy_map m, const char *elem, size_t elem_len, buf *out, size_t *key_len,
+                   size_t *data_len, int *verdict, const char **chain, size_t *chain_len)
 {
   const struct map_layout *l = &layouts[m];
   const char *colon = memmem(elem, elem_len, " : ", 3);
@@ -230,9 +229,9 @@ proxy_nftnl_available(void)
 }
 
 struct batch_builder {
-  buf out;          /* the whole batch, messages back to back */
-  char *scratch;    /* the message being built */
-  uint32_t seq;     /* sequence number of the next message */
+  buf out;       /* the whole batch, messages back to back */
+  char *scratch; /* the message being built */
+  uint32_t seq;  /* sequence number of the next message */
   uint32_t last_seq;
   long elements;
 };
@@ -240,8 +239,8 @@ struct batch_builder {
 static struct nlmsghdr *
 start_message(struct batch_builder *bb, const char *table, const char *map, struct nlattr **nest)
 {
-  struct nlmsghdr *nlh = nftnl_nlmsg_build_hdr(bb->scratch, NFT_MSG_NEWSETELEM, NFPROTO_IPV4,
-                                               NLM_F_CREATE, bb->seq++);
+  struct nlmsghdr *nlh =
+      nftnl_nlmsg_build_hdr(bb->scratch, NFT_MSG_NEWSETELEM, NFPROTO_IPV4, NLM_F_CREATE, bb->seq++);
   mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_TABLE, table);
   mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_SET, map);
   *nest = mnl_attr_nest_start(nlh, NFTA_SET_ELEM_LIST_ELEMENTS);
@@ -387,7 +386,8 @@ proxy_nftnl_add_elements(const char *table, const buf lists[PM_COUNT], k8c_err *
     /* Errors without a copy of the (large) message they answer. */
     if (setsockopt(fd, SOL_NETLINK, NETLINK_CAP_ACK, &on, sizeof on) < 0 ||
         setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof size) < 0)
-      rc = k8c_error(err, 500, K8C_REASON_INTERNAL, "nfnetlink socket options: %s", strerror(errno));
+      rc =
+          k8c_error(err, 500, K8C_REASON_INTERNAL, "nfnetlink socket options: %s", strerror(errno));
     else if (mnl_socket_sendto(nl, bb.out.data, bb.out.len) < 0)
       rc = k8c_error(err, 500, K8C_REASON_INTERNAL, "nfnetlink send: %s", strerror(errno));
     else

@@ -458,7 +458,7 @@ report_if_idle(struct scheduler *s)
   sched_queue_counts(s->queue, &qc);
   pthread_mutex_lock(&s->jobs_mu);
   bool idle = s->jobs_head[0] == NULL && qc.active == 0 && qc.in_flight == 0; /* events may
-                                                                                  * follow */
+                                                                               * follow */
   pthread_mutex_unlock(&s->jobs_mu);
   if (!idle)
     return;

@@ -79,8 +79,9 @@ build_bulk(int i, struct proxy_service *out)
              "{\"metadata\":{\"namespace\":\"bulk\",\"name\":\"s%d\"},\"spec\":{\"clusterIP\":"
              "\"10.43.%d.%d\",\"ports\":[{\"name\":\"p\",\"port\":%d}]}}",
              i, 1 + i / 200, i % 200 + 1, 80 + i % 3);
-  buf_printf(&slice, "{\"metadata\":{\"namespace\":\"bulk\",\"name\":\"s%d-1\"},\"ports\":[{"
-                     "\"name\":\"p\",\"port\":8080}],\"endpoints\":[",
+  buf_printf(&slice,
+             "{\"metadata\":{\"namespace\":\"bulk\",\"name\":\"s%d-1\"},\"ports\":[{"
+             "\"name\":\"p\",\"port\":8080}],\"endpoints\":[",
              i);
   for (int e = 0; e < 10; e++) {
     int n = i * 10 + e;
@@ -107,13 +108,14 @@ normalise(json_t *j)
     json_object_del(j, "handle");
     const char *k;
     json_t *v;
-    json_object_foreach(j, k, v) {
+    json_object_foreach (j, k, v) {
       normalise(v);
       if (strcmp(k, "elem") == 0 && json_is_array(v)) {
         size_t n = json_array_size(v);
         char **texts = xcalloc(n + 1, sizeof *texts);
         for (size_t i = 0; i < n; i++)
-          texts[i] = json_dumps(json_array_get(v, i), JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+          texts[i] =
+              json_dumps(json_array_get(v, i), JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
         qsort(texts, n, sizeof *texts, text_cmp);
         json_array_clear(v);
         for (size_t i = 0; i < n; i++) {
@@ -126,7 +128,8 @@ normalise(json_t *j)
   } else if (json_is_array(j)) {
     size_t i;
     json_t *v;
-    json_array_foreach(j, i, v) normalise(v);
+    json_array_foreach (j, i, v)
+      normalise(v);
   }
 }
 

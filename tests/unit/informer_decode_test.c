@@ -57,8 +57,9 @@ TEST(only_metadata_managed_fields_are_cut)
 {
   /* Elsewhere, or mentioned inside strings, the word is left alone. */
   CHECK(cut("{\"spec\":{\"managedFields\":[1]},\"metadata\":{\"name\":\"a\"}}") == NULL);
-  CHECK(cut("{\"metadata\":{\"annotations\":{\"x\":\"\\\"managedFields\\\":[]\"},\"name\":\"a\"}}") ==
-        NULL);
+  CHECK(
+      cut("{\"metadata\":{\"annotations\":{\"x\":\"\\\"managedFields\\\":[]\"},\"name\":\"a\"}}") ==
+      NULL);
   CHECK(cut("{\"metadata\":{\"labels\":{\"managedFields\":\"1\"}}}") == NULL);
   CHECK(cut("{\"meta\\u0064ata\":{\"managedFields\":[]}}") == NULL); /* escaped: parsed whole */
   char *s = cut("{\"status\":{\"message\":\"}{\\\\\"},\"metadata\":{\"managedFields\":[\"]\"]}}");

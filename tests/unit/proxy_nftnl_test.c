@@ -20,8 +20,8 @@ static int
 encode(enum proxy_map m, const char *text, struct encoded *e)
 {
   buf_init(&e->bin);
-  return proxy_nftnl_encode(m, text, strlen(text), &e->bin, &e->key_len, &e->data_len,
-                            &e->verdict, &e->chain, &e->chain_len);
+  return proxy_nftnl_encode(m, text, strlen(text), &e->bin, &e->key_len, &e->data_len, &e->verdict,
+                            &e->chain, &e->chain_len);
 }
 
 TEST(endpoint_element_has_the_kernel_layout)
@@ -31,8 +31,8 @@ TEST(endpoint_element_has_the_kernel_layout)
   CHECK_INT(e.key_len, 16);
   CHECK_INT(e.data_len, 8);
   uint32_t index = 3;
-  uint8_t want[24] = {10, 43, 0, 1, 6, 0, 0, 0, 0, 80, 0, 0, 0, 0, 0, 0,
-                      10, 64, 1, 2, 0x1f, 0x90, 0, 0};
+  uint8_t want[24] = {10, 43, 0, 1, 6,  0,  0, 0, 0,    80,   0, 0,
+                      0,  0,  0, 0, 10, 64, 1, 2, 0x1f, 0x90, 0, 0};
   memcpy(want + 12, &index, sizeof index);
   CHECK_INT(e.bin.len, sizeof want);
   CHECK(e.bin.len == sizeof want && memcmp(e.bin.data, want, sizeof want) == 0);
@@ -80,13 +80,13 @@ TEST(malformed_elements_are_refused)
     const char *text;
   } bad[] = {
       {PM_CLUSTER_IPS, "10.43.0.256"},
-      {PM_CLUSTER_IPS, "10.43.0.9 : drop"},          /* a set has no values */
-      {PM_SERVICE_IPS, "10.43.0.1 . tcp . 80"},       /* a map needs one */
+      {PM_CLUSTER_IPS, "10.43.0.9 : drop"},             /* a set has no values */
+      {PM_SERVICE_IPS, "10.43.0.1 . tcp . 80"},         /* a map needs one */
       {PM_SERVICE_IPS, "10.43.0.1 . tcp . 80 : goto "}, /* goto nowhere */
       {PM_SERVICE_IPS, "10.43.0.1 . tcp . 80 : continue"},
       {PM_SERVICE_IPS, "10.43.0.1 . tcp . 65536 : drop"},
       {PM_SERVICE_IPS, "10.43.0.1 . icmp . 80 : drop"},
-      {PM_SERVICE_IPS, "10.43.0.1 . tcp : drop"},     /* a field short */
+      {PM_SERVICE_IPS, "10.43.0.1 . tcp : drop"},    /* a field short */
       {PM_SERVICE_NODEPORTS, "tcp . 80 . 1 : drop"}, /* a field too many */
       {PM_CLUSTER_ENDPOINTS, "10.43.0.1 . tcp . 80 . x : 10.0.0.1 . 80"},
       {PM_CLUSTER_ENDPOINTS, "10.43.0.1 . tcp . 80 . 0 : 10.0.0.1"},

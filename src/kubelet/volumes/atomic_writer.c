@@ -281,6 +281,30 @@ unlink_stale(const char *dir, const char *old_version, const struct payload *p, 
   return rc;
 }
 
+/* Removes every version directory but keep_a and keep_b (either may be NULL). The version
+ * just replaced is kept until the next write: a reader that resolved `..data` to it a moment
+ * before the swap can still open its file, instead of finding it gone. */
+static int
+remove_older_versions(const char *dir, const char *keep_a, const char *keep_b, k8c_err *err)
+{
+  DIR *d = opendir(dir);
+  if (d == NULL)
+    return k8c_error(err, 500, K8C_REASON_INTERNAL, "opendir %s: %s", dir, strerror(errno));
+  struct dirent *e;
+  int rc = 0;
+  while (rc == 0 && (e = readdir(d)) != NULL) {
+    if (strncmp(e->d_name, "..", 2) != 0 || strcmp(e->d_name, "..") == 0 ||
+        (keep_a && strcmp(e->d_name, keep_a) == 0) || (keep_b && strcmp(e->d_name, keep_b) == 0))
+      continue;
+    cleanup_free char *path = xasprintf("%s/%s", dir, e->d_name);
+    struct stat st;
+    if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode))
+      rc = fs_remove_tree(path, err);
+  }
+  closedir(d);
+  return rc;
+}
+
 /* ---------- entry points ---------- */
 
 static char *
@@ -339,14 +363,9 @@ atomic_writer_write(const char *dir, const struct payload *payload, long gid, bo
   /* Published: from here on a failure leaves the new version in place. */
   if (link_visible(dir, payload, err) < 0)
     return -1;
-  if (old != NULL) {
-    if (unlink_stale(dir, old, payload, err) < 0)
-      return -1;
-    cleanup_free char *old_dir = xasprintf("%s/%s", dir, old);
-    if (fs_remove_tree(old_dir, err) < 0)
-      return -1;
-  }
-  return 0;
+  if (old != NULL && unlink_stale(dir, old, payload, err) < 0)
+    return -1;
+  return remove_older_versions(dir, version, old, err);
 fail:;
   k8c_err ignored = {0};
   (void)fs_remove_tree(version_dir, &ignored);

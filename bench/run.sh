@@ -197,6 +197,10 @@ if [ "${BENCH_SCALE:-1}" != 0 ]; then
     echo "The full server (API, controllers, scheduler) with in-process simulated nodes."
     echo
     bash "$ROOT/bench/scale.sh"
+    echo
+    echo "## Scheduling throughput on 5,000 simulated nodes (bench/scheduler.sh)"
+    echo
+    bash "$ROOT/bench/scheduler.sh"
   } >>"$RESULTS.tmp"
 fi
 if [ "${BENCH_COMPONENTS:-1}" != 0 ]; then

@@ -263,6 +263,7 @@ kubelet_start(k8c_client *client, const struct kubelet_config *cfg, k8c_err *err
     goto fail;
   if (node_facts_read(kl->cfg.data_dir, kl->cfg.node_ip, &kl->facts, err) < 0)
     goto fail;
+  node_facts_set_runtime(&kl->facts, kl->cfg.oci_runtime);
   kl->allocatable = node_allocatable_json(&kl->facts);
   char *image_root = xasprintf("%s/images", kl->cfg.data_dir);
   kl->images = image_store_open(image_root, err);

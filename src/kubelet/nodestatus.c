@@ -7,12 +7,15 @@
 #include "lib/mem.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <ifaddrs.h>
 #include <net/if.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/statvfs.h>
 #include <sys/utsname.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 /* ---------- reading the machine ---------- */
@@ -139,6 +142,34 @@ node_facts_read(const char *data_dir, const char *internal_ip, struct node_facts
   os_image(f->os_image, sizeof f->os_image);
   snprintf(f->runtime_version, sizeof f->runtime_version, "crun://unknown");
   return 0;
+}
+
+void
+node_facts_set_runtime(struct node_facts *f, const char *runtime_path)
+{
+  int fds[2];
+  if (runtime_path == NULL || pipe2(fds, O_CLOEXEC) < 0)
+    return;
+  pid_t pid = fork();
+  if (pid == 0) {
+    dup2(fds[1], STDOUT_FILENO);
+    execl(runtime_path, runtime_path, "--version", (char *)NULL);
+    _exit(127);
+  }
+  close(fds[1]);
+  char line[256] = "";
+  ssize_t n = pid > 0 ? read(fds[0], line, sizeof line - 1) : -1;
+  close(fds[0]);
+  if (pid > 0)
+    while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+      ;
+  if (n <= 0)
+    return;
+  line[n] = '\0';
+  line[strcspn(line, "\n")] = '\0';
+  char name[64], version[64];
+  if (sscanf(line, "%63s version %63s", name, version) == 2)
+    snprintf(f->runtime_version, sizeof f->runtime_version, "%s://%s", name, version);
 }
 
 /* ---------- capacity and allocatable ---------- */

@@ -36,6 +36,10 @@ struct node_facts {
 int node_facts_read(const char *data_dir, const char *internal_ip, struct node_facts *f,
                     k8c_err *err);
 
+/* Sets f->runtime_version to "<name>://<version>" from `runtime_path --version` (first
+ * line "crun version 1.8.1" → "crun://1.8.1"); keeps the current value if it cannot run. */
+void node_facts_set_runtime(struct node_facts *f, const char *runtime_path);
+
 /* What the node is short of; each turns its condition True. */
 struct node_pressure {
   bool memory, disk, pid;

@@ -21,6 +21,10 @@ TEST(facts_from_this_machine)
   CHECK(f.boot_id[0] != '\0');
   CHECK_STR(f.architecture, "amd64");
   CHECK_INT((int)f.max_pods, 110);
+  node_facts_set_runtime(&f, "/usr/bin/crun");
+  CHECK(strncmp(f.runtime_version, "crun://1.", 9) == 0);
+  node_facts_set_runtime(&f, "/nonexistent/runtime");
+  CHECK(strncmp(f.runtime_version, "crun://1.", 9) == 0); /* kept */
   CHECK_INT(node_facts_read("/nonexistent/dir", NULL, &f, &err), -1);
   CHECK(strstr(err.message, "statvfs /nonexistent/dir") != NULL);
   k8c_err_clear(&err);

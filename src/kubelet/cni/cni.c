@@ -1,19 +1,31 @@
 /* cni.c — runs a CNI conflist (see cni.h). The conflist is built as JSON, then each
  * plugin's stdin is its own object plus name, cniVersion, prevResult and the
- * runtimeConfig its declared capabilities ask for (portMappings). */
+ * runtimeConfig its declared capabilities ask for (portMappings). Two plugin runs are
+ * skipped because each costs a process start on every pod: the loopback interface is
+ * brought up in-process (all the loopback plugin does), and portmap only runs for pods
+ * that have host ports (without mappings it has nothing to add or remove). */
 #include "kubelet/cni/cni.h"
 
 #include "kubelet/runtime/spawn.h"
 #include "lib/mem.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
+#include <net/if.h>
+#include <sched.h>
 #include <stdbool.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #define CNI_VERSION "1.0.0"
 #define CNI_TIMEOUT_MS 30000
 
-static json_t *build_conflist(const struct cni_network *net);
+static json_t *build_conflist(const struct cni_network *net, size_t n_ports);
+static int loopback_up(const char *netns_path, k8c_err *err);
 static int run_plugin(const struct cni_network *net, const char *command, const char *id,
                       const char *netns, const char *ifname, json_t *conf, char **out,
                       k8c_err *err);
@@ -24,7 +36,7 @@ static int run_list(const struct cni_network *net, const char *command, const ch
 char *
 cni_conflist(const struct cni_network *net)
 {
-  cleanup_json json_t *list = build_conflist(net);
+  cleanup_json json_t *list = build_conflist(net, 1);
   return json_dumps(list, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 }
 
@@ -33,11 +45,8 @@ cni_add(const struct cni_network *net, const char *container_id, const char *net
         const struct cni_port_mapping *ports, size_t n_ports, char **result_json, char **pod_ip,
         k8c_err *err)
 {
-  cleanup_json json_t *lo =
-      json_pack("{s:s, s:s, s:s}", "cniVersion", CNI_VERSION, "name", "lo", "type", "loopback");
-  cleanup_free char *lo_out = NULL;
-  if (run_plugin(net, "ADD", container_id, netns_path, "lo", lo, &lo_out, err) < 0)
-    return k8c_err_prefix(err, "CNI loopback: ");
+  if (loopback_up(netns_path, err) < 0)
+    return -1;
   char *result = NULL;
   if (run_list(net, "ADD", container_id, netns_path, ports, n_ports, NULL, &result, err) < 0) {
     k8c_err ignored = {0};
@@ -91,16 +100,52 @@ cni_result_ipv4(const char *result_json)
 }
 
 static json_t *
-build_conflist(const struct cni_network *net)
+build_conflist(const struct cni_network *net, size_t n_ports)
 {
   json_t *bridge = json_pack(
       "{s:s, s:s, s:b, s:b, s:b, s:{s:s, s:[[{s:s}]], s:[{s:s}], s:s}}", "type", "bridge", "bridge",
       net->bridge, "isGateway", 1, "ipMasq", 1, "hairpinMode", 1, "ipam", "type", "host-local",
       "ranges", "subnet", net->subnet, "routes", "dst", "0.0.0.0/0", "dataDir", net->ipam_data_dir);
-  json_t *portmap = json_pack("{s:s, s:{s:b}, s:b}", "type", "portmap", "capabilities",
-                              "portMappings", 1, "snat", 1);
-  return json_pack("{s:s, s:s, s:[o, o]}", "cniVersion", CNI_VERSION, "name", net->name, "plugins",
-                   bridge, portmap);
+  json_t *list = json_pack("{s:s, s:s, s:[o]}", "cniVersion", CNI_VERSION, "name", net->name,
+                           "plugins", bridge);
+  if (n_ports > 0)
+    json_array_append_new(json_object_get(list, "plugins"),
+                          json_pack("{s:s, s:{s:b}, s:b}", "type", "portmap", "capabilities",
+                                    "portMappings", 1, "snat", 1));
+  return list;
+}
+
+/* Sets "lo" up inside the namespace, from a short-lived child (setns changes the calling
+ * thread's namespace; a child keeps the agent's threads out of it). */
+static int
+loopback_up(const char *netns_path, k8c_err *err)
+{
+  pid_t pid = fork();
+  if (pid < 0)
+    return k8c_error(err, 500, K8C_REASON_INTERNAL, "CNI loopback: fork: %m");
+  if (pid == 0) {
+    int fd = open(netns_path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || setns(fd, CLONE_NEWNET) < 0)
+      _exit(2);
+    int sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    struct ifreq ifr;
+    memset(&ifr, 0, sizeof ifr);
+    memcpy(ifr.ifr_name, "lo", 3);
+    if (sock < 0 || ioctl(sock, SIOCGIFFLAGS, &ifr) < 0)
+      _exit(3);
+    ifr.ifr_flags |= IFF_UP;
+    _exit(ioctl(sock, SIOCSIFFLAGS, &ifr) < 0 ? 4 : 0);
+  }
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0) {
+    if (errno != EINTR)
+      return k8c_error(err, 500, K8C_REASON_INTERNAL, "CNI loopback: waitpid: %m");
+  }
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+    return k8c_error(err, 500, K8C_REASON_INTERNAL,
+                     "CNI loopback: cannot bring lo up in %s (step %d)", netns_path,
+                     WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+  return 0;
 }
 
 static json_t *
@@ -141,7 +186,7 @@ run_list(const struct cni_network *net, const char *command, const char *id, con
          const struct cni_port_mapping *ports, size_t n_ports, const char *prev_result,
          char **result, k8c_err *err)
 {
-  cleanup_json json_t *list = build_conflist(net);
+  cleanup_json json_t *list = build_conflist(net, n_ports);
   json_t *plugins = json_object_get(list, "plugins");
   cleanup_json json_t *prev = prev_result ? json_loads(prev_result, 0, NULL) : NULL;
   bool del = strcmp(command, "DEL") == 0;

@@ -6,6 +6,7 @@
  * concurrent writes in one group, a lone writer waits for every commit. */
 #include "agent/simnodes_internal.h"
 #include "apimachinery/meta.h"
+#include "lib/clock.h"
 #include "lib/log.h"
 #include "lib/mem.h"
 
@@ -23,7 +24,6 @@ static void register_node(simnodes *s, int i);
 static void renew_lease(simnodes *s, int i);
 static void post_status(simnodes *s, int i);
 static bool wait_until(simnodes *s, long long deadline_ms);
-static long long monotonic_ms(void);
 
 int
 simnodes_heartbeat_start(simnodes *s, k8c_err *err)
@@ -103,7 +103,7 @@ heartbeat_main(void *arg)
     lease_slots = 1;
   if (status_slots < 1)
     status_slots = 1;
-  long long start = monotonic_ms();
+  long long start = clock_monotonic_ms();
   unsigned seen_gen = resume_generation(s);
   for (long long tick = 1; wait_until(s, start + tick * tick_ms); tick++) {
     for (long long i = tick % lease_slots; i < n; i += lease_slots) {
@@ -241,14 +241,6 @@ post_status(simnodes *s, int i)
 
 /* ---------- time ---------- */
 
-static long long
-monotonic_ms(void)
-{
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Sleeps until deadline_ms (monotonic) or a stop; false when stopping. */
 static bool
 wait_until(simnodes *s, long long deadline_ms)
@@ -256,7 +248,7 @@ wait_until(simnodes *s, long long deadline_ms)
   struct timespec deadline = {.tv_sec = deadline_ms / 1000,
                               .tv_nsec = (deadline_ms % 1000) * 1000000L};
   pthread_mutex_lock(&s->lock);
-  while (!s->stopping && monotonic_ms() < deadline_ms)
+  while (!s->stopping && clock_monotonic_ms() < deadline_ms)
     if (pthread_cond_timedwait(&s->changed, &s->lock, &deadline) != 0)
       break;
   bool go_on = !s->stopping;

@@ -6,6 +6,7 @@
  * small record (uid, node, IP offset, when first seen). */
 #include "agent/simnodes_internal.h"
 #include "apimachinery/meta.h"
+#include "lib/clock.h"
 #include "lib/log.h"
 #include "lib/mem.h"
 
@@ -122,14 +123,6 @@ pod_worker(void *arg)
   return NULL;
 }
 
-static long long
-monotonic_ms(void)
-{
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* ---------- IP allocation (caller holds s->lock) ---------- */
 
 static bool
@@ -213,7 +206,7 @@ track_pod(simnodes *s, const char *key, const json_t *pod, int node, struct simp
     snprintf(p->uid, sizeof p->uid, "%s", uid);
     p->node = node;
     p->ip_offset = off;
-    p->seen_ms = monotonic_ms();
+    p->seen_ms = clock_monotonic_ms();
     hashmap_put(s->pods, key, p);
   }
   *out = *p;
@@ -271,7 +264,7 @@ sync_pod(simnodes *s, const char *key)
     log_warn("simnodes: no free pod IP on %s for %s", s->nodes[node].name, key);
     return -1;
   }
-  long long now = monotonic_ms(), exit_after;
+  long long now = clock_monotonic_ms(), exit_after;
   int exit_code;
   simpod_exit_plan(pod, &exit_after, &exit_code);
   char pod_ip[16], host_ip[16];

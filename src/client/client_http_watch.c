@@ -5,6 +5,7 @@
  * what the reader has not yet taken. Cancelling wakes the multi from any thread. */
 #include "client/client_http_internal.h"
 
+#include "lib/clock.h"
 #include "lib/log.h"
 #include "lib/mem.h"
 
@@ -38,7 +39,6 @@ struct http_watch {
 static const struct client_watch_ops http_watch_ops;
 
 static int drive(struct http_watch *w, int timeout_ms);
-static long long now_ms(void);
 
 /* ---------- start ---------- */
 
@@ -121,9 +121,9 @@ http_watch_start(struct http_client *c, const struct api_resource *res, const ch
   curl_easy_setopt(w->easy, CURLOPT_HEADERDATA, w);
   curl_multi_add_handle(w->multi, w->easy);
 
-  long long deadline = now_ms() + WATCH_START_TIMEOUT_MS;
+  long long deadline = clock_monotonic_ms() + WATCH_START_TIMEOUT_MS;
   while (!w->headers_done && !w->finished) {
-    long long left = deadline - now_ms();
+    long long left = deadline - clock_monotonic_ms();
     if (left <= 0) {
       watch_free(w);
       k8c_error(err, 504, K8C_REASON_TIMEOUT, "watch %s: no answer within %d ms", res->plural,
@@ -141,7 +141,7 @@ http_watch_start(struct http_client *c, const struct api_resource *res, const ch
   }
   if (code < 200 || code > 299) {
     /* An error answer is short: read it whole, then report its Status. */
-    while (!w->finished && now_ms() < deadline)
+    while (!w->finished && clock_monotonic_ms() < deadline)
       drive(w, 1000);
     http_error_from_response(code, w->data.data, w->data.len, res, err);
     watch_free(w);
@@ -298,7 +298,7 @@ static int
 http_watch_next(client_watch *cw, struct client_event *ev, int timeout_ms)
 {
   struct http_watch *w = (struct http_watch *)cw;
-  long long deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
+  long long deadline = timeout_ms < 0 ? -1 : clock_monotonic_ms() + timeout_ms;
   for (;;) {
     if (atomic_load(&w->cancelled))
       return -1;
@@ -311,7 +311,7 @@ http_watch_next(client_watch *cw, struct client_event *ev, int timeout_ms)
         log_debug("client_http: watch %s ended: %s", w->res->plural, curl_easy_strerror(w->result));
       return -1;
     }
-    long long left = deadline < 0 ? 1000 : deadline - now_ms();
+    long long left = deadline < 0 ? 1000 : deadline - clock_monotonic_ms();
     if (left <= 0 && timeout_ms >= 0) {
       /* Poll once more without waiting so that timeout 0 still picks up data. */
       drive(w, 0);
@@ -338,14 +338,6 @@ http_watch_close(client_watch *cw)
 }
 
 /* ---------- helpers ---------- */
-
-static long long
-now_ms(void)
-{
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* ---------- tables ---------- */
 

@@ -4,6 +4,7 @@
  * so two electors can never both believe they won the same round. */
 #include "client/leaderelection.h"
 #include "apimachinery/meta.h"
+#include "lib/clock.h"
 #include "lib/log.h"
 #include "lib/mem.h"
 
@@ -33,14 +34,6 @@ struct leader_elector {
   long long observed_ms; /* monotonic time its spec was last seen to change */
   char *reported_leader; /* last identity given to on_new_leader */
 };
-
-static long long
-now_ms(void)
-{
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* MicroTime: RFC 3339 with six fractional digits, UTC. */
 static void
@@ -184,7 +177,7 @@ try_acquire_or_renew(leader_elector *e)
     return false;
   char now_text[40];
   micro_now(now_text);
-  long long now = now_ms();
+  long long now = clock_monotonic_ms();
 
   /* Fast path: renew what we hold without reading it first. */
   if (observed_is_mine(e) && observed_is_valid(e, now)) {
@@ -276,13 +269,13 @@ renew(leader_elector *e)
   for (;;) {
     if (wait_or_stop(e, e->retry_ms))
       return true;
-    long long deadline = now_ms() + e->renew_ms;
+    long long deadline = clock_monotonic_ms() + e->renew_ms;
     for (;;) {
       bool ok = try_acquire_or_renew(e);
       report_leader(e);
       if (ok)
         break;
-      long long left = deadline - now_ms();
+      long long left = deadline - clock_monotonic_ms();
       if (left <= 0)
         return false;
       if (wait_or_stop(e, left < e->retry_ms ? left : e->retry_ms))
@@ -305,7 +298,7 @@ release(leader_elector *e)
   json_object_set_new(spec, "leaseDurationSeconds", json_integer(1));
   json_object_set_new(spec, "renewTime", json_string(now_text));
   json_object_set_new(spec, "acquireTime", json_string(now_text));
-  if (update_lease(e, lease, now_ms()))
+  if (update_lease(e, lease, clock_monotonic_ms()))
     log_info("leaderelection %s/%s: %s released the lease", e->ns, e->name, e->identity);
   else
     log_warn("leaderelection %s/%s: %s could not release the lease", e->ns, e->name, e->identity);

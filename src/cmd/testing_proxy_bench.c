@@ -5,6 +5,7 @@
  * sync_cpu_ms (this process, user + kernel: libnftables and the netlink commit run in
  * its context) is the figure that does not depend on what else the machine runs. */
 #include "cmd/cmd.h"
+#include "lib/clock.h"
 #include "lib/mem.h"
 #include "proxy/proxy_sync.h"
 
@@ -15,14 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-static double
-now_ms(void)
-{
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
 
 static double
 cpu_ms(void)
@@ -79,19 +72,19 @@ bench(int services, int endpoints, int changes, const char *table)
                                     .masquerade_mark = 0x4000,
                                     .node_ips = node_ips};
   proxy_syncer *s = proxy_syncer_new(&cfg, true);
-  double t0 = now_ms();
+  double t0 = clock_monotonic_ms_frac();
   struct proxy_service *svcs = xcalloc(services, sizeof *svcs);
   for (int i = 0; i < services; i++)
     build_service(i, endpoints, 0, &svcs[i]);
-  double t_model = now_ms() - t0;
+  double t_model = clock_monotonic_ms_frac() - t0;
   k8c_err err = {0};
-  t0 = now_ms();
+  t0 = clock_monotonic_ms_frac();
   double c0 = cpu_ms();
   if (proxy_syncer_full(s, svcs, services, &err) < 0) {
     fprintf(stderr, "full sync: %s\n", err.message);
     return 1;
   }
-  double t_full = now_ms() - t0, c_full = cpu_ms() - c0;
+  double t_full = clock_monotonic_ms_frac() - t0, c_full = cpu_ms() - c0;
   struct proxy_sync_stats st;
   proxy_syncer_stats(s, &st);
   printf("{\"figure\":\"full_sync\",\"services\":%d,\"endpoints_per_service\":%d,"
@@ -102,10 +95,10 @@ bench(int services, int endpoints, int changes, const char *table)
   for (int c = 0; c < changes; c++) {
     int i = (int)((unsigned)c * 7919u % (unsigned)services);
     struct proxy_service changed;
-    t0 = now_ms();
+    t0 = clock_monotonic_ms_frac();
     build_service(i, endpoints, (c % 2) ? 0 : 1, &changed); /* one endpoint replaced */
     int rc = proxy_syncer_update(s, &changed, 1, &err);
-    lat[c] = now_ms() - t0;
+    lat[c] = clock_monotonic_ms_frac() - t0;
     proxy_service_clear(&changed);
     if (rc < 0) {
       fprintf(stderr, "update: %s\n", err.message);

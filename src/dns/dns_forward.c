@@ -2,6 +2,7 @@
  * accepted only from the address asked (connected sockets), with the random ID and the
  * same question, which keeps spoofed or stale datagrams out. */
 #include "dns/dns_forward.h"
+#include "lib/clock.h"
 
 #include "dns/dns_wire.h"
 
@@ -17,14 +18,6 @@
 #include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
-
-static long long
-now_ms(void)
-{
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 int
 dns_addr_parse(const char *text, uint16_t default_port, struct dns_upstream *out, k8c_err *err)
@@ -116,7 +109,7 @@ static int
 wait_fd(int fd, short events, long long deadline)
 {
   for (;;) {
-    long long left = deadline - now_ms();
+    long long left = deadline - clock_monotonic_ms();
     if (left <= 0)
       return 0;
     struct pollfd p = {.fd = fd, .events = events};
@@ -240,13 +233,13 @@ dns_forward_exchange(const struct dns_upstream *ups, size_t nups, const uint8_t 
   memcpy(q, query, qlen);
   uint16_t id;
   if (getrandom(&id, sizeof id, 0) != sizeof id)
-    id = (uint16_t)(now_ms() ^ (long long)getpid());
+    id = (uint16_t)(clock_monotonic_ms() ^ (long long)getpid());
   q[0] = (uint8_t)(id >> 8);
   q[1] = (uint8_t)id;
-  long long start = now_ms(), end = start + timeout_ms;
+  long long start = clock_monotonic_ms(), end = start + timeout_ms;
   for (size_t i = 0; i < nups; i++) {
     /* Each resolver gets an equal share of what remains of the timeout. */
-    long long now = now_ms();
+    long long now = clock_monotonic_ms();
     if (now >= end)
       break;
     long long deadline = now + (end - now) / (long long)(nups - i);

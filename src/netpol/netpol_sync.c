@@ -6,6 +6,7 @@
 #include "netpol/netpol_sync.h"
 
 #include "lib/buf.h"
+#include "lib/clock.h"
 #include "lib/hashmap.h"
 #include "lib/mem.h"
 #include "netpol/netpol_render.h"
@@ -39,14 +40,6 @@ struct batch {
   buf remove_chains;
   buf remove_sets;
 };
-
-static double
-now_ms(void)
-{
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
 
 /* ---------- life cycle ---------- */
 
@@ -414,7 +407,7 @@ int
 netpol_syncer_full(netpol_syncer *s, const struct netpol_policy *pols, size_t n,
                    const uint32_t *local_ips, size_t n_local, k8c_err *err)
 {
-  double t0 = now_ms();
+  double t0 = clock_monotonic_ms_frac();
   reset_state(s);
   struct batch b;
   batch_init(&b);
@@ -426,7 +419,7 @@ netpol_syncer_full(netpol_syncer *s, const struct netpol_policy *pols, size_t n,
   int rc = run_batch(s, err);
   s->in_sync = rc == 0;
   s->stats.full_syncs++;
-  s->stats.last_full_ms = now_ms() - t0;
+  s->stats.last_full_ms = clock_monotonic_ms_frac() - t0;
   return rc;
 }
 
@@ -436,7 +429,7 @@ netpol_syncer_update(netpol_syncer *s, const struct netpol_policy *pols, size_t 
 {
   if (!s->in_sync && s->apply)
     return k8c_error(err, 500, K8C_REASON_INTERNAL, "netpol table %s needs a full sync", s->table);
-  double t0 = now_ms();
+  double t0 = clock_monotonic_ms_frac();
   struct batch b;
   batch_init(&b);
   collect(&b, s, pols, n, local_ips, n_local);
@@ -445,7 +438,7 @@ netpol_syncer_update(netpol_syncer *s, const struct netpol_policy *pols, size_t 
   batch_free(&b);
   int rc = run_batch(s, err);
   s->stats.updates++;
-  s->stats.last_update_ms = now_ms() - t0;
+  s->stats.last_update_ms = clock_monotonic_ms_frac() - t0;
   return rc;
 }
 

@@ -5,6 +5,7 @@
 #include "proxy/proxy_sync.h"
 
 #include "lib/buf.h"
+#include "lib/clock.h"
 #include "lib/hashmap.h"
 #include "lib/log.h"
 #include "lib/mem.h"
@@ -33,14 +34,6 @@ struct proxy_syncer {
   buf last_batch;
   struct proxy_sync_stats stats;
 };
-
-static double
-now_ms(void)
-{
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
 
 proxy_syncer *
 proxy_syncer_new(const struct proxy_render_config *cfg, bool apply)
@@ -184,7 +177,7 @@ run_batch(proxy_syncer *s, k8c_err *err)
 int
 proxy_syncer_full(proxy_syncer *s, const struct proxy_service *svcs, size_t n, k8c_err *err)
 {
-  double t0 = now_ms();
+  double t0 = clock_monotonic_ms_frac();
   reset_state(s);
   hashmap_free(s->retries, NULL);
   s->retries = hashmap_new();
@@ -218,7 +211,7 @@ proxy_syncer_full(proxy_syncer *s, const struct proxy_service *svcs, size_t n, k
   s->in_sync = rc == 0;
   s->released = true; /* whoever lost a claim may win it against the new state */
   s->stats.full_syncs++;
-  s->stats.last_full_ms = now_ms() - t0;
+  s->stats.last_full_ms = clock_monotonic_ms_frac() - t0;
   return rc;
 }
 
@@ -227,7 +220,7 @@ proxy_syncer_update(proxy_syncer *s, const struct proxy_service *svcs, size_t n,
 {
   if (!s->in_sync && s->apply)
     return k8c_error(err, 500, K8C_REASON_INTERNAL, "proxy table %s needs a full sync", s->table);
-  double t0 = now_ms();
+  double t0 = clock_monotonic_ms_frac();
   struct proxy_batch b;
   proxy_batch_init(&b);
   for (size_t i = 0; i < n; i++) {
@@ -254,7 +247,7 @@ proxy_syncer_update(proxy_syncer *s, const struct proxy_service *svcs, size_t n,
   proxy_batch_free(&b);
   int rc = run_batch(s, err);
   s->stats.updates++;
-  s->stats.last_update_ms = now_ms() - t0;
+  s->stats.last_update_ms = clock_monotonic_ms_frac() - t0;
   return rc;
 }
 

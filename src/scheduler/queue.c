@@ -3,6 +3,7 @@
  * back-off expiry. */
 #include "scheduler/queue.h"
 
+#include "lib/clock.h"
 #include "lib/hashmap.h"
 #include "lib/mem.h"
 
@@ -44,14 +45,6 @@ struct sched_queue {
   long long last_flush;
   bool shutdown;
 };
-
-static long long
-now_ms(void)
-{
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* ---------- heaps ---------- */
 
@@ -209,7 +202,7 @@ sched_queue_new(long long initial_backoff_ms, long long max_backoff_ms)
   q->backoff.less = backoff_less;
   q->initial_backoff_ms = initial_backoff_ms > 0 ? initial_backoff_ms : 1000;
   q->max_backoff_ms = max_backoff_ms > 0 ? max_backoff_ms : 10000;
-  q->last_flush = now_ms();
+  q->last_flush = clock_monotonic_ms();
   return q;
 }
 
@@ -239,7 +232,7 @@ sched_queue_add(struct sched_queue *q, struct pod_info *pi, bool spec_changed)
     e = xcalloc(1, sizeof *e);
     e->key = xstrdup(pi->key);
     e->pi = pod_info_ref(pi);
-    e->queued_at = now_ms();
+    e->queued_at = clock_monotonic_ms();
     hashmap_put(q->entries, e->key, e);
     to_active(q, e);
     pthread_mutex_unlock(&q->mu);
@@ -257,7 +250,7 @@ sched_queue_add(struct sched_queue *q, struct pod_info *pi, bool spec_changed)
   case IN_UNSCHEDULABLE:
     if (spec_changed) {
       detach(q, e);
-      to_backoff_or_active(q, e, now_ms());
+      to_backoff_or_active(q, e, clock_monotonic_ms());
     }
     break;
   case IN_FLIGHT:
@@ -316,7 +309,7 @@ sched_queue_pop(struct sched_queue *q)
       pthread_mutex_unlock(&q->mu);
       return NULL;
     }
-    long long now = now_ms();
+    long long now = clock_monotonic_ms();
     flush_backoff(q, now);
     if (q->active.n) {
       struct entry *e = q->active.items[0];
@@ -362,7 +355,7 @@ sched_queue_requeue(struct sched_queue *q, const char *key, bool unschedulable)
     pthread_mutex_unlock(&q->mu);
     return;
   }
-  long long now = now_ms();
+  long long now = clock_monotonic_ms();
   e->backoff_until = now + backoff_duration(q, e->attempts);
   if (unschedulable && !e->moved) {
     e->state = IN_UNSCHEDULABLE;
@@ -391,7 +384,7 @@ void
 sched_queue_move_all(struct sched_queue *q)
 {
   pthread_mutex_lock(&q->mu);
-  long long now = now_ms();
+  long long now = clock_monotonic_ms();
   hashmap_iter it = {0};
   const char *k;
   void *v;

@@ -3,6 +3,7 @@
  * before fork, since the agent is multithreaded. */
 #include "kubelet/runtime/spawn.h"
 
+#include "lib/clock.h"
 #include "lib/mem.h"
 
 #include <errno.h>
@@ -19,7 +20,6 @@
 extern char **environ;
 
 static char **build_envp(const char *const *extra);
-static int64_t now_ms(void);
 
 /* In the child: report errno on the status pipe and exit. */
 static void __attribute__((noreturn)) child_fail(int status_fd, int error)
@@ -132,7 +132,7 @@ spawn_start(const struct spawn_opts *opts, k8c_err *err)
 int
 spawn_wait(pid_t pid, int timeout_ms, int *status, k8c_err *err)
 {
-  int64_t deadline = timeout_ms < 0 ? 0 : now_ms() + timeout_ms;
+  int64_t deadline = timeout_ms < 0 ? 0 : clock_monotonic_ms() + timeout_ms;
   int delay_us = 200;
   for (;;) {
     pid_t r = waitpid(pid, status, timeout_ms < 0 ? 0 : WNOHANG);
@@ -140,7 +140,7 @@ spawn_wait(pid_t pid, int timeout_ms, int *status, k8c_err *err)
       return 0;
     if (r < 0 && errno != EINTR)
       return k8c_error(err, 500, K8C_REASON_INTERNAL, "waitpid %d: %s", (int)pid, strerror(errno));
-    if (timeout_ms >= 0 && now_ms() >= deadline)
+    if (timeout_ms >= 0 && clock_monotonic_ms() >= deadline)
       return k8c_error(err, 504, K8C_REASON_TIMEOUT, "process %d still running after %d ms",
                        (int)pid, timeout_ms);
     if (r == 0) {
@@ -170,10 +170,10 @@ spawn_run(const struct spawn_opts *opts, int timeout_ms, char **output, k8c_err 
   }
   char *text = xmalloc(4097);
   size_t len = 0, cap = 4096;
-  int64_t deadline = now_ms() + (timeout_ms < 0 ? 3600 * 1000 : timeout_ms);
+  int64_t deadline = clock_monotonic_ms() + (timeout_ms < 0 ? 3600 * 1000 : timeout_ms);
   bool timed_out = false;
   for (;;) {
-    int left = (int)(deadline - now_ms());
+    int left = (int)(deadline - clock_monotonic_ms());
     if (left <= 0) {
       timed_out = true;
       break;
@@ -241,12 +241,4 @@ build_envp(const char *const *extra)
       envp[k++] = xstrdup(environ[i]);
   }
   return envp;
-}
-
-static int64_t
-now_ms(void)
-{
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }

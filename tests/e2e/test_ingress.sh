@@ -80,7 +80,12 @@ for _ in $(seq 1 300); do
   sleep 0.05
 done
 expect_eq "example.com routes to web" "$(get example.com)" "web"
-expect_eq "api.example.com routes to api" "$(get api.example.com /v1/x)" "api"
+api_answer=$(get api.example.com /v1/x)
+expect_eq "api.example.com routes to api" "$api_answer" "api"
+if [ "$api_answer" != api ]; then # what the controller did, for the failure report
+  grep -i "ingress" "$E2E_TMP/server.log" | tail -20 >&2
+  tail -20 "$DATA_DIR/server/ingress/error.log" >&2 2>/dev/null
+fi
 code=$(curl -s -o /dev/null -w '%{http_code}' -H 'Host: other.test' "http://127.0.0.1:$HTTP_PORT/")
 expect_eq "an unknown host gets the default 404" "$code" "404"
 

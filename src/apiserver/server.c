@@ -179,7 +179,7 @@ dispatch(struct apiserver *s, struct api_request *r, struct conn_ctx *cc)
     return ret;
   }
   if (handle_discovery(s, r, path, &ret) || handle_openapi(s, r, path, &ret) ||
-      ssar_handle(s, r, path, &ret))
+      ssar_handle(s, r, path, &ret) || ssr_handle(s, r, path, &ret))
     return ret;
 
   k8c_err err = {0};

@@ -60,8 +60,7 @@ exec_tty_scenario(const char *oci_runtime)
         "sh", "-c", "busybox tty; busybox stty size; read x; busybox stty size; exit 4", NULL};
     struct exec_process proc;
     int tty_fd = -1;
-    if (runtime_container_exec_tty(f.rt, "ttyexec", cmd, NULL, 80, 24, &proc, &tty_fd, &err) ==
-        0) {
+    if (runtime_container_exec_tty(f.rt, "ttyexec", cmd, NULL, 80, 24, &proc, &tty_fd, &err) == 0) {
       CHECK_INT(proc.stderr_fd, -1);
       static output out;
       output_init(&out);
@@ -84,8 +83,8 @@ exec_tty_scenario(const char *oci_runtime)
     }
     /* a command that does not exist fails with the runtime's reason */
     const char *const missing[] = {"/no/such/program", NULL};
-    CHECK(runtime_container_exec_tty(f.rt, "ttyexec", missing, NULL, 0, 0, &proc, &tty_fd,
-                                     &err) < 0 ||
+    CHECK(runtime_container_exec_tty(f.rt, "ttyexec", missing, NULL, 0, 0, &proc, &tty_fd, &err) <
+              0 ||
           (runtime_exec_wait(&proc, 10000, &(int){0}, &err) == 0 && (close(tty_fd), true)));
     k8c_err_clear(&err);
     CHECK(runtime_container_stop(f.rt, "ttyexec", 0, &err) == 0);

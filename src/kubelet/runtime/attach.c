@@ -1,8 +1,8 @@
 /* attach.c — `kubectl attach`: a connection to a container's main process through
  * conmon's attach socket (<bundle>/attach, SOCK_SEQPACKET). Each message from conmon is
  * one byte naming the stream (2 stdout, 3 stderr) and the bytes; what we send is the
- * container's stdin as is, and shutting down our write side ends its stdin. Resizes go
- * to conmon's control fifo (<bundle>/ctl) as "1 <height> <width>\n".
+ * container's stdin as is, and shutting down our write side ends its stdin. Resizes set
+ * the container's terminal directly (conmon's control fifo <bundle>/ctl as fallback).
  * One relay thread per session turns the framed socket into plain pipes. */
 #include "kubelet/runtime/terminal.h"
 
@@ -16,6 +16,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -170,8 +171,8 @@ runtime_container_attach(struct runtime *rt, const char *id, bool tty, bool with
   a->in_r = in[0];
   a->with_stdin = with_stdin;
   if (pthread_create(&a->relay, NULL, relay_main, a) != 0) {
-    int *all[] = {&a->wake[0], &a->wake[1], &a->stdout_fd, &a->out_w, &a->stderr_fd,
-                  &a->err_w,   &a->stdin_fd, &a->in_r,     &a->sock};
+    int *all[] = {&a->wake[0], &a->wake[1],  &a->stdout_fd, &a->out_w, &a->stderr_fd,
+                  &a->err_w,   &a->stdin_fd, &a->in_r,      &a->sock};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
       close_if_open(all[i]);
     return k8c_error(err, 500, K8C_REASON_INTERNAL, "attach: cannot start a thread");
@@ -190,12 +191,43 @@ runtime_attach_close(struct attach_session *a)
   close_if_open(&a->stderr_fd);
 }
 
+/* Sets the size on the container's own terminal (its init's stdin, reopened through
+ * /proc): the kernel then signals the foreground process group. */
+static int
+resize_container_tty(struct runtime *rt, const char *id, unsigned width, unsigned height)
+{
+  struct container_state st;
+  k8c_err ignored = {0};
+  if (runtime_container_state(rt, id, &st, &ignored) < 0) {
+    k8c_err_clear(&ignored);
+    return -1;
+  }
+  pid_t pid = st.status == CONTAINER_RUNNING ? st.pid : 0;
+  container_state_free(&st);
+  if (pid <= 0)
+    return -1;
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%d/fd/0", (int)pid);
+  int fd = open(path, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0)
+    return -1;
+  struct winsize ws = {.ws_row = (unsigned short)height, .ws_col = (unsigned short)width};
+  int rc = isatty(fd) ? ioctl(fd, TIOCSWINSZ, &ws) : -1;
+  close(fd);
+  return rc;
+}
+
 int
 runtime_container_resize(struct runtime *rt, const char *id, unsigned width, unsigned height,
                          k8c_err *err)
 {
   if (!runtime_valid_id(id))
     return k8c_error(err, 404, K8C_REASON_NOT_FOUND, "container \"%s\" not found", id);
+  /* conmon 2.1's control fifo drops one of two resizes sent back to back (kubectl attach
+   * sends size+1 and then size to force a redraw), so the terminal is set directly; the
+   * fifo is the fallback. */
+  if (resize_container_tty(rt, id, width, height) == 0)
+    return 0;
   if (width > 1000)
     width = 1000; /* conmon refuses larger sizes */
   if (height > 1000)
@@ -210,7 +242,6 @@ runtime_container_resize(struct runtime *rt, const char *id, unsigned width, uns
   int rc = write_fully(fd, line, (size_t)n);
   close(fd);
   if (rc < 0)
-    return k8c_error(err, 500, K8C_REASON_INTERNAL, "resize container %s: %s", id,
-                     strerror(errno));
+    return k8c_error(err, 500, K8C_REASON_INTERNAL, "resize container %s: %s", id, strerror(errno));
   return 0;
 }

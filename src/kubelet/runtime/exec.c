@@ -27,8 +27,8 @@ close_pair(int p[2])
 
 char *
 runtime_exec_process_file(struct runtime *rt, const char *id, const char *const *argv,
-                          const char *const *env, bool terminal, unsigned width,
-                          unsigned height, k8c_err *err)
+                          const char *const *env, bool terminal, unsigned width, unsigned height,
+                          k8c_err *err)
 {
   if (!runtime_valid_id(id)) {
     k8c_error(err, 404, K8C_REASON_NOT_FOUND, "container \"%s\" not found", id);
@@ -49,9 +49,9 @@ runtime_exec_process_file(struct runtime *rt, const char *id, const char *const 
   json_object_set_new(process, "args", args);
   json_object_set_new(process, "terminal", json_boolean(terminal));
   if (terminal && width > 0 && height > 0)
-    json_object_set_new(process, "consoleSize",
-                        json_pack("{s:I, s:I}", "height", (json_int_t)height, "width",
-                                  (json_int_t)width));
+    json_object_set_new(
+        process, "consoleSize",
+        json_pack("{s:I, s:I}", "height", (json_int_t)height, "width", (json_int_t)width));
   json_t *penv = json_object_get(process, "env");
   for (size_t i = 0; env && env[i]; i++)
     json_array_append_new(penv, json_string(env[i]));

@@ -83,8 +83,7 @@ listen_unix(const char *path, k8c_err *err)
   if (bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0 || listen(fd, 1) < 0) {
     int saved = errno;
     close(fd);
-    return k8c_error(err, 500, K8C_REASON_INTERNAL, "console socket %s: %s", path,
-                     strerror(saved));
+    return k8c_error(err, 500, K8C_REASON_INTERNAL, "console socket %s: %s", path, strerror(saved));
   }
   return fd;
 }
@@ -218,8 +217,8 @@ runtime_container_exec_tty(struct runtime *rt, const char *id, const char *const
       free(process_file);
       return -1;
     }
-    const char *cmd[] = {rt->oci_runtime, "--root", rt->oci_state_dir, "exec", "--process",
-                         process_file,    id,       NULL};
+    const char *cmd[] = {
+        rt->oci_runtime, "--root", rt->oci_state_dir, "exec", "--process", process_file, id, NULL};
     struct spawn_opts opts = {.argv = cmd,
                               .stdin_fd = slave,
                               .stdout_fd = slave,
@@ -249,8 +248,8 @@ runtime_container_exec_tty(struct runtime *rt, const char *id, const char *const
   cleanup_free char *stderr_path =
       xasprintf("%s/%d-%llx.err", dir, (int)gettid(), (unsigned long long)stamp);
   int listen_fd = listen_unix(sock_path, err);
-  int errfd = listen_fd < 0 ? -1
-                            : open(stderr_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  int errfd =
+      listen_fd < 0 ? -1 : open(stderr_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (listen_fd < 0 || errfd < 0) {
     if (listen_fd >= 0) {
       k8c_error(err, 500, K8C_REASON_INTERNAL, "%s: %s", stderr_path, strerror(errno));
@@ -261,9 +260,8 @@ runtime_container_exec_tty(struct runtime *rt, const char *id, const char *const
     free(process_file);
     return -1;
   }
-  const char *cmd[] = {rt->oci_runtime, "--root", rt->oci_state_dir, "exec",
-                       "--console-socket", sock_path, "--process", process_file,
-                       id, NULL};
+  const char *cmd[] = {rt->oci_runtime, "--root",    rt->oci_state_dir, "exec", "--console-socket",
+                       sock_path,       "--process", process_file,      id,     NULL};
   struct spawn_opts opts = {.argv = cmd,
                             .stdin_fd = -1,
                             .stdout_fd = -1,

@@ -140,7 +140,7 @@ struct container_spec {
   int oom_score_adj;
   bool tty;
   bool stdin_open;
-  bool stdin_once; /* stdin_open: the first attach that ends its stdin closes it for good */
+  bool stdin_once;      /* stdin_open: the first attach that ends its stdin closes it for good */
   const char *log_path; /* CRI log file, e.g. /var/log/pods/<ns>_<pod>_<uid>/<c>/<n>.log */
 };
 

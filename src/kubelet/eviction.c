@@ -13,9 +13,9 @@
 #define DEFAULT_MEMORY_AVAILABLE (100LL * 1024 * 1024)
 
 static const char *const known_signals[] = {
-    "memory.available",   "nodefs.available",   "nodefs.inodesFree", "imagefs.available",
-    "imagefs.inodesFree", "pid.available",      "containerfs.available",
-    "containerfs.inodesFree", NULL};
+    "memory.available",      "nodefs.available",       "nodefs.inodesFree",
+    "imagefs.available",     "imagefs.inodesFree",     "pid.available",
+    "containerfs.available", "containerfs.inodesFree", NULL};
 
 static bool
 known_signal(const char *name, size_t len)
@@ -40,8 +40,8 @@ parse_item(const char *item, size_t len, struct eviction_threshold *t, k8c_err *
     return k8c_error(err, 400, K8C_REASON_BAD_REQUEST, "unknown eviction signal \"%.*s\"",
                      (int)name_len, text);
   const char *value = op + 1;
-  bool is_memory = name_len == strlen("memory.available") &&
-                   strncmp(text, "memory.available", name_len) == 0;
+  bool is_memory =
+      name_len == strlen("memory.available") && strncmp(text, "memory.available", name_len) == 0;
   size_t vlen = strlen(value);
   if (vlen > 1 && value[vlen - 1] == '%') {
     char *end = NULL;
@@ -169,8 +169,7 @@ set_condition(json_t *conds, const char *type, const char *status, const char *r
     json_object_set_new(c, "message", json_string(message));
   size_t i;
   json_t *old;
-  json_array_foreach(conds, i, old)
-  {
+  json_array_foreach (conds, i, old) {
     if (strcmp(json_string_value(json_object_get(old, "type")) ?: "", type) != 0)
       continue;
     if (strcmp(json_string_value(json_object_get(old, "status")) ?: "", status) == 0 &&
@@ -188,16 +187,15 @@ terminate_statuses(json_t *statuses, const char *now)
 {
   size_t i;
   json_t *cs;
-  json_array_foreach(statuses, i, cs)
-  {
+  json_array_foreach (statuses, i, cs) {
     json_t *state = json_object_get(cs, "state");
     json_t *running = json_object_get(state, "running");
     json_object_set_new(cs, "ready", json_false());
     json_object_set_new(cs, "started", json_false());
     if (running == NULL)
       continue;
-    json_t *term = json_pack("{s:i, s:s, s:s}", "exitCode", 137, "reason", "Error", "finishedAt",
-                             now);
+    json_t *term =
+        json_pack("{s:i, s:s, s:s}", "exitCode", 137, "reason", "Error", "finishedAt", now);
     json_t *started = json_object_get(running, "startedAt");
     if (started)
       json_object_set(term, "startedAt", started);

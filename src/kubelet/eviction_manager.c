@@ -154,8 +154,7 @@ pick_and_queue(struct kubelet *kl, int64_t available, int64_t threshold)
         (int32_t)json_integer_value(json_object_get(json_object_get(pods[i], "spec"), "priority"));
     size_t j;
     json_t *ctr;
-    json_array_foreach(containers, j, ctr)
-    {
+    json_array_foreach (containers, j, ctr) {
       const char *name = json_string_value(json_object_get(ctr, "name")) ?: "";
       struct eviction_container_usage *cu = &u->cs[u->n++];
       cu->name = name;
@@ -181,7 +180,8 @@ pick_and_queue(struct kubelet *kl, int64_t available, int64_t threshold)
       ui++;
     }
     struct eviction_manager *m = kl->eviction;
-    cleanup_free char *threshold_text = eviction_threshold_text(&m->threshold, kl->facts.memory_bytes);
+    cleanup_free char *threshold_text =
+        eviction_threshold_text(&m->threshold, kl->facts.memory_bytes);
     char *message = eviction_message(threshold_text, available, usage[ui].cs, usage[ui].n);
     log_info("kubelet: evicting pod %s/%s (memory available %lld < %lld): %s",
              meta_namespace(pods[pi]), meta_name(pods[pi]), (long long)available,

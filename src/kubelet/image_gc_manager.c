@@ -18,8 +18,7 @@ add_images(json_t *list, const json_t *containers, const char *field)
 {
   size_t i;
   json_t *c;
-  json_array_foreach(containers, i, c)
-  {
+  json_array_foreach (containers, i, c) {
     const char *image = json_string_value(json_object_get(c, field));
     if (image && *image)
       json_array_append_new(list, json_string(image));

@@ -57,8 +57,8 @@ images_json(struct kubelet *kl)
   return arr;
 }
 
-/* What the node is short of: memory (available below the hard eviction threshold), disk (< 10% free where the
- * data lives), PIDs (> 90% of pid_max in use). */
+/* What the node is short of: memory (available below the hard eviction threshold), disk (< 10% free
+ * where the data lives), PIDs (> 90% of pid_max in use). */
 static void
 read_pressure(struct kubelet *kl, struct node_pressure *p)
 {

@@ -97,25 +97,25 @@ TEST(message_as_upstream)
 TEST(evicted_status)
 {
   json_error_t jerr;
-  json_t *old = json_loads(
-      "{\"phase\":\"Running\",\"conditions\":[{\"type\":\"Ready\",\"status\":\"True\"}],"
-      "\"containerStatuses\":[{\"name\":\"c\",\"ready\":true,\"started\":true,"
-      "\"state\":{\"running\":{\"startedAt\":\"2026-01-01T00:00:00Z\"}}}]}",
-      0, &jerr);
+  json_t *old =
+      json_loads("{\"phase\":\"Running\",\"conditions\":[{\"type\":\"Ready\",\"status\":\"True\"}],"
+                 "\"containerStatuses\":[{\"name\":\"c\",\"ready\":true,\"started\":true,"
+                 "\"state\":{\"running\":{\"startedAt\":\"2026-01-01T00:00:00Z\"}}}]}",
+                 0, &jerr);
   CHECK(old != NULL);
   json_t *st = eviction_pod_status(old, "low", "2026-01-01T00:01:00Z");
-  CHECK_JSON(
-      st, "{\"phase\":\"Failed\",\"reason\":\"Evicted\",\"message\":\"low\","
-          "\"conditions\":[{\"type\":\"Ready\",\"status\":\"False\",\"lastProbeTime\":null,"
-          "\"lastTransitionTime\":\"2026-01-01T00:01:00Z\",\"reason\":\"PodCompleted\"},"
-          "{\"type\":\"DisruptionTarget\",\"status\":\"True\",\"lastProbeTime\":null,"
-          "\"lastTransitionTime\":\"2026-01-01T00:01:00Z\",\"reason\":\"TerminationByKubelet\","
-          "\"message\":\"low\"},"
-          "{\"type\":\"ContainersReady\",\"status\":\"False\",\"lastProbeTime\":null,"
-          "\"lastTransitionTime\":\"2026-01-01T00:01:00Z\",\"reason\":\"PodCompleted\"}],"
-          "\"containerStatuses\":[{\"name\":\"c\",\"ready\":false,\"started\":false,"
-          "\"state\":{\"terminated\":{\"exitCode\":137,\"reason\":\"Error\","
-          "\"finishedAt\":\"2026-01-01T00:01:00Z\",\"startedAt\":\"2026-01-01T00:00:00Z\"}}}]}");
+  CHECK_JSON(st,
+             "{\"phase\":\"Failed\",\"reason\":\"Evicted\",\"message\":\"low\","
+             "\"conditions\":[{\"type\":\"Ready\",\"status\":\"False\",\"lastProbeTime\":null,"
+             "\"lastTransitionTime\":\"2026-01-01T00:01:00Z\",\"reason\":\"PodCompleted\"},"
+             "{\"type\":\"DisruptionTarget\",\"status\":\"True\",\"lastProbeTime\":null,"
+             "\"lastTransitionTime\":\"2026-01-01T00:01:00Z\",\"reason\":\"TerminationByKubelet\","
+             "\"message\":\"low\"},"
+             "{\"type\":\"ContainersReady\",\"status\":\"False\",\"lastProbeTime\":null,"
+             "\"lastTransitionTime\":\"2026-01-01T00:01:00Z\",\"reason\":\"PodCompleted\"}],"
+             "\"containerStatuses\":[{\"name\":\"c\",\"ready\":false,\"started\":false,"
+             "\"state\":{\"terminated\":{\"exitCode\":137,\"reason\":\"Error\","
+             "\"finishedAt\":\"2026-01-01T00:01:00Z\",\"startedAt\":\"2026-01-01T00:00:00Z\"}}}]}");
   json_decref(st);
   json_decref(old);
 }

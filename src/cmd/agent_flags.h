@@ -23,6 +23,9 @@ enum {
   AGENT_FLAG_CGROUP_PARENT,
   AGENT_FLAG_BRIDGE,
   AGENT_FLAG_KUBELET_PORT,
+  AGENT_FLAG_EVICTION_HARD,
+  AGENT_FLAG_IMAGE_GC_HIGH,
+  AGENT_FLAG_IMAGE_GC_LOW,
 };
 
 #define AGENT_FLAG_OPTIONS                                                                         \
@@ -36,6 +39,9 @@ enum {
       {"pids-limit", required_argument, NULL, AGENT_FLAG_PIDS_LIMIT},                              \
       {"cgroup-parent", required_argument, NULL, AGENT_FLAG_CGROUP_PARENT},                        \
       {"bridge", required_argument, NULL, AGENT_FLAG_BRIDGE},                                      \
+      {"eviction-hard", required_argument, NULL, AGENT_FLAG_EVICTION_HARD},                        \
+      {"image-gc-high-threshold", required_argument, NULL, AGENT_FLAG_IMAGE_GC_HIGH},              \
+      {"image-gc-low-threshold", required_argument, NULL, AGENT_FLAG_IMAGE_GC_LOW},                \
   {                                                                                                \
     "kubelet-port", required_argument, NULL, AGENT_FLAG_KUBELET_PORT                               \
   }

@@ -28,6 +28,10 @@ struct node_facts {
   char os_image[128];
   char architecture[16];    /* GOARCH spelling: amd64, arm64 */
   char runtime_version[64]; /* e.g. "crun://1.8.1" */
+  /* The lowest oom_score_adj containers can be given: -1000 with CAP_SYS_RESOURCE, else
+   * the agent's own value (the kernel refuses to lower it further without the
+   * capability, as in many containers and VMs). */
+  int oom_score_adj_floor;
 };
 
 /* Reads the machine's facts. data_dir decides the ephemeral-storage filesystem;

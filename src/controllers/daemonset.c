@@ -108,9 +108,10 @@ ds_start(struct controller_context *ctx, k8c_err *err)
                                     .on_update = pod_router_on_update,
                                     .on_delete = pod_router_on_delete,
                                     .ctx = &c->router};
-  struct informer_handlers node_h = {
-      .on_add = on_node_add, .on_update = on_node_update, .on_delete = on_node_add,
-      .ctx = &c->router};
+  struct informer_handlers node_h = {.on_add = on_node_add,
+                                     .on_update = on_node_update,
+                                     .on_delete = on_node_add,
+                                     .ctx = &c->router};
   informer_add_handlers(c->ds_inf, &ds_h);
   informer_add_handlers(c->pod_inf, &pod_h);
   informer_add_handlers(c->node_inf, &node_h);

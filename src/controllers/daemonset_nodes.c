@@ -41,8 +41,7 @@ has_toleration(const json_t *tolerations, const char *key, const char *effect)
     const char *k = json_string_value(json_object_get(t, "key"));
     const char *e = json_string_value(json_object_get(t, "effect"));
     const char *op = json_string_value(json_object_get(t, "operator"));
-    if (k && strcmp(k, key) == 0 && e && strcmp(e, effect) == 0 && op &&
-        strcmp(op, "Exists") == 0)
+    if (k && strcmp(k, key) == 0 && e && strcmp(e, effect) == 0 && op && strcmp(op, "Exists") == 0)
       return true;
   }
   return false;
@@ -85,7 +84,8 @@ ds_placement_new(const json_t *ds)
                           meta_namespace(ds) ? meta_namespace(ds) : "", "spec", daemon_spec(ds));
   p->pi = pod_info_new(pod);
   json_decref(pod);
-  p->node_name = json_string_value(json_object_get(json_object_get(p->pi->obj, "spec"), "nodeName"));
+  p->node_name =
+      json_string_value(json_object_get(json_object_get(p->pi->obj, "spec"), "nodeName"));
   return p;
 }
 
@@ -178,10 +178,9 @@ ds_new_pod(const json_t *ds, const char *hash, const char *node)
   }
   /* As upstream: the required terms are replaced by the node's name alone (the node was
    * already found to match them). */
-  json_object_set_new(
-      node_affinity, "requiredDuringSchedulingIgnoredDuringExecution",
-      json_pack("{s:[{s:[{s:s, s:s, s:[s]}]}]}", "nodeSelectorTerms", "matchFields", "key",
-                "metadata.name", "operator", "In", "values", node));
+  json_object_set_new(node_affinity, "requiredDuringSchedulingIgnoredDuringExecution",
+                      json_pack("{s:[{s:[{s:s, s:s, s:[s]}]}]}", "nodeSelectorTerms", "matchFields",
+                                "key", "metadata.name", "operator", "In", "values", node));
   return json_pack("{s:s, s:s, s:o, s:o}", "apiVersion", "v1", "kind", "Pod", "metadata", meta,
                    "spec", spec);
 }

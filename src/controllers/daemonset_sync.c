@@ -189,9 +189,8 @@ plan_delete(struct ds_view *v, json_t *pod)
 static long long
 max_surge(const struct ds_view *v, long long desired)
 {
-  const json_t *ru = json_object_get(json_object_get(json_object_get(v->ds, "spec"),
-                                                     "updateStrategy"),
-                                     "rollingUpdate");
+  const json_t *ru = json_object_get(
+      json_object_get(json_object_get(v->ds, "spec"), "updateStrategy"), "rollingUpdate");
   long long surge = 0;
   if (cu_scaled_int_or_percent(json_object_get(ru, "maxSurge"), desired, true, &surge) < 0)
     surge = 0;
@@ -201,9 +200,8 @@ max_surge(const struct ds_view *v, long long desired)
 static long long
 max_unavailable(const struct ds_view *v, long long desired)
 {
-  const json_t *ru = json_object_get(json_object_get(json_object_get(v->ds, "spec"),
-                                                     "updateStrategy"),
-                                     "rollingUpdate");
+  const json_t *ru = json_object_get(
+      json_object_get(json_object_get(v->ds, "spec"), "updateStrategy"), "rollingUpdate");
   long long unavailable = 1;
   json_t *mu = json_object_get(ru, "maxUnavailable");
   if (mu && cu_scaled_int_or_percent(mu, desired, true, &unavailable) < 0)
@@ -337,6 +335,26 @@ execute_plan(struct ds_controller *c, struct ds_view *v, k8c_err *err)
     expectations_expect_creations(c->exp, v->key, (int)v->ncreate);
   else if (v->ndelete > 0)
     expectations_expect_deletions(c->exp, v->key, keys, v->ndelete);
+  /* Deletions first: a surge replaces a node's old pod before the next node surges. */
+  for (size_t i = 0; i < v->ndelete; i++) {
+    json_t *pod = v->to_delete[i];
+    cleanup_json json_t *opts =
+        json_pack("{s:{s:s}}", "preconditions", "uid", meta_uid(pod) ? meta_uid(pod) : "");
+    k8c_err derr = {0};
+    if (client_delete(c->client, c->pod_res, meta_namespace(pod), meta_name(pod), opts, NULL, NULL,
+                      &derr) < 0) {
+      expectations_deletion_observed(c->exp, v->key, keys[i]);
+      if (derr.status != 404 && derr.status != 409) {
+        event_record(c->rec, v->ds, "Warning", "FailedDelete", "Error deleting: %s", derr.message);
+        if (rc == 0)
+          k8c_err_move(err, &derr);
+        rc = -1;
+      }
+      k8c_err_clear(&derr);
+      continue;
+    }
+    event_record(c->rec, v->ds, "Normal", "SuccessfulDelete", "Deleted pod: %s", meta_name(pod));
+  }
   for (size_t i = 0; i < v->ncreate; i++) {
     cleanup_json json_t *pod = ds_new_pod(v->ds, v->hash, v->create_on[i]);
     json_t *created = NULL;
@@ -354,26 +372,6 @@ execute_plan(struct ds_controller *c, struct ds_view *v, k8c_err *err)
     event_record(c->rec, v->ds, "Normal", "SuccessfulCreate", "Created pod: %s",
                  meta_name(created));
     json_decref(created);
-  }
-  for (size_t i = 0; i < v->ndelete; i++) {
-    json_t *pod = v->to_delete[i];
-    cleanup_json json_t *opts =
-        json_pack("{s:{s:s}}", "preconditions", "uid", meta_uid(pod) ? meta_uid(pod) : "");
-    k8c_err derr = {0};
-    if (client_delete(c->client, c->pod_res, meta_namespace(pod), meta_name(pod), opts, NULL, NULL,
-                      &derr) < 0) {
-      expectations_deletion_observed(c->exp, v->key, keys[i]);
-      if (derr.status != 404 && derr.status != 409) {
-        event_record(c->rec, v->ds, "Warning", "FailedDelete", "Error deleting: %s",
-                     derr.message);
-        if (rc == 0)
-          k8c_err_move(err, &derr);
-        rc = -1;
-      }
-      k8c_err_clear(&derr);
-      continue;
-    }
-    event_record(c->rec, v->ds, "Normal", "SuccessfulDelete", "Deleted pod: %s", meta_name(pod));
   }
   for (size_t i = 0; i < v->ndelete; i++)
     free(keys[i]);
@@ -412,13 +410,13 @@ compute_status(struct ds_view *v, long long *requeue_ms)
         break;
       }
   }
-  json_t *status = json_pack(
-      "{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "observedGeneration",
-      (json_int_t)meta_generation(v->ds), "desiredNumberScheduled", (json_int_t)desired,
-      "currentNumberScheduled", (json_int_t)current, "numberMisscheduled",
-      (json_int_t)misscheduled, "numberReady", (json_int_t)ready, "numberAvailable",
-      (json_int_t)available, "updatedNumberScheduled", (json_int_t)updated, "numberUnavailable",
-      (json_int_t)(desired > available ? desired - available : 0));
+  json_t *status =
+      json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "observedGeneration",
+                (json_int_t)meta_generation(v->ds), "desiredNumberScheduled", (json_int_t)desired,
+                "currentNumberScheduled", (json_int_t)current, "numberMisscheduled",
+                (json_int_t)misscheduled, "numberReady", (json_int_t)ready, "numberAvailable",
+                (json_int_t)available, "updatedNumberScheduled", (json_int_t)updated,
+                "numberUnavailable", (json_int_t)(desired > available ? desired - available : 0));
   json_t *old = json_object_get(v->ds, "status");
   const char *kept[] = {"conditions", "collisionCount"};
   for (int i = 0; i < 2; i++) {
@@ -477,8 +475,8 @@ ds_sync(struct ds_controller *c, const char *key, k8c_err *err)
     expectations_delete(c->exp, key);
     return 0;
   }
-  label_selector *sel = label_selector_from_json(
-      json_object_get(json_object_get(v.ds, "spec"), "selector"), err);
+  label_selector *sel =
+      label_selector_from_json(json_object_get(json_object_get(v.ds, "spec"), "selector"), err);
   if (sel == NULL || label_selector_is_empty(sel)) {
     log_warn("daemonset %s: invalid selector: %s", key, err->message);
     k8c_err_clear(err);
@@ -488,8 +486,10 @@ ds_sync(struct ds_controller *c, const char *key, k8c_err *err)
   }
   bool needs_sync = expectations_satisfied(c->exp, key);
   v.min_ready = cu_int(v.ds, "spec.minReadySeconds", 0);
+  /* A collisionCount of 0 and none give the same hash (status writes add the 0). */
+  json_t *collisions = json_object_get(json_object_get(v.ds, "status"), "collisionCount");
   v.hash = dep_template_hash(json_object_get(json_object_get(v.ds, "spec"), "template"),
-                             json_object_get(json_object_get(v.ds, "status"), "collisionCount"));
+                             json_integer_value(collisions) ? collisions : NULL);
   int rc = claim_pods(c, &v, sel, err);
   label_selector_free(sel);
   if (rc < 0) {

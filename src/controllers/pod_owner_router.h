@@ -10,9 +10,9 @@
 #include "controllers/controller_util.h"
 
 struct pod_owner_router {
-  informer *owners; /* the owning kind's informer, with a "namespace" index (borrowed) */
-  const char *kind; /* "StatefulSet", "DaemonSet" */
-  workqueue *queue; /* where owner keys go (borrowed) */
+  informer *owners;  /* the owning kind's informer, with a "namespace" index (borrowed) */
+  const char *kind;  /* "StatefulSet", "DaemonSet" */
+  workqueue *queue;  /* where owner keys go (borrowed) */
   expectations *exp; /* creations/deletions observed are recorded here; NULL: none */
 };
 

@@ -36,9 +36,11 @@ char *
 sts_revision_name(const json_t *set)
 {
   const json_t *spec = json_object_get(set, "spec");
-  cleanup_free char *hash = dep_template_hash(
-      json_object_get(spec, "template"),
-      json_object_get(json_object_get(set, "status"), "collisionCount"));
+  /* A collisionCount of 0 and none give the same revision (status writes add the 0). */
+  json_t *collisions = json_object_get(json_object_get(set, "status"), "collisionCount");
+  if (json_integer_value(collisions) == 0)
+    collisions = NULL;
+  cleanup_free char *hash = dep_template_hash(json_object_get(spec, "template"), collisions);
   return xasprintf("%s-%s", meta_name(set), hash);
 }
 
@@ -102,8 +104,8 @@ mount_claim(json_t *spec, const char *volume, const char *claim)
     volumes = json_array();
     json_object_set_new(spec, "volumes", volumes);
   }
-  json_t *vol = json_pack("{s:s, s:{s:s}}", "name", volume, "persistentVolumeClaim", "claimName",
-                          claim);
+  json_t *vol =
+      json_pack("{s:s, s:{s:s}}", "name", volume, "persistentVolumeClaim", "claimName", claim);
   size_t i;
   json_t *v;
   json_array_foreach (volumes, i, v) {

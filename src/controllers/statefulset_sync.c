@@ -24,7 +24,7 @@ struct sts_view {
   char *update_rev, *current_rev;
   json_t **pods; /* every claimed pod */
   size_t npods;
-  json_t **slots; /* replicas entries: the pod of ordinal start+i, or NULL (borrowed) */
+  json_t **slots;     /* replicas entries: the pod of ordinal start+i, or NULL (borrowed) */
   json_t **condemned; /* pods outside the range, highest ordinal first (borrowed) */
   size_t ncondemned;
   long long requeue_ms;
@@ -312,13 +312,13 @@ compute_status(struct sts_view *v)
     current_rev = v->update_rev;
   }
   json_t *old = json_object_get(v->set, "status");
-  json_t *status = json_pack(
-      "{s:I, s:I, s:I, s:I, s:I, s:I, s:s, s:s, s:I}", "observedGeneration",
-      (json_int_t)meta_generation(v->set), "replicas", (json_int_t)replicas, "readyReplicas",
-      (json_int_t)ready, "availableReplicas", (json_int_t)available, "currentReplicas",
-      (json_int_t)current, "updatedReplicas", (json_int_t)updated, "currentRevision", current_rev,
-      "updateRevision", v->update_rev, "collisionCount",
-      (json_int_t)cu_int(v->set, "status.collisionCount", 0));
+  json_t *status =
+      json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:s, s:s, s:I}", "observedGeneration",
+                (json_int_t)meta_generation(v->set), "replicas", (json_int_t)replicas,
+                "readyReplicas", (json_int_t)ready, "availableReplicas", (json_int_t)available,
+                "currentReplicas", (json_int_t)current, "updatedReplicas", (json_int_t)updated,
+                "currentRevision", current_rev, "updateRevision", v->update_rev, "collisionCount",
+                (json_int_t)cu_int(v->set, "status.collisionCount", 0));
   json_t *conds = json_object_get(old, "conditions");
   if (json_array_size(conds) > 0)
     json_object_set(status, "conditions", conds);
@@ -368,8 +368,8 @@ sts_sync(struct sts_controller *c, const char *key, k8c_err *err)
   v.set = informer_get(c->sts_inf, key);
   if (v.set == NULL)
     return 0;
-  label_selector *sel = label_selector_from_json(
-      json_object_get(json_object_get(v.set, "spec"), "selector"), err);
+  label_selector *sel =
+      label_selector_from_json(json_object_get(json_object_get(v.set, "spec"), "selector"), err);
   if (sel == NULL || label_selector_is_empty(sel)) {
     log_warn("statefulset %s: invalid selector: %s", key, err->message);
     k8c_err_clear(err);

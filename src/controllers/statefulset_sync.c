@@ -36,11 +36,12 @@ is_terminating(const json_t *pod)
   return json_object_get(meta_get((json_t *)pod), "deletionTimestamp") != NULL;
 }
 
+/* Failed or Succeeded: a stateful pod that ended is replaced, as upstream does. */
 static bool
 is_failed(const json_t *pod)
 {
   const char *phase = cu_str(pod, "status.phase");
-  return phase && strcmp(phase, "Failed") == 0;
+  return phase && (strcmp(phase, "Failed") == 0 || strcmp(phase, "Succeeded") == 0);
 }
 
 static bool

@@ -417,6 +417,32 @@ TEST(when_scaled_delete_removes_claims)
   sts_close(&x);
 }
 
+TEST(failed_pod_is_replaced)
+{
+  struct sts_fixture x;
+  sts_open(&x, false);
+  create_set(&x, 1, NULL);
+  CHECK(WAIT_UNTIL(pod_exists(&x, "web-0"), 5000));
+  json_t *pod = fixture_get(&x.cf.f, "pods", "default", "web-0");
+  cleanup_free char *old_uid = xstrdup(meta_uid(pod));
+  json_decref(pod);
+  json_t *patch = json_of("{\"status\":{\"phase\":\"Failed\"}}");
+  struct client_write_opts o = {.subresource = "status"};
+  k8c_err err = {0};
+  CHECK_INT(client_patch(x.cf.f.client, x.pods, "default", "web-0", "application/merge-patch+json",
+                         patch, &o, NULL, &err),
+            0);
+  json_decref(patch);
+  CHECK(WAIT_UNTIL(({
+                     json_t *p = fixture_get(&x.cf.f, "pods", "default", "web-0");
+                     bool replaced = p && strcmp(meta_uid(p), old_uid) != 0;
+                     json_decref(p);
+                     replaced;
+                   }),
+                   5000));
+  sts_close(&x);
+}
+
 TEST(orphan_named_pod_is_adopted)
 {
   struct sts_fixture x;

@@ -26,7 +26,8 @@ int nl_route4_delete(const char *dst_cidr, unsigned char proto, k8c_err *err);
 /* Every main-table IPv4 route tagged proto: *out (caller frees) holds *n entries. */
 int nl_route4_list(unsigned char proto, struct nl_route4 **out, size_t *n, k8c_err *err);
 
-/* Creates dummy interface name (an existing one is reused) and sets it up. */
+/* Creates dummy interface name (an existing one is reused) and sets it up. Where the
+ * kernel has no dummy driver, an empty bridge takes its place. */
 int nl_dummy_ensure(const char *name, k8c_err *err);
 /* Adds ip/prefix_len to interface name (already present is fine). */
 int nl_addr4_add(const char *name, const char *ip, int prefix_len, k8c_err *err);

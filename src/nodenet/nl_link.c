@@ -24,25 +24,38 @@ link_msg(char *buf, int type, int flags, int index)
   return nlh;
 }
 
+/* Creates interface name of kind; 0 also when it exists, else -errno. */
+static int
+link_create(const char *name, const char *kind)
+{
+  char buf[MNL_SOCKET_BUFFER_SIZE];
+  struct nlmsghdr *nlh = link_msg(buf, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, 0);
+  mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
+  struct nlattr *info = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
+  mnl_attr_put_strz(nlh, IFLA_INFO_KIND, kind);
+  mnl_attr_nest_end(nlh, info);
+  int rc = nl_talk(nlh, NULL, NULL);
+  return rc == -EEXIST ? 0 : rc;
+}
+
 int
 nl_dummy_ensure(const char *name, k8c_err *err)
 {
   if (strlen(name) >= IFNAMSIZ)
     return k8c_error(err, 400, K8C_REASON_BAD_REQUEST, "interface name \"%s\" is too long", name);
-  char buf[MNL_SOCKET_BUFFER_SIZE];
-  struct nlmsghdr *nlh = link_msg(buf, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, 0);
-  mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
-  struct nlattr *info = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
-  mnl_attr_put_strz(nlh, IFLA_INFO_KIND, "dummy");
-  mnl_attr_nest_end(nlh, info);
-  int rc = nl_talk(nlh, NULL, NULL);
-  if (rc < 0 && rc != -EEXIST)
+  int rc = link_create(name, "dummy");
+  /* Kernels built without the dummy driver: a bridge without ports holds local
+   * addresses just as well (their local routes need the link up, not a carrier). */
+  if (rc == -EOPNOTSUPP)
+    rc = link_create(name, "bridge");
+  if (rc < 0)
     return k8c_error(err, 500, K8C_REASON_INTERNAL, "creating interface %s: %s", name,
                      strerror(-rc));
   unsigned index = if_nametoindex(name);
   if (index == 0)
     return k8c_error(err, 500, K8C_REASON_INTERNAL, "interface %s: %m", name);
-  nlh = link_msg(buf, RTM_NEWLINK, 0, (int)index);
+  char buf[MNL_SOCKET_BUFFER_SIZE];
+  struct nlmsghdr *nlh = link_msg(buf, RTM_NEWLINK, 0, (int)index);
   struct ifinfomsg *ifm = mnl_nlmsg_get_payload(nlh);
   ifm->ifi_flags = IFF_UP;
   ifm->ifi_change = IFF_UP;

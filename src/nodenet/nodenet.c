@@ -112,7 +112,9 @@ start_components(struct nodenet *n, const char *node_ip)
     struct proxy_config pcfg = {.node_name = n->cfg.node_name,
                                 .node_ips = ips,
                                 .cluster_cidr = n->cfg.cluster_cidr,
-                                .service_cidr = n->cfg.service_cidr};
+                                .service_cidr = n->cfg.service_cidr,
+                                .local_service_ip =
+                                    n->cfg.disable_cluster_dns ? NULL : n->cfg.cluster_dns};
     n->proxy = proxy_start(n->client, n->informers, &pcfg, &err);
     if (n->proxy == NULL)
       log_err("service proxy", &err);

@@ -48,8 +48,8 @@ refused(const char *url, long code, const buf *body, k8c_err *err)
 
 int
 join_fetch_serving_cert(const char *server, const char *ca_file, const char *token,
-                        const char *node_name, const char *node_ip,
-                        struct join_serving_cert *out, k8c_err *err)
+                        const char *node_name, const char *node_ip, struct join_serving_cert *out,
+                        k8c_err *err)
 {
   memset(out, 0, sizeof *out);
   http_curl_init_once();

@@ -11,8 +11,8 @@
 #include "client/client_http.h"
 #include "client/join_certs.h"
 #include "cmd/agent_flags.h"
-#include "lib/log.h"
 #include "kubelet/nodestatus.h"
+#include "lib/log.h"
 #include "lib/mem.h"
 #include "nodenet/nodenet.h"
 

@@ -69,8 +69,7 @@ node_identity(struct nodenet *n, char *ip, size_t cap)
 {
   json_t *node = informer_get(n->nodes, n->cfg.node_name);
   bool found = false;
-  const char *cidr =
-      json_string_value(json_object_get(json_object_get(node, "spec"), "podCIDR"));
+  const char *cidr = json_string_value(json_object_get(json_object_get(node, "spec"), "podCIDR"));
   json_t *addrs = json_object_get(json_object_get(node, "status"), "addresses");
   size_t i;
   json_t *a;
@@ -216,8 +215,8 @@ nodenet_start(k8c_client *client, const struct nodenet_config *cfg, k8c_err *err
   pthread_cond_init(&n->cond, &ca);
   pthread_condattr_destroy(&ca);
   n->informers = informer_factory_new(client, 0);
-  n->nodes = informer_factory_get(n->informers, api_resource_find("", "v1", "nodes"), "", NULL,
-                                  NULL);
+  n->nodes =
+      informer_factory_get(n->informers, api_resource_find("", "v1", "nodes"), "", NULL, NULL);
   if (informer_factory_start(n->informers, err) < 0) {
     nodenet_free(n);
     return NULL;

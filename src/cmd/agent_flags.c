@@ -69,6 +69,27 @@ agent_flag_set(struct kubelet_config *cfg, int ch, const char *arg, int *bad)
   }
 }
 
+bool
+agent_net_flag_set(struct nodenet_config *net, int ch, const char *arg)
+{
+  switch (ch) {
+  case AGENT_FLAG_DISABLE_KUBE_PROXY:
+    net->disable_kube_proxy = true;
+    return true;
+  case AGENT_FLAG_DISABLE_NETWORK_POLICY:
+    net->disable_network_policy = true;
+    return true;
+  case AGENT_FLAG_DISABLE_CLUSTER_DNS:
+    net->disable_cluster_dns = true;
+    return true;
+  case AGENT_FLAG_RESOLV_CONF:
+    net->resolv_conf = arg;
+    return true;
+  default:
+    return false;
+  }
+}
+
 void
 agent_flags_usage(FILE *out)
 {
@@ -87,8 +108,23 @@ agent_flags_usage(FILE *out)
         "  --eviction-hard LIST         hard eviction thresholds, e.g. memory.available<100Mi\n"
         "                               (the default; '=' works for '<' too)\n"
         "  --image-gc-high-threshold N  image GC starts above N% disk use (default 85)\n"
-        "  --image-gc-low-threshold N   and removes unused images down to N% (default 80)\n",
+        "  --image-gc-low-threshold N   and removes unused images down to N% (default 80)\n"
+        "  node networking (started once the Node has its pod CIDR):\n"
+        "  --disable-kube-proxy         do not run the service proxy (nftables table k8c)\n"
+        "  --disable-network-policy     do not enforce NetworkPolicies (table k8c-netpol)\n"
+        "  --disable-cluster-dns        do not serve cluster DNS on --cluster-dns (interface\n"
+        "                               k8c-dns)\n"
+        "  --resolv-conf FILE           resolvers cluster DNS forwards other names to\n"
+        "                               (default /etc/resolv.conf)\n",
         out);
+}
+
+void
+agent_net_flags_finish(struct nodenet_config *net, const struct kubelet_config *cfg)
+{
+  net->node_name = cfg->node_name;
+  net->cluster_dns = cfg->cluster_dns;
+  net->cluster_domain = cfg->cluster_domain;
 }
 
 void

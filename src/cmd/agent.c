@@ -12,6 +12,7 @@
 #include "cmd/agent_flags.h"
 #include "lib/log.h"
 #include "lib/mem.h"
+#include "nodenet/nodenet.h"
 
 #include <getopt.h>
 #include <malloc.h>
@@ -29,11 +30,13 @@ struct agent_flags {
   const char *ca_file;
   const char *node_name;
   const char *cluster_cidr;
+  const char *service_cidr;
   int simulate;
   int simulate_first_index;
   int simulate_ready_delay_ms;
   int verbosity;
   struct kubelet_config agent;
+  struct nodenet_config net;
 };
 
 static void
@@ -54,6 +57,8 @@ agent_usage(FILE *out)
       "                               several agents do not collide\n"
       "  --simulate-ready-delay MS    their pods turn Ready MS after Running (default 0)\n"
       "  --cluster-cidr CIDR          pod network, as given to the server (default 10.42.0.0/16)\n"
+      "  --service-cidr CIDR          service network, as given to the server\n"
+      "                               (default 10.43.0.0/16)\n"
       "  -v N                         log verbosity 0-3 (default 2)\n");
   agent_flags_usage(out);
 }
@@ -71,6 +76,7 @@ parse_flags(int argc, char **argv, struct agent_flags *f)
       {"simulate-first-index", required_argument, NULL, 'I'},
       {"simulate-ready-delay", required_argument, NULL, 'R'},
       {"cluster-cidr", required_argument, NULL, 'C'},
+      {"service-cidr", required_argument, NULL, 'S'},
       {"v", required_argument, NULL, 'v'},
       AGENT_FLAG_OPTIONS,
       {"help", no_argument, NULL, 'h'},
@@ -107,6 +113,9 @@ parse_flags(int argc, char **argv, struct agent_flags *f)
     case 'C':
       f->cluster_cidr = optarg;
       break;
+    case 'S':
+      f->service_cidr = optarg;
+      break;
     case 'v':
       f->verbosity = atoi(optarg);
       break;
@@ -115,6 +124,8 @@ parse_flags(int argc, char **argv, struct agent_flags *f)
       exit(0);
     default: {
       int bad = 0;
+      if (agent_net_flag_set(&f->net, ch, optarg))
+        break;
       if (agent_flag_set(&f->agent, ch, optarg, &bad)) {
         if (bad == 0)
           break;
@@ -192,6 +203,16 @@ run_real_agent(struct agent_flags *f, k8c_client *client, sigset_t *sigs)
     k8c_err_clear(&err);
     return 1;
   }
+  agent_net_flags_finish(&f->net, &f->agent);
+  f->net.cluster_cidr = f->cluster_cidr;
+  f->net.service_cidr = f->service_cidr;
+  struct nodenet *net = nodenet_start(client, &f->net, &err);
+  if (net == NULL) {
+    log_error("k8c agent: node networking: %s", err.message);
+    k8c_err_clear(&err);
+    kubelet_stop(kl);
+    return 1;
+  }
   if (kubelet_wait_ready(kl, 60000))
     log_info("k8c agent: node %s joined %s", f->node_name, f->server);
   else
@@ -199,6 +220,7 @@ run_real_agent(struct agent_flags *f, k8c_client *client, sigset_t *sigs)
   int sig = 0;
   sigwait(sigs, &sig);
   log_info("k8c agent: signal %d, shutting down", sig);
+  nodenet_stop(net);
   kubelet_stop(kl);
   return 0;
 }
@@ -209,6 +231,7 @@ cmd_agent(int argc, char **argv)
   struct agent_flags f = {
       .data_dir = "/var/lib/k8c",
       .cluster_cidr = "10.42.0.0/16",
+      .service_cidr = "10.43.0.0/16",
       .verbosity = 2,
   };
   if (parse_flags(argc, argv, &f) < 0)

@@ -60,6 +60,27 @@ agent_flag_set(struct kubelet_config *cfg, int ch, const char *arg, int *bad)
   }
 }
 
+bool
+agent_net_flag_set(struct nodenet_config *net, int ch, const char *arg)
+{
+  switch (ch) {
+  case AGENT_FLAG_DISABLE_KUBE_PROXY:
+    net->disable_kube_proxy = true;
+    return true;
+  case AGENT_FLAG_DISABLE_NETWORK_POLICY:
+    net->disable_network_policy = true;
+    return true;
+  case AGENT_FLAG_DISABLE_CLUSTER_DNS:
+    net->disable_cluster_dns = true;
+    return true;
+  case AGENT_FLAG_RESOLV_CONF:
+    net->resolv_conf = arg;
+    return true;
+  default:
+    return false;
+  }
+}
+
 void
 agent_flags_usage(FILE *out)
 {
@@ -74,8 +95,23 @@ agent_flags_usage(FILE *out)
         "  --pids-limit N               per-container PID limit (default unlimited)\n"
         "  --cgroup-parent NAME         cgroup that holds the pods (default k8c)\n"
         "  --bridge NAME                the pod network's bridge (default k8c0)\n"
-        "  --kubelet-port PORT          logs/exec/port-forward endpoint (default 10250; 0: any)\n",
+        "  --kubelet-port PORT          logs/exec/port-forward endpoint (default 10250; 0: any)\n"
+        "  node networking (started once the Node has its pod CIDR):\n"
+        "  --disable-kube-proxy         do not run the service proxy (nftables table k8c)\n"
+        "  --disable-network-policy     do not enforce NetworkPolicies (table k8c-netpol)\n"
+        "  --disable-cluster-dns        do not serve cluster DNS on --cluster-dns (interface\n"
+        "                               k8c-dns)\n"
+        "  --resolv-conf FILE           resolvers cluster DNS forwards other names to\n"
+        "                               (default /etc/resolv.conf)\n",
         out);
+}
+
+void
+agent_net_flags_finish(struct nodenet_config *net, const struct kubelet_config *cfg)
+{
+  net->node_name = cfg->node_name;
+  net->cluster_dns = cfg->cluster_dns;
+  net->cluster_domain = cfg->cluster_domain;
 }
 
 void

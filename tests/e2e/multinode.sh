@@ -306,6 +306,9 @@ mn_teardown() {
   set +e
   local i pid cg
   if [ -n "${MN_PID[1]:-}" ] && kill -0 "${MN_PID[1]}" 2>/dev/null; then
+    # the owners first, or their controllers make new pods while the agents remove these
+    mn_kubectl delete deployments,replicasets,statefulsets,daemonsets,jobs --all \
+      --all-namespaces --wait=false >/dev/null 2>&1
     mn_kubectl delete pods --all --all-namespaces --grace-period=0 --force >/dev/null 2>&1
     local deadline=$((SECONDS + 20)) busy
     while [ $SECONDS -lt $deadline ]; do
@@ -317,6 +320,8 @@ mn_teardown() {
       [ $busy = 0 ] && break
       sleep 0.2
     done
+    [ $busy = 0 ] || mn_log "containers left after 20 s: $(for i in $(seq 1 "$MN_NODES"); do
+      ls "${MN_RUN[$i]}/containers" "${MN_RUN[$i]}/sandboxes" 2>/dev/null; done | tr '\n' ' ')"
   fi
   for i in $(seq "$MN_NODES" -1 1); do mn_stop_pid "${MN_PID[$i]:-}"; done
   mn_stop_pid "$MN_DNS_PID"

@@ -1,6 +1,7 @@
 /* agent_join_authz.c — the node-agent identity's permissions as one table of rules
  * (upstream's system:node role plus the node authorizer's lease and event rights, and
- * the service proxy's, cluster DNS's and NetworkPolicy enforcer's reads). Anything the table does not name stays 403. */
+ * the reads of the service proxy, cluster DNS and NetworkPolicy enforcer every node
+ * runs). Anything the table does not name stays 403. */
 #include "apiserver/agent_join.h"
 
 #include <string.h>

@@ -9,7 +9,9 @@
 #include "apiserver/secure_file.h"
 #include "apiserver/token.h"
 #include "client/client_http.h"
+#include "client/join_certs.h"
 #include "cmd/agent_flags.h"
+#include "kubelet/nodestatus.h"
 #include "lib/log.h"
 #include "lib/mem.h"
 #include "nodenet/nodenet.h"
@@ -183,9 +185,33 @@ resolve_ca_file(const struct agent_flags *f, k8c_err *err)
   return path;
 }
 
+/* The kubelet's serving certificate from the server (its streaming endpoint: logs,
+ * exec, port-forward), stored in f->agent; false (streaming off) if the server refuses. */
+static bool
+fetch_serving_cert(struct agent_flags *f, const char *ca_file, struct join_serving_cert *cert)
+{
+  char ip[64];
+  if (f->agent.node_ip && f->agent.node_ip[0])
+    snprintf(ip, sizeof ip, "%s", f->agent.node_ip);
+  else
+    node_first_ipv4(ip, sizeof ip);
+  k8c_err err = {0};
+  if (join_fetch_serving_cert(f->server, ca_file, f->token, f->node_name, ip, cert, &err) < 0) {
+    log_error("k8c agent: kubelet serving certificate: %s; logs, exec and port-forward will not "
+              "reach this node",
+              err.message);
+    k8c_err_clear(&err);
+    return false;
+  }
+  f->agent.serving_cert_pem = cert->cert_pem;
+  f->agent.serving_key_pem = cert->key_pem;
+  f->agent.client_ca_pem = cert->client_ca_pem;
+  return true;
+}
+
 /* The real node agent until SIGINT/SIGTERM. */
 static int
-run_real_agent(struct agent_flags *f, k8c_client *client, sigset_t *sigs)
+run_real_agent(struct agent_flags *f, k8c_client *client, const char *ca_file, sigset_t *sigs)
 {
   /* a few malloc arenas, not one per pod worker: the agent's memory is mostly small
    * short-lived objects and its threads rarely contend */
@@ -196,11 +222,14 @@ run_real_agent(struct agent_flags *f, k8c_client *client, sigset_t *sigs)
   f->agent.node_name = f->node_name;
   cleanup_free char *data_dir = NULL;
   agent_flags_finish(&f->agent, f->data_dir, &data_dir);
+  struct join_serving_cert cert = {0};
+  fetch_serving_cert(f, ca_file, &cert);
   k8c_err err = {0};
   struct kubelet *kl = kubelet_start(client, &f->agent, &err);
   if (kl == NULL) {
     log_error("k8c agent: %s", err.message);
     k8c_err_clear(&err);
+    join_serving_cert_free(&cert);
     return 1;
   }
   agent_net_flags_finish(&f->net, &f->agent);
@@ -211,6 +240,7 @@ run_real_agent(struct agent_flags *f, k8c_client *client, sigset_t *sigs)
     log_error("k8c agent: node networking: %s", err.message);
     k8c_err_clear(&err);
     kubelet_stop(kl);
+    join_serving_cert_free(&cert);
     return 1;
   }
   if (kubelet_wait_ready(kl, 60000))
@@ -222,6 +252,7 @@ run_real_agent(struct agent_flags *f, k8c_client *client, sigset_t *sigs)
   log_info("k8c agent: signal %d, shutting down", sig);
   nodenet_stop(net);
   kubelet_stop(kl);
+  join_serving_cert_free(&cert); /* the streaming endpoint held it until here */
   return 0;
 }
 
@@ -265,7 +296,7 @@ cmd_agent(int argc, char **argv)
     return 1;
   }
   if (f.simulate <= 0) {
-    int rc = run_real_agent(&f, client, &sigs);
+    int rc = run_real_agent(&f, client, ca_file, &sigs);
     client_free(client);
     return rc;
   }

@@ -407,6 +407,7 @@ cmd_server(int argc, char **argv)
       .reg = &reg,
       .kubelet_client_cert_pem = pki.kubelet_client_cert_pem,
       .kubelet_client_key_pem = pki.kubelet_client_key_pem,
+      .pki = &pki,
   };
   struct compactor *compactor = NULL;
   /* One list+watch and one parsed cache per collection for the whole process: the

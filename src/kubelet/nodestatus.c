@@ -78,8 +78,8 @@ os_image(char *dst, size_t cap)
   fclose(f);
 }
 
-static void
-first_ipv4(char *dst, size_t cap)
+void
+node_first_ipv4(char *dst, size_t cap)
 {
   struct ifaddrs *ifs = NULL;
   snprintf(dst, cap, "127.0.0.1");
@@ -125,7 +125,7 @@ node_facts_read(const char *data_dir, const char *internal_ip, struct node_facts
   if (internal_ip && internal_ip[0])
     snprintf(f->internal_ip, sizeof f->internal_ip, "%s", internal_ip);
   else
-    first_ipv4(f->internal_ip, sizeof f->internal_ip);
+    node_first_ipv4(f->internal_ip, sizeof f->internal_ip);
   read_line("/etc/machine-id", f->machine_id, sizeof f->machine_id);
   read_line("/sys/class/dmi/id/product_uuid", f->system_uuid, sizeof f->system_uuid);
   if (f->system_uuid[0] == '\0')

@@ -33,6 +33,9 @@ struct node_facts {
 /* Reads the machine's facts. data_dir decides the ephemeral-storage filesystem;
  * internal_ip (may be NULL: the first non-loopback IPv4 address) is the node's
  * InternalIP. */
+/* The node's default InternalIP: the first IPv4 address of an up, non-loopback
+ * interface, "127.0.0.1" if none, into dst. */
+void node_first_ipv4(char *dst, size_t cap);
 int node_facts_read(const char *data_dir, const char *internal_ip, struct node_facts *f,
                     k8c_err *err);
 

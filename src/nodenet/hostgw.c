@@ -82,8 +82,8 @@ canonical_cidr(const char *cidr, char *out, size_t cap)
 {
   char ip[16];
   unsigned a, b, c, d, len;
-  if (sscanf(cidr, "%u.%u.%u.%u/%u", &a, &b, &c, &d, &len) != 5 || a > 255 || b > 255 ||
-      c > 255 || d > 255 || len > 32)
+  if (sscanf(cidr, "%u.%u.%u.%u/%u", &a, &b, &c, &d, &len) != 5 || a > 255 || b > 255 || c > 255 ||
+      d > 255 || len > 32)
     return false;
   unsigned long v = ((unsigned long)a << 24) | (b << 16) | (c << 8) | d;
   unsigned long mask = len == 0 ? 0 : (0xffffffffUL << (32 - len)) & 0xffffffffUL;

@@ -69,8 +69,7 @@ node_identity(struct nodenet *n, char *ip, size_t cap)
 {
   json_t *node = informer_get(n->nodes, n->cfg.node_name);
   bool found = false;
-  const char *cidr =
-      json_string_value(json_object_get(json_object_get(node, "spec"), "podCIDR"));
+  const char *cidr = json_string_value(json_object_get(json_object_get(node, "spec"), "podCIDR"));
   json_t *addrs = json_object_get(json_object_get(node, "status"), "addresses");
   size_t i;
   json_t *a;
@@ -112,7 +111,9 @@ start_components(struct nodenet *n, const char *node_ip)
     struct proxy_config pcfg = {.node_name = n->cfg.node_name,
                                 .node_ips = ips,
                                 .cluster_cidr = n->cfg.cluster_cidr,
-                                .service_cidr = n->cfg.service_cidr};
+                                .service_cidr = n->cfg.service_cidr,
+                                .local_service_ip =
+                                    n->cfg.disable_cluster_dns ? NULL : n->cfg.cluster_dns};
     n->proxy = proxy_start(n->client, n->informers, &pcfg, &err);
     if (n->proxy == NULL)
       log_err("service proxy", &err);
@@ -214,8 +215,8 @@ nodenet_start(k8c_client *client, const struct nodenet_config *cfg, k8c_err *err
   pthread_cond_init(&n->cond, &ca);
   pthread_condattr_destroy(&ca);
   n->informers = informer_factory_new(client, 0);
-  n->nodes = informer_factory_get(n->informers, api_resource_find("", "v1", "nodes"), "", NULL,
-                                  NULL);
+  n->nodes =
+      informer_factory_get(n->informers, api_resource_find("", "v1", "nodes"), "", NULL, NULL);
   if (informer_factory_start(n->informers, err) < 0) {
     nodenet_free(n);
     return NULL;

@@ -34,8 +34,8 @@ run_nft(const char *cmd, k8c_err *err)
     abort(); /* only fails on allocation */
   int rc = 0;
   if (nft_run_cmd_from_buffer(nft, cmd) != 0)
-    rc = k8c_error(err, 500, K8C_REASON_INTERNAL, "nftables: %.400s",
-                   nft_ctx_get_error_buffer(nft));
+    rc =
+        k8c_error(err, 500, K8C_REASON_INTERNAL, "nftables: %.400s", nft_ctx_get_error_buffer(nft));
   nft_ctx_free(nft);
   return rc;
 }

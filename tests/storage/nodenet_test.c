@@ -106,7 +106,8 @@ private_network(void)
 {
   if (unshare(CLONE_NEWNET) < 0)
     return -1;
-  return system("ip link set lo up && ip link add uplink type veth peer name uplink-peer && ip link set uplink-peer up && "
+  return system("ip link set lo up && ip link add uplink type veth peer name uplink-peer && ip "
+                "link set uplink-peer up && "
                 "ip addr add 192.168.77.1/24 dev uplink && ip link set uplink up");
 }
 
@@ -266,7 +267,9 @@ TEST(podnet_masquerade_table_and_forwarding)
   CHECK_INT(system("grep -qx 1 /proc/sys/net/ipv4/ip_forward"), 0);
   CHECK(podnet_masquerade_sync("k8c-podnet-test", "10.42.0.0/16", &err) == 0);
   CHECK(podnet_masquerade_sync("k8c-podnet-test", "10.42.0.0/16", &err) == 0); /* replaces */
-  CHECK_INT(system("nft list table ip k8c-podnet-test | grep -c 'masquerade fully-random' | grep -qx 1"), 0);
+  CHECK_INT(
+      system("nft list table ip k8c-podnet-test | grep -c 'masquerade fully-random' | grep -qx 1"),
+      0);
   CHECK_INT(system("nft list table ip k8c-podnet-test | "
                    "grep -q 'ip saddr 10.42.0.0/16 ip daddr != { 10.42.0.0/16, 224.0.0.0/4 }'"),
             0);

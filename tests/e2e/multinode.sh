@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # multinode.sh — N k8c nodes on this machine, for the multi-node e2e tests and the
 # multi-node demo. One design idea: a node is a network namespace, nothing more. Each
 # namespace hangs off a bridge in the host namespace by a veth (node i is 172.31.S.(10+i)
@@ -304,7 +305,7 @@ mn_teardown() {
   [ "$MN_TORN_DOWN" = 1 ] || [ -z "$MN_TMP" ] && return 0
   MN_TORN_DOWN=1
   set +e
-  local i pid cg
+  local i pid cg d
   if [ -n "${MN_PID[1]:-}" ] && kill -0 "${MN_PID[1]}" 2>/dev/null; then
     # the owners first, or their controllers make new pods while the agents remove these
     mn_kubectl delete deployments,replicasets,statefulsets,daemonsets,jobs --all \
@@ -313,9 +314,8 @@ mn_teardown() {
     local deadline=$((SECONDS + 20)) busy
     while [ $SECONDS -lt $deadline ]; do
       busy=0
-      for i in $(seq 1 "$MN_NODES"); do
-        [ -n "$(ls -A "${MN_RUN[$i]}/containers" "${MN_RUN[$i]}/sandboxes" 2>/dev/null | grep -v ':$' | grep .)" ] &&
-          busy=1
+      for d in "${MN_RUN[@]}"; do
+        [ -n "$(ls -A "$d/containers" 2>/dev/null)$(ls -A "$d/sandboxes" 2>/dev/null)" ] && busy=1
       done
       [ $busy = 0 ] && break
       sleep 0.2

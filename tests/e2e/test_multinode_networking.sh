@@ -261,10 +261,15 @@ expect_match "SRV _http._tcp.api-svc names port 80 of api-svc" "$out" \
 db0_ready() { k get pod db-0 --no-headers | grep -q ' 1/1 *Running'; }
 if wait_for 60 db0_ready; then
   db0_ip=$(k get pod db-0 -o jsonpath='{.status.podIP}')
-  db_answers() { lookup client db-0.db | grep -q "Address:\? *$db0_ip\b"; }
-  if wait_for 10 db_answers; then pass "the headless StatefulSet pod db-0.db resolves to $db0_ip"; else
-    fail "db-0.db does not resolve to $db0_ip: $(lookup client db-0.db)"
+  # busybox nslookup applies the search list only to names without a dot, so it gets the
+  # full name; wget (the libc resolver: search list, ndots:5) gets the short one.
+  db_fqdn=db-0.db.default.svc.cluster.local
+  db_answers() { lookup client "$db_fqdn" | grep -q "Address:\? *$db0_ip\b"; }
+  if wait_for 10 db_answers; then pass "the headless StatefulSet pod $db_fqdn resolves to $db0_ip"; else
+    fail "$db_fqdn does not resolve to $db0_ip: $(lookup client "$db_fqdn")"
   fi
+  expect_eq "wget http://db-0.db:8080 (search list) reaches db-0" \
+    "$(k exec client -- timeout 3 wget -qO- http://db-0.db:8080/ 2>&1)" db-0
   out=$(lookup client -type=srv _http._tcp.db.default.svc.cluster.local)
   expect_match "SRV of the headless service names db-0 on 8080" "$out" "service = [0-9]+ [0-9]+ 8080 db-0\.db\.default\.svc\.cluster\.local"
 else

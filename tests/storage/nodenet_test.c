@@ -3,15 +3,18 @@
  * process, so nothing can leak onto the host): host-gw routes follow Node objects
  * (added, replaced, removed, foreign routes untouched, ours removed on stop), and the
  * cluster DNS address lives on a dummy interface that is created and removed again. */
+#include "../unit/dns_testutil.h"
 #include "client_fixture.h"
 #include "nodenet/hostgw.h"
 #include "nodenet/nl.h"
 #include "nodenet/node_dns.h"
+#include "nodenet/nodenet.h"
 #include "nodenet/podnet.h"
 
 #include <arpa/inet.h>
 #include <net/if.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -278,6 +281,114 @@ TEST(podnet_masquerade_table_and_forwarding)
   CHECK(podnet_masquerade_delete("k8c-podnet-test", &err) == 0);
   CHECK(system("nft list table ip k8c-podnet-test >/dev/null 2>&1") != 0);
   k8c_err_clear(&err);
+}
+
+/* One A query to ip:53 over UDP; the answer section as text into v. -1 on no answer. */
+static int
+ask_a(const char *ip, const char *name, struct dns_view *v)
+{
+  uint8_t q[512], out[1500];
+  size_t qn = dns_make_query(q, sizeof q, 77, name, DNS_TYPE_A, 0);
+  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(53)};
+  inet_pton(AF_INET, ip, &a.sin_addr);
+  int n = -1;
+  if (connect(fd, (struct sockaddr *)&a, sizeof a) == 0 && send(fd, q, qn, 0) == (ssize_t)qn) {
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    if (poll(&p, 1, 2000) == 1)
+      n = (int)recv(fd, out, sizeof out, 0);
+  }
+  close(fd);
+  return n < 0 ? -1 : dns_view_parse(out, (size_t)n, v);
+}
+
+TEST(nodenet_starts_everything_and_cleans_up)
+{
+  CHECK_INT(private_network(), 0);
+  CHECK_INT(system("echo 0 > /proc/sys/net/ipv4/ip_forward"), 0);
+  char resolv[] = "/tmp/k8c-resolv-XXXXXX";
+  int fd = mkstemp(resolv);
+  CHECK(fd >= 0);
+  CHECK(write(fd, "nameserver 192.168.77.53\n", 25) == 25);
+  close(fd);
+  struct client_fixture f;
+  CHECK_INT(client_fixture_open(&f), 0);
+  put_node(&f, "peer", "10.42.1.0/24", "192.168.77.2");
+  k8c_err err = {0};
+  json_t *svc = json_of("{\"metadata\":{\"name\":\"web\"},\"spec\":{\"clusterIP\":"
+                        "\"10.43.0.20\",\"ports\":[{\"port\":80,\"protocol\":\"TCP\"}]}}");
+  CHECK(client_create(f.client, api_resource_find("", "v1", "services"), "default", svc, NULL, NULL,
+                      &err) == 0);
+  json_decref(svc);
+  struct nodenet_config cfg = {.node_name = "self", .resolv_conf = resolv};
+  struct nodenet *n = nodenet_start(f.client, &cfg, &err);
+  CHECK(n != NULL);
+  /* nothing happens before this node has its pod CIDR and address */
+  CHECK(!nodenet_wait_ready(n, 300));
+  CHECK(if_nametoindex("k8c-dns") == 0);
+  put_node(&f, "self", "10.42.0.0/24", "192.168.77.1");
+  CHECK(nodenet_wait_ready(n, 10000));
+  CHECK_INT(system("grep -qx 1 /proc/sys/net/ipv4/ip_forward"), 0);
+  CHECK_INT(system("ip -4 addr show dev k8c-dns | grep -q 'inet 10.43.0.10/32'"), 0);
+  CHECK_INT(system("nft list tables | grep -q 'table ip k8c$' && "
+                   "nft list tables | grep -q 'table ip k8c-netpol$' && "
+                   "nft list tables | grep -q 'table ip k8c-podnet$'"),
+            0);
+  /* the proxy must not drop what the node itself serves on the cluster DNS IP */
+  CHECK_INT(
+      system("nft list chain ip k8c cluster-ips-check | grep -q 'ip daddr 10.43.0.10 return'"), 0);
+  char got[256] = "";
+  for (int i = 0; i < 100 && strcmp(got, "10.42.1.0/24 via 192.168.77.2;") != 0; i++) {
+    usleep(50000);
+    our_routes(got, sizeof got);
+  }
+  CHECK_STR(got, "10.42.1.0/24 via 192.168.77.2;");
+  struct dns_view v = {0};
+  bool answered = false;
+  for (int i = 0; i < 50 && !answered; i++) {
+    answered = ask_a("10.43.0.10", "web.default.svc.cluster.local", &v) == 0 &&
+               strstr(v.answer, "A 10.43.0.20") != NULL;
+    if (!answered)
+      usleep(100000);
+  }
+  CHECK(answered);
+  if (!answered)
+    fprintf(stderr, "answer: rcode %d [%s]\n", v.rcode, v.answer);
+  nodenet_stop(n);
+  CHECK(if_nametoindex("k8c-dns") == 0);
+  our_routes(got, sizeof got);
+  CHECK_STR(got, "");
+  /* the tables stay for a restarted agent to replace */
+  CHECK_INT(system("nft list tables | grep -q 'table ip k8c$'"), 0);
+  k8c_err_clear(&err);
+  client_fixture_close(&f);
+  unlink(resolv);
+}
+
+TEST(nodenet_components_can_be_disabled)
+{
+  CHECK_INT(private_network(), 0);
+  struct client_fixture f;
+  CHECK_INT(client_fixture_open(&f), 0);
+  put_node(&f, "self", "10.42.0.0/24", "192.168.77.1");
+  struct nodenet_config cfg = {.node_name = "self",
+                               .disable_kube_proxy = true,
+                               .disable_network_policy = true,
+                               .disable_cluster_dns = true};
+  k8c_err err = {0};
+  struct nodenet *n = nodenet_start(f.client, &cfg, &err);
+  CHECK(n != NULL);
+  CHECK(nodenet_wait_ready(n, 10000));
+  CHECK(if_nametoindex("k8c-dns") == 0);
+  CHECK(system("nft list table ip k8c >/dev/null 2>&1") != 0);
+  CHECK(system("nft list table ip k8c-netpol >/dev/null 2>&1") != 0);
+  CHECK_INT(system("nft list table ip k8c-podnet >/dev/null 2>&1"), 0);
+  nodenet_stop(n);
+  struct nodenet_config nameless = {0};
+  CHECK(nodenet_start(f.client, &nameless, &err) == NULL);
+  CHECK_INT(err.status, 400);
+  k8c_err_clear(&err);
+  client_fixture_close(&f);
 }
 
 TEST_MAIN()

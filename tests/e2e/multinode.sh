@@ -26,7 +26,8 @@
 # busybox:1.36 (busybox with nslookup/seq/timeout/...), and stand-ins for the seed's
 # ghcr.io/example/web:2.0.1 (HTTP on 3000 and 80), ghcr.io/example/api:1.5.0 (8080) and
 # redis:7-alpine (6379): each answers its hostname on /, "ok" on /healthz; GET
-# /cgi-bin/unready makes /healthz 404 (the readiness probe fails), /cgi-bin/ready undoes it.
+# /cgi-bin/unready makes /healthz 404 (the readiness probe fails), /cgi-bin/ready undoes it;
+# /cgi-bin/peer answers the client's address as the stand-in sees it.
 # Tunables: MN_SERVER_FLAGS (extra `k8c server` flags, e.g. --disable-ingress),
 # MN_AGENT_FLAGS, MN_API_PORT (default 6443: each node has its own ports), MN_KUBECTL,
 # K8C_BIN, MN_KEEP=1 (leave the temp dir for inspection).
@@ -122,7 +123,10 @@ SH
     >"$root/standin/cgi-bin/unready"
   printf '#!/bin/sh\necho ok >/tmp/www/healthz\nprintf "Content-Type: text/plain\\r\\n\\r\\nready\\n"\n' \
     >"$root/standin/cgi-bin/ready"
-  chmod 755 "$root/bin/standin" "$root/standin/cgi-bin/unready" "$root/standin/cgi-bin/ready"
+  printf '#!/bin/sh\nprintf "Content-Type: text/plain\\r\\n\\r\\n%%s\\n" "$REMOTE_ADDR"\n' \
+    >"$root/standin/cgi-bin/peer"
+  chmod 755 "$root/bin/standin" "$root/standin/cgi-bin/unready" "$root/standin/cgi-bin/ready" \
+    "$root/standin/cgi-bin/peer"
   umoci repack --image "$layout:standin" "$bundle" >/dev/null || return 1
   rm -rf "$bundle"
   local tag

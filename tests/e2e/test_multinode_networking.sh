@@ -2,13 +2,14 @@
 # test_multinode_networking.sh — issue 5's acceptance across 3 real nodes (multinode.sh:
 # one network namespace per node, `k8c server` on node 1, `k8c agent` on nodes 2 and 3),
 # real containers and the real kubectl 1.33. The seed's app.yaml runs unchanged on
-# stand-in images; from a pod on node 1 `wget http://api-svc` reaches the api pods on
-# every node with an even share, and none once a pod is unready; a NodePort answers on
-# every node's address, a LoadBalancer Service on its external IP; cluster DNS answers
-# service names, a headless StatefulSet pod's name and SRV, and forwards an outside name
-# to the node's resolver (a stub); the seed's allow-web NetworkPolicy lets a role=frontend
-# namespace reach app=web on port 80 and makes another namespace time out. The Ingress
-# is tested on one node by test_ingress.sh. On failure: pods, rules and routes per node.
+# stand-in images; pods reach pods on other nodes without NAT; from a pod on node 1
+# `wget http://api-svc` reaches the api pods on every node with an even share, and none
+# once a pod is unready; a NodePort answers on every node's address, a LoadBalancer
+# Service on its external IP; cluster DNS answers service names, a headless StatefulSet
+# pod's name and SRV, and forwards an outside name to the node's resolver (a stub); the
+# seed's allow-web NetworkPolicy lets a role=frontend namespace reach app=web on port 80
+# and makes another namespace time out. The Ingress is tested on one node by
+# test_ingress.sh. On failure: pods, rules and routes per node.
 source "$(dirname "$0")/lib.sh"
 source "$K8C_SOURCE_DIR/tests/e2e/multinode.sh"
 
@@ -87,6 +88,14 @@ while read -r name node ip; do
 done < <(k get pods -l app=api -o jsonpath='{range .items[*]}{.metadata.name} {.spec.nodeName} {.status.podIP}{"\n"}{end}')
 api_nodes=$(for p in "${!NODE_OF[@]}"; do echo "${NODE_OF[$p]}"; done | sort -u | tr '\n' ' ')
 echo "api pods: $(for p in "${!NODE_OF[@]}"; do printf '%s@%s ' "$p" "${NODE_OF[$p]}"; done)"
+
+# ---- pod to pod across nodes, without NAT: the api pods see the client pod's own address
+client_ip=$(k get pod client -o jsonpath='{.status.podIP}')
+for p in "${!NODE_OF[@]}"; do
+  [ "${NODE_OF[$p]}" = node-1 ] && continue
+  expect_eq "pod on node-1 reaches $p on ${NODE_OF[$p]} by pod IP, unNATed" \
+    "$(k exec client -- timeout 3 wget -qO- "http://${IP_OF[$p]}:8080/cgi-bin/peer" 2>&1)" "$client_ip"
+done
 
 # ---- ClusterIP from a pod on node 1, by name: every node's api pod, an even share
 # N requests in one exec; prints one answer (the api pod's hostname, or ERR) per line.

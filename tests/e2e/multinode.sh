@@ -119,12 +119,23 @@ for port in "$@"; do httpd -f -p "$port" -h /tmp/www & done
 trap 'kill $(jobs -p) 2>/dev/null; exit 0' TERM INT
 wait
 SH
-  printf '#!/bin/sh\nrm -f /tmp/www/healthz\nprintf "Content-Type: text/plain\\r\\n\\r\\nunready\\n"\n' \
-    >"$root/standin/cgi-bin/unready"
-  printf '#!/bin/sh\necho ok >/tmp/www/healthz\nprintf "Content-Type: text/plain\\r\\n\\r\\nready\\n"\n' \
-    >"$root/standin/cgi-bin/ready"
-  printf '#!/bin/sh\nprintf "Content-Type: text/plain\\r\\n\\r\\n%%s\\n" "$REMOTE_ADDR"\n' \
-    >"$root/standin/cgi-bin/peer"
+  cat >"$root/standin/cgi-bin/unready" <<'SH'
+#!/bin/sh
+rm -f /tmp/www/healthz
+printf 'Content-Type: text/plain\r\n\r\nunready\n'
+SH
+  cat >"$root/standin/cgi-bin/ready" <<'SH'
+#!/bin/sh
+echo ok >/tmp/www/healthz
+printf 'Content-Type: text/plain\r\n\r\nready\n'
+SH
+  cat >"$root/standin/cgi-bin/peer" <<'SH'
+#!/bin/sh
+# httpd listens on IPv6 too: "[::ffff:10.42.0.5]" is 10.42.0.5
+peer=${REMOTE_ADDR#[}
+peer=${peer%]}
+printf 'Content-Type: text/plain\r\n\r\n%s\n' "${peer#::ffff:}"
+SH
   chmod 755 "$root/bin/standin" "$root/standin/cgi-bin/unready" "$root/standin/cgi-bin/ready" \
     "$root/standin/cgi-bin/peer"
   umoci repack --image "$layout:standin" "$bundle" >/dev/null || return 1

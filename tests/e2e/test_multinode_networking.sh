@@ -20,6 +20,7 @@ trap 'mn_teardown; e2e_cleanup' EXIT
 T0=$SECONDS
 
 k() { mn_kubectl "$@"; }
+section() { echo "--- $* (at $((SECONDS - T0)) s)"; }
 
 # wait_for SECONDS COMMAND...: polls until COMMAND succeeds.
 wait_for() {
@@ -50,6 +51,7 @@ cidrs=$(k get nodes -o jsonpath='{range .items[*]}{.spec.podCIDR}{"\n"}{end}' | 
 expect_eq "each node has its own pod CIDR" "$cidrs" 3
 
 # ---- the seed's app.yaml, unchanged, and client pods pinned to nodes
+section "the seed's app.yaml"
 k apply -f "$SEED_DIR/app.yaml" >/dev/null
 client_pod() { # NAME NAMESPACE NODE
   cat <<YAML
@@ -90,6 +92,7 @@ api_nodes=$(for p in "${!NODE_OF[@]}"; do echo "${NODE_OF[$p]}"; done | sort -u 
 echo "api pods: $(for p in "${!NODE_OF[@]}"; do printf '%s@%s ' "$p" "${NODE_OF[$p]}"; done)"
 
 # ---- pod to pod across nodes, without NAT: the api pods see the client pod's own address
+section "pod to pod across nodes"
 client_ip=$(k get pod client -o jsonpath='{.status.podIP}')
 for p in "${!NODE_OF[@]}"; do
   [ "${NODE_OF[$p]}" = node-1 ] && continue
@@ -98,6 +101,7 @@ for p in "${!NODE_OF[@]}"; do
 done
 
 # ---- ClusterIP from a pod on node 1, by name: every node's api pod, an even share
+section "ClusterIP from a pod on node 1"
 # N requests in one exec; prints one answer (the api pod's hostname, or ERR) per line.
 # (`timeout`, not wget -T: Debian's busybox 1.35 wget crashes with -T.)
 hits() { # POD N URL
@@ -169,6 +173,7 @@ else
 fi
 
 # ---- NodePort on every node's address; LoadBalancer on its external IP (from the host)
+section "NodePort and LoadBalancer (from the host)"
 cat <<'YAML' | k apply -f - >/dev/null
 apiVersion: v1
 kind: Service
@@ -207,6 +212,7 @@ else
 fi
 
 # ---- cluster DNS from inside pods
+section "cluster DNS from inside pods"
 cat <<'YAML' | k apply -f - >/dev/null
 apiVersion: v1
 kind: Service
@@ -289,6 +295,7 @@ expect_match "an outside name is forwarded to the node's resolver" "$out" "Addre
 expect_match "the stub upstream resolver was asked" "$(cat "$MN_TMP/stub-dns.log")" "$MN_DNS_NAME 1 answered"
 
 # ---- the seed's allow-web NetworkPolicy
+section "the seed's allow-web NetworkPolicy"
 cat <<'YAML' | k apply -f - >/dev/null
 apiVersion: v1
 kind: Namespace
@@ -305,21 +312,33 @@ YAML
 np_clients() { k get pods -A --no-headers | grep -E '^(frontend|other) ' | grep -c ' 1/1 *Running' | grep -qx 2; }
 wait_for 30 np_clients || fail "frontend/other client pods not running: $(k get pods -A -o wide)"
 web_ips=$(k get pods -l app=web -o jsonpath='{range .items[*]}{.status.podIP}@{.spec.nodeName} {end}')
-reach() { # NAMESPACE POD IP: prints the answer or wget's error, then rc=N (143: timed out)
-  k -n "$1" exec "$2" -- sh -c "timeout 3 wget -qO- http://$3:80/ 2>&1; echo rc=\$?" 2>&1
+ips=$(for w in $web_ips; do echo "${w%@*}"; done)
+# reach_all NAMESPACE POD IP...: "IP rc=N ANSWER" per IP (rc=143: timed out), port 80,
+# fetched in parallel by one exec.
+reach_all() {
+  local ns=$1 pod=$2
+  shift 2
+  # shellcheck disable=SC2016 # expanded by the pod's shell
+  k -n "$ns" exec "$pod" -- sh -c 'for ip; do
+      (a=$(timeout 3 wget -qO- "http://$ip:80/" 2>&1); echo "$ip rc=$? $a") &
+    done; wait' sh "$@" 2>&1
 }
-before=0
-for w in $web_ips; do reach other outsider "${w%@*}" | grep -q '^web-' && before=$((before + 1)); done
+# shellcheck disable=SC2086
+before=$(reach_all other outsider $ips | grep -c ' rc=0 web-')
 expect_eq "before the policy, namespace other reaches every web pod on port 80" "$before" 4
 k apply -f "$SEED_DIR/networkpolicy.yaml" >/dev/null
-first_web=${web_ips%% *}
-denied() { ! reach other outsider "${first_web%@*}" | grep -q '^web-'; }
+denied() { ! reach_all other outsider "${ips%%$'\n'*}" | grep -q ' rc=0 web-'; }
 wait_for 15 denied || true
+# shellcheck disable=SC2086
+fe_out=$(reach_all frontend fe $ips)
+# shellcheck disable=SC2086
+other_out=$(reach_all other outsider $ips)
 for w in $web_ips; do
   ip=${w%@*} node=${w#*@}
-  expect_match "allow-web: frontend reaches web $ip on $node:80" "$(reach frontend fe "$ip")" '^web-'
+  expect_match "allow-web: frontend reaches web $ip on $node:80" \
+    "$(grep "^$ip " <<<"$fe_out")" "^$ip rc=0 web-"
   expect_match "allow-web: namespace other times out on web $ip on $node:80" \
-    "$(reach other outsider "$ip")" 'rc=143'
+    "$(grep "^$ip " <<<"$other_out")" "^$ip rc=143"
 done
 expect_match "allow-web leaves other pods alone: other reaches an api pod" \
   "$(k -n other exec outsider -- timeout 3 wget -qO- "http://${IP_OF[$victim]}:8080/" 2>&1)" '^api-'

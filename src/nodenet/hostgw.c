@@ -23,7 +23,10 @@ struct hostgw {
   pthread_cond_t cond;
   bool dirty, stopping;
   unsigned long started, done; /* reconciles begun and finished */
+  int retry_ms;                /* after a failed reconcile: 1 s doubling up to resync_ms */
 };
+
+static const char *internal_ip(json_t *node);
 
 /* ---------- informer handlers ---------- */
 
@@ -43,10 +46,27 @@ on_add(void *ctx, json_t *obj)
   mark_dirty(ctx);
 }
 
+static bool
+same_string(const char *a, const char *b)
+{
+  return (a == NULL && b == NULL) || (a && b && strcmp(a, b) == 0);
+}
+
+static const char *
+pod_cidr(json_t *node)
+{
+  return json_string_value(json_object_get(json_object_get(node, "spec"), "podCIDR"));
+}
+
+/* Heartbeats update every Node every few seconds: only what a route depends on counts. */
 static void
 on_update(void *ctx, json_t *old_obj, json_t *new_obj)
 {
-  if (old_obj == new_obj) /* a resync: the loop has its own */
+  bool old_deleting = json_object_get(json_object_get(old_obj, "metadata"), "deletionTimestamp");
+  bool new_deleting = json_object_get(json_object_get(new_obj, "metadata"), "deletionTimestamp");
+  if (old_obj == new_obj ||
+      (same_string(pod_cidr(old_obj), pod_cidr(new_obj)) &&
+       same_string(internal_ip(old_obj), internal_ip(new_obj)) && old_deleting == new_deleting))
     return;
   mark_dirty(ctx);
 }
@@ -105,11 +125,14 @@ wanted_routes(struct hostgw *g, size_t *n)
   for (size_t i = 0; i < count; i++) {
     json_t *meta = json_object_get(nodes[i], "metadata");
     const char *name = json_string_value(json_object_get(meta, "name"));
-    const char *cidr =
-        json_string_value(json_object_get(json_object_get(nodes[i], "spec"), "podCIDR"));
+    const char *cidr = pod_cidr(nodes[i]);
     const char *ip = internal_ip(nodes[i]);
+    const char *simulated = json_string_value(
+        json_object_get(json_object_get(meta, "annotations"), "k8c.io/simulated"));
+    /* simulated nodes (k8c agent --simulate) have no network to route to */
     if (name == NULL || strcmp(name, g->node_name) == 0 || cidr == NULL || ip == NULL ||
-        json_object_get(meta, "deletionTimestamp") != NULL)
+        json_object_get(meta, "deletionTimestamp") != NULL ||
+        (simulated && strcmp(simulated, "true") == 0))
       continue;
     struct nl_route4 *r = &want[*n];
     if (!canonical_cidr(cidr, r->dst, sizeof r->dst) || strlen(ip) >= sizeof r->via)
@@ -171,15 +194,14 @@ apply_routes(unsigned char proto, const struct nl_route4 *want, size_t n_want)
   return rc;
 }
 
-static void
+static int
 reconcile(struct hostgw *g)
 {
   size_t n = 0;
   struct nl_route4 *want = wanted_routes(g, &n);
   int rc = apply_routes(g->protocol, want, n);
   free(want);
-  if (rc < 0) /* retry soon rather than at the next resync */
-    mark_dirty(g);
+  return rc;
 }
 
 /* ---------- the thread ---------- */
@@ -205,23 +227,32 @@ hostgw_main(void *arg)
     /* only the informer's view after its first list means anything: an empty cache
      * would delete every route */
     bool synced = informer_has_synced(g->nodes);
+    int wait_ms = 100;
     if (synced) {
       g->dirty = false;
       g->started++;
       pthread_mutex_unlock(&g->lock);
-      reconcile(g);
+      int rc = reconcile(g);
       pthread_mutex_lock(&g->lock);
       g->done++;
       pthread_cond_broadcast(&g->cond);
+      /* a failure (a gateway not reachable yet ...) is retried with a back-off */
+      if (rc == 0)
+        g->retry_ms = 0;
+      else
+        g->retry_ms = g->retry_ms == 0 ? 1000 : g->retry_ms * 2;
+      if (g->retry_ms > g->resync_ms)
+        g->retry_ms = g->resync_ms;
+      wait_ms = g->retry_ms ? g->retry_ms : g->resync_ms;
     }
     struct timespec ts;
-    deadline_after(&ts, !synced ? 100 : g->dirty ? 1000 : g->resync_ms);
+    deadline_after(&ts, wait_ms);
     while (!g->stopping && (!g->dirty || !synced)) {
       if (pthread_cond_timedwait(&g->cond, &g->lock, &ts) == ETIMEDOUT)
         break;
     }
     if (g->dirty && synced && !g->stopping) {
-      /* batch a burst of changes (and pace retries after failures) */
+      /* batch a burst of changes */
       pthread_mutex_unlock(&g->lock);
       struct timespec pause = {0, 20 * 1000000L};
       nanosleep(&pause, NULL);

@@ -129,6 +129,15 @@ TEST(hostgw_routes_follow_nodes)
   put_node(&f, "node-d", NULL, "192.168.77.4");         /* no pod CIDR yet */
   put_node(&f, "node-e", "10.42.4.0/24", NULL);         /* no address yet */
   put_node(&f, "node-ipv6", "10.42.5.0/24", "fd00::5"); /* no IPv4 InternalIP */
+  /* a simulated node (k8c agent --simulate) has no network behind its address */
+  json_t *sim =
+      json_of("{\"metadata\":{\"name\":\"sim-node-0000\",\"annotations\":"
+              "{\"k8c.io/simulated\":\"true\"}},\"spec\":{\"podCIDR\":\"10.42.6.0/24\"}}");
+  CHECK(client_create(f.client, nodes_res(), "", sim, NULL, NULL, NULL) == 0);
+  json_decref(sim);
+  patch_node(&f, "sim-node-0000", "status",
+             "{\"status\":{\"addresses\":[{\"type\":\"InternalIP\",\"address\":"
+             "\"192.168.77.6\"}]}}");
 
   informer *nodes = informer_new(f.client, nodes_res(), "", NULL);
   k8c_err err = {0};

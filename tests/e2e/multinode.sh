@@ -248,7 +248,10 @@ mn_setup() {
   [ -x "$K8C_BIN" ] || { mn_log "$K8C_BIN not built"; return 1; }
   MN_TMP=$(mktemp -d /tmp/k8c-multinode.XXXXXX) || return 1
   MN_TORN_DOWN=0
-  [ "${MN_NO_TRAP:-0}" = 1 ] || trap mn_teardown EXIT
+  if [ "${MN_NO_TRAP:-0}" != 1 ]; then
+    trap mn_teardown EXIT
+    trap 'exit 130' INT TERM # so that EXIT runs on a signal too
+  fi
   mn_pick_ids || return 1
   mn_log "network 172.31.$MN_SUBNET.0/24 on bridge $MN_BRIDGE, $MN_NODES nodes, state in $MN_TMP"
   mn_net_up || { mn_log "building the network failed"; return 1; }

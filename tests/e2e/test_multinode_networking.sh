@@ -17,6 +17,7 @@ MN_KUBECTL=$(kubectl_bin 1.33)
 MN_NO_TRAP=1
 MN_SERVER_FLAGS=--disable-ingress
 trap 'mn_teardown; e2e_cleanup' EXIT
+trap 'exit 130' INT TERM
 T0=$SECONDS
 
 k() { mn_kubectl "$@"; }

@@ -137,6 +137,20 @@ meta_new_uid(void)
                    b[14], b[15]);
 }
 
+void
+meta_random_suffix(char out[6])
+{
+  size_t alphabet_len = sizeof name_alphabet - 1;
+  for (int i = 0; i < GENERATED_SUFFIX_LEN;) {
+    unsigned char r;
+    random_bytes(&r, 1);
+    if (r >= 256 - 256 % alphabet_len) /* reject to stay uniform */
+      continue;
+    out[i++] = name_alphabet[r % alphabet_len];
+  }
+  out[GENERATED_SUFFIX_LEN] = '\0';
+}
+
 int
 meta_generate_name(json_t *obj)
 {
@@ -148,15 +162,7 @@ meta_generate_name(json_t *obj)
   if (keep > GENERATED_NAME_MAX - GENERATED_SUFFIX_LEN)
     keep = GENERATED_NAME_MAX - GENERATED_SUFFIX_LEN;
   char suffix[GENERATED_SUFFIX_LEN + 1];
-  size_t alphabet_len = sizeof name_alphabet - 1;
-  for (int i = 0; i < GENERATED_SUFFIX_LEN;) {
-    unsigned char r;
-    random_bytes(&r, 1);
-    if (r >= 256 - 256 % alphabet_len) /* reject to stay uniform */
-      continue;
-    suffix[i++] = name_alphabet[r % alphabet_len];
-  }
-  suffix[GENERATED_SUFFIX_LEN] = '\0';
+  meta_random_suffix(suffix);
   char *generated = xasprintf("%.*s%s", (int)keep, prefix, suffix);
   meta_set_string(obj, "name", generated);
   free(generated);

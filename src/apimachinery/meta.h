@@ -34,6 +34,9 @@ char *meta_now_rfc3339(void);
 /* A random version-4 UUID ("xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx"). Caller frees. */
 char *meta_new_uid(void);
 
+/* Five random characters from upstream's name alphabet (utilrand.String(5)) and a NUL. */
+void meta_random_suffix(char out[6]);
+
 /* If metadata.name is empty and metadata.generateName set, sets name to generateName plus
  * five random characters from upstream's alphabet (the prefix is cut so the result is at
  * most 63 characters, as upstream does). Returns 1 if a name was generated, else 0. */

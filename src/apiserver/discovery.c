@@ -113,6 +113,12 @@ resource_list_json(const char *group, const char *version)
       json_array_append_new(resources, json_pack("{s:s,s:s,s:b,s:s,s:[s]}", "name", "pods/binding",
                                                  "singularName", "", "namespaced", true, "kind",
                                                  "Binding", "verbs", "create"));
+    if (res->group[0] == 0 && strcmp(res->plural, "serviceaccounts") == 0)
+      json_array_append_new(resources,
+                            json_pack("{s:s,s:s,s:b,s:s,s:s,s:s,s:[s]}", "name",
+                                      "serviceaccounts/token", "singularName", "", "namespaced",
+                                      true, "group", "authentication.k8s.io", "version", "v1",
+                                      "kind", "TokenRequest", "verbs", "create"));
     if (res->has_scale) {
       char *name = xasprintf("%s/scale", res->plural);
       json_array_append_new(resources, json_pack("{s:s,s:s,s:b,s:s,s:s,s:s,s:[sss]}", "name", name,
@@ -161,6 +167,11 @@ aggregated_resources(const char *group, const char *version)
       json_array_append_new(subs, json_pack("{s:s,s:{s:s,s:s,s:s},s:[s]}", "subresource", "binding",
                                             "responseKind", "group", "", "version", "v1", "kind",
                                             "Binding", "verbs", "create"));
+    if (res->group[0] == 0 && strcmp(res->plural, "serviceaccounts") == 0)
+      json_array_append_new(subs,
+                            json_pack("{s:s,s:{s:s,s:s,s:s},s:[s]}", "subresource", "token",
+                                      "responseKind", "group", "authentication.k8s.io", "version",
+                                      "v1", "kind", "TokenRequest", "verbs", "create"));
     if (json_array_size(subs))
       json_object_set_new(r, "subresources", subs);
     else

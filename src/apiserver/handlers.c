@@ -11,6 +11,7 @@
 #include "apiserver/scale.h"
 #include "lib/mem.h"
 #include "registry/convert.h"
+#include "registry/core/serviceaccount_token.h"
 
 #include <microhttpd.h>
 #include <stdio.h>
@@ -175,6 +176,22 @@ handle_binding(struct apiserver *s, struct api_request *r)
   return response_status_success(r, 201, NULL);
 }
 
+/* POST .../serviceaccounts/NAME/token: a TokenRequest, answered with the token. */
+static int
+handle_token_request(struct apiserver *s, struct api_request *r, const struct negotiated *n)
+{
+  const struct request_info *ri = &r->info;
+  k8c_err err = {0};
+  const char *ctype = request_header(r, "Content-Type");
+  cleanup_json json_t *body = decode_body(r, content_is_yaml(ctype), false, NULL, &err);
+  if (body == NULL)
+    return answer_error(r, &err);
+  cleanup_json json_t *out = NULL;
+  if (registry_token_request(s->cfg.reg, ri->namespace_, ri->name, body, &out, &err) < 0)
+    return answer_error(r, &err);
+  return response_json(r, 201, out, n, NULL);
+}
+
 int
 handle_resource(struct apiserver *s, struct api_request *r)
 {
@@ -193,6 +210,8 @@ handle_resource(struct apiserver *s, struct api_request *r)
     return handle_scale(s, r, &n);
   if (strcmp(ri->subresource, "binding") == 0)
     return handle_binding(s, r);
+  if (strcmp(ri->subresource, "token") == 0)
+    return handle_token_request(s, r, &n);
 
   if (ri->verb == VERB_GET) {
     cache_obj *co = NULL;

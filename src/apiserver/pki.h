@@ -75,6 +75,11 @@ int pki_issue_serving_cert(const struct pki *p, const char *cn, const char *cons
                            const char *const *san_ips, char **cert_pem, char **key_pem,
                            k8c_err *err);
 
+/* Loads the ServiceAccount token signing key (ECDSA P-256, PEM) from TLS_DIR/service.key,
+ * creating it (0600) on first use. *key_pem is a secret the caller frees with
+ * secure_free_secret. */
+int pki_service_key_ensure(const struct pki *p, char **key_pem, k8c_err *err);
+
 /* ---- client certificate authentication ---- */
 
 #define PKI_MAX_GROUPS 8

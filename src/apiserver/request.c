@@ -113,6 +113,8 @@ request_info_parse(const char *method, const char *path, bool watch_param,
   if (info->subresource[0]) {
     bool binding = strcmp(info->subresource, "binding") == 0 && info->res->group[0] == 0 &&
                    strcmp(info->res->plural, "pods") == 0;
+    bool token = strcmp(info->subresource, "token") == 0 && info->res->group[0] == 0 &&
+                 strcmp(info->res->plural, "serviceaccounts") == 0;
     bool finalize = strcmp(info->subresource, "finalize") == 0 && info->res->group[0] == 0 &&
                     strcmp(info->res->plural, "namespaces") == 0;
     /* pods/log, exec, attach, portforward: proxied to the kubelet (nodeproxy.c) */
@@ -122,14 +124,14 @@ request_info_parse(const char *method, const char *path, bool watch_param,
          strcmp(info->subresource, "attach") == 0 || strcmp(info->subresource, "portforward") == 0);
     bool ok = (strcmp(info->subresource, "status") == 0 && info->res->has_status) ||
               (strcmp(info->subresource, "scale") == 0 && info->res->has_scale) || binding ||
-              finalize || pod_stream;
+              finalize || pod_stream || token;
     if (!ok)
       return k8c_error(err, 404, K8C_REASON_NOT_FOUND,
                        "the server could not find the requested resource");
-    if (binding && info->verb != VERB_CREATE)
+    if ((binding || token) && info->verb != VERB_CREATE)
       return k8c_error(err, 405, K8C_REASON_METHOD_NOT_ALLOWED,
                        "the server does not allow this method on the requested resource");
-    if (binding)
+    if (binding || token)
       return 0;
     if (pod_stream && (info->verb == VERB_GET || info->verb == VERB_CREATE))
       return 0; /* logs are read with GET; streams upgrade a GET or POST */

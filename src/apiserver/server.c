@@ -5,6 +5,7 @@
 
 #include "apiserver/agent_join.h"
 #include "apiserver/rbac.h"
+#include "apiserver/sa_authn.h"
 #include "apiserver/tls_coalesce.h"
 #include "apiserver/token.h"
 #include "apiserver/version.h"
@@ -55,11 +56,13 @@ static bool
 authenticate_bearer(struct apiserver *s, struct api_request *r, struct identity *out)
 {
   const char *auth = request_header(r, "Authorization");
-  if (auth == NULL || strncmp(auth, "Bearer ", 7) != 0 ||
-      !agent_join_token_matches(s->cfg.token, auth + 7))
+  if (auth == NULL || strncmp(auth, "Bearer ", 7) != 0)
     return false;
-  agent_join_identity(out);
-  return true;
+  if (agent_join_token_matches(s->cfg.token, auth + 7)) {
+    agent_join_identity(out);
+    return true;
+  }
+  return sa_authn_bearer(s->cfg.reg, auth + 7, out);
 }
 
 int
@@ -178,7 +181,7 @@ dispatch(struct apiserver *s, struct api_request *r, struct conn_ctx *cc)
     return ret;
   }
   if (handle_discovery(s, r, path, &ret) || handle_openapi(s, r, path, &ret) ||
-      ssar_handle(s, r, path, &ret))
+      ssar_handle(s, r, path, &ret) || ssr_handle(s, r, path, &ret))
     return ret;
 
   k8c_err err = {0};

@@ -28,6 +28,8 @@ int handle_openapi(struct apiserver *s, struct api_request *r, const char *path,
 
 /* Returns 1 and answers if path is the SelfSubjectAccessReview collection, else 0. */
 int ssar_handle(struct apiserver *s, struct api_request *r, const char *path, int *ret);
+/* Returns 1 and answers if path is a SelfSubjectReview collection (kubectl auth whoami). */
+int ssr_handle(struct apiserver *s, struct api_request *r, const char *path, int *ret);
 
 /* Authorization: may who perform verb on the target? -1 with 403 if not. */
 int authorize(struct apiserver *s, const struct identity *who, const struct request_info *ri,

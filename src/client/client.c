@@ -77,6 +77,14 @@ client_delete(k8c_client *c, const struct api_resource *res, const char *ns, con
 }
 
 int
+client_request_token(k8c_client *c, const char *ns, const char *name, const json_t *request,
+                     json_t **out, k8c_err *err)
+{
+  *out = NULL;
+  return c->ops->request_token(c, ns, name, request, out, err);
+}
+
+int
 client_bind(k8c_client *c, const char *ns, const char *name, const char *uid, const char *node,
             k8c_err *err)
 {

@@ -107,12 +107,20 @@ struct k8c_client_ops {
   /* pods/binding: assigns pod ns/name (uid, if not NULL, must match) to node. */
   int (*bind)(k8c_client *c, const char *ns, const char *name, const char *uid, const char *node,
               k8c_err *err);
+  /* serviceaccounts/token: posts request (a TokenRequest) for ServiceAccount ns/name. */
+  int (*request_token)(k8c_client *c, const char *ns, const char *name, const json_t *request,
+                       json_t **out, k8c_err *err);
   void (*free)(k8c_client *c);
 };
 
 /* Binds a pod to a node through pods/binding (409 if it is already bound). */
 int client_bind(k8c_client *c, const char *ns, const char *name, const char *uid, const char *node,
                 k8c_err *err);
+
+/* Asks for a token for ServiceAccount ns/name: request is an authentication.k8s.io/v1
+ * TokenRequest; *out the answered TokenRequest (status.token is a credential). */
+int client_request_token(k8c_client *c, const char *ns, const char *name, const json_t *request,
+                         json_t **out, k8c_err *err);
 
 /* Backends embed this as their first member. */
 struct k8c_client {

@@ -524,6 +524,17 @@ http_bind(k8c_client *kc, const char *ns, const char *name, const char *uid, con
   return http_request(c, "POST", url, "application/json", body, pods, NULL, err);
 }
 
+static int
+http_request_token(k8c_client *kc, const char *ns, const char *name, const json_t *request,
+                   json_t **out, k8c_err *err)
+{
+  struct http_client *c = to_http(kc);
+  const struct api_resource *sas = api_resource_find("", "v1", "serviceaccounts");
+  cleanup_free char *url = http_url(c, sas, ns, name, "token", NULL);
+  cleanup_free char *body = body_of(request);
+  return http_request(c, "POST", url, "application/json", body, sas, out, err);
+}
+
 static client_watch *
 http_watch(k8c_client *kc, const struct api_resource *res, const char *ns,
            const struct client_list_opts *o, k8c_err *err)
@@ -590,5 +601,6 @@ static const struct k8c_client_ops http_ops = {
     .del = http_delete,
     .watch = http_watch,
     .bind = http_bind,
+    .request_token = http_request_token,
     .free = http_free,
 };

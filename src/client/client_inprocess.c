@@ -6,6 +6,7 @@
 
 #include "lib/mem.h"
 #include "registry/convert.h"
+#include "registry/core/serviceaccount_token.h"
 #include "registry/registry.h"
 
 #include <string.h>
@@ -329,6 +330,13 @@ inprocess_watch_close(client_watch *cw)
   free(w);
 }
 
+static int
+inprocess_request_token(k8c_client *c, const char *ns, const char *name, const json_t *request,
+                        json_t **out, k8c_err *err)
+{
+  return registry_token_request(to_inprocess(c)->reg, ns, name, request, out, err);
+}
+
 /* ---------- tables ---------- */
 
 static const struct k8c_client_ops inprocess_ops = {
@@ -340,6 +348,7 @@ static const struct k8c_client_ops inprocess_ops = {
     .del = inprocess_delete,
     .watch = inprocess_watch,
     .bind = inprocess_bind,
+    .request_token = inprocess_request_token,
     .free = inprocess_free,
 };
 

@@ -24,6 +24,9 @@ enum {
   AGENT_FLAG_CGROUP_PARENT,
   AGENT_FLAG_BRIDGE,
   AGENT_FLAG_KUBELET_PORT,
+  AGENT_FLAG_EVICTION_HARD,
+  AGENT_FLAG_IMAGE_GC_HIGH,
+  AGENT_FLAG_IMAGE_GC_LOW,
   AGENT_FLAG_DISABLE_KUBE_PROXY,
   AGENT_FLAG_DISABLE_NETWORK_POLICY,
   AGENT_FLAG_DISABLE_CLUSTER_DNS,
@@ -41,6 +44,9 @@ enum {
       {"pids-limit", required_argument, NULL, AGENT_FLAG_PIDS_LIMIT},                              \
       {"cgroup-parent", required_argument, NULL, AGENT_FLAG_CGROUP_PARENT},                        \
       {"bridge", required_argument, NULL, AGENT_FLAG_BRIDGE},                                      \
+      {"eviction-hard", required_argument, NULL, AGENT_FLAG_EVICTION_HARD},                        \
+      {"image-gc-high-threshold", required_argument, NULL, AGENT_FLAG_IMAGE_GC_HIGH},              \
+      {"image-gc-low-threshold", required_argument, NULL, AGENT_FLAG_IMAGE_GC_LOW},                \
       {"disable-kube-proxy", no_argument, NULL, AGENT_FLAG_DISABLE_KUBE_PROXY},                    \
       {"disable-network-policy", no_argument, NULL, AGENT_FLAG_DISABLE_NETWORK_POLICY},            \
       {"disable-cluster-dns", no_argument, NULL, AGENT_FLAG_DISABLE_CLUSTER_DNS},                  \

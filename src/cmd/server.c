@@ -6,6 +6,7 @@
 #include "apiserver/pki.h"
 #include "apiserver/secure_file.h"
 #include "apiserver/token.h"
+#include "auth/satoken.h"
 #include "client/client.h"
 #include "client/leaderelection.h"
 #include "cmd/agent_flags.h"
@@ -54,6 +55,7 @@ struct server_flags {
   int simulate;
   int simulate_ready_delay_ms;
   int node_monitor_grace;      /* seconds without a heartbeat before a node is Unknown */
+  const char *root_ca_pem;     /* not a flag: the CA published as kube-root-ca.crt */
   struct kubelet_config agent; /* the in-process node agent's flags */
   struct nodenet_config net;   /* and its node networking */
 };
@@ -267,12 +269,25 @@ stop_scheduler(void *running)
   scheduler_stop(running);
 }
 
+/* The ServiceAccount token issuer, signing with the key kept beside the certificates. */
+static struct satoken_issuer *
+service_account_issuer(const struct pki *pki, k8c_err *err)
+{
+  char *key = NULL;
+  if (pki_service_key_ensure(pki, &key, err) < 0)
+    return NULL;
+  struct satoken_issuer *issuer = satoken_issuer_new(key, NULL, err);
+  secure_free_secret(key);
+  return issuer;
+}
+
 static void *
 start_controllers(struct registry *reg, const struct server_flags *flags,
                   informer_factory *informers, k8c_err *err)
 {
   struct controller_config ccfg = {.node_monitor_grace_seconds = flags->node_monitor_grace,
                                    .cluster_cidr = flags->cluster_cidr,
+                                   .root_ca_pem = flags->root_ca_pem,
                                    .shared_informers = informers};
   return controller_manager_start(reg, &ccfg, err);
 }
@@ -395,6 +410,17 @@ cmd_server(int argc, char **argv)
     free(token);
     return 1;
   }
+  struct satoken_issuer *sa_tokens = service_account_issuer(&pki, &err);
+  if (sa_tokens == NULL) {
+    log_error("k8c server: service account tokens: %s", err.message);
+    registry_destroy(&reg);
+    store->ops->destroy(store);
+    pki_free(&pki);
+    free(token);
+    return 1;
+  }
+  reg.token_issuer = sa_tokens;
+  f.root_ca_pem = pki.server_ca_cert_pem;
   struct apiserver_config acfg = {
       .bind_address = f.bind_address,
       .port = f.port,
@@ -573,6 +599,7 @@ out:
   compactor_stop(compactor);
   apiserver_stop(api);
   registry_destroy(&reg);
+  satoken_issuer_free(sa_tokens);
   store->ops->destroy(store);
   pki_free(&pki);
   free(token);

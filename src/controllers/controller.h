@@ -15,6 +15,8 @@ struct controller_config {
   int pod_eviction_timeout_seconds; /* default tolerationSeconds for not-ready/unreachable (300) */
   const char *cluster_cidr;         /* node IPAM: the pod network (default 10.42.0.0/16) */
   int node_cidr_mask_size;          /* node IPAM: each node's block (default 24) */
+  const char *root_ca_pem; /* published as kube-root-ca.crt in every namespace (borrowed; must
+                            * outlive the manager); NULL: not published */
   /* Informers shared with the other components of the process (borrowed; must outlive
    * the manager), or NULL: the manager makes its own. A controller's handlers must use
    * the state start() returned (or a part of it) as ctx and take them off in stop()

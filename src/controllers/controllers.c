@@ -3,6 +3,7 @@
 #include "controllers/controller.h"
 #include "controllers/garbagecollector.h"
 #include "controllers/namespace.h"
+#include "controllers/rootcacert.h"
 #include "controllers/serviceaccount.h"
 
 #include <stddef.h>
@@ -20,6 +21,7 @@ const struct controller_def *const controllers_table[] = {
     &garbagecollector_controller,
     &namespace_controller,
     &serviceaccount_controller,
+    &rootcacert_controller,
     &replicaset_controller_def,
     &deployment_controller_def,
     &endpointslice_controller_def,

@@ -72,11 +72,37 @@ podworker_env_sources(struct kubelet *kl, struct env_sources *src)
                               .node_allocatable = kl->allocatable};
 }
 
+/* A bound token for the pod's service account, through serviceaccounts/token. */
+static char *
+request_token(void *ctx, const char *ns, const char *service_account, const char *audience,
+              int64_t expiration_seconds, const char *pod_name, const char *pod_uid, k8c_err *err)
+{
+  struct kubelet *kl = ctx;
+  cleanup_json json_t *req =
+      json_pack("{s:s,s:s,s:{s:I,s:{s:s,s:s,s:s,s:s}}}", "apiVersion", "authentication.k8s.io/v1",
+                "kind", "TokenRequest", "spec", "expirationSeconds", (json_int_t)expiration_seconds,
+                "boundObjectRef", "apiVersion", "v1", "kind", "Pod", "name",
+                pod_name ? pod_name : "", "uid", pod_uid ? pod_uid : "");
+  if (audience && audience[0])
+    json_object_set_new(json_object_get(req, "spec"), "audiences", json_pack("[s]", audience));
+  cleanup_json json_t *answer = NULL;
+  if (client_request_token(kl->client, ns, service_account, req, &answer, err) < 0)
+    return NULL;
+  const char *token =
+      json_string_value(json_object_get(json_object_get(answer, "status"), "token"));
+  if (token == NULL) {
+    k8c_error(err, 500, K8C_REASON_INTERNAL, "the TokenRequest answer holds no token");
+    return NULL;
+  }
+  return xstrdup(token);
+}
+
 static void
 volume_sources(struct kubelet *kl, struct volume_sources *src)
 {
   memset(src, 0, sizeof *src);
   podworker_env_sources(kl, &src->objects);
+  src->request_token = request_token;
   src->get_pvc = get_pvc;
   src->get_pv = get_pv;
 }

@@ -37,6 +37,9 @@ struct registry {
   struct registry_config cfg;
   struct strategy_env env;
   pthread_mutex_t alloc_lock; /* serializes IP and port allocation */
+  /* Signs and checks ServiceAccount tokens (borrowed; NULL: serviceaccounts/token is not
+   * served and no token authenticates). Set before serving. */
+  struct satoken_issuer *token_issuer;
 };
 
 /* Where a request points: the resource, namespace, name and subresource. */

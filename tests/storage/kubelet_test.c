@@ -8,12 +8,15 @@
  * ImagePullBackOff; a failing exec liveness probe restarts its container; an agent
  * restart re-adopts the running container; deletion stops everything and leaves no container,
  * namespace, mount, veth, cgroup, process or log behind. Needs root; fails loudly otherwise. */
+#include "auth/jwt.h"
+#include "auth/satoken.h"
 #include "client_fixture.h"
 #include "kubelet/cgroups/cgroups.h"
 #include "kubelet/kubelet.h"
 #include "kubelet/runtime/fsutil.h"
 #include "kubelet/runtime/runtime.h"
 #include "lib/mem.h"
+#include "registry/core/serviceaccount_token.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -28,6 +31,7 @@ struct kfix {
   char bridge[16], cgroup[32], pod_cidr[32];
   pid_t registry_pid;
   struct kubelet *kl;
+  struct satoken_issuer *issuer;
   const struct api_resource *pods, *nodes;
 };
 
@@ -140,6 +144,7 @@ teardown(void)
       k8c_err_clear(&err);
   }
   client_fixture_close(&fx.api);
+  satoken_issuer_free(fx.issuer);
   free(fx.work);
   free(fx.data);
   free(fx.run);
@@ -171,6 +176,24 @@ setup(void)
     k8c_err err = {0};
     if (client_create(fx.api.client, api_resource_find("", "v1", "namespaces"), "", ns, NULL, NULL,
                       &err) < 0)
+      return false;
+  }
+  /* What the server's token issuer and controllers provide: the default ServiceAccount
+   * and the kube-root-ca.crt ConfigMap every pod's kube-api-access volume reads. */
+  {
+    char *key = NULL;
+    k8c_err err = {0};
+    if (jwt_generate_key(&key, &err) < 0)
+      return false;
+    fx.issuer = satoken_issuer_new(key, NULL, &err);
+    free(key);
+    if (fx.issuer == NULL)
+      return false;
+    fx.api.reg.token_issuer = fx.issuer;
+    cleanup_json json_t *sa = json_pack("{s:{s:s}}", "metadata", "name", "default");
+    if (client_create(fx.api.client, api_resource_find("", "v1", "serviceaccounts"), "default", sa,
+                      NULL, NULL, &err) < 0 ||
+        create_configmap(&fx.api, "kube-root-ca.crt", NULL, "{\"ca.crt\":\"TEST CA\"}") != 0)
       return false;
   }
   fx.nodes = api_resource_find("", "v1", "nodes");
@@ -352,6 +375,8 @@ TEST(pod_runs_restarts_readopts_and_leaves_nothing)
   CHECK_INT(create_pod("envpod",
                        "[{\"name\":\"main\",\"image\":\"busybox:1.36\",\"command\":[\"sh\",\"-c\","
                        "\"echo msg=$(GREETING) pod=$POD_NAME ip=$POD_IP cm=$(cat /cfg/greeting);"
+                       " echo tok=$(cat /var/run/secrets/kubernetes.io/serviceaccount/token);"
+                       " echo ca=$(cat /var/run/secrets/kubernetes.io/serviceaccount/ca.crt);"
                        " echo x >/scratch/f && exec sleep 600\"],"
                        "\"volumeMounts\":[{\"name\":\"cfg\",\"mountPath\":\"/cfg\"},"
                        "{\"name\":\"scratch\",\"mountPath\":\"/scratch\"}],"
@@ -385,6 +410,16 @@ TEST(pod_runs_restarts_readopts_and_leaves_nothing)
   }
   CHECK(log && strstr(log, " stdout F msg=hello pod=envpod ip=") != NULL);
   CHECK(log && strstr(log, " cm=from-cm\n") != NULL);
+  /* the pod's own token, from its kube-api-access volume, authenticates as the pod */
+  CHECK(log && strstr(log, " stdout F ca=TEST CA\n") != NULL);
+  const char *tok = log ? strstr(log, " stdout F tok=") : NULL;
+  cleanup_free char *token = tok ? xstrndup(tok + 14, strcspn(tok + 14, "\n")) : NULL;
+  struct satoken_subject who;
+  k8c_err terr = {0};
+  CHECK(token && registry_token_authenticate(&fx.api.reg, token, &who, &terr) == 0);
+  CHECK_STR(who.sa_name, "default");
+  CHECK_STR(who.bound_name, "envpod");
+  k8c_err_clear(&terr);
   free(log);
 
   /* 2. an exiting container: restarted at once, then CrashLoopBackOff */

@@ -485,6 +485,8 @@ start_conmon(struct runtime *rt, const struct container_spec *spec, const struct
     argv[n++] = "-t";
   if (spec->stdin_open)
     argv[n++] = "-i";
+  if (spec->stdin_open && !spec->stdin_once)
+    argv[n++] = "--leave-stdin-open";
   argv[n] = NULL;
   int sync_pipe[2];
   if (pipe2(sync_pipe, O_CLOEXEC) < 0)

@@ -11,8 +11,6 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#define TOKEN_PLACEHOLDER "k8c-no-token-request-api"
-
 /* The token already published at path if it is still fresh, else NULL. */
 static char *
 fresh_token(const char *dir, const char *path, int64_t expiration_seconds)
@@ -25,12 +23,7 @@ fresh_token(const char *dir, const char *path, int64_t expiration_seconds)
   if ((int64_t)(time(NULL) - st.st_mtime) * 10 >= expiration_seconds * 8)
     return NULL;
   size_t len = 0;
-  char *token = atomic_writer_read(dir, path, &len);
-  if (token != NULL && strcmp(token, TOKEN_PLACEHOLDER) == 0) {
-    free(token); /* a placeholder is replaced as soon as a getter exists */
-    return NULL;
-  }
-  return token;
+  return atomic_writer_read(dir, path, &len);
 }
 
 static int
@@ -49,7 +42,8 @@ token_project(const struct volume_ctx *ctx, const json_t *tok, mode_t mode, stru
   const char *sa = json_string_value(json_object_get(spec, "serviceAccountName"));
   cleanup_free char *token = NULL;
   if (ctx->src->request_token == NULL) {
-    token = xstrdup(TOKEN_PLACEHOLDER);
+    return k8c_error(err, 500, K8C_REASON_INTERNAL,
+                     "cannot project a service account token: no TokenRequest API");
   } else if ((token = fresh_token(ctx->dir, path, expiration)) == NULL) {
     token = ctx->src->request_token(ctx->src->objects.ctx, ctx->ns, sa ? sa : "default",
                                     audience ? audience : "", expiration,

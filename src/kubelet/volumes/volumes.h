@@ -24,7 +24,7 @@ struct volume_sources {
   struct env_sources objects;
   /* A token for the pod's service account (TokenRequest), as the projected
    * serviceAccountToken source asks for it; returns a new string or NULL with err
-   * filled. NULL getter: a placeholder file is written (there is no TokenRequest API). */
+   * filled. NULL getter: a volume asking for a token fails to set up. */
   char *(*request_token)(void *ctx, const char *ns, const char *service_account,
                          const char *audience, int64_t expiration_seconds, const char *pod_name,
                          const char *pod_uid, k8c_err *err);

@@ -6,6 +6,7 @@
 #include "lib/buf.h"
 #include "lib/mem.h"
 #include "registry/core/pod_priority.h"
+#include "registry/core/pod_serviceaccount.h"
 #include "registry/core/podspec.h"
 #include "registry/registry.h"
 #include "registry/strategy.h"
@@ -170,6 +171,8 @@ pod_prepare_create(const struct strategy_env *env, json_t *obj, k8c_err *err)
 {
   pod_default_toleration_seconds(json_object_get(obj, "spec"));
   if (env && env->reg && pod_priority_admit(env->reg, obj, err) < 0)
+    return -1;
+  if (env && env->reg && pod_serviceaccount_admit(env->reg, obj, err) < 0)
     return -1;
   json_t *status = json_object();
   json_object_set_new(status, "phase", json_string("Pending"));

@@ -1,0 +1,116 @@
+/* pod_serviceaccount.c — ServiceAccount admission for pods (see pod_serviceaccount.h).
+ * The volume has upstream's exact shape, so `kubectl get pod -o yaml` reads the same. */
+#include "registry/core/pod_serviceaccount.h"
+
+#include "api/resource.h"
+#include "apimachinery/meta.h"
+#include "lib/mem.h"
+#include "registry/registry.h"
+#include "registry/store_internal.h"
+#include "registry/strategy_util.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+/* The kubelet asks for this lifetime; the server extends it (serviceaccount_token.h). */
+#define KUBE_API_ACCESS_EXPIRATION 3607
+
+static bool
+should_automount(const json_t *spec, const json_t *sa)
+{
+  json_t *v = json_object_get(spec, "automountServiceAccountToken");
+  if (json_is_boolean(v))
+    return json_is_true(v);
+  v = json_object_get(sa, "automountServiceAccountToken");
+  if (json_is_boolean(v))
+    return json_is_true(v);
+  return true;
+}
+
+static bool
+mounts_token_path(const json_t *container)
+{
+  size_t i;
+  json_t *m;
+  json_array_foreach (json_object_get(container, "volumeMounts"), i, m) {
+    const char *path = json_string_value(json_object_get(m, "mountPath"));
+    if (path && strcmp(path, SA_TOKEN_MOUNT_PATH) == 0)
+      return true;
+  }
+  return false;
+}
+
+static json_t *
+kube_api_access_volume(const char *name)
+{
+  json_t *sources = json_pack(
+      "[{s:{s:I,s:s}},{s:{s:s,s:[{s:s,s:s}]}},{s:{s:[{s:s,s:{s:s,s:s}}]}}]", "serviceAccountToken",
+      "expirationSeconds", (json_int_t)KUBE_API_ACCESS_EXPIRATION, "path", "token", "configMap",
+      "name", ROOT_CA_CONFIGMAP, "items", "key", "ca.crt", "path", "ca.crt", "downwardAPI", "items",
+      "path", "namespace", "fieldRef", "apiVersion", "v1", "fieldPath", "metadata.namespace");
+  return json_pack("{s:s,s:{s:o,s:i}}", "name", name, "projected", "sources", sources,
+                   "defaultMode", 420);
+}
+
+/* Adds the mount to every container of list that has none at the token path; returns
+ * how many got it. */
+static size_t
+add_mounts(json_t *list, const char *volume)
+{
+  size_t added = 0, i;
+  json_t *c;
+  json_array_foreach (list, i, c) {
+    if (mounts_token_path(c))
+      continue;
+    json_t *mounts = json_object_get(c, "volumeMounts");
+    if (!json_is_array(mounts)) {
+      mounts = json_array();
+      json_object_set_new(c, "volumeMounts", mounts);
+    }
+    json_array_append_new(mounts, json_pack("{s:s,s:b,s:s}", "name", volume, "readOnly", 1,
+                                            "mountPath", SA_TOKEN_MOUNT_PATH));
+    added++;
+  }
+  return added;
+}
+
+int
+pod_serviceaccount_admit(struct registry *reg, json_t *pod, k8c_err *err)
+{
+  json_t *spec = obj_ensure(pod, "spec");
+  if (json_object_get(obj_get(pod, "metadata.annotations"), "kubernetes.io/config.mirror"))
+    return 0;
+  const char *name = json_string_value(json_object_get(spec, "serviceAccountName"));
+  if (name == NULL || name[0] == '\0') {
+    json_object_set_new(spec, "serviceAccountName", json_string("default"));
+    name = "default";
+  }
+  /* The deprecated alias upstream's conversion keeps equal to serviceAccountName. */
+  json_object_set_new(spec, "serviceAccount", json_string(name));
+  const char *ns = obj_str(pod, "metadata.namespace");
+  cleanup_json json_t *sa =
+      store_cached_object(reg, api_resource_find("", "v1", "serviceaccounts"), ns, name);
+  if (sa == NULL && strcmp(name, "default") != 0)
+    return k8c_error(err, 403, K8C_REASON_FORBIDDEN,
+                     "pods \"%s\" is forbidden: error looking up service account %s/%s: "
+                     "serviceaccount \"%s\" not found",
+                     obj_str0(pod, "metadata.name"), ns ? ns : "", name, name);
+  if (!should_automount(spec, sa))
+    return 0;
+  char suffix[6];
+  meta_random_suffix(suffix);
+  char volume[32];
+  snprintf(volume, sizeof volume, "kube-api-access-%s", suffix);
+  size_t added = add_mounts(json_object_get(spec, "initContainers"), volume) +
+                 add_mounts(json_object_get(spec, "containers"), volume);
+  if (added == 0)
+    return 0;
+  json_t *volumes = json_object_get(spec, "volumes");
+  if (!json_is_array(volumes)) {
+    volumes = json_array();
+    json_object_set_new(spec, "volumes", volumes);
+  }
+  json_array_append_new(volumes, kube_api_access_volume(volume));
+  return 0;
+}

@@ -348,14 +348,14 @@ mn_teardown() {
     [ -n "${MN_CGROUP[$i]:-}" ] || continue
     for cg in /sys/fs/cgroup/*/"${MN_CGROUP[$i]}" /sys/fs/cgroup/"${MN_CGROUP[$i]}"; do
       [ -d "$cg" ] || continue
-      for pid in $(find "$cg" -name cgroup.procs -exec cat {} + 2>/dev/null); do
+      find "$cg" -name cgroup.procs -exec cat {} + 2>/dev/null | while read -r pid; do
         kill -9 "$pid" 2>/dev/null
       done
     done
   done
   for pid in $(pgrep -f "$MN_TMP"); do kill -9 "$pid" 2>/dev/null; done
   sleep 0.2
-  grep -o " $MN_TMP[^ ]*" /proc/self/mountinfo | sort -r | while read -r m; do umount -l "$m" 2>/dev/null; done
+  grep -o " ${MN_TMP}[^ ]*" /proc/self/mountinfo | sort -r | while read -r m; do umount -l "$m" 2>/dev/null; done
   for i in $(seq 1 "$MN_NODES"); do
     [ -n "${MN_NETNS[$i]:-}" ] && ip netns del "${MN_NETNS[$i]}" 2>/dev/null
     [ -n "${MN_VETH[$i]:-}" ] && ip link del "${MN_VETH[$i]}" 2>/dev/null

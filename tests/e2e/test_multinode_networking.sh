@@ -320,9 +320,11 @@ reach_all() {
   local ns=$1 pod=$2
   shift 2
   # shellcheck disable=SC2016 # expanded by the pod's shell
-  k -n "$ns" exec "$pod" -- sh -c 'for ip; do
-      (a=$(timeout 3 wget -qO- "http://$ip:80/" 2>&1); echo "$ip rc=$? $a") &
-    done; wait' sh "$@" 2>&1
+  # each answer to its own file: lines written by parallel subshells would interleave
+  k -n "$ns" exec "$pod" -- sh -c 'rm -rf /tmp/reach; mkdir /tmp/reach; for ip; do
+      (a=$(timeout 3 wget -qO- "http://$ip:80/" 2>&1); echo "$ip rc=$? $a" >"/tmp/reach/$ip") \
+        2>/dev/null &
+    done; wait; cat /tmp/reach/*' sh "$@" 2>&1
 }
 # shellcheck disable=SC2086
 before=$(reach_all other outsider $ips | grep -c ' rc=0 web-')

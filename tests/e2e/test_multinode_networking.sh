@@ -241,27 +241,8 @@ spec:
         readinessProbe: {httpGet: {path: /healthz, port: 8080}, periodSeconds: 1}
 YAML
 db0_exists() { k get pod db-0 >/dev/null 2>&1; }
-if ! wait_for 10 db0_exists; then
-  # k8c has no StatefulSet controller yet: make the pods it would make (hostname and
-  # subdomain = the governing Service), which is all cluster DNS looks at.
-  echo "note: no pod db-0 from the StatefulSet (no StatefulSet controller); creating its pods"
-  for i in 0 1; do
-    cat <<YAML
-apiVersion: v1
-kind: Pod
-metadata: {name: db-$i, labels: {app: db, statefulset.kubernetes.io/pod-name: db-$i}}
-spec:
-  hostname: db-$i
-  subdomain: db
-  terminationGracePeriodSeconds: 1
-  containers:
-  - name: db
-    image: ghcr.io/example/api:1.5.0
-    ports: [{name: http, containerPort: 8080}]
-    readinessProbe: {httpGet: {path: /healthz, port: 8080}, periodSeconds: 1}
----
-YAML
-  done | k apply -f - >/dev/null
+if wait_for 20 db0_exists; then pass "the StatefulSet controller made pod db-0"; else
+  fail "no pod db-0 from the StatefulSet: $(k get sts,pods -l app=db -o wide 2>&1)"
 fi
 lookup() { k exec "$1" -- nslookup "${@:2}" 2>&1; }
 svc_ip=$(k get svc api-svc -o jsonpath='{.spec.clusterIP}')

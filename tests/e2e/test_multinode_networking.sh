@@ -8,14 +8,16 @@
 # Service on its external IP; cluster DNS answers service names, a headless StatefulSet
 # pod's name and SRV, and forwards an outside name to the node's resolver (a stub); the
 # seed's allow-web NetworkPolicy lets a role=frontend namespace reach app=web on port 80
-# and makes another namespace time out. The Ingress is tested on one node by
-# test_ingress.sh. On failure: pods, rules and routes per node.
+# and makes another namespace time out; nginx on node 1 routes the seed's two-host Ingress
+# to pods on every node, and a canary Ingress at weight 10 takes 10% ± 3% of 1,000
+# requests (TLS, rewrites and the rest: test_ingress.sh). On failure: pods, rules and
+# routes per node.
 source "$(dirname "$0")/lib.sh"
 source "$K8C_SOURCE_DIR/tests/e2e/multinode.sh"
 
 MN_KUBECTL=$(kubectl_bin 1.33)
 MN_NO_TRAP=1
-MN_SERVER_FLAGS=--disable-ingress
+MN_SERVER_FLAGS=""
 trap 'mn_teardown; e2e_cleanup' EXIT
 trap 'exit 130' INT TERM
 T0=$SECONDS
@@ -277,6 +279,76 @@ expect_match "an outside name is forwarded to the node's resolver" "$out" "Addre
 expect_match "the stub upstream resolver was asked" "$(cat "$MN_TMP/stub-dns.log")" "$MN_DNS_NAME 1 answered"
 
 # ---- the seed's allow-web NetworkPolicy
+section "Ingress: nginx on node 1 routes by host to pods on every node"
+ing_get() { curl -s --max-time 5 -H "Host: $1" "http://${MN_NODE_IP[1]}/"; }
+ing_routes() { [ "$(ing_get api.example.com | cut -c1-4)" = api- ]; }
+wait_for 30 ing_routes || true
+hosts_seen=""
+for _ in $(seq 1 30); do hosts_seen+="$(ing_get example.com | cut -d- -f1) $(ing_get api.example.com | cut -d- -f1) "; done
+expect_match "example.com reaches web pods" "$hosts_seen" '\bweb\b'
+expect_no_match "... and only web and api pods answer" "$hosts_seen" '\b(redis|cache|db)\b'
+expect_match "api.example.com reaches api pods" "$hosts_seen" '\bapi\b'
+expect_match "the Ingress status names node 1" \
+  "$(k get ingress fe-be -o jsonpath='{.status.loadBalancer.ingress[*].ip}')" "${MN_NODE_IP[1]//./\\.}"
+k apply -f - >/dev/null <<'YAML'
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web-canary}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: web-canary}}
+  template:
+    metadata: {labels: {app: web-canary}}
+    spec:
+      terminationGracePeriodSeconds: 1
+      containers:
+      - name: web
+        image: ghcr.io/example/web:2.0.1
+        readinessProbe: {httpGet: {path: /healthz, port: 80}, periodSeconds: 1}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web-canary}
+spec:
+  selector: {app: web-canary}
+  ports: [{port: 80}]
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: fe-canary
+  annotations:
+    nginx.ingress.kubernetes.io/canary: "true"
+    nginx.ingress.kubernetes.io/canary-weight: "10"
+spec:
+  ingressClassName: nginx
+  rules:
+  - host: example.com
+    http:
+      paths:
+      - path: /
+        pathType: Prefix
+        backend: { service: { name: web-canary, port: { number: 80 } } }
+YAML
+canary_up() { for _ in $(seq 1 40); do [ "$(ing_get example.com | cut -c1-10)" = web-canary ] && return 0; done; return 1; }
+wait_for 60 canary_up || true
+canary=$(python3 - "${MN_NODE_IP[1]}" <<'PY'
+import http.client, sys
+c = http.client.HTTPConnection(sys.argv[1], 80, timeout=5)
+n = 0
+for _ in range(1000):
+    c.request("GET", "/", headers={"Host": "example.com"})
+    n += c.getresponse().read().startswith(b"web-canary")
+print(n)
+PY
+)
+if [ "${canary:-0}" -ge 70 ] && [ "${canary:-0}" -le 130 ]; then
+  pass "canary weight 10: $canary of 1000 requests within 10% ± 3%"
+else
+  fail "canary weight 10: ${canary:-none} of 1000 requests"
+fi
+k delete ingress fe-canary >/dev/null
+
 section "the seed's allow-web NetworkPolicy"
 cat <<'YAML' | k apply -f - >/dev/null
 apiVersion: v1

@@ -19,6 +19,7 @@ static const struct command commands[] = {
     {"testing-kubelet-server", cmd_testing_kubelet_server, NULL},
     {"testing-dns-bench", cmd_testing_dns_bench, NULL},
     {"testing-proxy-bench", cmd_testing_proxy_bench, NULL},
+    {"testing-clusterip-bench", cmd_testing_clusterip_bench, NULL},
 };
 
 static void

@@ -5,6 +5,7 @@
  * sync_cpu_ms (this process, user + kernel: libnftables and the netlink commit run in
  * its context) is the figure that does not depend on what else the machine runs. */
 #include "cmd/cmd.h"
+#include "cmd/proxy_bench_services.h"
 #include "lib/clock.h"
 #include "lib/mem.h"
 #include "proxy/proxy_sync.h"
@@ -32,36 +33,6 @@ double_cmp(const void *a, const void *b)
   return x < y ? -1 : x > y;
 }
 
-/* Service i: ClusterIP 10.43.x.y port 80 → E endpoints 10.(64+i/65536).x.y:8080 spread
- * over 10 nodes (this one is node-0); the endpoint list shifted by `shift` addresses (a
- * changed endpoint). */
-static void
-build_service(int i, int endpoints, int shift, struct proxy_service *out)
-{
-  json_t *svc =
-      json_pack("{s:{s:s,s:s},s:{s:s,s:[{s:s,s:i}]}}", "metadata", "namespace", "bench", "name",
-                "svc", "spec", "clusterIP", "", "ports", "name", "http", "port", 80);
-  char name[32], ip[PROXY_IP_LEN];
-  snprintf(name, sizeof name, "svc-%d", i);
-  json_object_set_new(json_object_get(svc, "metadata"), "name", json_string(name));
-  snprintf(ip, sizeof ip, "10.43.%d.%d", (i + 1) / 256, (i + 1) % 256);
-  json_object_set_new(json_object_get(svc, "spec"), "clusterIP", json_string(ip));
-  json_t *eps = json_array();
-  for (int e = 0; e < endpoints; e++) {
-    int n = i * endpoints + e + shift + 1;
-    snprintf(ip, sizeof ip, "10.%d.%d.%d", 64 + n / 65536, n / 256 % 256, n % 256);
-    char node[16];
-    snprintf(node, sizeof node, "node-%d", n % 10);
-    json_array_append_new(eps, json_pack("{s:[s],s:{s:b},s:s}", "addresses", ip, "conditions",
-                                         "ready", 1, "nodeName", node));
-  }
-  json_t *slice = json_pack("{s:s,s:[{s:s,s:i}],s:o}", "addressType", "IPv4", "ports", "name",
-                            "http", "port", 8080, "endpoints", eps);
-  proxy_service_build(svc, &slice, 1, "node-0", out);
-  json_decref(svc);
-  json_decref(slice);
-}
-
 static int
 bench(int services, int endpoints, int changes, const char *table)
 {
@@ -75,7 +46,7 @@ bench(int services, int endpoints, int changes, const char *table)
   double t0 = clock_monotonic_ms_frac();
   struct proxy_service *svcs = xcalloc(services, sizeof *svcs);
   for (int i = 0; i < services; i++)
-    build_service(i, endpoints, 0, &svcs[i]);
+    proxy_bench_filler_service(i, endpoints, 0, &svcs[i]);
   double t_model = clock_monotonic_ms_frac() - t0;
   k8c_err err = {0};
   t0 = clock_monotonic_ms_frac();
@@ -96,7 +67,7 @@ bench(int services, int endpoints, int changes, const char *table)
     int i = (int)((unsigned)c * 7919u % (unsigned)services);
     struct proxy_service changed;
     t0 = clock_monotonic_ms_frac();
-    build_service(i, endpoints, (c % 2) ? 0 : 1, &changed); /* one endpoint replaced */
+    proxy_bench_filler_service(i, endpoints, (c % 2) ? 0 : 1, &changed); /* one endpoint replaced */
     int rc = proxy_syncer_update(s, &changed, 1, &err);
     lat[c] = clock_monotonic_ms_frac() - t0;
     proxy_service_clear(&changed);

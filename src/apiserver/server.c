@@ -3,6 +3,7 @@
  * collection with the 3 MiB limit, health and version endpoints, and dispatch. */
 #include "apiserver/server_internal.h"
 
+#include "apimachinery/json_alloc.h"
 #include "apiserver/agent_join.h"
 #include "apiserver/rbac.h"
 #include "apiserver/tls_coalesce.h"
@@ -269,6 +270,8 @@ mhd_log(void *cls, const char *fmt, va_list ap)
 struct apiserver *
 apiserver_start(const struct apiserver_config *cfg, k8c_err *err)
 {
+  /* Requests build and free many small JSON values on their own threads. */
+  json_alloc_install();
   struct apiserver *s = xcalloc(1, sizeof *s);
   s->cfg = *cfg;
   s->verifier = pki_verifier_new(cfg->client_ca_pem, err);

@@ -159,9 +159,13 @@ pod_default_toleration_seconds(json_t *spec)
       tolerations = json_array();
       json_object_set_new(spec, "tolerations", tolerations);
     }
-    json_array_append_new(tolerations,
-                          json_pack("{s:s, s:s, s:s, s:I}", "key", keys[i], "operator", "Exists",
-                                    "effect", "NoExecute", "tolerationSeconds", (json_int_t)300));
+    /* Built member by member: json_pack parses its format on every pod create. */
+    json_t *t = json_object();
+    json_object_set_new_nocheck(t, "key", json_string_nocheck(keys[i]));
+    json_object_set_new_nocheck(t, "operator", json_string_nocheck("Exists"));
+    json_object_set_new_nocheck(t, "effect", json_string_nocheck("NoExecute"));
+    json_object_set_new_nocheck(t, "tolerationSeconds", json_integer(300));
+    json_array_append_new(tolerations, t);
   }
 }
 

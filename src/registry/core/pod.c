@@ -295,20 +295,26 @@ pod_validate(json_t *obj, const json_t *old, k8c_err *err)
 static void
 pod_selectable_fields(const json_t *obj, json_t *fields)
 {
-  json_object_set_new(fields, "spec.nodeName", json_string(obj_str0(obj, "spec.nodeName")));
-  json_object_set_new(fields, "spec.restartPolicy",
-                      json_string(obj_str0(obj, "spec.restartPolicy")));
-  json_object_set_new(fields, "spec.schedulerName",
-                      json_string(obj_str0(obj, "spec.schedulerName")));
-  json_object_set_new(fields, "spec.serviceAccountName",
-                      json_string(obj_str0(obj, "spec.serviceAccountName")));
-  json_object_set_new(fields, "spec.hostNetwork",
-                      json_string(obj_true(obj, "spec.hostNetwork") ? "true" : "false"));
-  json_object_set_new(fields, "status.phase", json_string(obj_str0(obj, "status.phase")));
+  /* Runs for every pod write: the keys are ASCII and the values are strings of a parsed
+   * object (valid UTF-8 already), so nothing needs checking again. */
+  json_object_set_new_nocheck(fields, "spec.nodeName",
+                              json_string_nocheck(obj_str0(obj, "spec.nodeName")));
+  json_object_set_new_nocheck(fields, "spec.restartPolicy",
+                              json_string_nocheck(obj_str0(obj, "spec.restartPolicy")));
+  json_object_set_new_nocheck(fields, "spec.schedulerName",
+                              json_string_nocheck(obj_str0(obj, "spec.schedulerName")));
+  json_object_set_new_nocheck(fields, "spec.serviceAccountName",
+                              json_string_nocheck(obj_str0(obj, "spec.serviceAccountName")));
+  json_object_set_new_nocheck(
+      fields, "spec.hostNetwork",
+      json_string_nocheck(obj_true(obj, "spec.hostNetwork") ? "true" : "false"));
+  json_object_set_new_nocheck(fields, "status.phase",
+                              json_string_nocheck(obj_str0(obj, "status.phase")));
   const char *ip = obj_str(json_array_get(obj_get(obj, "status.podIPs"), 0), "ip");
-  json_object_set_new(fields, "status.podIP", json_string(ip ? ip : obj_str0(obj, "status.podIP")));
-  json_object_set_new(fields, "status.nominatedNodeName",
-                      json_string(obj_str0(obj, "status.nominatedNodeName")));
+  json_object_set_new_nocheck(fields, "status.podIP",
+                              json_string_nocheck(ip ? ip : obj_str0(obj, "status.podIP")));
+  json_object_set_new_nocheck(fields, "status.nominatedNodeName",
+                              json_string_nocheck(obj_str0(obj, "status.nominatedNodeName")));
 }
 
 /* ================================= table ========================================== */

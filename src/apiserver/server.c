@@ -19,6 +19,10 @@
 #include <string.h>
 
 #define MAX_BODY_BYTES (3u * 1024u * 1024u)
+/* Per-connection pool of libmicrohttpd (request head, read and write buffers; bodies are
+ * copied out as they arrive). It is zeroed on every request, so its size is paid per
+ * request: 16 KiB holds any Kubernetes client's headers (default 32 KiB). */
+#define CONNECTION_MEMORY (16u * 1024u)
 
 struct conn_ctx {
   bool identity_checked;
@@ -315,7 +319,8 @@ apiserver_start(const struct apiserver_config *cfg, k8c_err *err)
       MHD_OPTION_HTTPS_PRIORITIES, "NORMAL:-VERS-TLS1.0:-VERS-TLS1.1:-VERS-SSL3.0",
       MHD_OPTION_NOTIFY_COMPLETED, request_completed, s, MHD_OPTION_NOTIFY_CONNECTION,
       connection_notify, s, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)0,
-      MHD_OPTION_THREAD_STACK_SIZE, (size_t)(256 * 1024), MHD_OPTION_CONNECTION_LIMIT,
+      MHD_OPTION_THREAD_STACK_SIZE, (size_t)(256 * 1024), MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+      (size_t)CONNECTION_MEMORY, MHD_OPTION_CONNECTION_LIMIT,
       (unsigned)4000, MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024, MHD_OPTION_EXTERNAL_LOGGER,
       mhd_log, s, MHD_OPTION_END);
   if (s->daemon == NULL) {

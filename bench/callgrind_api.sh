@@ -52,8 +52,8 @@ sleep 1
 out=$(ls -t "$WORK"/callgrind.out* | head -1)
 ir=$(awk '/^totals:/ { print $2 }' "$out")
 if [ "$SCENARIO" = get ]; then
-  COUNT=$(grep -o '"requests":[0-9]*' "$WORK/lg.json" | head -1 | cut -d: -f2)
-  [ -n "$COUNT" ] || COUNT=$(grep -oE '[0-9]+ gets' "$WORK/lg.log" | head -1 | cut -d' ' -f1)
+  COUNT=$(grep -oE '[0-9]+ gets in' "$WORK/lg.log" | head -1 | cut -d' ' -f1 || true)
+  [ -n "$COUNT" ] || { echo "callgrind_api: no get count in the load generator's log" >&2; exit 1; }
 fi
 echo "scenario=$SCENARIO requests=$COUNT Ir=$ir Ir_per_request=$((ir / COUNT))"
 [ -z "${CALLGRIND_OUT:-}" ] || cp "$out" "$CALLGRIND_OUT"

@@ -320,9 +320,9 @@ apiserver_start(const struct apiserver_config *cfg, k8c_err *err)
       MHD_OPTION_NOTIFY_COMPLETED, request_completed, s, MHD_OPTION_NOTIFY_CONNECTION,
       connection_notify, s, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)0,
       MHD_OPTION_THREAD_STACK_SIZE, (size_t)(256 * 1024), MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-      (size_t)CONNECTION_MEMORY, MHD_OPTION_CONNECTION_LIMIT,
-      (unsigned)4000, MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024, MHD_OPTION_EXTERNAL_LOGGER,
-      mhd_log, s, MHD_OPTION_END);
+      (size_t)CONNECTION_MEMORY, MHD_OPTION_CONNECTION_LIMIT, (unsigned)4000,
+      MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,
+      MHD_OPTION_END);
   if (s->daemon == NULL) {
     rbac_free(s->rbac);
     pki_verifier_free(s->verifier);

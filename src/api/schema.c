@@ -1,28 +1,17 @@
 /* schema.c — lookups over the generated field table (src/api/gen/schema.c) and the
- * unknown-field walk behind fieldValidation. Both tables are sorted, so every lookup is a
- * binary search; the walk follows the object and asks the table one field at a time. */
+ * unknown-field walk behind fieldValidation. Definitions are found by binary search, fields
+ * through a hash index built on first use; the walk follows the object and asks the table one field
+ * at a time. */
 #include "api/schema.h"
 
+#include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "api/schema_data.h"
 #include "lib/buf.h"
 #include "lib/mem.h"
-
-struct field_key {
-  const char *definition;
-  const char *name;
-};
-
-static int
-compare_field_key(const void *key, const void *elem)
-{
-  const struct field_key *k = key;
-  const struct schema_field *f = elem;
-  int c = strcmp(k->definition, f->definition);
-  return c != 0 ? c : strcmp(k->name, f->name);
-}
 
 static int
 compare_definition_name(const void *key, const void *elem)
@@ -40,14 +29,80 @@ definition_lookup(const char *definition)
                  sizeof schema_definitions[0], compare_definition_name);
 }
 
+/* (definition, name) -> field, by hashing: the binary search compares long definition
+ * names that share their first twenty-odd bytes, and every typed walk over an object
+ * (unknown fields, null pruning, managedFields) asks once per member. The index is built
+ * once, on first use, and only read afterwards. */
+struct field_index {
+  uint32_t *slots; /* field index + 1; 0 = empty */
+  size_t mask;
+};
+
+static struct field_index field_index;
+static pthread_once_t field_index_once = PTHREAD_ONCE_INIT;
+
+static inline uint64_t
+mix(uint64_t h, uint64_t w)
+{
+  h = (h ^ w) * 0x9e3779b97f4a7c15ULL;
+  return h ^ (h >> 32);
+}
+
+/* A few words of s (its length, start, middle and end) rather than every byte: the
+ * lookup compares the strings anyway, so a collision only costs a probe. */
+static uint64_t
+part_hash(uint64_t h, const char *s)
+{
+  size_t n = strlen(s);
+  h = mix(h, n);
+  if (n < 8) {
+    uint64_t w = 0;
+    memcpy(&w, s, n);
+    return mix(h, w);
+  }
+  uint64_t first, middle, last;
+  memcpy(&first, s, 8);
+  memcpy(&middle, s + (n - 8) / 2, 8);
+  memcpy(&last, s + n - 8, 8);
+  return mix(mix(mix(h, first), middle), last);
+}
+
+static uint64_t
+field_hash(const char *definition, const char *name)
+{
+  return part_hash(part_hash(0, definition), name);
+}
+
+static void
+field_index_build(void)
+{
+  size_t size = 16;
+  while (size < 2 * schema_fields_count)
+    size *= 2;
+  field_index.slots = xcalloc(size, sizeof *field_index.slots);
+  field_index.mask = size - 1;
+  for (size_t i = 0; i < schema_fields_count; i++) {
+    size_t at = field_hash(schema_fields[i].definition, schema_fields[i].name) & field_index.mask;
+    while (field_index.slots[at] != 0)
+      at = (at + 1) & field_index.mask;
+    field_index.slots[at] = (uint32_t)(i + 1);
+  }
+}
+
 const struct schema_field *
 schema_field_lookup(const char *definition, const char *name)
 {
   if (definition == NULL || name == NULL)
     return NULL;
-  struct field_key key = {definition, name};
-  return bsearch(&key, schema_fields, schema_fields_count, sizeof schema_fields[0],
-                 compare_field_key);
+  if (pthread_once(&field_index_once, field_index_build) != 0)
+    abort();
+  size_t at = field_hash(definition, name) & field_index.mask;
+  for (uint32_t slot; (slot = field_index.slots[at]) != 0; at = (at + 1) & field_index.mask) {
+    const struct schema_field *f = &schema_fields[slot - 1];
+    if (strcmp(f->name, name) == 0 && strcmp(f->definition, definition) == 0)
+      return f;
+  }
+  return NULL;
 }
 
 bool

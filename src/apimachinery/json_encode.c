@@ -87,6 +87,17 @@ valid_utf8(const unsigned char *s, size_t n)
   return true;
 }
 
+/* Whether any byte of the 8 in w needs the per-byte path: below 0x20, '"', '\\' or
+ * non-ASCII (the classic "has zero byte" bit trick on w and on w XOR each special). */
+static inline bool
+word_needs_care(uint64_t w)
+{
+  const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+  uint64_t quote = w ^ (ones * '"'), backslash = w ^ (ones * '\\');
+  uint64_t special = ((w - ones * 0x20) | (quote - ones) | (backslash - ones)) & ~w;
+  return ((special | w) & highs) != 0;
+}
+
 static bool
 put_string(struct out *o, const char *str, size_t n)
 {
@@ -95,14 +106,27 @@ put_string(struct out *o, const char *str, size_t n)
   reserve(o, n + 2);
   o->data[o->len++] = '"';
   size_t run = 0;
-  for (size_t i = 0; i < n; i++) {
+  size_t i = 0;
+  for (;;) {
+    /* Plain ASCII runs (almost every API string) go eight bytes per step. */
+    while (i + 8 <= n) {
+      uint64_t w;
+      memcpy(&w, s + i, 8);
+      if (word_needs_care(w))
+        break;
+      i += 8;
+    }
+    if (i >= n)
+      break;
     unsigned char c = s[i];
     if (c >= 0x20 && c != '"' && c != '\\') {
       ascii &= c < 0x80;
+      i++;
       continue;
     }
     put(o, str + run, i - run);
     run = i + 1;
+    i++;
     switch (c) {
     case '"':
       put(o, "\\\"", 2);
@@ -135,6 +159,22 @@ put_string(struct out *o, const char *str, size_t n)
   put(o, str + run, n - run);
   put_char(o, '"');
   return ascii || valid_utf8(s, n);
+}
+
+/* Decimal text of v (what "%lld" prints), without the cost of printf. */
+static void
+put_integer(struct out *o, json_int_t v)
+{
+  char digits[24];
+  size_t at = sizeof digits;
+  unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+  do {
+    digits[--at] = (char)('0' + u % 10);
+    u /= 10;
+  } while (u != 0);
+  if (v < 0)
+    digits[--at] = '-';
+  put(o, digits + at, sizeof digits - at);
 }
 
 static bool
@@ -173,12 +213,9 @@ put_value(struct out *o, const json_t *v)
   }
   case JSON_STRING:
     return put_string(o, json_string_value(v), json_string_length(v));
-  case JSON_INTEGER: {
-    char num[32];
-    int n = snprintf(num, sizeof num, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-    put(o, num, (size_t)n);
+  case JSON_INTEGER:
+    put_integer(o, json_integer_value(v));
     return true;
-  }
   case JSON_REAL: {
     char *text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
     if (text == NULL)

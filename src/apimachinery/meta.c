@@ -132,9 +132,18 @@ meta_new_uid(void)
   random_bytes(b, sizeof b);
   b[6] = (unsigned char)((b[6] & 0x0f) | 0x40); /* version 4 */
   b[8] = (unsigned char)((b[8] & 0x3f) | 0x80); /* RFC 4122 variant */
-  return xasprintf("%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
-                   b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
-                   b[14], b[15]);
+  /* 8-4-4-4-12 lowercase hex, written directly (every create makes one). */
+  static const char hex[] = "0123456789abcdef";
+  char *uid = xmalloc(37);
+  char *out = uid;
+  for (size_t i = 0; i < sizeof b; i++) {
+    if (i == 4 || i == 6 || i == 8 || i == 10)
+      *out++ = '-';
+    *out++ = hex[b[i] >> 4];
+    *out++ = hex[b[i] & 0x0f];
+  }
+  *out = '\0';
+  return uid;
 }
 
 void

@@ -606,6 +606,22 @@ empty_or_null(const json_t *v)
 static void compare_value(struct compare *c, const json_t *old, const json_t *new_value,
                           const struct ty *declared);
 
+/* add_child for a key parent does not have yet. */
+static void
+add_new_child(json_t *parent, const char *key, json_t *child, bool member)
+{
+  if (json_object_size(child) == 0) {
+    if (member)
+      json_object_set_new_nocheck(parent, key, child);
+    else
+      json_decref(child);
+    return;
+  }
+  if (member)
+    json_object_set_new_nocheck(child, ".", json_object());
+  json_object_set_new_nocheck(parent, key, child);
+}
+
 /* Puts the built node `child` under parent[key] as record() would have left it: kept if
  * it is a member or has children, members with children carrying "." after them.
  * Consumes child. */
@@ -620,16 +636,7 @@ add_child(json_t *parent, const char *key, json_t *child, bool member)
     json_decref(child);
     return;
   }
-  if (json_object_size(child) == 0) {
-    if (member)
-      json_object_set_new_nocheck(parent, key, child);
-    else
-      json_decref(child);
-    return;
-  }
-  if (member)
-    json_object_set_new_nocheck(child, ".", json_object());
-  json_object_set_new_nocheck(parent, key, child);
+  add_new_child(parent, key, child, member);
 }
 
 /* compare_value for a path old does not have (everything below it is added), building
@@ -656,22 +663,29 @@ added_value(const struct typed_schema *schema, const json_t *value, const struct
     keyed_items_free(&items);
   } else {
     const char *name;
+    size_t name_len;
     json_t *child_value;
-    json_object_foreach ((json_t *)value, name, child_value) {
+    /* node starts empty and member names are unique, so a child can be added without
+     * looking for an existing one, until a name with an embedded NUL (cut short as a C
+     * string, so it may meet another) has been seen. */
+    bool may_meet = false;
+    json_object_keylen_foreach((json_t *)value, name, name_len, child_value)
+    {
       bool known;
       struct ty child_ty = field_ty(schema, &t, name, &known);
       json_t *child = json_object();
       bool member = added_value(schema, child_value, &child_ty, child, depth + 1);
       char small[128];
       size_t len = strlen(name);
+      may_meet |= len != name_len;
       if (len + 3 <= sizeof small) {
         small[0] = 'f';
         small[1] = ':';
         memcpy(small + 2, name, len + 1);
-        add_child(node, small, child, member);
+        (may_meet ? add_child : add_new_child)(node, small, child, member);
       } else {
         cleanup_free char *key = fieldset_key_field(name);
-        add_child(node, key, child, member);
+        (may_meet ? add_child : add_new_child)(node, key, child, member);
       }
     }
   }

@@ -3,6 +3,7 @@
  * collection with the 3 MiB limit, health and version endpoints, and dispatch. */
 #include "apiserver/server_internal.h"
 
+#include "apimachinery/json_alloc.h"
 #include "apiserver/agent_join.h"
 #include "apiserver/rbac.h"
 #include "apiserver/sa_authn.h"
@@ -19,6 +20,10 @@
 #include <string.h>
 
 #define MAX_BODY_BYTES (3u * 1024u * 1024u)
+/* Per-connection pool of libmicrohttpd (request head, read and write buffers; bodies are
+ * copied out as they arrive). It is zeroed on every request, so its size is paid per
+ * request: 16 KiB holds any Kubernetes client's headers (default 32 KiB). */
+#define CONNECTION_MEMORY (16u * 1024u)
 
 struct conn_ctx {
   bool identity_checked;
@@ -274,6 +279,8 @@ mhd_log(void *cls, const char *fmt, va_list ap)
 struct apiserver *
 apiserver_start(const struct apiserver_config *cfg, k8c_err *err)
 {
+  /* Requests build and free many small JSON values on their own threads. */
+  json_alloc_install();
   struct apiserver *s = xcalloc(1, sizeof *s);
   s->cfg = *cfg;
   s->verifier = pki_verifier_new(cfg->client_ca_pem, err);
@@ -317,9 +324,10 @@ apiserver_start(const struct apiserver_config *cfg, k8c_err *err)
       MHD_OPTION_HTTPS_PRIORITIES, "NORMAL:-VERS-TLS1.0:-VERS-TLS1.1:-VERS-SSL3.0",
       MHD_OPTION_NOTIFY_COMPLETED, request_completed, s, MHD_OPTION_NOTIFY_CONNECTION,
       connection_notify, s, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)0,
-      MHD_OPTION_THREAD_STACK_SIZE, (size_t)(256 * 1024), MHD_OPTION_CONNECTION_LIMIT,
-      (unsigned)4000, MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024, MHD_OPTION_EXTERNAL_LOGGER,
-      mhd_log, s, MHD_OPTION_END);
+      MHD_OPTION_THREAD_STACK_SIZE, (size_t)(256 * 1024), MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+      (size_t)CONNECTION_MEMORY, MHD_OPTION_CONNECTION_LIMIT, (unsigned)4000,
+      MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,
+      MHD_OPTION_END);
   if (s->daemon == NULL) {
     rbac_free(s->rbac);
     pki_verifier_free(s->verifier);

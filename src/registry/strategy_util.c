@@ -417,3 +417,49 @@ buf_take(buf *b)
   buf_append(b, "", 0);
   return buf_steal(b, NULL);
 }
+
+/* ---- field paths ----------------------------------------------------------------- */
+
+/* Appends s at *len, keeping room for the terminator; returns false once out is full. */
+static bool
+path_put(char *out, size_t cap, size_t *len, const char *s, size_t n)
+{
+  size_t room = cap - 1 - *len;
+  bool fits = n <= room;
+  if (!fits)
+    n = room;
+  memcpy(out + *len, s, n);
+  *len += n;
+  return fits;
+}
+
+void
+path_cat(char *out, size_t cap, const char *a, const char *b, const char *c)
+{
+  if (cap == 0)
+    return;
+  size_t len = 0;
+  if (path_put(out, cap, &len, a, strlen(a)) && path_put(out, cap, &len, b, strlen(b)) && c)
+    path_put(out, cap, &len, c, strlen(c));
+  out[len] = '\0';
+}
+
+void
+path_cat_index(char *out, size_t cap, const char *base, const char *list, size_t index,
+               const char *rest)
+{
+  if (cap == 0)
+    return;
+  char digits[24];
+  size_t at = sizeof digits;
+  do {
+    digits[--at] = (char)('0' + index % 10);
+    index /= 10;
+  } while (index != 0);
+  size_t len = 0;
+  if (path_put(out, cap, &len, base, strlen(base)) &&
+      path_put(out, cap, &len, list, strlen(list)) &&
+      path_put(out, cap, &len, digits + at, sizeof digits - at))
+    path_put(out, cap, &len, rest, strlen(rest));
+  out[len] = '\0';
+}

@@ -9,6 +9,7 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stddef.h>
 
 /* ---- reading ---------------------------------------------------------------------- */
 
@@ -92,5 +93,14 @@ int validate_meta_of(k8c_err *err, const json_t *obj, const json_t *old, bool na
 /* "a=b,c=d" for a map of labels in key order (the form kubectl prints); malloc'd.
  * Empty/absent → "" */
 char *labels_string(const json_t *map);
+
+/* ---- field paths (for causes; built on every validation, so without printf) ------- */
+
+/* out = a b c (c may be NULL), truncated to cap - 1 bytes like snprintf. */
+void path_cat(char *out, size_t cap, const char *a, const char *b, const char *c);
+/* out = base list index rest, e.g. ("spec", ".ports[", 2, "].name") -> spec.ports[2].name;
+ * truncated like snprintf. */
+void path_cat_index(char *out, size_t cap, const char *base, const char *list, size_t index,
+                    const char *rest);
 
 #endif

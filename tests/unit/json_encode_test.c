@@ -88,4 +88,37 @@ TEST(numbers_literals_and_empties)
   json_decref(nan);
 }
 
+TEST(every_byte_at_every_offset_of_a_long_string)
+{
+  /* The plain-byte scan goes a word at a time: a byte that needs escaping (or starts a
+   * UTF-8 sequence) must be caught wherever it sits in the word. */
+  for (int c = 1; c < 256; c++) {
+    for (size_t at = 0; at < 19; at++) {
+      char text[20];
+      memset(text, 'a', sizeof text);
+      text[at] = (char)c;
+      if (c >= 0xC2 && c <= 0xDF && at + 1 < sizeof text)
+        text[at + 1] = (char)0xA9; /* make a valid two-byte sequence */
+      json_t *v = json_stringn_nocheck(text, sizeof text);
+      char *want = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+      char *got = json_encode_compact(v, NULL);
+      CHECK((want == NULL) == (got == NULL));
+      if (want && got && strcmp(want, got) != 0) {
+        CHECK_STR(got, want);
+        c = 256;
+      }
+      free(want);
+      free(got);
+      json_decref(v);
+      if (c == 256)
+        break;
+    }
+  }
+}
+
+TEST(integer_extremes)
+{
+  check_text("[-9223372036854775808,9223372036854775807,-10,10,-9,9,100,-100]");
+}
+
 TEST_MAIN()

@@ -57,6 +57,9 @@ TEST(uids_are_v4_and_distinct)
   CHECK(a[14] == '4');
   CHECK(strchr("89ab", a[19]) != NULL);
   CHECK(strcmp(a, b) != 0);
+  for (int i = 0; i < 36; i++)
+    if (i != 8 && i != 13 && i != 18 && i != 23)
+      CHECK(strchr("0123456789abcdef", a[i]) != NULL && a[i] != '\0');
   free(a);
   free(b);
 }

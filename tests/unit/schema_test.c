@@ -3,8 +3,11 @@
 #include <jansson.h>
 
 #include "api/schema.h"
+#include "api/schema_data.h"
 #include "lib/mem.h"
 #include "testlib.h"
+
+#include <stdio.h>
 
 #define CORE "io.k8s.api.core.v1."
 
@@ -128,6 +131,25 @@ TEST(any_fields_are_not_checked)
       "io.k8s.apimachinery.pkg.apis.meta.v1.Status", "", &n);
   CHECK_INT(n, 1);
   CHECK_JSON(raw, "[\"details.causes[0].zzz\"]");
+}
+
+TEST(every_table_field_is_found_by_lookup)
+{
+  size_t misses = 0;
+  for (size_t i = 0; i < schema_fields_count; i++) {
+    const struct schema_field *f = &schema_fields[i];
+    char definition[256], name[128];
+    /* copies, so the lookup cannot rely on the table's own pointers */
+    snprintf(definition, sizeof definition, "%s", f->definition);
+    snprintf(name, sizeof name, "%s", f->name);
+    if (schema_field_lookup(definition, name) != f)
+      misses++;
+  }
+  CHECK_INT((long long)misses, 0);
+  CHECK(schema_fields_count > 100);
+  CHECK(schema_field_lookup("io.k8s.api.core.v1.PodSpec", "containerz") == NULL);
+  CHECK(schema_field_lookup("io.k8s.api.core.v1.PodSpeC", "containers") == NULL);
+  CHECK(schema_field_lookup("", "") == NULL);
 }
 
 TEST_MAIN()

@@ -160,9 +160,13 @@ pod_default_toleration_seconds(json_t *spec)
       tolerations = json_array();
       json_object_set_new(spec, "tolerations", tolerations);
     }
-    json_array_append_new(tolerations,
-                          json_pack("{s:s, s:s, s:s, s:I}", "key", keys[i], "operator", "Exists",
-                                    "effect", "NoExecute", "tolerationSeconds", (json_int_t)300));
+    /* Built member by member: json_pack parses its format on every pod create. */
+    json_t *t = json_object();
+    json_object_set_new_nocheck(t, "key", json_string_nocheck(keys[i]));
+    json_object_set_new_nocheck(t, "operator", json_string_nocheck("Exists"));
+    json_object_set_new_nocheck(t, "effect", json_string_nocheck("NoExecute"));
+    json_object_set_new_nocheck(t, "tolerationSeconds", json_integer(300));
+    json_array_append_new(tolerations, t);
   }
 }
 
@@ -294,20 +298,26 @@ pod_validate(json_t *obj, const json_t *old, k8c_err *err)
 static void
 pod_selectable_fields(const json_t *obj, json_t *fields)
 {
-  json_object_set_new(fields, "spec.nodeName", json_string(obj_str0(obj, "spec.nodeName")));
-  json_object_set_new(fields, "spec.restartPolicy",
-                      json_string(obj_str0(obj, "spec.restartPolicy")));
-  json_object_set_new(fields, "spec.schedulerName",
-                      json_string(obj_str0(obj, "spec.schedulerName")));
-  json_object_set_new(fields, "spec.serviceAccountName",
-                      json_string(obj_str0(obj, "spec.serviceAccountName")));
-  json_object_set_new(fields, "spec.hostNetwork",
-                      json_string(obj_true(obj, "spec.hostNetwork") ? "true" : "false"));
-  json_object_set_new(fields, "status.phase", json_string(obj_str0(obj, "status.phase")));
+  /* Runs for every pod write: the keys are ASCII and the values are strings of a parsed
+   * object (valid UTF-8 already), so nothing needs checking again. */
+  json_object_set_new_nocheck(fields, "spec.nodeName",
+                              json_string_nocheck(obj_str0(obj, "spec.nodeName")));
+  json_object_set_new_nocheck(fields, "spec.restartPolicy",
+                              json_string_nocheck(obj_str0(obj, "spec.restartPolicy")));
+  json_object_set_new_nocheck(fields, "spec.schedulerName",
+                              json_string_nocheck(obj_str0(obj, "spec.schedulerName")));
+  json_object_set_new_nocheck(fields, "spec.serviceAccountName",
+                              json_string_nocheck(obj_str0(obj, "spec.serviceAccountName")));
+  json_object_set_new_nocheck(
+      fields, "spec.hostNetwork",
+      json_string_nocheck(obj_true(obj, "spec.hostNetwork") ? "true" : "false"));
+  json_object_set_new_nocheck(fields, "status.phase",
+                              json_string_nocheck(obj_str0(obj, "status.phase")));
   const char *ip = obj_str(json_array_get(obj_get(obj, "status.podIPs"), 0), "ip");
-  json_object_set_new(fields, "status.podIP", json_string(ip ? ip : obj_str0(obj, "status.podIP")));
-  json_object_set_new(fields, "status.nominatedNodeName",
-                      json_string(obj_str0(obj, "status.nominatedNodeName")));
+  json_object_set_new_nocheck(fields, "status.podIP",
+                              json_string_nocheck(ip ? ip : obj_str0(obj, "status.podIP")));
+  json_object_set_new_nocheck(fields, "status.nominatedNodeName",
+                              json_string_nocheck(obj_str0(obj, "status.nominatedNodeName")));
 }
 
 /* ================================= table ========================================== */

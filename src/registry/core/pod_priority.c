@@ -12,6 +12,7 @@
 #include <string.h>
 
 #define SYSTEM_CRITICAL_PRIORITY 2000000000LL
+#define GLOBAL_DEFAULT_TRUE "\"globalDefault\":true"
 
 struct resolved_class {
   char *name; /* "" when no class applies */
@@ -77,6 +78,12 @@ default_class(struct registry *reg, struct resolved_class *out)
     return;
   bool found = false;
   for (size_t i = 0; i < n; i++) {
+    /* Cached text is compact JSON, so a class that claims to be the default says exactly
+     * this; every pod create comes here, and most classes need no parse. */
+    size_t len = 0;
+    const char *text = cache_obj_json(objs[i], &len);
+    if (memmem(text, len, GLOBAL_DEFAULT_TRUE, sizeof GLOBAL_DEFAULT_TRUE - 1) == NULL)
+      continue;
     json_t *pc = parse_cached(objs[i]);
     if (pc && json_is_true(json_object_get(pc, "globalDefault")) &&
         (!found || json_integer_value(json_object_get(pc, "value")) < out->value)) {

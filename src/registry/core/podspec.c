@@ -191,7 +191,7 @@ validate_probe(k8c_err *err, const char *path, const json_t *probe)
     n++;
   } else if (count > 1) {
     char field[256];
-    snprintf(field, sizeof field, "%s.%s", path, "httpGet");
+    path_cat(field, sizeof field, path, ".", "httpGet");
     cause_forbidden(err, field, "may not specify more than 1 handler type");
     n++;
   }
@@ -201,14 +201,14 @@ validate_probe(k8c_err *err, const char *path, const json_t *probe)
     json_t *v = json_object_get(probe, *f);
     if (json_is_integer(v)) {
       char field[256];
-      snprintf(field, sizeof field, "%s.%s", path, *f);
+      path_cat(field, sizeof field, path, ".", *f);
       n += validate_nonnegative(err, field, json_integer_value(v));
     }
   }
   json_t *http = json_object_get(probe, "httpGet");
   if (json_is_object(http)) {
     char field[256];
-    snprintf(field, sizeof field, "%s.httpGet.port", path);
+    path_cat(field, sizeof field, path, ".httpGet.port", NULL);
     json_t *port = json_object_get(http, "port");
     if (json_is_integer(port))
       n += validate_port_number(err, field, json_integer_value(port));
@@ -221,7 +221,7 @@ validate_probe(k8c_err *err, const char *path, const json_t *probe)
     const char *scheme = obj_str(http, "scheme");
     static const char *const schemes[] = {"HTTP", "HTTPS", NULL};
     if (scheme) {
-      snprintf(field, sizeof field, "%s.httpGet.scheme", path);
+      path_cat(field, sizeof field, path, ".httpGet.scheme", NULL);
       n += validate_one_of(err, field, scheme, schemes);
     }
   }
@@ -256,7 +256,7 @@ validate_container(k8c_err *err, const char *path, const json_t *c, json_t *seen
     return 1;
   }
   const char *name = obj_str(c, "name");
-  snprintf(field, sizeof field, "%s.name", path);
+  path_cat(field, sizeof field, path, ".name", NULL);
   if (name == NULL || *name == '\0') {
     cause_required(err, field, NULL);
     n++;
@@ -271,18 +271,18 @@ validate_container(k8c_err *err, const char *path, const json_t *c, json_t *seen
   }
   const char *image = obj_str(c, "image");
   if (image == NULL || *image == '\0') {
-    snprintf(field, sizeof field, "%s.image", path);
+    path_cat(field, sizeof field, path, ".image", NULL);
     cause_required(err, field, NULL);
     n++;
   }
   const char *pull = obj_str(c, "imagePullPolicy");
   if (pull) {
-    snprintf(field, sizeof field, "%s.imagePullPolicy", path);
+    path_cat(field, sizeof field, path, ".imagePullPolicy", NULL);
     n += validate_one_of(err, field, pull, pull_policies);
   }
   const char *tmp = obj_str(c, "terminationMessagePolicy");
   if (tmp) {
-    snprintf(field, sizeof field, "%s.terminationMessagePolicy", path);
+    path_cat(field, sizeof field, path, ".terminationMessagePolicy", NULL);
     n += validate_one_of(err, field, tmp, termination_message_policies);
   }
   size_t i;
@@ -291,7 +291,7 @@ validate_container(k8c_err *err, const char *path, const json_t *c, json_t *seen
   json_array_foreach (json_object_get(c, "ports"), i, v) {
     const char *pname = obj_str(v, "name");
     if (pname && *pname) {
-      snprintf(field, sizeof field, "%s.ports[%zu].name", path, i);
+      path_cat_index(field, sizeof field, path, ".ports[", i, "].name");
       n += validate_port_name(err, field, pname);
       if (json_object_get(port_names, pname)) {
         cleanup_free char *q = go_quote(pname);
@@ -300,7 +300,7 @@ validate_container(k8c_err *err, const char *path, const json_t *c, json_t *seen
       }
       json_object_set_new(port_names, pname, json_true());
     }
-    snprintf(field, sizeof field, "%s.ports[%zu].containerPort", path, i);
+    path_cat_index(field, sizeof field, path, ".ports[", i, "].containerPort");
     json_t *cp = json_object_get(v, "containerPort");
     if (!json_is_integer(cp)) {
       cause_required(err, field, NULL);
@@ -310,12 +310,12 @@ validate_container(k8c_err *err, const char *path, const json_t *c, json_t *seen
     }
     json_t *hp = json_object_get(v, "hostPort");
     if (json_is_integer(hp) && json_integer_value(hp) != 0) {
-      snprintf(field, sizeof field, "%s.ports[%zu].hostPort", path, i);
+      path_cat_index(field, sizeof field, path, ".ports[", i, "].hostPort");
       n += validate_port_number(err, field, json_integer_value(hp));
     }
     const char *proto = obj_str(v, "protocol");
     if (proto) {
-      snprintf(field, sizeof field, "%s.ports[%zu].protocol", path, i);
+      path_cat_index(field, sizeof field, path, ".ports[", i, "].protocol");
       n += validate_one_of(err, field, proto, port_protocols);
     }
   }
@@ -323,14 +323,14 @@ validate_container(k8c_err *err, const char *path, const json_t *c, json_t *seen
   json_array_foreach (json_object_get(c, "env"), i, v) {
     const char *ename = obj_str(v, "name");
     if (ename == NULL || *ename == '\0') {
-      snprintf(field, sizeof field, "%s.env[%zu].name", path, i);
+      path_cat_index(field, sizeof field, path, ".env[", i, "].name");
       cause_required(err, field, NULL);
       n++;
     }
   }
   json_array_foreach (json_object_get(c, "volumeMounts"), i, v) {
     const char *vname = obj_str(v, "name");
-    snprintf(field, sizeof field, "%s.volumeMounts[%zu].name", path, i);
+    path_cat_index(field, sizeof field, path, ".volumeMounts[", i, "].name");
     if (vname == NULL || *vname == '\0') {
       cause_required(err, field, NULL);
       n++;
@@ -341,17 +341,17 @@ validate_container(k8c_err *err, const char *path, const json_t *c, json_t *seen
     }
     const char *mount_path = obj_str(v, "mountPath");
     if (mount_path == NULL || *mount_path == '\0') {
-      snprintf(field, sizeof field, "%s.volumeMounts[%zu].mountPath", path, i);
+      path_cat_index(field, sizeof field, path, ".volumeMounts[", i, "].mountPath");
       cause_required(err, field, NULL);
       n++;
     }
   }
   static const char *const probes[] = {"livenessProbe", "readinessProbe", "startupProbe", NULL};
   for (const char *const *p = probes; *p; p++) {
-    snprintf(field, sizeof field, "%s.%s", path, *p);
+    path_cat(field, sizeof field, path, ".", *p);
     n += validate_probe(err, field, json_object_get(c, *p));
   }
-  snprintf(field, sizeof field, "%s.resources", path);
+  path_cat(field, sizeof field, path, ".resources", NULL);
   n += validate_resources(err, field, json_object_get(c, "resources"));
   return n;
 }
@@ -365,7 +365,7 @@ validate_volumes(k8c_err *err, const char *path, const json_t *volumes, json_t *
   json_t *v;
   json_array_foreach (volumes, i, v) {
     char field[256];
-    snprintf(field, sizeof field, "%s.volumes[%zu].name", path, i);
+    path_cat_index(field, sizeof field, path, ".volumes[", i, "].name");
     const char *name = obj_str(v, "name");
     if (name == NULL || *name == '\0') {
       cause_required(err, field, NULL);
@@ -380,7 +380,7 @@ validate_volumes(k8c_err *err, const char *path, const json_t *volumes, json_t *
     }
     json_object_set_new(names, name, json_true());
     if (json_object_size(v) > 2) {
-      snprintf(field, sizeof field, "%s.volumes[%zu]", path, i);
+      path_cat_index(field, sizeof field, path, ".volumes[", i, "]");
       cause_forbidden(err, field, "may not specify more than 1 volume type");
       n++;
     }
@@ -405,16 +405,16 @@ podspec_validate(k8c_err *err, const char *path, const json_t *spec)
   size_t i;
   json_t *c;
   if (json_array_size(containers) == 0) {
-    snprintf(field, sizeof field, "%s.containers", path);
+    path_cat(field, sizeof field, path, ".containers", NULL);
     cause_required(err, field, NULL);
     n++;
   }
   json_array_foreach (containers, i, c) {
-    snprintf(field, sizeof field, "%s.containers[%zu]", path, i);
+    path_cat_index(field, sizeof field, path, ".containers[", i, "]");
     n += validate_container(err, field, c, seen_names, volume_names);
   }
   json_array_foreach (json_object_get(spec, "initContainers"), i, c) {
-    snprintf(field, sizeof field, "%s.initContainers[%zu]", path, i);
+    path_cat_index(field, sizeof field, path, ".initContainers[", i, "]");
     n += validate_container(err, field, c, seen_names, volume_names);
   }
   json_decref(seen_names);
@@ -422,38 +422,38 @@ podspec_validate(k8c_err *err, const char *path, const json_t *spec)
 
   const char *restart = obj_str(spec, "restartPolicy");
   if (restart) {
-    snprintf(field, sizeof field, "%s.restartPolicy", path);
+    path_cat(field, sizeof field, path, ".restartPolicy", NULL);
     n += validate_one_of(err, field, restart, restart_policies);
   }
   const char *dns = obj_str(spec, "dnsPolicy");
   if (dns) {
-    snprintf(field, sizeof field, "%s.dnsPolicy", path);
+    path_cat(field, sizeof field, path, ".dnsPolicy", NULL);
     n += validate_one_of(err, field, dns, dns_policies);
   }
   json_t *node_selector = json_object_get(spec, "nodeSelector");
   if (node_selector) {
-    snprintf(field, sizeof field, "%s.nodeSelector", path);
+    path_cat(field, sizeof field, path, ".nodeSelector", NULL);
     n += validate_labels(err, field, node_selector);
   }
   const char *sa = obj_str(spec, "serviceAccountName");
   if (sa && *sa) {
-    snprintf(field, sizeof field, "%s.serviceAccountName", path);
+    path_cat(field, sizeof field, path, ".serviceAccountName", NULL);
     n += validate_dns1123_subdomain(err, field, sa);
   }
   const char *node_name = obj_str(spec, "nodeName");
   if (node_name && *node_name) {
-    snprintf(field, sizeof field, "%s.nodeName", path);
+    path_cat(field, sizeof field, path, ".nodeName", NULL);
     n += validate_dns1123_subdomain(err, field, node_name);
   }
   json_t *grace = json_object_get(spec, "terminationGracePeriodSeconds");
   if (json_is_integer(grace)) {
-    snprintf(field, sizeof field, "%s.terminationGracePeriodSeconds", path);
+    path_cat(field, sizeof field, path, ".terminationGracePeriodSeconds", NULL);
     n += validate_nonnegative(err, field, json_integer_value(grace));
   }
   json_t *deadline = json_object_get(spec, "activeDeadlineSeconds");
   if (json_is_integer(deadline) &&
       (json_integer_value(deadline) < 1 || json_integer_value(deadline) > 2147483647)) {
-    snprintf(field, sizeof field, "%s.activeDeadlineSeconds", path);
+    path_cat(field, sizeof field, path, ".activeDeadlineSeconds", NULL);
     cause_invalid_int(err, field, json_integer_value(deadline),
                       "must be between 1 and 2147483647, inclusive");
     n++;
@@ -473,15 +473,15 @@ pod_template_validate(k8c_err *err, const char *path, const json_t *template)
   json_t *meta = json_object_get(template, "metadata");
   json_t *labels = json_object_get(meta, "labels");
   if (labels) {
-    snprintf(field, sizeof field, "%s.metadata.labels", path);
+    path_cat(field, sizeof field, path, ".metadata.labels", NULL);
     n += validate_labels(err, field, labels);
   }
   json_t *annotations = json_object_get(meta, "annotations");
   if (annotations) {
-    snprintf(field, sizeof field, "%s.metadata.annotations", path);
+    path_cat(field, sizeof field, path, ".metadata.annotations", NULL);
     n += validate_annotations(err, field, annotations);
   }
-  snprintf(field, sizeof field, "%s.spec", path);
+  path_cat(field, sizeof field, path, ".spec", NULL);
   n += podspec_validate(err, field, json_object_get(template, "spec"));
   return n;
 }

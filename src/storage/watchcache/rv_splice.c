@@ -66,13 +66,17 @@ skip_value(const char *json, size_t len, size_t i)
 }
 
 /* Finds member `name` in the object whose '{' is at json[obj]; sets *key_at to the
- * member's key start and *value_at to its value start. Returns false if absent. */
+ * member's key start and *value_at to its value start. Returns false if absent; then
+ * *close_at is the index of the object's closing '}' if the scan reached it, else 0. */
 static bool
 find_member(const char *json, size_t len, size_t obj, const char *name, size_t *key_at,
-            size_t *value_at)
+            size_t *value_at, size_t *close_at)
 {
+  *close_at = 0;
   size_t nlen = strlen(name);
   size_t i = skip_ws(json, len, obj + 1);
+  if (i < len && json[i] == '}')
+    *close_at = i;
   while (i < len && json[i] == '"') {
     size_t kend = skip_string(json, len, i);
     if (kend == 0)
@@ -90,10 +94,13 @@ find_member(const char *json, size_t len, size_t obj, const char *name, size_t *
     if (vend == 0)
       return false;
     i = skip_ws(json, len, vend);
-    if (i < len && json[i] == ',')
+    if (i < len && json[i] == ',') {
       i = skip_ws(json, len, i + 1);
-    else
+    } else {
+      if (i < len && json[i] == '}')
+        *close_at = i;
       return false;
+    }
   }
   return false;
 }
@@ -104,14 +111,15 @@ rv_splice(const char *json, size_t len, int64_t rev, size_t *out_len)
   size_t start = skip_ws(json, len, 0);
   if (start >= len || json[start] != '{')
     return NULL;
-  size_t meta_key, meta;
-  if (!find_member(json, len, start, "metadata", &meta_key, &meta) || meta >= len ||
+  size_t meta_key, meta, close;
+  if (!find_member(json, len, start, "metadata", &meta_key, &meta, &close) || meta >= len ||
       json[meta] != '{')
     return NULL;
   char rv[32];
   int rvlen = snprintf(rv, sizeof rv, "%lld", (long long)rev);
   size_t rv_key, rv_value;
-  if (find_member(json, len, meta, "resourceVersion", &rv_key, &rv_value)) {
+  size_t meta_close;
+  if (find_member(json, len, meta, "resourceVersion", &rv_key, &rv_value, &meta_close)) {
     if (rv_value >= len || json[rv_value] != '"')
       return NULL;
     size_t rv_end = skip_string(json, len, rv_value);
@@ -128,10 +136,10 @@ rv_splice(const char *json, size_t len, int64_t rev, size_t *out_len)
     *out_len = n;
     return out;
   }
-  if (skip_value(json, len, meta) == 0)
-    return NULL; /* metadata object not closed: do not guess */
+  if (meta_close == 0)
+    return NULL; /* metadata object not closed (or not understood): do not guess */
   size_t after_brace = meta + 1;
-  bool empty = json[skip_ws(json, len, after_brace)] == '}';
+  bool empty = meta_close == skip_ws(json, len, after_brace);
   char member[64];
   int mlen = snprintf(member, sizeof member, "\"resourceVersion\":\"%s\"%s", rv, empty ? "" : ",");
   size_t n = len + (size_t)mlen;

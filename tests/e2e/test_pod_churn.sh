@@ -18,7 +18,7 @@ fi
 
 V=1.33
 CYCLES=${CHURN_CYCLES:-200}
-BATCH=${CHURN_BATCH:-25}
+BATCH=${CHURN_BATCH:-50}
 SUFFIX=$$
 BRIDGE=k8cc$((SUFFIX % 100000))
 CGROUP=k8cchurn-$SUFFIX
@@ -228,6 +228,7 @@ started=$SECONDS
 created=0
 churn_ok=1
 for b in $(seq 1 "$n_batches"); do
+  t0=$SECONDS
   if ! batch_yaml "$b" | kc $V apply -f - >"$E2E_TMP/apply.log" 2>&1; then
     churn_ok=0
     fail "batch $b: apply: $(tail -3 "$E2E_TMP/apply.log")"
@@ -257,6 +258,7 @@ for b in $(seq 1 "$n_batches"); do
     kc $V delete pods -l batch=b$b --wait=false >/dev/null
     ;;
   esac
+  echo "     batch $b: $((SECONDS - t0)) s"
 done
 no_pods() { [ -z "$(kc $V get pods --no-headers 2>/dev/null)" ]; }
 wait_for 90 no_pods || fail "pods left: $(kc $V get pods --no-headers 2>&1 | head -5)"

@@ -145,13 +145,20 @@ fds_before=$(ls "/proc/$SERVER_PID/fd" | wc -l)
 threads_before=$(ls "/proc/$SERVER_PID/task" | wc -l)
 rss_before=$(awk '/^VmRSS/ {print $2}' "/proc/$SERVER_PID/status")
 
-# pod_yaml BATCH INDEX: one of four kinds of pod, by index
+# pod_yaml BATCH INDEX: one of four kinds of pod, by index (out of every ten: six plain,
+# two with volumes and an init container, one restarted once, one with a hostPort)
 pod_yaml() {
   local b=$1 i=$2
   local name=churn-$b-$i
   # sh as PID 1 ends on SIGTERM only with a trap; the sleep runs in the background
   local main='trap "exit 0" TERM; sleep 3600 & wait'
-  case $((i % 4)) in
+  local kind=0
+  case $((i % 10)) in
+  1 | 6) kind=1 ;;
+  3) kind=2 ;;
+  8) kind=3 ;;
+  esac
+  case $kind in
   0) cat <<Y
 ---
 apiVersion: v1
@@ -247,6 +254,17 @@ for b in $(seq 1 "$n_batches"); do
     if ! kc $V wait --for=condition=Ready pod -l batch=b$b --timeout=90s >/dev/null 2>&1; then
       churn_ok=0
       fail "batch $b not Ready: $(kc $V get pods -l batch=b$b --no-headers | grep -v Running | head -3)"
+    fi
+    # the snapshot sees every kind of trace while pods run (so its silence later means something)
+    if [ "$b" = 1 ]; then
+      snapshot >"$E2E_TMP/during"
+      missing=
+      for kind in mount host-mount file cgroup veth process cgroup-process lease nat; do
+        [ "$kind" = nat ] && [ "$BATCH" -lt 9 ] && continue
+        grep -q "^$kind " "$E2E_TMP/during" || missing="$missing $kind"
+      done
+      [ -z "$missing" ] && pass "with pods running, the snapshot sees each kind of trace ($(wc -l <"$E2E_TMP/during") lines)" ||
+        fail "the snapshot misses running pods' traces:$missing"
     fi
     kc $V delete pods -l batch=b$b --grace-period=0 --force >/dev/null 2>&1
     ;;

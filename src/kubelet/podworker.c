@@ -650,6 +650,7 @@ podworker_sync(struct kubelet *kl, const char *key)
     /* gone from the API (or replaced by a pod of the same name) */
     if (!p->released)
       podworker_kill_pod(kl, p, NULL, 2);
+    readopt_remove_logs(kl, p->uid); /* a force-deleted pod's logs go with it too */
     forget_pod(kl, p);
     p = NULL;
   }

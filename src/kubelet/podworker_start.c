@@ -156,7 +156,8 @@ create_and_start(struct kubelet *kl, struct kpod *p, const json_t *pod, const js
   }
   int64_t t0 = kubelet_now_ms();
   if (runtime_container_create(kl->rt, &b.spec, err) < 0) {
-    waiting(c, "CreateContainerError", xstrdup(err->message));
+    waiting(c, err->status == 502 ? "RunContainerError" : "CreateContainerError",
+            xstrdup(err->message));
     goto out;
   }
   kubelet_event(kl, pod, "Normal", "Created", "Created container %s", c->name);

@@ -16,12 +16,14 @@
 #include "lib/mem.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -89,13 +91,55 @@ run_id(struct kubelet *kl, const struct stream_target *t, bool previous, k8c_err
   return podworker_container_id(uid, t->container, want);
 }
 
+/* The log file of the newest (previous: the one before) run kept in the pod's log
+ * directory, <pod-log-dir>/<ns>_<pod>_<uid>/<container>/<restart>.log: a finished pod's
+ * runs are removed from the runtime, its logs stay until the pod is deleted, as upstream
+ * keeps them for `kubectl logs`. NULL when there is none. Caller frees. */
+static char *
+kept_log_path(struct kubelet *kl, const struct stream_target *t, bool previous)
+{
+  k8c_err ignored = {0};
+  cleanup_free char *uid = pod_uid(kl, t, &ignored);
+  k8c_err_clear(&ignored);
+  if (uid == NULL || t->container == NULL)
+    return NULL;
+  cleanup_free char *dir =
+      xasprintf("%s/%s_%s_%s/%s", kl->cfg.pod_log_dir, t->namespace_, t->pod, uid, t->container);
+  DIR *d = opendir(dir);
+  if (d == NULL)
+    return NULL;
+  long best = -1, second = -1;
+  struct dirent *e;
+  while ((e = readdir(d)) != NULL) {
+    char *end = NULL;
+    long n = strtol(e->d_name, &end, 10);
+    if (end == e->d_name || strcmp(end, ".log") != 0 || n < 0)
+      continue;
+    if (n > best) {
+      second = best;
+      best = n;
+    } else if (n > second) {
+      second = n;
+    }
+  }
+  closedir(d);
+  long want = previous ? second : best;
+  return want < 0 ? NULL : xasprintf("%s/%ld.log", dir, want);
+}
+
 static int
 log_path(void *ctx, const struct stream_target *t, bool previous, char **path, k8c_err *err)
 {
   struct kubelet *kl = ctx;
   cleanup_free char *id = run_id(kl, t, previous, err);
-  if (id == NULL)
-    return -1;
+  if (id == NULL) {
+    char *kept = err->status == 400 ? kept_log_path(kl, t, previous) : NULL;
+    if (kept == NULL)
+      return -1;
+    k8c_err_clear(err);
+    *path = kept;
+    return 0;
+  }
   struct container_state st;
   if (runtime_container_state(kl->rt, id, &st, err) < 0)
     return -1;

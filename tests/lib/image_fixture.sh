@@ -3,7 +3,7 @@
 #
 # Source it, then:
 #   fixture_build_busybox LAYOUT_DIR TAG
-#       an OCI layout with LAYOUT_DIR:TAG = busybox-static as /bin/busybox plus sh/ls/cat/...
+#       an OCI layout with LAYOUT_DIR:TAG = busybox-static as /bin/busybox plus sh/ls/cat/tar/...
 #       links, /etc/passwd, /etc/group, /etc/motd (one layer; Cmd /bin/sh, Env PATH=/bin).
 #   fixture_add_whiteout_layer LAYOUT_DIR FROM TO
 #       TO = FROM plus a second layer that deletes /etc/motd (a whiteout); the base layer is
@@ -48,7 +48,7 @@ fixture_populate_busybox() {
   cp "$bb" "$root/bin/busybox"
   local applet
   for applet in sh ls cat echo sleep true false env id ps mkdir rm wc head grep hostname \
-    touch date kill sync mount uname nc wget httpd; do
+    touch date kill sync mount uname nc wget httpd tar dd cmp; do
     ln -sf busybox "$root/bin/$applet"
   done
   printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n' >"$root/etc/passwd"

@@ -99,9 +99,12 @@ copy_data(struct archive *in, struct archive *disk, const char *what, k8c_err *e
     if (r < ARCHIVE_WARN)
       return k8c_error(err, 422, K8C_REASON_INVALID, "reading %s: %s", what,
                        archive_error_string(in));
-    if (archive_write_data_block(disk, block, size, offset) < ARCHIVE_WARN)
-      return k8c_error(err, 500, K8C_REASON_INTERNAL, "writing %s: %s", what,
-                       archive_error_string(disk));
+    /* libarchive reports a failed write(2) (ENOSPC, EIO) as a mere ARCHIVE_WARN: any
+     * warning here means the file on disk is not what the layer holds */
+    if (archive_write_data_block(disk, block, size, offset) != ARCHIVE_OK)
+      return k8c_error(err, 500, K8C_REASON_INTERNAL, "writing %s: %s%s%s", what,
+                       archive_error_string(disk), archive_errno(disk) ? ": " : "",
+                       archive_errno(disk) ? strerror(archive_errno(disk)) : "");
   }
 }
 

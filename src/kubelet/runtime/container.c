@@ -404,6 +404,28 @@ mount_rootfs(const struct container_spec *spec, const struct paths *p, k8c_err *
   return 0;
 }
 
+/* The OCI runtime's refusal to create the process, status 502, in the words runc (and so
+ * containerd and k3s) uses for a missing executable; crun says "executable file `X` not
+ * found in $PATH: No such file or directory". */
+static int
+oci_create_error(const char *message, k8c_err *err)
+{
+  static const char crun_missing[] = "executable file `";
+  while (*message == ':' || *message == ' ')
+    message++;
+  int len = (int)strcspn(message, "\n");
+  const char *name = strstr(message, crun_missing);
+  const char *end = name ? strchr(name + strlen(crun_missing), '`') : NULL;
+  if (end && strstr(end, "not found in $PATH")) {
+    name += strlen(crun_missing);
+    return k8c_error(err, 502, K8C_REASON_INTERNAL,
+                     "OCI runtime create failed: exec: \"%.*s\": executable file not found in "
+                     "$PATH",
+                     (int)(end - name), name);
+  }
+  return k8c_error(err, 502, K8C_REASON_INTERNAL, "OCI runtime create failed: %.*s", len, message);
+}
+
 /* Reads conmon's sync message: {"data": pid} on success, {"data": -1, "message": ...}. */
 static int
 read_sync(int fd, const char *id, pid_t *pid, k8c_err *err)
@@ -434,7 +456,7 @@ read_sync(int fd, const char *id, pid_t *pid, k8c_err *err)
     json_int_t value = json_integer_value(data);
     if (value <= 0) {
       const char *m = json_string_value(json_object_get(j, "message"));
-      return k8c_error(err, 500, K8C_REASON_INTERNAL, "%s", m ? m : msg);
+      return oci_create_error(m ? m : msg, err);
     }
     *pid = (pid_t)value;
     return 0;

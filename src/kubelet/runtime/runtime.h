@@ -166,7 +166,9 @@ struct container_state {
 };
 
 /* Builds the bundle, mounts the rootfs and starts conmon, which runs `<runtime> create`;
- * the container is then CREATED. On failure nothing is left behind. */
+ * the container is then CREATED. On failure nothing is left behind; status 502 when the
+ * OCI runtime refused to create the process (a missing executable, say): containerd
+ * reports that when it starts the task, so the kubelet calls it RunContainerError. */
 int runtime_container_create(struct runtime *rt, const struct container_spec *spec, k8c_err *err);
 /* `<runtime> start`: the process runs its argv. */
 int runtime_container_start(struct runtime *rt, const char *id, k8c_err *err);

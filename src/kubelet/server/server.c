@@ -10,12 +10,16 @@
 #include "lib/mem.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <microhttpd.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #define MAX_PATH_PARTS 6
 #define WS_PROTOCOL_V5 "v5.channel.k8s.io"
@@ -165,6 +169,26 @@ query_flag(struct MHD_Connection *conn, const char *name)
 
 /* ---------- upgraded sessions ---------- */
 
+/* Ends the session's writing and waits (up to 2 s) for the peer's end, so that MHD's TLS
+ * pump forwards everything the session wrote before the socket is closed: closing at
+ * once dropped the tail still in MHD's socketpair (a slow `kubectl cp` from a pod got a
+ * truncated tar and "close 1006 (abnormal closure)"). */
+static void
+flush_before_close(MHD_socket sock)
+{
+  if (shutdown(sock, SHUT_WR) != 0)
+    return;
+  char scratch[4096];
+  struct pollfd p = {.fd = sock, .events = POLLIN};
+  for (int waited = 0; waited < 2000; waited += 100) {
+    int r = poll(&p, 1, 100);
+    if (r < 0 && errno != EINTR)
+      return;
+    if (r > 0 && read(sock, scratch, sizeof scratch) <= 0)
+      return;
+  }
+}
+
 static void *
 session_thread(void *arg)
 {
@@ -176,6 +200,7 @@ session_thread(void *arg)
     portforward_run(st->req, st->sock, st->extra, st->extra_len);
   else
     remotecommand_run(st->req, st->sock, st->extra, st->extra_len);
+  flush_before_close(st->sock);
   MHD_upgrade_action(st->urh, MHD_UPGRADE_ACTION_CLOSE);
   session_request_free(st->req);
   free(st->extra);

@@ -15,6 +15,8 @@ extern const struct controller_def endpoints_controller_def;
 extern const struct controller_def nodelifecycle_controller_def;
 extern const struct controller_def nodeipam_controller_def;
 extern const struct controller_def servicelb_controller_def; /* src/proxy/servicelb.c */
+extern const struct controller_def job_controller_def;
+extern const struct controller_def cronjob_controller_def;
 
 /* clang-format off */
 const struct controller_def *const controllers_table[] = {
@@ -29,6 +31,8 @@ const struct controller_def *const controllers_table[] = {
     &nodelifecycle_controller_def,
     &nodeipam_controller_def,
     &servicelb_controller_def,
+    &job_controller_def,
+    &cronjob_controller_def,
     NULL,
 };
 /* clang-format on */

@@ -24,8 +24,9 @@ static const char *const month_names[] = {"jan", "feb", "mar", "apr", "may", "ju
 static const char *const dow_names[] = {"sun", "mon", "tue", "wed", "thu", "fri", "sat", NULL};
 
 static const struct field_bounds bounds[5] = {
-    {"minute", 0, 59, NULL},     {"hour", 0, 23, NULL},         {"day of month", 1, 31, NULL},
-    {"month", 1, 12, month_names}, {"day of week", 0, 6, dow_names},
+    {"minute", 0, 59, NULL},          {"hour", 0, 23, NULL},
+    {"day of month", 1, 31, NULL},    {"month", 1, 12, month_names},
+    {"day of week", 0, 6, dow_names},
 };
 
 /* ---------- parsing ---------- */
@@ -47,8 +48,8 @@ parse_value(const char *p, const char *end, const struct field_bounds *b, int *o
   long v = 0;
   for (const char *q = p; q < end; q++) {
     if (!isdigit((unsigned char)*q) || v > 1000000)
-      return k8c_error(err, 422, K8C_REASON_INVALID, "failed to parse %s value \"%.*s\"",
-                       b->what, (int)len, p);
+      return k8c_error(err, 422, K8C_REASON_INVALID, "failed to parse %s value \"%.*s\"", b->what,
+                       (int)len, p);
     v = v * 10 + (*q - '0');
   }
   *out = (int)v;
@@ -57,8 +58,8 @@ parse_value(const char *p, const char *end, const struct field_bounds *b, int *o
 
 /* One comma-separated part: "*", "?", "a", "a-b", any of them with "/step". */
 static int
-parse_part(const char *p, const char *end, const struct field_bounds *b, uint64_t *mask,
-           bool *star, k8c_err *err)
+parse_part(const char *p, const char *end, const struct field_bounds *b, uint64_t *mask, bool *star,
+           k8c_err *err)
 {
   const char *slash = memchr(p, '/', (size_t)(end - p));
   const char *range_end = slash ? slash : end;
@@ -82,8 +83,10 @@ parse_part(const char *p, const char *end, const struct field_bounds *b, uint64_
     if (parse_value(slash + 1, end, &(struct field_bounds){b->what, 0, 0, NULL}, &step, err) < 0)
       return -1;
     if (step <= 0)
-      return k8c_error(err, 422, K8C_REASON_INVALID, "step of range should be a positive number: "
-                       "%.*s", (int)(end - p), p);
+      return k8c_error(err, 422, K8C_REASON_INVALID,
+                       "step of range should be a positive number: "
+                       "%.*s",
+                       (int)(end - p), p);
     if (step > 1)
       is_star = false;
   }
@@ -119,8 +122,8 @@ parse_every(const char *p, long long *seconds, k8c_err *err)
   static const struct {
     const char *unit;
     double ns;
-  } units[] = {{"ns", 1},    {"us", 1e3},   {"\xc2\xb5s", 1e3}, {"ms", 1e6},
-               {"s", 1e9},   {"m", 60e9},   {"h", 3600e9}};
+  } units[] = {{"ns", 1},  {"us", 1e3}, {"\xc2\xb5s", 1e3}, {"ms", 1e6},
+               {"s", 1e9}, {"m", 60e9}, {"h", 3600e9}};
   const char *start = p;
   double total = 0;
   if (*p == '\0')

@@ -24,9 +24,9 @@ bool
 cronjob_time_zone_is_utc(const char *tz)
 {
   static const char *const utc[] = {
-      "UTC",           "Etc/UTC",     "UCT",       "Etc/UCT",   "GMT",       "Etc/GMT",
-      "GMT0",          "Etc/GMT0",    "GMT+0",     "Etc/GMT+0", "GMT-0",     "Etc/GMT-0",
-      "Greenwich",     "Etc/Greenwich", "Universal", "Etc/Universal", "Zulu", "Etc/Zulu",
+      "UTC",       "Etc/UTC",       "UCT",       "Etc/UCT",       "GMT",   "Etc/GMT",
+      "GMT0",      "Etc/GMT0",      "GMT+0",     "Etc/GMT+0",     "GMT-0", "Etc/GMT-0",
+      "Greenwich", "Etc/Greenwich", "Universal", "Etc/Universal", "Zulu",  "Etc/Zulu",
       NULL,
   };
   for (const char *const *u = utc; *u; u++)
@@ -116,8 +116,8 @@ cronjob_worker(void *arg)
 /* ---------- start / stop ---------- */
 
 void *
-cronjob_controller_start(struct controller_context *ctx,
-                         const struct cronjob_controller_opts *opts, k8c_err *err)
+cronjob_controller_start(struct controller_context *ctx, const struct cronjob_controller_opts *opts,
+                         k8c_err *err)
 {
   struct cronjob_controller *c = xcalloc(1, sizeof *c);
   c->client = ctx->client;

@@ -16,8 +16,8 @@
 struct cj_sync {
   struct cronjob_controller *c;
   const char *key;
-  json_t *cj;     /* borrowed */
-  json_t **jobs;  /* the Jobs cj controls (owned) */
+  json_t *cj;    /* borrowed */
+  json_t **jobs; /* the Jobs cj controls (owned) */
   size_t njobs;
   json_t *status; /* being built (owned) */
   time_t now;
@@ -90,8 +90,8 @@ static json_t *
 job_reference(const json_t *job)
 {
   return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "kind", "Job", "namespace",
-                   meta_namespace(job), "name", meta_name(job), "uid", meta_uid(job),
-                   "apiVersion", "batch/v1", "resourceVersion", meta_resource_version(job));
+                   meta_namespace(job), "name", meta_name(job), "uid", meta_uid(job), "apiVersion",
+                   "batch/v1", "resourceVersion", meta_resource_version(job));
 }
 
 static int
@@ -172,8 +172,9 @@ reconcile_active(struct cj_sync *s, k8c_err *err)
     /* Not in our cache: ask the API before forgetting it. */
     json_t *got = NULL;
     k8c_err gerr = {0};
-    if (name && client_get(s->c->client, s->c->job_res, meta_namespace(s->cj), name, &got,
-                           &gerr) < 0 && gerr.status != 404) {
+    if (name &&
+        client_get(s->c->client, s->c->job_res, meta_namespace(s->cj), name, &got, &gerr) < 0 &&
+        gerr.status != 404) {
       k8c_err_move(err, &gerr);
       json_decref(active);
       return -1;
@@ -195,8 +196,7 @@ reconcile_active(struct cj_sync *s, k8c_err *err)
      * write came back through the informer: no news. */
     const char *at =
         json_string_value(json_object_get(meta_annotations(job), CRONJOB_SCHEDULED_ANNOTATION));
-    if (at == NULL ||
-        cu_parse_time(at) <= cu_parse_time(cu_str(s->status, "lastScheduleTime")))
+    if (at == NULL || cu_parse_time(at) <= cu_parse_time(cu_str(s->status, "lastScheduleTime")))
       event_record(s->c->rec, s->cj, "Warning", "UnexpectedJob",
                    "Saw a job that the controller did not create or forgot: %s", meta_name(job));
     json_array_append_new(active, job_reference(job));
@@ -237,8 +237,7 @@ job_from_template(struct cj_sync *s, const char *name, time_t scheduled)
 static int
 start_job(struct cj_sync *s, time_t scheduled, k8c_err *err)
 {
-  cleanup_free char *name =
-      xasprintf("%s-%lld", meta_name(s->cj), (long long)(scheduled / 60));
+  cleanup_free char *name = xasprintf("%s-%lld", meta_name(s->cj), (long long)(scheduled / 60));
   json_t *active = json_object_get(s->status, "active");
   if (active_has(active, "name", name))
     return 0;

@@ -63,10 +63,10 @@ add_index_env(json_t *spec)
           present = true;
       }
       if (!present)
-        json_array_append_new(
-            env, json_pack("{s:s, s:{s:{s:s, s:s}}}", "name", "JOB_COMPLETION_INDEX", "valueFrom",
-                           "fieldRef", "apiVersion", "v1", "fieldPath",
-                           "metadata.annotations['" JOB_INDEX_KEY "']"));
+        json_array_append_new(env,
+                              json_pack("{s:s, s:{s:{s:s, s:s}}}", "name", "JOB_COMPLETION_INDEX",
+                                        "valueFrom", "fieldRef", "apiVersion", "v1", "fieldPath",
+                                        "metadata.annotations['" JOB_INDEX_KEY "']"));
     }
   }
 }
@@ -78,8 +78,8 @@ pod_from_template(const json_t *job, int index)
   const json_t *tpl = json_object_get(json_object_get(job, "spec"), "template");
   const json_t *tmeta = json_object_get(tpl, "metadata");
   json_t *meta = json_object();
-  cleanup_free char *prefix = index >= 0 ? xasprintf("%s-%d-", meta_name(job), index)
-                                         : xasprintf("%s-", meta_name(job));
+  cleanup_free char *prefix =
+      index >= 0 ? xasprintf("%s-%d-", meta_name(job), index) : xasprintf("%s-", meta_name(job));
   json_object_set_new(meta, "generateName", json_string(prefix));
   json_object_set_new(meta, "namespace", json_string(meta_namespace(job)));
   json_t *labels = json_deep_copy(json_object_get(tmeta, "labels"));
@@ -136,8 +136,7 @@ job_create_pods(struct job_controller *c, const json_t *job, const char *key, in
     cleanup_json json_t *pod = pod_from_template(job, indexes ? indexes[i] : -1);
     json_t *created = NULL;
     k8c_err cerr = {0};
-    if (client_create(c->client, c->pod_res, meta_namespace(job), pod, NULL, &created, &cerr) <
-        0) {
+    if (client_create(c->client, c->pod_res, meta_namespace(job), pod, NULL, &created, &cerr) < 0) {
       event_record(c->rec, job, "Warning", "FailedCreate", "Error creating: %s", cerr.message);
       if (err->status == 0)
         k8c_err_move(err, &cerr);
@@ -157,9 +156,8 @@ job_remove_finalizer(struct job_controller *c, const json_t *pod, k8c_err *err)
 {
   if (!job_pod_has_finalizer(pod))
     return 0;
-  cleanup_json json_t *patch = json_pack("{s:{s:[s]}}", "metadata",
-                                         "$deleteFromPrimitiveList/finalizers",
-                                         JOB_TRACKING_FINALIZER);
+  cleanup_json json_t *patch = json_pack(
+      "{s:{s:[s]}}", "metadata", "$deleteFromPrimitiveList/finalizers", JOB_TRACKING_FINALIZER);
   k8c_err perr = {0};
   if (client_patch(c->client, c->pod_res, meta_namespace(pod), meta_name(pod),
                    "application/strategic-merge-patch+json", patch, NULL, NULL, &perr) < 0) {

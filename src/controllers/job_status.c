@@ -47,9 +47,9 @@ job_set_condition(json_t *status, const char *type, const char *cond_status, con
     if (old_status && strcmp(old_status, cond_status) == 0 && old_time)
       transition = old_time;
   }
-  json_t *c = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "type", type, "status", cond_status,
-                        "reason", reason, "message", message, "lastProbeTime", now,
-                        "lastTransitionTime", transition);
+  json_t *c =
+      json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "type", type, "status", cond_status, "reason",
+                reason, "message", message, "lastProbeTime", now, "lastTransitionTime", transition);
   if (old) {
     size_t i;
     json_t *e;

@@ -20,8 +20,8 @@
 struct job_sync {
   struct job_controller *c;
   const char *key;
-  json_t *job;    /* the latest version we know (owned) */
-  json_t **pods;  /* the pods the job controls (owned) */
+  json_t *job;   /* the latest version we know (owned) */
+  json_t **pods; /* the pods the job controls (owned) */
   size_t npods;
   json_t *status; /* the status being built (owned) */
   bool indexed;
@@ -541,9 +541,9 @@ expire_finished(struct job_sync *s, k8c_err *err)
     requeue_after(s, (long long)(expire - s->now) * 1000);
     return 0;
   }
-  cleanup_json json_t *opts = json_pack("{s:s, s:s, s:s, s:{s:s}}", "kind", "DeleteOptions",
-                                        "apiVersion", "v1", "propagationPolicy", "Background",
-                                        "preconditions", "uid", meta_uid(s->job));
+  cleanup_json json_t *opts =
+      json_pack("{s:s, s:s, s:s, s:{s:s}}", "kind", "DeleteOptions", "apiVersion", "v1",
+                "propagationPolicy", "Background", "preconditions", "uid", meta_uid(s->job));
   k8c_err derr = {0};
   if (client_delete(s->c->client, s->c->job_res, meta_namespace(s->job), meta_name(s->job), opts,
                     NULL, NULL, &derr) < 0) {
@@ -643,8 +643,8 @@ job_sync_orphan_pod(struct job_controller *c, const char *pod_key, k8c_err *err)
   json_t *job = NULL;
   k8c_err gerr = {0};
   bool orphan = true;
-  if (job_name && client_get(c->client, c->job_res, meta_namespace(pod), job_name, &job, &gerr) ==
-                      0) {
+  if (job_name &&
+      client_get(c->client, c->job_res, meta_namespace(pod), job_name, &job, &gerr) == 0) {
     orphan = job_uid == NULL || strcmp(meta_uid(job), job_uid) != 0;
   } else if (gerr.status != 404 && job_name) {
     k8c_err_move(err, &gerr);

@@ -81,8 +81,8 @@ create_cronjob(struct cj_fixture *x, const char *name, const char *schedule,
 }
 
 static void
-patch_obj(struct cj_fixture *x, const struct api_resource *res, const char *name,
-          const char *text, const char *subresource)
+patch_obj(struct cj_fixture *x, const struct api_resource *res, const char *name, const char *text,
+          const char *subresource)
 {
   json_t *p = json_of(text);
   k8c_err err = {0};
@@ -285,8 +285,8 @@ TEST(suspend_deadline_and_missed)
   usleep(300000);
   CHECK_INT((long long)count_jobs(&x), 0);
   /* startingDeadlineSeconds 10: 30 s late is too late, 5 s is fine. */
-  patch_obj(&x, x.cronjobs, "paused", "{\"spec\":{\"suspend\":false,\"startingDeadlineSeconds\":10}}",
-            NULL);
+  patch_obj(&x, x.cronjobs, "paused",
+            "{\"spec\":{\"suspend\":false,\"startingDeadlineSeconds\":10}}", NULL);
   advance_to(&x, "paused", t1 + 30);
   usleep(300000);
   CHECK_INT((long long)count_jobs(&x), 0);

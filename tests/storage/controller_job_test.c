@@ -80,8 +80,8 @@ get_job(struct job_fixture *x, const char *name)
 }
 
 static void
-patch_obj(struct job_fixture *x, const struct api_resource *res, const char *name,
-          const char *text, const char *subresource)
+patch_obj(struct job_fixture *x, const struct api_resource *res, const char *name, const char *text,
+          const char *subresource)
 {
   json_t *p = json_of(text);
   k8c_err err = {0};
@@ -260,10 +260,10 @@ TEST(completions_with_parallelism)
   CHECK(cu_str(job, "status.completionTime") != NULL);
   CHECK_INT(cu_int(job, "status.active", 0), 0);
   CHECK_INT(cu_int(job, "status.failed", 0), 0);
-  CHECK_INT((long long)json_object_size(cu_str(job, "status.uncountedTerminatedPods")
-                                             ? NULL
-                                             : json_object_get(json_object_get(job, "status"),
-                                                               "uncountedTerminatedPods")),
+  CHECK_INT((long long)json_object_size(
+                cu_str(job, "status.uncountedTerminatedPods")
+                    ? NULL
+                    : json_object_get(json_object_get(job, "status"), "uncountedTerminatedPods")),
             0);
   json_decref(job);
   /* Finished pods are kept, their finalizers gone. */
@@ -467,8 +467,8 @@ TEST(indexes_text)
   /* The completedIndexes form, through the controller's own helpers via a job status. */
   struct job_fixture x;
   jx_open(&x);
-  create_job(&x, "many",
-             "\"completions\":6,\"parallelism\":6,\"completionMode\":\"Indexed\",", "Never");
+  create_job(&x, "many", "\"completions\":6,\"parallelism\":6,\"completionMode\":\"Indexed\",",
+             "Never");
   CHECK(WAIT_UNTIL(count_running(&x, "many") == 6, 5000));
   json_t *run = running_pods(&x, "many");
   size_t i;

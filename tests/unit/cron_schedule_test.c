@@ -11,8 +11,8 @@
 static time_t
 utc(int year, int mon, int day, int hour, int min)
 {
-  struct tm tm = {.tm_year = year - 1900, .tm_mon = mon - 1, .tm_mday = day,
-                  .tm_hour = hour, .tm_min = min};
+  struct tm tm = {
+      .tm_year = year - 1900, .tm_mon = mon - 1, .tm_mday = day, .tm_hour = hour, .tm_min = min};
   return timegm(&tm);
 }
 

@@ -240,11 +240,10 @@ day_matches(const struct cron_schedule *s, const struct tm *tm)
   return dom || dow;
 }
 
-time_t
-cron_schedule_next(const struct cron_schedule *s, time_t t)
+/* The first matching wall time strictly after wall time t (0 if none within five years). */
+static time_t
+walk_next(const struct cron_schedule *s, time_t t)
 {
-  if (s->every_seconds > 0)
-    return t + s->every_seconds;
   time_t limit = t + CRON_HORIZON_SECONDS;
   time_t cur = t - (t % 60 + 60) % 60 + 60; /* the next whole minute after t */
   struct tm tm;
@@ -276,9 +275,9 @@ cron_schedule_next(const struct cron_schedule *s, time_t t)
   return 0;
 }
 
-/* The latest activation at or before t (0 if none within five years). */
+/* The latest matching wall time at or before wall time t (0 if none within five years). */
 static time_t
-cron_schedule_prev(const struct cron_schedule *s, time_t t)
+walk_prev(const struct cron_schedule *s, time_t t)
 {
   time_t limit = t - CRON_HORIZON_SECONDS;
   time_t cur = t - (t % 60 + 60) % 60;
@@ -309,13 +308,73 @@ cron_schedule_prev(const struct cron_schedule *s, time_t t)
   return 0;
 }
 
+/* The instants (ascending, 0 to 2 of them) whose wall time in tz is w: a day either side
+ * covers any transition next to w. */
+static int
+wall_to_utc(const struct cron_tz *tz, time_t w, time_t out[2])
+{
+  long offs[2] = {cron_tz_offset(tz, w - 86400), cron_tz_offset(tz, w + 86400)};
+  int n = 0;
+  for (int i = 0; i < 2; i++) {
+    time_t u = w - offs[i];
+    if (cron_tz_offset(tz, u) == offs[i] && (n == 0 || out[0] != u))
+      out[n++] = u;
+  }
+  if (n == 2 && out[0] > out[1]) {
+    time_t tmp = out[0];
+    out[0] = out[1];
+    out[1] = tmp;
+  }
+  return n;
+}
+
 time_t
-cron_schedule_most_recent(const struct cron_schedule *s, time_t earliest, time_t now, int *missed)
+cron_schedule_next(const struct cron_schedule *s, const struct cron_tz *tz, time_t t)
+{
+  if (s->every_seconds > 0)
+    return t + s->every_seconds;
+  if (tz == NULL)
+    return walk_next(s, t);
+  time_t w = t + cron_tz_offset(tz, t);
+  for (int guard = 0; guard < 100000; guard++) {
+    if ((w = walk_next(s, w)) == 0)
+      return 0;
+    time_t u[2];
+    int n = wall_to_utc(tz, w, u);
+    for (int i = 0; i < n; i++)
+      if (u[i] > t)
+        return u[i];
+  }
+  return 0;
+}
+
+/* The latest activation at or before t (0 if none within five years). */
+static time_t
+cron_schedule_prev(const struct cron_schedule *s, const struct cron_tz *tz, time_t t)
+{
+  if (tz == NULL)
+    return walk_prev(s, t);
+  time_t w = t + cron_tz_offset(tz, t);
+  for (int guard = 0; guard < 100000; guard++) {
+    if ((w = walk_prev(s, w)) == 0)
+      return 0;
+    time_t u[2];
+    int n = wall_to_utc(tz, w, u);
+    if (n > 0 && u[0] <= t)
+      return u[0];
+    w -= 60;
+  }
+  return 0;
+}
+
+time_t
+cron_schedule_most_recent(const struct cron_schedule *s, const struct cron_tz *tz, time_t earliest,
+                          time_t now, int *missed)
 {
   int count = 0;
   time_t last = 0;
-  for (time_t t = cron_schedule_next(s, earliest); t != 0 && t <= now;
-       t = cron_schedule_next(s, t)) {
+  for (time_t t = cron_schedule_next(s, tz, earliest); t != 0 && t <= now;
+       t = cron_schedule_next(s, tz, t)) {
     last = t;
     if (++count > 100)
       break;
@@ -326,5 +385,5 @@ cron_schedule_most_recent(const struct cron_schedule *s, time_t earliest, time_t
     return last;
   if (s->every_seconds > 0)
     return earliest + (now - earliest) / s->every_seconds * s->every_seconds;
-  return cron_schedule_prev(s, now);
+  return cron_schedule_prev(s, tz, now);
 }

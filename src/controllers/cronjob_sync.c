@@ -10,6 +10,7 @@
 #include "lib/log.h"
 #include "lib/mem.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,7 +20,8 @@ struct cj_sync {
   json_t *cj;    /* borrowed */
   json_t **jobs; /* the Jobs cj controls (owned) */
   size_t njobs;
-  json_t *status; /* being built (owned) */
+  json_t *status;     /* being built (owned) */
+  struct cron_tz *tz; /* spec.timeZone (owned); NULL: UTC */
   time_t now;
 };
 
@@ -31,12 +33,37 @@ clock_now(struct cronjob_controller *c)
   return c->opts.now ? c->opts.now(c->opts.now_ctx) : cu_now();
 }
 
+/* RFC 3339 of t as wall time in tz ("...Z" in UTC, else "...+01:00"), as Go prints it. */
 static void
-format_time(time_t t, char out[32])
+format_time(time_t t, const struct cron_tz *tz, char out[40])
 {
+  long off = cron_tz_offset(tz, t);
+  time_t wall = t + off;
   struct tm tm;
-  gmtime_r(&t, &tm);
-  strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  gmtime_r(&wall, &tm);
+  size_t n = strftime(out, 40, "%Y-%m-%dT%H:%M:%S", &tm);
+  if (off == 0)
+    snprintf(out + n, 40 - n, "Z");
+  else
+    snprintf(out + n, 40 - n, "%c%02ld:%02ld", off < 0 ? '-' : '+', labs(off) / 3600,
+             labs(off) % 3600 / 60);
+}
+
+/* An RFC 3339 time with its offset applied ("2024-01-01T10:00:00+01:00" is 09:00 UTC);
+ * 0 if it does not parse. */
+static time_t
+parse_time_with_offset(const char *text)
+{
+  time_t t = cu_parse_time(text);
+  if (t == 0 || strlen(text) < 19)
+    return t;
+  const char *p = text + 19;
+  while (*p == '.' || (*p >= '0' && *p <= '9'))
+    p++;
+  int hh, mm;
+  if ((*p == '+' || *p == '-') && sscanf(p + 1, "%2d:%2d", &hh, &mm) == 2)
+    t -= (*p == '-' ? -1 : 1) * (hh * 3600 + mm * 60);
+  return t;
 }
 
 static bool
@@ -196,7 +223,8 @@ reconcile_active(struct cj_sync *s, k8c_err *err)
      * write came back through the informer: no news. */
     const char *at =
         json_string_value(json_object_get(meta_annotations(job), CRONJOB_SCHEDULED_ANNOTATION));
-    if (at == NULL || cu_parse_time(at) <= cu_parse_time(cu_str(s->status, "lastScheduleTime")))
+    if (at == NULL ||
+        parse_time_with_offset(at) <= cu_parse_time(cu_str(s->status, "lastScheduleTime")))
       event_record(s->c->rec, s->cj, "Warning", "UnexpectedJob",
                    "Saw a job that the controller did not create or forgot: %s", meta_name(job));
     json_array_append_new(active, job_reference(job));
@@ -218,8 +246,8 @@ job_from_template(struct cj_sync *s, const char *name, time_t scheduled)
     json_decref(annotations);
     annotations = json_object();
   }
-  char when[32];
-  format_time(scheduled, when);
+  char when[40];
+  format_time(scheduled, s->tz, when);
   json_object_set_new(annotations, CRONJOB_SCHEDULED_ANNOTATION, json_string(when));
   json_t *meta = json_pack("{s:s, s:s, s:o, s:[o]}", "name", name, "namespace",
                            meta_namespace(s->cj), "annotations", annotations, "ownerReferences",
@@ -270,8 +298,8 @@ start_job(struct cj_sync *s, time_t scheduled, k8c_err *err)
   cleanup_json json_t *job = job_from_template(s, name, scheduled);
   json_t *created = NULL;
   k8c_err cerr = {0};
-  char when[32];
-  format_time(scheduled, when);
+  char when[40];
+  format_time(scheduled, NULL, when);
   if (client_create(s->c->client, s->c->job_res, meta_namespace(s->cj), job, NULL, &created,
                     &cerr) < 0) {
     if (cerr.status == 409) { /* someone made it: assume it was scheduled */
@@ -373,9 +401,14 @@ schedule(struct cj_sync *s, time_t *next_run, k8c_err *err)
   const json_t *spec = json_object_get(s->cj, "spec");
   const char *tz = cu_str(s->cj, "spec.timeZone");
   if (tz && !cronjob_time_zone_is_utc(tz)) {
-    event_record(s->c->rec, s->cj, "Warning", "UnknownTimeZone",
-                 "invalid timeZone: \"%s\": only UTC time zones are supported", tz);
-    return 0;
+    k8c_err tzerr = {0};
+    s->tz = cron_tz_load(s->c->opts.zoneinfo_dir, tz, &tzerr);
+    if (s->tz == NULL) {
+      event_record(s->c->rec, s->cj, "Warning", "UnknownTimeZone", "invalid timeZone: \"%s\": %s",
+                   tz, tzerr.message);
+      k8c_err_clear(&tzerr);
+      return 0;
+    }
   }
   if (json_is_true(json_object_get(spec, "suspend")))
     return 0;
@@ -395,8 +428,8 @@ schedule(struct cj_sync *s, time_t *next_run, k8c_err *err)
   if (json_is_integer(deadline) && s->now - json_integer_value(deadline) > earliest)
     earliest = s->now - (time_t)json_integer_value(deadline);
   int missed = 0;
-  time_t scheduled = cron_schedule_most_recent(&sched, earliest, s->now, &missed);
-  *next_run = cron_schedule_next(&sched, s->now);
+  time_t scheduled = cron_schedule_most_recent(&sched, s->tz, earliest, s->now, &missed);
+  *next_run = cron_schedule_next(&sched, s->tz, s->now);
   if (missed > 100)
     event_record(s->c->rec, s->cj, "Warning", "TooManyMissedTimes",
                  "too many missed start times: %d. Set or decrease .spec.startingDeadlineSeconds "
@@ -405,8 +438,8 @@ schedule(struct cj_sync *s, time_t *next_run, k8c_err *err)
   if (scheduled == 0)
     return 0;
   if (json_is_integer(deadline) && scheduled + json_integer_value(deadline) < s->now) {
-    char when[32];
-    format_time(scheduled, when);
+    char when[40];
+    format_time(scheduled, s->tz, when);
     event_record(s->c->rec, s->cj, "Warning", "MissSchedule",
                  "Missed scheduled time to start a job: %s", when);
     return 0;
@@ -438,6 +471,7 @@ cronjob_sync(struct cronjob_controller *c, const char *key, k8c_err *err)
     workqueue_add_after(c->queue, key, (long long)(next_run - s.now) * 1000 + 100);
   informer_objs_free(s.jobs, s.njobs);
   json_decref(s.status);
+  cron_tz_free(s.tz);
   json_decref(cj);
   return rc;
 }

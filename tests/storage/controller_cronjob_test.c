@@ -2,8 +2,8 @@
  * injected clock (the test moves time and pokes the CronJob): Jobs named
  * CRONJOB-<minute> with the scheduled-timestamp annotation and ownerReference,
  * status.active/lastScheduleTime/lastSuccessfulTime, concurrencyPolicy Allow, Forbid and
- * Replace, suspend, startingDeadlineSeconds, the too-many-missed warning, history limits
- * and unsupported time zones. */
+ * Replace, suspend, startingDeadlineSeconds, the too-many-missed warning, history limits,
+ * time zones (UTC aliases, Europe/Berlin from the system zoneinfo, unknown ones). */
 #include "apimachinery/meta.h"
 #include "controller_fixture.h"
 #include "controllers/controller_util.h"
@@ -330,19 +330,40 @@ TEST(history_limits)
   cx_close(&x);
 }
 
-TEST(unknown_time_zone_and_bad_schedule)
+TEST(time_zones_and_bad_schedule)
 {
   struct cj_fixture x;
   cx_open(&x);
-  create_cronjob(&x, "berlin", "* * * * *", "\"timeZone\":\"Europe/Berlin\",");
+  create_cronjob(&x, "mars", "* * * * *", "\"timeZone\":\"Mars/Olympus_Mons\",");
   create_cronjob(&x, "utc", "* * * * *", "\"timeZone\":\"Etc/UTC\",");
+  create_cronjob(&x, "berlin", "0 9 * * *", "\"timeZone\":\"Europe/Berlin\",");
   time_t t1 = next_minute(&x);
-  advance_to(&x, "berlin", t1 + 1);
+  advance_to(&x, "mars", t1 + 1);
   advance_to(&x, "utc", t1 + 1);
   cleanup_free char *utc_job = job_name("utc", t1);
   CHECK(WAIT_UNTIL(job_exists(&x, utc_job), 5000));
   CHECK(WAIT_UNTIL(event_seen(&x, "UnknownTimeZone"), 5000));
-  CHECK_INT((long long)count_jobs(&x), 1);
+  /* 09:00 in Berlin in July is 07:00 UTC (CEST); the annotation keeps the zone's offset. */
+  struct tm tm = {.tm_year = 2030 - 1900, .tm_mon = 6, .tm_mday = 15, .tm_hour = 7};
+  time_t at = timegm(&tm);
+  advance_to(&x, "berlin", at + 30);
+  cleanup_free char *berlin_job = job_name("berlin", at);
+  CHECK(WAIT_UNTIL(job_exists(&x, berlin_job), 5000));
+  json_t *job = get_obj(&x, x.jobs, berlin_job);
+  CHECK_STR(json_string_value(json_object_get(meta_annotations(job),
+                                              "batch.kubernetes.io/cronjob-scheduled-timestamp")),
+            "2030-07-15T09:00:00+02:00");
+  json_decref(job);
+  json_t *cj = get_obj(&x, x.cronjobs, "berlin");
+  CHECK(WAIT_UNTIL((json_decref(cj), cj = get_obj(&x, x.cronjobs, "berlin"),
+                    cu_str(cj, "status.lastScheduleTime") != NULL),
+                   5000));
+  CHECK_STR(cu_str(cj, "status.lastScheduleTime"), "2030-07-15T07:00:00Z");
+  json_decref(cj);
+  CHECK(event_seen(&x, "TooManyMissedTimes")); /* years of daily runs since creation */
+  cj = get_obj(&x, x.cronjobs, "mars");        /* an unknown zone schedules nothing */
+  CHECK(cu_str(cj, "status.lastScheduleTime") == NULL);
+  json_decref(cj);
   /* A schedule the API accepts but the parser does not (out of range) is reported. */
   create_cronjob(&x, "odd", "61 * * * *", "");
   CHECK(WAIT_UNTIL(event_seen(&x, "UnparseableSchedule"), 5000));

@@ -1,7 +1,8 @@
 /* cron_schedule_test.c — the CronJob schedule parser and its walk in UTC: fields,
  * ranges, steps, lists, names, "?", descriptors and @every; the next activation across
- * month and year ends, day-of-month/day-of-week OR/AND rules, and the most recent missed
- * activation with its count. */
+ * month and year ends, day-of-month/day-of-week OR/AND rules, the most recent missed
+ * activation with its count; time zones from the system zoneinfo (offsets from
+ * transitions and from the POSIX footer rule, DST gaps and repeats). */
 #include "controllers/cron_schedule.h"
 #include "testlib.h"
 
@@ -102,31 +103,31 @@ TEST(parse_errors)
 TEST(next_activation)
 {
   struct cron_schedule s = parse_ok("*/1 * * * *");
-  CHECK(cron_schedule_next(&s, utc(2024, 1, 1, 10, 0)) == utc(2024, 1, 1, 10, 1));
-  CHECK(cron_schedule_next(&s, utc(2024, 1, 1, 10, 0) + 59) == utc(2024, 1, 1, 10, 1));
+  CHECK(cron_schedule_next(&s, NULL, utc(2024, 1, 1, 10, 0)) == utc(2024, 1, 1, 10, 1));
+  CHECK(cron_schedule_next(&s, NULL, utc(2024, 1, 1, 10, 0) + 59) == utc(2024, 1, 1, 10, 1));
   s = parse_ok("30 2 * * *");
-  CHECK(cron_schedule_next(&s, utc(2024, 1, 1, 10, 0)) == utc(2024, 1, 2, 2, 30));
+  CHECK(cron_schedule_next(&s, NULL, utc(2024, 1, 1, 10, 0)) == utc(2024, 1, 2, 2, 30));
   s = parse_ok("0 0 1 1 *");
-  CHECK(cron_schedule_next(&s, utc(2024, 6, 15, 0, 0)) == utc(2025, 1, 1, 0, 0));
+  CHECK(cron_schedule_next(&s, NULL, utc(2024, 6, 15, 0, 0)) == utc(2025, 1, 1, 0, 0));
   s = parse_ok("0 12 29 feb *");
-  CHECK(cron_schedule_next(&s, utc(2025, 1, 1, 0, 0)) == utc(2028, 2, 29, 12, 0));
+  CHECK(cron_schedule_next(&s, NULL, utc(2025, 1, 1, 0, 0)) == utc(2028, 2, 29, 12, 0));
   s = parse_ok("0 0 31 * *"); /* skips months without a 31st */
-  CHECK(cron_schedule_next(&s, utc(2024, 4, 1, 0, 0)) == utc(2024, 5, 31, 0, 0));
+  CHECK(cron_schedule_next(&s, NULL, utc(2024, 4, 1, 0, 0)) == utc(2024, 5, 31, 0, 0));
   s = parse_ok("0 9 * * mon"); /* 2024-01-01 is a Monday */
-  CHECK(cron_schedule_next(&s, utc(2024, 1, 1, 9, 0)) == utc(2024, 1, 8, 9, 0));
+  CHECK(cron_schedule_next(&s, NULL, utc(2024, 1, 1, 9, 0)) == utc(2024, 1, 8, 9, 0));
   /* Both day fields restricted: either matches (2024-01-13 is a Saturday). */
   s = parse_ok("0 0 15 * sat");
-  CHECK(cron_schedule_next(&s, utc(2024, 1, 10, 0, 0)) == utc(2024, 1, 13, 0, 0));
-  CHECK(cron_schedule_next(&s, utc(2024, 1, 13, 0, 0)) == utc(2024, 1, 15, 0, 0));
+  CHECK(cron_schedule_next(&s, NULL, utc(2024, 1, 10, 0, 0)) == utc(2024, 1, 13, 0, 0));
+  CHECK(cron_schedule_next(&s, NULL, utc(2024, 1, 13, 0, 0)) == utc(2024, 1, 15, 0, 0));
   /* One of them "*": both must match (the first Saturday the 15th after 2024-01 is June). */
   s = parse_ok("0 0 15 * *");
-  CHECK(cron_schedule_next(&s, utc(2024, 1, 15, 0, 0)) == utc(2024, 2, 15, 0, 0));
+  CHECK(cron_schedule_next(&s, NULL, utc(2024, 1, 15, 0, 0)) == utc(2024, 2, 15, 0, 0));
   s = parse_ok("0 0 ? * sat");
-  CHECK(cron_schedule_next(&s, utc(2024, 1, 10, 0, 0)) == utc(2024, 1, 13, 0, 0));
+  CHECK(cron_schedule_next(&s, NULL, utc(2024, 1, 10, 0, 0)) == utc(2024, 1, 13, 0, 0));
   s = parse_ok("@every 45s");
-  CHECK(cron_schedule_next(&s, 1000) == 1045);
+  CHECK(cron_schedule_next(&s, NULL, 1000) == 1045);
   s = parse_ok("0 0 30 2 *"); /* never */
-  CHECK(cron_schedule_next(&s, utc(2024, 1, 1, 0, 0)) == 0);
+  CHECK(cron_schedule_next(&s, NULL, utc(2024, 1, 1, 0, 0)) == 0);
 }
 
 TEST(most_recent)
@@ -134,24 +135,92 @@ TEST(most_recent)
   struct cron_schedule s = parse_ok("*/5 * * * *");
   int missed = -1;
   time_t t0 = utc(2024, 3, 1, 12, 0);
-  CHECK(cron_schedule_most_recent(&s, t0, t0 + 299, &missed) == 0);
+  CHECK(cron_schedule_most_recent(&s, NULL, t0, t0 + 299, &missed) == 0);
   CHECK_INT(missed, 0);
-  CHECK(cron_schedule_most_recent(&s, t0, t0 + 300, &missed) == t0 + 300);
+  CHECK(cron_schedule_most_recent(&s, NULL, t0, t0 + 300, &missed) == t0 + 300);
   CHECK_INT(missed, 1);
-  CHECK(cron_schedule_most_recent(&s, t0, t0 + 1234, &missed) == t0 + 1200);
+  CHECK(cron_schedule_most_recent(&s, NULL, t0, t0 + 1234, &missed) == t0 + 1200);
   CHECK_INT(missed, 4);
   /* Far behind: the count stops at 101, the time is still the latest. */
-  CHECK(cron_schedule_most_recent(&s, t0, t0 + 86400 * 3 + 61, &missed) == t0 + 86400 * 3);
+  CHECK(cron_schedule_most_recent(&s, NULL, t0, t0 + 86400 * 3 + 61, &missed) == t0 + 86400 * 3);
   CHECK_INT(missed, 101);
   s = parse_ok("0 0 1,15 * *");
-  CHECK(cron_schedule_most_recent(&s, utc(2010, 1, 1, 0, 0), utc(2024, 7, 20, 3, 0), &missed) ==
-        utc(2024, 7, 15, 0, 0));
+  CHECK(cron_schedule_most_recent(&s, NULL, utc(2010, 1, 1, 0, 0), utc(2024, 7, 20, 3, 0),
+                                  &missed) == utc(2024, 7, 15, 0, 0));
   CHECK_INT(missed, 101);
   s = parse_ok("@every 1m");
-  CHECK(cron_schedule_most_recent(&s, 0, 6100, &missed) == 6060);
+  CHECK(cron_schedule_most_recent(&s, NULL, 0, 6100, &missed) == 6060);
   CHECK_INT(missed, 101);
-  CHECK(cron_schedule_most_recent(&s, 0, 150, &missed) == 120);
+  CHECK(cron_schedule_most_recent(&s, NULL, 0, 150, &missed) == 120);
   CHECK_INT(missed, 2);
+}
+
+static struct cron_tz *
+zone(const char *name)
+{
+  k8c_err err = {0};
+  struct cron_tz *tz = cron_tz_load(NULL, name, &err);
+  if (tz == NULL)
+    fprintf(stderr, "zone %s: %s\n", name, err.message);
+  CHECK(tz != NULL);
+  k8c_err_clear(&err);
+  return tz;
+}
+
+TEST(time_zone_offsets)
+{
+  struct cron_tz *berlin = zone("Europe/Berlin");
+  CHECK_INT(cron_tz_offset(berlin, utc(2024, 1, 15, 12, 0)), 3600);
+  CHECK_INT(cron_tz_offset(berlin, utc(2024, 7, 15, 12, 0)), 7200);
+  /* The switch on 2024-03-31 at 01:00 UTC, exactly. */
+  CHECK_INT(cron_tz_offset(berlin, utc(2024, 3, 31, 1, 0) - 1), 3600);
+  CHECK_INT(cron_tz_offset(berlin, utc(2024, 3, 31, 1, 0)), 7200);
+  /* Far past any listed transition: the footer rule (last Sunday of March/October). */
+  CHECK_INT(cron_tz_offset(berlin, utc(2100, 3, 28, 0, 59)), 3600);
+  CHECK_INT(cron_tz_offset(berlin, utc(2100, 3, 28, 1, 0)), 7200);
+  CHECK_INT(cron_tz_offset(berlin, utc(2100, 10, 31, 0, 59)), 7200);
+  CHECK_INT(cron_tz_offset(berlin, utc(2100, 10, 31, 1, 0)), 3600);
+  cron_tz_free(berlin);
+  struct cron_tz *sydney = zone("Australia/Sydney"); /* southern: summer time over new year */
+  CHECK_INT(cron_tz_offset(sydney, utc(2100, 1, 15, 0, 0)), 11 * 3600);
+  CHECK_INT(cron_tz_offset(sydney, utc(2100, 7, 15, 0, 0)), 10 * 3600);
+  cron_tz_free(sydney);
+  struct cron_tz *kolkata = zone("Asia/Kolkata");
+  CHECK_INT(cron_tz_offset(kolkata, utc(2100, 7, 15, 0, 0)), 19800);
+  cron_tz_free(kolkata);
+  CHECK_INT(cron_tz_offset(NULL, 12345), 0);
+  k8c_err err = {0};
+  CHECK(cron_tz_load(NULL, "Mars/Olympus_Mons", &err) == NULL);
+  CHECK_INT(err.status, 404);
+  k8c_err_clear(&err);
+  CHECK(cron_tz_load(NULL, "../../etc/passwd", &err) == NULL);
+  k8c_err_clear(&err);
+  CHECK(cron_tz_load(NULL, "/etc/passwd", &err) == NULL);
+  k8c_err_clear(&err);
+  CHECK(cron_tz_load("/etc", "passwd", &err) == NULL); /* exists, not TZif */
+  k8c_err_clear(&err);
+}
+
+TEST(time_zone_schedules)
+{
+  struct cron_tz *berlin = zone("Europe/Berlin");
+  struct cron_schedule s = parse_ok("0 9 * * *");
+  CHECK(cron_schedule_next(&s, berlin, utc(2024, 3, 29, 12, 0)) == utc(2024, 3, 30, 8, 0));
+  CHECK(cron_schedule_next(&s, berlin, utc(2024, 3, 30, 12, 0)) == utc(2024, 3, 31, 7, 0));
+  /* 02:30 does not exist in Berlin on 2024-03-31: that day has no run. */
+  s = parse_ok("30 2 * * *");
+  CHECK(cron_schedule_next(&s, berlin, utc(2024, 3, 30, 12, 0)) == utc(2024, 4, 1, 0, 30));
+  /* 02:30 happens twice on 2024-10-27: it runs once, at the first (CEST, 00:30 UTC). */
+  time_t first = cron_schedule_next(&s, berlin, utc(2024, 10, 26, 12, 0));
+  CHECK(first == utc(2024, 10, 27, 0, 30));
+  CHECK(cron_schedule_next(&s, berlin, first) == utc(2024, 10, 28, 1, 30));
+  /* The most recent run far behind (prev walk) in a zone. */
+  s = parse_ok("0 9 * * *");
+  int missed = 0;
+  CHECK(cron_schedule_most_recent(&s, berlin, utc(2020, 1, 1, 0, 0), utc(2024, 7, 20, 12, 0),
+                                  &missed) == utc(2024, 7, 20, 7, 0));
+  CHECK_INT(missed, 101);
+  cron_tz_free(berlin);
 }
 
 TEST_MAIN()

@@ -10,6 +10,7 @@
 #include "lib/mem.h"
 
 #include <string.h>
+#include <unistd.h>
 
 static void *cronjob_start(struct controller_context *ctx, k8c_err *err);
 static void cronjob_stop(void *state);
@@ -97,6 +98,10 @@ cronjob_worker(void *arg)
 {
   pthread_setname_np(pthread_self(), "ctl-cronjob");
   struct cronjob_controller *c = arg;
+  /* As upstream's WaitForCacheSync: a sync on a partial pod list would act twice. */
+  while (!(informer_has_synced(c->cj_inf) && informer_has_synced(c->job_inf)) &&
+         !workqueue_shutting_down(c->queue))
+    usleep(10000);
   char *key = NULL;
   while (workqueue_get(c->queue, &key)) {
     k8c_err err = {0};

@@ -10,6 +10,7 @@
 #include "lib/mem.h"
 
 #include <string.h>
+#include <unistd.h>
 
 static void *job_start(struct controller_context *ctx, k8c_err *err);
 static void job_stop(void *state);
@@ -141,6 +142,10 @@ job_worker(void *arg)
 {
   pthread_setname_np(pthread_self(), "ctl-job");
   struct job_controller *c = arg;
+  /* As upstream's WaitForCacheSync: a sync on a partial pod list would act twice. */
+  while (!(informer_has_synced(c->job_inf) && informer_has_synced(c->pod_inf)) &&
+         !workqueue_shutting_down(c->queue))
+    usleep(10000);
   char *key = NULL;
   while (workqueue_get(c->queue, &key)) {
     k8c_err err = {0};
@@ -177,6 +182,7 @@ job_controller_start(struct controller_context *ctx, const struct job_controller
   pthread_mutex_init(&c->lock, NULL);
   c->backoff = hashmap_new();
   c->finalizers_removed = hashmap_new();
+  c->written_rv = hashmap_new();
   c->queue = workqueue_new(NULL);
   c->exp = expectations_new();
   c->rec = event_recorder_new(c->client, "job-controller", NULL);
@@ -222,6 +228,7 @@ job_stop(void *state)
   event_recorder_free(c->rec);
   hashmap_free(c->backoff, free);
   hashmap_free(c->finalizers_removed, free);
+  hashmap_free(c->written_rv, free);
   pthread_mutex_destroy(&c->lock);
   free(c);
 }

@@ -27,6 +27,7 @@ struct job_controller {
   pthread_mutex_t lock;
   hashmap *backoff;            /* job key -> struct job_backoff */
   hashmap *finalizers_removed; /* pod uid -> long long * (monotonic ms of the removal) */
+  hashmap *written_rv;         /* job key -> char * (resourceVersion of our last status write) */
   int nworkers;
   pthread_t *workers;
 };

@@ -149,7 +149,39 @@ write_status(struct job_sync *s, k8c_err *err)
     return -1;
   json_decref(s->job);
   s->job = stored;
+  pthread_mutex_lock(&s->c->lock);
+  free(hashmap_put(s->c->written_rv, s->key, xstrdup(meta_resource_version(stored))));
+  pthread_mutex_unlock(&s->c->lock);
   return 0;
+}
+
+/* The job to sync: the informer's copy, unless it is not the version our last status
+ * write produced — then the API's (the informer may lag behind our own write, and a
+ * stale status with fresh pods would undercount and create pods twice). New reference,
+ * or NULL if the job is gone. */
+static json_t *
+current_job(struct job_controller *c, const char *key, k8c_err *err)
+{
+  json_t *job = informer_get(c->job_inf, key);
+  if (job == NULL)
+    return NULL;
+  pthread_mutex_lock(&c->lock);
+  const char *written = hashmap_get(c->written_rv, key);
+  bool fresh = written == NULL || strcmp(written, meta_resource_version(job)) == 0;
+  pthread_mutex_unlock(&c->lock);
+  if (fresh)
+    return job;
+  json_t *got = NULL;
+  k8c_err gerr = {0};
+  if (client_get(c->client, c->job_res, meta_namespace(job), meta_name(job), &got, &gerr) < 0) {
+    if (gerr.status != 404)
+      k8c_err_move(err, &gerr);
+    k8c_err_clear(&gerr);
+    json_decref(job);
+    return NULL;
+  }
+  json_decref(job); /* (if its uid changed, the job was replaced: the API's is the one) */
+  return got;
 }
 
 /* ---------- step 1: newly finished pods ---------- */
@@ -595,11 +627,14 @@ job_sync(struct job_controller *c, const char *key, k8c_err *err)
 {
   if (strncmp(key, JOB_ORPHAN_PREFIX, strlen(JOB_ORPHAN_PREFIX)) == 0)
     return job_sync_orphan_pod(c, key + strlen(JOB_ORPHAN_PREFIX), err);
-  json_t *job = informer_get(c->job_inf, key);
+  json_t *job = current_job(c, key, err);
   if (job == NULL) {
+    if (err->status != 0)
+      return -1;
     expectations_delete(c->exp, key);
     pthread_mutex_lock(&c->lock);
     free(hashmap_remove(c->backoff, key));
+    free(hashmap_remove(c->written_rv, key));
     pthread_mutex_unlock(&c->lock);
     return 0;
   }

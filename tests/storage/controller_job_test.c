@@ -47,6 +47,26 @@ jx_close(struct job_fixture *x)
   client_fixture_close(&x->f);
 }
 
+/* Stops the controller and starts a fresh one (new informers, no memory) on the same
+ * store, as a server restart would. */
+static void
+jx_restart(struct job_fixture *x, void (*while_down)(struct job_fixture *x))
+{
+  job_controller_def.stop(x->state);
+  informer_factory_free(x->inf);
+  if (while_down)
+    while_down(x);
+  x->inf = informer_factory_new(x->ctl_client, 0);
+  struct controller_context ctx = {
+      .client = x->ctl_client, .informers = x->inf, .cfg = {.workers = 2}};
+  struct job_controller_opts opts = {.backoff_base_ms = 300, .backoff_max_ms = 1000};
+  k8c_err err = {0};
+  x->state = job_controller_start(&ctx, &opts, &err);
+  CHECK(x->state != NULL);
+  CHECK_INT(informer_factory_start(x->inf, &err), 0);
+  CHECK(informer_factory_wait_synced(x->inf, 5000));
+}
+
 /* Creates job name with the extra spec fields (a JSON fragment ending in a comma). */
 static void
 create_job(struct job_fixture *x, const char *name, const char *spec_fields,
@@ -459,6 +479,41 @@ TEST(orphan_pods_released)
   CHECK_INT(client_delete(x.f.client, x.jobs, "default", "gone", NULL, NULL, NULL, &err), 0);
   /* No garbage collector here: the pod stays, but the controller lets go of it. */
   CHECK(WAIT_UNTIL(count_finalized(&x, "gone") == 0, 5000));
+  jx_close(&x);
+}
+
+static void
+finish_all_running(struct job_fixture *x)
+{
+  json_t *run = running_pods(x, "again");
+  size_t i;
+  json_t *p;
+  json_array_foreach (run, i, p)
+    set_phase(x, p, "Succeeded");
+  json_decref(run);
+}
+
+TEST(restart_counts_once)
+{
+  struct job_fixture x;
+  jx_open(&x);
+  create_job(&x, "again", "\"completions\":4,\"parallelism\":2,", "Never");
+  CHECK(WAIT_UNTIL(count_running(&x, "again") == 2, 5000));
+  finish_one(&x, "again", "Succeeded", "status.succeeded", 1);
+  CHECK(WAIT_UNTIL(count_running(&x, "again") == 2, 5000));
+  /* Both running pods finish while the controller is down: counted once each after. */
+  jx_restart(&x, finish_all_running);
+  CHECK(WAIT_UNTIL(job_int(&x, "again", "status.succeeded") == 3, 5000));
+  CHECK(WAIT_UNTIL(count_running(&x, "again") == 1, 5000));
+  jx_restart(&x, NULL);
+  usleep(500000);
+  CHECK_INT((long long)count_running(&x, "again"), 1); /* no duplicate after a restart */
+  CHECK_INT(job_int(&x, "again", "status.succeeded"), 3);
+  json_t *all = job_pods(&x, "again");
+  CHECK_INT((long long)json_array_size(all), 4);
+  json_decref(all);
+  finish_one(&x, "again", "Succeeded", "status.succeeded", 4);
+  CHECK(WAIT_UNTIL(job_condition_is(&x, "again", "Complete", "True", NULL), 5000));
   jx_close(&x);
 }
 

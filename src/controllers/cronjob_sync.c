@@ -267,11 +267,17 @@ start_job(struct cj_sync *s, time_t scheduled, k8c_err *err)
 {
   cleanup_free char *name = xasprintf("%s-%lld", meta_name(s->cj), (long long)(scheduled / 60));
   json_t *active = json_object_get(s->status, "active");
-  if (active_has(active, "name", name))
+  bool made = active_has(active, "name", name);
+  for (size_t i = 0; i < s->njobs && !made; i++)
+    made = strcmp(meta_name(s->jobs[i]), name) == 0;
+  if (made) { /* by an earlier sync whose status write did not land: record it now */
+    if (cu_parse_time(cu_str(s->status, "lastScheduleTime")) < scheduled) {
+      char when[40];
+      format_time(scheduled, NULL, when);
+      json_object_set_new(s->status, "lastScheduleTime", json_string(when));
+    }
     return 0;
-  for (size_t i = 0; i < s->njobs; i++)
-    if (strcmp(meta_name(s->jobs[i]), name) == 0)
-      return 0; /* already made (and maybe finished) */
+  }
   const char *policy = cu_str(s->cj, "spec.concurrencyPolicy");
   if (policy && strcmp(policy, "Forbid") == 0 && json_array_size(active) > 0) {
     event_record(s->c->rec, s->cj, "Normal", "JobAlreadyActive",

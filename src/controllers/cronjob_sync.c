@@ -154,7 +154,8 @@ delete_job(struct cj_sync *s, const char *name, k8c_err *err)
       k8c_err_clear(&derr);
       return 0;
     }
-    event_record(s->c->rec, s->cj, "Warning", "FailedDelete", "Deleted job: %s", derr.message);
+    event_record(s->c->rec, s->cj, "Warning", "FailedDelete", "Error deleting job: %s",
+                 derr.message);
     k8c_err_move(err, &derr);
     return -1;
   }

@@ -1,6 +1,7 @@
 # k8c — thin wrapper over CMake. `make` builds build/k8c; `make test` runs every test
 # (unit + storage under ASan/UBSan, fuzz smoke under clang, e2e with the real kubectl);
-# `make demo` starts a one-node cluster with the seed's web app; `make bench` measures.
+# `make demo` starts a one-node cluster with the seed's web app (`make demo NODES=3`: the
+# seed's app on three nodes); `make bench` measures.
 JOBS ?= $(shell nproc)
 DEPS_STAMP := build/.deps-ok
 
@@ -52,7 +53,7 @@ codegen-check:
 	bash tools/codegen/check.sh
 
 demo: build
-	bash scripts/demo.sh
+	bash scripts/demo.sh $(if $(NODES),--nodes $(NODES))
 
 bench: build
 	bash bench/run.sh

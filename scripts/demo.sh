@@ -5,9 +5,45 @@
 # seed's nginx image is built from Debian's nginx (tests/lib/image_fixture.sh) and served
 # by a local registry configured as docker.io's mirror — the manifests run unchanged.
 # Ctrl-C stops everything; state stays in DATA_DIR.
+#
+# `make demo NODES=3` / `scripts/demo.sh --nodes 3`: a cluster of 3 nodes on this machine
+# instead (tests/e2e/multinode.sh: a network namespace per node on a bridge, `k8c server`
+# on node 1, `k8c agent` on the others) running the seed's app.yaml (web, cache, api, their
+# Services and the Ingress) on stand-in images. Needs root. Ctrl-C removes everything,
+# state included.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
+NODES=1
+while [ $# -gt 0 ]; do
+  case $1 in
+  --nodes) NODES=${2:?--nodes needs a number}; shift 2 ;;
+  --nodes=*) NODES=${1#--nodes=}; shift ;;
+  *) echo "usage: $0 [--nodes N]" >&2; exit 2 ;;
+  esac
+done
+if ! [ "$NODES" -ge 1 ] 2>/dev/null; then
+  echo "demo: --nodes takes a number >= 1" >&2
+  exit 2
+fi
+
+if [ "$NODES" -gt 1 ]; then
+  # shellcheck source=../tests/e2e/multinode.sh
+  source "$ROOT/tests/e2e/multinode.sh"
+  trap 'echo "demo: stopping the nodes and removing the cluster" >&2; exit 130' INT TERM
+  echo "demo: starting $NODES nodes (images, registry mirror, network namespaces)" >&2
+  set +e
+  mn_setup "$NODES" || exit 1
+  mn_kubectl apply -f tests/e2e/seed/app.yaml
+  echo
+  echo "k8c is running on $NODES nodes (${MN_NODE_IP[*]}). Point kubectl at it with:"
+  echo "  export KUBECONFIG=$MN_KUBECONFIG"
+  echo "  kubectl get nodes,pods,svc -o wide"
+  echo "The Ingress answers on node 1:  curl -H 'Host: api.example.com' http://${MN_NODE_IP[1]}/"
+  echo "(Ctrl-C stops every node and removes the cluster, its containers and $MN_TMP)"
+  wait "${MN_PID[1]}"
+  exit 0
+fi
 DATA_DIR=${DATA_DIR:-$ROOT/.demo}
 PORT=${PORT:-6443}
 KUBECONFIG_FILE=$DATA_DIR/kubeconfig.yaml

@@ -2,7 +2,8 @@
 # k8c-killall.sh — stops a node completely, as k3s-killall.sh does: the k8c processes, every
 # container they started (conmon and the container processes, found through the cgroup
 # tree), the mounts under the run and data dirs (rootfs overlays, namespace bind mounts),
-# the CNI bridge, the cluster-DNS dummy interface, k8c's nftables tables and the cgroups.
+# the CNI bridge, the cluster-DNS dummy interface, the host-gw routes, k8c's nftables tables
+# and the cgroups.
 # State on disk (the store, images) stays; a node started again comes up empty of pods.
 # Usage: scripts/k8c-killall.sh [--run-dir DIR] [--data-dir DIR] [--cgroup-parent NAME]
 #                               [--bridge NAME]   (defaults: k8c's own defaults)
@@ -19,7 +20,7 @@ while [ $# -gt 0 ]; do
   --data-dir) DATA_DIR=$2; shift 2 ;;
   --cgroup-parent) CGROUP_PARENT=$2; shift 2 ;;
   --bridge) BRIDGE=$2; shift 2 ;;
-  -h | --help) sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  -h | --help) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
   *) echo "k8c-killall: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -69,6 +70,7 @@ done
 # 4. Network: the bridge (its veths go with the pods' namespaces), the DNS dummy, nftables.
 ip link del "$BRIDGE" 2>/dev/null
 ip link del k8c-dns 2>/dev/null
+ip route flush proto 107 2>/dev/null # host-gw routes to other nodes' pod CIDRs (src/nodenet/nl.h)
 for table in $(nft list tables 2>/dev/null | awk '$3 ~ /^k8c/ { print $2 "/" $3 }'); do
   nft delete table "${table%/*}" "${table#*/}" 2>/dev/null
 done

@@ -34,4 +34,18 @@ bool agent_join_authorized(const struct identity *who, const struct request_info
 int agent_join_handle_cacerts(struct apiserver *s, struct api_request *r, const char *path,
                               int *ret);
 
+/* The headers a joining agent names its node with (k3s sends k3s-Node-Name/-IP). */
+#define AGENT_JOIN_NODE_NAME_HEADER "k8c-Node-Name"
+#define AGENT_JOIN_NODE_IP_HEADER "k8c-Node-IP"
+#define AGENT_JOIN_SERVING_CERT_PATH "/v1-k8c/serving-kubelet.crt"
+
+/* Serves GET /v1-k8c/serving-kubelet.crt (k3s's /v1-k3s/serving-kubelet.crt) to who,
+ * the join-token bearer (or a system:masters user): a kubelet serving certificate signed
+ * by the server CA for the node named in the k8c-Node-Name header, with that name and
+ * the k8c-Node-IP address(es, comma-separated) as SANs, its key, and the CA that signs
+ * the API server's kubelet client certificate, as JSON {"cert", "key", "clientCA"} (PEM
+ * strings). Returns 1 with *ret the MHD result when path is that path; 0 otherwise. */
+int agent_join_handle_serving_cert(struct apiserver *s, struct api_request *r, const char *path,
+                                   const struct identity *who, int *ret);
+
 #endif

@@ -1,6 +1,7 @@
 /* agent_join_authz.c — the node-agent identity's permissions as one table of rules
  * (upstream's system:node role plus the node authorizer's lease and event rights, and
- * the service proxy's reads). Anything the table does not name stays 403. */
+ * the reads of the service proxy, cluster DNS and NetworkPolicy enforcer every node
+ * runs). Anything the table does not name stays 403. */
 #include "apiserver/agent_join.h"
 
 #include <string.h>
@@ -36,6 +37,9 @@ static const struct agent_rule agent_rules[] = {
     {"coordination.k8s.io", "leases", "", "kube-node-lease", READ | WRITE | V(VERB_DELETE)},
     {"discovery.k8s.io", "endpointslices", "", NULL, READ},
     {"node.k8s.io", "runtimeclasses", "", NULL, READ},
+    /* the NetworkPolicy enforcer every node runs */
+    {"", "namespaces", "", NULL, READ},
+    {"networking.k8s.io", "networkpolicies", "", NULL, READ},
 };
 
 static bool

@@ -171,6 +171,8 @@ dispatch(struct apiserver *s, struct api_request *r, struct conn_ctx *cc)
     return ret;
   }
   r->who = who;
+  if (agent_join_handle_serving_cert(s, r, path, who, &ret))
+    return ret;
   if (r->body_too_large) {
     k8c_err err = {0};
     k8c_error(&err, 413, K8C_REASON_TOO_LARGE, "the request body is too large: limit is %u bytes",

@@ -10,6 +10,8 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 
+struct pki;
+
 struct apiserver_config {
   const char *bind_address; /* "0.0.0.0" default */
   int port;                 /* 6443 */
@@ -22,6 +24,9 @@ struct apiserver_config {
   struct registry *reg;
   const char *kubelet_client_cert_pem; /* presented to kubelets (logs, exec ...), may be NULL */
   const char *kubelet_client_key_pem;
+  /* Signs joining agents' kubelet serving certificates (/v1-k8c/serving-kubelet.crt);
+   * may be NULL (the endpoint then answers 404). Borrowed: must outlive the server. */
+  const struct pki *pki;
 };
 
 struct apiserver;

@@ -9,9 +9,12 @@
 #include "apiserver/secure_file.h"
 #include "apiserver/token.h"
 #include "client/client_http.h"
+#include "client/join_certs.h"
 #include "cmd/agent_flags.h"
+#include "kubelet/nodestatus.h"
 #include "lib/log.h"
 #include "lib/mem.h"
+#include "nodenet/nodenet.h"
 
 #include <getopt.h>
 #include <malloc.h>
@@ -29,11 +32,13 @@ struct agent_flags {
   const char *ca_file;
   const char *node_name;
   const char *cluster_cidr;
+  const char *service_cidr;
   int simulate;
   int simulate_first_index;
   int simulate_ready_delay_ms;
   int verbosity;
   struct kubelet_config agent;
+  struct nodenet_config net;
 };
 
 static void
@@ -54,6 +59,8 @@ agent_usage(FILE *out)
       "                               several agents do not collide\n"
       "  --simulate-ready-delay MS    their pods turn Ready MS after Running (default 0)\n"
       "  --cluster-cidr CIDR          pod network, as given to the server (default 10.42.0.0/16)\n"
+      "  --service-cidr CIDR          service network, as given to the server\n"
+      "                               (default 10.43.0.0/16)\n"
       "  -v N                         log verbosity 0-3 (default 2)\n");
   agent_flags_usage(out);
 }
@@ -71,6 +78,7 @@ parse_flags(int argc, char **argv, struct agent_flags *f)
       {"simulate-first-index", required_argument, NULL, 'I'},
       {"simulate-ready-delay", required_argument, NULL, 'R'},
       {"cluster-cidr", required_argument, NULL, 'C'},
+      {"service-cidr", required_argument, NULL, 'S'},
       {"v", required_argument, NULL, 'v'},
       AGENT_FLAG_OPTIONS,
       {"help", no_argument, NULL, 'h'},
@@ -107,6 +115,9 @@ parse_flags(int argc, char **argv, struct agent_flags *f)
     case 'C':
       f->cluster_cidr = optarg;
       break;
+    case 'S':
+      f->service_cidr = optarg;
+      break;
     case 'v':
       f->verbosity = atoi(optarg);
       break;
@@ -115,6 +126,8 @@ parse_flags(int argc, char **argv, struct agent_flags *f)
       exit(0);
     default: {
       int bad = 0;
+      if (agent_net_flag_set(&f->net, ch, optarg))
+        break;
       if (agent_flag_set(&f->agent, ch, optarg, &bad)) {
         if (bad == 0)
           break;
@@ -172,9 +185,33 @@ resolve_ca_file(const struct agent_flags *f, k8c_err *err)
   return path;
 }
 
+/* The kubelet's serving certificate from the server (its streaming endpoint: logs,
+ * exec, port-forward), stored in f->agent; false (streaming off) if the server refuses. */
+static bool
+fetch_serving_cert(struct agent_flags *f, const char *ca_file, struct join_serving_cert *cert)
+{
+  char ip[64];
+  if (f->agent.node_ip && f->agent.node_ip[0])
+    snprintf(ip, sizeof ip, "%s", f->agent.node_ip);
+  else
+    node_first_ipv4(ip, sizeof ip);
+  k8c_err err = {0};
+  if (join_fetch_serving_cert(f->server, ca_file, f->token, f->node_name, ip, cert, &err) < 0) {
+    log_error("k8c agent: kubelet serving certificate: %s; logs, exec and port-forward will not "
+              "reach this node",
+              err.message);
+    k8c_err_clear(&err);
+    return false;
+  }
+  f->agent.serving_cert_pem = cert->cert_pem;
+  f->agent.serving_key_pem = cert->key_pem;
+  f->agent.client_ca_pem = cert->client_ca_pem;
+  return true;
+}
+
 /* The real node agent until SIGINT/SIGTERM. */
 static int
-run_real_agent(struct agent_flags *f, k8c_client *client, sigset_t *sigs)
+run_real_agent(struct agent_flags *f, k8c_client *client, const char *ca_file, sigset_t *sigs)
 {
   /* a few malloc arenas, not one per pod worker: the agent's memory is mostly small
    * short-lived objects and its threads rarely contend */
@@ -185,11 +222,25 @@ run_real_agent(struct agent_flags *f, k8c_client *client, sigset_t *sigs)
   f->agent.node_name = f->node_name;
   cleanup_free char *data_dir = NULL;
   agent_flags_finish(&f->agent, f->data_dir, &data_dir);
+  struct join_serving_cert cert = {0};
+  fetch_serving_cert(f, ca_file, &cert);
   k8c_err err = {0};
   struct kubelet *kl = kubelet_start(client, &f->agent, &err);
   if (kl == NULL) {
     log_error("k8c agent: %s", err.message);
     k8c_err_clear(&err);
+    join_serving_cert_free(&cert);
+    return 1;
+  }
+  agent_net_flags_finish(&f->net, &f->agent);
+  f->net.cluster_cidr = f->cluster_cidr;
+  f->net.service_cidr = f->service_cidr;
+  struct nodenet *net = nodenet_start(client, &f->net, &err);
+  if (net == NULL) {
+    log_error("k8c agent: node networking: %s", err.message);
+    k8c_err_clear(&err);
+    kubelet_stop(kl);
+    join_serving_cert_free(&cert);
     return 1;
   }
   if (kubelet_wait_ready(kl, 60000))
@@ -199,7 +250,9 @@ run_real_agent(struct agent_flags *f, k8c_client *client, sigset_t *sigs)
   int sig = 0;
   sigwait(sigs, &sig);
   log_info("k8c agent: signal %d, shutting down", sig);
+  nodenet_stop(net);
   kubelet_stop(kl);
+  join_serving_cert_free(&cert); /* the streaming endpoint held it until here */
   return 0;
 }
 
@@ -209,6 +262,7 @@ cmd_agent(int argc, char **argv)
   struct agent_flags f = {
       .data_dir = "/var/lib/k8c",
       .cluster_cidr = "10.42.0.0/16",
+      .service_cidr = "10.43.0.0/16",
       .verbosity = 2,
   };
   if (parse_flags(argc, argv, &f) < 0)
@@ -242,7 +296,7 @@ cmd_agent(int argc, char **argv)
     return 1;
   }
   if (f.simulate <= 0) {
-    int rc = run_real_agent(&f, client, &sigs);
+    int rc = run_real_agent(&f, client, ca_file, &sigs);
     client_free(client);
     return rc;
   }

@@ -55,6 +55,36 @@ agent_flag_set(struct kubelet_config *cfg, int ch, const char *arg, int *bad)
     if (cfg->port > 65535)
       *bad = -1;
     return true;
+  case AGENT_FLAG_EVICTION_HARD:
+    cfg->eviction_hard = arg;
+    return true;
+  case AGENT_FLAG_IMAGE_GC_HIGH:
+    cfg->image_gc_high_threshold = arg;
+    return true;
+  case AGENT_FLAG_IMAGE_GC_LOW:
+    cfg->image_gc_low_threshold = arg;
+    return true;
+  default:
+    return false;
+  }
+}
+
+bool
+agent_net_flag_set(struct nodenet_config *net, int ch, const char *arg)
+{
+  switch (ch) {
+  case AGENT_FLAG_DISABLE_KUBE_PROXY:
+    net->disable_kube_proxy = true;
+    return true;
+  case AGENT_FLAG_DISABLE_NETWORK_POLICY:
+    net->disable_network_policy = true;
+    return true;
+  case AGENT_FLAG_DISABLE_CLUSTER_DNS:
+    net->disable_cluster_dns = true;
+    return true;
+  case AGENT_FLAG_RESOLV_CONF:
+    net->resolv_conf = arg;
+    return true;
   default:
     return false;
   }
@@ -74,8 +104,27 @@ agent_flags_usage(FILE *out)
         "  --pids-limit N               per-container PID limit (default unlimited)\n"
         "  --cgroup-parent NAME         cgroup that holds the pods (default k8c)\n"
         "  --bridge NAME                the pod network's bridge (default k8c0)\n"
-        "  --kubelet-port PORT          logs/exec/port-forward endpoint (default 10250; 0: any)\n",
+        "  --kubelet-port PORT          logs/exec/port-forward endpoint (default 10250; 0: any)\n"
+        "  --eviction-hard LIST         hard eviction thresholds, e.g. memory.available<100Mi\n"
+        "                               (the default; '=' works for '<' too)\n"
+        "  --image-gc-high-threshold N  image GC starts above N% disk use (default 85)\n"
+        "  --image-gc-low-threshold N   and removes unused images down to N% (default 80)\n"
+        "  node networking (started once the Node has its pod CIDR):\n"
+        "  --disable-kube-proxy         do not run the service proxy (nftables table k8c)\n"
+        "  --disable-network-policy     do not enforce NetworkPolicies (table k8c-netpol)\n"
+        "  --disable-cluster-dns        do not serve cluster DNS on --cluster-dns (interface\n"
+        "                               k8c-dns)\n"
+        "  --resolv-conf FILE           resolvers cluster DNS forwards other names to\n"
+        "                               (default /etc/resolv.conf)\n",
         out);
+}
+
+void
+agent_net_flags_finish(struct nodenet_config *net, const struct kubelet_config *cfg)
+{
+  net->node_name = cfg->node_name;
+  net->cluster_dns = cfg->cluster_dns;
+  net->cluster_domain = cfg->cluster_domain;
 }
 
 void

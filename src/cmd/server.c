@@ -16,6 +16,7 @@
 #include "ingress/ingress.h"
 #include "lib/log.h"
 #include "lib/mem.h"
+#include "nodenet/nodenet.h"
 #include "registry/registry.h"
 #include "scheduler/scheduler.h"
 #include "storage/compactor.h"
@@ -56,6 +57,7 @@ struct server_flags {
   int node_monitor_grace;      /* seconds without a heartbeat before a node is Unknown */
   const char *root_ca_pem;     /* not a flag: the CA published as kube-root-ca.crt */
   struct kubelet_config agent; /* the in-process node agent's flags */
+  struct nodenet_config net;   /* and its node networking */
 };
 
 static void
@@ -201,6 +203,8 @@ parse_flags(int argc, char **argv, struct server_flags *f)
       exit(0);
     default: {
       int bad = 0;
+      if (agent_net_flag_set(&f->net, c, optarg))
+        break;
       if (agent_flag_set(&f->agent, c, optarg, &bad)) {
         if (bad == 0)
           break;
@@ -429,6 +433,7 @@ cmd_server(int argc, char **argv)
       .reg = &reg,
       .kubelet_client_cert_pem = pki.kubelet_client_cert_pem,
       .kubelet_client_key_pem = pki.kubelet_client_key_pem,
+      .pki = &pki,
   };
   struct compactor *compactor = NULL;
   /* One list+watch and one parsed cache per collection for the whole process: the
@@ -454,6 +459,8 @@ cmd_server(int argc, char **argv)
   struct ingress_controller *ingress = NULL;
   k8c_client *agent_client = NULL;
   struct kubelet *kubelet = NULL;
+  k8c_client *net_client = NULL;
+  struct nodenet *net = NULL;
   char *agent_data_dir = NULL;
   char *kubelet_cert = NULL, *kubelet_key = NULL;
   char host[256] = "";
@@ -534,6 +541,15 @@ cmd_server(int argc, char **argv)
       log_error("k8c server: node agent: %s", err.message);
       goto out;
     }
+    net_client = client_inprocess_new(&reg, "k8c-nodenet");
+    agent_net_flags_finish(&f.net, &f.agent);
+    f.net.cluster_cidr = f.cluster_cidr;
+    f.net.service_cidr = f.service_cidr;
+    net = nodenet_start(net_client, &f.net, &err);
+    if (net == NULL) {
+      log_error("k8c server: node networking: %s", err.message);
+      goto out;
+    }
   }
   if (f.write_kubeconfig && f.write_kubeconfig[0]) {
     char *url = xasprintf("https://%s:%d",
@@ -557,6 +573,9 @@ cmd_server(int argc, char **argv)
   log_info("k8c server: signal %d, shutting down", sig);
   rc = 0;
 out:
+  nodenet_stop(net);
+  if (net_client)
+    client_free(net_client);
   kubelet_stop(kubelet);
   if (agent_client)
     client_free(agent_client);

@@ -14,6 +14,8 @@ extern const struct controller_def endpointslice_controller_def;
 extern const struct controller_def endpoints_controller_def;
 extern const struct controller_def nodelifecycle_controller_def;
 extern const struct controller_def nodeipam_controller_def;
+extern const struct controller_def statefulset_controller_def;
+extern const struct controller_def daemonset_controller_def;
 extern const struct controller_def servicelb_controller_def; /* src/proxy/servicelb.c */
 extern const struct controller_def job_controller_def;
 extern const struct controller_def cronjob_controller_def;
@@ -31,6 +33,8 @@ const struct controller_def *const controllers_table[] = {
     &nodelifecycle_controller_def,
     &nodeipam_controller_def,
     &servicelb_controller_def,
+    &statefulset_controller_def,
+    &daemonset_controller_def,
     &job_controller_def,
     &cronjob_controller_def,
     NULL,

@@ -369,8 +369,11 @@ container_spec_build(const struct container_spec_input *in, struct built_contain
   s->mounts = in->mounts;
   s->n_mounts = in->n_mounts;
   s->oom_score_adj = podstatus_oom_score_adj(in->pod, in->container, in->memory_capacity);
+  if (in->clamp_oom_score_adj && s->oom_score_adj < in->oom_score_adj_floor)
+    s->oom_score_adj = in->oom_score_adj_floor;
   s->tty = json_is_true(json_object_get(in->container, "tty"));
   s->stdin_open = json_is_true(json_object_get(in->container, "stdin"));
+  s->stdin_once = json_is_true(json_object_get(in->container, "stdinOnce"));
   s->log_path = b->log_path;
   return 0;
 }

@@ -27,6 +27,8 @@ struct container_spec_input {
   int restart_count;
   int64_t pids_limit;              /* 0 = unlimited */
   int64_t memory_capacity;         /* the node's, for oom_score_adj */
+  bool clamp_oom_score_adj;        /* the node cannot set any oom_score_adj: */
+  int oom_score_adj_floor;         /* ... the lowest it can set */
   const struct mount_spec *mounts; /* volume mounts (borrowed) */
   size_t n_mounts;
 };

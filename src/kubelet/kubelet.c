@@ -6,11 +6,13 @@
 #include "kubelet/kubelet_internal.h"
 
 #include "apimachinery/meta.h"
+#include "kubelet/eviction.h"
 #include "kubelet/runtime/fsutil.h"
 #include "lib/log.h"
 #include "lib/mem.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -208,6 +210,7 @@ copy_config(struct kubelet_config *dst, const struct kubelet_config *src)
   dst->bridge = xstrdup(or_default(src->bridge, "k8c0"));
   /* only used during kubelet_start: not copied */
   dst->serving_cert_pem = dst->serving_key_pem = dst->client_ca_pem = NULL;
+  dst->eviction_hard = dst->image_gc_high_threshold = dst->image_gc_low_threshold = NULL;
   if (dst->status_period_ms <= 0)
     dst->status_period_ms = 10000;
   if (dst->lease_period_ms <= 0)
@@ -234,6 +237,43 @@ free_config(struct kubelet_config *c)
 
 static void kubelet_free(struct kubelet *kl);
 
+/* A percentage flag: NULL gives def; else 0..100. */
+static int
+parse_percent(const char *flag, const char *text, int def, int *out, k8c_err *err)
+{
+  if (text == NULL || *text == '\0') {
+    *out = def;
+    return 0;
+  }
+  char *end = NULL;
+  long v = strtol(text, &end, 10);
+  if (end == text || *end != '\0' || v < 0 || v > 100)
+    return k8c_error(err, 400, K8C_REASON_BAD_REQUEST, "--%s: want a percentage 0..100, not \"%s\"",
+                     flag, text);
+  *out = (int)v;
+  return 0;
+}
+
+/* The eviction manager and the image GC policy from the flags. */
+static int
+housekeeping_config(struct kubelet *kl, const struct kubelet_config *cfg, k8c_err *err)
+{
+  struct eviction_threshold t;
+  if (eviction_threshold_parse(cfg->eviction_hard, &t, err) < 0)
+    return -1;
+  if (parse_percent("image-gc-high-threshold", cfg->image_gc_high_threshold, 85,
+                    &kl->image_gc.high_percent, err) < 0 ||
+      parse_percent("image-gc-low-threshold", cfg->image_gc_low_threshold, 80,
+                    &kl->image_gc.low_percent, err) < 0)
+    return -1;
+  if (kl->image_gc.low_percent > kl->image_gc.high_percent)
+    return k8c_error(err, 400, K8C_REASON_BAD_REQUEST,
+                     "--image-gc-low-threshold (%d) must not exceed --image-gc-high-threshold (%d)",
+                     kl->image_gc.low_percent, kl->image_gc.high_percent);
+  kl->eviction = eviction_manager_new(&t, cfg->eviction_interval_ms);
+  return 0;
+}
+
 struct kubelet *
 kubelet_start(k8c_client *client, const struct kubelet_config *cfg, k8c_err *err)
 {
@@ -259,6 +299,8 @@ kubelet_start(k8c_client *client, const struct kubelet_config *cfg, k8c_err *err
   kl->uid_to_key = hashmap_new();
   kl->pleg_seen = hashmap_new();
   kl->queue = workqueue_new(NULL);
+  if (housekeeping_config(kl, cfg, err) < 0)
+    goto fail;
   if (fs_mkdir_p(kl->cfg.data_dir, 0700, err) < 0 || fs_mkdir_p(kl->cfg.pod_log_dir, 0755, err) < 0)
     goto fail;
   if (node_facts_read(kl->cfg.data_dir, kl->cfg.node_ip, &kl->facts, err) < 0)
@@ -355,6 +397,7 @@ kubelet_free(struct kubelet *kl)
   if (kl->events)
     event_recorder_free(kl->events);
   json_decref(kl->allocatable);
+  eviction_manager_free(kl->eviction);
   free(kl->pod_cidr);
   free(kl->node_uid);
   free(kl->workers);

@@ -38,6 +38,12 @@ struct kubelet_config {
   const char *serving_key_pem;
   const char *client_ca_pem;
   int port; /* 0 = 10250; -1 = any free port */
+  /* Eviction and image GC (upstream's flags and defaults). */
+  const char *eviction_hard;           /* e.g. "memory.available<100Mi"; NULL: that */
+  const char *image_gc_high_threshold; /* percent of the image disk; NULL: 85 */
+  const char *image_gc_low_threshold;  /* percent; NULL: 80 */
+  int eviction_interval_ms;            /* monitoring interval; 0 = 10000 */
+  int image_gc_period_ms;              /* 0 = 10000 */
 };
 
 struct kubelet;

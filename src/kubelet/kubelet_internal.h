@@ -107,6 +107,10 @@ struct kubelet {
   bool events_stopping, events_ready, events_started;
   pthread_t events_thread;
 
+  struct eviction_manager *eviction; /* eviction.h */
+  struct image_gc_policy image_gc;
+  int64_t image_gc_next_ms; /* node agent thread only */
+
   struct stream_backend stream_backend;
   struct streaming_server *stream; /* logs/exec/port-forward; NULL without certificates */
   int kubelet_port;                /* its port, reported in daemonEndpoints */
@@ -178,7 +182,14 @@ void podworker_volumes_teardown(struct kubelet *kl, const char *uid);
 /* The env_sources the kubelet resolves env and volumes with. */
 void podworker_env_sources(struct kubelet *kl, struct env_sources *src);
 
+/* ---------- image_gc_manager.c ---------- */
+/* Called about once a second by the node agent: image GC when the disk passes the high
+ * threshold (at most once per period). */
+void image_gc_manager_tick(struct kubelet *kl);
+
 /* ---------- status_manager.c ---------- */
+/* Writes status as the pod's status (conflicts retried on a fresh copy). */
+int status_manager_write(struct kubelet *kl, const json_t *pod, json_t *status);
 /* Computes the pod's status from the record and the runtime and writes it when it
  * changed (conflicts retried). */
 void status_manager_sync(struct kubelet *kl, struct kpod *p, const json_t *pod);

@@ -7,6 +7,7 @@
 #include "kubelet/kubelet_internal.h"
 
 #include "apimachinery/meta.h"
+#include "kubelet/eviction.h"
 #include "lib/log.h"
 #include "lib/mem.h"
 
@@ -56,8 +57,8 @@ images_json(struct kubelet *kl)
   return arr;
 }
 
-/* What the node is short of: memory (available < 100Mi), disk (< 10% free where the
- * data lives), PIDs (> 90% of pid_max in use). */
+/* What the node is short of: memory (available below the hard eviction threshold), disk (< 10% free
+ * where the data lives), PIDs (> 90% of pid_max in use). */
 static void
 read_pressure(struct kubelet *kl, struct node_pressure *p)
 {
@@ -68,7 +69,7 @@ read_pressure(struct kubelet *kl, struct node_pressure *p)
     long long kb;
     while (fgets(line, sizeof line, f))
       if (sscanf(line, "MemAvailable: %lld kB", &kb) == 1)
-        p->memory = kb * 1024 < 100LL * 1024 * 1024;
+        p->memory = kb * 1024 < eviction_manager_threshold_bytes(kl);
     fclose(f);
   }
   struct statvfs vfs;
@@ -244,6 +245,8 @@ node_agent_loop(struct kubelet *kl)
       if ((p.memory || p.disk || p.pid) != last_pressure)
         next_status = now;
     }
+    eviction_manager_tick(kl);
+    image_gc_manager_tick(kl);
     if (!kubelet_sleep(kl, 1000))
       return;
   }

@@ -78,8 +78,8 @@ os_image(char *dst, size_t cap)
   fclose(f);
 }
 
-static void
-first_ipv4(char *dst, size_t cap)
+void
+node_first_ipv4(char *dst, size_t cap)
 {
   struct ifaddrs *ifs = NULL;
   snprintf(dst, cap, "127.0.0.1");
@@ -93,6 +93,32 @@ first_ipv4(char *dst, size_t cap)
       break;
   }
   freeifaddrs(ifs);
+}
+
+/* CAP_SYS_RESOURCE in the effective set: lowering oom_score_adj is allowed. */
+static bool
+can_lower_oom_score(void)
+{
+  char line[64];
+  FILE *f = fopen("/proc/self/status", "r");
+  if (f == NULL)
+    return true;
+  unsigned long long caps = ~0ULL;
+  while (fgets(line, sizeof line, f))
+    if (sscanf(line, "CapEff: %llx", &caps) == 1)
+      break;
+  fclose(f);
+  return (caps >> 24) & 1; /* CAP_SYS_RESOURCE */
+}
+
+static int
+oom_score_adj_floor(void)
+{
+  if (can_lower_oom_score())
+    return -1000;
+  char text[16] = "";
+  read_line("/proc/self/oom_score_adj", text, sizeof text);
+  return text[0] ? atoi(text) : 0;
 }
 
 int
@@ -125,7 +151,7 @@ node_facts_read(const char *data_dir, const char *internal_ip, struct node_facts
   if (internal_ip && internal_ip[0])
     snprintf(f->internal_ip, sizeof f->internal_ip, "%s", internal_ip);
   else
-    first_ipv4(f->internal_ip, sizeof f->internal_ip);
+    node_first_ipv4(f->internal_ip, sizeof f->internal_ip);
   read_line("/etc/machine-id", f->machine_id, sizeof f->machine_id);
   read_line("/sys/class/dmi/id/product_uuid", f->system_uuid, sizeof f->system_uuid);
   if (f->system_uuid[0] == '\0')
@@ -141,6 +167,7 @@ node_facts_read(const char *data_dir, const char *internal_ip, struct node_facts
                                                : u.machine);
   os_image(f->os_image, sizeof f->os_image);
   snprintf(f->runtime_version, sizeof f->runtime_version, "crun://unknown");
+  f->oom_score_adj_floor = oom_score_adj_floor();
   return 0;
 }
 

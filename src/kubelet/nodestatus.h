@@ -28,11 +28,18 @@ struct node_facts {
   char os_image[128];
   char architecture[16];    /* GOARCH spelling: amd64, arm64 */
   char runtime_version[64]; /* e.g. "crun://1.8.1" */
+  /* The lowest oom_score_adj containers can be given: -1000 with CAP_SYS_RESOURCE, else
+   * the agent's own value (the kernel refuses to lower it further without the
+   * capability, as in many containers and VMs). */
+  int oom_score_adj_floor;
 };
 
 /* Reads the machine's facts. data_dir decides the ephemeral-storage filesystem;
  * internal_ip (may be NULL: the first non-loopback IPv4 address) is the node's
  * InternalIP. */
+/* The node's default InternalIP: the first IPv4 address of an up, non-loopback
+ * interface, "127.0.0.1" if none, into dst. */
+void node_first_ipv4(char *dst, size_t cap);
 int node_facts_read(const char *data_dir, const char *internal_ip, struct node_facts *f,
                     k8c_err *err);
 

@@ -6,6 +6,8 @@
  * hand the status to the status manager. Returns when the pod next needs attention. */
 #include "kubelet/kubelet_internal.h"
 
+#include "kubelet/eviction.h"
+
 #include "apimachinery/meta.h"
 #include "kubelet/podstatus.h"
 #include "lib/log.h"
@@ -669,6 +671,8 @@ podworker_sync(struct kubelet *kl, const char *key)
   }
   if (p->released)
     return -1;
+  if (eviction_manager_sync(kl, p, pod))
+    return -1; /* evicted under memory pressure */
   const char *phase = json_string_value(json_object_get(json_object_get(pod, "status"), "phase"));
   if (is_terminal(phase) && !p->has_sandbox && p->n_cs > 0 && p->cs[0].id == NULL) {
     p->released = true; /* finished before this agent saw it run */

@@ -145,6 +145,8 @@ create_and_start(struct kubelet *kl, struct kpod *p, const json_t *pod, const js
       .restart_count = c->restart_count,
       .pids_limit = kl->cfg.pids_limit,
       .memory_capacity = kl->facts.memory_bytes,
+      .clamp_oom_score_adj = kl->facts.oom_score_adj_floor > -1000,
+      .oom_score_adj_floor = kl->facts.oom_score_adj_floor,
       .mounts = mounts,
       .n_mounts = n_mounts,
   };

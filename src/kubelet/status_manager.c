@@ -128,8 +128,8 @@ observe(struct kubelet *kl, struct pool *pl, const json_t *pod, struct kcontaine
   container_state_free(&st);
 }
 
-static int
-write_status(struct kubelet *kl, const json_t *pod, json_t *status)
+int
+status_manager_write(struct kubelet *kl, const json_t *pod, json_t *status)
 {
   cleanup_json json_t *obj = json_deep_copy(pod);
   for (int attempt = 0; attempt < 5; attempt++) {
@@ -188,7 +188,7 @@ status_manager_sync(struct kubelet *kl, struct kpod *p, const json_t *pod)
   json_t *status = podstatus_build(pod, &po);
   bool same = json_equal(status, json_object_get(pod, "status")) ||
               (p->last_status && json_equal(status, p->last_status));
-  if (!same && write_status(kl, pod, status) < 0) {
+  if (!same && status_manager_write(kl, pod, status) < 0) {
     json_decref(status); /* try again on the next sync */
     status = NULL;
   }

@@ -1,6 +1,8 @@
 /* streaming.c — the pod worker's backend for the kubelet's streaming server
  * (src/kubelet/server/): `kubectl logs` reads the CRI log file of a container's current
  * or previous run, `exec` runs a process in the container through the runtime, and
+ * `exec -t` gets a terminal (the pty master relayed as stdout/stdin), `attach` connects to
+ * the main process through conmon, and
  * `port-forward` connects to the port from inside the pod's network namespace.
  * Design idea: everything is looked up in the runtime's files by the ids the pod worker
  * gives runs (<podUID>_<name>_<restart>), never in the workers' records, so streams need
@@ -9,6 +11,7 @@
 
 #include "apimachinery/meta.h"
 #include "kubelet/runtime/fsutil.h"
+#include "kubelet/runtime/terminal.h"
 #include "lib/log.h"
 #include "lib/mem.h"
 
@@ -118,46 +121,122 @@ container_running(void *ctx, const struct stream_target *t)
   return running;
 }
 
+/* What an exec or attach session holds until finish(). */
+struct stream_handle {
+  bool attach;
+  struct exec_process ep;   /* exec */
+  int tty_fd;               /* exec with a terminal: for resizes; else -1 */
+  struct attach_session as; /* attach */
+  char *container_id;
+};
+
 static int
 exec_in(void *ctx, const struct stream_target *t, const char *const *argv, bool tty,
         bool with_stdin, struct stream_process *proc, k8c_err *err)
 {
   struct kubelet *kl = ctx;
-  (void)tty; /* the runtime's exec has no terminal: output comes as plain pipes */
   cleanup_free char *id = run_id(kl, t, false, err);
   if (id == NULL)
     return -1;
   if (!container_running(ctx, t))
     return k8c_error(err, 400, K8C_REASON_BAD_REQUEST,
                      "container %s is not valid for pod %s: not running", t->container, t->pod);
-  struct exec_process *ep = xcalloc(1, sizeof *ep);
-  if (runtime_container_exec(kl->rt, id, argv, NULL, with_stdin, ep, err) < 0) {
-    free(ep);
+  struct stream_handle *h = xcalloc(1, sizeof *h);
+  h->tty_fd = -1;
+  int rc = tty ? runtime_container_exec_tty(kl->rt, id, argv, NULL, 0, 0, &h->ep, &h->tty_fd, err)
+               : runtime_container_exec(kl->rt, id, argv, NULL, with_stdin, &h->ep, err);
+  if (rc < 0) {
+    free(h);
     return -1;
   }
-  proc->stdin_fd = ep->stdin_fd;
-  proc->stdout_fd = ep->stdout_fd;
-  proc->stderr_fd = ep->stderr_fd;
-  proc->handle = ep;
+  if (tty && !with_stdin) {
+    close(h->ep.stdin_fd);
+    h->ep.stdin_fd = -1;
+  }
+  proc->stdin_fd = h->ep.stdin_fd;
+  proc->stdout_fd = h->ep.stdout_fd;
+  proc->stderr_fd = h->ep.stderr_fd;
+  proc->handle = h;
+  return 0;
+}
+
+static int
+attach_to(void *ctx, const struct stream_target *t, bool tty, bool with_stdin,
+          struct stream_process *proc, k8c_err *err)
+{
+  struct kubelet *kl = ctx;
+  char *id = run_id(kl, t, false, err);
+  if (id == NULL)
+    return -1;
+  struct stream_handle *h = xcalloc(1, sizeof *h);
+  h->attach = true;
+  h->tty_fd = -1;
+  h->container_id = id;
+  if (runtime_container_attach(kl->rt, id, tty, with_stdin, &h->as, err) < 0) {
+    free(h->container_id);
+    free(h);
+    return -1;
+  }
+  proc->stdin_fd = h->as.stdin_fd;
+  proc->stdout_fd = h->as.stdout_fd;
+  proc->stderr_fd = h->as.stderr_fd;
+  proc->handle = h;
   return 0;
 }
 
 static int
 finish(void *ctx, struct stream_process *proc, bool kill_it, int *exit_code, k8c_err *err)
 {
-  (void)ctx;
-  struct exec_process *ep = proc->handle;
-  /* the server closed (and set to -1) the fds it was done with */
-  ep->stdin_fd = proc->stdin_fd;
-  ep->stdout_fd = proc->stdout_fd;
-  ep->stderr_fd = proc->stderr_fd;
-  proc->stdin_fd = proc->stdout_fd = proc->stderr_fd = -1;
-  if (kill_it)
-    kill(ep->pid, SIGKILL);
-  int rc = runtime_exec_wait(ep, kill_it ? 5000 : -1, exit_code, err);
-  free(ep);
+  struct kubelet *kl = ctx;
+  struct stream_handle *h = proc->handle;
   proc->handle = NULL;
+  int rc = 0;
+  if (h->attach) {
+    /* the server closed (and set to -1) the fds it was done with */
+    h->as.stdin_fd = proc->stdin_fd;
+    h->as.stdout_fd = proc->stdout_fd;
+    h->as.stderr_fd = proc->stderr_fd;
+    proc->stdin_fd = proc->stdout_fd = proc->stderr_fd = -1;
+    runtime_attach_close(&h->as);
+    *exit_code = 0;
+    struct container_state st;
+    k8c_err ignored = {0};
+    if (runtime_container_state(kl->rt, h->container_id, &st, &ignored) == 0) {
+      if (st.status == CONTAINER_EXITED)
+        *exit_code = st.exit_code;
+      container_state_free(&st);
+    }
+    k8c_err_clear(&ignored);
+    free(h->container_id);
+  } else {
+    h->ep.stdin_fd = proc->stdin_fd;
+    h->ep.stdout_fd = proc->stdout_fd;
+    h->ep.stderr_fd = proc->stderr_fd;
+    proc->stdin_fd = proc->stdout_fd = proc->stderr_fd = -1;
+    if (kill_it)
+      kill(h->ep.pid, SIGKILL);
+    rc = runtime_exec_wait(&h->ep, kill_it ? 5000 : -1, exit_code, err);
+    if (h->tty_fd >= 0)
+      close(h->tty_fd);
+  }
+  free(h);
   return rc;
+}
+
+static void
+resize(void *ctx, struct stream_process *proc, unsigned width, unsigned height)
+{
+  struct kubelet *kl = ctx;
+  struct stream_handle *h = proc->handle;
+  k8c_err err = {0};
+  int rc = 0;
+  if (h->attach)
+    rc = runtime_container_resize(kl->rt, h->container_id, width, height, &err);
+  else if (h->tty_fd >= 0)
+    rc = runtime_exec_resize(&h->ep, h->tty_fd, width, height, &err);
+  if (rc < 0)
+    log_debug("resize: %s", err.message);
+  k8c_err_clear(&err);
 }
 
 struct netns_dial {
@@ -235,6 +314,8 @@ streaming_backend_init(struct kubelet *kl, struct stream_backend *b)
                                .log_path = log_path,
                                .container_running = container_running,
                                .exec = exec_in,
+                               .attach = attach_to,
                                .finish = finish,
+                               .resize = resize,
                                .port_forward = port_forward};
 }

@@ -295,6 +295,7 @@ proxy_start(k8c_client *client, informer_factory *informers, const struct proxy_
       .service_cidr = cfg->service_cidr,
       .masquerade_mark = cfg->masquerade_mark ? cfg->masquerade_mark : 0x4000,
       .node_ips = cfg->node_ips,
+      .local_service_ip = cfg->local_service_ip,
   };
   p->syncer = proxy_syncer_new(&rc, true);
   p->node_name = cfg->node_name ? xstrdup(cfg->node_name) : NULL;

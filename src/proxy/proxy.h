@@ -23,6 +23,9 @@ struct proxy_config {
   const char *service_cidr;    /* "10.43.0.0/16"; NULL = none */
   const char *table;           /* NULL/"" = "k8c" */
   unsigned masquerade_mark;    /* 0 = 0x4000 */
+  /* a service-CIDR IPv4 this node serves itself (the cluster DNS IP on its own
+   * interface): exempt from the drop of unallocated ClusterIPs; NULL = none */
+  const char *local_service_ip;
 };
 
 struct service_proxy;

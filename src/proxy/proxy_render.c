@@ -7,6 +7,7 @@
 
 #include "lib/mem.h"
 
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -314,8 +315,13 @@ proxy_render_base(const struct proxy_render_config *cfg, buf *out)
              t, t, t, t);
   buf_printf(out, "add chain ip %s cluster-ips-check\n", t);
   buf_printf(out, "add rule ip %s cluster-ips-check ip daddr @cluster-ips reject\n", t);
-  if (cfg->service_cidr && *cfg->service_cidr)
+  if (cfg->service_cidr && *cfg->service_cidr) {
+    struct in_addr local;
+    if (cfg->local_service_ip && inet_pton(AF_INET, cfg->local_service_ip, &local) == 1)
+      buf_printf(out, "add rule ip %s cluster-ips-check ip daddr %s return\n", t,
+                 cfg->local_service_ip);
     buf_printf(out, "add rule ip %s cluster-ips-check ip daddr %s drop\n", t, cfg->service_cidr);
+  }
 
   static const char *const hooks[][3] = {
       {"nat-prerouting", "type nat hook prerouting priority dstnat", "jump services"},

@@ -40,6 +40,9 @@ struct proxy_render_config {
   const char *service_cidr;    /* NULL/"": no drop of unallocated ClusterIPs */
   unsigned masquerade_mark;    /* e.g. 0x4000 */
   const char *const *node_ips; /* NULL-terminated: NodePort addresses */
+  /* a service-CIDR IPv4 served by the node itself (the cluster DNS IP): not dropped as
+   * unallocated; NULL = none */
+  const char *local_service_ip;
 };
 
 /* What one Service contributes. Every hashmap value is an owned string. */

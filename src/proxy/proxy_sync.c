@@ -22,6 +22,7 @@ struct proxy_syncer {
   char *cluster_cidr;
   char *service_cidr;
   char **node_ips;
+  char *local_service_ip;
   bool apply;
   struct nft_ctx *nft;
   bool in_sync;
@@ -42,6 +43,7 @@ proxy_syncer_new(const struct proxy_render_config *cfg, bool apply)
   s->table = xstrdup(cfg->table && *cfg->table ? cfg->table : "k8c");
   s->cluster_cidr = cfg->cluster_cidr ? xstrdup(cfg->cluster_cidr) : NULL;
   s->service_cidr = cfg->service_cidr ? xstrdup(cfg->service_cidr) : NULL;
+  s->local_service_ip = cfg->local_service_ip ? xstrdup(cfg->local_service_ip) : NULL;
   size_t n = 0;
   while (cfg->node_ips && cfg->node_ips[n])
     n++;
@@ -54,6 +56,7 @@ proxy_syncer_new(const struct proxy_render_config *cfg, bool apply)
       .service_cidr = s->service_cidr,
       .masquerade_mark = cfg->masquerade_mark ? cfg->masquerade_mark : 0x4000,
       .node_ips = (const char *const *)s->node_ips,
+      .local_service_ip = s->local_service_ip,
   };
   s->apply = apply;
   if (apply) {
@@ -114,6 +117,7 @@ proxy_syncer_free(proxy_syncer *s)
   free(s->table);
   free(s->cluster_cidr);
   free(s->service_cidr);
+  free(s->local_service_ip);
   free(s);
 }
 

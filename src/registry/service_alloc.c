@@ -137,20 +137,34 @@ allocate_cluster_ip(struct registry *r, json_t *spec, json_t *used, const char *
     json_object_set_new(spec, "clusterIPs", json_pack("[s]", ip));
     return 0;
   }
-  /* Sequential from a start that spreads allocations, skipping network, .1 (the
-   * kubernetes service) and broadcast. */
-  uint32_t span = cidr.size - 3;
-  uint32_t start = (uint32_t)(json_object_size(used) * 2654435761u) % span;
-  for (uint32_t k = 0; k < span; k++) {
-    uint32_t h = cidr.base + 2 + (start + k) % span;
-    struct in_addr a = {.s_addr = htonl(h)};
-    char text[INET_ADDRSTRLEN];
-    inet_ntop(AF_INET, &a, text, sizeof text);
-    if (json_object_get(used, text))
+  /* Upstream's two bands: the lowest addresses (size/16, clamped to 16..256) are kept for
+   * Services that ask for a fixed IP, such as the cluster DNS (10.43.0.10), so dynamic
+   * allocation takes the upper band first and the lower one only when it is full. Within a
+   * band: sequential from a start that spreads allocations, skipping the network address,
+   * .1 (the kubernetes Service) and broadcast. */
+  uint32_t offset = cidr.size < 16         ? 0
+                    : cidr.size / 16 < 16  ? 16
+                    : cidr.size / 16 > 256 ? 256
+                                           : cidr.size / 16;
+  if (offset < 2)
+    offset = 2;
+  const uint32_t bands[2][2] = {{offset, cidr.size - 1}, {2, offset}};
+  for (int b = 0; b < 2; b++) {
+    if (bands[b][1] <= bands[b][0])
       continue;
-    json_object_set_new(spec, "clusterIP", json_string(text));
-    json_object_set_new(spec, "clusterIPs", json_pack("[s]", text));
-    return 0;
+    uint32_t span = bands[b][1] - bands[b][0];
+    uint32_t start = (uint32_t)(json_object_size(used) * 2654435761u) % span;
+    for (uint32_t k = 0; k < span; k++) {
+      uint32_t h = cidr.base + bands[b][0] + (start + k) % span;
+      struct in_addr a = {.s_addr = htonl(h)};
+      char text[INET_ADDRSTRLEN];
+      inet_ntop(AF_INET, &a, text, sizeof text);
+      if (json_object_get(used, text))
+        continue;
+      json_object_set_new(spec, "clusterIP", json_string(text));
+      json_object_set_new(spec, "clusterIPs", json_pack("[s]", text));
+      return 0;
+    }
   }
   return k8c_error(err, 500, K8C_REASON_INTERNAL,
                    "Internal error occurred: failed to allocate a serviceIP: range is full");

@@ -27,6 +27,11 @@ int store_not_found(const struct api_resource *res, const char *name, k8c_err *e
 /* 409 Conflict with upstream's "Operation cannot be fulfilled on ..." message. */
 int store_conflict(const struct api_resource *res, const char *name, const char *why, k8c_err *err);
 
+/* Object ns/name of res as the watch cache has it, parsed (new reference), or NULL when
+ * it is not there. */
+json_t *store_cached_object(struct registry *reg, const struct api_resource *res, const char *ns,
+                            const char *name);
+
 /* Reads the current object as JSON in res's served form (new reference) with its revision. */
 int store_read_current(struct registry *r, const struct api_resource *res, const char *key,
                        json_t **obj, int64_t *rev, k8c_err *err);

@@ -9,7 +9,9 @@
 #       TO = FROM plus a second layer that deletes /etc/motd (a whiteout); the base layer is
 #       shared with FROM.
 #   fixture_start_registry WORK_DIR      starts Debian's docker-registry on 127.0.0.1:<free
-#       port>; sets FIXTURE_REGISTRY (host:port) and FIXTURE_REGISTRY_PID.
+#       port> (or $FIXTURE_REGISTRY_ADDR: another local address, e.g. a test bridge's, which
+#       network namespaces can reach); sets FIXTURE_REGISTRY (host:port) and
+#       FIXTURE_REGISTRY_PID.
 #   fixture_push LAYOUT_DIR TAG REPO[:TAG]  skopeo copy oci:LAYOUT_DIR:TAG →
 #       docker://$FIXTURE_REGISTRY/REPO
 #   fixture_stop_registry                 stops the registry started above.
@@ -99,7 +101,7 @@ fixture_start_registry() {
   local work=$1
   fixture_need docker-registry skopeo python3 curl || return 1
   mkdir -p "$work/registry-storage"
-  local port
+  local port addr=${FIXTURE_REGISTRY_ADDR:-127.0.0.1}
   port=$(fixture_free_port) || return 1
   cat >"$work/registry.yml" <<YAML
 version: 0.1
@@ -111,11 +113,11 @@ storage:
   delete:
     enabled: true
 http:
-  addr: 127.0.0.1:$port
+  addr: $addr:$port
 YAML
   docker-registry serve "$work/registry.yml" >"$work/registry.log" 2>&1 &
   FIXTURE_REGISTRY_PID=$!
-  FIXTURE_REGISTRY=127.0.0.1:$port
+  FIXTURE_REGISTRY=$addr:$port
   local i
   for i in $(seq 1 100); do
     if curl -fsS "http://$FIXTURE_REGISTRY/v2/" >/dev/null 2>&1; then

@@ -245,6 +245,24 @@ TEST(services_get_distinct_cluster_ips_and_node_ports)
   k8c_err_clear(&err);
   json_decref(s1);
   json_decref(s2);
+  /* dynamic IPs stay out of the static band (10.43.0.0-255 in a /16), where fixed IPs
+   * such as the cluster DNS's 10.43.0.10 are asked for */
+  for (int i = 0; i < 40; i++) {
+    char name[16];
+    snprintf(name, sizeof name, "d%d", i);
+    snprintf(body, sizeof body,
+             "{\"metadata\":{\"name\":\"%s\"},\"spec\":{\"ports\":[{\"port\":80}]}}", name);
+    json_t *d = create(&f, "services", "", "v1", "default", body, 201, &err);
+    const char *ip = json_string_value(json_object_get(json_object_get(d, "spec"), "clusterIP"));
+    CHECK(ip && strncmp(ip, "10.43.", 6) == 0 && strncmp(ip, "10.43.0.", 8) != 0);
+    json_decref(d);
+  }
+  json_t *dns = create(&f, "services", "", "v1", "default",
+                       "{\"metadata\":{\"name\":\"dns\"},\"spec\":{\"clusterIP\":\"10.43.0.10\","
+                       "\"ports\":[{\"port\":53,\"protocol\":\"UDP\"}]}}",
+                       201, &err);
+  CHECK(dns != NULL);
+  json_decref(dns);
   fixture_close(&f);
 }
 

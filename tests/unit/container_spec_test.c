@@ -40,9 +40,11 @@ image(const char *user)
 static const char *passwd = "root:x:0:0:root:/root:/bin/sh\nnginx:x:101:102::/:/bin/false\n";
 static const char *group = "root:x:0:\nweb:x:300:\n";
 
-/* Builds with a resolved env of GREETING=hi. */
+/* Builds with a resolved env of GREETING=hi; oom_floor > -1000: a node that cannot lower
+ * oom_score_adj below it. */
 static int
-build(json_t *pod, const struct image_info *img, struct built_container *b, k8c_err *err)
+build_on(json_t *pod, const struct image_info *img, int oom_floor, struct built_container *b,
+         k8c_err *err)
 {
   struct env_var vars[] = {{"GREETING", "hi"}, {"NGINX_VERSION", "custom"}};
   struct env_list env = {.vars = vars, .len = 2};
@@ -58,8 +60,34 @@ build(json_t *pod, const struct image_info *img, struct built_container *b, k8c_
       .restart_count = 2,
       .pids_limit = 512,
       .memory_capacity = 8LL << 30,
+      .clamp_oom_score_adj = oom_floor > -1000,
+      .oom_score_adj_floor = oom_floor,
   };
   return container_spec_build(&in, b, err);
+}
+
+static int
+build(json_t *pod, const struct image_info *img, struct built_container *b, k8c_err *err)
+{
+  return build_on(pod, img, -1000, b, err);
+}
+
+TEST(guaranteed_oom_score_adj_clamped_where_it_cannot_be_lowered)
+{
+  cleanup_json json_t *pod =
+      pod_of("{\"name\":\"c\",\"image\":\"nginx\",\"resources\":{\"limits\":{\"cpu\":\"1\","
+             "\"memory\":\"1Gi\"},\"requests\":{\"cpu\":\"1\",\"memory\":\"1Gi\"}}}",
+             NULL);
+  json_object_set_new(json_object_get(pod, "status"), "qosClass", json_string("Guaranteed"));
+  struct image_info img = image(NULL);
+  struct built_container b;
+  k8c_err err = {0};
+  CHECK_INT(build(pod, &img, &b, &err), 0);
+  CHECK_INT(b.spec.oom_score_adj, -997); /* upstream's value for Guaranteed pods */
+  built_container_free(&b);
+  CHECK_INT(build_on(pod, &img, 0, &b, &err), 0);
+  CHECK_INT(b.spec.oom_score_adj, 0); /* without CAP_SYS_RESOURCE: as low as the node can */
+  built_container_free(&b);
 }
 
 static char *

@@ -372,4 +372,28 @@ TEST(base_ruleset_owns_one_table)
   buf_free(&b);
 }
 
+TEST(local_service_ip_is_exempt_from_the_unallocated_drop)
+{
+  buf b;
+  buf_init(&b);
+  proxy_render_base(&cfg, &b);
+  CHECK(strstr(buf_cstr(&b), "cluster-ips-check ip daddr 10.43.0.0/16 drop\n") != NULL);
+  CHECK(strstr(buf_cstr(&b), "cluster-ips-check ip daddr 10.43.0.10 return") == NULL);
+  buf_free(&b);
+  struct proxy_render_config with_dns = cfg;
+  with_dns.local_service_ip = "10.43.0.10";
+  buf_init(&b);
+  proxy_render_base(&with_dns, &b);
+  const char *text = buf_cstr(&b);
+  const char *ret = strstr(text, "add rule ip t cluster-ips-check ip daddr 10.43.0.10 return\n");
+  const char *drop = strstr(text, "add rule ip t cluster-ips-check ip daddr 10.43.0.0/16 drop\n");
+  CHECK(ret != NULL && drop != NULL && ret < drop);
+  buf_free(&b);
+  with_dns.local_service_ip = "10.43.0.10 } ; flush ruleset ; {"; /* not an address: ignored */
+  buf_init(&b);
+  proxy_render_base(&with_dns, &b);
+  CHECK(strstr(buf_cstr(&b), "flush") == NULL);
+  buf_free(&b);
+}
+
 TEST_MAIN()

@@ -99,12 +99,15 @@ cni_result_ipv4(const char *result_json)
   return NULL;
 }
 
+/* ipMasq is off: the plugin would masquerade everything outside this node's pod CIDR,
+ * other nodes' pods included; the node's network (src/nodenet/podnet.h) masquerades only
+ * what leaves the cluster CIDR. */
 static json_t *
 build_conflist(const struct cni_network *net, size_t n_ports)
 {
   json_t *bridge = json_pack(
       "{s:s, s:s, s:b, s:b, s:b, s:{s:s, s:[[{s:s}]], s:[{s:s}], s:s}}", "type", "bridge", "bridge",
-      net->bridge, "isGateway", 1, "ipMasq", 1, "hairpinMode", 1, "ipam", "type", "host-local",
+      net->bridge, "isGateway", 1, "ipMasq", 0, "hairpinMode", 1, "ipam", "type", "host-local",
       "ranges", "subnet", net->subnet, "routes", "dst", "0.0.0.0/0", "dataDir", net->ipam_data_dir);
   json_t *list = json_pack("{s:s, s:s, s:[o]}", "cniVersion", CNI_VERSION, "name", net->name,
                            "plugins", bridge);

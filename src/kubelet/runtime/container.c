@@ -243,6 +243,8 @@ runtime_container_remove(struct runtime *rt, const char *id, k8c_err *err)
     return k8c_error(err, 422, K8C_REASON_INVALID, "invalid container id \"%s\"", id ? id : "");
   struct paths p;
   paths_init(rt, id, &p);
+  /* conmon's link to the attach socket */
+  cleanup_free char *attach_link = xasprintf("%s/attach/%s", rt->run_dir, id);
   k8c_err load_err = {0};
   cleanup_json json_t *record = runtime_load_json(p.record, &load_err);
   k8c_err_clear(&load_err);
@@ -279,6 +281,10 @@ runtime_container_remove(struct runtime *rt, const char *id, k8c_err *err)
   fs_strv_free(mounts);
   if (fs_remove_tree(p.bundle, err) < 0 || fs_remove_tree(p.data, err) < 0)
     goto out;
+  if (unlink(attach_link) < 0 && errno != ENOENT) {
+    k8c_error(err, 500, K8C_REASON_INTERNAL, "unlink %s: %s", attach_link, strerror(errno));
+    goto out;
+  }
   rc = 0;
 out:
   paths_free(&p);
@@ -485,6 +491,8 @@ start_conmon(struct runtime *rt, const struct container_spec *spec, const struct
     argv[n++] = "-t";
   if (spec->stdin_open)
     argv[n++] = "-i";
+  if (spec->stdin_open && !spec->stdin_once)
+    argv[n++] = "--leave-stdin-open";
   argv[n] = NULL;
   int sync_pipe[2];
   if (pipe2(sync_pipe, O_CLOEXEC) < 0)

@@ -25,25 +25,33 @@ close_pair(int p[2])
     close(p[1]);
 }
 
-int
-runtime_container_exec(struct runtime *rt, const char *id, const char *const *argv,
-                       const char *const *env, bool with_stdin, struct exec_process *proc,
-                       k8c_err *err)
+char *
+runtime_exec_process_file(struct runtime *rt, const char *id, const char *const *argv,
+                          const char *const *env, bool terminal, unsigned width, unsigned height,
+                          k8c_err *err)
 {
-  if (!runtime_valid_id(id))
-    return k8c_error(err, 404, K8C_REASON_NOT_FOUND, "container \"%s\" not found", id);
-  if (argv == NULL || argv[0] == NULL)
-    return k8c_error(err, 422, K8C_REASON_INVALID, "exec needs a command");
+  if (!runtime_valid_id(id)) {
+    k8c_error(err, 404, K8C_REASON_NOT_FOUND, "container \"%s\" not found", id);
+    return NULL;
+  }
+  if (argv == NULL || argv[0] == NULL) {
+    k8c_error(err, 422, K8C_REASON_INVALID, "exec needs a command");
+    return NULL;
+  }
   cleanup_free char *config_path = xasprintf("%s/containers/%s/config.json", rt->run_dir, id);
   cleanup_json json_t *config = runtime_load_json(config_path, err);
   if (config == NULL)
-    return -1;
+    return NULL;
   json_t *process = json_deep_copy(json_object_get(config, "process"));
   json_t *args = json_array();
   for (size_t i = 0; argv[i]; i++)
     json_array_append_new(args, json_string(argv[i]));
   json_object_set_new(process, "args", args);
-  json_object_set_new(process, "terminal", json_false());
+  json_object_set_new(process, "terminal", json_boolean(terminal));
+  if (terminal && width > 0 && height > 0)
+    json_object_set_new(
+        process, "consoleSize",
+        json_pack("{s:I, s:I}", "height", (json_int_t)height, "width", (json_int_t)width));
   json_t *penv = json_object_get(process, "env");
   for (size_t i = 0; env && env[i]; i++)
     json_array_append_new(penv, json_string(env[i]));
@@ -54,8 +62,19 @@ runtime_container_exec(struct runtime *rt, const char *id, const char *const *ar
   json_decref(process);
   if (rc < 0) {
     free(process_file);
-    return -1;
+    return NULL;
   }
+  return process_file;
+}
+
+int
+runtime_container_exec(struct runtime *rt, const char *id, const char *const *argv,
+                       const char *const *env, bool with_stdin, struct exec_process *proc,
+                       k8c_err *err)
+{
+  char *process_file = runtime_exec_process_file(rt, id, argv, env, false, 0, 0, err);
+  if (process_file == NULL)
+    return -1;
 
   int in[2] = {-1, -1}, out[2] = {-1, -1}, errp[2] = {-1, -1};
   if ((with_stdin && pipe2(in, O_CLOEXEC) < 0) || pipe2(out, O_CLOEXEC) < 0 ||

@@ -140,6 +140,7 @@ struct container_spec {
   int oom_score_adj;
   bool tty;
   bool stdin_open;
+  bool stdin_once;      /* stdin_open: the first attach that ends its stdin closes it for good */
   const char *log_path; /* CRI log file, e.g. /var/log/pods/<ns>_<pod>_<uid>/<c>/<n>.log */
 };
 
@@ -195,6 +196,7 @@ struct exec_process {
   int stdout_fd;      /* read end of stdout */
   int stderr_fd;      /* read end of stderr */
   char *process_file; /* owned: the process.json, removed by runtime_exec_wait */
+  bool uses_own_pty;  /* tty exec under runc: it relays our pty (resizes need SIGWINCH) */
 };
 
 /* Runs argv (NULL-terminated) in the container with env (extra "K=V", may be NULL).

@@ -34,6 +34,13 @@ int runtime_oci_run(struct runtime *rt, const char *const *args, char **output, 
 json_t *oci_spec_build(const struct runtime *rt, const struct container_spec *spec,
                        const char *cgroups_path, k8c_err *err);
 
+/* Writes the process.json for `<runtime> exec --process`: the container's own process
+ * section with argv, extra env and (terminal) a pty of width x height (0: default).
+ * Returns its path (caller frees and unlinks) or NULL with err (404: unknown id). */
+char *runtime_exec_process_file(struct runtime *rt, const char *id, const char *const *argv,
+                                const char *const *env, bool terminal, unsigned width,
+                                unsigned height, k8c_err *err);
+
 /* The RuntimeDefault seccomp profile in OCI form (new reference). */
 json_t *seccomp_runtime_default(void);
 

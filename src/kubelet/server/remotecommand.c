@@ -43,6 +43,7 @@ struct rc_session {
   buf early_stdin;   /* stdin that arrived before the process started */
   bool client_gone;
   bool backend_resize;
+  unsigned early_width, early_height; /* the last size sent before the process started */
 };
 
 /* ---------- output to the client ---------- */
@@ -186,8 +187,14 @@ apply_resizes(struct rc_session *s)
     json_int_t w = json_integer_value(json_object_get(size, "Width"));
     json_int_t h = json_integer_value(json_object_get(size, "Height"));
     json_decref(size);
-    if (s->started && s->backend_resize && w > 0 && h > 0 && w < 65536 && h < 65536)
+    if (!s->backend_resize || w <= 0 || h <= 0 || w >= 65536 || h >= 65536)
+      continue;
+    if (s->started) {
       s->req->backend->resize(s->req->backend->ctx, &s->proc, (unsigned)w, (unsigned)h);
+    } else { /* kubectl sends the first size at once: apply it when the process runs */
+      s->early_width = (unsigned)w;
+      s->early_height = (unsigned)h;
+    }
   }
   if (s->resize_text.data) /* empty buffers have no storage yet */
     memmove(s->resize_text.data, s->resize_text.data + used, s->resize_text.len - used);
@@ -437,6 +444,8 @@ run_session(struct rc_session *s)
     return;
   }
   s->started = true;
+  if (s->early_width && s->backend_resize)
+    b->resize(b->ctx, &s->proc, s->early_width, s->early_height);
   if (s->early_stdin.len)
     to_stdin(s, s->early_stdin.data, s->early_stdin.len);
   if (s->stdin_closed || !s->req->want_stdin)

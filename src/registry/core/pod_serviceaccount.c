@@ -16,21 +16,6 @@
 /* The kubelet asks for this lifetime; the server extends it (serviceaccount_token.h). */
 #define KUBE_API_ACCESS_EXPIRATION 3607
 
-static json_t *
-lookup_serviceaccount(struct registry *reg, const char *ns, const char *name)
-{
-  const struct api_resource *res = api_resource_find("", "v1", "serviceaccounts");
-  cleanup_free char *key = registry_key(res, ns, name);
-  cache_obj *co = NULL;
-  if (watchcache_get(reg->cache, key, &co, NULL) < 0)
-    return NULL;
-  size_t len = 0;
-  const char *json = cache_obj_json(co, &len);
-  json_t *sa = store_parse(json, len, NULL);
-  cache_obj_unref(co);
-  return sa;
-}
-
 static bool
 should_automount(const json_t *spec, const json_t *sa)
 {
@@ -104,7 +89,8 @@ pod_serviceaccount_admit(struct registry *reg, json_t *pod, k8c_err *err)
   /* The deprecated alias upstream's conversion keeps equal to serviceAccountName. */
   json_object_set_new(spec, "serviceAccount", json_string(name));
   const char *ns = obj_str(pod, "metadata.namespace");
-  cleanup_json json_t *sa = lookup_serviceaccount(reg, ns ? ns : "", name);
+  cleanup_json json_t *sa =
+      store_cached_object(reg, api_resource_find("", "v1", "serviceaccounts"), ns, name);
   if (sa == NULL && strcmp(name, "default") != 0)
     return k8c_error(err, 403, K8C_REASON_FORBIDDEN,
                      "pods \"%s\" is forbidden: error looking up service account %s/%s: "

@@ -17,18 +17,7 @@
 static json_t *
 cached_core(struct registry *reg, const char *plural, const char *ns, const char *name)
 {
-  const struct api_resource *res = api_resource_find("", "v1", plural);
-  if (res == NULL)
-    return NULL;
-  cleanup_free char *key = registry_key(res, ns, name);
-  cache_obj *co = NULL;
-  if (watchcache_get(reg->cache, key, &co, NULL) < 0)
-    return NULL;
-  size_t len = 0;
-  const char *json = cache_obj_json(co, &len);
-  json_t *obj = store_parse(json, len, NULL);
-  cache_obj_unref(co);
-  return obj;
+  return store_cached_object(reg, api_resource_find("", "v1", plural), ns, name);
 }
 
 static void

@@ -1,0 +1,59 @@
+/* daemonset_internal.h — what the DaemonSet controller's files share: its state, where a
+ * daemon pod may run (upstream's NodeShouldRunDaemonPod over nodeSelector, required node
+ * affinity and taints, with the default DaemonSet tolerations added), the pod it creates
+ * for a node, and the sync. Revisions are the template hash (no ControllerRevision is
+ * served): the pods' controller-revision-hash label. */
+#ifndef K8C_CONTROLLERS_DAEMONSET_INTERNAL_H
+#define K8C_CONTROLLERS_DAEMONSET_INTERNAL_H
+
+#include "client/events.h"
+#include "client/informer.h"
+#include "client/workqueue.h"
+#include "controllers/controller_util.h"
+#include "controllers/pod_owner_router.h"
+
+#include <jansson.h>
+#include <pthread.h>
+#include <stdbool.h>
+
+#define DS_LABEL_REVISION "controller-revision-hash"
+#define DS_LABEL_TEMPLATE_GENERATION "pod-template-generation"
+
+struct ds_controller {
+  k8c_client *client;
+  const struct api_resource *ds_res, *pod_res;
+  informer *ds_inf, *pod_inf, *node_inf;
+  workqueue *queue;
+  expectations *exp;
+  struct pod_owner_router router;
+  struct event_recorder *rec;
+  int nworkers;
+  pthread_t *workers;
+};
+
+/* ---------- daemonset_nodes.c ---------- */
+
+/* What a DaemonSet's pods are checked against on every node: the template with the
+ * default tolerations, parsed once. */
+typedef struct ds_placement ds_placement;
+
+/* Caller frees with ds_placement_free. */
+ds_placement *ds_placement_new(const json_t *ds);
+void ds_placement_free(ds_placement *p);
+/* should_run: a new pod may be placed on node; should_continue: a pod already there may
+ * stay (an untolerated NoSchedule taint only stops new pods; NoExecute evicts). */
+void ds_node_should_run(const ds_placement *p, const json_t *node, bool *should_run,
+                        bool *should_continue);
+/* The pod for node at revision hash (new reference): generateName NAME-, template labels
+ * plus controller-revision-hash and pod-template-generation, the default tolerations and
+ * a required node affinity on metadata.name = node, controller ownerReference. */
+json_t *ds_new_pod(const json_t *ds, const char *hash, const char *node);
+/* The node a daemon pod is for: spec.nodeName, else its metadata.name node affinity
+ * (borrowed), or NULL. */
+const char *ds_pod_node(const json_t *pod);
+
+/* ---------- daemonset_sync.c ---------- */
+
+int ds_sync(struct ds_controller *c, const char *key, k8c_err *err);
+
+#endif

@@ -17,6 +17,8 @@ extern const struct controller_def nodeipam_controller_def;
 extern const struct controller_def statefulset_controller_def;
 extern const struct controller_def daemonset_controller_def;
 extern const struct controller_def servicelb_controller_def; /* src/proxy/servicelb.c */
+extern const struct controller_def job_controller_def;
+extern const struct controller_def cronjob_controller_def;
 
 /* clang-format off */
 const struct controller_def *const controllers_table[] = {
@@ -33,6 +35,8 @@ const struct controller_def *const controllers_table[] = {
     &servicelb_controller_def,
     &statefulset_controller_def,
     &daemonset_controller_def,
+    &job_controller_def,
+    &cronjob_controller_def,
     NULL,
 };
 /* clang-format on */

@@ -8,6 +8,8 @@ PACKAGES=(
   libjansson-dev libyaml-dev libmicrohttpd-dev libgnutls28-dev nettle-dev
   libsqlite3-dev zlib1g-dev libcurl4-gnutls-dev clang-format python3
   openssl curl ca-certificates jq
+  # CronJob spec.timeZone: the system zoneinfo files
+  tzdata
   libarchive-dev libnftables-dev libnftnl-dev libmnl-dev nftables
   # node agent: OCI runtime, container monitor, pod network, test images and registry
   crun runc conmon containernetworking-plugins iproute2

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # bench/components.sh — the node and network components' figures (issues 4 and 5), as a
 # markdown section for bench/RESULTS.md: cluster DNS queries/s and p99 (bench/dns.sh),
-# service-proxy full syncs and endpoint-change latency (bench/proxy.sh), image pulls/s from
+# service-proxy full syncs and endpoint-change latency (bench/proxy.sh), the latency the
+# ClusterIP path adds (bench/clusterip.sh), image pulls/s from
 # a local registry (bench/image_pull.sh) and, when the node agent is built, pod start-up
 # (bench/pod_startup.sh). Each figure is the median of COMPONENT_RUNS runs (default 3).
 # Needs root (network namespaces, nftables, containers).
@@ -38,6 +39,13 @@ PY
   sync1k+=("$a") sync10k+=("$b") cpu10k+=("$c") change_p99+=("$d")
 done
 
+added_rr=() added_conn=()
+for _ in $(seq 1 "$RUNS"); do
+  line=$(bash "$ROOT/bench/clusterip.sh" 2>/dev/null | grep '^{')
+  added_rr+=("$(jq -r .added_rr_p50_us <<<"$line")")
+  added_conn+=("$(jq -r .added_conn_p50_us <<<"$line")")
+done
+
 pulls=$(IMAGE_RUNS=$RUNS bash "$ROOT/bench/image_pull.sh" 2>/dev/null | tail -2)
 cold=$(awk '/cold/ {print $(NF-1)}' <<<"$pulls")
 warm=$(awk '/warm/ {print $(NF-1)}' <<<"$pulls")
@@ -51,6 +59,8 @@ cat <<TABLE
 | service proxy full sync, 10,000 Services × 10 endpoints (ms, wall) | < 1,000 | $(median "${sync10k[@]}") | $RUNS |
 | the same, CPU of the syncing process (ms) | — | $(median "${cpu10k[@]}") | $RUNS |
 | endpoint change → rules in the kernel, p99, 10,000 Services present (ms) | < 100 | $(median "${change_p99[@]}") | $RUNS |
+| latency the ClusterIP path adds over the pod IP, open connection, p50 (µs) | < 50 | $(median "${added_rr[@]}") | $RUNS |
+| the same, a new connection each time (connect, exchange, close), p50 (µs) | < 50 | $(median "${added_conn[@]}") | $RUNS |
 | image pulls/s from a local registry, cold store (busybox, one process per pull) | — | ${cold:-?} | $RUNS |
 | image pulls/s, image already present | — | ${warm:-?} | $RUNS |
 TABLE

@@ -219,8 +219,8 @@ apply_defaults(struct simnodes_config *c)
     c->lease_renew_ms = 10000;
   if (c->lease_duration_s <= 0)
     c->lease_duration_s = 40;
-  if (c->status_update_ms <= 0)
-    c->status_update_ms = 60000;
+  if (c->status_update_ms <= 0)   /* upstream's nodeStatusReportFrequency: the Lease is the */
+    c->status_update_ms = 300000; /* heartbeat, an unchanged status is re-posted every 5 min */
   if (c->pod_workers <= 0)
     c->pod_workers = 8;
   if (c->heartbeat_threads <= 0) /* one per 100 nodes, 1 to 8 */

@@ -30,7 +30,7 @@ struct simnodes_config {
   int ready_delay_ms;       /* from Running to Ready; 0 */
   int lease_renew_ms;       /* Lease renewTime period; 10000 */
   int lease_duration_s;     /* Lease spec.leaseDurationSeconds; 40 */
-  int status_update_ms;     /* Ready condition heartbeat (node status) period; 60000 */
+  int status_update_ms;     /* Ready condition heartbeat (node status) period; 300000 */
   int pod_workers;          /* threads writing pod status; 8 */
   int heartbeat_threads;    /* threads renewing Leases, each for a stripe of nodes: so that
                                writes overlap (the store commits them in groups); 0 = one

@@ -5,6 +5,8 @@
 #include "controller_fixture.h"
 #include "controllers/namespace.h"
 
+#include <pthread.h>
+
 static int
 create_in(struct client_fixture *f, const char *plural, const char *ns, const char *text)
 {
@@ -129,6 +131,62 @@ TEST(an_empty_namespace_goes_quickly_and_can_be_recreated)
   json_t *ns = fixture_get(f, "namespaces", "", "empty");
   CHECK_STR(json_string_value(json_object_get(json_object_get(ns, "status"), "phase")), "Active");
   json_decref(ns);
+  controller_fixture_close(&cf);
+}
+
+/* Creates the ConfigMaps cm-NNNN of namespace "big" with NNNN = first, first +
+ * CREATORS, ... below BIG_COUNT (in parallel threads: the store commits their writes in
+ * groups); cm-0549 and cm-1099 hold a finalizer. */
+#define CREATORS 8
+#define BIG_COUNT 1100
+struct creator {
+  struct client_fixture *f;
+  int first;
+  int failed;
+};
+
+static void *
+create_some(void *arg)
+{
+  struct creator *c = arg;
+  for (int i = c->first; i < BIG_COUNT; i += CREATORS) {
+    char text[160];
+    snprintf(text, sizeof text, "{\"metadata\":{\"name\":\"cm-%04d\"%s}}", i,
+             i % 550 == 549 ? ",\"finalizers\":[\"example.com/hold\"]" : "");
+    if (create_in(c->f, "configmaps", "big", text) != 0)
+      c->failed++;
+  }
+  return NULL;
+}
+
+/* The controller lists a page (500) at a time: content over several pages all goes, and
+ * what remains is counted over every page. */
+TEST(content_over_several_list_pages_is_deleted_and_counted)
+{
+  struct controller_fixture cf;
+  CHECK_INT(controller_fixture_open(&cf, &namespace_controller), 0);
+  struct client_fixture *f = &cf.f;
+  CHECK_INT(create_in(f, "namespaces", "", "{\"metadata\":{\"name\":\"big\"}}"), 0);
+  pthread_t creators[CREATORS];
+  struct creator cr[CREATORS];
+  for (int t = 0; t < CREATORS; t++) {
+    cr[t] = (struct creator){.f = f, .first = t};
+    CHECK_INT(pthread_create(&creators[t], NULL, create_some, &cr[t]), 0);
+  }
+  for (int t = 0; t < CREATORS; t++) {
+    pthread_join(creators[t], NULL);
+    CHECK_INT(cr[t].failed, 0);
+  }
+  CHECK_INT(delete_namespace(f, "big", NULL), 0);
+  CHECK(WAIT_UNTIL(condition_is(f, "big", "NamespaceContentRemaining",
+                                "True|SomeResourcesRemain|Some resources are remaining: "
+                                "configmaps. has 2 resource instances"),
+                   10000));
+  CHECK(!fixture_exists(f, "configmaps", "big", "cm-0000"));
+  CHECK(!fixture_exists(f, "configmaps", "big", "cm-0700"));
+  CHECK(!fixture_exists(f, "configmaps", "big", "cm-1098"));
+  CHECK(fixture_exists(f, "configmaps", "big", "cm-0549"));
+  CHECK(fixture_exists(f, "configmaps", "big", "cm-1099"));
   controller_fixture_close(&cf);
 }
 

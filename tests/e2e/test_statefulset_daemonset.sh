@@ -174,12 +174,14 @@ for _ in $(seq 1 200); do
   [ "$(kc 1.33 get pods -l app=web -o jsonpath='{.items[*].spec.containers[0].image}')" = "nginx:1.26 nginx:1.27" ] && break
   sleep 0.1
 done
+old_uid=$(kc 1.33 get pod web-0 -o jsonpath='{.metadata.uid}')
 kc 1.33 delete pod web-0 --wait=false >/dev/null
 for _ in $(seq 1 200); do
-  out=$(kc 1.33 get pod web-0 -o jsonpath='{.metadata.deletionTimestamp}|{.spec.containers[0].image}|{.status.phase}' 2>/dev/null)
-  [[ "$out" == "|"*"|Running" ]] && break
+  out=$(kc 1.33 get pod web-0 -o jsonpath='{.metadata.uid}|{.metadata.deletionTimestamp}|{.status.phase}' 2>/dev/null)
+  [[ "$out" != "$old_uid|"* && "$out" == *"||Running" ]] && break
   sleep 0.1
 done
+expect_match "partition 1: web-0 deleted comes back as a new pod" "$out" '^[0-9a-f-]+\|\|Running$'
 out=$(kc 1.33 get pods -l app=web -o jsonpath='{.items[*].spec.containers[0].image}')
 expect_eq "partition 1: web-0 recreated from the current revision, web-1 updated" "$out" "nginx:1.26 nginx:1.27"
 out=$(kc 1.33 get sts web -o jsonpath='{.status.currentRevision} {.status.updateRevision}')

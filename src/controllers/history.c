@@ -114,13 +114,27 @@ history_list(const struct history_ctx *h, const json_t *owner, const label_selec
   return 0;
 }
 
+/* upstream's getPatch goes through the typed object and json.Marshal of a map: keys
+ * sorted at every level and the template's metadata.creationTimestamp present as null.
+ * kubectl rollout undo compares its own such encoding with the stored bytes to tell that
+ * a set already runs a revision, so the data keeps exactly that shape and key order. */
 json_t *
 history_patch(const json_t *owner)
 {
   json_t *tpl = json_object_get(json_object_get(owner, "spec"), "template");
-  json_t *copy = json_is_object(tpl) ? json_deep_copy(tpl) : json_object();
+  cleanup_json json_t *copy = json_is_object(tpl) ? json_deep_copy(tpl) : json_object();
+  json_t *meta = json_object_get(copy, "metadata");
+  if (!json_is_object(meta)) {
+    meta = json_object();
+    json_object_set_new(copy, "metadata", meta);
+  }
+  if (json_object_get(meta, "creationTimestamp") == NULL)
+    json_object_set_new(meta, "creationTimestamp", json_null());
   json_object_set_new(copy, "$patch", json_string("replace"));
-  return json_pack("{s:{s:o}}", "spec", "template", copy);
+  cleanup_json json_t *patch = json_pack("{s:{s:O}}", "spec", "template", copy);
+  cleanup_free char *text = json_dumps(patch, JSON_SORT_KEYS | JSON_COMPACT);
+  json_t *sorted = text ? json_loads(text, 0, NULL) : NULL;
+  return sorted ? sorted : json_incref(patch);
 }
 
 char *

@@ -165,6 +165,9 @@ kc 1.33 rollout status statefulset/web --timeout=60s >/dev/null 2>&1
 out=$(kc 1.33 get pods -l app=web -o jsonpath='{.items[*].spec.containers[0].image}')
 expect_eq "undo --to-revision=2: back to nginx:1.26" "$out" "nginx:1.26 nginx:1.26"
 expect_eq "revision numbers after the second undo" "$(revs_of statefulset.apps/web | sed 's/:web-[a-z0-9]*//g')" "3 4 "
+out=$(kc 1.27 rollout undo sts/web --to-revision=4 2>&1)
+expect_match "[1.27] undo sts to the revision it runs is skipped" "$out" \
+  'skipped rollback \(current template already matches revision 4\)'
 
 # A partitioned update leaves web-0 at the current revision, and web-0 deleted comes
 # back from that revision's template, not the new one.
@@ -322,4 +325,7 @@ kc 1.33 rollout status ds/agent --timeout=60s >/dev/null 2>&1
 out=$(kc 1.33 get pods -l app=agent -o jsonpath='{.items[*].spec.containers[0].image}')
 expect_eq "second undo ds: busybox:1.37 again" "$out" "busybox:1.37 busybox:1.37 busybox:1.37"
 expect_eq "revision numbers after the second ds undo" "$(revs_of daemonset.apps/agent | sed 's/:agent-[a-z0-9]*//g')" "3 4 "
+out=$(kc 1.33 rollout undo ds/agent --to-revision=4 2>&1)
+expect_match "[1.33] undo ds to the revision it runs is skipped" "$out" \
+  'skipped rollback \(current template already matches revision 4\)'
 e2e_finish

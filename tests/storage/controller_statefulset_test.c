@@ -546,6 +546,7 @@ TEST(revision_per_template_reused_on_rollback)
   CHECK(json_is_true(json_object_get(ref, "controller")));
   json_t *tpl = json_object_get(json_object_get(json_object_get(rev, "data"), "spec"), "template");
   CHECK_STR(json_string_value(json_object_get(tpl, "$patch")), "replace");
+  CHECK(json_is_null(json_object_get(json_object_get(tpl, "metadata"), "creationTimestamp")));
   json_t *c0 = json_array_get(json_object_get(json_object_get(tpl, "spec"), "containers"), 0);
   CHECK_STR(json_string_value(json_object_get(c0, "image")), "img:1");
   CHECK_INT(json_object_size(json_object_get(rev, "data")), 1);

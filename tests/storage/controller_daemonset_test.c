@@ -458,7 +458,8 @@ TEST(on_delete_replaces_only_deleted_pods)
   ds_close(&x);
 }
 
-/* The DaemonSet's revisions as "NUMBER:HASH ..." by number (caller frees). */
+/* The DaemonSet's revisions (labelled app=agent) as "NUMBER:HASH ..." by number (caller
+ * frees). */
 static char *
 revisions_of(struct ds_fixture *x)
 {
@@ -472,7 +473,8 @@ revisions_of(struct ds_fixture *x)
     size_t i;
     json_t *rev;
     json_array_foreach (json_object_get(list, "items"), i, rev) {
-      if (cu_int(rev, "revision", -1) != want)
+      const char *app = json_string_value(json_object_get(meta_labels(rev), "app"));
+      if (cu_int(rev, "revision", -1) != want || !app || strcmp(app, "agent") != 0)
         continue;
       const char *hash =
           json_string_value(json_object_get(meta_labels(rev), "controller-revision-hash"));
@@ -567,6 +569,44 @@ TEST(revisions_follow_the_template_and_come_back_on_rollback)
                      strcmp(got, want4) == 0;
                    }),
                    5000));
+  ds_close(&x);
+}
+
+TEST(hash_collision_bumps_collision_count)
+{
+  struct ds_fixture x;
+  ds_open(&x);
+  create_node(&x, "n1", "{}", NULL);
+  create_ds(&x, NULL, NULL);
+  CHECK(WAIT_UNTIL(rollout_done(&x, 1), 5000));
+  cleanup_free char *h1 = first_pod_hash(&x);
+  const struct api_resource *res = api_resource_find("apps", "v1", "controllerrevisions");
+  cleanup_free char *taken = xasprintf("agent-%s", h1);
+  k8c_err err = {0};
+  CHECK_INT(client_delete(x.cf.f.client, res, "default", taken, NULL, NULL, NULL, &err), 0);
+  char text[256];
+  snprintf(text, sizeof text,
+           "{\"metadata\":{\"name\":\"%s\",\"labels\":{\"app\":\"other\"}},\"data\":{\"x\":1},"
+           "\"revision\":1}",
+           taken);
+  json_t *rev = json_of(text);
+  CHECK_INT(client_create(x.cf.f.client, res, "default", rev, NULL, NULL, &err), 0);
+  json_decref(rev);
+  patch_obj(&x, x.dss, "default", "agent", "{\"metadata\":{\"labels\":{\"touched\":\"yes\"}}}");
+  CHECK(WAIT_UNTIL(status_int(&x, "collisionCount") == 1, 5000));
+  CHECK(WAIT_UNTIL(({
+                     cleanup_free char *h = first_pod_hash(&x);
+                     *h &&strcmp(h, h1) != 0 && rollout_done(&x, 1);
+                   }),
+                   10000));
+  cleanup_free char *h2 = first_pod_hash(&x);
+  cleanup_free char *want = xasprintf("1:%s", h2);
+  CHECK(WAIT_UNTIL(({
+                     cleanup_free char *got = revisions_of(&x);
+                     strcmp(got, want) == 0;
+                   }),
+                   5000));
+  k8c_err_clear(&err);
   ds_close(&x);
 }
 

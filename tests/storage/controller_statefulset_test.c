@@ -669,4 +669,46 @@ TEST(controllerrevision_data_is_immutable_and_revision_nonnegative)
   sts_close(&x);
 }
 
+/* Replaces revision name by one with other data that the set cannot adopt (no owner, other
+ * labels), then touches the set so that it syncs. */
+static void
+plant_impostor(struct client_fixture *f, const struct api_resource *set_res, const char *set,
+               const char *name)
+{
+  const struct api_resource *res = api_resource_find("apps", "v1", "controllerrevisions");
+  k8c_err err = {0};
+  CHECK_INT(client_delete(f->client, res, "default", name, NULL, NULL, NULL, &err), 0);
+  char text[256];
+  snprintf(text, sizeof text,
+           "{\"metadata\":{\"name\":\"%s\",\"labels\":{\"app\":\"other\"}},\"data\":{\"x\":1},"
+           "\"revision\":1}",
+           name);
+  json_t *rev = json_of(text);
+  CHECK_INT(client_create(f->client, res, "default", rev, NULL, NULL, &err), 0);
+  json_decref(rev);
+  json_t *touch = json_of("{\"metadata\":{\"labels\":{\"touched\":\"yes\"}}}");
+  CHECK_INT(client_patch(f->client, set_res, "default", set, "application/merge-patch+json", touch,
+                         NULL, NULL, &err),
+            0);
+  json_decref(touch);
+  k8c_err_clear(&err);
+}
+
+TEST(hash_collision_bumps_collision_count)
+{
+  struct sts_fixture x;
+  sts_open(&x, true);
+  create_set(&x, 1, NULL);
+  CHECK(WAIT_UNTIL(rollout_done(&x, 1), 10000));
+  cleanup_free char *taken = status_str(&x, "status.updateRevision");
+  plant_impostor(&x.cf.f, x.sets, "web", taken);
+  CHECK(WAIT_UNTIL(status_int(&x, "collisionCount") == 1, 5000));
+  CHECK(WAIT_UNTIL(rollout_done(&x, 1), 10000));
+  cleanup_free char *now = status_str(&x, "status.updateRevision");
+  CHECK(strcmp(now, taken) != 0);
+  cleanup_free char *label = pod_revision(&x, "web-0");
+  CHECK_STR(label, now);
+  sts_close(&x);
+}
+
 TEST_MAIN()

@@ -28,6 +28,7 @@ struct ds_controller {
   workqueue *queue;
   expectations *exp;
   struct pod_owner_router router;
+  struct pod_owner_router rev_router; /* revision events wake their DaemonSet */
   struct event_recorder *rec;
   int nworkers;
   pthread_t *workers;

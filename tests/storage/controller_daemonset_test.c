@@ -498,6 +498,17 @@ set_ds_image(struct ds_fixture *x, const char *image)
   patch_obj(x, x->dss, "default", "agent", text);
 }
 
+static bool
+fixture_exists_in(struct client_fixture *f, const struct api_resource *res, const char *name)
+{
+  json_t *obj = NULL;
+  k8c_err err = {0};
+  bool found = client_get(f->client, res, "default", name, &obj, &err) == 0;
+  k8c_err_clear(&err);
+  json_decref(obj);
+  return found;
+}
+
 /* The hash label of the first pod (caller frees; "" when none). */
 static char *
 first_pod_hash(struct ds_fixture *x)
@@ -607,6 +618,30 @@ TEST(hash_collision_bumps_collision_count)
                    }),
                    5000));
   k8c_err_clear(&err);
+  ds_close(&x);
+}
+
+TEST(deleted_revision_is_made_again)
+{
+  struct ds_fixture x;
+  ds_open(&x);
+  create_node(&x, "n1", "{}", NULL);
+  create_ds(&x, NULL, NULL);
+  CHECK(WAIT_UNTIL(rollout_done(&x, 1), 5000));
+  cleanup_free char *h1 = first_pod_hash(&x);
+  cleanup_free char *want = xasprintf("1:%s", h1);
+  CHECK(WAIT_UNTIL(({
+                     cleanup_free char *got = revisions_of(&x);
+                     strcmp(got, want) == 0;
+                   }),
+                   5000));
+  const struct api_resource *res = api_resource_find("apps", "v1", "controllerrevisions");
+  cleanup_free char *name = xasprintf("agent-%s", h1);
+  k8c_err err = {0};
+  CHECK_INT(client_delete(x.cf.f.client, res, "default", name, NULL, NULL, NULL, &err), 0);
+  k8c_err_clear(&err);
+  /* The revision's deletion wakes the DaemonSet, which records its template again. */
+  CHECK(WAIT_UNTIL(fixture_exists_in(&x.cf.f, res, name), 5000));
   ds_close(&x);
 }
 

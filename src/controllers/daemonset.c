@@ -1,7 +1,8 @@
-/* daemonset.c — the DaemonSet controller: informers on daemonsets, pods and nodes feed a
- * work queue of DaemonSet keys (pods reach their set through pod_owner_router; a node
- * whose labels, taints or spec changed wakes every set); workers run ds_sync. Pods are
- * made with generateName, so expectations guard against creating a node's pod twice. */
+/* daemonset.c — the DaemonSet controller: informers on daemonsets, pods, nodes and
+ * ControllerRevisions feed a work queue of DaemonSet keys (pods and revisions reach their
+ * set through pod_owner_router; a node whose labels, taints or spec changed wakes every
+ * set); workers run ds_sync. Pods are made with generateName, so expectations guard
+ * against creating a node's pod twice. */
 #include "apimachinery/meta.h"
 #include "controllers/controller.h"
 #include "controllers/daemonset_internal.h"
@@ -92,16 +93,28 @@ ds_start(struct controller_context *ctx, k8c_err *err)
   c->pod_inf = informer_factory_get(ctx->informers, c->pod_res, "", NULL, NULL);
   c->node_inf =
       informer_factory_get(ctx->informers, api_resource_find("", "v1", "nodes"), "", NULL, NULL);
+  const struct api_resource *rev_res = api_resource_find("apps", "v1", "controllerrevisions");
+  c->rev_inf = informer_factory_get(ctx->informers, rev_res, "", NULL, NULL);
+  c->history = (struct history_ctx){
+      .client = c->client, .res = rev_res, .inf = c->rev_inf, .owner_kind = "DaemonSet"};
   /* Shared informers: the index may already exist (-1 then), which is fine. */
   (void)!informer_add_index(c->ds_inf, "namespace", informer_index_by_path,
                             (void *)"metadata.namespace");
   (void)!informer_add_index(c->pod_inf, "namespace", informer_index_by_path,
+                            (void *)"metadata.namespace");
+  (void)!informer_add_index(c->rev_inf, "namespace", informer_index_by_path,
                             (void *)"metadata.namespace");
   c->queue = workqueue_new(NULL);
   c->exp = expectations_new();
   c->rec = event_recorder_new(c->client, "daemonset-controller", NULL);
   c->router = (struct pod_owner_router){
       .owners = c->ds_inf, .kind = "DaemonSet", .queue = c->queue, .exp = c->exp};
+  c->rev_router = (struct pod_owner_router){
+      .owners = c->ds_inf, .kind = "DaemonSet", .queue = c->queue, .exp = NULL};
+  struct informer_handlers rev_h = {.on_add = pod_router_on_add,
+                                    .on_update = pod_router_on_update,
+                                    .on_delete = pod_router_on_delete,
+                                    .ctx = &c->rev_router};
   struct informer_handlers ds_h = {
       .on_add = on_ds_add, .on_update = on_ds_update, .on_delete = on_ds_delete, .ctx = c};
   struct informer_handlers pod_h = {.on_add = pod_router_on_add,
@@ -115,6 +128,7 @@ ds_start(struct controller_context *ctx, k8c_err *err)
   informer_add_handlers(c->ds_inf, &ds_h);
   informer_add_handlers(c->pod_inf, &pod_h);
   informer_add_handlers(c->node_inf, &node_h);
+  informer_add_handlers(c->rev_inf, &rev_h);
   c->nworkers = ctx->cfg.workers > 0 ? ctx->cfg.workers : 2;
   c->workers = xcalloc((size_t)c->nworkers, sizeof *c->workers);
   for (int i = 0; i < c->nworkers; i++) {
@@ -137,6 +151,7 @@ ds_stop(void *state)
   informer_remove_handlers(c->ds_inf, c);
   informer_remove_handlers(c->pod_inf, &c->router);
   informer_remove_handlers(c->node_inf, &c->router);
+  informer_remove_handlers(c->rev_inf, &c->rev_router);
   workqueue_shutdown(c->queue);
   for (int i = 0; i < c->nworkers; i++)
     pthread_join(c->workers[i], NULL);

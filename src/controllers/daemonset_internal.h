@@ -1,8 +1,8 @@
 /* daemonset_internal.h — what the DaemonSet controller's files share: its state, where a
  * daemon pod may run (upstream's NodeShouldRunDaemonPod over nodeSelector, required node
  * affinity and taints, with the default DaemonSet tolerations added), the pod it creates
- * for a node, and the sync. Revisions are the template hash (no ControllerRevision is
- * served): the pods' controller-revision-hash label. */
+ * for a node, its ControllerRevisions and the sync. A revision is named DS-HASH of the
+ * template; the pods' controller-revision-hash label holds the HASH. */
 #ifndef K8C_CONTROLLERS_DAEMONSET_INTERNAL_H
 #define K8C_CONTROLLERS_DAEMONSET_INTERNAL_H
 
@@ -10,6 +10,7 @@
 #include "client/informer.h"
 #include "client/workqueue.h"
 #include "controllers/controller_util.h"
+#include "controllers/history.h"
 #include "controllers/pod_owner_router.h"
 
 #include <jansson.h>
@@ -22,10 +23,12 @@
 struct ds_controller {
   k8c_client *client;
   const struct api_resource *ds_res, *pod_res;
-  informer *ds_inf, *pod_inf, *node_inf;
+  informer *ds_inf, *pod_inf, *node_inf, *rev_inf;
+  struct history_ctx history;
   workqueue *queue;
   expectations *exp;
   struct pod_owner_router router;
+  struct pod_owner_router rev_router; /* revision events wake their DaemonSet */
   struct event_recorder *rec;
   int nworkers;
   pthread_t *workers;
@@ -51,6 +54,19 @@ json_t *ds_new_pod(const json_t *ds, const char *hash, const char *node);
 /* The node a daemon pod is for: spec.nodeName, else its metadata.name node affinity
  * (borrowed), or NULL. */
 const char *ds_pod_node(const json_t *pod);
+
+/* ---------- daemonset_history.c ---------- */
+
+/* upstream's constructHistory: the revision of ds's template (*cur, new reference; made
+ * when missing, its number raised above every other revision's; duplicates deleted) and
+ * the others (*old, oldest first: free with informer_objs_free). A hash collision bumps
+ * status.collisionCount and fails (the sync retries). 0, or -1 with err. */
+int ds_construct_history(struct ds_controller *c, const json_t *ds, const label_selector *sel,
+                         json_t **cur, json_t ***old, size_t *nold, k8c_err *err);
+/* upstream's cleanupHistory: deletes the oldest of old beyond revisionHistoryLimit whose
+ * hash no pod (pods[0..npods), terminal ones included) carries. */
+int ds_cleanup_history(struct ds_controller *c, const json_t *ds, json_t *const *old, size_t nold,
+                       json_t *const *pods, size_t npods, k8c_err *err);
 
 /* ---------- daemonset_sync.c ---------- */
 

@@ -27,6 +27,8 @@ struct ds_view {
   json_t *ds;
   const char *key;
   char *hash;
+  json_t **old_revs; /* revisions of other templates, oldest first */
+  size_t nold_revs;
   long long min_ready;
   json_t **pods; /* claimed */
   size_t npods;
@@ -463,6 +465,7 @@ view_free(struct ds_view *v)
   free(v->create_on);
   free(v->to_delete);
   free(v->hash);
+  informer_objs_free(v->old_revs, v->nold_revs);
   json_decref(v->ds);
 }
 
@@ -486,15 +489,24 @@ ds_sync(struct ds_controller *c, const char *key, k8c_err *err)
   }
   bool needs_sync = expectations_satisfied(c->exp, key);
   v.min_ready = cu_int(v.ds, "spec.minReadySeconds", 0);
-  /* A collisionCount of 0 and none give the same hash (status writes add the 0). */
-  json_t *collisions = json_object_get(json_object_get(v.ds, "status"), "collisionCount");
-  v.hash = dep_template_hash(json_object_get(json_object_get(v.ds, "spec"), "template"),
-                             json_integer_value(collisions) ? collisions : NULL);
   int rc = claim_pods(c, &v, sel, err);
+  if (rc == 0 && !is_terminating(v.ds)) {
+    cleanup_json json_t *cur = NULL;
+    rc = ds_construct_history(c, v.ds, sel, &cur, &v.old_revs, &v.nold_revs, err);
+    const char *hash = json_string_value(json_object_get(meta_labels(cur), DS_LABEL_REVISION));
+    if (rc == 0)
+      v.hash = xstrdup(hash ? hash : meta_name(cur));
+  }
   label_selector_free(sel);
   if (rc < 0) {
     view_free(&v);
     return -1;
+  }
+  if (v.hash == NULL) {
+    /* Being deleted: no revision is made; the template hash tells updated pods apart. */
+    json_t *collisions = json_object_get(json_object_get(v.ds, "status"), "collisionCount");
+    v.hash = dep_template_hash(json_object_get(json_object_get(v.ds, "spec"), "template"),
+                               json_integer_value(collisions) ? collisions : NULL);
   }
   map_pods_to_nodes(c, &v);
   long long desired = 0;
@@ -507,6 +519,8 @@ ds_sync(struct ds_controller *c, const char *key, k8c_err *err)
     if (v.ncreate == 0 && v.ndelete == 0 && is_rolling(&v))
       plan_rolling(&v, desired);
     rc = execute_plan(c, &v, err);
+    if (rc == 0 && ds_cleanup_history(c, v.ds, v.old_revs, v.nold_revs, v.pods, v.npods, err) < 0)
+      rc = -1;
   }
   long long requeue_ms = 0;
   cleanup_json json_t *status = compute_status(&v, &requeue_ms);

@@ -65,10 +65,16 @@ sts_start(struct controller_context *ctx, k8c_err *err)
   c->pvc_res = api_resource_find("", "v1", "persistentvolumeclaims");
   c->sts_inf = informer_factory_get(ctx->informers, c->sts_res, "", NULL, NULL);
   c->pod_inf = informer_factory_get(ctx->informers, c->pod_res, "", NULL, NULL);
+  const struct api_resource *rev_res = api_resource_find("apps", "v1", "controllerrevisions");
+  c->rev_inf = informer_factory_get(ctx->informers, rev_res, "", NULL, NULL);
+  c->history = (struct history_ctx){
+      .client = c->client, .res = rev_res, .inf = c->rev_inf, .owner_kind = "StatefulSet"};
   /* Shared informers: the index may already exist (-1 then), which is fine. */
   (void)!informer_add_index(c->sts_inf, "namespace", informer_index_by_path,
                             (void *)"metadata.namespace");
   (void)!informer_add_index(c->pod_inf, "namespace", informer_index_by_path,
+                            (void *)"metadata.namespace");
+  (void)!informer_add_index(c->rev_inf, "namespace", informer_index_by_path,
                             (void *)"metadata.namespace");
   c->queue = workqueue_new(NULL);
   c->rec = event_recorder_new(c->client, "statefulset-controller", NULL);

@@ -4,7 +4,6 @@
  * TEMPLATE-SET-N per volumeClaimTemplate, mounted as the template's volume name. */
 #include "apimachinery/meta.h"
 #include "controllers/controller_util.h"
-#include "controllers/deployment_internal.h"
 #include "controllers/statefulset_internal.h"
 #include "lib/mem.h"
 
@@ -30,18 +29,6 @@ sts_pod_ordinal(const json_t *set, const json_t *pod)
   errno = 0;
   long long ord = strtoll(digits, NULL, 10);
   return errno ? -1 : ord;
-}
-
-char *
-sts_revision_name(const json_t *set)
-{
-  const json_t *spec = json_object_get(set, "spec");
-  /* A collisionCount of 0 and none give the same revision (status writes add the 0). */
-  json_t *collisions = json_object_get(json_object_get(set, "status"), "collisionCount");
-  if (json_integer_value(collisions) == 0)
-    collisions = NULL;
-  cleanup_free char *hash = dep_template_hash(json_object_get(spec, "template"), collisions);
-  return xasprintf("%s-%s", meta_name(set), hash);
 }
 
 static char *

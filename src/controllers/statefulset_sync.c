@@ -4,7 +4,9 @@
  * ordinals (claims first) in order, delete failed pods, scale down from the highest
  * ordinal, and roll pods whose revision differs from the highest ordinal down to the
  * partition. OrderedReady does one step and waits for it (Running and Ready); Parallel
- * creates and deletes at once. Status counts the pods and records both revisions. */
+ * creates and deletes at once. A pod below the partition is (re)created from the current
+ * revision, the others from the update revision. Status counts the pods and records both
+ * revisions; revisions beyond revisionHistoryLimit that nothing uses are pruned. */
 #include "apimachinery/labels.h"
 #include "apimachinery/meta.h"
 #include "controllers/controller_util.h"
@@ -19,9 +21,11 @@ struct sts_view {
   json_t *set;
   const char *key;
   long long replicas, start, min_ready;
-  bool monotonic, rolling;
+  bool monotonic, rolling, no_rolling_params;
   long long partition;
-  char *update_rev, *current_rev;
+  struct sts_revisions revs; /* empty while the set is being deleted */
+  const char *update_rev, *current_rev;
+  long long collision_count;
   json_t **pods; /* every claimed pod */
   size_t npods;
   json_t **slots;     /* replicas entries: the pod of ordinal start+i, or NULL (borrowed) */
@@ -73,6 +77,17 @@ static bool
 str_eq(const char *a, const char *b)
 {
   return a && b && strcmp(a, b) == 0;
+}
+
+static bool
+obj_missing(const json_t *obj, const char *path)
+{
+  cleanup_free char *copy = xstrdup(path);
+  const json_t *at = obj;
+  for (char *save = NULL, *part = strtok_r(copy, ".", &save); part;
+       part = strtok_r(NULL, ".", &save))
+    at = json_object_get(at, part);
+  return at == NULL || json_is_null(at);
 }
 
 /* ---------- claiming ---------- */
@@ -156,7 +171,13 @@ create_pod(struct sts_controller *c, struct sts_view *v, long long ord, k8c_err 
 {
   if (sts_create_claims(c, v->set, ord, err) < 0)
     return -1;
-  cleanup_json json_t *pod = sts_new_pod(v->set, ord, v->update_rev);
+  bool current =
+      v->rolling && v->revs.current_set != NULL &&
+      (ord < v->start + v->partition ||
+       (v->no_rolling_params && ord < v->start + cu_int(v->set, "status.currentReplicas", 0)));
+  cleanup_json json_t *pod =
+      current ? sts_new_pod(v->revs.current_set, ord, v->current_rev)
+              : sts_new_pod(v->revs.update_set ? v->revs.update_set : v->set, ord, v->update_rev);
   k8c_err cerr = {0};
   if (client_create(c->client, c->pod_res, meta_namespace(v->set), pod, NULL, NULL, &cerr) < 0) {
     if (cerr.status == 409) { /* our cache is behind: it exists */
@@ -313,13 +334,12 @@ compute_status(struct sts_view *v)
     current_rev = v->update_rev;
   }
   json_t *old = json_object_get(v->set, "status");
-  json_t *status =
-      json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:s, s:s, s:I}", "observedGeneration",
-                (json_int_t)meta_generation(v->set), "replicas", (json_int_t)replicas,
-                "readyReplicas", (json_int_t)ready, "availableReplicas", (json_int_t)available,
-                "currentReplicas", (json_int_t)current, "updatedReplicas", (json_int_t)updated,
-                "currentRevision", current_rev, "updateRevision", v->update_rev, "collisionCount",
-                (json_int_t)cu_int(v->set, "status.collisionCount", 0));
+  json_t *status = json_pack(
+      "{s:I, s:I, s:I, s:I, s:I, s:I, s:s, s:s, s:I}", "observedGeneration",
+      (json_int_t)meta_generation(v->set), "replicas", (json_int_t)replicas, "readyReplicas",
+      (json_int_t)ready, "availableReplicas", (json_int_t)available, "currentReplicas",
+      (json_int_t)current, "updatedReplicas", (json_int_t)updated, "currentRevision", current_rev,
+      "updateRevision", v->update_rev, "collisionCount", (json_int_t)v->collision_count);
   json_t *conds = json_object_get(old, "conditions");
   if (json_array_size(conds) > 0)
     json_object_set(status, "conditions", conds);
@@ -357,8 +377,7 @@ view_free(struct sts_view *v)
   informer_objs_free(v->pods, v->npods);
   free(v->slots);
   free(v->condemned);
-  free(v->update_rev);
-  free(v->current_rev);
+  sts_revisions_free(&v->revs);
   json_decref(v->set);
 }
 
@@ -386,16 +405,29 @@ sts_sync(struct sts_controller *c, const char *key, k8c_err *err)
   const char *strategy = cu_str(v.set, "spec.updateStrategy.type");
   v.rolling = strategy == NULL || strcmp(strategy, "RollingUpdate") == 0;
   v.partition = cu_int(v.set, "spec.updateStrategy.rollingUpdate.partition", 0);
-  v.update_rev = sts_revision_name(v.set);
-  const char *cur = cu_str(v.set, "status.currentRevision");
-  v.current_rev = xstrdup(cur && *cur ? cur : v.update_rev);
+  v.no_rolling_params = obj_missing(v.set, "spec.updateStrategy.rollingUpdate");
+  v.collision_count = cu_int(v.set, "status.collisionCount", 0);
+  v.update_rev = cu_str(v.set, "status.updateRevision");
+  v.current_rev = cu_str(v.set, "status.currentRevision");
 
   int rc = claim_pods(c, &v, sel, err);
+  if (rc == 0 && !is_terminating(v.set)) {
+    rc = sts_revisions_get(c, v.set, sel, &v.revs, err);
+    if (rc == 0) {
+      v.update_rev = meta_name(v.revs.update);
+      v.current_rev = meta_name(v.revs.current);
+      v.collision_count = v.revs.collision_count;
+    }
+  }
   label_selector_free(sel);
   if (rc < 0) {
     view_free(&v);
     return -1;
   }
+  if (v.update_rev == NULL)
+    v.update_rev = v.current_rev ? v.current_rev : "";
+  if (v.current_rev == NULL)
+    v.current_rev = v.update_rev;
   split_pods(&v);
   if (!is_terminating(v.set)) {
     if (manage_replicas(c, &v, &rc, err) && manage_condemned(c, &v, &rc, err))
@@ -408,6 +440,15 @@ sts_sync(struct sts_controller *c, const char *key, k8c_err *err)
       k8c_err_move(err, &serr);
     k8c_err_clear(&serr);
     rc = -1;
+  }
+  if (v.revs.update != NULL) {
+    k8c_err terr = {0};
+    if (sts_truncate_history(c, v.set, v.pods, v.npods, &v.revs, &terr) < 0) {
+      if (rc == 0)
+        k8c_err_move(err, &terr);
+      k8c_err_clear(&terr);
+      rc = -1;
+    }
   }
   if (rc == 0 && v.requeue_ms > 0)
     workqueue_add_after(c->queue, key, v.requeue_ms);

@@ -22,6 +22,7 @@ extern const struct resource_strategy deployment_strategy;
 extern const struct resource_strategy replicaset_strategy;
 extern const struct resource_strategy statefulset_strategy;
 extern const struct resource_strategy daemonset_strategy;
+extern const struct resource_strategy controllerrevision_strategy;
 extern const struct resource_strategy job_strategy;
 extern const struct resource_strategy cronjob_strategy;
 extern const struct resource_strategy endpointslice_strategy;
@@ -58,6 +59,7 @@ static const struct resource_strategy *const strategies[] = {
     &replicaset_strategy,
     &statefulset_strategy,
     &daemonset_strategy,
+    &controllerrevision_strategy,
     &job_strategy,
     &cronjob_strategy,
     &endpointslice_strategy,

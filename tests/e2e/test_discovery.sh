@@ -8,6 +8,7 @@ for v in $KUBECTL_VERSIONS; do
   out=$(kc "$v" api-resources 2>&1)
   expect_match "[$v] api-resources lists deployments" "$out" 'deployments +deploy +apps/v1 +true +Deployment'
   expect_match "[$v] api-resources lists pods" "$out" 'pods +po +v1 +true +Pod'
+  expect_match "[$v] api-resources lists controllerrevisions" "$out" 'controllerrevisions +apps/v1 +true +ControllerRevision'
   expect_match "[$v] api-resources lists CRDs" "$out" 'customresourcedefinitions +crd,crds +apiextensions.k8s.io/v1 +false'
   out=$(kc "$v" api-resources --namespaced=false -o name 2>&1)
   expect_match "[$v] api-resources cluster-scoped" "$out" '^nodes$'

@@ -3,7 +3,9 @@
  * node its metadata.name affinity names and marks it Running and Ready): one pod per node
  * matching nodeSelector and taints, the default tolerations and node pinning, reacting to
  * label and taint changes (NoSchedule keeps an existing pod, NoExecute removes it),
- * rolling updates within maxUnavailable or with maxSurge, OnDelete, and status. */
+ * rolling updates within maxUnavailable or with maxSurge, OnDelete, and status; a
+ * ControllerRevision per template (DS-HASH, pods labelled with HASH), re-used with the
+ * next number when a template comes back, and pruned to revisionHistoryLimit. */
 #include "apimachinery/meta.h"
 #include "controller_fixture.h"
 #include "controllers/controller_util.h"
@@ -453,6 +455,193 @@ TEST(on_delete_replaces_only_deleted_pods)
                        status_int(&x, "numberAvailable") == 2,
                    5000));
   CHECK(pods_are(&x, "{\"n1\":1,\"n2\":1}"));
+  ds_close(&x);
+}
+
+/* The DaemonSet's revisions (labelled app=agent) as "NUMBER:HASH ..." by number (caller
+ * frees). */
+static char *
+revisions_of(struct ds_fixture *x)
+{
+  const struct api_resource *res = api_resource_find("apps", "v1", "controllerrevisions");
+  json_t *list = NULL;
+  k8c_err err = {0};
+  CHECK_INT(client_list(x->cf.f.client, res, "default", NULL, &list, &err), 0);
+  k8c_err_clear(&err);
+  char out[1024] = "";
+  for (long long want = 1; want < 100; want++) {
+    size_t i;
+    json_t *rev;
+    json_array_foreach (json_object_get(list, "items"), i, rev) {
+      const char *app = json_string_value(json_object_get(meta_labels(rev), "app"));
+      if (cu_int(rev, "revision", -1) != want || !app || strcmp(app, "agent") != 0)
+        continue;
+      const char *hash =
+          json_string_value(json_object_get(meta_labels(rev), "controller-revision-hash"));
+      cleanup_free char *name = xasprintf("agent-%s", hash ? hash : "?");
+      snprintf(out + strlen(out), sizeof out - strlen(out), "%s%lld:%s%s", *out ? " " : "", want,
+               hash ? hash : "?", strcmp(name, meta_name(rev)) == 0 ? "" : "(misnamed)");
+    }
+  }
+  json_decref(list);
+  return xstrdup(out);
+}
+
+static void
+set_ds_image(struct ds_fixture *x, const char *image)
+{
+  char text[256];
+  snprintf(text, sizeof text,
+           "{\"spec\":{\"template\":{\"spec\":{\"containers\":[{\"name\":\"c\",\"image\":\"%s\"}"
+           "]}}}}",
+           image);
+  patch_obj(x, x->dss, "default", "agent", text);
+}
+
+static bool
+fixture_exists_in(struct client_fixture *f, const struct api_resource *res, const char *name)
+{
+  json_t *obj = NULL;
+  k8c_err err = {0};
+  bool found = client_get(f->client, res, "default", name, &obj, &err) == 0;
+  k8c_err_clear(&err);
+  json_decref(obj);
+  return found;
+}
+
+/* The hash label of the first pod (caller frees; "" when none). */
+static char *
+first_pod_hash(struct ds_fixture *x)
+{
+  json_t *pod = first_pod(x);
+  const char *hash =
+      json_string_value(json_object_get(meta_labels(pod), "controller-revision-hash"));
+  char *out = xstrdup(hash ? hash : "");
+  json_decref(pod);
+  return out;
+}
+
+TEST(revisions_follow_the_template_and_come_back_on_rollback)
+{
+  struct ds_fixture x;
+  ds_open(&x);
+  create_node(&x, "n1", "{}", NULL);
+  create_ds(&x, "\"revisionHistoryLimit\":1,", NULL);
+  CHECK(WAIT_UNTIL(rollout_done(&x, 1), 5000));
+  cleanup_free char *h1 = first_pod_hash(&x);
+  cleanup_free char *want1 = xasprintf("1:%s", h1);
+  cleanup_free char *got1 = revisions_of(&x);
+  CHECK_STR(got1, want1);
+  const struct api_resource *res = api_resource_find("apps", "v1", "controllerrevisions");
+  json_t *rev = NULL;
+  k8c_err err = {0};
+  cleanup_free char *name1 = xasprintf("agent-%s", h1);
+  CHECK_INT(client_get(x.cf.f.client, res, "default", name1, &rev, &err), 0);
+  json_t *tpl = json_object_get(json_object_get(json_object_get(rev, "data"), "spec"), "template");
+  CHECK_STR(json_string_value(json_object_get(tpl, "$patch")), "replace");
+  CHECK_STR(cu_str(tpl, "metadata.labels.app"), "agent");
+  json_t *ref = json_array_get(json_object_get(meta_get(rev), "ownerReferences"), 0);
+  CHECK_STR(json_string_value(json_object_get(ref, "kind")), "DaemonSet");
+  json_decref(rev);
+
+  set_ds_image(&x, "img:2");
+  CHECK(WAIT_UNTIL(status_int(&x, "observedGeneration") == 2 && rollout_done(&x, 1), 10000));
+  cleanup_free char *h2 = first_pod_hash(&x);
+  CHECK(strcmp(h1, h2) != 0);
+  cleanup_free char *want2 = xasprintf("1:%s 2:%s", h1, h2);
+  CHECK(WAIT_UNTIL(({
+                     cleanup_free char *got = revisions_of(&x);
+                     strcmp(got, want2) == 0;
+                   }),
+                   5000));
+
+  /* Back to the first template: revision 1 becomes 3, the pods get its hash again. */
+  set_ds_image(&x, "img:1");
+  CHECK(WAIT_UNTIL(status_int(&x, "observedGeneration") == 3 && rollout_done(&x, 1), 10000));
+  CHECK(WAIT_UNTIL(({
+                     cleanup_free char *h = first_pod_hash(&x);
+                     strcmp(h, h1) == 0;
+                   }),
+                   5000));
+  cleanup_free char *want3 = xasprintf("2:%s 3:%s", h2, h1);
+  CHECK(WAIT_UNTIL(({
+                     cleanup_free char *got = revisions_of(&x);
+                     strcmp(got, want3) == 0;
+                   }),
+                   5000));
+
+  /* A third template: with a limit of 1 only the newest unused revision stays. */
+  set_ds_image(&x, "img:3");
+  CHECK(WAIT_UNTIL(status_int(&x, "observedGeneration") == 4 && rollout_done(&x, 1), 10000));
+  cleanup_free char *h4 = first_pod_hash(&x);
+  cleanup_free char *want4 = xasprintf("3:%s 4:%s", h1, h4);
+  CHECK(WAIT_UNTIL(({
+                     cleanup_free char *got = revisions_of(&x);
+                     strcmp(got, want4) == 0;
+                   }),
+                   5000));
+  ds_close(&x);
+}
+
+TEST(hash_collision_bumps_collision_count)
+{
+  struct ds_fixture x;
+  ds_open(&x);
+  create_node(&x, "n1", "{}", NULL);
+  create_ds(&x, NULL, NULL);
+  CHECK(WAIT_UNTIL(rollout_done(&x, 1), 5000));
+  cleanup_free char *h1 = first_pod_hash(&x);
+  const struct api_resource *res = api_resource_find("apps", "v1", "controllerrevisions");
+  cleanup_free char *taken = xasprintf("agent-%s", h1);
+  k8c_err err = {0};
+  CHECK_INT(client_delete(x.cf.f.client, res, "default", taken, NULL, NULL, NULL, &err), 0);
+  char text[256];
+  snprintf(text, sizeof text,
+           "{\"metadata\":{\"name\":\"%s\",\"labels\":{\"app\":\"other\"}},\"data\":{\"x\":1},"
+           "\"revision\":1}",
+           taken);
+  json_t *rev = json_of(text);
+  CHECK_INT(client_create(x.cf.f.client, res, "default", rev, NULL, NULL, &err), 0);
+  json_decref(rev);
+  patch_obj(&x, x.dss, "default", "agent", "{\"metadata\":{\"labels\":{\"touched\":\"yes\"}}}");
+  CHECK(WAIT_UNTIL(status_int(&x, "collisionCount") == 1, 5000));
+  CHECK(WAIT_UNTIL(({
+                     cleanup_free char *h = first_pod_hash(&x);
+                     *h &&strcmp(h, h1) != 0 && rollout_done(&x, 1);
+                   }),
+                   10000));
+  cleanup_free char *h2 = first_pod_hash(&x);
+  cleanup_free char *want = xasprintf("1:%s", h2);
+  CHECK(WAIT_UNTIL(({
+                     cleanup_free char *got = revisions_of(&x);
+                     strcmp(got, want) == 0;
+                   }),
+                   5000));
+  k8c_err_clear(&err);
+  ds_close(&x);
+}
+
+TEST(deleted_revision_is_made_again)
+{
+  struct ds_fixture x;
+  ds_open(&x);
+  create_node(&x, "n1", "{}", NULL);
+  create_ds(&x, NULL, NULL);
+  CHECK(WAIT_UNTIL(rollout_done(&x, 1), 5000));
+  cleanup_free char *h1 = first_pod_hash(&x);
+  cleanup_free char *want = xasprintf("1:%s", h1);
+  CHECK(WAIT_UNTIL(({
+                     cleanup_free char *got = revisions_of(&x);
+                     strcmp(got, want) == 0;
+                   }),
+                   5000));
+  const struct api_resource *res = api_resource_find("apps", "v1", "controllerrevisions");
+  cleanup_free char *name = xasprintf("agent-%s", h1);
+  k8c_err err = {0};
+  CHECK_INT(client_delete(x.cf.f.client, res, "default", name, NULL, NULL, NULL, &err), 0);
+  k8c_err_clear(&err);
+  /* The revision's deletion wakes the DaemonSet, which records its template again. */
+  CHECK(WAIT_UNTIL(fixture_exists_in(&x.cf.f, res, name), 5000));
   ds_close(&x);
 }
 

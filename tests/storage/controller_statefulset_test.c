@@ -4,7 +4,10 @@
  * Ready, with identity labels, hostname/subdomain, ownerReference and a claim per
  * volumeClaimTemplate; scale-down deletes from the highest ordinal; Parallel creates at
  * once; RollingUpdate recreates from the highest ordinal down, honouring the partition;
- * OnDelete waits for the user; whenScaled: Delete removes the claims; status fields. */
+ * OnDelete waits for the user; whenScaled: Delete removes the claims; status fields.
+ * Revisions: a ControllerRevision per template (its data the replace patch), re-used
+ * with a new number when a template comes back, pods below the partition recreated from
+ * the current revision, revisionHistoryLimit pruning; the registry keeps data immutable. */
 #include "apimachinery/meta.h"
 #include "controller_fixture.h"
 #include "controllers/controller_util.h"
@@ -461,6 +464,250 @@ TEST(orphan_named_pod_is_adopted)
                      owned;
                    }),
                    5000));
+  sts_close(&x);
+}
+
+/* The set's revisions as "NUMBER:NAME ..." by number, or with names_only "NAME ..."
+ * (caller frees). */
+static char *
+revisions_of(struct sts_fixture *x, bool names_only)
+{
+  const struct api_resource *res = api_resource_find("apps", "v1", "controllerrevisions");
+  json_t *list = NULL;
+  k8c_err err = {0};
+  CHECK_INT(client_list(x->cf.f.client, res, "default", NULL, &list, &err), 0);
+  k8c_err_clear(&err);
+  char out[1024] = "";
+  for (long long want = 1; want < 100; want++) {
+    size_t i;
+    json_t *rev;
+    json_array_foreach (json_object_get(list, "items"), i, rev) {
+      if (cu_int(rev, "revision", -1) != want)
+        continue;
+      if (names_only)
+        snprintf(out + strlen(out), sizeof out - strlen(out), "%s%s", *out ? " " : "",
+                 meta_name(rev));
+      else
+        snprintf(out + strlen(out), sizeof out - strlen(out), "%s%lld:%s", *out ? " " : "", want,
+                 meta_name(rev));
+    }
+  }
+  json_decref(list);
+  return xstrdup(out);
+}
+
+static bool
+revisions_are(struct sts_fixture *x, const char *expected)
+{
+  cleanup_free char *got = revisions_of(x, false);
+  return strcmp(got, expected) == 0;
+}
+
+static void
+set_image(struct sts_fixture *x, const char *image)
+{
+  char text[256];
+  snprintf(text, sizeof text,
+           "{\"spec\":{\"template\":{\"spec\":{\"containers\":[{\"name\":\"c\",\"image\":\"%s\","
+           "\"volumeMounts\":[{\"name\":\"www\",\"mountPath\":\"/www\"}]}]}}}}",
+           image);
+  patch_set(x, text);
+}
+
+static char *
+status_str(struct sts_fixture *x, const char *path)
+{
+  json_t *set = get_set(x);
+  char *out = xstrdup(cu_str(set, path) ? cu_str(set, path) : "");
+  json_decref(set);
+  return out;
+}
+
+TEST(revision_per_template_reused_on_rollback)
+{
+  struct sts_fixture x;
+  sts_open(&x, true);
+  create_set(&x, 1, NULL);
+  CHECK(WAIT_UNTIL(rollout_done(&x, 1), 10000));
+  cleanup_free char *rev1 = status_str(&x, "status.updateRevision");
+  cleanup_free char *want1 = xasprintf("1:%s", rev1);
+  CHECK(revisions_are(&x, want1));
+  const struct api_resource *res = api_resource_find("apps", "v1", "controllerrevisions");
+  json_t *rev = NULL;
+  k8c_err err = {0};
+  CHECK_INT(client_get(x.cf.f.client, res, "default", rev1, &rev, &err), 0);
+  CHECK_STR(json_string_value(json_object_get(meta_labels(rev), "app")), "web");
+  const char *hash =
+      json_string_value(json_object_get(meta_labels(rev), "controller-revision-hash"));
+  cleanup_free char *name = xasprintf("web-%s", hash ? hash : "?");
+  CHECK_STR(rev1, name);
+  json_t *ref = json_array_get(json_object_get(meta_get(rev), "ownerReferences"), 0);
+  CHECK_STR(json_string_value(json_object_get(ref, "kind")), "StatefulSet");
+  CHECK(json_is_true(json_object_get(ref, "controller")));
+  json_t *tpl = json_object_get(json_object_get(json_object_get(rev, "data"), "spec"), "template");
+  CHECK_STR(json_string_value(json_object_get(tpl, "$patch")), "replace");
+  CHECK(json_is_null(json_object_get(json_object_get(tpl, "metadata"), "creationTimestamp")));
+  json_t *c0 = json_array_get(json_object_get(json_object_get(tpl, "spec"), "containers"), 0);
+  CHECK_STR(json_string_value(json_object_get(c0, "image")), "img:1");
+  CHECK_INT(json_object_size(json_object_get(rev, "data")), 1);
+  json_decref(rev);
+
+  set_image(&x, "img:2");
+  CHECK(WAIT_UNTIL(status_int(&x, "observedGeneration") == 2 && rollout_done(&x, 1), 10000));
+  cleanup_free char *rev2 = status_str(&x, "status.updateRevision");
+  CHECK(strcmp(rev1, rev2) != 0);
+  cleanup_free char *want2 = xasprintf("1:%s 2:%s", rev1, rev2);
+  CHECK(revisions_are(&x, want2));
+  cleanup_free char *label = pod_revision(&x, "web-0");
+  CHECK_STR(label, rev2);
+
+  /* The first template again: its revision comes back as number 3, nothing new. */
+  set_image(&x, "img:1");
+  CHECK(WAIT_UNTIL(status_int(&x, "observedGeneration") == 3 && rollout_done(&x, 1), 10000));
+  cleanup_free char *rev3 = status_str(&x, "status.updateRevision");
+  CHECK_STR(rev3, rev1);
+  cleanup_free char *want3 = xasprintf("2:%s 3:%s", rev2, rev1);
+  CHECK(WAIT_UNTIL(revisions_are(&x, want3), 5000));
+  sts_close(&x);
+}
+
+TEST(pod_below_partition_recreated_from_current_revision)
+{
+  struct sts_fixture x;
+  sts_open(&x, true);
+  create_set(&x, 2,
+             "\"updateStrategy\":{\"type\":\"RollingUpdate\",\"rollingUpdate\":{"
+             "\"partition\":1}},");
+  CHECK(WAIT_UNTIL(rollout_done(&x, 2), 10000));
+  cleanup_free char *current = status_str(&x, "status.currentRevision");
+  set_image(&x, "img:2");
+  CHECK(WAIT_UNTIL(status_int(&x, "updatedReplicas") == 1 && status_int(&x, "readyReplicas") == 2,
+                   10000));
+  cleanup_free char *update = status_str(&x, "status.updateRevision");
+  CHECK(strcmp(current, update) != 0);
+  json_t *old = fixture_get(&x.cf.f, "pods", "default", "web-0");
+  cleanup_free char *old_uid = xstrdup(meta_uid(old) ? meta_uid(old) : "");
+  json_decref(old);
+  k8c_err err = {0};
+  CHECK_INT(client_delete(x.cf.f.client, x.pods, "default", "web-0", NULL, NULL, NULL, &err), 0);
+  json_t *pod = NULL;
+  CHECK(WAIT_UNTIL((json_decref(pod), pod = fixture_get(&x.cf.f, "pods", "default", "web-0"),
+                    pod && strcmp(meta_uid(pod), old_uid) != 0),
+                   5000));
+  json_t *c0 = json_array_get(json_object_get(json_object_get(pod, "spec"), "containers"), 0);
+  CHECK_STR(json_string_value(json_object_get(c0, "image")), "img:1");
+  CHECK_STR(json_string_value(json_object_get(meta_labels(pod), "controller-revision-hash")),
+            current);
+  json_decref(pod);
+  cleanup_free char *upper = pod_revision(&x, "web-1");
+  CHECK_STR(upper, update);
+  sts_close(&x);
+}
+
+TEST(history_limit_prunes_revisions_not_in_use)
+{
+  struct sts_fixture x;
+  sts_open(&x, true);
+  create_set(&x, 1, "\"revisionHistoryLimit\":2,");
+  CHECK(WAIT_UNTIL(rollout_done(&x, 1), 10000));
+  char image[16];
+  for (int i = 2; i <= 5; i++) {
+    snprintf(image, sizeof image, "img:%d", i);
+    set_image(&x, image);
+    CHECK(WAIT_UNTIL(status_int(&x, "observedGeneration") == i && rollout_done(&x, 1), 10000));
+  }
+  /* Five templates: the one in use and the two before it remain (numbers 3, 4, 5). */
+  cleanup_free char *in_use = status_str(&x, "status.updateRevision");
+  CHECK(WAIT_UNTIL(({
+                     cleanup_free char *got = revisions_of(&x, false);
+                     strncmp(got, "3:", 2) == 0 && strstr(got, " 4:") && strstr(got, " 5:") &&
+                         !strstr(got, " 6:");
+                   }),
+                   5000));
+  cleanup_free char *names = revisions_of(&x, true);
+  CHECK(strstr(names, in_use) != NULL);
+  CHECK_INT(status_int(&x, "collisionCount"), 0);
+  sts_close(&x);
+}
+
+TEST(controllerrevision_data_is_immutable_and_revision_nonnegative)
+{
+  struct sts_fixture x;
+  sts_open(&x, false);
+  const struct api_resource *res = api_resource_find("apps", "v1", "controllerrevisions");
+  json_t *rev = json_of("{\"metadata\":{\"name\":\"r\"},\"data\":{\"a\":1},\"revision\":-1}");
+  k8c_err err = {0};
+  CHECK_INT(client_create(x.cf.f.client, res, "default", rev, NULL, NULL, &err), -1);
+  CHECK_INT(err.status, 422);
+  CHECK(err.message && strstr(err.message, "revision"));
+  k8c_err_clear(&err);
+  json_decref(rev);
+  rev = json_of("{\"metadata\":{\"name\":\"r\"},\"revision\":1}");
+  CHECK_INT(client_create(x.cf.f.client, res, "default", rev, NULL, NULL, &err), -1);
+  CHECK(err.message && strstr(err.message, "data"));
+  k8c_err_clear(&err);
+  json_decref(rev);
+  rev = json_of("{\"metadata\":{\"name\":\"r\"},\"data\":{\"a\":1},\"revision\":1}");
+  CHECK_INT(client_create(x.cf.f.client, res, "default", rev, NULL, NULL, &err), 0);
+  json_decref(rev);
+  json_t *patch = json_of("{\"data\":{\"a\":2}}");
+  CHECK_INT(client_patch(x.cf.f.client, res, "default", "r", "application/merge-patch+json", patch,
+                         NULL, NULL, &err),
+            -1);
+  CHECK_INT(err.status, 422);
+  CHECK(err.message && strstr(err.message, "field is immutable"));
+  k8c_err_clear(&err);
+  json_decref(patch);
+  patch = json_of("{\"revision\":7}");
+  json_t *out = NULL;
+  CHECK_INT(client_patch(x.cf.f.client, res, "default", "r", "application/merge-patch+json", patch,
+                         NULL, &out, &err),
+            0);
+  CHECK_INT(cu_int(out, "revision", 0), 7);
+  json_decref(out);
+  json_decref(patch);
+  sts_close(&x);
+}
+
+/* Replaces revision name by one with other data that the set cannot adopt (no owner, other
+ * labels), then touches the set so that it syncs. */
+static void
+plant_impostor(struct client_fixture *f, const struct api_resource *set_res, const char *set,
+               const char *name)
+{
+  const struct api_resource *res = api_resource_find("apps", "v1", "controllerrevisions");
+  k8c_err err = {0};
+  CHECK_INT(client_delete(f->client, res, "default", name, NULL, NULL, NULL, &err), 0);
+  char text[256];
+  snprintf(text, sizeof text,
+           "{\"metadata\":{\"name\":\"%s\",\"labels\":{\"app\":\"other\"}},\"data\":{\"x\":1},"
+           "\"revision\":1}",
+           name);
+  json_t *rev = json_of(text);
+  CHECK_INT(client_create(f->client, res, "default", rev, NULL, NULL, &err), 0);
+  json_decref(rev);
+  json_t *touch = json_of("{\"metadata\":{\"labels\":{\"touched\":\"yes\"}}}");
+  CHECK_INT(client_patch(f->client, set_res, "default", set, "application/merge-patch+json", touch,
+                         NULL, NULL, &err),
+            0);
+  json_decref(touch);
+  k8c_err_clear(&err);
+}
+
+TEST(hash_collision_bumps_collision_count)
+{
+  struct sts_fixture x;
+  sts_open(&x, true);
+  create_set(&x, 1, NULL);
+  CHECK(WAIT_UNTIL(rollout_done(&x, 1), 10000));
+  cleanup_free char *taken = status_str(&x, "status.updateRevision");
+  plant_impostor(&x.cf.f, x.sets, "web", taken);
+  CHECK(WAIT_UNTIL(status_int(&x, "collisionCount") == 1, 5000));
+  CHECK(WAIT_UNTIL(rollout_done(&x, 1), 10000));
+  cleanup_free char *now = status_str(&x, "status.updateRevision");
+  CHECK(strcmp(now, taken) != 0);
+  cleanup_free char *label = pod_revision(&x, "web-0");
+  CHECK_STR(label, now);
   sts_close(&x);
 }
 

@@ -64,7 +64,7 @@ TEST(apps_document_has_deployment_schema_and_field_validation)
   CHECK(description != NULL && strstr(description, "Deployment") != NULL);
   CHECK_INT(json_array_size(json_object_get(deployment, "x-kubernetes-group-version-kind")), 1);
   CHECK(json_object_get(schemas, "io.k8s.api.core.v1.PodSpec") != NULL);
-  CHECK(json_object_get(schemas, "io.k8s.api.apps.v1.ControllerRevision") == NULL);
+  CHECK(json_object_get(schemas, "io.k8s.api.apps.v1.ControllerRevision") != NULL);
 
   json_t *paths = json_object_get(doc, "paths");
   json_t *patch = json_object_get(
@@ -80,7 +80,7 @@ TEST(apps_document_has_deployment_schema_and_field_validation)
       has_field_validation = true;
   }
   CHECK(has_field_validation);
-  CHECK(json_object_get(paths, "/apis/apps/v1/namespaces/{namespace}/controllerrevisions") == NULL);
+  CHECK(json_object_get(paths, "/apis/apps/v1/namespaces/{namespace}/controllerrevisions") != NULL);
   json_t *gvk = json_object_get(patch, "x-kubernetes-group-version-kind");
   CHECK_JSON(gvk, "{\"group\":\"apps\",\"kind\":\"Deployment\",\"version\":\"v1\"}");
 }

@@ -77,7 +77,8 @@ TEST(events_in_both_groups_share_storage)
 
 TEST(unknown_resources_are_not_found)
 {
-  CHECK(api_resource_find("apps", "v1", "controllerrevisions") == NULL);
+  CHECK(api_resource_find("", "v1", "podtemplates") == NULL);
+  CHECK(api_resource_find("apps", "v1", "controllerrevisions") != NULL);
   CHECK(api_resource_find("apps", "v2", "deployments") == NULL);
   CHECK(api_resource_find("", "v1", "deployments") == NULL);
   CHECK(api_resource_find_kind("", "v1", "ReplicationController") == NULL);

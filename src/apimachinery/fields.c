@@ -190,6 +190,18 @@ field_selector_matches(const field_selector *sel, const json_t *fields)
   return true;
 }
 
+bool
+field_selector_matches_lookup(const field_selector *sel, label_lookup get, const void *ctx)
+{
+  for (size_t i = 0; sel != NULL && i < sel->n; i++) {
+    const char *have = get(ctx, sel->terms[i].field);
+    bool equal = strcmp(have ? have : "", sel->terms[i].value) == 0;
+    if (equal == sel->terms[i].negated)
+      return false;
+  }
+  return true;
+}
+
 int
 field_selector_check_supported(const field_selector *sel, const char *const *supported,
                                const char *resource_kind, k8c_err *err)

@@ -4,6 +4,7 @@
 #ifndef K8C_APIMACHINERY_FIELDS_H
 #define K8C_APIMACHINERY_FIELDS_H
 
+#include "apimachinery/labels.h"
 #include "lib/err.h"
 
 #include <jansson.h>
@@ -20,6 +21,8 @@ field_selector *field_selector_parse(const char *text, k8c_err *err);
 /* Whether fields ({"metadata.name":"x","spec.nodeName":"n",...}) satisfy the selector;
  * a field missing from the map compares as "". A NULL selector matches everything. */
 bool field_selector_matches(const field_selector *sel, const json_t *fields);
+/* As field_selector_matches, reading the field values through get(ctx, field). */
+bool field_selector_matches_lookup(const field_selector *sel, label_lookup get, const void *ctx);
 
 /* Fails with 400 "field label not supported: spec.foo" if the selector names a field that
  * is neither metadata.name, metadata.namespace nor in the NULL-terminated supported list

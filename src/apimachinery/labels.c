@@ -667,11 +667,10 @@ has_value(const struct label_requirement *r, const char *value)
   return false;
 }
 
+/* value: the label's value, NULL when the object has no such label. */
 static bool
-requirement_matches(const struct label_requirement *r, const json_t *labels)
+requirement_matches(const struct label_requirement *r, const char *value)
 {
-  const json_t *v = json_is_object(labels) ? json_object_get(labels, r->key) : NULL;
-  const char *value = json_string_value(v);
   bool present = value != NULL;
   switch (r->op) {
   case LABEL_OP_IN:
@@ -704,8 +703,23 @@ label_selector_matches(const label_selector *sel, const json_t *labels)
     return true;
   if (sel->nothing)
     return false;
+  for (size_t i = 0; i < sel->n; i++) {
+    const json_t *v = json_is_object(labels) ? json_object_get(labels, sel->reqs[i].key) : NULL;
+    if (!requirement_matches(&sel->reqs[i], json_string_value(v)))
+      return false;
+  }
+  return true;
+}
+
+bool
+label_selector_matches_lookup(const label_selector *sel, label_lookup get, const void *ctx)
+{
+  if (sel == NULL)
+    return true;
+  if (sel->nothing)
+    return false;
   for (size_t i = 0; i < sel->n; i++)
-    if (!requirement_matches(&sel->reqs[i], labels))
+    if (!requirement_matches(&sel->reqs[i], get(ctx, sel->reqs[i].key)))
       return false;
   return true;
 }

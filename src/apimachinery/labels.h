@@ -37,6 +37,13 @@ bool label_selector_is_empty(const label_selector *sel);
  * A NULL sel matches everything. */
 bool label_selector_matches(const label_selector *sel, const json_t *labels);
 
+/* Where a matcher finds an object's labels (or fields) when they are not JSON: the value
+ * of key, or NULL when there is none. */
+typedef const char *(*label_lookup)(const void *ctx, const char *key);
+
+/* As label_selector_matches, reading the labels through get(ctx, key). */
+bool label_selector_matches_lookup(const label_selector *sel, label_lookup get, const void *ctx);
+
 /* Canonical form, requirements sorted by key: "a=b,c in (x,y),!d". Caller frees. */
 char *label_selector_to_string(const label_selector *sel);
 

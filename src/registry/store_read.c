@@ -86,9 +86,11 @@ static bool
 filter_match(void *ctx, const cache_obj *o)
 {
   struct selector_filter *f = ctx;
-  if (f->labels && !label_selector_matches(f->labels, cache_obj_labels(o)))
+  if (f->labels &&
+      !label_selector_matches_lookup(f->labels, string_map_lookup, cache_obj_labels(o)))
     return false;
-  if (f->fields && !field_selector_matches(f->fields, cache_obj_fields(o)))
+  if (f->fields &&
+      !field_selector_matches_lookup(f->fields, string_map_lookup, cache_obj_fields(o)))
     return false;
   return true;
 }

@@ -10,6 +10,18 @@
 #include <stdio.h>
 #include <string.h>
 
+/* Runs the indexer and keeps its answer as compact string maps. */
+static void
+index_into(cache_obj *o, watchcache_indexer indexer, void *ctx, const char *key, const json_t *obj)
+{
+  json_t *labels = NULL, *fields = NULL;
+  indexer(ctx, key, obj, &labels, &fields);
+  o->labels = string_map_from_json(labels);
+  o->fields = string_map_from_json(fields);
+  json_decref(labels);
+  json_decref(fields);
+}
+
 static char *
 dump_with_revision(json_t *obj, int64_t rev, size_t *len)
 {
@@ -61,7 +73,7 @@ cache_obj_new(const char *key, const char *value, size_t len, int64_t rev, int64
   o->rev = rev;
   o->create_rev = create_rev;
   if (indexer)
-    indexer(indexer_ctx, key, obj, &o->labels, &o->fields);
+    index_into(o, indexer, indexer_ctx, key, obj);
   /* Index before setting resourceVersion: the indexer sees the stored state. */
   o->json = text_with_revision(value, len, obj, rev, &o->len);
   return o;
@@ -81,14 +93,8 @@ cache_obj_prepare(const char *key, const char *value, size_t len, const json_t *
   cache_obj *o = xcalloc(1, sizeof(*o));
   atomic_init(&o->refs, 1);
   o->key = xstrdup(key);
-  if (indexer)
-    indexer(indexer_ctx, key, obj, &o->labels, &o->fields);
-  /* The caller keeps its object and may change it: the cache's index must not share it. */
-  if (parsed && o->labels) {
-    json_t *copy = json_deep_copy(o->labels);
-    json_decref(o->labels);
-    o->labels = copy;
-  }
+  if (indexer) /* the maps are copies: the caller may change its object afterwards */
+    index_into(o, indexer, indexer_ctx, key, obj);
   return o;
 }
 
@@ -105,8 +111,8 @@ cache_obj_finish(const cache_obj *prepared, const char *value, size_t len, int64
   o->key = xstrdup(prepared->key);
   o->rev = rev;
   o->create_rev = create_rev;
-  o->labels = prepared->labels ? json_incref(prepared->labels) : NULL;
-  o->fields = prepared->fields ? json_incref(prepared->fields) : NULL;
+  o->labels = string_map_ref(prepared->labels);
+  o->fields = string_map_ref(prepared->fields);
   o->json = text;
   o->len = out_len;
   return o;
@@ -124,8 +130,8 @@ cache_obj_with_revision(const cache_obj *o, int64_t rev)
   copy->key = xstrdup(o->key);
   copy->rev = rev;
   copy->create_rev = o->create_rev;
-  copy->labels = json_incref(o->labels);
-  copy->fields = json_incref(o->fields);
+  copy->labels = string_map_ref(o->labels);
+  copy->fields = string_map_ref(o->fields);
   copy->json = text;
   copy->len = len;
   return copy;
@@ -145,8 +151,8 @@ cache_obj_unref(cache_obj *o)
     return;
   free(o->key);
   free(o->json);
-  json_decref(o->labels);
-  json_decref(o->fields);
+  string_map_unref(o->labels);
+  string_map_unref(o->fields);
   free(o);
 }
 

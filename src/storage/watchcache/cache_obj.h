@@ -5,6 +5,7 @@
 #define K8C_STORAGE_WATCHCACHE_CACHE_OBJ_H
 
 #include "lib/err.h"
+#include "storage/watchcache/string_map.h"
 
 #include <jansson.h>
 #include <stdatomic.h>
@@ -16,8 +17,8 @@
 typedef void (*watchcache_indexer)(void *ctx, const char *key, const json_t *obj,
                                    json_t **labels_out, json_t **fields_out);
 
-/* Every field is read-only once the object is published. labels and fields may be
- * read (json_object_get...) from any thread but never modified. */
+/* Every field is read-only once the object is published. labels and fields are kept
+ * as compact string maps (the indexer's JSON is converted), readable from any thread. */
 typedef struct cache_obj {
   atomic_int refs;
   char *key;
@@ -25,8 +26,8 @@ typedef struct cache_obj {
   int64_t create_rev; /* storage create revision of the key */
   char *json;         /* compact JSON, NUL-terminated, resourceVersion set to rev */
   size_t len;
-  json_t *labels; /* NULL if none */
-  json_t *fields; /* NULL if the indexer gave none */
+  string_map *labels; /* NULL if none */
+  string_map *fields; /* NULL if the indexer gave none */
 } cache_obj;
 
 enum watch_event_type { WATCH_ADDED = 1, WATCH_MODIFIED = 2, WATCH_DELETED = 3 };
@@ -84,12 +85,12 @@ cache_obj_json(const cache_obj *o, size_t *len)
     *len = o->len;
   return o->json;
 }
-static inline const json_t *
+static inline const string_map *
 cache_obj_labels(const cache_obj *o)
 {
   return o->labels;
 }
-static inline const json_t *
+static inline const string_map *
 cache_obj_fields(const cache_obj *o)
 {
   return o->fields;

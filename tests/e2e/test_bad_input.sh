@@ -61,6 +61,16 @@ expect_eq "store unchanged by the refused update" "$(kc $v get cm cc -o jsonpath
 raw POST /api/v1/namespaces/default/configmaps -H "$J" -d '{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"cc"}}' >/dev/null
 expect_eq "duplicate create: 409" "$(raw_status)" "409"
 
+# Conflicting and out-of-range NodePorts are refused at admission with upstream's 422.
+kc $v create service nodeport np1 --tcp=80:80 --node-port=30080 >/dev/null
+out=$(kc $v create service nodeport np2 --tcp=80:80 --node-port=30080 2>&1)
+expect_match "a NodePort already taken: 422 in upstream's words" "$out" \
+  'spec.ports\[0\].nodePort: Invalid value: 30080: provided port is already allocated'
+out=$(kc $v create service nodeport np3 --tcp=80:80 --node-port=40000 2>&1)
+expect_match "a NodePort outside the range: 422" "$out" \
+  'spec.ports\[0\].nodePort: Invalid value: 40000: provided port is not in the valid range. The range of valid ports is 30000-32767'
+expect_eq "the refused Services were not stored" "$(kc $v get svc np2 np3 -o name 2>/dev/null)" ""
+
 # A client that vanishes mid-watch does not hurt the server.
 for i in 1 2 3 4 5; do
   timeout 0.5 curl -sk --cert "$DATA_DIR/server/tls/client-admin.crt" --key "$DATA_DIR/server/tls/client-admin.key" \

@@ -143,6 +143,19 @@ first=$(kc $V_NEW get pods -l app=web -o jsonpath='{.items[0].metadata.name}')
 expect_match "kubectl logs shows nginx's start-up" "$(kc $V_NEW logs "$first" 2>&1)" "start worker process"
 expect_eq "kubectl $V_NEW exec runs in the pod" "$(kc $V_NEW exec "$first" -- cat /etc/hostname 2>&1)" "$first"
 expect_eq "kubectl $V_OLD exec with stdin" "$(echo piped | kc $V_OLD exec -i "$first" -- cat 2>&1)" "piped"
+# resolv.conf as dnsPolicy says: ClusterFirst (the cluster DNS, the namespace's search
+# list, ndots:5), and None with dnsConfig (exactly what the pod asks for).
+expect_eq "ClusterFirst: resolv.conf points at cluster DNS with the search list" \
+  "$(kc $V_NEW exec "$first" -- cat /etc/resolv.conf 2>&1 | grep -v '^#')" \
+  "$(printf 'search default.svc.cluster.local svc.cluster.local cluster.local\nnameserver 10.43.0.10\noptions ndots:5')"
+kc $V_NEW run dns-none --image=nginx:1.27-alpine --restart=Never --overrides='{"spec":{"dnsPolicy":"None",
+  "dnsConfig":{"nameservers":["192.0.2.53"],"searches":["corp.example"],"options":[{"name":"ndots","value":"2"},{"name":"edns0"}]}}}' >/dev/null
+dns_none_up() { kc $V_NEW get pod dns-none --no-headers | grep -q ' Running'; }
+wait_for 30 dns_none_up || true
+expect_eq "None + dnsConfig: resolv.conf is exactly the pod's dnsConfig" \
+  "$(kc $V_NEW exec dns-none -- cat /etc/resolv.conf 2>&1 | grep -v '^#')" \
+  "$(printf 'search corp.example\nnameserver 192.0.2.53\noptions ndots:2 edns0')"
+kc $V_NEW delete pod dns-none --grace-period=0 --force >/dev/null 2>&1
 fwd_port=$(free_port)
 kc $V_NEW port-forward "pod/$first" "$fwd_port:80" >"$E2E_TMP/pf.log" 2>&1 &
 PF_PID=$!

@@ -75,9 +75,18 @@ out=$(kc 1.33 apply -f "$E2E_TMP/ingress.yaml")
 expect_match "apply the seed's Ingress" "$out" 'ingress.networking.k8s.io/fe-be (created|configured)'
 
 get() { curl -s --max-time 5 -H "Host: $1" "http://127.0.0.1:$HTTP_PORT${2:-/}"; }
-for _ in $(seq 1 300); do
-  [ "$(get example.com)" = web ] && [ "$(get api.example.com)" = api ] && break
-  sleep 0.05
+# Converged once both hosts answer right 10 times in a row: while the controller's first
+# renders and reloads settle, an answer can still come from an nginx worker on an older
+# configuration.
+streak=0
+for _ in $(seq 1 400); do
+  if [ "$(get example.com)" = web ] && [ "$(get api.example.com)" = api ]; then
+    streak=$((streak + 1))
+    [ "$streak" -ge 10 ] && break
+  else
+    streak=0
+    sleep 0.05
+  fi
 done
 expect_eq "example.com routes to web" "$(get example.com)" "web"
 api_answer=$(get api.example.com /v1/x)

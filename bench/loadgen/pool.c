@@ -32,7 +32,6 @@ typedef struct pool_worker {
 
 static void *pool_worker_main(void *arg);
 static void pool_worker_note_error(pool_worker *worker, const k8c_err *err);
-static double process_cpu_s(void);
 
 int
 pool_run(const pool_spec *spec, pool_result *out, k8c_err *err)
@@ -67,7 +66,7 @@ pool_run(const pool_spec *spec, pool_result *out, k8c_err *err)
   /* Warm-up is over once every worker reaches the barrier; the clock starts here. */
   pthread_barrier_wait(&shared.start);
   double start_ms = clock_now_ms();
-  double start_cpu_s = process_cpu_s();
+  double start_cpu_s = pool_self_cpu_seconds();
   double start_server_cpu_s = process_cpu_seconds(spec->server_pid);
   double start_machine_cpu_s = machine_busy_cpu_seconds();
 
@@ -76,7 +75,7 @@ pool_run(const pool_spec *spec, pool_result *out, k8c_err *err)
       return k8c_error(err, 500, K8C_REASON_INTERNAL, "pthread_join failed");
   }
   out->wall_s = (clock_now_ms() - start_ms) / 1e3;
-  out->cpu_s = process_cpu_s() - start_cpu_s;
+  out->cpu_s = pool_self_cpu_seconds() - start_cpu_s;
   out->server_cpu_s = process_cpu_seconds(spec->server_pid) - start_server_cpu_s;
   out->machine_cpu_s = machine_busy_cpu_seconds() - start_machine_cpu_s;
   pthread_barrier_destroy(&shared.start);
@@ -155,8 +154,8 @@ pool_worker_note_error(pool_worker *worker, const k8c_err *err)
 }
 
 /* The generator's own CPU: on a small machine it competes with the server for cores. */
-static double
-process_cpu_s(void)
+double
+pool_self_cpu_seconds(void)
 {
   struct rusage usage;
   if (getrusage(RUSAGE_SELF, &usage) != 0)

@@ -41,4 +41,7 @@ typedef struct pool_result {
 int pool_run(const pool_spec *spec, pool_result *out, k8c_err *err);
 void pool_result_free(pool_result *result);
 
+/* This process's user+system CPU seconds so far (the generator's own cost). */
+double pool_self_cpu_seconds(void);
+
 #endif

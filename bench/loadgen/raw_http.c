@@ -17,8 +17,8 @@ enum { RAW_HTTP_RX_CAP = 64 * 1024 };
 
 struct raw_http {
   gnutls_certificate_credentials_t creds; /* owned */
-  char host[256];                         /* as dialled and verified, without brackets */
-  char port[16];
+  char host[RAW_HTTP_HOST_MAX];           /* as dialled and verified, without brackets */
+  char port[RAW_HTTP_PORT_MAX];
   buf base_path;   /* path prefix of the server URL ("" normally) */
   buf head_tail;   /* the header lines every request carries, formatted once */
   buf request;     /* scratch: the request being sent */
@@ -28,7 +28,6 @@ struct raw_http {
   size_t rx_len;   /* bytes buffered (always starting at rx[0] between responses) */
 };
 
-static int parse_server_url(raw_http *client, const char *url, k8c_err *err);
 static long read_response(raw_http *client, buf *body, int *got_nothing, k8c_err *err);
 static long read_body(raw_http *client, const http_head *head, size_t pos, buf *body, k8c_err *err);
 static void put_decimal(buf *out, size_t value);
@@ -46,7 +45,7 @@ raw_http_new(const bench_target *target, k8c_err *err)
   buf_init(&client->base_path);
   buf_init(&client->head_tail);
   buf_init(&client->request);
-  if (parse_server_url(client, target->server, err) < 0 ||
+  if (raw_http_split_url(target->server, client->host, client->port, &client->base_path, err) < 0 ||
       tls_credentials_load(&client->creds, target->ca_file, target->cert_file, target->key_file,
                            err) < 0) {
     raw_http_free(client);
@@ -215,9 +214,9 @@ read_body(raw_http *client, const http_head *head, size_t pos, buf *body, k8c_er
   }
 }
 
-/* "https://HOST[:PORT][/prefix]" with HOST a name, an IPv4 or a bracketed IPv6 address. */
-static int
-parse_server_url(raw_http *client, const char *url, k8c_err *err)
+int
+raw_http_split_url(const char *url, char host_out[RAW_HTTP_HOST_MAX],
+                   char port_out[RAW_HTTP_PORT_MAX], buf *base_path, k8c_err *err)
 {
   const char *scheme = "https://";
   if (url == NULL || strncmp(url, scheme, strlen(scheme)) != 0)
@@ -236,10 +235,10 @@ parse_server_url(raw_http *client, const char *url, k8c_err *err)
     p = host_end;
   }
   size_t host_len = (size_t)(host_end - host);
-  if (host_len == 0 || host_len >= sizeof(client->host))
+  if (host_len == 0 || host_len >= RAW_HTTP_HOST_MAX)
     return k8c_error(err, 400, K8C_REASON_BAD_REQUEST, "bad host in %s", url);
-  memcpy(client->host, host, host_len);
-  client->host[host_len] = 0;
+  memcpy(host_out, host, host_len);
+  host_out[host_len] = 0;
   const char *port = "443";
   size_t port_len = 3;
   if (*p == ':') {
@@ -247,14 +246,14 @@ parse_server_url(raw_http *client, const char *url, k8c_err *err)
     port_len = strspn(p, "0123456789");
     p += port_len;
   }
-  if (port_len == 0 || port_len >= sizeof(client->port) || (*p != 0 && *p != '/'))
+  if (port_len == 0 || port_len >= RAW_HTTP_PORT_MAX || (*p != 0 && *p != '/'))
     return k8c_error(err, 400, K8C_REASON_BAD_REQUEST, "bad port in %s", url);
-  memcpy(client->port, port, port_len);
-  client->port[port_len] = 0;
+  memcpy(port_out, port, port_len);
+  port_out[port_len] = 0;
   size_t prefix_len = strlen(p);
   while (prefix_len > 0 && p[prefix_len - 1] == '/')
     prefix_len--;
-  buf_append(&client->base_path, p, prefix_len);
+  buf_append(base_path, p, prefix_len);
   return 0;
 }
 

@@ -13,6 +13,14 @@
 
 typedef struct raw_http raw_http;
 
+enum { RAW_HTTP_HOST_MAX = 256, RAW_HTTP_PORT_MAX = 16 };
+
+/* Splits "https://HOST[:PORT][/prefix]" (HOST a name, an IPv4 or a bracketed IPv6 address)
+ * into host (without brackets), port ("443" when absent) and the path prefix, appended to
+ * base_path without trailing slashes. Returns 0, or -1 with err filled. */
+int raw_http_split_url(const char *url, char host[RAW_HTTP_HOST_MAX], char port[RAW_HTTP_PORT_MAX],
+                       buf *base_path, k8c_err *err);
+
 /* Loads the TLS credentials from target (borrowed; must outlive the client) and prepares
  * the request head; connects on the first request. Returns NULL with err filled when the
  * URL or the credentials are unusable. Free with raw_http_free. */

@@ -3,6 +3,7 @@
  * The names come from one list of --namespace taken before the clock starts, so the
  * scenario reads whatever pods an earlier create run left there. A get counts only when
  * the answer is 200 and its body is a JSON object naming the pod asked for. */
+#include "event_pool.h"
 #include "kube_api.h"
 #include "loadgen.h"
 #include "pool.h"
@@ -21,6 +22,9 @@ typedef struct get_ctx {
 
 static int get_random_pod(http_client *client, uint64_t index, unsigned int *rng, void *ctx,
                           k8c_err *err);
+static void prepare_random_get(uint64_t index, unsigned int *rng, void *ctx, pool_request *req);
+static int check_get(long status, const buf *body, const pool_request *req, void *ctx,
+                     k8c_err *err);
 static void free_strings(char **strings, size_t count);
 
 int
@@ -71,7 +75,22 @@ scenario_get_run(const bench_options *options, k8c_err *err)
         .ctx = &ctx,
     };
     pool_result result;
-    rc = pool_run(&spec, &result, err);
+    if (options->target.client == BENCH_CLIENT_RAW) {
+      /* The raw client's clients share one epoll loop (event_pool.h). */
+      event_pool_spec event_spec = {
+          .target = &options->target,
+          .concurrency = options->concurrency,
+          .duration_s = options->duration_s,
+          .warmup_path = ctx.paths[0],
+          .server_pid = options->server_pid,
+          .prepare = prepare_random_get,
+          .check = check_get,
+          .ctx = &ctx,
+      };
+      rc = event_pool_run(&event_spec, &result, err);
+    } else {
+      rc = pool_run(&spec, &result, err);
+    }
     if (rc == 0) {
       rate[run] = (double)result.ok / result.wall_s;
       p50[run] = lat_rec_percentile(&result.latency_ms, 50);
@@ -131,6 +150,27 @@ get_random_pod(http_client *client, uint64_t index, unsigned int *rng, void *ctx
     return kube_error_from_response(client, "getting pod", status, err);
   const char *name_field = ctx->name_fields[pick];
   return kube_check_pod_body(&client->body, name_field, strlen(name_field), err);
+}
+
+static void
+prepare_random_get(uint64_t index, unsigned int *rng, void *ctx_arg, pool_request *req)
+{
+  (void)index;
+  get_ctx *ctx = ctx_arg;
+  size_t pick = (size_t)rand_r(rng) % ctx->count;
+  *req = (pool_request){.method = "GET", .path = ctx->paths[pick], .tag = pick};
+}
+
+/* The same checks as get_random_pod: a 200 whose body is a JSON object naming the pod. */
+static int
+check_get(long status, const buf *body, const pool_request *req, void *ctx_arg, k8c_err *err)
+{
+  get_ctx *ctx = ctx_arg;
+  if (status != 200)
+    return k8c_error(err, (int)status, K8C_REASON_INTERNAL, "getting pod: HTTP %ld: %.200s", status,
+                     body->len ? body->data : "");
+  const char *name_field = ctx->name_fields[req->tag];
+  return kube_check_pod_body(body, name_field, strlen(name_field), err);
 }
 
 static void

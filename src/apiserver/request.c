@@ -8,9 +8,16 @@
 #include <string.h>
 
 #define MAX_PARTS 10
+#define MAX_PART_LEN 255
+
+/* One path segment, pointing into the path being parsed. */
+struct segment {
+  const char *p;
+  size_t len;
+};
 
 static int
-split_path(const char *path, char parts[MAX_PARTS][256], int *count)
+split_path(const char *path, struct segment parts[MAX_PARTS], int *count)
 {
   *count = 0;
   const char *p = path;
@@ -21,14 +28,28 @@ split_path(const char *path, char parts[MAX_PARTS][256], int *count)
       break;
     const char *e = strchr(p, '/');
     size_t n = e ? (size_t)(e - p) : strlen(p);
-    if (*count >= MAX_PARTS || n >= 256)
+    if (*count >= MAX_PARTS || n > MAX_PART_LEN)
       return -1;
-    memcpy(parts[*count], p, n);
-    parts[*count][n] = 0;
+    parts[*count] = (struct segment){p, n};
     (*count)++;
     p += n;
   }
   return 0;
+}
+
+static bool
+segment_is(struct segment s, const char *word)
+{
+  return strncmp(s.p, word, s.len) == 0 && word[s.len] == 0;
+}
+
+/* Copies s into dst (cap bytes), cut to fit like snprintf would. */
+static void
+segment_copy(char *dst, size_t cap, struct segment s)
+{
+  size_t n = s.len < cap ? s.len : cap - 1;
+  memcpy(dst, s.p, n);
+  dst[n] = 0;
 }
 
 int
@@ -36,25 +57,25 @@ request_info_parse(const char *method, const char *path, bool watch_param,
                    struct request_info *info, k8c_err *err)
 {
   memset(info, 0, sizeof *info);
-  char parts[MAX_PARTS][256];
+  struct segment parts[MAX_PARTS];
   int n = 0;
   if (split_path(path, parts, &n) < 0)
     return k8c_error(err, 404, K8C_REASON_NOT_FOUND,
                      "the server could not find the requested resource");
   int i = 0;
-  if (n >= 2 && strcmp(parts[0], "api") == 0) {
-    snprintf(info->version, sizeof info->version, "%s", parts[1]);
+  if (n >= 2 && segment_is(parts[0], "api")) {
+    segment_copy(info->version, sizeof info->version, parts[1]);
     i = 2;
-  } else if (n >= 3 && strcmp(parts[0], "apis") == 0) {
-    snprintf(info->group, sizeof info->group, "%s", parts[1]);
-    snprintf(info->version, sizeof info->version, "%s", parts[2]);
+  } else if (n >= 3 && segment_is(parts[0], "apis")) {
+    segment_copy(info->group, sizeof info->group, parts[1]);
+    segment_copy(info->version, sizeof info->version, parts[2]);
     i = 3;
   } else {
     return k8c_error(err, 404, K8C_REASON_NOT_FOUND,
                      "the server could not find the requested resource");
   }
   bool legacy_watch = false;
-  if (i < n && strcmp(parts[i], "watch") == 0) {
+  if (i < n && segment_is(parts[i], "watch")) {
     legacy_watch = true;
     i++;
   }
@@ -66,18 +87,18 @@ request_info_parse(const char *method, const char *path, bool watch_param,
   /* namespaces/NAME/status and namespaces/NAME/finalize are the Namespace's own
    * subresources, not a resource "status" in namespace NAME (as upstream resolves it). */
   bool namespace_subresource =
-      strcmp(parts[i], "namespaces") == 0 && rest == 3 &&
-      (strcmp(parts[i + 2], "status") == 0 || strcmp(parts[i + 2], "finalize") == 0);
-  if (strcmp(parts[i], "namespaces") == 0 && rest >= 3 && !namespace_subresource) {
-    snprintf(info->namespace_, sizeof info->namespace_, "%s", parts[i + 1]);
+      segment_is(parts[i], "namespaces") && rest == 3 &&
+      (segment_is(parts[i + 2], "status") || segment_is(parts[i + 2], "finalize"));
+  if (segment_is(parts[i], "namespaces") && rest >= 3 && !namespace_subresource) {
+    segment_copy(info->namespace_, sizeof info->namespace_, parts[i + 1]);
     i += 2;
   }
   rest = n - i;
-  snprintf(info->resource, sizeof info->resource, "%s", parts[i]);
+  segment_copy(info->resource, sizeof info->resource, parts[i]);
   if (rest >= 2)
-    snprintf(info->name, sizeof info->name, "%s", parts[i + 1]);
+    segment_copy(info->name, sizeof info->name, parts[i + 1]);
   if (rest >= 3)
-    snprintf(info->subresource, sizeof info->subresource, "%s", parts[i + 2]);
+    segment_copy(info->subresource, sizeof info->subresource, parts[i + 2]);
   if (rest > 3)
     return k8c_error(err, 404, K8C_REASON_NOT_FOUND,
                      "the server could not find the requested resource");

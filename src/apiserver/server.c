@@ -152,11 +152,11 @@ static int
 dispatch(struct apiserver *s, struct api_request *r, struct conn_ctx *cc)
 {
   char path[2048];
-  snprintf(path, sizeof path, "%s", r->url);
-  char *q = strchr(path, '?');
-  if (q)
-    *q = 0;
-  size_t plen = strlen(path);
+  size_t plen = strcspn(r->url, "?");
+  if (plen >= sizeof path)
+    plen = sizeof path - 1;
+  memcpy(path, r->url, plen);
+  path[plen] = 0;
   while (plen > 1 && path[plen - 1] == '/')
     path[--plen] = 0;
 

@@ -13,9 +13,29 @@
 char *
 registry_key(const struct api_resource *res, const char *ns, const char *name)
 {
-  if (res->namespaced)
-    return xasprintf("/registry/%s/%s/%s", res->storage_resource, ns, name);
-  return xasprintf("/registry/%s/%s", res->storage_resource, name);
+  /* Plain concatenation: every get, write and watch event builds one of these. */
+  static const char prefix[] = "/registry/";
+  size_t prefix_len = sizeof prefix - 1;
+  size_t res_len = strlen(res->storage_resource);
+  if (ns == NULL)
+    ns = "";
+  size_t ns_len = res->namespaced ? strlen(ns) : 0;
+  size_t name_len = strlen(name);
+  char *key = xmalloc(prefix_len + res_len + 1 + ns_len + 1 + name_len + 1);
+  char *p = key;
+  memcpy(p, prefix, prefix_len);
+  p += prefix_len;
+  memcpy(p, res->storage_resource, res_len);
+  p += res_len;
+  *p++ = '/';
+  if (res->namespaced) {
+    memcpy(p, ns, ns_len);
+    p += ns_len;
+    *p++ = '/';
+  }
+  memcpy(p, name, name_len);
+  p[name_len] = 0;
+  return key;
 }
 
 char *

@@ -1,4 +1,4 @@
-/* event_pool.h — closed-loop load from one thread: an epoll loop drives --concurrency
+/* event_pool.h — closed-loop load from a few threads: epoll loops drive --concurrency
  * keep-alive connections (async_conn.h), each an independent client with exactly one
  * request in flight, sent again as soon as its previous response is checked.
  *
@@ -32,6 +32,7 @@ typedef int (*pool_check_fn)(long status, const buf *body, const pool_request *r
 typedef struct event_pool_spec {
   const bench_target *target; /* borrowed; must be the raw client */
   int concurrency;
+  int threads;             /* epoll loops the clients are spread over (at least 1) */
   uint64_t total_ops;      /* stop after this many operations; 0: run until duration_s */
   double duration_s;       /* used when total_ops == 0 */
   const char *warmup_path; /* GET once per connection before the clock starts */

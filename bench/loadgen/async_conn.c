@@ -1,10 +1,9 @@
 /* async_conn.c — a non-blocking keep-alive HTTPS connection for the event loop (see
  * async_conn.h).
  *
- * GnuTLS pulls ciphertext from this connection's own buffer, refilled by one recv() of
- * whatever the socket holds, instead of a recv() per TLS record header and body. The
- * plaintext accumulates in rx until the head and the whole body are there; the body is
- * then copied (or de-chunked) into the caller's buffer, as the blocking raw client does. */
+ * GnuTLS reads through the buffered transport of tls_conn.h. The plaintext accumulates in rx until
+ * the head and the whole body are there; the body is then copied (or de-chunked) into the caller's
+ * buffer, as the blocking raw client does. */
 #include "async_conn.h"
 
 #include "http_response.h"
@@ -18,24 +17,18 @@
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/uio.h>
 
 enum {
-  ASYNC_CIPHER_CAP = 64 * 1024, /* ciphertext buffered below GnuTLS */
-  ASYNC_RX_CAP = 64 * 1024,     /* plaintext of one response head plus buffered body */
-  ASYNC_WAIT_MS = 120 * 1000,   /* async_conn_wait and full-socket sends give up after */
+  ASYNC_RX_CAP = 64 * 1024,   /* plaintext of one response head plus buffered body */
+  ASYNC_WAIT_MS = 120 * 1000, /* async_conn_wait and full-socket sends give up after */
 };
 
 struct async_conn {
-  tls_conn tls;      /* owned */
-  buf head_tail;     /* header lines every request carries */
-  buf base_path;     /* path prefix of the server URL */
-  buf request;       /* scratch */
-  char *cipher;      /* owned; ASYNC_CIPHER_CAP bytes */
-  size_t cipher_pos; /* next unread byte */
-  size_t cipher_len; /* bytes buffered */
-  char *rx;          /* owned; ASYNC_RX_CAP bytes of plaintext */
+  tls_conn tls;  /* owned */
+  buf head_tail; /* header lines every request carries */
+  buf base_path; /* path prefix of the server URL */
+  buf request;   /* scratch */
+  char *rx;      /* owned; ASYNC_RX_CAP bytes of plaintext */
   size_t rx_len;
   /* the response being read */
   bool have_head;
@@ -47,8 +40,6 @@ struct async_conn {
   bool closing; /* the last response said the server closes the connection */
 };
 
-static ssize_t pull_buffered(gnutls_transport_ptr_t ptr, void *data, size_t len);
-static ssize_t push_vec(gnutls_transport_ptr_t ptr, const giovec_t *iov, int iovcnt);
 static int advance(async_conn *conn, long *status, buf *body, k8c_err *err);
 static void response_reset(async_conn *conn);
 
@@ -72,15 +63,10 @@ async_conn_open(const bench_target *target, gnutls_certificate_credentials_t cre
     async_conn_free(conn);
     return NULL;
   }
-  /* From here on GnuTLS reads and writes through this connection's functions. */
-  gnutls_transport_set_ptr(conn->tls.session, conn);
-  gnutls_transport_set_pull_function(conn->tls.session, pull_buffered);
-  gnutls_transport_set_vec_push_function(conn->tls.session, push_vec);
   int bracket = strchr(host, ':') != NULL;
   buf_printf(&conn->head_tail,
              "Host: %s%s%s:%s\r\nAccept: application/json\r\nUser-Agent: k8c-loadgen\r\n",
              bracket ? "[" : "", host, bracket ? "]" : "", port);
-  conn->cipher = xmalloc(ASYNC_CIPHER_CAP);
   conn->rx = xmalloc(ASYNC_RX_CAP);
   response_reset(conn);
   return conn;
@@ -95,7 +81,6 @@ async_conn_free(async_conn *conn)
   buf_free(&conn->head_tail);
   buf_free(&conn->base_path);
   buf_free(&conn->request);
-  free(conn->cipher);
   free(conn->rx);
   free(conn);
 }
@@ -157,7 +142,7 @@ async_conn_reusable(const async_conn *conn)
 bool
 async_conn_has_buffered(const async_conn *conn)
 {
-  return conn->cipher_pos < conn->cipher_len || gnutls_record_check_pending(conn->tls.session) > 0;
+  return tls_conn_has_buffered(&conn->tls);
 }
 
 int
@@ -281,44 +266,4 @@ response_reset(async_conn *conn)
   conn->remaining = 0;
   conn->peer_closed = false;
   chunked_decoder_init(&conn->chunks);
-}
-
-/* GnuTLS pull: serve buffered ciphertext; refill with one recv() of all the socket has. */
-static ssize_t
-pull_buffered(gnutls_transport_ptr_t ptr, void *data, size_t len)
-{
-  async_conn *conn = ptr;
-  if (conn->cipher_pos == conn->cipher_len) {
-    conn->cipher_pos = conn->cipher_len = 0;
-    ssize_t n;
-    do {
-      n = recv(conn->tls.fd, conn->cipher, ASYNC_CIPHER_CAP, 0);
-    } while (n < 0 && errno == EINTR);
-    if (n < 0) {
-      gnutls_transport_set_errno(conn->tls.session, errno);
-      return -1;
-    }
-    conn->cipher_len = (size_t)n;
-    if (n == 0)
-      return 0;
-  }
-  size_t avail = conn->cipher_len - conn->cipher_pos;
-  size_t take = avail < len ? avail : len;
-  memcpy(data, conn->cipher + conn->cipher_pos, take);
-  conn->cipher_pos += take;
-  return (ssize_t)take;
-}
-
-static ssize_t
-push_vec(gnutls_transport_ptr_t ptr, const giovec_t *iov, int iovcnt)
-{
-  async_conn *conn = ptr;
-  struct msghdr msg = {.msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)iovcnt};
-  ssize_t n;
-  do {
-    n = sendmsg(conn->tls.fd, &msg, MSG_NOSIGNAL);
-  } while (n < 0 && errno == EINTR);
-  if (n < 0)
-    gnutls_transport_set_errno(conn->tls.session, errno);
-  return n;
 }

@@ -2,9 +2,9 @@
  * (event_pool.c) instead of a blocking thread.
  *
  * The handshake is done blocking when the connection opens; afterwards the socket is
- * non-blocking and GnuTLS reads through this connection's own ciphertext buffer, so one
- * recv() usually brings a whole response. The caller sends one request, waits until the
- * socket is readable, and feeds the connection until the response is complete. */
+ * non-blocking (GnuTLS reads through tls_conn's buffer, one recv() per response). The caller sends
+ * one request, waits until the socket is readable, and feeds the connection until the response is
+ * complete. */
 #ifndef K8C_BENCH_ASYNC_CONN_H
 #define K8C_BENCH_ASYNC_CONN_H
 

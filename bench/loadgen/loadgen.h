@@ -47,6 +47,8 @@ typedef struct bench_options {
   int interval_ms;       /* ready: poll period */
   int64_t since_unix_us; /* ready: when the server was exec'd (0: when polling began) */
   int server_pid;        /* if set (same machine), the server's CPU is reported per run */
+  int event_loops;       /* get, raw client: epoll loop threads (event_pool.h); 0: a thread
+                          * per client (pool.h) */
 } bench_options;
 
 typedef struct scenario {

@@ -45,6 +45,7 @@ enum {
   OPT_INTERVAL_MS,
   OPT_SINCE_UNIX_US,
   OPT_SERVER_PID,
+  OPT_EVENT_LOOPS,
   OPT_CLIENT,
   OPT_HELP,
 };
@@ -68,6 +69,7 @@ static const struct option LONG_OPTIONS[] = {
     {"interval-ms", required_argument, NULL, OPT_INTERVAL_MS},
     {"since-unix-us", required_argument, NULL, OPT_SINCE_UNIX_US},
     {"server-pid", required_argument, NULL, OPT_SERVER_PID},
+    {"event-loops", required_argument, NULL, OPT_EVENT_LOOPS},
     {"client", required_argument, NULL, OPT_CLIENT},
     {"help", no_argument, NULL, OPT_HELP},
     {NULL, 0, NULL, 0},
@@ -238,6 +240,9 @@ parse_options(int argc, char **argv, bench_options *options)
       case OPT_SERVER_PID:
         options->server_pid = (int)value;
         break;
+      case OPT_EVENT_LOOPS:
+        options->event_loops = (int)value;
+        break;
       default:
         return -1;
       }
@@ -307,6 +312,8 @@ usage(FILE *out)
                "  --interval-ms MS      ready: poll period (2)\n"
                "  --since-unix-us T     ready: server exec time, wall clock µs since epoch\n"
                "  --server-pid PID      report the server's CPU (cores busy) for each run\n"
+               "  --event-loops N       get with the raw client: N threads of epoll loops drive\n"
+               "                        the clients instead of one thread each (0)\n"
                "  --client curl|raw     HTTP client for create/get/list and watch's creates:\n"
                "                        raw = GnuTLS directly (default for create, get),\n"
                "                        curl = libcurl (default otherwise; watch streams\n"

@@ -14,10 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The raw client's epoll loops: two, so that on a 2-core machine the generator is not
- * one thread that every woken server thread preempts while all its clients wait. */
-#define GET_LOOP_THREADS 2
-
 typedef struct get_ctx {
   char **paths;       /* owned: one GET path per pod */
   char **name_fields; /* owned: "name":"POD" for each path, to check the body */
@@ -79,12 +75,12 @@ scenario_get_run(const bench_options *options, k8c_err *err)
         .ctx = &ctx,
     };
     pool_result result;
-    if (options->target.client == BENCH_CLIENT_RAW) {
-      /* The raw client's clients share one epoll loop (event_pool.h). */
+    if (options->target.client == BENCH_CLIENT_RAW && options->event_loops > 0) {
+      /* --event-loops: the clients share a few epoll loops (event_pool.h). */
       event_pool_spec event_spec = {
           .target = &options->target,
           .concurrency = options->concurrency,
-          .threads = GET_LOOP_THREADS,
+          .threads = options->event_loops,
           .duration_s = options->duration_s,
           .warmup_path = ctx.paths[0],
           .server_pid = options->server_pid,

@@ -1,8 +1,12 @@
 /* tls_conn.c — TCP connect plus GnuTLS session for the raw client (see tls_conn.h).
  *
  * The socket stays blocking with kernel timeouts, so a request is plain send/recv calls
- * with no poll loop; a timeout surfaces as GnuTLS "try again", reported as an error. */
+ * with no poll loop; a timeout surfaces as GnuTLS "try again", reported as an error.
+ * GnuTLS reads through a buffer of this connection, refilled a whole socket's worth at a
+ * time (the event loop's non-blocking connections use the same transport). */
 #include "tls_conn.h"
+
+#include "lib/mem.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -13,9 +17,14 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
+enum { TLS_CONN_CIPHER_CAP = 64 * 1024 };
+
 static int tcp_connect(const char *host, const char *port, k8c_err *err);
+static ssize_t pull_buffered(gnutls_transport_ptr_t ptr, void *data, size_t len);
+static ssize_t push_vec(gnutls_transport_ptr_t ptr, const giovec_t *iov, int iovcnt);
 
 int
 tls_credentials_load(gnutls_certificate_credentials_t *creds, const char *ca_file,
@@ -47,6 +56,8 @@ tls_conn_open(tls_conn *conn, const char *host, const char *port,
               gnutls_certificate_credentials_t creds, k8c_err *err)
 {
   conn->session = NULL;
+  conn->cipher = NULL;
+  conn->cipher_pos = conn->cipher_len = 0;
   conn->fd = tcp_connect(host, port, err);
   if (conn->fd < 0)
     return -1;
@@ -88,7 +99,58 @@ tls_conn_open(tls_conn *conn, const char *host, const char *port,
     return k8c_error(err, 503, K8C_REASON_UNAVAILABLE, "TLS handshake with %s:%s: %s%s", host, port,
                      gnutls_strerror(rc), detail);
   }
+  conn->cipher = xmalloc(TLS_CONN_CIPHER_CAP);
+  gnutls_transport_set_ptr(conn->session, conn);
+  gnutls_transport_set_pull_function(conn->session, pull_buffered);
+  gnutls_transport_set_vec_push_function(conn->session, push_vec);
   return 0;
+}
+
+bool
+tls_conn_has_buffered(const tls_conn *conn)
+{
+  return conn->cipher_pos < conn->cipher_len ||
+         (conn->session != NULL && gnutls_record_check_pending(conn->session) > 0);
+}
+
+/* GnuTLS pull: serve buffered bytes; refill with one recv() of all the socket has. */
+static ssize_t
+pull_buffered(gnutls_transport_ptr_t ptr, void *data, size_t len)
+{
+  tls_conn *conn = ptr;
+  if (conn->cipher_pos == conn->cipher_len) {
+    conn->cipher_pos = conn->cipher_len = 0;
+    ssize_t n;
+    do {
+      n = recv(conn->fd, conn->cipher, TLS_CONN_CIPHER_CAP, 0);
+    } while (n < 0 && errno == EINTR);
+    if (n < 0) {
+      gnutls_transport_set_errno(conn->session, errno);
+      return -1;
+    }
+    conn->cipher_len = (size_t)n;
+    if (n == 0)
+      return 0;
+  }
+  size_t avail = conn->cipher_len - conn->cipher_pos;
+  size_t take = avail < len ? avail : len;
+  memcpy(data, conn->cipher + conn->cipher_pos, take);
+  conn->cipher_pos += take;
+  return (ssize_t)take;
+}
+
+static ssize_t
+push_vec(gnutls_transport_ptr_t ptr, const giovec_t *iov, int iovcnt)
+{
+  tls_conn *conn = ptr;
+  struct msghdr msg = {.msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)iovcnt};
+  ssize_t n;
+  do {
+    n = sendmsg(conn->fd, &msg, MSG_NOSIGNAL);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0)
+    gnutls_transport_set_errno(conn->session, errno);
+  return n;
 }
 
 int
@@ -132,6 +194,9 @@ tls_conn_close(tls_conn *conn)
   if (conn->fd >= 0)
     close(conn->fd);
   conn->fd = -1;
+  free(conn->cipher);
+  conn->cipher = NULL;
+  conn->cipher_pos = conn->cipher_len = 0;
 }
 
 static int

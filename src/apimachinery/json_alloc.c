@@ -14,7 +14,7 @@
 
 #define CLASS_BYTES 16
 #define CLASSES 33 /* usable sizes up to 32 * 16 + 8 = 520 bytes */
-#define CACHE_BYTES (32 * 1024)
+#define CACHE_BYTES JSON_ALLOC_CACHE_BYTES
 
 struct free_block {
   struct free_block *next;

@@ -98,10 +98,39 @@ word_needs_care(uint64_t w)
   return ((special | w) & highs) != 0;
 }
 
+/* Whether any byte of s[0..n) needs the per-byte path, a word at a time: the last word
+ * overlaps the one before it, and a string shorter than a word is padded with 'a'. */
+static inline bool
+needs_care(const unsigned char *s, size_t n)
+{
+  uint64_t w;
+  if (n < 8) {
+    w = 0x6161616161616161ULL;
+    memcpy(&w, s, n);
+    return word_needs_care(w);
+  }
+  for (size_t i = 0; i + 8 < n; i += 8) {
+    memcpy(&w, s + i, 8);
+    if (word_needs_care(w))
+      return true;
+  }
+  memcpy(&w, s + n - 8, 8);
+  return word_needs_care(w);
+}
+
 static bool
 put_string(struct out *o, const char *str, size_t n)
 {
   const unsigned char *s = (const unsigned char *)str;
+  if (!needs_care(s, n)) { /* plain printable ASCII (nearly every key and value) */
+    reserve(o, n + 2);
+    char *d = o->data + o->len;
+    d[0] = '"';
+    memcpy(d + 1, str, n);
+    d[n + 1] = '"';
+    o->len += n + 2;
+    return true;
+  }
   bool ascii = true;
   reserve(o, n + 2);
   o->data[o->len++] = '"';

@@ -150,9 +150,16 @@ void
 meta_random_suffix(char out[6])
 {
   size_t alphabet_len = sizeof name_alphabet - 1;
+  /* One getrandom() for the whole suffix: 16 bytes leave room for the few the rejection
+   * below throws away (each is kept with probability 243/256). */
+  unsigned char pool[16];
+  size_t used = sizeof pool;
   for (int i = 0; i < GENERATED_SUFFIX_LEN;) {
-    unsigned char r;
-    random_bytes(&r, 1);
+    if (used == sizeof pool) {
+      random_bytes(pool, sizeof pool);
+      used = 0;
+    }
+    unsigned char r = pool[used++];
     if (r >= 256 - 256 % alphabet_len) /* reject to stay uniform */
       continue;
     out[i++] = name_alphabet[r % alphabet_len];

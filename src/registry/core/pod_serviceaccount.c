@@ -41,16 +41,54 @@ mounts_token_path(const json_t *container)
   return false;
 }
 
+/* {"<k1>":v1} with a literal key (built directly: json_pack parses its format string on
+ * every call, and every pod create builds this volume). */
+static json_t *
+object1(const char *k1, json_t *v1)
+{
+  json_t *o = json_object();
+  json_object_set_new_nocheck(o, k1, v1);
+  return o;
+}
+
+static json_t *
+object2(const char *k1, json_t *v1, const char *k2, json_t *v2)
+{
+  json_t *o = object1(k1, v1);
+  json_object_set_new_nocheck(o, k2, v2);
+  return o;
+}
+
+static json_t *
+array1(json_t *item)
+{
+  json_t *a = json_array();
+  json_array_append_new(a, item);
+  return a;
+}
+
 static json_t *
 kube_api_access_volume(const char *name)
 {
-  json_t *sources = json_pack(
-      "[{s:{s:I,s:s}},{s:{s:s,s:[{s:s,s:s}]}},{s:{s:[{s:s,s:{s:s,s:s}}]}}]", "serviceAccountToken",
-      "expirationSeconds", (json_int_t)KUBE_API_ACCESS_EXPIRATION, "path", "token", "configMap",
-      "name", ROOT_CA_CONFIGMAP, "items", "key", "ca.crt", "path", "ca.crt", "downwardAPI", "items",
-      "path", "namespace", "fieldRef", "apiVersion", "v1", "fieldPath", "metadata.namespace");
-  return json_pack("{s:s,s:{s:o,s:i}}", "name", name, "projected", "sources", sources,
-                   "defaultMode", 420);
+  json_t *sources = json_array();
+  json_array_append_new(
+      sources, object1("serviceAccountToken",
+                       object2("expirationSeconds", json_integer(KUBE_API_ACCESS_EXPIRATION),
+                               "path", json_string_nocheck("token"))));
+  json_array_append_new(
+      sources,
+      object1("configMap", object2("name", json_string_nocheck(ROOT_CA_CONFIGMAP), "items",
+                                   array1(object2("key", json_string_nocheck("ca.crt"), "path",
+                                                  json_string_nocheck("ca.crt"))))));
+  json_array_append_new(
+      sources,
+      object1("downwardAPI",
+              object1("items",
+                      array1(object2("path", json_string_nocheck("namespace"), "fieldRef",
+                                     object2("apiVersion", json_string_nocheck("v1"), "fieldPath",
+                                             json_string_nocheck("metadata.namespace")))))));
+  return object2("name", json_string(name), "projected",
+                 object2("sources", sources, "defaultMode", json_integer(420)));
 }
 
 /* Adds the mount to every container of list that has none at the token path; returns
@@ -68,8 +106,9 @@ add_mounts(json_t *list, const char *volume)
       mounts = json_array();
       json_object_set_new(c, "volumeMounts", mounts);
     }
-    json_array_append_new(mounts, json_pack("{s:s,s:b,s:s}", "name", volume, "readOnly", 1,
-                                            "mountPath", SA_TOKEN_MOUNT_PATH));
+    json_t *mount = object2("name", json_string(volume), "readOnly", json_true());
+    json_object_set_new_nocheck(mount, "mountPath", json_string_nocheck(SA_TOKEN_MOUNT_PATH));
+    json_array_append_new(mounts, mount);
     added++;
   }
   return added;

@@ -10,6 +10,7 @@
 #include "storage/storage.h"
 
 #include <pthread.h>
+#include <semaphore.h>
 #include <sqlite3.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -47,7 +48,7 @@ struct sq_write_req {
   int64_t expected_rev;
 
   /* results, filled by the leader */
-  pthread_cond_t wake; /* signalled when done, or when this request should lead */
+  sem_t wake; /* posted once when done, or once when this request should lead */
   bool done;
   int rc;
   k8c_err err;
@@ -64,12 +65,15 @@ struct sqlite_store {
 
   /* Group commit: writers queue requests; the one that finds no leader becomes the
    * leader, runs everything queued in one transaction and wakes the others. Holding
-   * leadership is "holding the write mutex". A queued writer sleeps on its request's
-   * own condition: a finished batch wakes exactly its writers and the next queued one
-   * (to lead), not every writer. write_cv is for sq_lead_exclusive callers. */
+   * leadership is "holding the write mutex". A queued writer sleeps on its request's own
+   * semaphore: a finished batch wakes exactly its writers and hands the lead straight to
+   * the oldest queued one (leader_busy stays set), not every writer. write_cv is for
+   * sq_lead_exclusive callers; while one waits, leadership is dropped instead of handed
+   * on, so compaction and watch registration are not starved by a stream of writes. */
   pthread_mutex_t write_mu;
   pthread_cond_t write_cv;
   bool leader_busy;
+  int exclusive_waiting; /* sq_lead_exclusive callers waiting for leadership */
   struct sq_write_req *queue_head, *queue_tail;
   struct sq_conn *writer; /* used only by the leader */
   storage_event_fn watch_fn;

@@ -9,6 +9,7 @@
 
 #include "lib/mem.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 /* The newest row of key, as the leader's transaction sees it. */
@@ -169,48 +170,78 @@ run_batch(struct sqlite_store *st, struct sq_write_req *batch)
       st->watch_fn(st->watch_ctx, &r->event);
 }
 
-/* With write_mu held and no leader running: lets the oldest queued writer take the lead. */
+/* Blocks until the request's semaphore is posted (restarting after signals). */
 static void
-wake_next_leader(struct sqlite_store *st)
+wait_posted(struct sq_write_req *req)
 {
-  if (st->queue_head)
-    pthread_cond_signal(&st->queue_head->wake);
-  pthread_cond_broadcast(&st->write_cv);
+  while (sem_wait(&req->wake) != 0) {
+    /* EINTR: a signal handler ran; keep waiting */
+  }
+}
+
+/* Leader only (leader_busy is set and owned by the caller): runs everything queued, then
+ * passes leadership on and wakes the batch. The hand-off happens under write_mu, but
+ * every wake-up is posted after it is released, so a woken writer never sleeps again
+ * on the mutex the leader still holds: one futex wake and one wait per writer. */
+static void
+lead_one_batch(struct sqlite_store *st)
+{
+  pthread_mutex_lock(&st->write_mu);
+  struct sq_write_req *batch = st->queue_head;
+  st->queue_head = st->queue_tail = NULL;
+  pthread_mutex_unlock(&st->write_mu);
+
+  run_batch(st, batch);
+
+  pthread_mutex_lock(&st->write_mu);
+  /* Writers queued meanwhile get the next leader from among themselves, unless exclusive
+   * work is waiting: then leadership is dropped and the exclusive caller takes it (and
+   * hands it to the queue when it is done). */
+  struct sq_write_req *next_leader = NULL;
+  if (st->queue_head && st->exclusive_waiting == 0) {
+    next_leader = st->queue_head; /* leader_busy stays set: it is handed over */
+  } else {
+    st->leader_busy = false;
+    if (st->exclusive_waiting)
+      pthread_cond_broadcast(&st->write_cv);
+  }
+  pthread_mutex_unlock(&st->write_mu);
+
+  for (struct sq_write_req *r = batch; r;) {
+    struct sq_write_req *next = r->next; /* r may be gone once it sees done */
+    r->done = true;
+    if (sem_post(&r->wake) != 0)
+      abort(); /* only EOVERFLOW, impossible for a semaphore posted once */
+    r = next;
+  }
+  if (next_leader && sem_post(&next_leader->wake) != 0)
+    abort();
 }
 
 static int
 submit(struct sqlite_store *st, struct sq_write_req *req, int64_t *new_rev, k8c_err *err)
 {
-  pthread_cond_init(&req->wake, NULL);
+  if (sem_init(&req->wake, 0, 0) != 0)
+    return k8c_error(err, 500, K8C_REASON_INTERNAL, "storage: cannot initialise a semaphore");
   pthread_mutex_lock(&st->write_mu);
   if (st->queue_tail)
     st->queue_tail->next = req;
   else
     st->queue_head = req;
   st->queue_tail = req;
-  while (!req->done) {
-    if (st->leader_busy) {
-      pthread_cond_wait(&req->wake, &st->write_mu);
-      continue;
-    }
+  bool lead = !st->leader_busy;
+  if (lead)
     st->leader_busy = true;
-    struct sq_write_req *batch = st->queue_head;
-    st->queue_head = st->queue_tail = NULL;
-    pthread_mutex_unlock(&st->write_mu);
-    run_batch(st, batch);
-    pthread_mutex_lock(&st->write_mu);
-    st->leader_busy = false;
-    for (struct sq_write_req *r = batch; r;) {
-      struct sq_write_req *next = r->next; /* r may be gone once it sees done */
-      r->done = true;
-      if (r != req)
-        pthread_cond_signal(&r->wake);
-      r = next;
-    }
-    wake_next_leader(st);
-  }
   pthread_mutex_unlock(&st->write_mu);
-  pthread_cond_destroy(&req->wake);
+
+  /* Posted once when the request is done, or once when it is handed the lead. */
+  if (!lead)
+    wait_posted(req);
+  if (!req->done) {
+    lead_one_batch(st); /* the batch holds req itself, so it is done afterwards */
+    wait_posted(req);   /* consume the post lead_one_batch gave req */
+  }
+  sem_destroy(&req->wake);
 
   free(req->old_value);
   if (req->rc < 0) {
@@ -226,8 +257,10 @@ void
 sq_lead_exclusive(struct sqlite_store *st)
 {
   pthread_mutex_lock(&st->write_mu);
+  st->exclusive_waiting++;
   while (st->leader_busy)
     pthread_cond_wait(&st->write_cv, &st->write_mu);
+  st->exclusive_waiting--;
   st->leader_busy = true;
   pthread_mutex_unlock(&st->write_mu);
 }
@@ -236,9 +269,15 @@ void
 sq_lead_release(struct sqlite_store *st)
 {
   pthread_mutex_lock(&st->write_mu);
-  st->leader_busy = false;
-  wake_next_leader(st);
+  struct sq_write_req *next_leader = st->exclusive_waiting ? NULL : st->queue_head;
+  if (next_leader == NULL) {
+    st->leader_busy = false;
+    if (st->exclusive_waiting)
+      pthread_cond_broadcast(&st->write_cv);
+  }
   pthread_mutex_unlock(&st->write_mu);
+  if (next_leader && sem_post(&next_leader->wake) != 0)
+    abort();
 }
 
 int

@@ -3,7 +3,6 @@
  * negotiated encoding.
  * All semantics live in the registry; this file only translates. */
 #include "apimachinery/json_encode.h"
-#include "apimachinery/json_fastparse.h"
 #include "apiserver/server_internal.h"
 
 #include "apimachinery/protobuf.h"
@@ -32,13 +31,8 @@ decode_body(struct api_request *r, bool yaml, bool strict, json_t *warnings, k8c
     return k8s_protobuf_decode(r->body.data, r->body.len, err); /* kubectl 1.32+ typed clients */
   if (yaml)
     return yaml_to_json(r->body.data, r->body.len, err);
-  /* Plain bodies (nearly all) skip jansson's slower parser; the rest, and every error
-   * message, still come from it. */
-  json_t *obj = json_fastparse(r->body.data, r->body.len);
-  if (obj)
-    return obj;
   json_error_t jerr;
-  obj = json_loadb(r->body.data, r->body.len, JSON_REJECT_DUPLICATES, &jerr);
+  json_t *obj = json_loadb(r->body.data, r->body.len, JSON_REJECT_DUPLICATES, &jerr);
   if (obj)
     return obj;
   if (strstr(jerr.text, "duplicate")) {

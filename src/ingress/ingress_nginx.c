@@ -212,18 +212,28 @@ master_ready(struct nginx_process *p, pid_t pid)
 
 /* ---------- reloads ---------- */
 
+/* /proc/PID/NAME into text (NUL-terminated, cut to size - 1); false when pid is gone. */
+static bool
+read_proc(pid_t pid, const char *name, char *text, size_t size)
+{
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%d/%s", (int)pid, name);
+  FILE *f = fopen(path, "re");
+  if (f == NULL)
+    return false;
+  size_t n = fread(text, 1, size - 1, f);
+  fclose(f);
+  text[n] = '\0';
+  return true;
+}
+
 /* ppid and state of pid from /proc/PID/stat; false when it is gone. */
 static bool
 proc_parent(pid_t pid, pid_t *ppid, char *state)
 {
-  char path[64], text[512];
-  snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-  FILE *f = fopen(path, "re");
-  if (f == NULL)
+  char text[512];
+  if (!read_proc(pid, "stat", text, sizeof text))
     return false;
-  size_t n = fread(text, 1, sizeof text - 1, f);
-  fclose(f);
-  text[n] = '\0';
   const char *after = strrchr(text, ')'); /* the command may hold spaces and parentheses */
   int parent = 0;
   if (after == NULL || sscanf(after + 1, " %c %d", state, &parent) != 2)
@@ -262,15 +272,8 @@ worker_retired(pid_t pid, pid_t master)
   char state = 0;
   if (!proc_parent(pid, &ppid, &state) || ppid != master || state == 'Z')
     return true;
-  char path[64], title[256];
-  snprintf(path, sizeof path, "/proc/%d/cmdline", (int)pid);
-  FILE *f = fopen(path, "re");
-  if (f == NULL)
-    return true;
-  size_t n = fread(title, 1, sizeof title - 1, f);
-  fclose(f);
-  title[n] = '\0';
-  return strstr(title, "shutting down") != NULL;
+  char title[256];
+  return !read_proc(pid, "cmdline", title, sizeof title) || strstr(title, "shutting down") != NULL;
 }
 
 /* After SIGHUP nginx starts the new workers, lets them run beside the old ones for

@@ -84,6 +84,13 @@ cu_key(const json_t *obj)
   return xasprintf("%s/%s", ns ? ns : "", name ? name : "");
 }
 
+void
+cu_add_namespace_index(informer *inf)
+{
+  /* Shared informers: the index may already exist (-1 then), which is fine. */
+  (void)!informer_add_index(inf, "namespace", informer_index_by_path, (void *)"metadata.namespace");
+}
+
 /* ---------- pods ---------- */
 
 bool

@@ -31,6 +31,8 @@ long long cu_int(const json_t *obj, const char *path, long long dflt);
 const char *cu_str(const json_t *obj, const char *path);
 /* "ns/name" of obj (caller frees). */
 char *cu_key(const json_t *obj);
+/* Adds a "namespace" index on metadata.namespace to inf unless it already has one. */
+void cu_add_namespace_index(informer *inf);
 
 /* ---------- pods ---------- */
 

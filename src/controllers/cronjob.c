@@ -1,16 +1,14 @@
 /* cronjob.c — the CronJob controller's plumbing: informers on cronjobs and jobs feed a
- * work queue of CronJob keys (a Job's event goes to the CronJob controlling it);
- * workers run cronjob_sync (cronjob_sync.c), which requeues each CronJob for its next
- * activation. */
+ * keyed_controller's queue of CronJob keys (a Job's event goes to the CronJob
+ * controlling it); its workers run cronjob_sync (cronjob_sync.c), which requeues each
+ * CronJob for its next activation. */
 #include "controllers/cronjob.h"
 
 #include "apimachinery/meta.h"
 #include "controllers/cronjob_internal.h"
-#include "lib/log.h"
 #include "lib/mem.h"
 
 #include <string.h>
-#include <unistd.h>
 
 static void *cronjob_start(struct controller_context *ctx, k8c_err *err);
 static void cronjob_stop(void *state);
@@ -39,13 +37,6 @@ cronjob_time_zone_is_utc(const char *tz)
 /* ---------- event handlers ---------- */
 
 static void
-enqueue_cronjob(struct cronjob_controller *c, const json_t *cj)
-{
-  cleanup_free char *key = cu_key(cj);
-  workqueue_add(c->queue, key);
-}
-
-static void
 job_changed(struct cronjob_controller *c, const json_t *job)
 {
   json_t *ref = cu_controller_ref(job);
@@ -54,7 +45,7 @@ job_changed(struct cronjob_controller *c, const json_t *job)
     return;
   json_t *cj = cu_resolve_controller_ref(c->cj_inf, "CronJob", meta_namespace(job), ref);
   if (cj) {
-    enqueue_cronjob(c, cj);
+    keyed_controller_enqueue(c, cj);
     json_decref(cj);
   }
 }
@@ -78,44 +69,10 @@ on_job_delete(void *ctx, json_t *job)
   job_changed(ctx, job);
 }
 
-static void
-on_cj_add(void *ctx, json_t *cj)
+static int
+sync_key(void *c, const char *key, k8c_err *err)
 {
-  enqueue_cronjob(ctx, cj);
-}
-
-static void
-on_cj_update(void *ctx, json_t *old_cj, json_t *new_cj)
-{
-  (void)old_cj;
-  enqueue_cronjob(ctx, new_cj);
-}
-
-/* ---------- workers ---------- */
-
-static void *
-cronjob_worker(void *arg)
-{
-  pthread_setname_np(pthread_self(), "ctl-cronjob");
-  struct cronjob_controller *c = arg;
-  /* As upstream's WaitForCacheSync: a sync on a partial pod list would act twice. */
-  while (!(informer_has_synced(c->cj_inf) && informer_has_synced(c->job_inf)) &&
-         !workqueue_shutting_down(c->queue))
-    usleep(10000);
-  char *key = NULL;
-  while (workqueue_get(c->queue, &key)) {
-    k8c_err err = {0};
-    if (cronjob_sync(c, key, &err) < 0) {
-      log_debug("cronjob %s: %s (retrying)", key, err.message);
-      workqueue_add_rate_limited(c->queue, key);
-    } else {
-      workqueue_forget(c->queue, key);
-    }
-    k8c_err_clear(&err);
-    workqueue_done(c->queue, key);
-    free(key);
-  }
-  return NULL;
+  return cronjob_sync(c, key, err);
 }
 
 /* ---------- start / stop ---------- */
@@ -132,24 +89,24 @@ cronjob_controller_start(struct controller_context *ctx, const struct cronjob_co
   c->job_res = api_resource_find("batch", "v1", "jobs");
   c->cj_inf = informer_factory_get(ctx->informers, c->cj_res, "", NULL, NULL);
   c->job_inf = informer_factory_get(ctx->informers, c->job_res, "", NULL, NULL);
-  (void)!informer_add_index(c->job_inf, "namespace", informer_index_by_path,
-                            (void *)"metadata.namespace");
-  c->queue = workqueue_new(NULL);
+  cu_add_namespace_index(c->job_inf);
+  /* The workers wait for both caches: a sync on a partial job list would act twice. */
+  keyed_controller_init(&c->kc,
+                        &(struct keyed_controller_spec){.name = "cronjob",
+                                                        .thread = "ctl-cronjob",
+                                                        .sync = sync_key,
+                                                        .arg = c,
+                                                        .wait_for = {c->cj_inf, c->job_inf}});
   c->rec = event_recorder_new(c->client, "cronjob-controller", NULL);
-  struct informer_handlers cj_h = {.on_add = on_cj_add, .on_update = on_cj_update, .ctx = c};
+  struct informer_handlers cj_h = {
+      .on_add = keyed_controller_enqueue, .on_update = keyed_controller_enqueue_update, .ctx = c};
   struct informer_handlers job_h = {
       .on_add = on_job_add, .on_update = on_job_update, .on_delete = on_job_delete, .ctx = c};
-  informer_add_handlers(c->cj_inf, &cj_h);
-  informer_add_handlers(c->job_inf, &job_h);
-  c->nworkers = ctx->cfg.workers > 0 ? ctx->cfg.workers : 2;
-  c->workers = xcalloc((size_t)c->nworkers, sizeof *c->workers);
-  for (int i = 0; i < c->nworkers; i++) {
-    if (pthread_create(&c->workers[i], NULL, cronjob_worker, c) != 0) {
-      c->nworkers = i;
-      cronjob_stop(c);
-      k8c_error(err, 500, K8C_REASON_INTERNAL, "cronjob controller: cannot start workers");
-      return NULL;
-    }
+  keyed_controller_watch(&c->kc, c->cj_inf, &cj_h);
+  keyed_controller_watch(&c->kc, c->job_inf, &job_h);
+  if (keyed_controller_run(&c->kc, keyed_controller_workers(ctx, 2), err) < 0) {
+    cronjob_stop(c);
+    return NULL;
   }
   return c;
 }
@@ -166,13 +123,7 @@ cronjob_stop(void *state)
   struct cronjob_controller *c = state;
   if (c == NULL)
     return;
-  informer_remove_handlers(c->cj_inf, c);
-  informer_remove_handlers(c->job_inf, c);
-  workqueue_shutdown(c->queue);
-  for (int i = 0; i < c->nworkers; i++)
-    pthread_join(c->workers[i], NULL);
-  free(c->workers);
-  workqueue_free(c->queue);
+  keyed_controller_stop(&c->kc);
   event_recorder_free(c->rec);
   free(c);
 }

@@ -6,20 +6,19 @@
 #include "client/workqueue.h"
 #include "controllers/controller_util.h"
 #include "controllers/cronjob.h"
+#include "controllers/keyed_controller.h"
 
 #include <pthread.h>
 
 #define CRONJOB_SCHEDULED_ANNOTATION "batch.kubernetes.io/cronjob-scheduled-timestamp"
 
 struct cronjob_controller {
+  struct keyed_controller kc; /* first: the handlers' ctx is the controller */
   k8c_client *client;
   const struct api_resource *cj_res, *job_res;
   informer *cj_inf, *job_inf;
-  workqueue *queue;
   struct event_recorder *rec;
   struct cronjob_controller_opts opts;
-  int nworkers;
-  pthread_t *workers;
 };
 
 int cronjob_sync(struct cronjob_controller *c, const char *key, k8c_err *err);

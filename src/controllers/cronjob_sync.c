@@ -475,7 +475,7 @@ cronjob_sync(struct cronjob_controller *c, const char *key, k8c_err *err)
   if (rc == 0 && !deleting)
     rc = trim_history(&s, err);
   if (rc == 0 && next_run > 0)
-    workqueue_add_after(c->queue, key, (long long)(next_run - s.now) * 1000 + 100);
+    workqueue_add_after(c->kc.queue, key, (long long)(next_run - s.now) * 1000 + 100);
   informer_objs_free(s.jobs, s.njobs);
   json_decref(s.status);
   cron_tz_free(s.tz);

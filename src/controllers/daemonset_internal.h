@@ -11,6 +11,7 @@
 #include "client/workqueue.h"
 #include "controllers/controller_util.h"
 #include "controllers/history.h"
+#include "controllers/keyed_controller.h"
 #include "controllers/pod_owner_router.h"
 
 #include <jansson.h>
@@ -21,17 +22,15 @@
 #define DS_LABEL_TEMPLATE_GENERATION "pod-template-generation"
 
 struct ds_controller {
+  struct keyed_controller kc; /* first: the handlers' ctx is the controller */
   k8c_client *client;
   const struct api_resource *ds_res, *pod_res;
   informer *ds_inf, *pod_inf, *node_inf, *rev_inf;
   struct history_ctx history;
-  workqueue *queue;
   expectations *exp;
   struct pod_owner_router router;
   struct pod_owner_router rev_router; /* revision events wake their DaemonSet */
   struct event_recorder *rec;
-  int nworkers;
-  pthread_t *workers;
 };
 
 /* ---------- daemonset_nodes.c ---------- */

@@ -532,7 +532,7 @@ ds_sync(struct ds_controller *c, const char *key, k8c_err *err)
     rc = -1;
   }
   if (rc == 0 && requeue_ms > 0)
-    workqueue_add_after(c->queue, key, requeue_ms);
+    workqueue_add_after(c->kc.queue, key, requeue_ms);
   view_free(&v);
   return rc;
 }

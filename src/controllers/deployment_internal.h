@@ -9,6 +9,7 @@
 #include "client/events.h"
 #include "client/informer.h"
 #include "client/workqueue.h"
+#include "controllers/keyed_controller.h"
 
 #include <jansson.h>
 #include <pthread.h>
@@ -22,6 +23,7 @@
 #define DEP_REVISION_HISTORY_MAX_CHARS 2000
 
 struct deployment_controller {
+  struct keyed_controller kc; /* first: the handlers' ctx is the controller */
   k8c_client *client;
   const struct api_resource *dep_res;
   const struct api_resource *rs_res;
@@ -29,10 +31,7 @@ struct deployment_controller {
   informer *dep_inf;
   informer *rs_inf;
   informer *pod_inf;
-  workqueue *queue;
   struct event_recorder *rec;
-  int nworkers;
-  pthread_t *workers;
 };
 
 struct dsync {

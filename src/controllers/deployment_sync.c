@@ -1,8 +1,8 @@
 /* deployment_sync.c — the Deployment controller's frame (upstream's
  * deployment_controller.go): informers on deployments, replicasets and pods queue
- * deployment keys; a sync claims the ReplicaSets the selector matches (adopting and
- * releasing), then takes one path — status only while deleting, scale while paused or
- * resized, otherwise the Recreate or RollingUpdate rollout. */
+ * deployment keys for a keyed_controller; a sync claims the ReplicaSets the selector
+ * matches (adopting and releasing), then takes one path — status only while deleting,
+ * scale while paused or resized, otherwise the Recreate or RollingUpdate rollout. */
 #include "apimachinery/labels.h"
 #include "apimachinery/meta.h"
 #include "controllers/controller.h"
@@ -24,13 +24,6 @@ const struct controller_def deployment_controller_def = {
 
 /* ---------- event handlers ---------- */
 
-static void
-enqueue(struct deployment_controller *c, const json_t *d)
-{
-  cleanup_free char *key = cu_key(d);
-  workqueue_add(c->queue, key);
-}
-
 static json_t *
 owner_of_rs(struct deployment_controller *c, const json_t *rs)
 {
@@ -43,7 +36,7 @@ enqueue_owner(struct deployment_controller *c, const json_t *rs)
 {
   json_t *d = owner_of_rs(c, rs);
   if (d)
-    enqueue(c, d);
+    keyed_controller_enqueue(c, d);
   json_decref(d);
 }
 
@@ -63,29 +56,10 @@ enqueue_matching(struct deployment_controller *c, const json_t *rs)
         label_selector_from_json(json_object_get(json_object_get(ds[i], "spec"), "selector"), &err);
     k8c_err_clear(&err);
     if (sel && !label_selector_is_empty(sel) && label_selector_matches(sel, meta_labels(rs)))
-      enqueue(c, ds[i]);
+      keyed_controller_enqueue(c, ds[i]);
     label_selector_free(sel);
   }
   informer_objs_free(ds, n);
-}
-
-static void
-on_dep_add(void *ctx, json_t *d)
-{
-  enqueue(ctx, d);
-}
-
-static void
-on_dep_update(void *ctx, json_t *old_d, json_t *new_d)
-{
-  (void)old_d;
-  enqueue(ctx, new_d);
-}
-
-static void
-on_dep_delete(void *ctx, json_t *d)
-{
-  enqueue(ctx, d);
 }
 
 static void
@@ -139,7 +113,7 @@ on_pod_delete(void *ctx, json_t *pod)
     return;
   json_t *d = owner_of_rs(c, rs);
   if (d && !dep_is_rolling(d))
-    enqueue(c, d);
+    keyed_controller_enqueue(c, d);
   json_decref(d);
   json_decref(rs);
 }
@@ -251,33 +225,22 @@ dsync_free(struct dsync *s)
   free(s->old);
 }
 
-static void *
-deployment_worker(void *arg)
+/* One key's turn (keyed_controller's sync): a deployment gone from the cache has
+ * nothing left to do. */
+static int
+sync_key(void *arg, const char *key, k8c_err *err)
 {
-  pthread_setname_np(pthread_self(), "ctl-deploy");
   struct deployment_controller *c = arg;
-  char *key = NULL;
-  while (workqueue_get(c->queue, &key)) {
-    json_t *cached = informer_get(c->dep_inf, key);
-    if (cached) {
-      struct dsync s = {.dc = c, .key = key, .d = json_deep_copy(cached)};
-      json_decref(cached);
-      k8c_err err = {0};
-      if (sync_deployment(&s, &err) < 0) {
-        log_debug("deployment %s: %s (retrying)", key, err.message);
-        workqueue_add_rate_limited(c->queue, key);
-      } else {
-        workqueue_forget(c->queue, key);
-        if (s.requeue_after_ms > 0)
-          workqueue_add_after(c->queue, key, s.requeue_after_ms);
-      }
-      k8c_err_clear(&err);
-      dsync_free(&s);
-    }
-    workqueue_done(c->queue, key);
-    free(key);
-  }
-  return NULL;
+  json_t *cached = informer_get(c->dep_inf, key);
+  if (cached == NULL)
+    return 0;
+  struct dsync s = {.dc = c, .key = key, .d = json_deep_copy(cached)};
+  json_decref(cached);
+  int rc = sync_deployment(&s, err);
+  if (rc == 0 && s.requeue_after_ms > 0)
+    workqueue_add_after(c->kc.queue, key, s.requeue_after_ms);
+  dsync_free(&s);
+  return rc;
 }
 
 /* ---------- start / stop ---------- */
@@ -293,29 +256,23 @@ deployment_start(struct controller_context *ctx, k8c_err *err)
   c->dep_inf = informer_factory_get(ctx->informers, c->dep_res, "", NULL, NULL);
   c->rs_inf = informer_factory_get(ctx->informers, c->rs_res, "", NULL, NULL);
   c->pod_inf = informer_factory_get(ctx->informers, c->pod_res, "", NULL, NULL);
-  informer *infs[] = {c->dep_inf, c->rs_inf, c->pod_inf};
-  for (int i = 0; i < 3; i++) /* -1 when another controller added it already: fine */
-    (void)!informer_add_index(infs[i], "namespace", informer_index_by_path,
-                              (void *)"metadata.namespace");
-  c->queue = workqueue_new(NULL);
+  cu_add_namespace_index(c->dep_inf);
+  cu_add_namespace_index(c->rs_inf);
+  cu_add_namespace_index(c->pod_inf);
+  keyed_controller_init(
+      &c->kc, &(struct keyed_controller_spec){
+                  .name = "deployment", .thread = "ctl-deploy", .sync = sync_key, .arg = c});
   c->rec = event_recorder_new(c->client, "deployment-controller", NULL);
-  struct informer_handlers dh = {
-      .on_add = on_dep_add, .on_update = on_dep_update, .on_delete = on_dep_delete, .ctx = c};
+  struct informer_handlers dh = keyed_controller_key_handlers(c);
   struct informer_handlers rh = {
       .on_add = on_rs_add, .on_update = on_rs_update, .on_delete = on_rs_delete, .ctx = c};
   struct informer_handlers ph = {.on_delete = on_pod_delete, .ctx = c, .resync_period_ms = -1};
-  informer_add_handlers(c->dep_inf, &dh);
-  informer_add_handlers(c->rs_inf, &rh);
-  informer_add_handlers(c->pod_inf, &ph);
-  c->nworkers = ctx->cfg.workers > 0 ? ctx->cfg.workers : 2;
-  c->workers = xcalloc((size_t)c->nworkers, sizeof *c->workers);
-  for (int i = 0; i < c->nworkers; i++) {
-    if (pthread_create(&c->workers[i], NULL, deployment_worker, c) != 0) {
-      c->nworkers = i;
-      deployment_stop(c);
-      k8c_error(err, 500, K8C_REASON_INTERNAL, "deployment controller: cannot start workers");
-      return NULL;
-    }
+  keyed_controller_watch(&c->kc, c->dep_inf, &dh);
+  keyed_controller_watch(&c->kc, c->rs_inf, &rh);
+  keyed_controller_watch(&c->kc, c->pod_inf, &ph);
+  if (keyed_controller_run(&c->kc, keyed_controller_workers(ctx, 2), err) < 0) {
+    deployment_stop(c);
+    return NULL;
   }
   return c;
 }
@@ -326,16 +283,7 @@ deployment_stop(void *state)
   struct deployment_controller *c = state;
   if (c == NULL)
     return;
-  /* The informers are shared (with other components too): take our handlers off them
-   * first so that none runs against freed state. */
-  informer_remove_handlers(c->dep_inf, c);
-  informer_remove_handlers(c->rs_inf, c);
-  informer_remove_handlers(c->pod_inf, c);
-  workqueue_shutdown(c->queue);
-  for (int i = 0; i < c->nworkers; i++)
-    pthread_join(c->workers[i], NULL);
-  free(c->workers);
-  workqueue_free(c->queue);
+  keyed_controller_stop(&c->kc);
   event_recorder_free(c->rec);
   free(c);
 }

@@ -9,11 +9,11 @@
 #include "controllers/controller.h"
 #include "controllers/controller_util.h"
 #include "controllers/endpoints_util.h"
+#include "controllers/keyed_controller.h"
 #include "lib/log.h"
 #include "lib/mem.h"
 
 #include <arpa/inet.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,14 +21,13 @@
 #define HEADLESS_LABEL "service.kubernetes.io/headless"
 
 struct ep_controller {
+  struct keyed_controller kc; /* first: the handlers' ctx is the controller */
   k8c_client *client;
   const struct api_resource *ep_res;
   informer *svc_inf;
   informer *pod_inf;
   informer *ep_inf;
-  workqueue *queue;
-  int nworkers;
-  pthread_t *workers;
+  struct ep_pod_router pod_router;
 };
 
 static void *ep_start(struct controller_context *ctx, k8c_err *err);
@@ -39,52 +38,6 @@ const struct controller_def endpoints_controller_def = {
     .start = ep_start,
     .stop = ep_stop,
 };
-
-/* ---------- event handlers ---------- */
-
-static void
-enqueue(struct ep_controller *c, const json_t *obj)
-{
-  cleanup_free char *key = cu_key(obj);
-  workqueue_add(c->queue, key);
-}
-
-static void
-on_svc_add(void *ctx, json_t *svc)
-{
-  enqueue(ctx, svc);
-}
-
-static void
-on_svc_update(void *ctx, json_t *old_svc, json_t *new_svc)
-{
-  (void)old_svc;
-  enqueue(ctx, new_svc);
-}
-
-static void
-on_pod_add(void *ctx, json_t *pod)
-{
-  struct ep_controller *c = ctx;
-  ep_enqueue_services_for_pod(c->svc_inf, c->queue, pod);
-}
-
-static void
-on_pod_update(void *ctx, json_t *old_pod, json_t *new_pod)
-{
-  struct ep_controller *c = ctx;
-  if (old_pod == new_pod)
-    return;
-  ep_enqueue_services_for_pod(c->svc_inf, c->queue, new_pod);
-  if (!json_equal(meta_labels(old_pod), meta_labels(new_pod)))
-    ep_enqueue_services_for_pod(c->svc_inf, c->queue, old_pod);
-}
-
-static void
-on_ep_delete(void *ctx, json_t *ep)
-{
-  enqueue(ctx, ep);
-}
 
 /* ---------- building the subsets ---------- */
 
@@ -313,8 +266,9 @@ delete_endpoints(struct ep_controller *c, const char *key, k8c_err *err)
 }
 
 static int
-sync_service(struct ep_controller *c, const char *key, k8c_err *err)
+sync_service(void *arg, const char *key, k8c_err *err)
 {
+  struct ep_controller *c = arg;
   if (strcmp(key, "default/kubernetes") == 0)
     return 0;
   json_t *svc = informer_get(c->svc_inf, key);
@@ -360,27 +314,6 @@ sync_service(struct ep_controller *c, const char *key, k8c_err *err)
   return rc;
 }
 
-static void *
-ep_worker(void *arg)
-{
-  pthread_setname_np(pthread_self(), "ctl-endpoints");
-  struct ep_controller *c = arg;
-  char *key = NULL;
-  while (workqueue_get(c->queue, &key)) {
-    k8c_err err = {0};
-    if (sync_service(c, key, &err) < 0) {
-      log_debug("endpoints %s: %s (retrying)", key, err.message);
-      workqueue_add_rate_limited(c->queue, key);
-    } else {
-      workqueue_forget(c->queue, key);
-    }
-    k8c_err_clear(&err);
-    workqueue_done(c->queue, key);
-    free(key);
-  }
-  return NULL;
-}
-
 /* ---------- start / stop ---------- */
 
 static void *
@@ -394,26 +327,21 @@ ep_start(struct controller_context *ctx, k8c_err *err)
   c->pod_inf =
       informer_factory_get(ctx->informers, api_resource_find("", "v1", "pods"), "", NULL, NULL);
   c->ep_inf = informer_factory_get(ctx->informers, c->ep_res, "", NULL, NULL);
-  ep_add_namespace_index(c->svc_inf);
-  ep_add_namespace_index(c->pod_inf);
-  c->queue = workqueue_new(NULL);
-  struct informer_handlers svc_h = {
-      .on_add = on_svc_add, .on_update = on_svc_update, .on_delete = on_svc_add, .ctx = c};
-  struct informer_handlers pod_h = {
-      .on_add = on_pod_add, .on_update = on_pod_update, .on_delete = on_pod_add, .ctx = c};
-  struct informer_handlers ep_h = {.on_delete = on_ep_delete, .ctx = c};
-  informer_add_handlers(c->svc_inf, &svc_h);
-  informer_add_handlers(c->pod_inf, &pod_h);
-  informer_add_handlers(c->ep_inf, &ep_h);
-  c->nworkers = ctx->cfg.workers > 0 ? ctx->cfg.workers : 2;
-  c->workers = xcalloc((size_t)c->nworkers, sizeof *c->workers);
-  for (int i = 0; i < c->nworkers; i++) {
-    if (pthread_create(&c->workers[i], NULL, ep_worker, c) != 0) {
-      c->nworkers = i;
-      ep_stop(c);
-      k8c_error(err, 500, K8C_REASON_INTERNAL, "endpoints controller: cannot start workers");
-      return NULL;
-    }
+  cu_add_namespace_index(c->svc_inf);
+  cu_add_namespace_index(c->pod_inf);
+  keyed_controller_init(
+      &c->kc, &(struct keyed_controller_spec){
+                  .name = "endpoints", .thread = "ctl-endpoints", .sync = sync_service, .arg = c});
+  c->pod_router = (struct ep_pod_router){.services = c->svc_inf, .queue = c->kc.queue};
+  struct informer_handlers svc_h = keyed_controller_key_handlers(c);
+  struct informer_handlers pod_h = ep_pod_router_handlers(&c->pod_router);
+  struct informer_handlers ep_h = {.on_delete = keyed_controller_enqueue, .ctx = c};
+  keyed_controller_watch(&c->kc, c->svc_inf, &svc_h);
+  keyed_controller_watch(&c->kc, c->pod_inf, &pod_h);
+  keyed_controller_watch(&c->kc, c->ep_inf, &ep_h);
+  if (keyed_controller_run(&c->kc, keyed_controller_workers(ctx, 2), err) < 0) {
+    ep_stop(c);
+    return NULL;
   }
   return c;
 }
@@ -424,14 +352,6 @@ ep_stop(void *state)
   struct ep_controller *c = state;
   if (c == NULL)
     return;
-  /* The informers are shared: take our handlers off them first. */
-  informer_remove_handlers(c->svc_inf, c);
-  informer_remove_handlers(c->pod_inf, c);
-  informer_remove_handlers(c->ep_inf, c);
-  workqueue_shutdown(c->queue);
-  for (int i = 0; i < c->nworkers; i++)
-    pthread_join(c->workers[i], NULL);
-  free(c->workers);
-  workqueue_free(c->queue);
+  keyed_controller_stop(&c->kc);
   free(c);
 }

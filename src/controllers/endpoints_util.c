@@ -138,9 +138,29 @@ ep_enqueue_services_for_pod(informer *svc_inf, workqueue *q, const json_t *pod)
   informer_objs_free(svcs, n);
 }
 
-void
-ep_add_namespace_index(informer *inf)
+static void
+pod_router_add(void *ctx, json_t *pod)
 {
-  /* Shared informers: the index may already exist (-1 then), which is fine. */
-  (void)!informer_add_index(inf, "namespace", informer_index_by_path, (void *)"metadata.namespace");
+  struct ep_pod_router *r = ctx;
+  ep_enqueue_services_for_pod(r->services, r->queue, pod);
+}
+
+static void
+pod_router_update(void *ctx, json_t *old_pod, json_t *new_pod)
+{
+  struct ep_pod_router *r = ctx;
+  if (old_pod == new_pod)
+    return;
+  ep_enqueue_services_for_pod(r->services, r->queue, new_pod);
+  if (!json_equal(meta_labels(old_pod), meta_labels(new_pod)))
+    ep_enqueue_services_for_pod(r->services, r->queue, old_pod);
+}
+
+struct informer_handlers
+ep_pod_router_handlers(struct ep_pod_router *r)
+{
+  return (struct informer_handlers){.on_add = pod_router_add,
+                                    .on_update = pod_router_update,
+                                    .on_delete = pod_router_add,
+                                    .ctx = r};
 }

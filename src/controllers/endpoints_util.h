@@ -33,7 +33,13 @@ const char *ep_pod_hostname(const json_t *pod, const json_t *svc);
 /* Queues the key of every Service of pod's namespace (svc_inf needs a "namespace" index)
  * that selects pod. */
 void ep_enqueue_services_for_pod(informer *svc_inf, workqueue *q, const json_t *pod);
-/* Adds a "namespace" index on metadata.namespace to inf unless it already has one. */
-void ep_add_namespace_index(informer *inf);
+
+/* Pod handlers that queue the Services selecting the pod (before and after a label
+ * change); ctx is the router, which must stay valid until its handlers are removed. */
+struct ep_pod_router {
+  informer *services; /* with a "namespace" index (borrowed) */
+  workqueue *queue;   /* borrowed */
+};
+struct informer_handlers ep_pod_router_handlers(struct ep_pod_router *r);
 
 #endif

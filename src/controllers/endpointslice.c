@@ -10,10 +10,10 @@
 #include "controllers/controller.h"
 #include "controllers/controller_util.h"
 #include "controllers/endpoints_util.h"
+#include "controllers/keyed_controller.h"
 #include "lib/log.h"
 #include "lib/mem.h"
 
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,17 +26,16 @@
 #define SERVICE_INDEX "service"
 
 struct es_controller {
+  struct keyed_controller kc; /* first: the handlers' ctx is the controller */
   k8c_client *client;
   const struct api_resource *slice_res;
   informer *svc_inf;
   informer *pod_inf;
   informer *slice_inf;
   informer *node_inf;
-  workqueue *queue;
+  struct ep_pod_router pod_router;
   expectations *creations;
   expectations *deletions;
-  int nworkers;
-  pthread_t *workers;
 };
 
 static void *es_start(struct controller_context *ctx, k8c_err *err);
@@ -82,51 +81,6 @@ index_by_service(void *ctx, json_t *slice)
 /* ---------- event handlers ---------- */
 
 static void
-enqueue(struct es_controller *c, const json_t *obj)
-{
-  cleanup_free char *key = cu_key(obj);
-  workqueue_add(c->queue, key);
-}
-
-static void
-on_svc_add(void *ctx, json_t *svc)
-{
-  enqueue(ctx, svc);
-}
-
-static void
-on_svc_update(void *ctx, json_t *old_svc, json_t *new_svc)
-{
-  (void)old_svc;
-  enqueue(ctx, new_svc);
-}
-
-static void
-on_svc_delete(void *ctx, json_t *svc)
-{
-  struct es_controller *c = ctx;
-  enqueue(c, svc);
-}
-
-static void
-on_pod_add(void *ctx, json_t *pod)
-{
-  struct es_controller *c = ctx;
-  ep_enqueue_services_for_pod(c->svc_inf, c->queue, pod);
-}
-
-static void
-on_pod_update(void *ctx, json_t *old_pod, json_t *new_pod)
-{
-  struct es_controller *c = ctx;
-  if (old_pod == new_pod)
-    return;
-  ep_enqueue_services_for_pod(c->svc_inf, c->queue, new_pod);
-  if (!json_equal(meta_labels(old_pod), meta_labels(new_pod)))
-    ep_enqueue_services_for_pod(c->svc_inf, c->queue, old_pod);
-}
-
-static void
 on_slice_add(void *ctx, json_t *slice)
 {
   struct es_controller *c = ctx;
@@ -134,7 +88,7 @@ on_slice_add(void *ctx, json_t *slice)
   if (key == NULL)
     return;
   expectations_creation_observed(c->creations, key);
-  workqueue_add(c->queue, key);
+  workqueue_add(c->kc.queue, key);
 }
 
 static void
@@ -146,9 +100,9 @@ on_slice_update(void *ctx, json_t *old_slice, json_t *new_slice)
   cleanup_free char *old_key = service_key_of_slice(old_slice);
   cleanup_free char *new_key = service_key_of_slice(new_slice);
   if (old_key)
-    workqueue_add(c->queue, old_key);
+    workqueue_add(c->kc.queue, old_key);
   if (new_key && (old_key == NULL || strcmp(old_key, new_key) != 0))
-    workqueue_add(c->queue, new_key);
+    workqueue_add(c->kc.queue, new_key);
 }
 
 static void
@@ -160,7 +114,7 @@ on_slice_delete(void *ctx, json_t *slice)
     return;
   cleanup_free char *slice_key = cu_key(slice);
   expectations_deletion_observed(c->deletions, key, slice_key);
-  workqueue_add(c->queue, key);
+  workqueue_add(c->kc.queue, key);
 }
 
 /* A node's zone changed: every service may have endpoints there. */
@@ -175,7 +129,7 @@ on_node_update(void *ctx, json_t *old_node, json_t *new_node)
   size_t n = 0;
   informer_list(c->svc_inf, &svcs, &n);
   for (size_t i = 0; i < n; i++)
-    enqueue(c, svcs[i]);
+    keyed_controller_enqueue(c, svcs[i]);
   informer_objs_free(svcs, n);
 }
 
@@ -460,10 +414,11 @@ is_external_name(const json_t *svc)
 }
 
 static int
-sync_service(struct es_controller *c, const char *key, k8c_err *err)
+sync_service(void *arg, const char *key, k8c_err *err)
 {
+  struct es_controller *c = arg;
   if (!expectations_satisfied(c->creations, key) || !expectations_satisfied(c->deletions, key)) {
-    workqueue_add_after(c->queue, key, 50);
+    workqueue_add_after(c->kc.queue, key, 50);
     return 0;
   }
   json_t **slices = NULL;
@@ -492,27 +447,6 @@ sync_service(struct es_controller *c, const char *key, k8c_err *err)
   return rc;
 }
 
-static void *
-es_worker(void *arg)
-{
-  pthread_setname_np(pthread_self(), "ctl-epslice");
-  struct es_controller *c = arg;
-  char *key = NULL;
-  while (workqueue_get(c->queue, &key)) {
-    k8c_err err = {0};
-    if (sync_service(c, key, &err) < 0) {
-      log_debug("endpointslice %s: %s (retrying)", key, err.message);
-      workqueue_add_rate_limited(c->queue, key);
-    } else {
-      workqueue_forget(c->queue, key);
-    }
-    k8c_err_clear(&err);
-    workqueue_done(c->queue, key);
-    free(key);
-  }
-  return NULL;
-}
-
 /* ---------- start / stop ---------- */
 
 static void *
@@ -528,32 +462,28 @@ es_start(struct controller_context *ctx, k8c_err *err)
   c->node_inf =
       informer_factory_get(ctx->informers, api_resource_find("", "v1", "nodes"), "", NULL, NULL);
   c->slice_inf = informer_factory_get(ctx->informers, c->slice_res, "", NULL, NULL);
-  ep_add_namespace_index(c->svc_inf);
-  ep_add_namespace_index(c->pod_inf);
+  cu_add_namespace_index(c->svc_inf);
+  cu_add_namespace_index(c->pod_inf);
   (void)!informer_add_index(c->slice_inf, SERVICE_INDEX, index_by_service, NULL);
-  c->queue = workqueue_new(NULL);
+  keyed_controller_init(&c->kc, &(struct keyed_controller_spec){.name = "endpointslice",
+                                                                .thread = "ctl-epslice",
+                                                                .sync = sync_service,
+                                                                .arg = c});
+  c->pod_router = (struct ep_pod_router){.services = c->svc_inf, .queue = c->kc.queue};
   c->creations = expectations_new();
   c->deletions = expectations_new();
-  struct informer_handlers svc_h = {
-      .on_add = on_svc_add, .on_update = on_svc_update, .on_delete = on_svc_delete, .ctx = c};
-  struct informer_handlers pod_h = {
-      .on_add = on_pod_add, .on_update = on_pod_update, .on_delete = on_pod_add, .ctx = c};
+  struct informer_handlers svc_h = keyed_controller_key_handlers(c);
+  struct informer_handlers pod_h = ep_pod_router_handlers(&c->pod_router);
   struct informer_handlers slice_h = {
       .on_add = on_slice_add, .on_update = on_slice_update, .on_delete = on_slice_delete, .ctx = c};
   struct informer_handlers node_h = {.on_update = on_node_update, .ctx = c};
-  informer_add_handlers(c->svc_inf, &svc_h);
-  informer_add_handlers(c->pod_inf, &pod_h);
-  informer_add_handlers(c->slice_inf, &slice_h);
-  informer_add_handlers(c->node_inf, &node_h);
-  c->nworkers = ctx->cfg.workers > 0 ? ctx->cfg.workers : 2;
-  c->workers = xcalloc((size_t)c->nworkers, sizeof *c->workers);
-  for (int i = 0; i < c->nworkers; i++) {
-    if (pthread_create(&c->workers[i], NULL, es_worker, c) != 0) {
-      c->nworkers = i;
-      es_stop(c);
-      k8c_error(err, 500, K8C_REASON_INTERNAL, "endpointslice controller: cannot start workers");
-      return NULL;
-    }
+  keyed_controller_watch(&c->kc, c->svc_inf, &svc_h);
+  keyed_controller_watch(&c->kc, c->pod_inf, &pod_h);
+  keyed_controller_watch(&c->kc, c->slice_inf, &slice_h);
+  keyed_controller_watch(&c->kc, c->node_inf, &node_h);
+  if (keyed_controller_run(&c->kc, keyed_controller_workers(ctx, 2), err) < 0) {
+    es_stop(c);
+    return NULL;
   }
   return c;
 }
@@ -564,16 +494,7 @@ es_stop(void *state)
   struct es_controller *c = state;
   if (c == NULL)
     return;
-  /* The informers are shared: take our handlers off them first. */
-  informer_remove_handlers(c->svc_inf, c);
-  informer_remove_handlers(c->pod_inf, c);
-  informer_remove_handlers(c->slice_inf, c);
-  informer_remove_handlers(c->node_inf, c);
-  workqueue_shutdown(c->queue);
-  for (int i = 0; i < c->nworkers; i++)
-    pthread_join(c->workers[i], NULL);
-  free(c->workers);
-  workqueue_free(c->queue);
+  keyed_controller_stop(&c->kc);
   expectations_free(c->creations);
   expectations_free(c->deletions);
   free(c);

@@ -1,16 +1,15 @@
-/* job.c — the Job controller's plumbing: informers on jobs and pods feed a work queue of
- * job keys (and "pod:ns/name" keys for orphan pods still holding the job-tracking
- * finalizer); workers run job_sync (job_sync.c). The pod handlers also keep the
- * expectations and the record of finalizers recently taken off current. */
+/* job.c — the Job controller's plumbing: informers on jobs and pods feed a
+ * keyed_controller's queue of job keys (and "pod:ns/name" keys for orphan pods still
+ * holding the job-tracking finalizer); its workers run job_sync (job_sync.c). The pod
+ * handlers also keep the expectations and the record of finalizers recently taken off
+ * current. */
 #include "controllers/job.h"
 
 #include "apimachinery/meta.h"
 #include "controllers/job_internal.h"
-#include "lib/log.h"
 #include "lib/mem.h"
 
 #include <string.h>
-#include <unistd.h>
 
 static void *job_start(struct controller_context *ctx, k8c_err *err);
 static void job_stop(void *state);
@@ -23,20 +22,13 @@ const struct controller_def job_controller_def = {
 
 /* ---------- event handlers ---------- */
 
-static void
-enqueue_job(struct job_controller *c, const json_t *job)
-{
-  cleanup_free char *key = cu_key(job);
-  workqueue_add(c->queue, key);
-}
-
 /* A pod holding the finalizer without a live Job: its own key, to release it. */
 static void
 enqueue_orphan(struct job_controller *c, const json_t *pod)
 {
   cleanup_free char *pod_key = cu_key(pod);
   cleanup_free char *key = xasprintf(JOB_ORPHAN_PREFIX "%s", pod_key);
-  workqueue_add(c->queue, key);
+  workqueue_add(c->kc.queue, key);
 }
 
 static void
@@ -70,7 +62,7 @@ pod_changed(struct job_controller *c, const json_t *pod, bool added, bool gone)
     cleanup_free char *pod_key = cu_key(pod);
     expectations_deletion_observed(c->exp, key, pod_key);
   }
-  workqueue_add(c->queue, key);
+  workqueue_add(c->kc.queue, key);
   json_decref(job);
 }
 
@@ -101,23 +93,10 @@ on_pod_delete(void *ctx, json_t *pod)
 }
 
 static void
-on_job_add(void *ctx, json_t *job)
-{
-  enqueue_job(ctx, job);
-}
-
-static void
-on_job_update(void *ctx, json_t *old_job, json_t *new_job)
-{
-  (void)old_job;
-  enqueue_job(ctx, new_job);
-}
-
-static void
 on_job_delete(void *ctx, json_t *job)
 {
   struct job_controller *c = ctx;
-  enqueue_job(c, job); /* the sync forgets it */
+  keyed_controller_enqueue(c, job); /* the sync forgets it */
   /* Its pods may see no event of their own (orphan propagation, no garbage collector
    * yet): release their finalizers now. */
   json_t **pods = NULL;
@@ -135,31 +114,10 @@ on_job_delete(void *ctx, json_t *job)
   informer_objs_free(pods, n);
 }
 
-/* ---------- workers ---------- */
-
-static void *
-job_worker(void *arg)
+static int
+sync_key(void *c, const char *key, k8c_err *err)
 {
-  pthread_setname_np(pthread_self(), "ctl-job");
-  struct job_controller *c = arg;
-  /* As upstream's WaitForCacheSync: a sync on a partial pod list would act twice. */
-  while (!(informer_has_synced(c->job_inf) && informer_has_synced(c->pod_inf)) &&
-         !workqueue_shutting_down(c->queue))
-    usleep(10000);
-  char *key = NULL;
-  while (workqueue_get(c->queue, &key)) {
-    k8c_err err = {0};
-    if (job_sync(c, key, &err) < 0) {
-      log_debug("job %s: %s (retrying)", key, err.message);
-      workqueue_add_rate_limited(c->queue, key);
-    } else {
-      workqueue_forget(c->queue, key);
-    }
-    k8c_err_clear(&err);
-    workqueue_done(c->queue, key);
-    free(key);
-  }
-  return NULL;
+  return job_sync(c, key, err);
 }
 
 /* ---------- start / stop ---------- */
@@ -176,31 +134,31 @@ job_controller_start(struct controller_context *ctx, const struct job_controller
   c->pod_res = api_resource_find("", "v1", "pods");
   c->job_inf = informer_factory_get(ctx->informers, c->job_res, "", NULL, NULL);
   c->pod_inf = informer_factory_get(ctx->informers, c->pod_res, "", NULL, NULL);
-  /* Shared informers: the index may already exist (-1 then), which is fine. */
-  (void)!informer_add_index(c->pod_inf, "namespace", informer_index_by_path,
-                            (void *)"metadata.namespace");
+  cu_add_namespace_index(c->pod_inf);
   pthread_mutex_init(&c->lock, NULL);
   c->backoff = hashmap_new();
   c->finalizers_removed = hashmap_new();
   c->written_rv = hashmap_new();
-  c->queue = workqueue_new(NULL);
+  /* The workers wait for both caches: a sync on a partial pod list would act twice. */
+  keyed_controller_init(&c->kc,
+                        &(struct keyed_controller_spec){.name = "job",
+                                                        .thread = "ctl-job",
+                                                        .sync = sync_key,
+                                                        .arg = c,
+                                                        .wait_for = {c->job_inf, c->pod_inf}});
   c->exp = expectations_new();
   c->rec = event_recorder_new(c->client, "job-controller", NULL);
-  struct informer_handlers job_h = {
-      .on_add = on_job_add, .on_update = on_job_update, .on_delete = on_job_delete, .ctx = c};
+  struct informer_handlers job_h = {.on_add = keyed_controller_enqueue,
+                                    .on_update = keyed_controller_enqueue_update,
+                                    .on_delete = on_job_delete,
+                                    .ctx = c};
   struct informer_handlers pod_h = {
       .on_add = on_pod_add, .on_update = on_pod_update, .on_delete = on_pod_delete, .ctx = c};
-  informer_add_handlers(c->job_inf, &job_h);
-  informer_add_handlers(c->pod_inf, &pod_h);
-  c->nworkers = ctx->cfg.workers > 0 ? ctx->cfg.workers : 2;
-  c->workers = xcalloc((size_t)c->nworkers, sizeof *c->workers);
-  for (int i = 0; i < c->nworkers; i++) {
-    if (pthread_create(&c->workers[i], NULL, job_worker, c) != 0) {
-      c->nworkers = i;
-      job_stop(c);
-      k8c_error(err, 500, K8C_REASON_INTERNAL, "job controller: cannot start workers");
-      return NULL;
-    }
+  keyed_controller_watch(&c->kc, c->job_inf, &job_h);
+  keyed_controller_watch(&c->kc, c->pod_inf, &pod_h);
+  if (keyed_controller_run(&c->kc, keyed_controller_workers(ctx, 2), err) < 0) {
+    job_stop(c);
+    return NULL;
   }
   return c;
 }
@@ -217,13 +175,7 @@ job_stop(void *state)
   struct job_controller *c = state;
   if (c == NULL)
     return;
-  informer_remove_handlers(c->job_inf, c);
-  informer_remove_handlers(c->pod_inf, c);
-  workqueue_shutdown(c->queue);
-  for (int i = 0; i < c->nworkers; i++)
-    pthread_join(c->workers[i], NULL);
-  free(c->workers);
-  workqueue_free(c->queue);
+  keyed_controller_stop(&c->kc);
   expectations_free(c->exp);
   event_recorder_free(c->rec);
   hashmap_free(c->backoff, free);

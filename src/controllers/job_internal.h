@@ -8,6 +8,7 @@
 #include "client/workqueue.h"
 #include "controllers/controller_util.h"
 #include "controllers/job.h"
+#include "controllers/keyed_controller.h"
 #include "lib/hashmap.h"
 
 #include <pthread.h>
@@ -17,10 +18,10 @@
 #define JOB_ORPHAN_PREFIX "pod:" /* queue keys for orphan pods that still hold the finalizer */
 
 struct job_controller {
+  struct keyed_controller kc; /* first: the handlers' ctx is the controller */
   k8c_client *client;
   const struct api_resource *job_res, *pod_res;
   informer *job_inf, *pod_inf;
-  workqueue *queue;
   expectations *exp;
   struct event_recorder *rec;
   struct job_controller_opts opts;
@@ -28,8 +29,6 @@ struct job_controller {
   hashmap *backoff;            /* job key -> struct job_backoff */
   hashmap *finalizers_removed; /* pod uid -> long long * (monotonic ms of the removal) */
   hashmap *written_rv;         /* job key -> char * (resourceVersion of our last status write) */
-  int nworkers;
-  pthread_t *workers;
 };
 
 /* Consecutive pod failures since the last success, for the recreation delay. */

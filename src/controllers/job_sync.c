@@ -655,7 +655,7 @@ job_sync(struct job_controller *c, const char *key, k8c_err *err)
       rc = sync_active_job(&s, err);
   }
   if (rc == 0 && s.requeue_ms > 0)
-    workqueue_add_after(c->queue, key, s.requeue_ms);
+    workqueue_add_after(c->kc.queue, key, s.requeue_ms);
   informer_objs_free(s.pods, s.npods);
   json_decref(s.status);
   json_decref(s.job);
@@ -691,7 +691,7 @@ job_sync_orphan_pod(struct job_controller *c, const char *pod_key, k8c_err *err)
     rc = job_remove_finalizer(c, pod, err);
   else if (job) {
     cleanup_free char *job_key = cu_key(job);
-    workqueue_add(c->queue, job_key);
+    workqueue_add(c->kc.queue, job_key);
   }
   json_decref(job);
   json_decref(pod);

@@ -8,11 +8,11 @@
 
 #include "apimachinery/meta.h"
 #include "client/workqueue.h"
+#include "controllers/keyed_controller.h"
 #include "lib/buf.h"
 #include "lib/log.h"
 #include "lib/mem.h"
 
-#include <pthread.h>
 #include <string.h>
 
 #define NAMESPACE_FINALIZER "kubernetes"
@@ -23,11 +23,9 @@
 #define NAMESPACE_MAX_RETRIES 15
 
 struct ns_controller {
+  struct keyed_controller kc; /* first: the handlers' ctx is the controller */
   k8c_client *client;
   informer *namespaces;
-  workqueue *queue;
-  pthread_t *threads;
-  size_t nthreads;
 };
 
 static void *ns_start(struct controller_context *ctx, k8c_err *err);
@@ -321,13 +319,13 @@ sync_namespace(struct ns_controller *c, const char *name, k8c_err *err)
   return 0;
 }
 
-/* ---------- handlers, workers ---------- */
+/* ---------- handlers ---------- */
 
 static void
 queue_if_terminating(struct ns_controller *c, json_t *obj)
 {
   if (json_object_get(json_object_get(obj, "metadata"), "deletionTimestamp") && meta_name(obj))
-    workqueue_add(c->queue, meta_name(obj));
+    workqueue_add(c->kc.queue, meta_name(obj));
 }
 
 static void
@@ -343,32 +341,16 @@ on_update(void *ctx, json_t *old_obj, json_t *new_obj)
   queue_if_terminating(ctx, new_obj);
 }
 
-static void *
-worker(void *arg)
+/* One key's turn (keyed_controller's sync): a namespace still emptying is looked at
+ * again after a while. */
+static int
+sync_key(void *arg, const char *name, k8c_err *err)
 {
-  pthread_setname_np(pthread_self(), "ctl-namespace");
   struct ns_controller *c = arg;
-  char *key = NULL;
-  while (workqueue_get(c->queue, &key)) {
-    k8c_err err = {0};
-    int rc = sync_namespace(c, key, &err);
-    if (rc == 0) {
-      workqueue_forget(c->queue, key);
-    } else if (rc > 0) {
-      workqueue_forget(c->queue, key);
-      workqueue_add_after(c->queue, key, NAMESPACE_RECHECK_MS);
-    } else if (workqueue_num_requeues(c->queue, key) < NAMESPACE_MAX_RETRIES) {
-      log_debug("namespace controller: %s: %s; retrying", key, err.message);
-      workqueue_add_rate_limited(c->queue, key);
-    } else {
-      log_warn("namespace controller: giving up on %s for now: %s", key, err.message);
-      workqueue_forget(c->queue, key);
-    }
-    k8c_err_clear(&err);
-    workqueue_done(c->queue, key);
-    free(key);
-  }
-  return NULL;
+  int rc = sync_namespace(c, name, err);
+  if (rc > 0)
+    workqueue_add_after(c->kc.queue, name, NAMESPACE_RECHECK_MS);
+  return rc > 0 ? 0 : rc;
 }
 
 static void *
@@ -376,21 +358,20 @@ ns_start(struct controller_context *ctx, k8c_err *err)
 {
   struct ns_controller *c = xcalloc(1, sizeof *c);
   c->client = ctx->client;
-  c->queue = workqueue_new(NULL);
+  keyed_controller_init(&c->kc,
+                        &(struct keyed_controller_spec){.name = "namespace",
+                                                        .thread = "ctl-namespace",
+                                                        .sync = sync_key,
+                                                        .arg = c,
+                                                        .max_retries = NAMESPACE_MAX_RETRIES});
   c->namespaces = informer_factory_get(ctx->informers, api_resource_find("", "v1", "namespaces"),
                                        "", NULL, NULL);
   struct informer_handlers h = {
       .on_add = on_add, .on_update = on_update, .ctx = c, .resync_period_ms = -1};
-  informer_add_handlers(c->namespaces, &h);
-  size_t workers = ctx->cfg.workers > 0 ? (size_t)ctx->cfg.workers : 1;
-  c->threads = xcalloc(workers, sizeof *c->threads);
-  for (size_t i = 0; i < workers; i++) {
-    if (pthread_create(&c->threads[i], NULL, worker, c) != 0) {
-      k8c_error(err, 500, K8C_REASON_INTERNAL, "cannot start a namespace controller worker");
-      ns_stop(c);
-      return NULL;
-    }
-    c->nthreads++;
+  keyed_controller_watch(&c->kc, c->namespaces, &h);
+  if (keyed_controller_run(&c->kc, keyed_controller_workers(ctx, 1), err) < 0) {
+    ns_stop(c);
+    return NULL;
   }
   return c;
 }
@@ -399,11 +380,6 @@ static void
 ns_stop(void *state)
 {
   struct ns_controller *c = state;
-  informer_remove_handlers(c->namespaces, c); /* no handler may run on c once it is freed */
-  workqueue_shutdown(c->queue);
-  for (size_t i = 0; i < c->nthreads; i++)
-    pthread_join(c->threads[i], NULL);
-  workqueue_free(c->queue);
-  free(c->threads);
+  keyed_controller_stop(&c->kc);
   free(c);
 }

@@ -5,22 +5,20 @@
 
 #include "apimachinery/meta.h"
 #include "client/workqueue.h"
+#include "controllers/keyed_controller.h"
 #include "lib/log.h"
 #include "lib/mem.h"
 
-#include <pthread.h>
 #include <string.h>
 
 #define MAX_RETRIES 15
 
 struct ns_object_controller {
+  struct keyed_controller kc; /* first: the handlers' ctx is the controller */
   struct namespace_object_spec spec;
   k8c_client *client;
   const struct api_resource *namespaces_res, *objects_res;
   informer *namespaces, *objects;
-  workqueue *queue;
-  pthread_t thread;
-  bool started;
 };
 
 static bool
@@ -47,8 +45,9 @@ write_outcome(k8c_err *cerr, k8c_err *err)
 
 /* 0 done, -1 retry. */
 static int
-sync_namespace(struct ns_object_controller *c, const char *ns, k8c_err *err)
+sync_namespace(void *arg, const char *ns, k8c_err *err)
 {
+  struct ns_object_controller *c = arg;
   cleanup_json json_t *ns_obj = informer_get(c->namespaces, ns);
   if (ns_obj == NULL || !namespace_active(ns_obj))
     return 0;
@@ -80,7 +79,7 @@ on_namespace(void *ctx, json_t *obj)
 {
   struct ns_object_controller *c = ctx;
   if (meta_name(obj) && namespace_active(obj))
-    workqueue_add(c->queue, meta_name(obj));
+    workqueue_add(c->kc.queue, meta_name(obj));
 }
 
 static void
@@ -97,7 +96,7 @@ on_object(void *ctx, json_t *obj)
   const char *name = meta_name(obj);
   const char *ns = meta_namespace(obj);
   if (name && ns && strcmp(name, c->spec.name) == 0)
-    workqueue_add(c->queue, ns);
+    workqueue_add(c->kc.queue, ns);
 }
 
 static void
@@ -107,30 +106,6 @@ on_object_update(void *ctx, json_t *old_obj, json_t *new_obj)
   on_object(ctx, new_obj);
 }
 
-static void *
-worker(void *arg)
-{
-  struct ns_object_controller *c = arg;
-  pthread_setname_np(pthread_self(), c->spec.thread);
-  char *key = NULL;
-  while (workqueue_get(c->queue, &key)) {
-    k8c_err err = {0};
-    if (sync_namespace(c, key, &err) == 0) {
-      workqueue_forget(c->queue, key);
-    } else if (workqueue_num_requeues(c->queue, key) < MAX_RETRIES) {
-      log_debug("%s controller: %s: %s; retrying", c->spec.controller, key, err.message);
-      workqueue_add_rate_limited(c->queue, key);
-    } else {
-      log_warn("%s controller: giving up on %s for now: %s", c->spec.controller, key, err.message);
-      workqueue_forget(c->queue, key);
-    }
-    k8c_err_clear(&err);
-    workqueue_done(c->queue, key);
-    free(key);
-  }
-  return NULL;
-}
-
 void *
 namespace_object_start(struct controller_context *ctx, const struct namespace_object_spec *spec,
                        k8c_err *err)
@@ -138,25 +113,26 @@ namespace_object_start(struct controller_context *ctx, const struct namespace_ob
   struct ns_object_controller *c = xcalloc(1, sizeof *c);
   c->spec = *spec;
   c->client = ctx->client;
-  c->queue = workqueue_new(NULL);
+  keyed_controller_init(&c->kc, &(struct keyed_controller_spec){.name = spec->controller,
+                                                                .thread = spec->thread,
+                                                                .sync = sync_namespace,
+                                                                .arg = c,
+                                                                .max_retries = MAX_RETRIES});
   c->namespaces_res = api_resource_find("", "v1", "namespaces");
   c->objects_res = api_resource_find(spec->group, spec->version, spec->plural);
   c->namespaces = informer_factory_get(ctx->informers, c->namespaces_res, "", NULL, NULL);
   c->objects = informer_factory_get(ctx->informers, c->objects_res, "", NULL, NULL);
   struct informer_handlers nh = {
       .on_add = on_namespace, .on_update = on_namespace_update, .ctx = c, .resync_period_ms = -1};
-  informer_add_handlers(c->namespaces, &nh);
+  keyed_controller_watch(&c->kc, c->namespaces, &nh);
   struct informer_handlers oh = {.on_delete = on_object, .ctx = c, .resync_period_ms = -1};
   if (spec->reconcile)
     oh.on_update = on_object_update;
-  informer_add_handlers(c->objects, &oh);
-  if (pthread_create(&c->thread, NULL, worker, c) != 0) {
-    k8c_error(err, 500, K8C_REASON_INTERNAL, "cannot start the %s controller worker",
-              spec->controller);
+  keyed_controller_watch(&c->kc, c->objects, &oh);
+  if (keyed_controller_run(&c->kc, 1, err) < 0) {
     namespace_object_stop(c);
     return NULL;
   }
-  c->started = true;
   return c;
 }
 
@@ -164,11 +140,6 @@ void
 namespace_object_stop(void *state)
 {
   struct ns_object_controller *c = state;
-  informer_remove_handlers(c->namespaces, c); /* no handler may run on c once it is freed */
-  informer_remove_handlers(c->objects, c);
-  workqueue_shutdown(c->queue);
-  if (c->started)
-    pthread_join(c->thread, NULL);
-  workqueue_free(c->queue);
+  keyed_controller_stop(&c->kc);
   free(c);
 }

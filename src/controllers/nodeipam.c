@@ -7,6 +7,7 @@
 
 #include "apimachinery/meta.h"
 #include "client/workqueue.h"
+#include "controllers/keyed_controller.h"
 #include "lib/log.h"
 #include "lib/mem.h"
 
@@ -18,12 +19,10 @@
 #define IPAM_MAX_RETRIES 15
 
 struct ipam_controller {
+  struct keyed_controller kc; /* first: the handlers' ctx is the controller */
   k8c_client *client;
   const struct api_resource *nodes_res;
   informer *nodes;
-  workqueue *queue;
-  pthread_t thread;
-  bool started;
   struct event_recorder *events;
   uint32_t base;    /* cluster CIDR network address, host order */
   int cluster_bits; /* its prefix length */
@@ -124,8 +123,9 @@ take_block(struct ipam_controller *c)
 /* ---------- the sync ---------- */
 
 static int
-sync_node(struct ipam_controller *c, const char *name, k8c_err *err)
+sync_node(void *arg, const char *name, k8c_err *err)
 {
+  struct ipam_controller *c = arg;
   cleanup_json json_t *node = informer_get(c->nodes, name);
   if (node == NULL || node_pod_cidr(node))
     return 0;
@@ -159,7 +159,7 @@ on_add(void *ctx, json_t *obj)
   if (node_pod_cidr(obj))
     mark(c, obj, true);
   else if (meta_name(obj))
-    workqueue_add(c->queue, meta_name(obj));
+    workqueue_add(c->kc.queue, meta_name(obj));
 }
 
 static void
@@ -172,29 +172,6 @@ static void
 on_delete(void *ctx, json_t *obj)
 {
   mark(ctx, obj, false);
-}
-
-static void *
-worker(void *arg)
-{
-  struct ipam_controller *c = arg;
-  char *key = NULL;
-  while (workqueue_get(c->queue, &key)) {
-    k8c_err err = {0};
-    if (sync_node(c, key, &err) == 0) {
-      workqueue_forget(c->queue, key);
-    } else if (workqueue_num_requeues(c->queue, key) < IPAM_MAX_RETRIES) {
-      log_debug("nodeipam: %s: %s; retrying", key, err.message);
-      workqueue_add_rate_limited(c->queue, key);
-    } else {
-      log_warn("nodeipam: giving up on %s for now: %s", key, err.message);
-      workqueue_forget(c->queue, key);
-    }
-    k8c_err_clear(&err);
-    workqueue_done(c->queue, key);
-    free(key);
-  }
-  return NULL;
 }
 
 static void *
@@ -218,7 +195,10 @@ ipam_start(struct controller_context *ctx, k8c_err *err)
   c->nblocks = (size_t)1 << (node_bits - bits);
   c->used = xcalloc(c->nblocks, 1);
   pthread_mutex_init(&c->lock, NULL);
-  c->queue = workqueue_new(NULL);
+  keyed_controller_init(&c->kc, &(struct keyed_controller_spec){.name = "nodeipam",
+                                                                .sync = sync_node,
+                                                                .arg = c,
+                                                                .max_retries = IPAM_MAX_RETRIES});
   c->events = event_recorder_new(ctx->client, "node-controller", NULL);
   c->nodes_res = api_resource_find("", "v1", "nodes");
   c->nodes = informer_factory_get(ctx->informers, c->nodes_res, "", NULL, NULL);
@@ -227,13 +207,11 @@ ipam_start(struct controller_context *ctx, k8c_err *err)
                                 .on_delete = on_delete,
                                 .ctx = c,
                                 .resync_period_ms = -1};
-  informer_add_handlers(c->nodes, &h);
-  if (pthread_create(&c->thread, NULL, worker, c) != 0) {
-    k8c_error(err, 500, K8C_REASON_INTERNAL, "cannot start the nodeipam controller worker");
+  keyed_controller_watch(&c->kc, c->nodes, &h);
+  if (keyed_controller_run(&c->kc, 1, err) < 0) {
     ipam_stop(c);
     return NULL;
   }
-  c->started = true;
   return c;
 }
 
@@ -241,11 +219,7 @@ static void
 ipam_stop(void *state)
 {
   struct ipam_controller *c = state;
-  informer_remove_handlers(c->nodes, c); /* shared informers run on without us */
-  workqueue_shutdown(c->queue);
-  if (c->started)
-    pthread_join(c->thread, NULL);
-  workqueue_free(c->queue);
+  keyed_controller_stop(&c->kc);
   event_recorder_free(c->events);
   pthread_mutex_destroy(&c->lock);
   free(c->used);

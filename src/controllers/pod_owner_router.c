@@ -142,3 +142,12 @@ pod_router_on_delete(void *ctx, json_t *pod)
 {
   pod_gone(ctx, pod);
 }
+
+struct informer_handlers
+pod_router_handlers(struct pod_owner_router *r)
+{
+  return (struct informer_handlers){.on_add = pod_router_on_add,
+                                    .on_update = pod_router_on_update,
+                                    .on_delete = pod_router_on_delete,
+                                    .ctx = r};
+}

@@ -22,6 +22,9 @@ void pod_router_on_add(void *ctx, json_t *pod);
 void pod_router_on_update(void *ctx, json_t *old_pod, json_t *new_pod);
 void pod_router_on_delete(void *ctx, json_t *pod);
 
+/* The three handlers above with r as ctx. */
+struct informer_handlers pod_router_handlers(struct pod_owner_router *r);
+
 /* The owner controlling obj (a new reference) or NULL. */
 json_t *pod_router_owner_of(const struct pod_owner_router *r, const json_t *obj);
 

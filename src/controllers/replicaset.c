@@ -1,13 +1,15 @@
 /* replicaset.c — the ReplicaSet controller, as upstream's: informers on replicasets and
- * pods feed a work queue of RS keys; a sync claims the pods the selector matches
- * (adopting orphans, releasing pods that stopped matching), creates pods in slow-start
- * batches or deletes the best candidates, and writes status only when it changed.
- * Expectations keep a sync from acting again before its own creates/deletes are seen. */
+ * pods feed a keyed_controller's queue of RS keys; a sync claims the pods the selector
+ * matches (adopting orphans, releasing pods that stopped matching), creates pods in
+ * slow-start batches or deletes the best candidates, and writes status only when it
+ * changed. Expectations keep a sync from acting again before its own creates/deletes
+ * are seen. */
 #include "apimachinery/labels.h"
 #include "apimachinery/meta.h"
 #include "client/workqueue.h"
 #include "controllers/controller.h"
 #include "controllers/controller_util.h"
+#include "controllers/keyed_controller.h"
 #include "lib/log.h"
 #include "lib/mem.h"
 
@@ -18,16 +20,14 @@
 #define RS_CREATE_THREADS 15 /* besides the worker's own, for one batch's creates */
 
 struct rs_controller {
+  struct keyed_controller kc; /* first: the handlers' ctx is the controller */
   k8c_client *client;
   const struct api_resource *rs_res;
   const struct api_resource *pod_res;
   informer *rs_inf;
   informer *pod_inf;
-  workqueue *queue;
   expectations *exp;
   struct event_recorder *rec;
-  int nworkers;
-  pthread_t *workers;
 };
 
 static void *rs_start(struct controller_context *ctx, k8c_err *err);
@@ -40,13 +40,6 @@ const struct controller_def replicaset_controller_def = {
 };
 
 /* ---------- event handlers: map pods to the RS keys to sync ---------- */
-
-static void
-enqueue_obj(struct rs_controller *c, const json_t *rs)
-{
-  cleanup_free char *key = cu_key(rs);
-  workqueue_add(c->queue, key);
-}
 
 /* The RS controlling pod (new reference) or NULL. */
 static json_t *
@@ -72,7 +65,7 @@ enqueue_matching(struct rs_controller *c, const json_t *pod)
         json_object_get(json_object_get(rss[i], "spec"), "selector"), &err);
     k8c_err_clear(&err);
     if (sel && !label_selector_is_empty(sel) && label_selector_matches(sel, meta_labels(pod)))
-      enqueue_obj(c, rss[i]);
+      keyed_controller_enqueue(c, rss[i]);
     label_selector_free(sel);
   }
   informer_objs_free(rss, n);
@@ -87,7 +80,7 @@ pod_deleted(struct rs_controller *c, const json_t *pod)
   cleanup_free char *rs_key = cu_key(rs);
   cleanup_free char *pod_key = cu_key(pod);
   expectations_deletion_observed(c->exp, rs_key, pod_key);
-  workqueue_add(c->queue, rs_key);
+  workqueue_add(c->kc.queue, rs_key);
   json_decref(rs);
 }
 
@@ -104,7 +97,7 @@ on_pod_add(void *ctx, json_t *pod)
     if (rs) {
       cleanup_free char *rs_key = cu_key(rs);
       expectations_creation_observed(c->exp, rs_key);
-      workqueue_add(c->queue, rs_key);
+      workqueue_add(c->kc.queue, rs_key);
       json_decref(rs);
     }
     return;
@@ -132,17 +125,17 @@ on_pod_update(void *ctx, json_t *old_pod, json_t *new_pod)
   if (ref_changed && old_ref) {
     json_t *old_rs = owner_of(c, old_pod);
     if (old_rs)
-      enqueue_obj(c, old_rs);
+      keyed_controller_enqueue(c, old_rs);
     json_decref(old_rs);
   }
   if (new_ref) {
     json_t *rs = owner_of(c, new_pod);
     if (rs) {
-      enqueue_obj(c, rs);
+      keyed_controller_enqueue(c, rs);
       long long min_ready = cu_int(rs, "spec.minReadySeconds", 0);
       if (min_ready > 0 && !pod_is_ready(old_pod) && pod_is_ready(new_pod)) {
         cleanup_free char *key = cu_key(rs);
-        workqueue_add_after(c->queue, key, min_ready * 1000 + 1000);
+        workqueue_add_after(c->kc.queue, key, min_ready * 1000 + 1000);
       }
       json_decref(rs);
     }
@@ -156,19 +149,6 @@ static void
 on_pod_delete(void *ctx, json_t *pod)
 {
   pod_deleted(ctx, pod);
-}
-
-static void
-on_rs_add(void *ctx, json_t *rs)
-{
-  enqueue_obj(ctx, rs);
-}
-
-static void
-on_rs_update(void *ctx, json_t *old_rs, json_t *new_rs)
-{
-  (void)old_rs;
-  enqueue_obj(ctx, new_rs);
 }
 
 static void
@@ -497,8 +477,9 @@ update_status(struct rs_controller *c, const json_t *rs, json_t *status, k8c_err
 /* ---------- sync ---------- */
 
 static int
-sync_replicaset(struct rs_controller *c, const char *key, k8c_err *err)
+sync_replicaset(void *arg, const char *key, k8c_err *err)
 {
+  struct rs_controller *c = arg;
   json_t *rs = informer_get(c->rs_inf, key);
   if (rs == NULL) {
     expectations_delete(c->exp, key);
@@ -536,7 +517,7 @@ sync_replicaset(struct rs_controller *c, const char *key, k8c_err *err)
     long long want = cu_int(rs, "spec.replicas", 1);
     if (min_ready > 0 && cu_int(status, "readyReplicas", 0) == want &&
         cu_int(status, "availableReplicas", 0) != want)
-      workqueue_add_after(c->queue, key, min_ready * 1000);
+      workqueue_add_after(c->kc.queue, key, min_ready * 1000);
   }
   json_decref(status);
   informer_objs_free(pods, n);
@@ -550,27 +531,6 @@ sync_replicaset(struct rs_controller *c, const char *key, k8c_err *err)
   return rc;
 }
 
-static void *
-rs_worker(void *arg)
-{
-  pthread_setname_np(pthread_self(), "ctl-replicaset");
-  struct rs_controller *c = arg;
-  char *key = NULL;
-  while (workqueue_get(c->queue, &key)) {
-    k8c_err err = {0};
-    if (sync_replicaset(c, key, &err) < 0) {
-      log_debug("replicaset %s: %s (retrying)", key, err.message);
-      workqueue_add_rate_limited(c->queue, key);
-    } else {
-      workqueue_forget(c->queue, key);
-    }
-    k8c_err_clear(&err);
-    workqueue_done(c->queue, key);
-    free(key);
-  }
-  return NULL;
-}
-
 /* ---------- start / stop ---------- */
 
 static void *
@@ -582,29 +542,25 @@ rs_start(struct controller_context *ctx, k8c_err *err)
   c->pod_res = api_resource_find("", "v1", "pods");
   c->rs_inf = informer_factory_get(ctx->informers, c->rs_res, "", NULL, NULL);
   c->pod_inf = informer_factory_get(ctx->informers, c->pod_res, "", NULL, NULL);
-  /* Shared informers: the index may already exist (-1 then), which is fine. */
-  (void)!informer_add_index(c->rs_inf, "namespace", informer_index_by_path,
-                            (void *)"metadata.namespace");
-  (void)!informer_add_index(c->pod_inf, "namespace", informer_index_by_path,
-                            (void *)"metadata.namespace");
-  c->queue = workqueue_new(NULL);
+  cu_add_namespace_index(c->rs_inf);
+  cu_add_namespace_index(c->pod_inf);
+  keyed_controller_init(&c->kc, &(struct keyed_controller_spec){.name = "replicaset",
+                                                                .thread = "ctl-replicaset",
+                                                                .sync = sync_replicaset,
+                                                                .arg = c});
   c->exp = expectations_new();
   c->rec = event_recorder_new(c->client, "replicaset-controller", NULL);
-  struct informer_handlers rs_h = {
-      .on_add = on_rs_add, .on_update = on_rs_update, .on_delete = on_rs_delete, .ctx = c};
+  struct informer_handlers rs_h = {.on_add = keyed_controller_enqueue,
+                                   .on_update = keyed_controller_enqueue_update,
+                                   .on_delete = on_rs_delete,
+                                   .ctx = c};
   struct informer_handlers pod_h = {
       .on_add = on_pod_add, .on_update = on_pod_update, .on_delete = on_pod_delete, .ctx = c};
-  informer_add_handlers(c->rs_inf, &rs_h);
-  informer_add_handlers(c->pod_inf, &pod_h);
-  c->nworkers = ctx->cfg.workers > 0 ? ctx->cfg.workers : 2;
-  c->workers = xcalloc((size_t)c->nworkers, sizeof *c->workers);
-  for (int i = 0; i < c->nworkers; i++) {
-    if (pthread_create(&c->workers[i], NULL, rs_worker, c) != 0) {
-      c->nworkers = i;
-      rs_stop(c);
-      k8c_error(err, 500, K8C_REASON_INTERNAL, "replicaset controller: cannot start workers");
-      return NULL;
-    }
+  keyed_controller_watch(&c->kc, c->rs_inf, &rs_h);
+  keyed_controller_watch(&c->kc, c->pod_inf, &pod_h);
+  if (keyed_controller_run(&c->kc, keyed_controller_workers(ctx, 2), err) < 0) {
+    rs_stop(c);
+    return NULL;
   }
   return c;
 }
@@ -615,15 +571,7 @@ rs_stop(void *state)
   struct rs_controller *c = state;
   if (c == NULL)
     return;
-  /* The informers are shared (with other components too): take our handlers off them
-   * first so that none runs against freed state. */
-  informer_remove_handlers(c->rs_inf, c);
-  informer_remove_handlers(c->pod_inf, c);
-  workqueue_shutdown(c->queue);
-  for (int i = 0; i < c->nworkers; i++)
-    pthread_join(c->workers[i], NULL);
-  free(c->workers);
-  workqueue_free(c->queue);
+  keyed_controller_stop(&c->kc);
   expectations_free(c->exp);
   event_recorder_free(c->rec);
   free(c);

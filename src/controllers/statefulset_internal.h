@@ -10,6 +10,7 @@
 #include "client/informer.h"
 #include "client/workqueue.h"
 #include "controllers/history.h"
+#include "controllers/keyed_controller.h"
 #include "controllers/pod_owner_router.h"
 
 #include <jansson.h>
@@ -21,15 +22,13 @@
 #define STS_LABEL_REVISION "controller-revision-hash"
 
 struct sts_controller {
+  struct keyed_controller kc; /* first: the handlers' ctx is the controller */
   k8c_client *client;
   const struct api_resource *sts_res, *pod_res, *pvc_res;
   informer *sts_inf, *pod_inf, *rev_inf;
   struct history_ctx history;
-  workqueue *queue;
   struct pod_owner_router router;
   struct event_recorder *rec;
-  int nworkers;
-  pthread_t *workers;
 };
 
 /* ---------- statefulset_pods.c ---------- */

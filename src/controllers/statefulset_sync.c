@@ -451,7 +451,7 @@ sts_sync(struct sts_controller *c, const char *key, k8c_err *err)
     }
   }
   if (rc == 0 && v.requeue_ms > 0)
-    workqueue_add_after(c->queue, key, v.requeue_ms);
+    workqueue_add_after(c->kc.queue, key, v.requeue_ms);
   view_free(&v);
   return rc;
 }

@@ -1,13 +1,15 @@
 /* ingress_nginx.c — running nginx: fork/exec into a new session (so the master and its
  * workers form one process group that can be killed as a whole when the master dies),
  * a supervisor thread blocked in waitpid that restarts it with back-off, and the
- * check-then-rename-then-SIGHUP reload. */
+ * check-then-rename-then-SIGHUP reload, which counts as done only once the previous
+ * configuration's workers have stopped taking connections. */
 #include "ingress/ingress_nginx.h"
 
 #include "lib/buf.h"
 #include "lib/log.h"
 #include "lib/mem.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -208,6 +210,92 @@ master_ready(struct nginx_process *p, pid_t pid)
   return ok;
 }
 
+/* ---------- reloads ---------- */
+
+/* /proc/PID/NAME into text (NUL-terminated, cut to size - 1); false when pid is gone. */
+static bool
+read_proc(pid_t pid, const char *name, char *text, size_t size)
+{
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%d/%s", (int)pid, name);
+  FILE *f = fopen(path, "re");
+  if (f == NULL)
+    return false;
+  size_t n = fread(text, 1, size - 1, f);
+  fclose(f);
+  text[n] = '\0';
+  return true;
+}
+
+/* ppid and state of pid from /proc/PID/stat; false when it is gone. */
+static bool
+proc_parent(pid_t pid, pid_t *ppid, char *state)
+{
+  char text[512];
+  if (!read_proc(pid, "stat", text, sizeof text))
+    return false;
+  const char *after = strrchr(text, ')'); /* the command may hold spaces and parentheses */
+  int parent = 0;
+  if (after == NULL || sscanf(after + 1, " %c %d", state, &parent) != 2)
+    return false;
+  *ppid = parent;
+  return true;
+}
+
+/* The master's children (its workers) now: at most max pids in out; returns the count. */
+static size_t
+workers_of(pid_t master, pid_t *out, size_t max)
+{
+  DIR *d = opendir("/proc");
+  if (d == NULL)
+    return 0;
+  size_t n = 0;
+  struct dirent *e;
+  while (n < max && (e = readdir(d)) != NULL) {
+    pid_t pid = (pid_t)atoi(e->d_name);
+    pid_t ppid = 0;
+    char state = 0;
+    if (pid > 0 && proc_parent(pid, &ppid, &state) && ppid == master && state != 'Z')
+      out[n++] = pid;
+  }
+  closedir(d);
+  return n;
+}
+
+/* An old worker no longer takes connections once it is gone or has begun its graceful
+ * shutdown: nginx retitles it "... is shutting down" as it closes its listening
+ * sockets. */
+static bool
+worker_retired(pid_t pid, pid_t master)
+{
+  pid_t ppid = 0;
+  char state = 0;
+  if (!proc_parent(pid, &ppid, &state) || ppid != master || state == 'Z')
+    return true;
+  char title[256];
+  return !read_proc(pid, "cmdline", title, sizeof title) || strstr(title, "shutting down") != NULL;
+}
+
+/* After SIGHUP nginx starts the new workers, lets them run beside the old ones for
+ * 100 ms (both accept on the shared listening sockets, so answers alternate between
+ * the two configurations), then tells the old ones to quit. Waits (5 s at most) until
+ * every old worker is out of the way, so that once a reload is reported applied every
+ * answer comes from the new configuration. */
+static void
+wait_old_workers(pid_t master, const pid_t *old, size_t n_old)
+{
+  for (int i = 0; i < 500; i++) {
+    size_t left = 0;
+    for (size_t w = 0; w < n_old; w++)
+      left += !worker_retired(old[w], master);
+    if (left == 0)
+      return;
+    usleep(10000);
+  }
+  log_warn("ingress: nginx (pid %d) still runs workers of the previous configuration after 5 s",
+           (int)master);
+}
+
 /* ---------- public ---------- */
 
 struct nginx_process *
@@ -266,11 +354,21 @@ nginx_process_apply(struct nginx_process *p, const char *config, int *bad_line, 
   pthread_mutex_unlock(&p->mu);
   if (pid <= 0)
     return 0; /* (re)starting: it will read the new file */
-  /* A SIGHUP before nginx installs its handlers would kill it: wait for its pid file. */
-  for (int i = 0; i < 200 && !master_ready(p, pid); i++)
+  /* A SIGHUP before nginx installs its handlers would kill it: wait for its pid file,
+   * and for its first workers, which must be known to wait for their retirement. */
+  pid_t old[64];
+  size_t n_old = 0;
+  for (int i = 0; i < 200; i++) {
+    if (master_ready(p, pid) && (n_old = workers_of(pid, old, sizeof old / sizeof *old)) > 0)
+      break;
     usleep(10000);
-  if (kill(pid, SIGHUP) < 0 && errno != ESRCH)
+  }
+  if (kill(pid, SIGHUP) < 0) {
+    if (errno == ESRCH)
+      return 0; /* it died: the supervisor starts it again on the new file */
     return k8c_error(err, 500, K8C_REASON_INTERNAL, "signalling nginx: %s", strerror(errno));
+  }
+  wait_old_workers(pid, old, n_old);
   return 0;
 }
 

@@ -18,8 +18,9 @@ struct nginx_process;
 struct nginx_process *nginx_process_new(const char *nginx_bin, const char *state_dir);
 
 /* Checks config with nginx -t; on success makes it STATE/nginx.conf and starts or
- * reloads nginx. On failure (-1) nothing changes: err holds nginx's message and
- * *bad_line (if not NULL) the config line it named, or 0. */
+ * reloads nginx; a reload returns once the workers of the previous configuration have
+ * stopped taking connections (or after 5 s, with a warning). On failure (-1) nothing changes: err
+ * holds nginx's message and *bad_line (if not NULL) the config line it named, or 0. */
 int nginx_process_apply(struct nginx_process *p, const char *config, int *bad_line, k8c_err *err);
 
 /* The master's pid, or 0 while it is not running. */

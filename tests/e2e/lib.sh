@@ -45,8 +45,14 @@ server_start() {
   "$K8C_BIN" server --data-dir "$DATA_DIR" --https-listen-port "$PORT" --bind-address 127.0.0.1 \
     --write-kubeconfig "$KUBECONFIG_FILE" --disable-agent ${INGRESS_FLAGS---disable-ingress} "$@" >>"$E2E_TMP/server.log" 2>&1 &
   SERVER_PID=$!
-  local i
-  for i in $(seq 1 500); do
+  server_wait_ready
+}
+
+# server_wait_ready [SECONDS] — waits (10 s unless told) for the server just started
+# (SERVER_PID on PORT) to answer /readyz; ends the test when it exits or stays unready.
+server_wait_ready() {
+  local secs=${1:-10} start=$SECONDS
+  while [ $((SECONDS - start)) -lt "$secs" ]; do
     if curl -sk --max-time 1 "https://127.0.0.1:$PORT/readyz" 2>/dev/null | grep -q ok; then
       return 0
     fi
@@ -57,8 +63,21 @@ server_start() {
     fi
     sleep 0.02
   done
-  echo "FATAL: server not ready after 10 s" >&2
+  echo "FATAL: server not ready after $secs s" >&2
+  tail -20 "$E2E_TMP/server.log" >&2
   exit 1
+}
+
+# wait_for SECONDS COMMAND... — polls (every 0.3 s) until COMMAND succeeds; 1 when it
+# did not within SECONDS.
+wait_for() {
+  local deadline=$((SECONDS + $1))
+  shift
+  while [ $SECONDS -lt $deadline ]; do
+    "$@" >/dev/null 2>&1 && return 0
+    sleep 0.3
+  done
+  return 1
 }
 
 server_kill9() {

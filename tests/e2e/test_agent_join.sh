@@ -7,73 +7,25 @@
 # which is gone again after the agent stops. Cleans up even on failure.
 source "$(dirname "$0")/lib.sh"
 source "$K8C_SOURCE_DIR/tests/lib/image_fixture.sh"
-
-if [ "$(id -u)" != 0 ]; then
-  echo "FATAL: test_agent_join.sh needs root (containers, network namespaces, cgroups)" >&2
-  exit 1
-fi
+source "$K8C_SOURCE_DIR/tests/lib/agent_node.sh"
+agent_node_init join j
 
 V=1.33
-SUFFIX=$$
 NODE=e2e-joined
-BRIDGE=k8cj$((SUFFIX % 100000))
-CGROUP=k8cjoin-$SUFFIX
-RUN_DIR=$E2E_TMP/run
-LOG_DIR=$E2E_TMP/pods-logs
-BLOCK=$((20 + SUFFIX % 200))
-CLUSTER_CIDR=10.42.$BLOCK.0/24
 AGENT_PID=""
 
 join_cleanup() {
   set +e
-  if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
-    kc $V delete pods --all --grace-period=0 --force >/dev/null 2>&1
-    for _ in $(seq 1 100); do
-      [ -z "$(ls -A "$RUN_DIR/containers" 2>/dev/null)" ] &&
-        [ -z "$(ls -A "$RUN_DIR/sandboxes" 2>/dev/null)" ] && break
-      sleep 0.1
-    done
-  fi
+  agent_node_drain_pods $V
   if [ -n "$AGENT_PID" ] && kill -0 "$AGENT_PID" 2>/dev/null; then
     kill "$AGENT_PID"
     wait "$AGENT_PID"
   fi
-  server_stop
-  fixture_stop_registry
-  local cg pid
-  for cg in /sys/fs/cgroup/*/"$CGROUP" /sys/fs/cgroup/"$CGROUP"; do
-    [ -d "$cg" ] || continue
-    for pid in $(find "$cg" -name cgroup.procs -exec cat {} + 2>/dev/null); do kill -9 "$pid" 2>/dev/null; done
-  done
-  for pid in $(pgrep -f "$E2E_TMP"); do kill -9 "$pid" 2>/dev/null; done
-  sleep 0.2
-  grep -o " $E2E_TMP[^ ]*" /proc/self/mountinfo | sort -r | while read -r m; do umount -l "$m" 2>/dev/null; done
-  ip link del "$BRIDGE" 2>/dev/null
-  for cg in /sys/fs/cgroup/*/"$CGROUP" /sys/fs/cgroup/"$CGROUP"; do
-    [ -d "$cg" ] && find "$cg" -depth -type d -exec rmdir {} \; 2>/dev/null
-  done
-  e2e_cleanup
+  agent_node_teardown
 }
 trap join_cleanup EXIT
 
-wait_for() {
-  local deadline=$((SECONDS + $1))
-  shift
-  while [ $SECONDS -lt $deadline ]; do
-    "$@" >/dev/null 2>&1 && return 0
-    sleep 0.3
-  done
-  return 1
-}
-
-LAYOUT=$E2E_TMP/layout
-if ! { fixture_build_busybox "$LAYOUT" base && fixture_start_registry "$E2E_TMP" &&
-  fixture_push "$LAYOUT" base library/busybox:1.36 &&
-  fixture_mirror_config "$E2E_TMP/registries.yaml"; } >"$E2E_TMP/fixture.log" 2>&1; then
-  cat "$E2E_TMP/fixture.log" >&2
-  echo "FATAL: building the image / starting the registry failed" >&2
-  exit 1
-fi
+agent_node_serve_busybox
 
 server_start --cluster-cidr "$CLUSTER_CIDR"
 TOKEN=$(cat "$DATA_DIR/server/token")

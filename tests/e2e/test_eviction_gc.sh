@@ -8,56 +8,12 @@
 # keeps the one a running pod uses. Cleans up on failure.
 source "$(dirname "$0")/lib.sh"
 source "$K8C_SOURCE_DIR/tests/lib/image_fixture.sh"
+source "$K8C_SOURCE_DIR/tests/lib/agent_node.sh"
+agent_node_init evict v
 
-if [ "$(id -u)" != 0 ]; then
-  echo "FATAL: test_eviction_gc.sh needs root (containers, network namespaces, cgroups)" >&2
-  exit 1
-fi
-
-SUFFIX=$$
-BRIDGE=k8cv$((SUFFIX % 100000))
-CGROUP=k8cevict-$SUFFIX
-RUN_DIR=$E2E_TMP/run
-LOG_DIR=$E2E_TMP/pods-logs
-CLUSTER_CIDR=10.42.$((20 + (SUFFIX + 7) % 200)).0/24
 V=1.33
 
-evict_cleanup() {
-  set +e
-  if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
-    kc $V delete pods --all --grace-period=0 --force >/dev/null 2>&1
-    for _ in $(seq 1 100); do
-      [ -z "$(ls -A "$RUN_DIR/containers" 2>/dev/null)" ] && break
-      sleep 0.1
-    done
-    server_stop
-  fi
-  fixture_stop_registry
-  local cg pid
-  for cg in /sys/fs/cgroup/*/"$CGROUP" /sys/fs/cgroup/"$CGROUP"; do
-    [ -d "$cg" ] || continue
-    for pid in $(find "$cg" -name cgroup.procs -exec cat {} + 2>/dev/null); do kill -9 "$pid" 2>/dev/null; done
-  done
-  for pid in $(pgrep -f "$E2E_TMP"); do kill -9 "$pid" 2>/dev/null; done
-  sleep 0.2
-  grep -o " $E2E_TMP[^ ]*" /proc/self/mountinfo | sort -r | while read -r m; do umount -l "$m" 2>/dev/null; done
-  ip link del "$BRIDGE" 2>/dev/null
-  for cg in /sys/fs/cgroup/*/"$CGROUP" /sys/fs/cgroup/"$CGROUP"; do
-    [ -d "$cg" ] && find "$cg" -depth -type d -exec rmdir {} \; 2>/dev/null
-  done
-  e2e_cleanup
-}
-trap evict_cleanup EXIT
-
-wait_for() {
-  local deadline=$((SECONDS + $1))
-  shift
-  while [ $SECONDS -lt $deadline ]; do
-    "$@" >/dev/null 2>&1 && return 0
-    sleep 0.3
-  done
-  return 1
-}
+trap "agent_node_cleanup $V" EXIT
 
 LAYOUT=$E2E_TMP/layout
 if ! { fixture_build_busybox "$LAYOUT" base && fixture_add_whiteout_layer "$LAYOUT" base spare &&
@@ -70,17 +26,8 @@ if ! { fixture_build_busybox "$LAYOUT" base && fixture_add_whiteout_layer "$LAYO
   exit 1
 fi
 
-DATA_DIR=$E2E_TMP/data
-PORT=$(free_port)
-KUBECONFIG_FILE=$E2E_TMP/kubeconfig.yaml
-"$K8C_BIN" server --data-dir "$DATA_DIR" --https-listen-port "$PORT" --bind-address 127.0.0.1 \
-  --write-kubeconfig "$KUBECONFIG_FILE" --node-name evict-node --cluster-cidr "$CLUSTER_CIDR" \
-  --run-dir "$RUN_DIR" --pod-log-dir "$LOG_DIR" --cgroup-parent "$CGROUP" --bridge "$BRIDGE" \
-  --private-registry "$E2E_TMP/registries.yaml" --kubelet-port 0 --disable-ingress \
-  --eviction-hard 'memory.available<1Ei' --image-gc-high-threshold 1 --image-gc-low-threshold 0 \
-  >>"$E2E_TMP/server.log" 2>&1 &
-SERVER_PID=$!
-wait_for 15 curl -sfk --max-time 1 "https://127.0.0.1:$PORT/readyz" || { echo "FATAL: server not ready" >&2; tail -20 "$E2E_TMP/server.log" >&2; exit 1; }
+agent_node_server_start evict-node --eviction-hard 'memory.available<1Ei' \
+  --image-gc-high-threshold 1 --image-gc-low-threshold 0
 
 kc $V apply -f - >/dev/null <<'YAML'
 apiVersion: v1

@@ -7,81 +7,22 @@
 # without a terminal (stdinOnce: its stdin ends with the session). Cleans up on failure.
 source "$(dirname "$0")/lib.sh"
 source "$K8C_SOURCE_DIR/tests/lib/image_fixture.sh"
-
-if [ "$(id -u)" != 0 ]; then
-  echo "FATAL: test_exec_tty.sh needs root (containers, network namespaces, cgroups)" >&2
-  exit 1
-fi
+source "$K8C_SOURCE_DIR/tests/lib/agent_node.sh"
+agent_node_init tty t
 
 VERSIONS=${TTY_VERSIONS:-"1.27 1.33"}
-SUFFIX=$$
-BRIDGE=k8ct$((SUFFIX % 100000))
-CGROUP=k8ctty-$SUFFIX
-RUN_DIR=$E2E_TMP/run
-LOG_DIR=$E2E_TMP/pods-logs
-CLUSTER_CIDR=10.42.$((20 + SUFFIX % 200)).0/24
 DRIVE="python3 $K8C_SOURCE_DIR/tests/e2e/helpers/pty_drive.py"
 
-tty_cleanup() {
-  set +e
-  if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
-    kc 1.33 delete pods --all --grace-period=0 --force >/dev/null 2>&1
-    for _ in $(seq 1 100); do
-      [ -z "$(ls -A "$RUN_DIR/containers" 2>/dev/null)" ] && break
-      sleep 0.1
-    done
-    server_stop
-  fi
-  fixture_stop_registry
-  local cg pid
-  for cg in /sys/fs/cgroup/*/"$CGROUP" /sys/fs/cgroup/"$CGROUP"; do
-    [ -d "$cg" ] || continue
-    for pid in $(find "$cg" -name cgroup.procs -exec cat {} + 2>/dev/null); do kill -9 "$pid" 2>/dev/null; done
-  done
-  for pid in $(pgrep -f "$E2E_TMP"); do kill -9 "$pid" 2>/dev/null; done
-  sleep 0.2
-  grep -o " $E2E_TMP[^ ]*" /proc/self/mountinfo | sort -r | while read -r m; do umount -l "$m" 2>/dev/null; done
-  ip link del "$BRIDGE" 2>/dev/null
-  for cg in /sys/fs/cgroup/*/"$CGROUP" /sys/fs/cgroup/"$CGROUP"; do
-    [ -d "$cg" ] && find "$cg" -depth -type d -exec rmdir {} \; 2>/dev/null
-  done
-  e2e_cleanup
-}
-trap tty_cleanup EXIT
-
-wait_for() {
-  local deadline=$((SECONDS + $1))
-  shift
-  while [ $SECONDS -lt $deadline ]; do
-    "$@" >/dev/null 2>&1 && return 0
-    sleep 0.3
-  done
-  return 1
-}
+trap "agent_node_cleanup 1.33" EXIT
 
 # kcmd VERSION: the kubectl command line kc would run, for pty_drive.
 kcmd() {
   echo "env HOME=$E2E_TMP/home-$1 KUBECONFIG=$KUBECONFIG_FILE $(kubectl_bin "$1") --request-timeout=20s"
 }
 
-LAYOUT=$E2E_TMP/layout
-if ! { fixture_build_busybox "$LAYOUT" base && fixture_start_registry "$E2E_TMP" &&
-  fixture_push "$LAYOUT" base library/busybox:1.36 &&
-  fixture_mirror_config "$E2E_TMP/registries.yaml"; } >"$E2E_TMP/fixture.log" 2>&1; then
-  cat "$E2E_TMP/fixture.log" >&2
-  echo "FATAL: building the image / starting the registry failed" >&2
-  exit 1
-fi
+agent_node_serve_busybox
 
-DATA_DIR=$E2E_TMP/data
-PORT=$(free_port)
-KUBECONFIG_FILE=$E2E_TMP/kubeconfig.yaml
-"$K8C_BIN" server --data-dir "$DATA_DIR" --https-listen-port "$PORT" --bind-address 127.0.0.1 \
-  --write-kubeconfig "$KUBECONFIG_FILE" --node-name tty-node --cluster-cidr "$CLUSTER_CIDR" \
-  --run-dir "$RUN_DIR" --pod-log-dir "$LOG_DIR" --cgroup-parent "$CGROUP" --bridge "$BRIDGE" \
-  --private-registry "$E2E_TMP/registries.yaml" --kubelet-port 0 --disable-ingress >>"$E2E_TMP/server.log" 2>&1 &
-SERVER_PID=$!
-wait_for 15 curl -sfk --max-time 1 "https://127.0.0.1:$PORT/readyz" || { echo "FATAL: server not ready" >&2; tail -20 "$E2E_TMP/server.log" >&2; exit 1; }
+agent_node_server_start tty-node
 
 pods_yaml() {
   local tag

@@ -75,19 +75,22 @@ out=$(kc 1.33 apply -f "$E2E_TMP/ingress.yaml")
 expect_match "apply the seed's Ingress" "$out" 'ingress.networking.k8s.io/fe-be (created|configured)'
 
 get() { curl -s --max-time 5 -H "Host: $1" "http://127.0.0.1:$HTTP_PORT${2:-/}"; }
-# Converged once both hosts answer right 10 times in a row: while the controller's first
-# renders and reloads settle, an answer can still come from an nginx worker on an older
-# configuration.
-streak=0
-for _ in $(seq 1 400); do
-  if [ "$(get example.com)" = web ] && [ "$(get api.example.com)" = api ]; then
-    streak=$((streak + 1))
-    [ "$streak" -ge 10 ] && break
-  else
-    streak=0
-    sleep 0.05
-  fi
+# The controller writes the ADDRESS once nginx serves the Ingress, and a reload counts as
+# applied only when the workers of the previous configuration stopped taking connections:
+# from then on every answer must come from the new configuration (no flapping back to the
+# default 404 of a worker still on an older one).
+for _ in $(seq 1 200); do
+  addr=$(kc 1.33 get ingress fe-be -o jsonpath='{.status.loadBalancer.ingress[0].ip}')
+  [ -n "$addr" ] && break
+  sleep 0.05
 done
+expect_eq "the Ingress has its ADDRESS" "$addr" "127.0.0.1"
+answers=""
+for _ in $(seq 1 20); do
+  answers="$answers $(get example.com)/$(get api.example.com)"
+done
+expect_eq "after the ADDRESS, 20 answers in a row from the new configuration" "$answers" \
+  "$(printf ' web/api%.0s' $(seq 1 20))"
 expect_eq "example.com routes to web" "$(get example.com)" "web"
 api_answer=$(get api.example.com /v1/x)
 expect_eq "api.example.com routes to api" "$api_answer" "api"
@@ -98,11 +101,6 @@ fi
 code=$(curl -s -o /dev/null -w '%{http_code}' -H 'Host: other.test' "http://127.0.0.1:$HTTP_PORT/")
 expect_eq "an unknown host gets the default 404" "$code" "404"
 
-for _ in $(seq 1 100); do
-  addr=$(kc 1.33 get ingress fe-be -o jsonpath='{.status.loadBalancer.ingress[0].ip}')
-  [ -n "$addr" ] && break
-  sleep 0.05
-done
 for v in $KUBECTL_VERSIONS; do
   out=$(kc "$v" get ingress fe-be --no-headers)
   expect_match "[$v] get ingress shows class, hosts and ADDRESS" "$out" \
@@ -131,11 +129,13 @@ spec:
         backend: { service: { name: web-canary, port: { number: 80 } } }
 YAML
 kc 1.33 apply -f "$E2E_TMP/canary.yaml" >/dev/null
-for _ in $(seq 1 300); do
-  n=0
-  for _ in $(seq 1 40); do [ "$(get example.com)" = canary ] && n=$((n + 1)); done
-  [ "$n" -gt 0 ] && break
+# Its ADDRESS comes once the reload that serves it is complete.
+for _ in $(seq 1 200); do
+  addr=$(kc 1.33 get ingress fe-canary -o jsonpath='{.status.loadBalancer.ingress[0].ip}')
+  [ -n "$addr" ] && break
+  sleep 0.05
 done
+expect_eq "the canary Ingress has its ADDRESS" "$addr" "127.0.0.1"
 canary=$(python3 - "$HTTP_PORT" <<'PY'
 import http.client, sys
 c = http.client.HTTPConnection("127.0.0.1", int(sys.argv[1]), timeout=5)

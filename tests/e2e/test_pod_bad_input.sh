@@ -8,22 +8,12 @@
 # `kubectl cp` to and from a real pod (exec + tar). Cleans up even on failure.
 source "$(dirname "$0")/lib.sh"
 source "$K8C_SOURCE_DIR/tests/lib/image_fixture.sh"
-
-if [ "$(id -u)" != 0 ]; then
-  echo "FATAL: test_pod_bad_input.sh needs root (containers, tmpfs, cgroups)" >&2
-  exit 1
-fi
+source "$K8C_SOURCE_DIR/tests/lib/agent_node.sh"
+agent_node_init bad x
 
 V=1.33
 V_OLD=1.27
-SUFFIX=$$
-BRIDGE=k8cx$((SUFFIX % 100000))
-CGROUP=k8cbad-$SUFFIX
-RUN_DIR=$E2E_TMP/run
-LOG_DIR=$E2E_TMP/pods-logs
 AGENT_DIR=$E2E_TMP/data/agent
-BLOCK=$((20 + SUFFIX % 200))
-CLUSTER_CIDR=10.42.$BLOCK.0/24
 PIDS_LIMIT=48
 DISK_MIB=40  # the agent's data dir: room for busybox, not for the 64 MiB image
 HANG_PID=
@@ -31,41 +21,9 @@ HANG_PID=
 bad_cleanup() {
   set +e
   [ -n "$HANG_PID" ] && kill "$HANG_PID" 2>/dev/null
-  if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
-    kc $V delete pods --all --grace-period=0 --force >/dev/null 2>&1
-    for _ in $(seq 1 100); do
-      [ -z "$(ls -A "$RUN_DIR/containers" 2>/dev/null)" ] &&
-        [ -z "$(ls -A "$RUN_DIR/sandboxes" 2>/dev/null)" ] && break
-      sleep 0.1
-    done
-    server_stop
-  fi
-  fixture_stop_registry
-  local cg pid
-  for cg in /sys/fs/cgroup/*/"$CGROUP" /sys/fs/cgroup/"$CGROUP"; do
-    [ -d "$cg" ] || continue
-    for pid in $(find "$cg" -name cgroup.procs -exec cat {} + 2>/dev/null); do kill -9 "$pid" 2>/dev/null; done
-  done
-  for pid in $(pgrep -f "$E2E_TMP"); do kill -9 "$pid" 2>/dev/null; done
-  sleep 0.2
-  grep -o " $E2E_TMP[^ ]*" /proc/self/mountinfo | sort -r | while read -r m; do umount -l "$m" 2>/dev/null; done
-  ip link del "$BRIDGE" 2>/dev/null
-  for cg in /sys/fs/cgroup/*/"$CGROUP" /sys/fs/cgroup/"$CGROUP"; do
-    [ -d "$cg" ] && find "$cg" -depth -type d -exec rmdir {} \; 2>/dev/null
-  done
-  e2e_cleanup
+  agent_node_cleanup $V
 }
 trap bad_cleanup EXIT
-
-wait_for() {
-  local deadline=$((SECONDS + $1))
-  shift
-  while [ $SECONDS -lt $deadline ]; do
-    "$@" >/dev/null 2>&1 && return 0
-    sleep 0.3
-  done
-  return 1
-}
 
 # jp POD JSONPATH: a field of a pod ("" when absent)
 jp() { kc $V get pod "$1" -o jsonpath="$2" 2>/dev/null; }
@@ -105,17 +63,7 @@ HANG_PID=$!
 mkdir -p "$AGENT_DIR"
 mount -t tmpfs -o size=${DISK_MIB}m k8c-e2e-disk "$AGENT_DIR" || { echo "FATAL: cannot mount a tmpfs" >&2; exit 1; }
 
-DATA_DIR=$E2E_TMP/data
-PORT=$(free_port)
-KUBECONFIG_FILE=$E2E_TMP/kubeconfig.yaml
-"$K8C_BIN" server --data-dir "$DATA_DIR" --https-listen-port "$PORT" --bind-address 127.0.0.1 \
-  --write-kubeconfig "$KUBECONFIG_FILE" --node-name bad-node --cluster-cidr "$CLUSTER_CIDR" \
-  --run-dir "$RUN_DIR" --pod-log-dir "$LOG_DIR" --cgroup-parent "$CGROUP" --bridge "$BRIDGE" \
-  --private-registry "$E2E_TMP/registries.yaml" --kubelet-port 0 --disable-ingress \
-  --pids-limit $PIDS_LIMIT >>"$E2E_TMP/server.log" 2>&1 &
-SERVER_PID=$!
-server_up() { curl -sk --max-time 1 "https://127.0.0.1:$PORT/readyz" | grep -q ok; }
-wait_for 20 server_up || { echo "FATAL: server not ready: $(tail -5 "$E2E_TMP/server.log")" >&2; exit 1; }
+agent_node_server_start bad-node --pids-limit $PIDS_LIMIT
 node_ready() { kc $V get node bad-node -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' | grep -qx True; }
 wait_for 30 node_ready && pass "node bad-node Ready" || { fail "node not Ready"; e2e_finish; exit 1; }
 

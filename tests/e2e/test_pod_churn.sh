@@ -10,85 +10,16 @@
 # file descriptors. Cleans up even on failure.
 source "$(dirname "$0")/lib.sh"
 source "$K8C_SOURCE_DIR/tests/lib/image_fixture.sh"
-
-if [ "$(id -u)" != 0 ]; then
-  echo "FATAL: test_pod_churn.sh needs root (containers, network namespaces, cgroups)" >&2
-  exit 1
-fi
+source "$K8C_SOURCE_DIR/tests/lib/agent_node.sh"
+agent_node_init churn c
 
 V=1.33
 CYCLES=${CHURN_CYCLES:-200}
 BATCH=${CHURN_BATCH:-50}
-SUFFIX=$$
-BRIDGE=k8cc$((SUFFIX % 100000))
-CGROUP=k8cchurn-$SUFFIX
-RUN_DIR=$E2E_TMP/run
-LOG_DIR=$E2E_TMP/pods-logs
 AGENT_DIR=$E2E_TMP/data/agent
-BLOCK=$((20 + SUFFIX % 200))
-CLUSTER_CIDR=10.42.$BLOCK.0/24
 HOSTPORT_BASE=$((30000 + SUFFIX % 20000))
 
-churn_cleanup() {
-  set +e
-  if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
-    kc $V delete pods --all --grace-period=0 --force >/dev/null 2>&1
-    for _ in $(seq 1 100); do
-      [ -z "$(ls -A "$RUN_DIR/containers" 2>/dev/null)" ] &&
-        [ -z "$(ls -A "$RUN_DIR/sandboxes" 2>/dev/null)" ] && break
-      sleep 0.1
-    done
-    server_stop
-  fi
-  fixture_stop_registry
-  local cg pid
-  for cg in /sys/fs/cgroup/*/"$CGROUP" /sys/fs/cgroup/"$CGROUP"; do
-    [ -d "$cg" ] || continue
-    for pid in $(find "$cg" -name cgroup.procs -exec cat {} + 2>/dev/null); do kill -9 "$pid" 2>/dev/null; done
-  done
-  for pid in $(pgrep -f "$E2E_TMP"); do kill -9 "$pid" 2>/dev/null; done
-  sleep 0.2
-  grep -o " $E2E_TMP[^ ]*" /proc/self/mountinfo | sort -r | while read -r m; do umount -l "$m" 2>/dev/null; done
-  ip link del "$BRIDGE" 2>/dev/null
-  for cg in /sys/fs/cgroup/*/"$CGROUP" /sys/fs/cgroup/"$CGROUP"; do
-    [ -d "$cg" ] && find "$cg" -depth -type d -exec rmdir {} \; 2>/dev/null
-  done
-  e2e_cleanup
-}
-trap churn_cleanup EXIT
-
-agent_server_start() {
-  DATA_DIR=$E2E_TMP/data
-  PORT=$(free_port)
-  KUBECONFIG_FILE=$E2E_TMP/kubeconfig.yaml
-  "$K8C_BIN" server --data-dir "$DATA_DIR" --https-listen-port "$PORT" --bind-address 127.0.0.1 \
-    --write-kubeconfig "$KUBECONFIG_FILE" --node-name churn-node --cluster-cidr "$CLUSTER_CIDR" \
-    --run-dir "$RUN_DIR" --pod-log-dir "$LOG_DIR" --cgroup-parent "$CGROUP" --bridge "$BRIDGE" \
-    --private-registry "$E2E_TMP/registries.yaml" --kubelet-port 0 --disable-ingress \
-    >>"$E2E_TMP/server.log" 2>&1 &
-  SERVER_PID=$!
-  for _ in $(seq 1 500); do
-    curl -sk --max-time 1 "https://127.0.0.1:$PORT/readyz" 2>/dev/null | grep -q ok && return 0
-    if ! kill -0 "$SERVER_PID" 2>/dev/null; then
-      echo "FATAL: server exited during start-up:" >&2
-      tail -20 "$E2E_TMP/server.log" >&2
-      exit 1
-    fi
-    sleep 0.02
-  done
-  echo "FATAL: server not ready after 10 s" >&2
-  exit 1
-}
-
-wait_for() {
-  local deadline=$((SECONDS + $1))
-  shift
-  while [ $SECONDS -lt $deadline ]; do
-    "$@" >/dev/null 2>&1 && return 0
-    sleep 0.3
-  done
-  return 1
-}
+trap "agent_node_cleanup $V" EXIT
 
 # ---- what a pod can leave behind, one line per trace (sorted, so snapshots diff)
 snapshot() {
@@ -125,15 +56,8 @@ snapshot() {
 }
 
 # ---- images and the server with its in-process agent
-LAYOUT=$E2E_TMP/layout
-if ! { fixture_build_busybox "$LAYOUT" base && fixture_start_registry "$E2E_TMP" &&
-  fixture_push "$LAYOUT" base library/busybox:1.36 &&
-  fixture_mirror_config "$E2E_TMP/registries.yaml"; } >"$E2E_TMP/fixture.log" 2>&1; then
-  cat "$E2E_TMP/fixture.log" >&2
-  echo "FATAL: building the image / starting the registry failed" >&2
-  exit 1
-fi
-agent_server_start
+agent_node_serve_busybox
+agent_node_server_start churn-node
 node_ready() { kc $V get node churn-node -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' | grep -qx True; }
 wait_for 30 node_ready && pass "node churn-node Ready" || { fail "node not Ready"; e2e_finish; exit 1; }
 kc $V create configmap churn-cm --from-literal=k=v >/dev/null

@@ -12,84 +12,13 @@
 # mounts, veths, cgroups, processes, logs). Cleans up even on failure.
 source "$(dirname "$0")/lib.sh"
 source "$K8C_SOURCE_DIR/tests/lib/image_fixture.sh"
-
-if [ "$(id -u)" != 0 ]; then
-  echo "FATAL: test_real_pods.sh needs root (containers, network namespaces, cgroups)" >&2
-  exit 1
-fi
+source "$K8C_SOURCE_DIR/tests/lib/agent_node.sh"
+agent_node_init e2e e
 
 V_NEW=1.33
 V_OLD=1.27
-SUFFIX=$$
-BRIDGE=k8ce$((SUFFIX % 100000))
-CGROUP=k8ce2e-$SUFFIX
-RUN_DIR=$E2E_TMP/run
-LOG_DIR=$E2E_TMP/pods-logs
-BLOCK=$((20 + SUFFIX % 200))
-CLUSTER_CIDR=10.42.$BLOCK.0/24
 
-# Everything the agent may have left: containers' processes, mounts, the bridge, cgroups.
-real_pods_cleanup() {
-  set +e
-  if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
-    kc $V_NEW delete pods --all --all-namespaces --grace-period=0 --force >/dev/null 2>&1
-    for _ in $(seq 1 100); do
-      [ -z "$(ls -A "$RUN_DIR/containers" 2>/dev/null)" ] &&
-        [ -z "$(ls -A "$RUN_DIR/sandboxes" 2>/dev/null)" ] && break
-      sleep 0.1
-    done
-    server_stop
-  fi
-  fixture_stop_registry
-  local cg pid
-  for cg in /sys/fs/cgroup/*/"$CGROUP" /sys/fs/cgroup/"$CGROUP"; do
-    [ -d "$cg" ] || continue
-    for pid in $(find "$cg" -name cgroup.procs -exec cat {} + 2>/dev/null); do kill -9 "$pid" 2>/dev/null; done
-  done
-  for pid in $(pgrep -f "$E2E_TMP"); do kill -9 "$pid" 2>/dev/null; done
-  sleep 0.2
-  grep -o " $E2E_TMP[^ ]*" /proc/self/mountinfo | sort -r | while read -r m; do umount -l "$m" 2>/dev/null; done
-  ip link del "$BRIDGE" 2>/dev/null
-  for cg in /sys/fs/cgroup/*/"$CGROUP" /sys/fs/cgroup/"$CGROUP"; do
-    [ -d "$cg" ] && find "$cg" -depth -type d -exec rmdir {} \; 2>/dev/null
-  done
-  e2e_cleanup
-}
-trap real_pods_cleanup EXIT
-
-# Starts the server with its in-process agent (lib.sh's server_start disables it).
-agent_server_start() {
-  DATA_DIR=$E2E_TMP/data
-  PORT=$(free_port)
-  KUBECONFIG_FILE=$E2E_TMP/kubeconfig.yaml
-  "$K8C_BIN" server --data-dir "$DATA_DIR" --https-listen-port "$PORT" --bind-address 127.0.0.1 \
-    --write-kubeconfig "$KUBECONFIG_FILE" --node-name e2e-node --cluster-cidr "$CLUSTER_CIDR" \
-    --run-dir "$RUN_DIR" --pod-log-dir "$LOG_DIR" --cgroup-parent "$CGROUP" --bridge "$BRIDGE" \
-    --private-registry "$E2E_TMP/registries.yaml" --kubelet-port 0 >>"$E2E_TMP/server.log" 2>&1 &
-  SERVER_PID=$!
-  for _ in $(seq 1 500); do
-    curl -sk --max-time 1 "https://127.0.0.1:$PORT/readyz" 2>/dev/null | grep -q ok && return 0
-    if ! kill -0 "$SERVER_PID" 2>/dev/null; then
-      echo "FATAL: server exited during start-up:" >&2
-      tail -20 "$E2E_TMP/server.log" >&2
-      exit 1
-    fi
-    sleep 0.02
-  done
-  echo "FATAL: server not ready after 10 s" >&2
-  exit 1
-}
-
-# wait_for SECONDS COMMAND...: polls until COMMAND succeeds.
-wait_for() {
-  local deadline=$((SECONDS + $1))
-  shift
-  while [ $SECONDS -lt $deadline ]; do
-    "$@" >/dev/null 2>&1 && return 0
-    sleep 0.3
-  done
-  return 1
-}
+trap "agent_node_cleanup $V_NEW" EXIT
 
 # ---- images: busybox and the seed's nginx, pushed to a local registry mirroring docker.io
 LAYOUT=$E2E_TMP/layout
@@ -103,7 +32,7 @@ if ! { fixture_build_busybox "$LAYOUT" base && fixture_build_nginx "$LAYOUT" ngi
   exit 1
 fi
 
-agent_server_start
+AGENT_NODE_INGRESS="" agent_node_server_start e2e-node
 
 node_ready() { kc $V_NEW get node e2e-node -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' | grep -qx True; }
 wait_for 30 node_ready && pass "node e2e-node registers and turns Ready" || fail "node not Ready"

@@ -581,10 +581,84 @@ ensure_sandbox(struct kubelet *kl, struct kpod *p, const json_t *pod, k8c_err *e
   return rc;
 }
 
+/* Reports a failed sandbox or volume set-up as an event and in the status; returns -1. */
+static int
+podworker_report_setup_failure(struct kubelet *kl, struct kpod *p, const json_t *pod,
+                               const char *reason, k8c_err *err)
+{
+  if (strcmp(reason, "FailedCreatePodSandBox") == 0)
+    kubelet_event(kl, pod, "Warning", reason, "Failed to create pod sandbox: %s", err->message);
+  else
+    kubelet_event(kl, pod, "Warning", reason, "%s", err->message);
+  k8c_err_clear(err);
+  status_manager_sync(kl, p, pod);
+  return -1;
+}
+
 static bool
 is_terminal(const char *phase)
 {
   return phase && (strcmp(phase, "Succeeded") == 0 || strcmp(phase, "Failed") == 0);
+}
+
+/* The sandbox made on a thread of its own while the pod worker prepares the volumes. */
+struct sandbox_job {
+  struct kubelet *kl;
+  struct kpod *p;
+  const json_t *pod;
+  int rc;
+  k8c_err err;
+};
+
+static void *
+sandbox_job_main(void *arg)
+{
+  struct sandbox_job *job = arg;
+  job->rc = ensure_sandbox(job->kl, job->p, job->pod, &job->err);
+  return NULL;
+}
+
+#define SANDBOX_THREAD_STACK (512 * 1024)
+
+/* The sandbox (netns, CNI: tens of ms of plugin execs) and the volumes (TokenRequest,
+ * ConfigMap reads: API round trips) of a new pod depend on neither each other, so they
+ * are made at the same time; later syncs find both done. -1 with the failure already
+ * reported (event and status); the pod is tried again later. */
+static int
+sandbox_and_volumes(struct kubelet *kl, struct kpod *p, const json_t *pod)
+{
+  struct sandbox_job job = {.kl = kl, .p = p, .pod = pod, .rc = 0};
+  bool threaded = false;
+  if (!p->has_sandbox && !p->volumes_ready) {
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setstacksize(&attr, SANDBOX_THREAD_STACK);
+    pthread_t tid;
+    threaded = pthread_create(&tid, &attr, sandbox_job_main, &job) == 0;
+    pthread_attr_destroy(&attr);
+    k8c_err verr = {0};
+    int64_t t0 = kubelet_now_ms();
+    int vrc = podworker_volumes_setup(kl, p, pod, &verr);
+    log_debug("kubelet: %s: volumes in %lld ms", p->key, (long long)(kubelet_now_ms() - t0));
+    if (threaded)
+      pthread_join(tid, NULL);
+    else
+      job.rc = ensure_sandbox(kl, p, pod, &job.err);
+    if (job.rc == 0 && vrc < 0) {
+      job.rc = -1;
+      job.err = verr;
+      return podworker_report_setup_failure(kl, p, pod, "FailedMount", &job.err);
+    }
+    k8c_err_clear(&verr);
+  } else {
+    job.rc = ensure_sandbox(kl, p, pod, &job.err);
+  }
+  if (job.rc < 0)
+    return podworker_report_setup_failure(kl, p, pod, "FailedCreatePodSandBox", &job.err);
+  k8c_err verr = {0};
+  if (podworker_volumes_setup(kl, p, pod, &verr) < 0) /* done above: only live updates */
+    return podworker_report_setup_failure(kl, p, pod, "FailedMount", &verr);
+  return 0;
 }
 
 /* A running pod's sync; returns the next delay. */
@@ -592,20 +666,8 @@ static int64_t
 sync_running(struct kubelet *kl, struct kpod *p, const json_t *pod)
 {
   int64_t delay = -1;
-  k8c_err err = {0};
-  if (ensure_sandbox(kl, p, pod, &err) < 0) {
-    kubelet_event(kl, pod, "Warning", "FailedCreatePodSandBox", "Failed to create pod sandbox: %s",
-                  err.message);
-    k8c_err_clear(&err);
-    status_manager_sync(kl, p, pod);
+  if (sandbox_and_volumes(kl, p, pod) < 0)
     return 5000;
-  }
-  if (podworker_volumes_setup(kl, p, pod, &err) < 0) {
-    kubelet_event(kl, pod, "Warning", "FailedMount", "%s", err.message);
-    k8c_err_clear(&err);
-    status_manager_sync(kl, p, pod);
-    return 5000;
-  }
   bool inits_done = true;
   for (size_t i = 0; i < p->n_cs && inits_done; i++) {
     struct kcontainer *c = &p->cs[i];

@@ -184,6 +184,7 @@ podworker_start_container(struct kubelet *kl, struct kpod *p, const json_t *pod,
 {
   if (c->backoff_until_ms > kubelet_now_ms())
     return -1;
+  int64_t t_image = kubelet_now_ms();
   struct image_info *info = ensure_image(kl, pod, cj, c);
   if (info == NULL)
     return -1;
@@ -195,6 +196,8 @@ podworker_start_container(struct kubelet *kl, struct kpod *p, const json_t *pod,
   k8c_err_clear(&err);
   char *id = podworker_container_id(p->uid, c->name, c->restart_count);
   podworker_remove_container(kl, id); /* a leftover of an interrupted attempt */
+  log_debug("kubelet: %s: image and leftovers in %lld ms", p->key,
+            (long long)(kubelet_now_ms() - t_image));
   int rc = create_and_start(kl, p, pod, cj, c, info, id, &err);
   image_info_free(info);
   if (rc < 0) {

@@ -160,6 +160,36 @@ status_manager_write(struct kubelet *kl, const json_t *pod, json_t *status)
   return -1;
 }
 
+/* Equal JSON, where a member whose value is null counts as absent: the API server stores
+ * a status without its null members (a condition's lastProbeTime), so the copy read back
+ * must compare equal to the one written. */
+static bool
+same_status(const json_t *a, const json_t *b)
+{
+  if (json_is_object(a) && json_is_object(b)) {
+    const char *k;
+    const json_t *v;
+    json_object_foreach ((json_t *)a, k, v) {
+      const json_t *w = json_object_get(b, k);
+      if (json_is_null(v) ? !(w == NULL || json_is_null(w)) : !same_status(v, w))
+        return false;
+    }
+    json_object_foreach ((json_t *)b, k, v)
+      if (!json_is_null(v) && json_object_get(a, k) == NULL)
+        return false;
+    return true;
+  }
+  if (json_is_array(a) && json_is_array(b)) {
+    if (json_array_size(a) != json_array_size(b))
+      return false;
+    for (size_t i = 0; i < json_array_size(a); i++)
+      if (!same_status(json_array_get(a, i), json_array_get(b, i)))
+        return false;
+    return true;
+  }
+  return a && b && json_equal(a, b);
+}
+
 /* The informer's copy of the pod may predate the status last written (its watch event
  * is on the way), so a condition that has not flipped since that write keeps the
  * transition time written then — otherwise the next sync would write the same status
@@ -212,8 +242,8 @@ status_manager_sync(struct kubelet *kl, struct kpod *p, const json_t *pod)
   };
   json_t *status = podstatus_build(pod, &po);
   carry_transition_times(status, p->last_status);
-  bool same = json_equal(status, json_object_get(pod, "status")) ||
-              (p->last_status && json_equal(status, p->last_status));
+  bool same = same_status(status, json_object_get(pod, "status")) ||
+              (p->last_status && same_status(status, p->last_status));
   int64_t t0 = kubelet_now_ms();
   if (!same && status_manager_write(kl, pod, status) < 0) {
     json_decref(status); /* try again on the next sync */

@@ -189,6 +189,8 @@ podworker_start_container(struct kubelet *kl, struct kpod *p, const json_t *pod,
 {
   if (c->backoff_until_ms > kubelet_now_ms())
     return -1;
+  if (!p->has_sandbox)
+    return -1; /* its network failed earlier in this sync: made again on the next */
   int64_t t_image = kubelet_now_ms();
   struct image_info *info = ensure_image(kl, pod, cj, c);
   if (info == NULL)

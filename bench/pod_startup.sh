@@ -48,6 +48,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# "SELF CHILDREN": CPU clock ticks of the process and of its reaped children (crun, CNI
+# plugins; not the conmons, which live on) — a cost per pod that does not move with load
+cpu_ticks() { awk '{print $14 + $15, $16 + $17}' "/proc/$1/stat"; }
 rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
 # "anon A MiB + file F MiB": private memory vs. mapped binary and libraries
 rss_split() { awk '/^RssAnon/ {a=$2} /^RssFile/ {f=$2} END {printf "anon %d MiB + file %d MiB", a/1024, f/1024}' "/proc/$1/status"; }
@@ -95,7 +98,9 @@ sleep 2
 rss_idle=$(rss_kib "$AGENT_PID")
 split_idle=$(rss_split "$AGENT_PID")
 
+cpu_before=$(cpu_ticks "$AGENT_PID")
 result=$(python3 "$ROOT/bench/pod_startup.py" "https://127.0.0.1:$PORT" "$WORK/data/server/tls" bench "$PODS" "$RATE" busybox:1.36)
+cpu_after=$(cpu_ticks "$AGENT_PID")
 sleep 3
 rss_pods=$(rss_kib "$AGENT_PID")
 split_pods=$(rss_split "$AGENT_PID")
@@ -106,5 +111,9 @@ for p in $(pgrep -f "conmon.*$WORK/run"); do
 done
 echo "$result"
 echo "agent RSS idle: $((rss_idle / 1024)) MiB ($split_idle); with $PODS pods: $((rss_pods / 1024)) MiB ($split_pods)"
+read -r self0 kids0 <<<"$cpu_before"
+read -r self1 kids1 <<<"$cpu_after"
+tick=$(getconf CLK_TCK)
+python3 -c "print('agent CPU per pod: %.1f ms in the agent + %.1f ms in the commands it ran and reaped (crun, CNI plugins)' % (($self1 - $self0) * 1000 / $tick / $PODS, ($kids1 - $kids0) * 1000 / $tick / $PODS))"
 [ "$n_conmon" -gt 0 ] && echo "conmon: $n_conmon processes, $((conmon_kib / n_conmon)) KiB RSS each"
 [ "$PULLS" -gt 0 ] && python3 -c "print('pulls/s from the local registry (busybox, 1 layer, cold store): %.1f' % ($PULLS / (($pull_end - $pull_start) / 1e6)))"

@@ -219,6 +219,10 @@ run_real_agent(struct agent_flags *f, k8c_client *client, const char *ca_file, s
   /* a few malloc arenas, not one per pod worker: the agent's memory is mostly small
    * short-lived objects and its threads rarely contend */
   mallopt(M_ARENA_MAX, 2);
+  /* a fixed mmap threshold: glibc would otherwise raise it to the size of the largest
+   * block freed (an nft batch of megabytes), after which such blocks come from the heap
+   * and leave it fragmented instead of going back to the kernel when freed */
+  mallopt(M_MMAP_THRESHOLD, 256 * 1024);
   char host[256] = "";
   if (f->node_name == NULL || f->node_name[0] == '\0')
     f->node_name = gethostname(host, sizeof host) == 0 && host[0] ? host : "k8c-node";

@@ -54,6 +54,7 @@ struct kpod {
   char *ns, *name;
   bool has_sandbox;
   struct sandbox_info sandbox;
+  struct network_job *network; /* CNI ADD running for this sync (podworker.c); else NULL */
   bool volumes_ready;
   struct pod_volumes volumes; /* prepared by podworker_volumes_setup */
   int64_t volumes_refresh_ms; /* next live update of their content (monotonic) */
@@ -65,6 +66,7 @@ struct kpod {
 };
 
 struct kevent;
+struct network_job;
 
 struct kubelet {
   struct kubelet_config cfg; /* strings owned (copied) */
@@ -162,6 +164,11 @@ int podworker_run_hook(struct kubelet *kl, struct kpod *p, const json_t *contain
                        char **message);
 
 /* ---------- podworker_kill.c ---------- */
+/* Waits for the pod network being connected in the background (nothing to wait for:
+ * 0). On failure the sandbox is gone (has_sandbox false), the failure is reported as an
+ * event, and -1 returned: no container of the pod may start. */
+int podworker_network_wait(struct kubelet *kl, struct kpod *p, const json_t *pod);
+
 /* Stops and removes every container (preStop, SIGTERM, grace, SIGKILL) and the sandbox
  * and volumes. pod may be NULL (orphan). */
 int podworker_kill_pod(struct kubelet *kl, struct kpod *p, const json_t *pod, int grace_seconds);

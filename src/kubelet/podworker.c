@@ -10,6 +10,7 @@
 
 #include "apimachinery/meta.h"
 #include "kubelet/podstatus.h"
+#include "kubelet/runtime/fsutil.h"
 #include "lib/log.h"
 #include "lib/mem.h"
 
@@ -468,6 +469,91 @@ strv_free_n(char **v, size_t n)
     free(v[i]);
 }
 
+/* CNI ADD for a prepared sandbox, on a thread of its own. */
+struct network_job {
+  pthread_t thread;
+  struct runtime *rt;
+  char *id;
+  char *ip;
+  int rc;
+  int64_t started_ms;
+  k8c_err err;
+};
+
+static void *
+network_main(void *arg)
+{
+  struct network_job *job = arg;
+  job->rc = runtime_sandbox_connect(job->rt, job->id, &job->ip, &job->err);
+  return NULL;
+}
+
+#define NETWORK_THREAD_STACK (256 * 1024)
+
+static void
+network_start(struct kubelet *kl, struct kpod *p)
+{
+  struct network_job *job = xcalloc(1, sizeof *job);
+  job->rt = kl->rt;
+  job->id = xstrdup(p->sandbox.id);
+  job->started_ms = kubelet_now_ms();
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setstacksize(&attr, NETWORK_THREAD_STACK);
+  bool threaded = pthread_create(&job->thread, &attr, network_main, job) == 0;
+  pthread_attr_destroy(&attr);
+  if (!threaded) {
+    job->thread = pthread_self(); /* no thread to be had: connect now */
+    network_main(job);
+  }
+  p->network = job;
+}
+
+int
+podworker_network_wait(struct kubelet *kl, struct kpod *p, const json_t *pod)
+{
+  struct network_job *job = p->network;
+  if (job == NULL)
+    return 0;
+  p->network = NULL;
+  if (!pthread_equal(job->thread, pthread_self()))
+    pthread_join(job->thread, NULL);
+  int rc = job->rc;
+  if (rc == 0) {
+    free(p->sandbox.ip);
+    p->sandbox.ip = steal_ptr(job->ip);
+    log_debug("kubelet: %s: pod network in %lld ms", p->key,
+              (long long)(kubelet_now_ms() - job->started_ms));
+  } else {
+    /* the containers created meanwhile (none started), then the sandbox */
+    kubelet_event(kl, pod, "Warning", "FailedCreatePodSandBox", "Failed to create pod sandbox: %s",
+                  job->err.message);
+    char **ids = runtime_container_list(kl->rt);
+    size_t ulen = strlen(p->uid);
+    for (size_t i = 0; ids[i]; i++)
+      if (strncmp(ids[i], p->uid, ulen) == 0 && ids[i][ulen] == '_')
+        podworker_remove_container(kl, ids[i]);
+    fs_strv_free(ids);
+    for (size_t i = 0; i < p->n_cs; i++) {
+      free(p->cs[i].id);
+      p->cs[i].id = NULL;
+    }
+    k8c_err rerr = {0};
+    if (runtime_sandbox_remove(kl->rt, p->sandbox.id, &rerr) < 0) {
+      log_warn("kubelet: %s: removing the sandbox: %s", p->key, rerr.message);
+      k8c_err_clear(&rerr);
+    }
+    sandbox_info_free(&p->sandbox);
+    memset(&p->sandbox, 0, sizeof p->sandbox);
+    p->has_sandbox = false;
+  }
+  k8c_err_clear(&job->err);
+  free(job->ip);
+  free(job->id);
+  free(job);
+  return rc;
+}
+
 static int
 ensure_sandbox(struct kubelet *kl, struct kpod *p, const json_t *pod, k8c_err *err)
 {
@@ -570,10 +656,14 @@ ensure_sandbox(struct kubelet *kl, struct kpod *p, const json_t *pod, k8c_err *e
       .n_ports = n_ports,
   };
   int64_t t0 = kubelet_now_ms();
-  int rc = runtime_sandbox_create(kl->rt, &ss, &p->sandbox, err);
-  log_debug("kubelet: %s: sandbox in %lld ms", p->key, (long long)(kubelet_now_ms() - t0));
-  if (rc == 0)
+  int rc = runtime_sandbox_prepare(kl->rt, &ss, &p->sandbox, err);
+  log_debug("kubelet: %s: sandbox namespaces in %lld ms", p->key,
+            (long long)(kubelet_now_ms() - t0));
+  if (rc == 0) {
     p->has_sandbox = true;
+    if (!host_net)
+      network_start(kl, p);
+  }
   strv_free_n(ns, n_ns);
   strv_free_n(search, n_search);
   strv_free_n(opts, n_opts);
@@ -587,25 +677,48 @@ is_terminal(const char *phase)
   return phase && (strcmp(phase, "Succeeded") == 0 || strcmp(phase, "Failed") == 0);
 }
 
+/* Reports a failed sandbox or volume set-up as an event and in the status; returns -1. */
+static int
+report_setup_failure(struct kubelet *kl, struct kpod *p, const json_t *pod, const char *reason,
+                     k8c_err *err)
+{
+  if (podworker_network_wait(kl, p, pod) == 0) {
+    if (strcmp(reason, "FailedCreatePodSandBox") == 0)
+      kubelet_event(kl, pod, "Warning", reason, "Failed to create pod sandbox: %s", err->message);
+    else
+      kubelet_event(kl, pod, "Warning", reason, "%s", err->message);
+  }
+  k8c_err_clear(err);
+  status_manager_sync(kl, p, pod);
+  return -1;
+}
+
+/* A new pod's sandbox namespaces, then its network (CNI: tens of ms of plugin execs) in
+ * the background while the volumes (TokenRequest, ConfigMap reads: API round trips) are
+ * prepared and the containers created; a container starts only once the network is up
+ * (podworker_network_wait). -1 with the failure already reported. */
+static int
+sandbox_and_volumes(struct kubelet *kl, struct kpod *p, const json_t *pod)
+{
+  k8c_err err = {0};
+  if (ensure_sandbox(kl, p, pod, &err) < 0)
+    return report_setup_failure(kl, p, pod, "FailedCreatePodSandBox", &err);
+  int64_t t0 = kubelet_now_ms();
+  bool first = !p->volumes_ready;
+  if (podworker_volumes_setup(kl, p, pod, &err) < 0)
+    return report_setup_failure(kl, p, pod, "FailedMount", &err);
+  if (first)
+    log_debug("kubelet: %s: volumes in %lld ms", p->key, (long long)(kubelet_now_ms() - t0));
+  return 0;
+}
+
 /* A running pod's sync; returns the next delay. */
 static int64_t
 sync_running(struct kubelet *kl, struct kpod *p, const json_t *pod)
 {
   int64_t delay = -1;
-  k8c_err err = {0};
-  if (ensure_sandbox(kl, p, pod, &err) < 0) {
-    kubelet_event(kl, pod, "Warning", "FailedCreatePodSandBox", "Failed to create pod sandbox: %s",
-                  err.message);
-    k8c_err_clear(&err);
-    status_manager_sync(kl, p, pod);
+  if (sandbox_and_volumes(kl, p, pod) < 0)
     return 5000;
-  }
-  if (podworker_volumes_setup(kl, p, pod, &err) < 0) {
-    kubelet_event(kl, pod, "Warning", "FailedMount", "%s", err.message);
-    k8c_err_clear(&err);
-    status_manager_sync(kl, p, pod);
-    return 5000;
-  }
   bool inits_done = true;
   for (size_t i = 0; i < p->n_cs && inits_done; i++) {
     struct kcontainer *c = &p->cs[i];
@@ -628,6 +741,8 @@ sync_running(struct kubelet *kl, struct kpod *p, const json_t *pod)
     bool done = false;
     sync_container(kl, p, pod, c, &done, &delay);
   }
+  if (podworker_network_wait(kl, p, pod) < 0)
+    min_delay(&delay, 5000); /* the sandbox is made again then */
   status_manager_sync(kl, p, pod);
   return delay;
 }

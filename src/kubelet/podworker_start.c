@@ -106,7 +106,8 @@ image_file(char **lowerdirs, const char *rel)
   return NULL;
 }
 
-/* Creates and starts the run; -1 with err (nothing left behind). */
+/* Creates and starts the run; -1 with err (nothing left behind); -2 when the pod network
+ * failed meanwhile (reported, the sandbox is gone: it is made again on a later sync). */
 static int
 create_and_start(struct kubelet *kl, struct kpod *p, const json_t *pod, const json_t *cj,
                  struct kcontainer *c, const struct image_info *info, const char *id, k8c_err *err)
@@ -161,6 +162,10 @@ create_and_start(struct kubelet *kl, struct kpod *p, const json_t *pod, const js
     goto out;
   }
   kubelet_event(kl, pod, "Normal", "Created", "Created container %s", c->name);
+  if (podworker_network_wait(kl, p, pod) < 0) { /* reported; the container is gone */
+    rc = -2;
+    goto out;
+  }
   if (runtime_container_start(kl->rt, id, err) < 0) {
     waiting(c, "RunContainerError", xstrdup(err->message));
     podworker_remove_container(kl, id);
@@ -184,6 +189,9 @@ podworker_start_container(struct kubelet *kl, struct kpod *p, const json_t *pod,
 {
   if (c->backoff_until_ms > kubelet_now_ms())
     return -1;
+  if (!p->has_sandbox)
+    return -1; /* its network failed earlier in this sync: made again on the next */
+  int64_t t_image = kubelet_now_ms();
   struct image_info *info = ensure_image(kl, pod, cj, c);
   if (info == NULL)
     return -1;
@@ -195,8 +203,14 @@ podworker_start_container(struct kubelet *kl, struct kpod *p, const json_t *pod,
   k8c_err_clear(&err);
   char *id = podworker_container_id(p->uid, c->name, c->restart_count);
   podworker_remove_container(kl, id); /* a leftover of an interrupted attempt */
+  log_debug("kubelet: %s: image and leftovers in %lld ms", p->key,
+            (long long)(kubelet_now_ms() - t_image));
   int rc = create_and_start(kl, p, pod, cj, c, info, id, &err);
   image_info_free(info);
+  if (rc == -2) {
+    free(id);
+    return -1;
+  }
   if (rc < 0) {
     kubelet_event(kl, pod, "Warning", "Failed", "Error: %s", err.message);
     k8c_err_clear(&err);

@@ -160,6 +160,61 @@ status_manager_write(struct kubelet *kl, const json_t *pod, json_t *status)
   return -1;
 }
 
+/* Equal JSON, where a member whose value is null counts as absent: the API server stores
+ * a status without its null members (a condition's lastProbeTime), so the copy read back
+ * must compare equal to the one written. */
+static bool
+same_status(const json_t *a, const json_t *b)
+{
+  if (json_is_object(a) && json_is_object(b)) {
+    const char *k;
+    const json_t *v;
+    json_object_foreach ((json_t *)a, k, v) {
+      const json_t *w = json_object_get(b, k);
+      if (json_is_null(v) ? !(w == NULL || json_is_null(w)) : !same_status(v, w))
+        return false;
+    }
+    json_object_foreach ((json_t *)b, k, v)
+      if (!json_is_null(v) && json_object_get(a, k) == NULL)
+        return false;
+    return true;
+  }
+  if (json_is_array(a) && json_is_array(b)) {
+    if (json_array_size(a) != json_array_size(b))
+      return false;
+    for (size_t i = 0; i < json_array_size(a); i++)
+      if (!same_status(json_array_get(a, i), json_array_get(b, i)))
+        return false;
+    return true;
+  }
+  return a && b && json_equal(a, b);
+}
+
+/* The informer's copy of the pod may predate the status last written (its watch event
+ * is on the way), so a condition that has not flipped since that write keeps the
+ * transition time written then — otherwise the next sync would write the same status
+ * again with a newer time. */
+static void
+carry_transition_times(json_t *status, const json_t *last)
+{
+  const json_t *last_conds = json_object_get(last, "conditions");
+  size_t i, k;
+  json_t *c;
+  const json_t *lc;
+  json_array_foreach (json_object_get(status, "conditions"), i, c) {
+    const char *type = json_string_value(json_object_get(c, "type")) ?: "";
+    json_array_foreach (last_conds, k, lc) {
+      if (strcmp(json_string_value(json_object_get(lc, "type")) ?: "", type) != 0)
+        continue;
+      json_t *since = json_object_get(lc, "lastTransitionTime");
+      if (json_equal(json_object_get(lc, "status"), json_object_get(c, "status")) &&
+          json_is_string(since))
+        json_object_set(c, "lastTransitionTime", since);
+      break;
+    }
+  }
+}
+
 void
 status_manager_sync(struct kubelet *kl, struct kpod *p, const json_t *pod)
 {
@@ -186,12 +241,16 @@ status_manager_sync(struct kubelet *kl, struct kpod *p, const json_t *pod)
       .n_containers = p->n_cs - n_init,
   };
   json_t *status = podstatus_build(pod, &po);
-  bool same = json_equal(status, json_object_get(pod, "status")) ||
-              (p->last_status && json_equal(status, p->last_status));
+  carry_transition_times(status, p->last_status);
+  bool same = same_status(status, json_object_get(pod, "status")) ||
+              (p->last_status && same_status(status, p->last_status));
+  int64_t t0 = kubelet_now_ms();
   if (!same && status_manager_write(kl, pod, status) < 0) {
     json_decref(status); /* try again on the next sync */
     status = NULL;
   }
+  if (!same)
+    log_debug("kubelet: %s: status written in %lld ms", p->key, (long long)(kubelet_now_ms() - t0));
   if (status) {
     json_decref(p->last_status);
     p->last_status = status;

@@ -21,7 +21,6 @@
 struct netpol_syncer {
   char *table;
   bool apply;
-  struct nft_ctx *nft;
   bool in_sync;
   hashmap *applied;  /* key → struct netpol_fragment* */
   hashmap *prefixes; /* policy key → its name prefix ("np3"), owned */
@@ -58,13 +57,6 @@ netpol_syncer_new(const char *table, bool apply)
   netpol_syncer *s = xcalloc(1, sizeof *s);
   s->table = xstrdup(table && *table ? table : "k8c-netpol");
   s->apply = apply;
-  if (apply) {
-    s->nft = nft_ctx_new(NFT_CTX_DEFAULT);
-    if (s->nft == NULL)
-      abort(); /* only fails on allocation */
-    if (nft_ctx_buffer_output(s->nft) != 0 || nft_ctx_buffer_error(s->nft) != 0)
-      abort();
-  }
   s->applied = hashmap_new();
   s->prefixes = hashmap_new();
   s->refs = hashmap_new();
@@ -100,8 +92,6 @@ netpol_syncer_free(netpol_syncer *s)
   hashmap_free(s->refs, NULL);
   for (int d = 0; d < NP_DIRS; d++)
     free(s->dispatch[d]);
-  if (s->nft)
-    nft_ctx_free(s->nft);
   buf_free(&s->last_batch);
   free(s->table);
   free(s);
@@ -348,14 +338,23 @@ run_batch(netpol_syncer *s, k8c_err *err)
   s->stats.last_batch_bytes = s->last_batch.len;
   if (!s->apply || s->last_batch.len == 0)
     return 0;
-  if (nft_run_cmd_from_buffer(s->nft, buf_cstr(&s->last_batch)) != 0) {
-    const char *msg = nft_ctx_get_error_buffer(s->nft);
+  /* A context per transaction: a kept one holds libnftables' cache of the host's ruleset
+   * (megabytes) between syncs that are seconds or hours apart. */
+  struct nft_ctx *nft = nft_ctx_new(NFT_CTX_DEFAULT);
+  if (nft == NULL)
+    abort(); /* only fails on allocation */
+  if (nft_ctx_buffer_output(nft) != 0 || nft_ctx_buffer_error(nft) != 0)
+    abort();
+  int rc = 0;
+  if (nft_run_cmd_from_buffer(nft, buf_cstr(&s->last_batch)) != 0) {
+    const char *msg = nft_ctx_get_error_buffer(nft);
     s->stats.failures++;
     s->in_sync = false;
-    return k8c_error(err, 500, K8C_REASON_INTERNAL, "nft transaction on table %s failed: %.600s",
-                     s->table, msg ? msg : "");
+    rc = k8c_error(err, 500, K8C_REASON_INTERNAL, "nft transaction on table %s failed: %.600s",
+                   s->table, msg ? msg : "");
   }
-  return 0;
+  nft_ctx_free(nft);
+  return rc;
 }
 
 /* The fragment of policy p, with its prefix allocated on first sight; NULL if gone. */

@@ -24,7 +24,6 @@ struct proxy_syncer {
   char **node_ips;
   char *local_service_ip;
   bool apply;
-  struct nft_ctx *nft;
   bool in_sync;
   hashmap *applied;       /* svc key → struct proxy_fragment* */
   hashmap *shared_chains; /* name → (void*)1 */
@@ -59,13 +58,6 @@ proxy_syncer_new(const struct proxy_render_config *cfg, bool apply)
       .local_service_ip = s->local_service_ip,
   };
   s->apply = apply;
-  if (apply) {
-    s->nft = nft_ctx_new(NFT_CTX_DEFAULT);
-    if (s->nft == NULL)
-      abort(); /* only fails on allocation */
-    if (nft_ctx_buffer_output(s->nft) != 0 || nft_ctx_buffer_error(s->nft) != 0)
-      abort();
-  }
   s->applied = hashmap_new();
   s->shared_chains = hashmap_new();
   s->set_refs = hashmap_new();
@@ -108,8 +100,6 @@ proxy_syncer_free(proxy_syncer *s)
   hashmap_free(s->set_refs, NULL);
   hashmap_free(s->claims, free);
   hashmap_free(s->retries, NULL);
-  if (s->nft)
-    nft_ctx_free(s->nft);
   buf_free(&s->last_batch);
   for (char **ip = s->node_ips; *ip; ip++)
     free(*ip);
@@ -168,14 +158,23 @@ run_batch(proxy_syncer *s, k8c_err *err)
   s->stats.last_batch_bytes = s->last_batch.len;
   if (!s->apply || s->last_batch.len == 0)
     return 0;
-  if (nft_run_cmd_from_buffer(s->nft, buf_cstr(&s->last_batch)) != 0) {
-    const char *msg = nft_ctx_get_error_buffer(s->nft);
+  /* A context per transaction: a kept one holds libnftables' cache of the host's ruleset
+   * (megabytes) between syncs that are seconds or hours apart. */
+  struct nft_ctx *nft = nft_ctx_new(NFT_CTX_DEFAULT);
+  if (nft == NULL)
+    abort(); /* only fails on allocation */
+  if (nft_ctx_buffer_output(nft) != 0 || nft_ctx_buffer_error(nft) != 0)
+    abort();
+  int rc = 0;
+  if (nft_run_cmd_from_buffer(nft, buf_cstr(&s->last_batch)) != 0) {
+    const char *msg = nft_ctx_get_error_buffer(nft);
     s->stats.failures++;
     s->in_sync = false;
-    return k8c_error(err, 500, K8C_REASON_INTERNAL, "nft transaction on table %s failed: %.600s",
-                     s->table, msg ? msg : "");
+    rc = k8c_error(err, 500, K8C_REASON_INTERNAL, "nft transaction on table %s failed: %.600s",
+                   s->table, msg ? msg : "");
   }
-  return 0;
+  nft_ctx_free(nft);
+  return rc;
 }
 
 int

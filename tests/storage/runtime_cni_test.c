@@ -256,4 +256,54 @@ TEST(sandbox_files_and_host_network)
   fixture_teardown(&f, true);
 }
 
+/* The network connected after the rest: the hosts file a container bind-mounted before
+ * (the same inode) gains the pod's IP line, before the HostAliases block; the record
+ * gets the IP; removal afterwards leaves nothing. */
+TEST(sandbox_connected_later)
+{
+  struct fixture f;
+  fixture_setup(&f, NULL);
+  k8c_err err = {0};
+  char id[64];
+  snprintf(id, sizeof id, "%s-late", f.cgroup_parent);
+  const char *const aliases[] = {"10.1.2.3\tfoo.local", NULL};
+  struct sandbox_spec pod = {.id = id, .pod_uid = id, .pod_name = "late", .host_aliases = aliases};
+  struct sandbox_info info = {0};
+  CHECK(runtime_sandbox_prepare(f.rt, &pod, &info, &err) == 0);
+  CHECK(info.ip == NULL && info.netns_path != NULL);
+  char *hosts_path = xasprintf("%s/hosts", info.dir);
+  struct stat before, after;
+  CHECK(stat(hosts_path, &before) == 0);
+  char *hosts = fs_read_file(hosts_path, NULL, &err);
+  CHECK(hosts && strstr(hosts, "\tlate\n") == NULL);
+  free(hosts);
+  char *ip = NULL;
+  CHECK(runtime_sandbox_connect(f.rt, id, &ip, &err) == 0);
+  CHECK(ip != NULL);
+  CHECK(stat(hosts_path, &after) == 0);
+  CHECK(before.st_ino == after.st_ino);
+  hosts = fs_read_file(hosts_path, NULL, &err);
+  char *want = xasprintf("ip6-allrouters\n%s\tlate\n\n# Entries added by HostAliases.\n"
+                         "10.1.2.3\tfoo.local\n",
+                         ip ? ip : "?");
+  CHECK(hosts && strstr(hosts, want) != NULL);
+  struct sandbox_info again = {0};
+  CHECK(runtime_sandbox_get(f.rt, id, &again, &err) == 0);
+  CHECK_STR(again.ip, ip);
+  sandbox_info_free(&again);
+  CHECK(runtime_sandbox_remove(f.rt, id, &err) == 0);
+  CHECK(access(info.dir, F_OK) != 0);
+  /* a container that was never created: removing it is success, and quick */
+  char *never = xasprintf("%s_c_0", id);
+  CHECK(runtime_container_remove(f.rt, never, &err) == 0);
+  free(never);
+  free(want);
+  free(hosts);
+  free(ip);
+  free(hosts_path);
+  sandbox_info_free(&info);
+  k8c_err_clear(&err);
+  fixture_teardown(&f, true);
+}
+
 TEST_MAIN()

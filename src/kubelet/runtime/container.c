@@ -236,6 +236,17 @@ runtime_container_stop(struct runtime *rt, const char *id, int grace_seconds, k8
   return 0;
 }
 
+/* Whether anything of container id exists: its bundle, its data dir, the OCI runtime's
+ * state or conmon's attach link. A create makes the bundle before anything else. */
+static bool
+leaves_a_trace(struct runtime *rt, const char *id, const struct paths *p, const char *attach_link)
+{
+  cleanup_free char *oci_state = xasprintf("%s/%s", rt->oci_state_dir, id);
+  struct stat st;
+  return lstat(p->bundle, &st) == 0 || lstat(p->data, &st) == 0 || lstat(oci_state, &st) == 0 ||
+         lstat(attach_link, &st) == 0;
+}
+
 int
 runtime_container_remove(struct runtime *rt, const char *id, k8c_err *err)
 {
@@ -250,6 +261,10 @@ runtime_container_remove(struct runtime *rt, const char *id, k8c_err *err)
   k8c_err_clear(&load_err);
   pid_t conmon_pid = (pid_t)json_integer_value(json_object_get(record, "conmonPid"));
   int rc = -1;
+  if (record == NULL && !leaves_a_trace(rt, id, &p, attach_link)) {
+    paths_free(&p); /* never created: no OCI runtime call (an exec) to delete nothing */
+    return 0;
+  }
 
   /* `delete --force` kills whatever still runs and removes the runtime's state. */
   const char *args[] = {"delete", "--force", id, NULL};

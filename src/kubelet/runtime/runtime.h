@@ -84,6 +84,17 @@ struct sandbox_info {
  * sandbox_info_free). */
 int runtime_sandbox_create(struct runtime *rt, const struct sandbox_spec *spec,
                            struct sandbox_info *info, k8c_err *err);
+/* The same in two steps, so that containers can be created while CNI runs: _prepare
+ * makes everything but the pod network (record, pod cgroup, namespaces, hostname, hosts
+ * and resolv.conf files; for a hostNetwork pod that is all) and fills *info without an
+ * IP; _connect then runs CNI ADD in the netns, records the IP and adds it to the hosts
+ * file in place (containers created meanwhile bind-mount that very file). Start no
+ * container before _connect succeeded. A failed _prepare leaves nothing behind; after a
+ * failed _connect the caller removes the containers and then the sandbox. The two may
+ * run on different threads; *ip is the caller's to free. */
+int runtime_sandbox_prepare(struct runtime *rt, const struct sandbox_spec *spec,
+                            struct sandbox_info *info, k8c_err *err);
+int runtime_sandbox_connect(struct runtime *rt, const char *id, char **ip, k8c_err *err);
 /* Reads a sandbox's record back (404 if unknown). */
 int runtime_sandbox_get(struct runtime *rt, const char *id, struct sandbox_info *info,
                         k8c_err *err);

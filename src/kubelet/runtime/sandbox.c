@@ -1,7 +1,8 @@
 /* sandbox.c — pod sandboxes without a pause process: namespaces held by bind mounts
  * (cni/netns.h), the pod network from CNI, the pod cgroup, and the three files every
  * container of the pod bind-mounts (hostname, hosts, resolv.conf). sandbox.json records
- * what was made so removal and a restarted agent need nothing else. */
+ * what was made so removal and a restarted agent need nothing else. The network can be
+ * connected after the rest, so that CNI runs while the first containers are created. */
 #include "kubelet/runtime/runtime_internal.h"
 
 #include "kubelet/cni/netns.h"
@@ -10,17 +11,20 @@
 #include "lib/mem.h"
 
 #include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 #include <unistd.h>
 
+static int add_ip_to_hosts(const char *dir, const char *ip, const char *hostname, k8c_err *err);
 static int write_pod_files(const struct sandbox_spec *spec, const char *dir, const char *ip,
                            const char *hostname, k8c_err *err);
 static json_t *ports_json(const struct cni_port_mapping *ports, size_t n);
 static struct cni_port_mapping *ports_from_json(json_t *list, size_t *n);
 
 int
-runtime_sandbox_create(struct runtime *rt, const struct sandbox_spec *spec,
-                       struct sandbox_info *info, k8c_err *err)
+runtime_sandbox_prepare(struct runtime *rt, const struct sandbox_spec *spec,
+                        struct sandbox_info *info, k8c_err *err)
 {
   if (!runtime_valid_id(spec->id))
     return k8c_error(err, 422, K8C_REASON_INVALID, "invalid sandbox id \"%s\"",
@@ -44,8 +48,6 @@ runtime_sandbox_create(struct runtime *rt, const struct sandbox_spec *spec,
       spec->host_network ? NULL : xasprintf("%s/netns/%s", rt->run_dir, spec->id);
   cleanup_free char *uts = spec->host_network ? NULL : xasprintf("%s/uts", dir);
   cleanup_free char *ipc = spec->host_ipc ? NULL : xasprintf("%s/ipc", dir);
-  cleanup_free char *ip = NULL;
-  cleanup_free char *cni_result = NULL;
   cleanup_json json_t *record = NULL;
 
   /* Write the record first, so a failure half-way is undone by the ordinary removal. */
@@ -61,15 +63,7 @@ runtime_sandbox_create(struct runtime *rt, const struct sandbox_spec *spec,
   if ((netns || uts || ipc) &&
       ns_create_bound(netns, uts, ipc, spec->host_network ? NULL : hostname, err) < 0)
     goto fail;
-  if (netns) {
-    if (cni_add(&rt->net, spec->id, netns, spec->ports, spec->n_ports, &cni_result, &ip, err) < 0)
-      goto fail;
-    json_object_set_new(record, "ip", json_string(ip));
-    json_object_set_new(record, "cniResult", json_string(cni_result));
-    if (runtime_save_json(record_path, record, err) < 0)
-      goto fail;
-  }
-  if (write_pod_files(spec, dir, ip, hostname, err) < 0)
+  if (write_pod_files(spec, dir, NULL, hostname, err) < 0)
     goto fail;
   return runtime_sandbox_get(rt, spec->id, info, err);
 
@@ -78,6 +72,57 @@ fail:;
   if (runtime_sandbox_remove(rt, spec->id, &ignored) < 0)
     k8c_err_clear(&ignored);
   return k8c_err_prefix(err, "creating sandbox %s: ", spec->id);
+}
+
+int
+runtime_sandbox_connect(struct runtime *rt, const char *id, char **ip_out, k8c_err *err)
+{
+  *ip_out = NULL;
+  if (!runtime_valid_id(id))
+    return k8c_error(err, 422, K8C_REASON_INVALID, "invalid sandbox id \"%s\"", id ? id : "");
+  cleanup_free char *dir = xasprintf("%s/sandboxes/%s", rt->run_dir, id);
+  cleanup_free char *record_path = xasprintf("%s/sandbox.json", dir);
+  cleanup_json json_t *record = runtime_load_json(record_path, err);
+  if (record == NULL)
+    return k8c_err_prefix(err, "creating sandbox %s: ", id);
+  const char *netns = json_string_value(json_object_get(record, "netns"));
+  if (netns == NULL)
+    return 0; /* hostNetwork: nothing to connect */
+  size_t n_ports = 0;
+  cleanup_free struct cni_port_mapping *ports =
+      ports_from_json(json_object_get(record, "ports"), &n_ports);
+  cleanup_free char *ip = NULL;
+  cleanup_free char *cni_result = NULL;
+  if (cni_add(&rt->net, id, netns, ports, n_ports, &cni_result, &ip, err) < 0)
+    goto fail;
+  json_object_set_new(record, "ip", json_string(ip));
+  json_object_set_new(record, "cniResult", json_string(cni_result));
+  if (runtime_save_json(record_path, record, err) < 0 ||
+      add_ip_to_hosts(dir, ip, json_string_value(json_object_get(record, "hostname")), err) < 0)
+    goto fail;
+  *ip_out = steal_ptr(ip);
+  return 0;
+
+fail:
+  return k8c_err_prefix(err, "creating sandbox %s: ", id);
+}
+
+int
+runtime_sandbox_create(struct runtime *rt, const struct sandbox_spec *spec,
+                       struct sandbox_info *info, k8c_err *err)
+{
+  if (runtime_sandbox_prepare(rt, spec, info, err) < 0)
+    return -1;
+  cleanup_free char *ip = NULL;
+  if (runtime_sandbox_connect(rt, spec->id, &ip, err) < 0) {
+    sandbox_info_free(info);
+    k8c_err ignored = {0};
+    if (runtime_sandbox_remove(rt, spec->id, &ignored) < 0)
+      k8c_err_clear(&ignored);
+    return -1;
+  }
+  info->ip = steal_ptr(ip);
+  return 0;
 }
 
 int
@@ -189,6 +234,43 @@ copy_host_file(const char *from, const char *to, k8c_err *err)
   cleanup_free char *text = fs_read_file(from, &len, &read_err);
   k8c_err_clear(&read_err);
   return fs_write_file(to, text ? text : "", text ? len : 0, 0644, err);
+}
+
+/* Adds "IP<TAB>hostname" to the pod's hosts file after the managed lines (before any
+ * HostAliases), rewriting the file in place: containers created before the pod had its
+ * IP bind-mounted this inode. */
+static int
+add_ip_to_hosts(const char *dir, const char *ip, const char *hostname, k8c_err *err)
+{
+  cleanup_free char *path = xasprintf("%s/hosts", dir);
+  size_t len = 0;
+  cleanup_free char *text = fs_read_file(path, &len, err);
+  if (text == NULL)
+    return -1;
+  const char *aliases = strstr(text, "\n# Entries added by HostAliases.");
+  size_t head = aliases ? (size_t)(aliases - text) : len;
+  buf out;
+  buf_init(&out);
+  buf_append(&out, text, head);
+  buf_printf(&out, "%s\t%s\n", ip, hostname ? hostname : "");
+  buf_append(&out, text + head, len - head);
+  int rc = 0;
+  int fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+  if (fd < 0)
+    rc = k8c_error(err, 500, K8C_REASON_INTERNAL, "open %s: %s", path, strerror(errno));
+  for (size_t off = 0; rc == 0 && off < out.len;) {
+    ssize_t n = write(fd, buf_cstr(&out) + off, out.len - off);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0)
+      rc = k8c_error(err, 500, K8C_REASON_INTERNAL, "write %s: %s", path, strerror(errno));
+    else
+      off += (size_t)n;
+  }
+  if (fd >= 0 && close(fd) < 0 && rc == 0)
+    rc = k8c_error(err, 500, K8C_REASON_INTERNAL, "close %s: %s", path, strerror(errno));
+  buf_free(&out);
+  return rc;
 }
 
 static int

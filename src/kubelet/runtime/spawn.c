@@ -1,6 +1,6 @@
-/* spawn.c — fork/exec with a CLOEXEC status pipe so exec failures come back as errors.
- * The child only makes async-signal-safe calls: everything it needs (argv, envp) is built
- * before fork, since the agent is multithreaded. */
+/* spawn.c — vfork-style clone + exec with a CLOEXEC status pipe so exec failures come back
+ * as errors. The child only makes system calls: everything it needs (argv, envp) is built
+ * before the clone, since the agent is multithreaded and the child shares its memory. */
 #include "kubelet/runtime/spawn.h"
 
 #include "lib/clock.h"
@@ -9,9 +9,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -29,6 +31,74 @@ static void __attribute__((noreturn)) child_fail(int status_fd, int error)
   _exit(127);
 }
 
+/* What the child needs, built before the clone. */
+struct child_args {
+  const struct spawn_opts *opts;
+  char **envp;
+  int child_stdin;
+  int status_fd;
+};
+
+/* The child, on its own small stack in the agent's memory (CLONE_VM | CLONE_VFORK: no
+ * copy of the agent's page tables, which a fork of this multithreaded process with tens
+ * of MiB mapped would make and then fault on copy-on-write): system calls only, until
+ * execve or _exit, while the calling thread waits. */
+static int
+child_main(void *arg)
+{
+  const struct child_args *a = arg;
+  int sfd = a->status_fd;
+  if (a->opts->new_session)
+    setsid();
+  if (a->opts->cgroup_view) {
+    if (unshare(CLONE_NEWNS) < 0)
+      child_fail(sfd, errno);
+    if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
+      child_fail(sfd, errno);
+    if (umount2("/sys/fs/cgroup/unified", MNT_DETACH) < 0 && errno != EINVAL && errno != ENOENT)
+      child_fail(sfd, errno);
+  }
+  int null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+  /* Move every source out of the way first so dup2 targets cannot clobber one. */
+  int src[3] = {a->child_stdin, a->opts->stdout_fd, a->opts->stderr_fd};
+  for (int i = 0; i < 3; i++)
+    src[i] = fcntl(src[i] >= 0 ? src[i] : null_fd, F_DUPFD_CLOEXEC, 100);
+  int moved[64];
+  size_t n_pass = a->opts->n_pass_fds < 64 ? a->opts->n_pass_fds : 64;
+  for (size_t i = 0; i < n_pass; i++)
+    moved[i] = fcntl(a->opts->pass_fds[i], F_DUPFD_CLOEXEC, 100);
+  for (int i = 0; i < 3; i++)
+    if (src[i] < 0 || dup2(src[i], i) < 0)
+      child_fail(sfd, errno);
+  for (size_t i = 0; i < n_pass; i++)
+    if (moved[i] < 0 || dup2(moved[i], 3 + (int)i) < 0)
+      child_fail(sfd, errno);
+  if (sfd < 3 + (int)n_pass) {
+    sfd = fcntl(sfd, F_DUPFD_CLOEXEC, 3 + (int)n_pass);
+    if (sfd < 0)
+      _exit(127);
+  }
+  close_range(3 + (unsigned)n_pass, ~0U, CLOSE_RANGE_CLOEXEC);
+  /* handlers are the agent's (this child shares its memory): back to the defaults
+   * before the signals the parent blocked for the clone are let through */
+  for (int sig = 1; sig < NSIG; sig++) {
+    struct sigaction sa;
+    if (sigaction(sig, NULL, &sa) == 0 && sa.sa_handler != SIG_IGN && sa.sa_handler != SIG_DFL) {
+      sa.sa_handler = SIG_DFL;
+      sa.sa_flags = 0;
+      (void)sigaction(sig, &sa, NULL);
+    }
+  }
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, NULL);
+  execve(a->opts->argv[0], (char *const *)a->opts->argv, a->envp);
+  child_fail(sfd, errno);
+  return 127;
+}
+
+#define CHILD_STACK_SIZE (64 * 1024)
+
 pid_t
 spawn_start(const struct spawn_opts *opts, k8c_err *err)
 {
@@ -44,47 +114,23 @@ spawn_start(const struct spawn_opts *opts, k8c_err *err)
   char **envp = build_envp(opts->extra_env);
   int child_stdin = opts->stdin_data ? stdin_pipe[0] : opts->stdin_fd;
 
-  pid_t pid = fork();
-  if (pid == 0) {
-    int sfd = status_pipe[1];
-    if (opts->new_session)
-      setsid();
-    if (opts->cgroup_view) {
-      if (unshare(CLONE_NEWNS) < 0)
-        child_fail(sfd, errno);
-      if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
-        child_fail(sfd, errno);
-      if (umount2("/sys/fs/cgroup/unified", MNT_DETACH) < 0 && errno != EINVAL && errno != ENOENT)
-        child_fail(sfd, errno);
-    }
-    int null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
-    /* Move every source out of the way first so dup2 targets cannot clobber one. */
-    int src[3] = {child_stdin, opts->stdout_fd, opts->stderr_fd};
-    for (int i = 0; i < 3; i++)
-      src[i] = fcntl(src[i] >= 0 ? src[i] : null_fd, F_DUPFD_CLOEXEC, 100);
-    int moved[64];
-    size_t n_pass = opts->n_pass_fds < 64 ? opts->n_pass_fds : 64;
-    for (size_t i = 0; i < n_pass; i++)
-      moved[i] = fcntl(opts->pass_fds[i], F_DUPFD_CLOEXEC, 100);
-    for (int i = 0; i < 3; i++)
-      if (src[i] < 0 || dup2(src[i], i) < 0)
-        child_fail(sfd, errno);
-    for (size_t i = 0; i < n_pass; i++)
-      if (moved[i] < 0 || dup2(moved[i], 3 + (int)i) < 0)
-        child_fail(sfd, errno);
-    if (sfd < 3 + (int)n_pass) {
-      sfd = fcntl(sfd, F_DUPFD_CLOEXEC, 3 + (int)n_pass);
-      if (sfd < 0)
-        _exit(127);
-    }
-    close_range(3 + (unsigned)n_pass, ~0U, CLOSE_RANGE_CLOEXEC);
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL);
-    execve(opts->argv[0], (char *const *)opts->argv, envp);
-    child_fail(sfd, errno);
+  struct child_args args = {
+      .opts = opts, .envp = envp, .child_stdin = child_stdin, .status_fd = status_pipe[1]};
+  pid_t pid = -1;
+  int fork_errno = 0;
+  char *stack = mmap(NULL, CHILD_STACK_SIZE, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+  if (stack == MAP_FAILED) {
+    fork_errno = errno;
+  } else {
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    pid = clone(child_main, stack + CHILD_STACK_SIZE, CLONE_VM | CLONE_VFORK | SIGCHLD, &args);
+    fork_errno = pid < 0 ? errno : 0;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    munmap(stack, CHILD_STACK_SIZE);
   }
-  int fork_errno = errno;
   close(status_pipe[1]);
   if (stdin_pipe[0] >= 0)
     close(stdin_pipe[0]);

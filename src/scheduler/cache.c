@@ -70,6 +70,7 @@ alloc_slot(struct sched_cache *c)
       grow_counts(&((struct anti_group *)v)->counts, c->count_cap, cap);
     c->count_cap = cap;
     c->node_generation++; /* topology indexes are per slot too */
+    c->topo_generation++;
   }
   return slot;
 }
@@ -216,6 +217,7 @@ sched_cache_upsert_node(struct sched_cache *c, json_t *node)
     c->node_slots[c->nnodes] = n->slot;
     c->nodes[c->nnodes++] = n;
     changed = true;
+    c->topo_generation++;
   }
   const json_t *spec = json_object_get(node, "spec");
   const json_t *alloc = json_object_get(json_object_get(node, "status"), "allocatable");
@@ -224,10 +226,13 @@ sched_cache_upsert_node(struct sched_cache *c, json_t *node)
   int64_t pods = quantity_of(alloc, "pods", false);
   bool unsched = json_is_true(json_object_get(spec, "unschedulable"));
   const json_t *taints = json_object_get(spec, "taints");
+  if (!json_equal((json_t *)labels, (json_t *)n->labels)) {
+    changed = true;
+    c->topo_generation++;
+  }
   if (!changed)
     changed = a.milli_cpu != n->allocatable.milli_cpu || a.memory != n->allocatable.memory ||
-              pods != n->allowed_pods || unsched != n->unschedulable || !taints_equal(n, taints) ||
-              !json_equal((json_t *)labels, (json_t *)n->labels);
+              pods != n->allowed_pods || unsched != n->unschedulable || !taints_equal(n, taints);
   n->allocatable = a;
   n->allowed_pods = pods;
   n->unschedulable = unsched;
@@ -291,6 +296,7 @@ sched_cache_remove_node(struct sched_cache *c, const char *name)
     node_release(c, n);
   c->generation++;
   c->node_generation++;
+  c->topo_generation++;
 }
 
 const struct topo_index *
@@ -303,7 +309,7 @@ sched_cache_topology(struct sched_cache *c, const char *key)
     t->built_for = -1;
     hashmap_put(c->topologies, key, t);
   }
-  if (t->built_for == c->node_generation)
+  if (t->built_for == c->topo_generation)
     return t;
   free(t->domain_of);
   t->domain_of = xmalloc(c->count_cap * sizeof *t->domain_of);
@@ -323,7 +329,7 @@ sched_cache_topology(struct sched_cache *c, const char *key)
     t->domain_of[c->nodes[i]->slot] = (int)id - 1;
   }
   hashmap_free(ids, NULL);
-  t->built_for = c->node_generation;
+  t->built_for = c->topo_generation;
   return t;
 }
 

@@ -274,9 +274,34 @@ responsible_for(const struct scheduler *s, const struct pod_info *pi)
   return strcmp(pi->scheduler_name, s->name) == 0;
 }
 
+static const char *
+node_name_of(const json_t *pod)
+{
+  return json_string_value(json_object_get(json_object_get(pod, "spec"), "nodeName"));
+}
+
+/* An update of a pod that was already bound before it, changing nothing the cache keeps
+ * (spec, labels, deletion): the kubelet's status writes. The cache took the pod when it
+ * saw the earlier version, so there is nothing to do: no parse, no cache lock. */
+static bool
+bound_and_unchanged(const json_t *old_obj, const json_t *obj)
+{
+  const char *old_node = node_name_of(old_obj), *node = node_name_of(obj);
+  if (old_node == NULL || node == NULL || !old_node[0] || strcmp(old_node, node) != 0)
+    return false;
+  const json_t *om = json_object_get(old_obj, "metadata"), *nm = json_object_get(obj, "metadata");
+  return same_json(json_object_get(om, "uid"), json_object_get(nm, "uid")) &&
+         same_json(json_object_get(om, "labels"), json_object_get(nm, "labels")) &&
+         same_json(json_object_get(om, "deletionTimestamp"),
+                   json_object_get(nm, "deletionTimestamp")) &&
+         same_json(json_object_get(old_obj, "spec"), json_object_get(obj, "spec"));
+}
+
 static void
 pod_seen(struct scheduler *s, json_t *old_obj, json_t *obj)
 {
+  if (old_obj && bound_and_unchanged(old_obj, obj))
+    return;
   struct pod_info *pi = pod_info_new(obj);
   if (pi->node_name) {
     sched_cache_lock(s->cache);

@@ -434,10 +434,64 @@ node_remove_pod(struct sched_cache *c, struct node_info *n, struct pod_info *pi)
     node_release(c, n);
 }
 
+/* Members of an object other than skip, counted. */
+static size_t
+members_except(const json_t *o, const char *skip)
+{
+  return json_object_size(o) - (json_object_get(o, skip) != NULL);
+}
+
+/* Whether b's spec equals a's but for spec.nodeName. */
+static bool
+same_spec_but_node(const json_t *a, const json_t *b)
+{
+  if (a == b)
+    return true;
+  if (!json_is_object(a) || !json_is_object(b) ||
+      members_except(a, "nodeName") != members_except(b, "nodeName"))
+    return false;
+  const char *k;
+  json_t *v;
+  json_object_foreach ((json_t *)a, k, v) {
+    if (strcmp(k, "nodeName") == 0)
+      continue;
+    json_t *w = json_object_get(b, k);
+    if (w == NULL || !json_equal(v, w))
+      return false;
+  }
+  return true;
+}
+
+/* Whether a newer version of a pod counts exactly as the older one in the cache (the
+ * API's confirmation of an assumed pod: only spec.nodeName and status differ). Then it
+ * replaces the older in place, without undoing and redoing its accounting. */
+static bool
+same_accounting(const struct pod_info *a, const struct pod_info *b)
+{
+  bool same_uid =
+      (a->uid == NULL && b->uid == NULL) || (a->uid && b->uid && strcmp(a->uid, b->uid) == 0);
+  return a->terminating == b->terminating && strcmp(a->key, b->key) == 0 && same_uid &&
+         (a->labels == b->labels ||
+          (a->labels && b->labels && json_equal((json_t *)a->labels, (json_t *)b->labels))) &&
+         same_spec_but_node(json_object_get(a->obj, "spec"), json_object_get(b->obj, "spec"));
+}
+
 void
 sched_cache_add_pod(struct sched_cache *c, struct pod_info *pi, const char *node, bool assumed)
 {
   struct cache_pod *cp = hashmap_get(c->pods, pi->key);
+  if (cp && cp->pi != pi && cp->node->obj && strcmp(cp->node->name, node) == 0 &&
+      same_accounting(cp->pi, pi)) {
+    struct node_info *n = cp->node;
+    for (size_t i = 0; i < n->npods; i++)
+      if (n->pods[i] == cp->pi)
+        n->pods[i] = pi;
+    pod_info_unref(cp->pi);
+    cp->pi = pod_info_ref(pi);
+    cp->assumed = assumed;
+    c->generation++;
+    return;
+  }
   if (cp) {
     node_remove_pod(c, cp->node, cp->pi);
     pod_info_unref(cp->pi);

@@ -29,7 +29,8 @@ enum job_kind { JOB_BIND, JOB_UNSCHEDULABLE, JOB_PREEMPT, JOB_SCHEDULED_EVENT };
 
 struct job {
   enum job_kind kind;
-  struct pod_info *pi;
+  struct pod_info *pi;       /* NULL for JOB_SCHEDULED_EVENT */
+  json_t *ref;               /* JOB_SCHEDULED_EVENT: the pod's identity, for the event */
   char *node;                /* JOB_BIND */
   char *message;             /* JOB_UNSCHEDULABLE */
   struct pod_info **victims; /* JOB_PREEMPT (node = the nominated node) */
@@ -288,34 +289,12 @@ responsible_for(const struct scheduler *s, const struct pod_info *pi)
   return strcmp(pi->scheduler_name, s->name) == 0;
 }
 
-static const char *
-node_name_of(const json_t *pod)
-{
-  return json_string_value(json_object_get(json_object_get(pod, "spec"), "nodeName"));
-}
-
-/* An update of a pod that was already bound before it, changing nothing the cache keeps
- * (spec, labels, deletion): the kubelet's status writes. The cache took the pod when it
- * saw the earlier version, so there is nothing to do: no parse, no cache lock. */
-static bool
-bound_and_unchanged(const json_t *old_obj, const json_t *obj)
-{
-  const char *old_node = node_name_of(old_obj), *node = node_name_of(obj);
-  if (old_node == NULL || node == NULL || !old_node[0] || strcmp(old_node, node) != 0)
-    return false;
-  const json_t *om = json_object_get(old_obj, "metadata"), *nm = json_object_get(obj, "metadata");
-  return same_json(json_object_get(om, "uid"), json_object_get(nm, "uid")) &&
-         same_json(json_object_get(om, "labels"), json_object_get(nm, "labels")) &&
-         same_json(json_object_get(om, "deletionTimestamp"),
-                   json_object_get(nm, "deletionTimestamp")) &&
-         same_json(json_object_get(old_obj, "spec"), json_object_get(obj, "spec"));
-}
-
 static void
 pod_seen(struct scheduler *s, json_t *old_obj, json_t *obj)
 {
-  if (old_obj && bound_and_unchanged(old_obj, obj))
-    return;
+  /* Every version of a bound pod replaces the cached one (the kubelet's status writes
+   * too, so that the cache holds no superseded objects): in place, when it counts the
+   * same (see sched_cache_add_pod), so the cache lock is held only briefly. */
   struct pod_info *pi = pod_info_new(obj);
   if (pi->node_name) {
     sched_cache_lock(s->cache);
@@ -424,7 +403,7 @@ job_new(enum job_kind kind, struct pod_info *pi, const char *node, char *message
 {
   struct job *j = xcalloc(1, sizeof *j);
   j->kind = kind;
-  j->pi = pod_info_ref(pi);
+  j->pi = pi ? pod_info_ref(pi) : NULL;
   j->node = node ? xstrdup(node) : NULL;
   j->message = message;
   return j;
@@ -441,12 +420,30 @@ static void
 job_free(struct job *j)
 {
   pod_info_unref(j->pi);
+  json_decref(j->ref);
   for (size_t i = 0; i < j->nvictims; i++)
     pod_info_unref(j->victims[i]);
   free(j->victims);
   free(j->node);
   free(j->message);
   free(j);
+}
+
+/* What an event about pod needs of it (kind, apiVersion, namespace, name, uid,
+ * resourceVersion): a burst's queued Scheduled events then hold a few strings each,
+ * not every pod's whole (by now superseded) object. */
+static json_t *
+pod_ref(const json_t *pod)
+{
+  const json_t *md = json_object_get(pod, "metadata");
+  json_t *ref_md = json_object();
+  static const char *const keys[] = {"namespace", "name", "uid", "resourceVersion", NULL};
+  for (int i = 0; keys[i]; i++) {
+    json_t *v = json_object_get(md, keys[i]);
+    if (v)
+      json_object_set(ref_md, keys[i], v);
+  }
+  return json_pack("{s:s,s:s,s:o}", "apiVersion", "v1", "kind", "Pod", "metadata", ref_md);
 }
 
 static bool
@@ -528,7 +525,9 @@ run_bind(struct scheduler *s, struct job *j)
     sched_queue_done(s->queue, j->pi->key);
     /* The event is written by whichever worker is free next, as upstream's recorder writes
      * asynchronously: the next binding does not wait for it. */
-    job_push(s, JOB_SCHEDULED_EVENT, j->pi, j->node, NULL);
+    struct job *ev = job_new(JOB_SCHEDULED_EVENT, NULL, j->node, NULL);
+    ev->ref = pod_ref(j->pi->obj);
+    job_enqueue(s, ev);
     pthread_mutex_lock(&s->stats_mu);
     s->stats.scheduled++;
     s->burst_scheduled++;
@@ -622,8 +621,11 @@ worker_main(void *arg)
     } else if (j->kind == JOB_PREEMPT) {
       run_preempt(s, j);
     } else if (j->kind == JOB_SCHEDULED_EVENT) {
-      event_record(s->events, j->pi->obj, "Normal", "Scheduled",
-                   "Successfully assigned %s/%s to %s", j->pi->ns, j->pi->name, j->node);
+      const json_t *md = json_object_get(j->ref, "metadata");
+      const char *ns = json_string_value(json_object_get(md, "namespace"));
+      const char *name = json_string_value(json_object_get(md, "name"));
+      event_record(s->events, j->ref, "Normal", "Scheduled", "Successfully assigned %s/%s to %s",
+                   ns ? ns : "", name ? name : "", j->node);
     } else {
       event_record(s->events, j->pi->obj, "Warning", "FailedScheduling", "%s", j->message);
       set_unschedulable_condition(s, j->pi, j->message);

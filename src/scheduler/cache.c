@@ -70,6 +70,7 @@ alloc_slot(struct sched_cache *c)
       grow_counts(&((struct anti_group *)v)->counts, c->count_cap, cap);
     c->count_cap = cap;
     c->node_generation++; /* topology indexes are per slot too */
+    c->topo_generation++;
   }
   return slot;
 }
@@ -216,6 +217,7 @@ sched_cache_upsert_node(struct sched_cache *c, json_t *node)
     c->node_slots[c->nnodes] = n->slot;
     c->nodes[c->nnodes++] = n;
     changed = true;
+    c->topo_generation++;
   }
   const json_t *spec = json_object_get(node, "spec");
   const json_t *alloc = json_object_get(json_object_get(node, "status"), "allocatable");
@@ -224,10 +226,13 @@ sched_cache_upsert_node(struct sched_cache *c, json_t *node)
   int64_t pods = quantity_of(alloc, "pods", false);
   bool unsched = json_is_true(json_object_get(spec, "unschedulable"));
   const json_t *taints = json_object_get(spec, "taints");
+  if (!json_equal((json_t *)labels, (json_t *)n->labels)) {
+    changed = true;
+    c->topo_generation++;
+  }
   if (!changed)
     changed = a.milli_cpu != n->allocatable.milli_cpu || a.memory != n->allocatable.memory ||
-              pods != n->allowed_pods || unsched != n->unschedulable || !taints_equal(n, taints) ||
-              !json_equal((json_t *)labels, (json_t *)n->labels);
+              pods != n->allowed_pods || unsched != n->unschedulable || !taints_equal(n, taints);
   n->allocatable = a;
   n->allowed_pods = pods;
   n->unschedulable = unsched;
@@ -291,6 +296,7 @@ sched_cache_remove_node(struct sched_cache *c, const char *name)
     node_release(c, n);
   c->generation++;
   c->node_generation++;
+  c->topo_generation++;
 }
 
 const struct topo_index *
@@ -303,7 +309,7 @@ sched_cache_topology(struct sched_cache *c, const char *key)
     t->built_for = -1;
     hashmap_put(c->topologies, key, t);
   }
-  if (t->built_for == c->node_generation)
+  if (t->built_for == c->topo_generation)
     return t;
   free(t->domain_of);
   t->domain_of = xmalloc(c->count_cap * sizeof *t->domain_of);
@@ -323,7 +329,7 @@ sched_cache_topology(struct sched_cache *c, const char *key)
     t->domain_of[c->nodes[i]->slot] = (int)id - 1;
   }
   hashmap_free(ids, NULL);
-  t->built_for = c->node_generation;
+  t->built_for = c->topo_generation;
   return t;
 }
 
@@ -428,10 +434,64 @@ node_remove_pod(struct sched_cache *c, struct node_info *n, struct pod_info *pi)
     node_release(c, n);
 }
 
+/* Members of an object other than skip, counted. */
+static size_t
+members_except(const json_t *o, const char *skip)
+{
+  return json_object_size(o) - (json_object_get(o, skip) != NULL);
+}
+
+/* Whether b's spec equals a's but for spec.nodeName. */
+static bool
+same_spec_but_node(const json_t *a, const json_t *b)
+{
+  if (a == b)
+    return true;
+  if (!json_is_object(a) || !json_is_object(b) ||
+      members_except(a, "nodeName") != members_except(b, "nodeName"))
+    return false;
+  const char *k;
+  json_t *v;
+  json_object_foreach ((json_t *)a, k, v) {
+    if (strcmp(k, "nodeName") == 0)
+      continue;
+    json_t *w = json_object_get(b, k);
+    if (w == NULL || !json_equal(v, w))
+      return false;
+  }
+  return true;
+}
+
+/* Whether a newer version of a pod counts exactly as the older one in the cache (the
+ * API's confirmation of an assumed pod: only spec.nodeName and status differ). Then it
+ * replaces the older in place, without undoing and redoing its accounting. */
+static bool
+same_accounting(const struct pod_info *a, const struct pod_info *b)
+{
+  bool same_uid =
+      (a->uid == NULL && b->uid == NULL) || (a->uid && b->uid && strcmp(a->uid, b->uid) == 0);
+  return a->terminating == b->terminating && strcmp(a->key, b->key) == 0 && same_uid &&
+         (a->labels == b->labels ||
+          (a->labels && b->labels && json_equal((json_t *)a->labels, (json_t *)b->labels))) &&
+         same_spec_but_node(json_object_get(a->obj, "spec"), json_object_get(b->obj, "spec"));
+}
+
 void
 sched_cache_add_pod(struct sched_cache *c, struct pod_info *pi, const char *node, bool assumed)
 {
   struct cache_pod *cp = hashmap_get(c->pods, pi->key);
+  if (cp && cp->pi != pi && cp->node->obj && strcmp(cp->node->name, node) == 0 &&
+      same_accounting(cp->pi, pi)) {
+    struct node_info *n = cp->node;
+    for (size_t i = 0; i < n->npods; i++)
+      if (n->pods[i] == cp->pi)
+        n->pods[i] = pi;
+    pod_info_unref(cp->pi);
+    cp->pi = pod_info_ref(pi);
+    cp->assumed = assumed;
+    c->generation++;
+    return;
+  }
   if (cp) {
     node_remove_pod(c, cp->node, cp->pi);
     pod_info_unref(cp->pi);

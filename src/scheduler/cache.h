@@ -57,7 +57,7 @@ struct topo_index {
   char *key;
   int *domain_of; /* per slot: domain id, or -1 when the node lacks the label */
   size_t ndomains;
-  long long built_for; /* node_generation it reflects */
+  long long built_for; /* topo_generation it reflects */
 };
 
 struct sched_cache {
@@ -76,7 +76,9 @@ struct sched_cache {
   struct hashmap *anti_groups; /* signature@topologyKey -> anti_group */
   size_t pods_scoring_affinity;
   long long generation;       /* bumped on every change */
-  long long node_generation;  /* bumped when nodes come, go or change labels */
+  long long node_generation;  /* bumped when nodes come, go or change what filters see */
+  long long topo_generation;  /* bumped only when nodes come, go or change labels: what
+                                 topology indexes depend on (not taints, not capacity) */
   struct hashmap *topologies; /* key -> topo_index */
 };
 

@@ -23,7 +23,7 @@ sched_status_fail(struct sched_status *st, enum sched_code code, const char *fmt
 {
   if (code > st->code)
     st->code = code;
-  if (st->nreasons >= SCHED_MAX_REASONS)
+  if (st->codes_only || st->nreasons >= SCHED_MAX_REASONS)
     return;
   va_list ap;
   va_start(ap, fmt);
@@ -154,11 +154,14 @@ plugin_count(const struct sched_framework *fw)
   return n;
 }
 
+/* codes_only: the first pass over the nodes wants only pass/fail and the code; the
+ * reasons are formatted (a vsnprintf per failing node) only when no node fits. */
 static void
 run_filters(const struct sched_framework *fw, size_t np, struct sched_cycle *cy, void **state,
-            const struct node_info *n, struct sched_status *st)
+            const struct node_info *n, struct sched_status *st, bool codes_only)
 {
   memset(st, 0, offsetof(struct sched_status, reasons));
+  st->codes_only = codes_only;
   st->reasons[0][0] = '\0';
   for (size_t p = 0; p < np && st->code == SCHED_SUCCESS; p++)
     if (fw->plugins[p]->filter)
@@ -252,7 +255,7 @@ sched_schedule_one(struct sched_framework *fw, struct sched_cache *c, struct pod
     struct node_info *n = c->nodes[(start + i) % nall];
     /* Node infos are scattered over the heap: fetching a few ahead hides the misses. */
     __builtin_prefetch(c->nodes[(start + i + 4) % nall]);
-    run_filters(fw, np, &cy, state, n, &st);
+    run_filters(fw, np, &cy, state, n, &st, true);
     if (st.code == SCHED_SUCCESS) {
       feasible[nf++] = n;
       continue;
@@ -273,7 +276,7 @@ sched_schedule_one(struct sched_framework *fw, struct sched_cache *c, struct pod
      * are pure, so running them again gives the same answers. */
     sts = xcalloc(nfailed + 1, sizeof *sts);
     for (size_t k = 0; k < nfailed; k++)
-      run_filters(fw, np, &cy, state, failed[k].node, &sts[k]);
+      run_filters(fw, np, &cy, state, failed[k].node, &sts[k], false);
     run_post_filter = true; /* after the cycle's states are gone: the dry run edits the cache */
   } else if (nf == 1) {
     out->node = feasible[0];

@@ -20,10 +20,12 @@ enum sched_code {
 struct sched_status {
   enum sched_code code;
   int nreasons;
+  bool codes_only; /* set by the caller: only the code is wanted, skip formatting reasons */
   char reasons[SCHED_MAX_REASONS][384];
 };
 
-/* Marks st failed with code and appends a reason (printf-style). */
+/* Marks st failed with code and appends a reason (printf-style; not formatted when
+ * st->codes_only). */
 void sched_status_fail(struct sched_status *st, enum sched_code code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 

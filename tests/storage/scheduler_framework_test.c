@@ -477,4 +477,54 @@ TEST(nodes_to_find_as_upstream)
   CHECK_INT(sched_nodes_to_find(100, 1000), 1000);
 }
 
+/* The API's confirmation of an assumed pod (spec.nodeName set, a status) replaces it in
+ * place: counted once; a confirmation that changed labels is re-accounted. */
+TEST(assumed_pod_confirmed_counts_once)
+{
+  struct sched_cache *c = sched_cache_new();
+  struct sched_framework fw = test_framework();
+  add_node(c, "node-1", "a", "1", "4Gi", NULL, NULL);
+  add_node(c, "node-2", "a", "1", "4Gi", NULL, NULL);
+  const char *spec = "{\"containers\":[{\"name\":\"c\",\"resources\":{\"requests\":"
+                     "{\"cpu\":\"600m\"}}}]," ANTI_HOST "}";
+  struct pod_info *assumed = make_pod("web-0", "{\"app\":\"web\"}", spec);
+  sched_cache_add_pod(c, assumed, "node-1", true);
+  json_t *bound = json_deep_copy(assumed->obj);
+  json_object_set_new(json_object_get(bound, "spec"), "nodeName", json_string("node-1"));
+  json_object_set_new(bound, "status", sched_json("{\"phase\":\"Pending\"}"));
+  struct pod_info *confirmed = pod_info_new(bound);
+  json_decref(bound);
+  sched_cache_add_pod(c, confirmed, "node-1", false);
+  CHECK(!sched_cache_pod_assumed(c, "default/web-0"));
+  struct node_info *n1 = sched_cache_node(c, "node-1");
+  CHECK_INT(n1->npods, 1);
+  CHECK(n1->pods[0] == confirmed);
+  CHECK_INT(n1->requested.milli_cpu, 600);
+  /* Its anti-affinity still holds node-1, and once only: node-2 takes the next. */
+  CHECK_STR(schedule_new(&fw, c, "web-1", "{\"app\":\"web\"}", spec, NULL), "node-2");
+  sched_cache_remove_pod(c, "default/web-1");
+  /* A version with other labels is accounted afresh: the anti-affinity no longer
+   * matches it, but its own term still repels app=web pods. */
+  json_t *relabelled = json_deep_copy(confirmed->obj);
+  json_object_set_new(json_object_get(relabelled, "metadata"), "labels",
+                      sched_json("{\"app\":\"db\"}"));
+  struct pod_info *pi3 = pod_info_new(relabelled);
+  json_decref(relabelled);
+  sched_cache_add_pod(c, pi3, "node-1", false);
+  CHECK_INT(n1->npods, 1);
+  CHECK_INT(n1->requested.milli_cpu, 600);
+  const char *avoid_db = "{\"containers\":[{\"name\":\"c\"}],\"affinity\":{\"podAntiAffinity\":{"
+                         "\"requiredDuringSchedulingIgnoredDuringExecution\":[{\"labelSelector\":{"
+                         "\"matchLabels\":{\"app\":\"db\"}},\"topologyKey\":\"kubernetes.io/"
+                         "hostname\"}]}}}";
+  for (int i = 0; i < 4; i++) /* node-1 now holds an app=db pod */
+    CHECK_STR(schedule_new(&fw, c, "x", "{\"app\":\"x\"}", avoid_db, NULL), "node-2");
+  sched_cache_remove_pod(c, "default/web-0");
+  CHECK_INT(n1->requested.milli_cpu, 0);
+  pod_info_unref(assumed);
+  pod_info_unref(confirmed);
+  pod_info_unref(pi3);
+  sched_cache_free(c);
+}
+
 TEST_MAIN()

@@ -15,13 +15,10 @@
 #include "scheduler/preemption.h"
 #include "scheduler/queue.h"
 
-#include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <time.h>
-#include <unistd.h>
 
 #define LATENCY_RING 16384
 
@@ -698,19 +695,11 @@ schedule_pod(struct scheduler *s, struct pod_info *pi)
   job_push(s, JOB_UNSCHEDULABLE, pi, NULL, res.message);
 }
 
-/* The scheduling loop is the one serial step every pod goes through; the binding
- * workers, informers and API threads around it are many and can wait. A higher CFS
- * weight (nice -5) keeps a ~0.2 ms cycle from being preempted for another thread's slice,
- * when the process may raise it (CAP_SYS_NICE); otherwise it runs as it is. */
-#define LOOP_NICE (-5)
-
 static void *
 loop_main(void *arg)
 {
   pthread_setname_np(pthread_self(), "sched-loop");
   struct scheduler *s = arg;
-  if (setpriority(PRIO_PROCESS, (id_t)gettid(), LOOP_NICE) != 0)
-    log_debug("scheduler: cannot raise the scheduling thread's priority: %s", strerror(errno));
   struct pod_info *pi;
   while ((pi = sched_queue_pop(s->queue)) != NULL) {
     if (pi->terminating)

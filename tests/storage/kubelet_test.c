@@ -401,7 +401,8 @@ TEST(pod_runs_restarts_readopts_and_leaves_nothing)
       xasprintf("%s/default_envpod_%s/main/0.log", fx.logs, str_at(pod, "metadata", "uid"));
   json_decref(pod);
   char *log = NULL;
-  for (int i = 0; i < 40 && (log == NULL || strstr(log, "msg=") == NULL); i++) {
+  /* the three lines are written one after another: wait for the last one */
+  for (int i = 0; i < 100 && (log == NULL || strstr(log, " stdout F ca=") == NULL); i++) {
     free(log);
     k8c_err err = {0};
     log = fs_read_file(log_path, NULL, &err);

@@ -173,7 +173,8 @@ apply_store_event(void *ctx, const storage_event *ev)
     /* What only the history keeps alive: the state this change superseded, and for a
      * deletion the last state too (the live objects are the cache's). */
     size_t charge = (prev ? prev->len : 0) + (deleted ? obj->len : 0);
-    while (wc->history_len > wc->history_min && wc->history_bytes + charge > wc->history_max_bytes)
+    while (wc->history_len + 1 > wc->history_min && wc->history_len > 0 &&
+           wc->history_bytes + charge > wc->history_max_bytes)
       history_drop_oldest(wc);
     struct history_entry *e = history_push(wc);
     *e = (struct history_entry){

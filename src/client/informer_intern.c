@@ -214,7 +214,7 @@ intern_value(informer_intern *t, json_t *v)
   }
   t->slots[i] = (struct entry){json_incref(v), h};
   t->count++;
-  if (t->count * 2 > t->cap)
+  if (t->count * 4 > t->cap * 3) /* linear probing stays short up to 3/4 full */
     resize(t, t->cap * 2);
   return v;
 }
@@ -229,16 +229,96 @@ informer_intern_children(informer_intern *t, json_t *obj)
   }
 }
 
+/* A set of values (by address): the descendants of shared values, during a sweep. */
+struct value_set {
+  json_t **slots;
+  size_t cap; /* a power of two */
+  size_t count;
+};
+
+static size_t
+address_slot(const json_t *v, size_t cap)
+{
+  return (size_t)(((uint64_t)(uintptr_t)v * 0x9e3779b97f4a7c15ULL) >> 16) & (cap - 1);
+}
+
+static bool
+value_set_has(const struct value_set *set, const json_t *v)
+{
+  for (size_t i = address_slot(v, set->cap); set->slots[i]; i = (i + 1) & (set->cap - 1))
+    if (set->slots[i] == v)
+      return true;
+  return false;
+}
+
+/* Adds v; false if it was there already. */
+static bool
+value_set_add(struct value_set *set, json_t *v)
+{
+  if ((set->count + 1) * 2 > set->cap) {
+    struct value_set bigger = {xcalloc(set->cap * 2, sizeof(json_t *)), set->cap * 2, 0};
+    for (size_t i = 0; i < set->cap; i++)
+      if (set->slots[i])
+        (void)value_set_add(&bigger, set->slots[i]);
+    free(set->slots);
+    *set = bigger;
+  }
+  size_t i = address_slot(v, set->cap);
+  for (; set->slots[i]; i = (i + 1) & (set->cap - 1))
+    if (set->slots[i] == v)
+      return false;
+  set->slots[i] = v;
+  set->count++;
+  return true;
+}
+
+static void
+mark_descendants(struct value_set *set, json_t *v)
+{
+  if (json_is_object(v)) {
+    const char *key;
+    json_t *child;
+    json_object_foreach (v, key, child)
+      if (value_set_add(set, child))
+        mark_descendants(set, child);
+  } else if (json_is_array(v)) {
+    size_t i;
+    json_t *child;
+    json_array_foreach (v, i, child)
+      if (value_set_add(set, child))
+        mark_descendants(set, child);
+  }
+}
+
+/* Shared: held by the table and at least two others (references count, not holders: a
+ * near enough test). */
+static bool
+is_shared(const json_t *v)
+{
+  return v->refcount >= 3;
+}
+
 size_t
 informer_intern_sweep(informer_intern *t)
 {
+  /* What stays: shared values and everything inside them (a shared container's
+   * children may have no other holder, but dropping them would make the next equal
+   * container a new one). What goes: values only the table holds, and values that one
+   * other holder alone has — most of them one object's own name, uid, spec or status,
+   * which no later object will equal (the table would otherwise index every member of
+   * every cached object: tens of bytes each). An object whose equal comes later (an
+   * update of the same object) just gets its own copy. */
+  struct value_set keep = {xcalloc(1024, sizeof(json_t *)), 1024, 0};
+  for (size_t i = 0; i < t->cap; i++)
+    if (t->slots[i].v && is_shared(t->slots[i].v))
+      mark_descendants(&keep, t->slots[i].v);
   /* Dropping a container can leave its children held by the table alone: a few passes
    * catch those too (trees are shallow). */
   for (int pass = 0; pass < MAX_SWEEP_PASSES; pass++) {
     size_t dropped = 0;
     for (size_t i = 0; i < t->cap; i++) {
       json_t *v = t->slots[i].v;
-      if (v && v->refcount == 1) {
+      if (v && (v->refcount == 1 || (!is_shared(v) && !value_set_has(&keep, v)))) {
         t->slots[i].v = NULL;
         json_decref(v);
         dropped++;
@@ -248,8 +328,9 @@ informer_intern_sweep(informer_intern *t)
     if (dropped == 0)
       break;
   }
+  free(keep.slots);
   size_t cap = 1024;
-  while (cap < t->count * 4)
+  while (cap < t->count * 2) /* at most half full: one entry costs 16 to 43 bytes */
     cap *= 2;
   resize(t, cap); /* also closes the holes the probing would stop at */
   return t->count;

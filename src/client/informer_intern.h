@@ -6,7 +6,8 @@
  * are canonical, two containers are equal when their keys and child pointers are.
  *
  * Not thread-safe: one table per informer, used only by its thread. Entries are weak in
- * effect: informer_intern_sweep drops values nobody but the table holds any more. */
+ * effect: informer_intern_sweep keeps only values shared by several holders (and what is
+ * inside them), so the table indexes the common parts, not every member of every object. */
 #ifndef K8C_CLIENT_INFORMER_INTERN_H
 #define K8C_CLIENT_INFORMER_INTERN_H
 
@@ -24,7 +25,8 @@ void informer_intern_free(informer_intern *t);
  * table. Afterwards obj and everything in it must be treated as immutable. */
 void informer_intern_children(informer_intern *t, json_t *obj);
 
-/* Drops the table's entries that only the table still references; returns how many
+/* Drops the table's entries that only the table, or the table and one other reference,
+ * hold — unless they are inside a value with more references; returns how many
  * entries remain. Called by informer_intern_children itself when the table has grown. */
 size_t informer_intern_sweep(informer_intern *t);
 

@@ -195,6 +195,43 @@ TEST(sync_lists_then_follows_changes_in_order)
   client_fixture_close(&f);
 }
 
+TEST(sync_lists_a_large_collection_in_pages)
+{
+  struct client_fixture f;
+  CHECK_INT(client_fixture_open(&f), 0);
+  enum { COUNT = 501 }; /* two pages of 500 */
+  for (int i = 0; i < COUNT; i++) {
+    char name[16];
+    snprintf(name, sizeof name, "cm-%04d", i);
+    CHECK_INT(create_configmap(&f, name, NULL, NULL), 0);
+  }
+  struct recorder r;
+  recorder_init(&r);
+  informer *inf = informer_new(f.client, f.configmaps, "default", NULL);
+  struct informer_handlers h = recorder_handlers(&r);
+  informer_add_handlers(inf, &h);
+  k8c_err err = {0};
+  CHECK_INT(informer_start(inf, &err), 0);
+  CHECK(informer_wait_synced(inf, 10000));
+  CHECK_INT(informer_list_count(inf), 1); /* one list, however many pages */
+  json_t **objs = NULL;
+  size_t n = 0;
+  informer_list(inf, &objs, &n);
+  CHECK_INT(n, COUNT);
+  if (n == COUNT) {
+    CHECK_STR(name_of(objs[0]), "cm-0000");
+    CHECK_STR(name_of(objs[COUNT - 1]), "cm-0500");
+  }
+  informer_objs_free(objs, n);
+  /* And it follows changes made after the list. */
+  CHECK_INT(delete_configmap(&f, "cm-0250"), 0);
+  CHECK_INT(wait_log(&r, COUNT + 1), COUNT + 1);
+  CHECK(informer_get(inf, "default/cm-0250") == NULL);
+  informer_free(inf);
+  recorder_destroy(&r);
+  client_fixture_close(&f);
+}
+
 TEST(label_selector_informer_sees_objects_enter_and_leave)
 {
   struct client_fixture f;

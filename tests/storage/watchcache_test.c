@@ -341,6 +341,43 @@ TEST(watch_from_trimmed_history_is_gone)
   fixture_teardown(&f);
 }
 
+TEST(history_is_bounded_by_the_bytes_it_keeps_alive)
+{
+  struct fixture f;
+  fixture_setup(&f, true);
+  watchcache_set_limits(f.wc, 100, 100);
+  watchcache_set_history_bytes(f.wc, 1, 2); /* any superseded state is over the bound */
+  /* Creations supersede nothing: all kept. */
+  int64_t first = put_pod(f.s, "ns", "a", "x", -1);
+  const char *others[] = {"b", "c", "d", "e"};
+  for (int i = 0; i < 4; i++)
+    put_pod(f.s, "ns", others[i], "x", -1);
+  k8c_err err = {0};
+  watcher *w = watchcache_watch(f.wc, "/registry/pods/", first - 1, false, NULL, NULL, &err);
+  CHECK(w != NULL);
+  watcher_close(w);
+  int64_t last = first;
+  for (int i = 0; i < 5; i++)
+    last = put_pod(f.s, "ns", "a", "x", last);
+  /* Updates do: only the minimum of 2 events stays. */
+  CHECK(watchcache_watch(f.wc, "/registry/pods/", last - 3, false, NULL, NULL, &err) == NULL);
+  CHECK_INT(err.status, 410);
+  k8c_err_clear(&err);
+  w = watchcache_watch(f.wc, "/registry/pods/", last - 2, false, NULL, NULL, &err);
+  CHECK(w != NULL);
+  EXPECT_EVENT(w, WATCH_MODIFIED, "/registry/pods/ns/a", last - 1);
+  EXPECT_EVENT(w, WATCH_MODIFIED, "/registry/pods/ns/a", last);
+  watcher_close(w);
+  /* A generous bound keeps everything again. */
+  watchcache_set_history_bytes(f.wc, 1 << 20, 2);
+  for (int i = 0; i < 5; i++)
+    last = put_pod(f.s, "ns", "a", "x", last);
+  w = watchcache_watch(f.wc, "/registry/pods/", last - 5, false, NULL, NULL, &err);
+  CHECK(w != NULL);
+  watcher_close(w);
+  fixture_teardown(&f);
+}
+
 TEST(slow_watcher_is_terminated)
 {
   struct fixture f;

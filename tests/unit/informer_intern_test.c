@@ -74,6 +74,28 @@ TEST(types_and_order_distinguish_values)
   informer_intern_free(t);
 }
 
+TEST(sweep_keeps_only_shared_values)
+{
+  informer_intern *t = informer_intern_new();
+  json_t *a = parse(POD_A), *b = parse(POD_B);
+  informer_intern_children(t, a);
+  informer_intern_children(t, b);
+  CHECK(informer_intern_count(t) > 10);
+  json_t *containers = at(a, "spec", "containers");
+  CHECK(containers == at(b, "spec", "containers"));
+  /* Both pods alive: their shared parts stay, each pod's own name goes. */
+  size_t shared = informer_intern_sweep(t);
+  CHECK(shared > 2);
+  json_t *a2 = parse(POD_A);
+  informer_intern_children(t, a2);
+  CHECK(at(a2, "spec", "containers") == containers);
+  CHECK(at(a2, "metadata", "name") != at(a, "metadata", "name")); /* a's own: not indexed */
+  json_decref(a2);
+  informer_intern_free(t);
+  json_decref(a);
+  json_decref(b);
+}
+
 TEST(sweep_drops_values_only_the_table_holds)
 {
   informer_intern *t = informer_intern_new();
@@ -83,6 +105,7 @@ TEST(sweep_drops_values_only_the_table_holds)
   size_t full = informer_intern_count(t);
   CHECK(full > 10);
   json_t *kept_labels = json_incref(at(a, "metadata", "labels"));
+  json_incref(kept_labels); /* two holders: shared */
   json_decref(a);
   json_decref(b);
   CHECK_INT(informer_intern_sweep(t), 2); /* the labels object and its "web" string */
@@ -90,6 +113,7 @@ TEST(sweep_drops_values_only_the_table_holds)
   informer_intern_children(t, c);
   CHECK(at(c, "metadata", "labels") == kept_labels);
   json_decref(c);
+  json_decref(kept_labels);
   json_decref(kept_labels);
   CHECK_INT(informer_intern_sweep(t), 0);
   informer_intern_free(t);

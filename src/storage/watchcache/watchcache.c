@@ -37,6 +37,7 @@ history_drop_oldest(watchcache *wc)
 {
   struct history_entry *oldest = history_at(wc, 0);
   wc->history_floor = oldest->rev;
+  wc->history_bytes -= oldest->charge;
   history_entry_release(oldest);
   wc->history_start = (wc->history_start + 1) % wc->history_cap;
   wc->history_len--;
@@ -169,8 +170,16 @@ apply_store_event(void *ctx, const storage_event *ev)
       prev = hashmap_put(wc->by_key, ev->key, cache_obj_ref(obj));
       skiplist_put(wc->ordered, ev->key, obj);
     }
+    /* What only the history keeps alive: the state this change superseded, and for a
+     * deletion the last state too (the live objects are the cache's). */
+    size_t charge = (prev ? prev->len : 0) + (deleted ? obj->len : 0);
+    while (wc->history_len + 1 > wc->history_min && wc->history_len > 0 &&
+           wc->history_bytes + charge > wc->history_max_bytes)
+      history_drop_oldest(wc);
     struct history_entry *e = history_push(wc);
-    *e = (struct history_entry){.rev = ev->revision, .deleted = deleted, .obj = obj, .prev = prev};
+    *e = (struct history_entry){
+        .rev = ev->revision, .deleted = deleted, .obj = obj, .prev = prev, .charge = charge};
+    wc->history_bytes += charge;
     wc->rev = ev->revision;
     watchcache_dispatch(wc, e);
   } else {
@@ -233,6 +242,8 @@ watchcache_new(storage *s, watchcache_indexer indexer, void *indexer_ctx, k8c_er
   wc->ordered = skiplist_new();
   wc->history_cap = WATCHCACHE_DEFAULT_HISTORY;
   wc->history = xcalloc(wc->history_cap, sizeof(*wc->history));
+  wc->history_max_bytes = WATCHCACHE_DEFAULT_HISTORY_BYTES;
+  wc->history_min = WATCHCACHE_MIN_HISTORY;
   wc->max_queued = WATCHCACHE_DEFAULT_MAX_QUEUED;
 
   int64_t list_rev = 0;
@@ -298,6 +309,17 @@ watchcache_set_limits(watchcache *wc, size_t history, size_t max_queued)
   wc->history_cap = history;
   wc->history_start = 0;
   wc->max_queued = max_queued;
+  pthread_rwlock_unlock(&wc->lock);
+}
+
+void
+watchcache_set_history_bytes(watchcache *wc, size_t max_bytes, size_t min_events)
+{
+  pthread_rwlock_wrlock(&wc->lock);
+  wc->history_max_bytes = max_bytes;
+  wc->history_min = min_events;
+  while (wc->history_len > wc->history_min && wc->history_bytes > wc->history_max_bytes)
+    history_drop_oldest(wc);
   pthread_rwlock_unlock(&wc->lock);
 }
 

@@ -22,7 +22,11 @@ typedef struct watcher watcher;
 typedef bool (*watchcache_match_fn)(void *ctx, const cache_obj *o);
 
 enum {
-  WATCHCACHE_DEFAULT_HISTORY = 10000,   /* events kept for resuming watches */
+  WATCHCACHE_DEFAULT_HISTORY = 10000, /* events kept for resuming watches */
+  /* ... unless the superseded states they keep alive exceed this many bytes of text, in
+   * which case the oldest go, down to WATCHCACHE_MIN_HISTORY events */
+  WATCHCACHE_DEFAULT_HISTORY_BYTES = 16 << 20,
+  WATCHCACHE_MIN_HISTORY = 1000,
   WATCHCACHE_DEFAULT_MAX_QUEUED = 10000 /* a watcher further behind is terminated */
 };
 
@@ -36,6 +40,9 @@ void watchcache_free(watchcache *wc);
 /* Changes how many events the history keeps and how far a watcher may fall behind
  * (tests use small values). Affects watchers created afterwards. */
 void watchcache_set_limits(watchcache *wc, size_t history, size_t max_queued);
+/* Changes the byte bound of the history (see WATCHCACHE_DEFAULT_HISTORY_BYTES) and the
+ * number of events kept regardless of it. */
+void watchcache_set_history_bytes(watchcache *wc, size_t max_bytes, size_t min_events);
 
 /* Optional fast path for writers: parse and index value (the exact buffer that will be
  * passed to the store's create/update) now, in the caller's thread, so the store's serial

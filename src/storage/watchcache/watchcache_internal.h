@@ -22,6 +22,7 @@ struct history_entry {
   cache_obj *prev;
   cache_obj *prev_at_rev; /* prev with resourceVersion = rev, made on first use */
   watch_event *events[4]; /* indexed by enum watch_event_type */
+  size_t charge;          /* bytes of object text only this entry keeps alive */
 };
 
 struct watchcache {
@@ -36,6 +37,9 @@ struct watchcache {
   struct history_entry *history; /* ring */
   size_t history_cap, history_start, history_len;
   int64_t history_floor; /* every change after this revision is in the history */
+  size_t history_bytes;  /* sum of the entries' charge */
+  size_t history_max_bytes;
+  size_t history_min; /* entries kept whatever their bytes */
   size_t max_queued;
   struct watcher *watchers; /* doubly linked */
 

@@ -94,7 +94,9 @@ pull_end=${EPOCHREALTIME/[.,]/}
 kc -n bench run warm --image busybox:1.36 --image-pull-policy IfNotPresent --restart Never -- sleep 3600 >/dev/null
 kc -n bench wait --for=condition=Ready pod/warm --timeout=60s >/dev/null
 kc -n bench delete pod warm --grace-period=1 >/dev/null
-sleep 2
+# idle = no pods and the agent past its periodic heap trim (every 5 s, src/cmd/agent.c):
+# measured sooner, the RSS still holds the warm-up pod's freed heap (5-14 MiB anon)
+sleep 6
 rss_idle=$(rss_kib "$AGENT_PID")
 split_idle=$(rss_split "$AGENT_PID")
 

@@ -354,17 +354,24 @@ merge_system_fields(const struct registry_target *t, json_t *obj, const json_t *
       json_object_del(meta, kept[i]);
   }
   if (strcmp(t->subresource, "status") == 0) {
-    /* Only status changes through the status subresource. */
+    /* Only status changes through the status subresource. The stored object's other
+     * members are shared with old, not copied (as upstream's status strategies assign
+     * the old spec): nothing below rewrites them except idempotent normalisation such
+     * as defaulting, which a stored object already has. metadata gets its own top
+     * level, since the pipeline sets members of it (generation, managedFields). */
     json_t *status = json_object_get(obj, "status");
     json_incref(status);
-    json_t *copy = json_deep_copy(old);
     json_object_clear(obj);
-    json_object_update(obj, copy);
-    json_decref(copy);
+    const char *k;
+    json_t *v;
+    json_object_foreach ((json_t *)old, k, v) {
+      if (strcmp(k, "metadata") == 0)
+        json_object_set_new(obj, k, json_copy(v));
+      else if (strcmp(k, "status") != 0)
+        json_object_set(obj, k, v);
+    }
     if (status)
       json_object_set_new(obj, "status", status);
-    else
-      json_object_del(obj, "status");
     return;
   }
   if (t->res->has_status) {
@@ -454,6 +461,29 @@ update_once_locked(struct registry *r, const struct registry_target *t, json_t *
   return rc;
 }
 
+/* The object an update attempt works on, owned by the caller: a deep copy of the body,
+ * except for status updates, which keep only the body's type meta, metadata (one level
+ * copied: the pipeline sets members of it) and status: merge_system_fields replaces
+ * everything else with the stored object's members. */
+static json_t *
+update_working_copy(const struct registry_target *t, const json_t *body)
+{
+  if (strcmp(t->subresource, "status") != 0)
+    return json_deep_copy(body);
+  json_t *obj = json_object();
+  const char *k;
+  json_t *v;
+  json_object_foreach ((json_t *)body, k, v) {
+    if (strcmp(k, "metadata") == 0)
+      json_object_set_new(obj, k, json_is_object(v) ? json_copy(v) : json_deep_copy(v));
+    else if (strcmp(k, "status") == 0)
+      json_object_set_new(obj, k, json_deep_copy(v));
+    else if (strcmp(k, "apiVersion") == 0 || strcmp(k, "kind") == 0)
+      json_object_set(obj, k, v);
+  }
+  return obj;
+}
+
 int
 registry_update(struct registry *r, const struct registry_target *t, json_t *body,
                 const struct write_opts *o, json_t **out, int *status, k8c_err *err)
@@ -495,7 +525,7 @@ registry_update(struct registry *r, const struct registry_target *t, json_t *bod
                               "latest version and try again",
                               err);
     }
-    cleanup_json json_t *newobj = json_deep_copy(body);
+    cleanup_json json_t *newobj = update_working_copy(t, body);
     k8c_err uerr = {0};
     if (update_once_locked(r, t, newobj, old, old_rev, key, o, out, &uerr) == 0) {
       *status = 200;

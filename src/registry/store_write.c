@@ -104,12 +104,15 @@ prune_path(json_t *obj, const char *path)
   free(copy);
 }
 
+/* Finds the unknown fields in scope (the object, or its member prefix described by
+ * definition) and fails or warns about them and prunes them from obj, as the request's
+ * field validation asks. */
 static int
-check_unknown_fields(const struct registry_target *t, json_t *obj, const struct write_opts *o,
-                     k8c_err *err)
+check_unknown_fields(json_t *obj, const json_t *scope, const char *definition, const char *prefix,
+                     const struct write_opts *o, k8c_err *err)
 {
   json_t *paths = json_array();
-  schema_find_unknown_fields(obj, t->res->definition, "", paths);
+  schema_find_unknown_fields(scope, definition, prefix, paths);
   size_t n = json_array_size(paths);
   if (n && o->field_validation == FIELD_VALIDATION_STRICT) {
     buf msg;
@@ -188,14 +191,40 @@ prune_empty_meta(json_t *obj)
   }
 }
 
+/* Checks for unknown fields and drops typed nulls in what the request supplies: the
+ * whole object, or for a status update only its status, as everything else is the
+ * stored object's (checked when it was written). */
+static int
+check_request_fields(const struct registry_target *t, json_t *obj, const json_t *old,
+                     const struct write_opts *o, k8c_err *err)
+{
+  const struct schema_field *f = NULL;
+  if (old != NULL && strcmp(t->subresource, "status") == 0 && t->res->definition != NULL)
+    f = schema_field_lookup(t->res->definition, "status");
+  if (f == NULL || f->kind != SCHEMA_OBJECT || f->ref == NULL || schema_definition_is_any(f->ref)) {
+    if (check_unknown_fields(obj, obj, t->res->definition, "", o, err) < 0)
+      return -1;
+    prune_typed_nulls(obj, t->res->definition);
+    return 0;
+  }
+  json_t *status = json_object_get(obj, "status");
+  if (json_is_null(status)) {
+    json_object_del(obj, "status");
+    return 0;
+  }
+  if (check_unknown_fields(obj, status, f->ref, "status", o, err) < 0)
+    return -1;
+  prune_typed_nulls(status, f->ref);
+  return 0;
+}
+
 int
 store_admit_and_validate(struct registry *r, const struct registry_target *t, json_t *obj,
                          const json_t *old, const struct write_opts *o, k8c_err *err)
 {
   const struct resource_strategy *st = strategy_for(t->res->group, t->res->plural);
-  if (check_unknown_fields(t, obj, o, err) < 0)
+  if (check_request_fields(t, obj, old, o, err) < 0)
     return -1;
-  prune_typed_nulls(obj, t->res->definition);
   prune_empty_meta(obj);
   if (st->defaults)
     st->defaults(obj);

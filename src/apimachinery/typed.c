@@ -755,6 +755,8 @@ static void
 compare_value(struct compare *c, const json_t *old, const json_t *new_value,
               const struct ty *declared)
 {
+  if (old == new_value) /* one shared subtree (or both absent): nothing changed */
+    return;
   if (old == NULL && new_value != NULL) {
     json_t *sub = json_object();
     bool member = added_value(c->schema, new_value, declared, sub, c->depth);

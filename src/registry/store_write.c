@@ -104,12 +104,15 @@ prune_path(json_t *obj, const char *path)
   free(copy);
 }
 
+/* Finds the unknown fields in scope (the object, or its member prefix described by
+ * definition) and fails or warns about them and prunes them from obj, as the request's
+ * field validation asks. */
 static int
-check_unknown_fields(const struct registry_target *t, json_t *obj, const struct write_opts *o,
-                     k8c_err *err)
+check_unknown_fields(json_t *obj, const json_t *scope, const char *definition, const char *prefix,
+                     const struct write_opts *o, k8c_err *err)
 {
   json_t *paths = json_array();
-  schema_find_unknown_fields(obj, t->res->definition, "", paths);
+  schema_find_unknown_fields(scope, definition, prefix, paths);
   size_t n = json_array_size(paths);
   if (n && o->field_validation == FIELD_VALIDATION_STRICT) {
     buf msg;
@@ -188,14 +191,40 @@ prune_empty_meta(json_t *obj)
   }
 }
 
+/* Checks for unknown fields and drops typed nulls in what the request supplies: the
+ * whole object, or for a status update only its status, as everything else is the
+ * stored object's (checked when it was written). */
+static int
+check_request_fields(const struct registry_target *t, json_t *obj, const json_t *old,
+                     const struct write_opts *o, k8c_err *err)
+{
+  const struct schema_field *f = NULL;
+  if (old != NULL && strcmp(t->subresource, "status") == 0 && t->res->definition != NULL)
+    f = schema_field_lookup(t->res->definition, "status");
+  if (f == NULL || f->kind != SCHEMA_OBJECT || f->ref == NULL || schema_definition_is_any(f->ref)) {
+    if (check_unknown_fields(obj, obj, t->res->definition, "", o, err) < 0)
+      return -1;
+    prune_typed_nulls(obj, t->res->definition);
+    return 0;
+  }
+  json_t *status = json_object_get(obj, "status");
+  if (json_is_null(status)) {
+    json_object_del(obj, "status");
+    return 0;
+  }
+  if (check_unknown_fields(obj, status, f->ref, "status", o, err) < 0)
+    return -1;
+  prune_typed_nulls(status, f->ref);
+  return 0;
+}
+
 int
 store_admit_and_validate(struct registry *r, const struct registry_target *t, json_t *obj,
                          const json_t *old, const struct write_opts *o, k8c_err *err)
 {
   const struct resource_strategy *st = strategy_for(t->res->group, t->res->plural);
-  if (check_unknown_fields(t, obj, o, err) < 0)
+  if (check_request_fields(t, obj, old, o, err) < 0)
     return -1;
-  prune_typed_nulls(obj, t->res->definition);
   prune_empty_meta(obj);
   if (st->defaults)
     st->defaults(obj);
@@ -354,17 +383,24 @@ merge_system_fields(const struct registry_target *t, json_t *obj, const json_t *
       json_object_del(meta, kept[i]);
   }
   if (strcmp(t->subresource, "status") == 0) {
-    /* Only status changes through the status subresource. */
+    /* Only status changes through the status subresource. The stored object's other
+     * members are shared with old, not copied (as upstream's status strategies assign
+     * the old spec): nothing below rewrites them except idempotent normalisation such
+     * as defaulting, which a stored object already has. metadata gets its own top
+     * level, since the pipeline sets members of it (generation, managedFields). */
     json_t *status = json_object_get(obj, "status");
     json_incref(status);
-    json_t *copy = json_deep_copy(old);
     json_object_clear(obj);
-    json_object_update(obj, copy);
-    json_decref(copy);
+    const char *k;
+    json_t *v;
+    json_object_foreach ((json_t *)old, k, v) {
+      if (strcmp(k, "metadata") == 0)
+        json_object_set_new(obj, k, json_copy(v));
+      else if (strcmp(k, "status") != 0)
+        json_object_set(obj, k, v);
+    }
     if (status)
       json_object_set_new(obj, "status", status);
-    else
-      json_object_del(obj, "status");
     return;
   }
   if (t->res->has_status) {
@@ -454,6 +490,29 @@ update_once_locked(struct registry *r, const struct registry_target *t, json_t *
   return rc;
 }
 
+/* The object an update attempt works on, owned by the caller: a deep copy of the body,
+ * except for status updates, which keep only the body's type meta, metadata (one level
+ * copied: the pipeline sets members of it) and status: merge_system_fields replaces
+ * everything else with the stored object's members. */
+static json_t *
+update_working_copy(const struct registry_target *t, const json_t *body)
+{
+  if (strcmp(t->subresource, "status") != 0)
+    return json_deep_copy(body);
+  json_t *obj = json_object();
+  const char *k;
+  json_t *v;
+  json_object_foreach ((json_t *)body, k, v) {
+    if (strcmp(k, "metadata") == 0)
+      json_object_set_new(obj, k, json_is_object(v) ? json_copy(v) : json_deep_copy(v));
+    else if (strcmp(k, "status") == 0)
+      json_object_set_new(obj, k, json_deep_copy(v));
+    else if (strcmp(k, "apiVersion") == 0 || strcmp(k, "kind") == 0)
+      json_object_set(obj, k, v);
+  }
+  return obj;
+}
+
 int
 registry_update(struct registry *r, const struct registry_target *t, json_t *body,
                 const struct write_opts *o, json_t **out, int *status, k8c_err *err)
@@ -495,7 +554,7 @@ registry_update(struct registry *r, const struct registry_target *t, json_t *bod
                               "latest version and try again",
                               err);
     }
-    cleanup_json json_t *newobj = json_deep_copy(body);
+    cleanup_json json_t *newobj = update_working_copy(t, body);
     k8c_err uerr = {0};
     if (update_once_locked(r, t, newobj, old, old_rev, key, o, out, &uerr) == 0) {
       *status = 200;

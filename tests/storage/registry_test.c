@@ -357,4 +357,65 @@ TEST(concurrent_patches_lose_nothing)
   fixture_close(&f);
 }
 
+/* A status update takes only the body's status: spec changes in it are ignored, unknown
+ * status fields fail strict validation or are dropped, a null status clears it, and the
+ * stored object (the result of a bind included) is untouched elsewhere. */
+static json_t *
+update_status(struct fixture *f, const char *name, const char *json, enum field_validation fv,
+              k8c_err *err)
+{
+  const struct api_resource *res = api_resource_find("", "v1", "pods");
+  struct registry_target t = {res, "default", name, "status"};
+  struct write_opts o = {.field_validation = fv, .field_manager = "kubelet"};
+  json_t *body = json_loads(json, 0, NULL);
+  json_t *out = NULL;
+  int status = 0;
+  int rc = registry_update(&f->reg, &t, body, &o, &out, &status, err);
+  json_decref(body);
+  return rc == 0 ? out : NULL;
+}
+
+TEST(status_updates_take_only_the_status)
+{
+  struct fixture f;
+  CHECK_INT(fixture_open(&f), 0);
+  k8c_err err = {0};
+  json_t *pod = create(&f, "pods", "", "v1", "default",
+                       "{\"metadata\":{\"name\":\"p\",\"labels\":{\"a\":\"b\"}},\"spec\":{"
+                       "\"containers\":[{\"name\":\"c\",\"image\":\"nginx\"}]}}",
+                       201, &err);
+  json_t *binding = json_pack("{s:{s:s},s:{s:s,s:s}}", "metadata", "name", "p", "target", "kind",
+                              "Node", "name", "n1");
+  CHECK_INT(registry_bind_pod(&f.reg, "default", "p", binding, "sched", &err), 0);
+  json_decref(binding);
+  json_t *strict =
+      update_status(&f, "p",
+                    "{\"metadata\":{\"name\":\"p\"},\"spec\":{\"nodeName\":\"other\"},\"status\":{"
+                    "\"phase\":\"Running\",\"bogus\":1}}",
+                    FIELD_VALIDATION_STRICT, &err);
+  CHECK(strict == NULL);
+  CHECK_INT(err.status, 400);
+  k8c_err_clear(&err);
+  json_t *running = update_status(
+      &f, "p",
+      "{\"metadata\":{\"name\":\"p\",\"labels\":null},\"spec\":{\"nodeName\":\"other\"},"
+      "\"status\":{\"phase\":\"Running\",\"bogus\":1,\"podIP\":null,\"hostIP\":\"10.0.0.1\"}}",
+      FIELD_VALIDATION_IGNORE, &err);
+  CHECK(running != NULL);
+  CHECK_JSON(json_object_get(running, "status"), "{\"phase\":\"Running\",\"hostIP\":\"10.0.0.1\"}");
+  CHECK_STR(json_string_value(json_object_get(json_object_get(running, "spec"), "nodeName")), "n1");
+  CHECK_JSON(json_object_get(json_object_get(running, "metadata"), "labels"), "{\"a\":\"b\"}");
+  json_t *managed = json_object_get(json_object_get(running, "metadata"), "managedFields");
+  CHECK_INT((int)json_array_size(managed), 3); /* test (create), sched (binding), kubelet */
+  json_t *cleared = update_status(&f, "p", "{\"metadata\":{\"name\":\"p\"},\"status\":null}",
+                                  FIELD_VALIDATION_STRICT, &err);
+  CHECK(cleared != NULL);
+  CHECK(json_object_get(cleared, "status") == NULL);
+  CHECK_STR(json_string_value(json_object_get(json_object_get(cleared, "spec"), "nodeName")), "n1");
+  json_decref(pod);
+  json_decref(running);
+  json_decref(cleared);
+  fixture_close(&f);
+}
+
 TEST_MAIN()

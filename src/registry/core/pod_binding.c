@@ -88,11 +88,17 @@ registry_bind_pod(struct registry *r, const char *ns, const char *name, const js
                        "Operation cannot be fulfilled on pods/binding \"%s\": the UID in the "
                        "binding (%s) does not match the pod's (%s)",
                        name, want_uid, uid);
-    json_object_set_new(spec, "nodeName", json_string(node));
     cleanup_free char *now = meta_now_rfc3339();
     set_scheduled_condition(pod, now);
-    json_t *old = json_deep_copy(pod);
-    json_object_del(json_object_get(old, "spec"), "nodeName");
+    /* The object managedFields compare against: the pod with its new condition but
+     * without the node. It shares everything with pod but the top levels of spec and
+     * metadata, which are the levels modified from here on. */
+    json_t *old = json_copy(pod);
+    json_t *old_spec = json_copy(spec);
+    json_object_del(old_spec, "nodeName");
+    json_object_set_new(old, "spec", old_spec);
+    json_object_set_new(old, "metadata", json_copy(meta));
+    json_object_set_new(spec, "nodeName", json_string(node));
     apply_track_update(pod, old, field_manager, "Update", "binding");
     json_decref(old);
     int64_t new_rev = 0;

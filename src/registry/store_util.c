@@ -1,6 +1,5 @@
 /* store_util.c — small pieces every path of the generic store shares: keys, stored
  * serialization, upstream-worded NotFound/Conflict errors, namespace checks. */
-#include "apimachinery/json_decode.h"
 #include "apimachinery/json_encode.h"
 #include "apimachinery/meta.h"
 #include "lib/log.h"
@@ -76,7 +75,7 @@ json_t *
 store_parse(const char *json, size_t len, k8c_err *err)
 {
   json_error_t jerr;
-  json_t *obj = json_decode(json, len, &jerr);
+  json_t *obj = json_loadb(json, len, 0, &jerr);
   if (obj == NULL)
     k8c_error(err, 500, K8C_REASON_INTERNAL, "decoding stored object: %s", jerr.text);
   return obj;

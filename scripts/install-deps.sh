@@ -7,6 +7,8 @@ PACKAGES=(
   build-essential cmake pkg-config clang libclang-rt-14-dev
   libjansson-dev libyaml-dev libmicrohttpd-dev libgnutls28-dev nettle-dev
   libsqlite3-dev zlib1g-dev libcurl4-gnutls-dev clang-format python3
+  # libcurl starts libssh2; k8c starts it first without OpenSSL (src/lib/curl_global.c)
+  libssh2-1-dev
   openssl curl ca-certificates jq
   # CronJob spec.timeZone: the system zoneinfo files
   tzdata

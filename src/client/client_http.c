@@ -4,6 +4,7 @@
  * k8c_err the server made it from. */
 #include "client/client_http_internal.h"
 
+#include "lib/curl_global.h"
 #include "lib/log.h"
 #include "lib/mem.h"
 
@@ -15,9 +16,7 @@ struct http_response {
 };
 
 static const struct k8c_client_ops http_ops;
-static pthread_once_t curl_init_once = PTHREAD_ONCE_INIT;
 
-static void curl_init(void);
 static void share_lock(CURL *h, curl_lock_data data, curl_lock_access access, void *ctx);
 static void share_unlock(CURL *h, curl_lock_data data, void *ctx);
 
@@ -85,7 +84,8 @@ client_http_new(const struct client_http_config *cfg, k8c_err *err)
 void
 http_curl_init_once(void)
 {
-  pthread_once(&curl_init_once, curl_init);
+  if (!curl_global_once())
+    log_error("client_http: curl_global_init failed");
 }
 
 static bool
@@ -566,13 +566,6 @@ http_free(k8c_client *kc)
 }
 
 /* ---------- curl plumbing ---------- */
-
-static void
-curl_init(void)
-{
-  if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-    log_error("client_http: curl_global_init failed");
-}
 
 static void
 share_lock(CURL *h, curl_lock_data data, curl_lock_access access, void *ctx)

@@ -1,6 +1,7 @@
 /* registry_http.c — libcurl GETs for the registry client: bounded waiting, TLS per
  * registries.yaml, headers captured for auth and digests, errors in the registry's words. */
 #include "kubelet/images/registry_http.h"
+#include "lib/curl_global.h"
 #include "lib/mem.h"
 
 #include <ctype.h>
@@ -18,14 +19,6 @@ struct transfer {
   struct registry_http_response *resp;
   int sink_failed;
 };
-
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-
-static void
-curl_init_once(void)
-{
-  curl_global_init(CURL_GLOBAL_DEFAULT);
-}
 
 static size_t
 on_header(char *data, size_t size, size_t nitems, void *userdata)
@@ -100,10 +93,9 @@ registry_http_get(const char *url, const struct registry_http_options *opts,
                   registry_http_sink sink, void *sink_ctx, struct registry_http_response *resp,
                   k8c_err *err)
 {
-  pthread_once(&curl_once, curl_init_once);
   memset(resp, 0, sizeof(*resp));
   buf_init(&resp->error_body);
-  CURL *curl = curl_easy_init();
+  CURL *curl = curl_global_once() ? curl_easy_init() : NULL;
   if (curl == NULL)
     return k8c_error(err, 500, K8C_REASON_INTERNAL, "cannot initialise libcurl");
   struct transfer t = {.curl = curl, .sink = sink, .sink_ctx = sink_ctx, .resp = resp};

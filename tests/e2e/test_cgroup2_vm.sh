@@ -6,7 +6,7 @@
 # cpu.weight and pids.max, with OOMKilled, exec and logs working. Uses build/k8c from
 # this tree. Fails (never skips) when qemu is missing; prints the VM's console on failure.
 set -u
-SRC=$(cd "$(dirname "$0")/../.." && pwd)
+SRC=${K8C_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 K8C_BIN=${K8C_BIN:-$SRC/build/k8c}
 source "$SRC/tests/lib/image_fixture.sh"
 
@@ -19,7 +19,7 @@ command -v qemu-system-x86_64 >/dev/null 2>&1 ||
   { echo "FATAL: qemu-system-x86_64 is missing (apt-get install qemu-system-x86)" >&2; exit 1; }
 
 WORK=$(mktemp -d /tmp/k8c-cg2vm.XXXXXX)
-trap 'rm -rf "$WORK"' EXIT
+[ -n "${K8C_VM_KEEP:-}" ] || trap 'rm -rf "$WORK"' EXIT  # K8C_VM_KEEP=1 keeps the logs
 
 start=$SECONDS
 if ! fixture_build_busybox "$WORK/layout" base >"$WORK/fixture.log" 2>&1; then
@@ -32,7 +32,7 @@ K8C_SOURCE_DIR=$SRC K8C_BIN=$K8C_BIN exec bash $SRC/tests/vm/cgroup2_payload.sh
 WRAP
 bash "$SRC/tests/vm/run_vm.sh" "$WORK/wrapper.sh" "$WORK" "${K8C_VM_TIMEOUT:-165}"
 rc=$?
-grep -a -E '^(ok|FAIL|FATAL|images|node|pod|all|[0-9]+ passed)' "$WORK/console.log"
+tr -d '\r' <"$WORK/console.log" | grep -a -E '^(ok|FAIL|FATAL|images|node|pod|all|[0-9]+ passed)' 
 echo "VM test took $((SECONDS - start)) s"
 if [ $rc -ne 0 ]; then
   echo "FAIL the cgroup2 VM test (status $rc); the VM's console:"

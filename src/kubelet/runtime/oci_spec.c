@@ -239,10 +239,14 @@ build_resources(const struct container_spec *spec)
   return res;
 }
 
+/* On cgroup v2 every container gets its own cgroup namespace, as containerd and docker do
+ * there: /proc/self/cgroup reads "0::/" and /sys/fs/cgroup is the container's own subtree. */
 static json_t *
-build_namespaces(const struct container_spec *spec)
+build_namespaces(const struct container_spec *spec, enum cgroup_mode mode)
 {
   json_t *ns = json_pack("[{s:s}, {s:s}]", "type", "pid", "type", "mount");
+  if (mode == CGROUP_MODE_V2)
+    json_array_append_new(ns, json_pack("{s:s}", "type", "cgroup"));
   const struct sandbox_info *sb = spec->sandbox;
   struct {
     const char *type;
@@ -281,7 +285,6 @@ json_t *
 oci_spec_build(const struct runtime *rt, const struct container_spec *spec,
                const char *cgroups_path, k8c_err *err)
 {
-  (void)rt;
   if (spec->argv == NULL || spec->argv[0] == NULL) {
     k8c_error(err, 422, K8C_REASON_INVALID, "container %s has no command", spec->name);
     return NULL;
@@ -299,8 +302,8 @@ oci_spec_build(const struct runtime *rt, const struct container_spec *spec,
                 "cwd", spec->cwd && *spec->cwd ? spec->cwd : "/", "capabilities", caps,
                 "noNewPrivileges", spec->no_new_privileges, "oomScoreAdj", spec->oom_score_adj);
   json_t *linux_section =
-      json_pack("{s:o, s:s, s:o}", "namespaces", build_namespaces(spec), "cgroupsPath",
-                cgroups_path, "resources", build_resources(spec));
+      json_pack("{s:o, s:s, s:o}", "namespaces", build_namespaces(spec, runtime_cgroup_mode(rt)),
+                "cgroupsPath", cgroups_path, "resources", build_resources(spec));
   if (!spec->privileged) {
     json_object_set_new(linux_section, "maskedPaths", string_array(masked_paths));
     json_object_set_new(linux_section, "readonlyPaths", string_array(readonly_paths));

@@ -20,6 +20,8 @@ PACKAGES=(
   python3-grpcio
   # ingress: nginx renders the Ingress objects
   nginx-light
+  # tests: the cgroup2-only VM (tests/e2e/test_cgroup2_vm.sh, tests/vm/)
+  qemu-system-x86 file
 )
 
 missing=()

@@ -136,7 +136,7 @@ ws_reader_feed(struct ws_reader *r, uint8_t *in, size_t len, struct ws_message *
   *have = false;
   size_t used = 0;
   while (used < len && !*have) {
-    struct ws_frame f;
+    struct ws_frame f = {0};
     ssize_t n = ws_frame_decode(in + used, len - used, r->max_message, &f, err);
     if (n < 0)
       return -1;

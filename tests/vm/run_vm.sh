@@ -42,6 +42,9 @@ work=$(cd "$work" && pwd)
 read -r kernel initrd < <(bash "$HERE/prepare.sh") || die "prepare.sh failed"
 [ -f "$kernel" ] && [ -f "$initrd" ] || die "prepare.sh gave no kernel/initrd"
 moddir=$(dirname "$(dirname "$kernel")")/lib/modules
+# the source tree (build/k8c, tests/) is shared at its own path as well: the VM mounts its
+# own tmpfs on /tmp and /run, which would hide a tree that lives there (as CI's clone may)
+src=$(cd "$HERE/../.." && pwd)
 
 # the payload goes into the work dir: the VM's /tmp is its own tmpfs
 cp "$payload" "$work/payload.sh" || die "cannot copy $payload"
@@ -51,11 +54,13 @@ timeout --kill-after=5 "$timeout" qemu-system-x86_64 \
   "${accel_args[@]}" -m "$MEM" -smp "$CPUS" -nographic -no-reboot -nodefaults \
   -serial "file:$console" -nic none \
   -kernel "$kernel" -initrd "$initrd" \
-  -append "console=ttyS0 quiet panic=-1 k8c.payload=$work/payload.sh k8c.work=$work k8c.moddir=$moddir k8c.modules=$MODULES" \
+  -append "console=ttyS0 quiet panic=-1 k8c.payload=$work/payload.sh k8c.work=$work k8c.src=$src k8c.moddir=$moddir k8c.modules=$MODULES" \
   -fsdev local,id=hostroot,path=/,security_model=none,readonly=on,multidevs=remap \
   -device virtio-9p-pci,fsdev=hostroot,mount_tag=hostroot \
   -fsdev local,id=work,path="$work",security_model=none \
   -device virtio-9p-pci,fsdev=work,mount_tag=work \
+  -fsdev local,id=src,path="$src",security_model=none,readonly=on \
+  -device virtio-9p-pci,fsdev=src,mount_tag=src \
   </dev/null >"$work/qemu.log" 2>&1
 qrc=$?
 if [ $qrc -eq 124 ] || [ $qrc -eq 137 ]; then

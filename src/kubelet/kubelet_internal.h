@@ -174,6 +174,8 @@ int podworker_network_wait(struct kubelet *kl, struct kpod *p, const json_t *pod
 int podworker_kill_pod(struct kubelet *kl, struct kpod *p, const json_t *pod, int grace_seconds);
 /* Removes a container run (ignoring errors that mean it is already gone). */
 void podworker_remove_container(struct kubelet *kl, const char *id);
+/* Removes every container the runtime holds for the pod with this uid (ids "<uid>_..."). */
+void podworker_remove_pod_containers(struct kubelet *kl, const char *uid);
 
 /* ---------- podworker_volumes.c ---------- */
 /* <data>/pods/<uid>. Caller frees. */

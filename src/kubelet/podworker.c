@@ -528,12 +528,7 @@ podworker_network_wait(struct kubelet *kl, struct kpod *p, const json_t *pod)
     /* the containers created meanwhile (none started), then the sandbox */
     kubelet_event(kl, pod, "Warning", "FailedCreatePodSandBox", "Failed to create pod sandbox: %s",
                   job->err.message);
-    char **ids = runtime_container_list(kl->rt);
-    size_t ulen = strlen(p->uid);
-    for (size_t i = 0; ids[i]; i++)
-      if (strncmp(ids[i], p->uid, ulen) == 0 && ids[i][ulen] == '_')
-        podworker_remove_container(kl, ids[i]);
-    fs_strv_free(ids);
+    podworker_remove_pod_containers(kl, p->uid);
     for (size_t i = 0; i < p->n_cs; i++) {
       free(p->cs[i].id);
       p->cs[i].id = NULL;

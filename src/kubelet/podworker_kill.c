@@ -92,12 +92,7 @@ podworker_kill_pod(struct kubelet *kl, struct kpod *p, const json_t *pod, int gr
       podworker_remove_container(kl, c->prev_id);
   }
   /* anything else of this pod the runtime still has (older runs, interrupted starts) */
-  char **ids = runtime_container_list(kl->rt);
-  size_t ulen = strlen(p->uid);
-  for (size_t i = 0; ids[i]; i++)
-    if (strncmp(ids[i], p->uid, ulen) == 0 && ids[i][ulen] == '_')
-      podworker_remove_container(kl, ids[i]);
-  fs_strv_free(ids);
+  podworker_remove_pod_containers(kl, p->uid);
   podworker_volumes_teardown(kl, p->uid);
   int rc = 0;
   if (runtime_sandbox_remove(kl->rt, p->uid, &err) < 0) {
@@ -111,4 +106,15 @@ podworker_kill_pod(struct kubelet *kl, struct kpod *p, const json_t *pod, int gr
   p->volumes_ready = false;
   pod_volumes_clear(&p->volumes);
   return rc;
+}
+
+void
+podworker_remove_pod_containers(struct kubelet *kl, const char *uid)
+{
+  char **ids = runtime_container_list(kl->rt);
+  size_t ulen = strlen(uid);
+  for (size_t i = 0; ids[i]; i++)
+    if (strncmp(ids[i], uid, ulen) == 0 && ids[i][ulen] == '_')
+      podworker_remove_container(kl, ids[i]);
+  fs_strv_free(ids);
 }

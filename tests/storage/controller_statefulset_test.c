@@ -15,6 +15,10 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
+/* Generous: under ASan on a loaded 2-core machine one OrderedReady step can take seconds;
+ * every wait returns as soon as its condition holds. */
+#define WAIT_MS 15000
+
 extern const struct controller_def statefulset_controller_def;
 
 struct sts_fixture {
@@ -216,7 +220,7 @@ TEST(ordered_ready_creates_one_at_a_time_with_identity_and_claims)
   struct sts_fixture x;
   sts_open(&x, false);
   create_set(&x, 3, NULL);
-  CHECK(WAIT_UNTIL(pod_exists(&x, "web-0"), 5000));
+  CHECK(WAIT_UNTIL(pod_exists(&x, "web-0"), WAIT_MS));
   usleep(300000);
   CHECK(!pod_exists(&x, "web-1"));
 
@@ -249,14 +253,14 @@ TEST(ordered_ready_creates_one_at_a_time_with_identity_and_claims)
 
   /* Not Ready: web-1 waits. Ready: web-1 comes, then web-2 after web-1. */
   mark_ready(&x, "web-0");
-  CHECK(WAIT_UNTIL(pod_exists(&x, "web-1"), 5000));
+  CHECK(WAIT_UNTIL(pod_exists(&x, "web-1"), WAIT_MS));
   usleep(300000);
   CHECK(!pod_exists(&x, "web-2"));
   CHECK(fixture_exists(&x.cf.f, "persistentvolumeclaims", "default", "www-web-1"));
   mark_ready(&x, "web-1");
-  CHECK(WAIT_UNTIL(pod_exists(&x, "web-2"), 5000));
+  CHECK(WAIT_UNTIL(pod_exists(&x, "web-2"), WAIT_MS));
   atomic_store(&x.kubelet_on, true);
-  CHECK(WAIT_UNTIL(rollout_done(&x, 3), 5000));
+  CHECK(WAIT_UNTIL(rollout_done(&x, 3), WAIT_MS));
   json_t *set = get_set(&x);
   CHECK_INT(cu_int(set, "status.replicas", 0), 3);
   CHECK_INT(cu_int(set, "status.currentReplicas", 0), 3);
@@ -278,7 +282,7 @@ TEST(scale_down_removes_highest_ordinal_first_and_keeps_claims)
   cleanup_free char *deleted = next_deleted(w, 2);
   CHECK_STR(deleted, "web-2 web-1");
   client_watch_close(w);
-  CHECK(WAIT_UNTIL(status_int(&x, "replicas") == 1, 5000));
+  CHECK(WAIT_UNTIL(status_int(&x, "replicas") == 1, WAIT_MS));
   CHECK(pod_exists(&x, "web-0"));
   for (int i = 0; i < 3; i++) {
     char name[32];
@@ -287,7 +291,7 @@ TEST(scale_down_removes_highest_ordinal_first_and_keeps_claims)
   }
   /* Scaling up again reuses the claims and the names. */
   patch_set(&x, "{\"spec\":{\"replicas\":2}}");
-  CHECK(WAIT_UNTIL(pod_exists(&x, "web-1") && status_int(&x, "readyReplicas") == 2, 5000));
+  CHECK(WAIT_UNTIL(pod_exists(&x, "web-1") && status_int(&x, "readyReplicas") == 2, WAIT_MS));
   sts_close(&x);
 }
 
@@ -297,13 +301,13 @@ TEST(parallel_creates_all_at_once)
   sts_open(&x, false);
   create_set(&x, 3, "\"podManagementPolicy\":\"Parallel\",");
   CHECK(WAIT_UNTIL(pod_exists(&x, "web-0") && pod_exists(&x, "web-1") && pod_exists(&x, "web-2"),
-                   5000));
-  CHECK(WAIT_UNTIL(status_int(&x, "replicas") == 3, 5000));
+                   WAIT_MS));
+  CHECK(WAIT_UNTIL(status_int(&x, "replicas") == 3, WAIT_MS));
   CHECK_INT(status_int(&x, "readyReplicas"), 0);
   /* Parallel scale-down does not wait either. */
   patch_set(&x, "{\"spec\":{\"replicas\":0}}");
   CHECK(WAIT_UNTIL(!pod_exists(&x, "web-0") && !pod_exists(&x, "web-1") && !pod_exists(&x, "web-2"),
-                   5000));
+                   WAIT_MS));
   sts_close(&x);
 }
 
@@ -380,7 +384,7 @@ TEST(on_delete_waits_for_the_user)
   cleanup_free char *old_rev = pod_revision(&x, "web-1");
   patch_set(&x, "{\"spec\":{\"template\":{\"spec\":{\"containers\":[{\"name\":\"c\","
                 "\"image\":\"img:2\"}]}}}}");
-  CHECK(WAIT_UNTIL(status_int(&x, "observedGeneration") == 2, 5000));
+  CHECK(WAIT_UNTIL(status_int(&x, "observedGeneration") == 2, WAIT_MS));
   usleep(300000);
   cleanup_free char *still = pod_revision(&x, "web-1");
   CHECK_STR(still, old_rev);
@@ -396,8 +400,8 @@ TEST(on_delete_waits_for_the_user)
                      free(r);
                      same;
                    }),
-                   5000));
-  CHECK(WAIT_UNTIL(status_int(&x, "updatedReplicas") == 1, 5000));
+                   WAIT_MS));
+  CHECK(WAIT_UNTIL(status_int(&x, "updatedReplicas") == 1, WAIT_MS));
   sts_close(&x);
 }
 
@@ -414,8 +418,8 @@ TEST(when_scaled_delete_removes_claims)
   CHECK_STR(json_string_value(json_object_get(ref, "kind")), "StatefulSet");
   json_decref(pvc);
   patch_set(&x, "{\"spec\":{\"replicas\":1}}");
-  CHECK(
-      WAIT_UNTIL(!fixture_exists(&x.cf.f, "persistentvolumeclaims", "default", "www-web-1"), 5000));
+  CHECK(WAIT_UNTIL(!fixture_exists(&x.cf.f, "persistentvolumeclaims", "default", "www-web-1"),
+                   WAIT_MS));
   CHECK(fixture_exists(&x.cf.f, "persistentvolumeclaims", "default", "www-web-0"));
   sts_close(&x);
 }
@@ -425,7 +429,7 @@ TEST(failed_pod_is_replaced)
   struct sts_fixture x;
   sts_open(&x, false);
   create_set(&x, 1, NULL);
-  CHECK(WAIT_UNTIL(pod_exists(&x, "web-0"), 5000));
+  CHECK(WAIT_UNTIL(pod_exists(&x, "web-0"), WAIT_MS));
   json_t *pod = fixture_get(&x.cf.f, "pods", "default", "web-0");
   cleanup_free char *old_uid = xstrdup(meta_uid(pod));
   json_decref(pod);
@@ -442,7 +446,7 @@ TEST(failed_pod_is_replaced)
                      json_decref(p);
                      replaced;
                    }),
-                   5000));
+                   WAIT_MS));
   sts_close(&x);
 }
 
@@ -463,7 +467,7 @@ TEST(orphan_named_pod_is_adopted)
                      json_decref(p);
                      owned;
                    }),
-                   5000));
+                   WAIT_MS));
   sts_close(&x);
 }
 
@@ -567,7 +571,7 @@ TEST(revision_per_template_reused_on_rollback)
   cleanup_free char *rev3 = status_str(&x, "status.updateRevision");
   CHECK_STR(rev3, rev1);
   cleanup_free char *want3 = xasprintf("2:%s 3:%s", rev2, rev1);
-  CHECK(WAIT_UNTIL(revisions_are(&x, want3), 5000));
+  CHECK(WAIT_UNTIL(revisions_are(&x, want3), WAIT_MS));
   sts_close(&x);
 }
 
@@ -593,7 +597,7 @@ TEST(pod_below_partition_recreated_from_current_revision)
   json_t *pod = NULL;
   CHECK(WAIT_UNTIL((json_decref(pod), pod = fixture_get(&x.cf.f, "pods", "default", "web-0"),
                     pod && strcmp(meta_uid(pod), old_uid) != 0),
-                   5000));
+                   WAIT_MS));
   json_t *c0 = json_array_get(json_object_get(json_object_get(pod, "spec"), "containers"), 0);
   CHECK_STR(json_string_value(json_object_get(c0, "image")), "img:1");
   CHECK_STR(json_string_value(json_object_get(meta_labels(pod), "controller-revision-hash")),
@@ -623,7 +627,7 @@ TEST(history_limit_prunes_revisions_not_in_use)
                      strncmp(got, "3:", 2) == 0 && strstr(got, " 4:") && strstr(got, " 5:") &&
                          !strstr(got, " 6:");
                    }),
-                   5000));
+                   WAIT_MS));
   cleanup_free char *names = revisions_of(&x, true);
   CHECK(strstr(names, in_use) != NULL);
   CHECK_INT(status_int(&x, "collisionCount"), 0);
@@ -702,7 +706,7 @@ TEST(hash_collision_bumps_collision_count)
   CHECK(WAIT_UNTIL(rollout_done(&x, 1), 10000));
   cleanup_free char *taken = status_str(&x, "status.updateRevision");
   plant_impostor(&x.cf.f, x.sets, "web", taken);
-  CHECK(WAIT_UNTIL(status_int(&x, "collisionCount") == 1, 5000));
+  CHECK(WAIT_UNTIL(status_int(&x, "collisionCount") == 1, WAIT_MS));
   CHECK(WAIT_UNTIL(rollout_done(&x, 1), 10000));
   cleanup_free char *now = status_str(&x, "status.updateRevision");
   CHECK(strcmp(now, taken) != 0);

@@ -43,6 +43,14 @@ int netpol_syncer_update(netpol_syncer *s, const struct netpol_policy *pols, siz
 
 bool netpol_syncer_in_sync(const netpol_syncer *s);
 
+/* Transactions share one libnftables context (netlink socket and ruleset cache), opened
+ * by the first and kept: closing it waits for the kernel to finish destroying what the
+ * last transaction removed (an RCU grace period, 5-20 ms), which back-to-back changes
+ * should not pay. The sync loop releases it once idle; the next transaction opens a new
+ * one. holds_nft: whether one is open. */
+void netpol_syncer_release_nft(netpol_syncer *s);
+bool netpol_syncer_holds_nft(const netpol_syncer *s);
+
 /* The text of the last transaction (borrowed; valid until the next sync; "" if none). */
 const char *netpol_syncer_last_batch(const netpol_syncer *s);
 void netpol_syncer_stats(const netpol_syncer *s, struct netpol_sync_stats *out);

@@ -311,6 +311,7 @@ wait_for_work(struct netpol_enforcer *e)
       pthread_mutex_unlock(&e->mu);
       netpol_syncer_release_nft(e->syncer);
       pthread_mutex_lock(&e->mu);
+      netpol_syncer_stats(e->syncer, &e->stats);
     }
   }
 }

@@ -476,4 +476,5 @@ void
 netpol_syncer_stats(const netpol_syncer *s, struct netpol_sync_stats *out)
 {
   *out = s->stats;
+  out->nft_open = s->nft != NULL;
 }

@@ -23,6 +23,7 @@ struct netpol_sync_stats {
   double last_full_ms;   /* render + kernel, the last full sync */
   double last_update_ms; /* render + kernel, the last update */
   size_t last_batch_bytes;
+  bool nft_open; /* a libnftables context is kept (see netpol_syncer_release_nft) */
 };
 
 /* table is copied. apply false: nothing reaches the kernel (tests read

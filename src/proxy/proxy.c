@@ -251,6 +251,7 @@ wait_for_work(struct service_proxy *p)
       pthread_mutex_unlock(&p->mu);
       proxy_syncer_release_nft(p->syncer);
       pthread_mutex_lock(&p->mu);
+      proxy_syncer_stats(p->syncer, &p->stats);
     }
   }
 }

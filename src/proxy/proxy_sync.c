@@ -309,4 +309,5 @@ void
 proxy_syncer_stats(const proxy_syncer *s, struct proxy_sync_stats *out)
 {
   *out = s->stats;
+  out->nft_open = s->nft != NULL;
 }

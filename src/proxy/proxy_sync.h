@@ -23,6 +23,7 @@ struct proxy_sync_stats {
   double last_full_ms;   /* render + kernel, the last full sync */
   double last_update_ms; /* render + kernel, the last update */
   size_t last_batch_bytes;
+  bool nft_open; /* a libnftables context is kept (see proxy_syncer_release_nft) */
 };
 
 /* cfg and the strings it points to are copied. apply false: nothing reaches the kernel

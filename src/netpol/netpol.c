@@ -20,6 +20,9 @@
 #include <time.h>
 
 #define RETRY_FULL_MS 1000
+/* The nft context is kept while changes keep coming and released after this long
+ * without one (see netpol_syncer_release_nft). */
+#define NFT_IDLE_MS 1000
 #define DEFAULT_DEBOUNCE_MS 10
 
 struct netpol_enforcer {
@@ -279,7 +282,8 @@ sync_round(struct netpol_enforcer *e, const struct round *r)
 
 /* ---------- the sync thread ---------- */
 
-static void
+/* 0, or ETIMEDOUT once ms passed without a signal. */
+static int
 timed_wait(struct netpol_enforcer *e, pthread_cond_t *cond, int ms)
 {
   struct timespec ts;
@@ -290,7 +294,26 @@ timed_wait(struct netpol_enforcer *e, pthread_cond_t *cond, int ms)
     ts.tv_sec++;
     ts.tv_nsec -= 1000000000;
   }
-  (void)pthread_cond_timedwait(cond, &e->mu, &ts);
+  return pthread_cond_timedwait(cond, &e->mu, &ts);
+}
+
+/* Waits (e->mu held) for a pending change or stop. The syncer's nft context is released
+ * once nothing came for NFT_IDLE_MS, with e->mu dropped meanwhile (closing takes ms). */
+static void
+wait_for_work(struct netpol_enforcer *e)
+{
+  while (!e->stopping && !e->pending) {
+    if (!netpol_syncer_holds_nft(e->syncer)) {
+      pthread_cond_wait(&e->wake, &e->mu);
+      continue;
+    }
+    if (timed_wait(e, &e->wake, NFT_IDLE_MS) == ETIMEDOUT && !e->pending) {
+      pthread_mutex_unlock(&e->mu);
+      netpol_syncer_release_nft(e->syncer);
+      pthread_mutex_lock(&e->mu);
+      netpol_syncer_stats(e->syncer, &e->stats);
+    }
+  }
 }
 
 /* Takes the handlers' records (with e->mu held). */
@@ -354,17 +377,16 @@ sync_main(void *arg)
         mark_applied(e, all.rv, true);
       pthread_mutex_lock(&e->mu);
       if (need_full && !e->stopping)
-        timed_wait(e, &e->wake, RETRY_FULL_MS);
+        (void)timed_wait(e, &e->wake, RETRY_FULL_MS);
       bool stop = e->stopping;
       pthread_mutex_unlock(&e->mu);
       if (stop)
         return NULL;
       continue;
     }
-    while (!e->stopping && !e->pending)
-      pthread_cond_wait(&e->wake, &e->mu);
+    wait_for_work(e);
     if (!e->stopping) /* debounce (only stop signals `applied` meanwhile) */
-      timed_wait(e, &e->applied, e->debounce_ms);
+      (void)timed_wait(e, &e->applied, e->debounce_ms);
     if (e->stopping) {
       pthread_mutex_unlock(&e->mu);
       return NULL;

@@ -21,6 +21,7 @@
 struct netpol_syncer {
   char *table;
   bool apply;
+  struct nft_ctx *nft; /* kept between transactions until netpol_syncer_release_nft */
   bool in_sync;
   hashmap *applied;  /* key → struct netpol_fragment* */
   hashmap *prefixes; /* policy key → its name prefix ("np3"), owned */
@@ -92,6 +93,7 @@ netpol_syncer_free(netpol_syncer *s)
   hashmap_free(s->refs, NULL);
   for (int d = 0; d < NP_DIRS; d++)
     free(s->dispatch[d]);
+  netpol_syncer_release_nft(s);
   buf_free(&s->last_batch);
   free(s->table);
   free(s);
@@ -338,23 +340,40 @@ run_batch(netpol_syncer *s, k8c_err *err)
   s->stats.last_batch_bytes = s->last_batch.len;
   if (!s->apply || s->last_batch.len == 0)
     return 0;
-  /* A context per transaction: a kept one holds libnftables' cache of the host's ruleset
-   * (megabytes) between syncs that are seconds or hours apart. */
-  struct nft_ctx *nft = nft_ctx_new(NFT_CTX_DEFAULT);
-  if (nft == NULL)
-    abort(); /* only fails on allocation */
-  if (nft_ctx_buffer_output(nft) != 0 || nft_ctx_buffer_error(nft) != 0)
-    abort();
+  /* The context stays open for the transactions that follow: closing its netlink socket
+   * waits for the kernel to destroy what the last transaction removed (an RCU grace
+   * period, 5-20 ms), so the sync loop closes it only once it is idle. */
+  if (s->nft == NULL) {
+    s->nft = nft_ctx_new(NFT_CTX_DEFAULT);
+    if (s->nft == NULL)
+      abort(); /* only fails on allocation */
+    if (nft_ctx_buffer_output(s->nft) != 0 || nft_ctx_buffer_error(s->nft) != 0)
+      abort();
+  }
   int rc = 0;
-  if (nft_run_cmd_from_buffer(nft, buf_cstr(&s->last_batch)) != 0) {
-    const char *msg = nft_ctx_get_error_buffer(nft);
+  if (nft_run_cmd_from_buffer(s->nft, buf_cstr(&s->last_batch)) != 0) {
+    const char *msg = nft_ctx_get_error_buffer(s->nft);
     s->stats.failures++;
     s->in_sync = false;
     rc = k8c_error(err, 500, K8C_REASON_INTERNAL, "nft transaction on table %s failed: %.600s",
                    s->table, msg ? msg : "");
   }
-  nft_ctx_free(nft);
   return rc;
+}
+
+void
+netpol_syncer_release_nft(netpol_syncer *s)
+{
+  if (s->nft == NULL)
+    return;
+  nft_ctx_free(s->nft);
+  s->nft = NULL;
+}
+
+bool
+netpol_syncer_holds_nft(const netpol_syncer *s)
+{
+  return s->nft != NULL;
 }
 
 /* The fragment of policy p, with its prefix allocated on first sight; NULL if gone. */
@@ -457,4 +476,5 @@ void
 netpol_syncer_stats(const netpol_syncer *s, struct netpol_sync_stats *out)
 {
   *out = s->stats;
+  out->nft_open = s->nft != NULL;
 }

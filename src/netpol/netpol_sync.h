@@ -23,6 +23,7 @@ struct netpol_sync_stats {
   double last_full_ms;   /* render + kernel, the last full sync */
   double last_update_ms; /* render + kernel, the last update */
   size_t last_batch_bytes;
+  bool nft_open; /* a libnftables context is kept (see netpol_syncer_release_nft) */
 };
 
 /* table is copied. apply false: nothing reaches the kernel (tests read
@@ -42,6 +43,14 @@ int netpol_syncer_update(netpol_syncer *s, const struct netpol_policy *pols, siz
                          const uint32_t *local_ips, size_t n_local, k8c_err *err);
 
 bool netpol_syncer_in_sync(const netpol_syncer *s);
+
+/* Transactions share one libnftables context (netlink socket and ruleset cache), opened
+ * by the first and kept: closing it waits for the kernel to finish destroying what the
+ * last transaction removed (an RCU grace period, 5-20 ms), which back-to-back changes
+ * should not pay. The sync loop releases it once idle; the next transaction opens a new
+ * one. holds_nft: whether one is open. */
+void netpol_syncer_release_nft(netpol_syncer *s);
+bool netpol_syncer_holds_nft(const netpol_syncer *s);
 
 /* The text of the last transaction (borrowed; valid until the next sync; "" if none). */
 const char *netpol_syncer_last_batch(const netpol_syncer *s);

@@ -19,6 +19,9 @@
 #define SERVICE_NAME_LABEL "kubernetes.io/service-name"
 #define SLICE_INDEX "k8c-proxy-service"
 #define RETRY_FULL_MS 1000
+/* The nft context is kept while changes keep coming and released after this long
+ * without one (see proxy_syncer_release_nft). */
+#define NFT_IDLE_MS 1000
 
 struct service_proxy {
   informer_factory *own_factory; /* NULL when the caller's factory is used */
@@ -208,8 +211,8 @@ take_dirty(struct service_proxy *p, size_t *n)
   return keys;
 }
 
-static void
-wait_ms(struct service_proxy *p, int ms)
+static struct timespec
+deadline_in_ms(int ms)
 {
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
@@ -219,10 +222,38 @@ wait_ms(struct service_proxy *p, int ms)
     ts.tv_sec++;
     ts.tv_nsec -= 1000000000;
   }
+  return ts;
+}
+
+static void
+wait_ms(struct service_proxy *p, int ms)
+{
+  struct timespec ts = deadline_in_ms(ms);
   pthread_mutex_lock(&p->mu);
   if (!p->stopping)
     pthread_cond_timedwait(&p->wake, &p->mu, &ts);
   pthread_mutex_unlock(&p->mu);
+}
+
+/* Waits (p->mu held) for dirty keys or stop. The syncer's nft context is released once
+ * nothing came for NFT_IDLE_MS, with p->mu dropped meanwhile (closing it can take ms). */
+static void
+wait_for_work(struct service_proxy *p)
+{
+  while (!p->stopping && hashmap_count(p->dirty) == 0) {
+    if (!proxy_syncer_holds_nft(p->syncer)) {
+      pthread_cond_wait(&p->wake, &p->mu);
+      continue;
+    }
+    struct timespec ts = deadline_in_ms(NFT_IDLE_MS);
+    if (pthread_cond_timedwait(&p->wake, &p->mu, &ts) == ETIMEDOUT &&
+        hashmap_count(p->dirty) == 0) {
+      pthread_mutex_unlock(&p->mu);
+      proxy_syncer_release_nft(p->syncer);
+      pthread_mutex_lock(&p->mu);
+      proxy_syncer_stats(p->syncer, &p->stats);
+    }
+  }
 }
 
 static bool
@@ -269,8 +300,7 @@ sync_main(void *arg)
     free(retries);
 
     pthread_mutex_lock(&p->mu);
-    while (!p->stopping && hashmap_count(p->dirty) == 0)
-      pthread_cond_wait(&p->wake, &p->mu);
+    wait_for_work(p);
     size_t n = 0;
     char **keys = p->stopping ? NULL : take_dirty(p, &n);
     pthread_mutex_unlock(&p->mu);

@@ -24,6 +24,7 @@ struct proxy_syncer {
   char **node_ips;
   char *local_service_ip;
   bool apply;
+  struct nft_ctx *nft; /* kept between transactions until proxy_syncer_release_nft */
   bool in_sync;
   hashmap *applied;       /* svc key → struct proxy_fragment* */
   hashmap *shared_chains; /* name → (void*)1 */
@@ -100,6 +101,7 @@ proxy_syncer_free(proxy_syncer *s)
   hashmap_free(s->set_refs, NULL);
   hashmap_free(s->claims, free);
   hashmap_free(s->retries, NULL);
+  proxy_syncer_release_nft(s);
   buf_free(&s->last_batch);
   for (char **ip = s->node_ips; *ip; ip++)
     free(*ip);
@@ -158,23 +160,40 @@ run_batch(proxy_syncer *s, k8c_err *err)
   s->stats.last_batch_bytes = s->last_batch.len;
   if (!s->apply || s->last_batch.len == 0)
     return 0;
-  /* A context per transaction: a kept one holds libnftables' cache of the host's ruleset
-   * (megabytes) between syncs that are seconds or hours apart. */
-  struct nft_ctx *nft = nft_ctx_new(NFT_CTX_DEFAULT);
-  if (nft == NULL)
-    abort(); /* only fails on allocation */
-  if (nft_ctx_buffer_output(nft) != 0 || nft_ctx_buffer_error(nft) != 0)
-    abort();
+  /* The context stays open for the transactions that follow: closing its netlink socket
+   * waits for the kernel to destroy what the last transaction removed (an RCU grace
+   * period, 5-20 ms), so the sync loop closes it only once it is idle. */
+  if (s->nft == NULL) {
+    s->nft = nft_ctx_new(NFT_CTX_DEFAULT);
+    if (s->nft == NULL)
+      abort(); /* only fails on allocation */
+    if (nft_ctx_buffer_output(s->nft) != 0 || nft_ctx_buffer_error(s->nft) != 0)
+      abort();
+  }
   int rc = 0;
-  if (nft_run_cmd_from_buffer(nft, buf_cstr(&s->last_batch)) != 0) {
-    const char *msg = nft_ctx_get_error_buffer(nft);
+  if (nft_run_cmd_from_buffer(s->nft, buf_cstr(&s->last_batch)) != 0) {
+    const char *msg = nft_ctx_get_error_buffer(s->nft);
     s->stats.failures++;
     s->in_sync = false;
     rc = k8c_error(err, 500, K8C_REASON_INTERNAL, "nft transaction on table %s failed: %.600s",
                    s->table, msg ? msg : "");
   }
-  nft_ctx_free(nft);
   return rc;
+}
+
+void
+proxy_syncer_release_nft(proxy_syncer *s)
+{
+  if (s->nft == NULL)
+    return;
+  nft_ctx_free(s->nft);
+  s->nft = NULL;
+}
+
+bool
+proxy_syncer_holds_nft(const proxy_syncer *s)
+{
+  return s->nft != NULL;
 }
 
 int
@@ -290,4 +309,5 @@ void
 proxy_syncer_stats(const proxy_syncer *s, struct proxy_sync_stats *out)
 {
   *out = s->stats;
+  out->nft_open = s->nft != NULL;
 }

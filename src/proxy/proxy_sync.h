@@ -23,6 +23,7 @@ struct proxy_sync_stats {
   double last_full_ms;   /* render + kernel, the last full sync */
   double last_update_ms; /* render + kernel, the last update */
   size_t last_batch_bytes;
+  bool nft_open; /* a libnftables context is kept (see proxy_syncer_release_nft) */
 };
 
 /* cfg and the strings it points to are copied. apply false: nothing reaches the kernel
@@ -42,6 +43,15 @@ int proxy_syncer_full(proxy_syncer *s, const struct proxy_service *svcs, size_t 
  * its key and no ports. Only what differs from the last sync is written. -1 with err if
  * nft refuses the transaction: the caller must then run a full sync. */
 int proxy_syncer_update(proxy_syncer *s, const struct proxy_service *svcs, size_t n, k8c_err *err);
+
+/* Transactions share one libnftables context (its netlink socket and ruleset cache),
+ * opened by the first and kept, so back-to-back changes pay neither the socket's open
+ * nor its close: closing waits for the kernel to finish destroying what the last
+ * transaction removed (an RCU grace period, 5-20 ms). The sync loop releases it once
+ * idle, so an idle proxy holds no cache; the next transaction opens a new one.
+ * holds_nft: whether one is open. */
+void proxy_syncer_release_nft(proxy_syncer *s);
+bool proxy_syncer_holds_nft(const proxy_syncer *s);
 
 /* true once a full sync has succeeded and no update has failed since. */
 bool proxy_syncer_in_sync(const proxy_syncer *s);

@@ -372,6 +372,17 @@ run_scenarios(struct client_fixture *f, struct netpol_enforcer *e)
   /* Deleting the egress policy opens db's egress again. */
   CHECK(delete_policy(f, "default", "db-egress", "egress-policies"));
   CHECK_INT(probe(DB, FRONT, 8080), REACHED);
+
+  /* ---------- idle: the nft context is let go, and the next change opens one ---------- */
+  struct netpol_sync_stats st = {.nft_open = true};
+  for (int i = 0; i < 100 && st.nft_open; i++) {
+    usleep(50 * 1000);
+    netpol_stats(e, &st);
+  }
+  CHECK(!st.nft_open);
+  CHECK(applied(e, merge_patch(f, "", "namespaces", "", "other",
+                               "{\"metadata\":{\"labels\":{\"role\":\"frontend\"}}}")));
+  CHECK_INT(probe(OTHER, WEB, 80), REACHED);
 }
 
 TEST(netpol_enforces_policies_on_real_traffic)

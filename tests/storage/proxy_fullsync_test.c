@@ -70,7 +70,7 @@ build(const char *svc_text, const char *slice_text, struct proxy_service *out)
 
 /* Service i of the bulk: ClusterIP 10.43.x.y:80 over 10 endpoints, some on this node. */
 static void
-build_bulk(int i, struct proxy_service *out)
+build_bulk(int i, int shift, struct proxy_service *out)
 {
   buf svc, slice;
   buf_init(&svc);
@@ -84,7 +84,7 @@ build_bulk(int i, struct proxy_service *out)
              "\"name\":\"p\",\"port\":8080}],\"endpoints\":[",
              i);
   for (int e = 0; e < 10; e++) {
-    int n = i * 10 + e;
+    int n = i * 10 + e + shift;
     buf_printf(&slice, "%s{\"addresses\":[\"10.42.%d.%d\"],\"nodeName\":\"n%d\"}", e ? "," : "",
                n / 250, n % 250 + 1, n % 7);
   }
@@ -172,7 +172,7 @@ TEST(full_sync_loads_the_same_table_as_its_text)
   for (size_t i = 0; i < N_SPECIAL; i++)
     build(special[i][0], special[i][1], &svcs[i]);
   for (int i = 0; i < N_BULK; i++)
-    build_bulk(i, &svcs[N_SPECIAL + (size_t)i]);
+    build_bulk(i, 0, &svcs[N_SPECIAL + (size_t)i]);
 
   struct nft_ctx *nft = nft_ctx_new(NFT_CTX_DEFAULT);
   CHECK(nft != NULL);
@@ -215,6 +215,25 @@ TEST(full_sync_loads_the_same_table_as_its_text)
   CHECK_INT(proxy_syncer_full(s, svcs, n, &err), 0);
   char *again = list_table(nft);
   CHECK(again != NULL && want != NULL && strcmp(again, want) == 0);
+  /* Updates share the syncer's kept nft context; one released in between is reopened.
+   * Endpoints moved to 10.42.20.x (no other Service's) and back leave the same table. */
+  CHECK(proxy_syncer_holds_nft(s));
+  struct proxy_service moved;
+  build_bulk(0, 5000, &moved);
+  CHECK_INT(proxy_syncer_update(s, &moved, 1, &err), 0);
+  CHECK(proxy_syncer_holds_nft(s));
+  char *after_move = list_table(nft);
+  CHECK(after_move != NULL && count(after_move, "10.42.20.") >= 10); /* endpoints, hairpin */
+  proxy_syncer_release_nft(s);
+  CHECK(!proxy_syncer_holds_nft(s));
+  CHECK_INT(proxy_syncer_update(s, &svcs[N_SPECIAL], 1, &err), 0);
+  CHECK(proxy_syncer_holds_nft(s));
+  char *moved_back = list_table(nft);
+  CHECK(moved_back != NULL && want != NULL && strcmp(moved_back, want) == 0);
+  free(after_move);
+  free(moved_back);
+  proxy_service_clear(&moved);
+
   fprintf(stderr, "full sync elements via %s: %zu bytes of listing\n",
           proxy_nftnl_available() ? "libnftnl" : "nft text", want ? strlen(want) : 0);
 

@@ -265,6 +265,20 @@ run_scenarios(struct client_fixture *f, struct service_proxy *p)
   /* the others stay */
   CHECK(wait_nft("service-ips", "\"tcp\",81", true));
 
+  /* ---------- idle: the nft context is let go, and the next change opens one ---------- */
+  struct proxy_sync_stats st = {.nft_open = true};
+  for (int i = 0; i < 100 && st.nft_open; i++) {
+    usleep(50 * 1000);
+    proxy_stats(p, &st);
+  }
+  CHECK(!st.nft_open);
+  json_t *late = create(f, "services", "",
+                        "{\"metadata\":{\"name\":\"late\"},\"spec\":{\"selector\":{\"app\":"
+                        "\"none\"},\"ports\":[{\"port\":83}]}}");
+  CHECK(late && wait_applied(p, late));
+  CHECK(wait_nft("no-endpoint-services", "\"tcp\",83", true));
+  json_decref(late);
+
   json_decref(web);
   json_decref(web_slice);
   json_decref(sticky);

@@ -5,6 +5,7 @@
 
 #include "apimachinery/json_alloc.h"
 #include "apiserver/agent_join.h"
+#include "apiserver/conn_affinity.h"
 #include "apiserver/rbac.h"
 #include "apiserver/sa_authn.h"
 #include "apiserver/tls_coalesce.h"
@@ -26,6 +27,7 @@
 #define CONNECTION_MEMORY (16u * 1024u)
 
 struct conn_ctx {
+  struct conn_affinity affinity;
   bool identity_checked;
   struct identity who;
   k8c_err auth_err;
@@ -234,6 +236,7 @@ access_handler(void *cls, struct MHD_Connection *conn, const char *url, const ch
   if (cc == NULL)
     return MHD_NO;
   authenticate(s, conn, cc);
+  conn_affinity_on_request(&cc->affinity, conn);
   return dispatch(s, r, cc) == MHD_YES ? MHD_YES : MHD_NO;
 }
 
@@ -255,7 +258,9 @@ connection_notify(void *cls, struct MHD_Connection *conn, void **socket_context,
                   enum MHD_ConnectionNotificationCode toe)
 {
   if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
-    *socket_context = xcalloc(1, sizeof(struct conn_ctx));
+    struct conn_ctx *cc = xcalloc(1, sizeof(struct conn_ctx));
+    conn_affinity_init(&cc->affinity);
+    *socket_context = cc;
   } else if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
     struct conn_ctx *cc = *socket_context;
     if (cc)

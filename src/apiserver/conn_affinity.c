@@ -8,6 +8,7 @@
 #include <sched.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 /* Looking costs one system call; a client rarely changes CPU, so look now and then. */
 #define CONN_AFFINITY_EVERY 16u
@@ -65,4 +66,20 @@ conn_affinity_on_request(struct conn_affinity *a, struct MHD_Connection *conn)
   CPU_SET(cpu, &set);
   if (pthread_setaffinity_np(pthread_self(), sizeof set, &set) == 0)
     a->cpu = cpu;
+}
+
+void
+conn_affinity_release(struct conn_affinity *a)
+{
+  if (a->cpu < 0)
+    return;
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  long cpus = sysconf(_SC_NPROCESSORS_CONF);
+  for (long i = 0; i < cpus && i < CPU_SETSIZE; i++)
+    CPU_SET((int)i, &set);
+  if (pthread_setaffinity_np(pthread_self(), sizeof set, &set) == 0) {
+    a->cpu = -1;
+    a->countdown = 0;
+  }
 }

@@ -19,9 +19,13 @@ struct conn_affinity {
 
 void conn_affinity_init(struct conn_affinity *a);
 
-/* Called on the connection's own thread (thread-per-connection daemon) for each request:
+/* Called on the connection's own thread (thread-per-connection daemon) for each request
+ * that is not a long-running stream (watch, pod logs/exec/attach/port-forward):
  * for a loopback peer, pins the thread to the client's CPU when that changed, looking
  * only every few requests (one getsockopt) so a client the scheduler moves is followed. */
 void conn_affinity_on_request(struct conn_affinity *a, struct MHD_Connection *conn);
+
+/* Lets the thread run on any CPU again (a long-running stream starts on the connection). */
+void conn_affinity_release(struct conn_affinity *a);
 
 #endif

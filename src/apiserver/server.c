@@ -6,6 +6,7 @@
 #include "apimachinery/json_alloc.h"
 #include "apiserver/agent_join.h"
 #include "apiserver/conn_affinity.h"
+#include "apiserver/nodeproxy.h"
 #include "apiserver/rbac.h"
 #include "apiserver/sa_authn.h"
 #include "apiserver/tls_coalesce.h"
@@ -200,6 +201,14 @@ dispatch(struct apiserver *s, struct api_request *r, struct conn_ctx *cc)
     k8c_err_clear(&err);
     return ret;
   }
+  /* A watch or a pod stream holds the connection for a long time, mostly sending: no
+   * ping-pong to keep on one CPU, so its thread is left to the scheduler. */
+  bool streams = r->info.verb == VERB_WATCH ||
+                 nodeproxy_is_pod_stream(r->info.resource, r->info.group, r->info.subresource);
+  if (streams)
+    conn_affinity_release(&cc->affinity);
+  else
+    conn_affinity_on_request(&cc->affinity, r->conn);
   if (r->info.verb == VERB_WATCH)
     return handle_watch(s, r);
   return handle_resource(s, r);
@@ -236,7 +245,6 @@ access_handler(void *cls, struct MHD_Connection *conn, const char *url, const ch
   if (cc == NULL)
     return MHD_NO;
   authenticate(s, conn, cc);
-  conn_affinity_on_request(&cc->affinity, conn);
   return dispatch(s, r, cc) == MHD_YES ? MHD_YES : MHD_NO;
 }
 

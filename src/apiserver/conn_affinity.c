@@ -8,7 +8,6 @@
 #include <sched.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <unistd.h>
 
 /* Looking costs one system call; a client rarely changes CPU, so look now and then. */
 #define CONN_AFFINITY_EVERY 16u
@@ -61,6 +60,10 @@ conn_affinity_on_request(struct conn_affinity *a, struct MHD_Connection *conn)
   if (fi == NULL || getsockopt(fi->connect_fd, SOL_SOCKET, SO_INCOMING_CPU, &cpu, &len) != 0 ||
       cpu < 0 || cpu >= CPU_SETSIZE || cpu == a->cpu)
     return;
+  if (a->cpu < 0 && pthread_getaffinity_np(pthread_self(), sizeof a->allowed, &a->allowed) != 0)
+    return;
+  if (!CPU_ISSET(cpu, &a->allowed))
+    return; /* the client runs where this process may not */
   cpu_set_t set;
   CPU_ZERO(&set);
   CPU_SET(cpu, &set);
@@ -73,12 +76,7 @@ conn_affinity_release(struct conn_affinity *a)
 {
   if (a->cpu < 0)
     return;
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  long cpus = sysconf(_SC_NPROCESSORS_CONF);
-  for (long i = 0; i < cpus && i < CPU_SETSIZE; i++)
-    CPU_SET((int)i, &set);
-  if (pthread_setaffinity_np(pthread_self(), sizeof set, &set) == 0) {
+  if (pthread_setaffinity_np(pthread_self(), sizeof a->allowed, &a->allowed) == 0) {
     a->cpu = -1;
     a->countdown = 0;
   }

@@ -8,6 +8,7 @@
 #define K8C_APISERVER_CONN_AFFINITY_H
 
 #include <microhttpd.h>
+#include <sched.h>
 #include <stdbool.h>
 
 struct conn_affinity {
@@ -15,6 +16,7 @@ struct conn_affinity {
   bool local;         /* the peer is on a loopback address */
   int cpu;            /* the CPU the thread is pinned to, -1 if none */
   unsigned countdown; /* requests until the next look at the client's CPU */
+  cpu_set_t allowed;  /* the thread's CPUs before the first pin (what taskset etc. allow) */
 };
 
 void conn_affinity_init(struct conn_affinity *a);
@@ -25,7 +27,8 @@ void conn_affinity_init(struct conn_affinity *a);
  * only every few requests (one getsockopt) so a client the scheduler moves is followed. */
 void conn_affinity_on_request(struct conn_affinity *a, struct MHD_Connection *conn);
 
-/* Lets the thread run on any CPU again (a long-running stream starts on the connection). */
+/* Gives the thread back the CPUs it had before it was pinned (a long-running stream starts
+ * on the connection). */
 void conn_affinity_release(struct conn_affinity *a);
 
 #endif

@@ -303,35 +303,117 @@ response_object(struct api_request *r, int status, const char *json, size_t len,
   return ret;
 }
 
+/* A JSON list written straight into libmicrohttpd's send buffer: the head, each cached
+ * item's bytes with a comma between, and the tail. A multi-MiB list then needs no body
+ * buffer of its own: no fresh pages to fault in and no second copy of every byte. */
+struct list_stream {
+  struct list_result list; /* owned: its cache references keep the item bytes alive */
+  buf head;                /* {"kind":...,"items":[ */
+  size_t segment;          /* 0 head, 2i+1 item i, 2i+2 the comma after it (or the tail) */
+  size_t offset;           /* bytes of the current segment already written */
+  uint64_t position;       /* body bytes written so far */
+};
+
+#define LIST_STREAM_BLOCK (64u * 1024u)
+
+/* The bytes of segment k; false past the end. */
+static bool
+list_stream_segment(const struct list_stream *ls, size_t k, const char **data, size_t *len)
+{
+  size_t count = ls->list.count;
+  if (k == 0) {
+    *data = ls->head.data;
+    *len = ls->head.len;
+  } else if (k <= 2 * count && k % 2 == 1) {
+    *data = ls->list.items[k / 2].json;
+    *len = ls->list.items[k / 2].len;
+  } else if (k < 2 * count) {
+    *data = ",";
+    *len = 1;
+  } else if (k == 2 * count || (count == 0 && k == 1)) {
+    *data = "]}";
+    *len = 2;
+  } else {
+    return false;
+  }
+  return true;
+}
+
+static ssize_t
+list_stream_read(void *cls, uint64_t pos, char *out, size_t max)
+{
+  struct list_stream *ls = cls;
+  if (pos != ls->position)
+    return MHD_CONTENT_READER_END_WITH_ERROR; /* written strictly in order, never re-read */
+  size_t written = 0;
+  const char *data;
+  size_t len;
+  while (written < max && list_stream_segment(ls, ls->segment, &data, &len)) {
+    size_t take = len - ls->offset;
+    if (take > max - written)
+      take = max - written;
+    memcpy(out + written, data + ls->offset, take);
+    written += take;
+    ls->offset += take;
+    if (ls->offset == len) {
+      ls->segment++;
+      ls->offset = 0;
+    }
+  }
+  if (written == 0)
+    return MHD_CONTENT_READER_END_OF_STREAM;
+  ls->position += written;
+  return (ssize_t)written;
+}
+
+static void
+list_stream_free(void *cls)
+{
+  struct list_stream *ls = cls;
+  list_result_free(&ls->list);
+  buf_free(&ls->head);
+  free(ls);
+}
+
+static int
+response_list_json(struct api_request *r, struct list_result *l, const char *rv)
+{
+  const struct api_resource *res = r->info.res;
+  struct list_stream *ls = xcalloc(1, sizeof *ls);
+  ls->list = *l;
+  memset(l, 0, sizeof *l);
+  buf_init(&ls->head);
+  buf_printf(&ls->head,
+             "{\"kind\":\"%s\",\"apiVersion\":\"%s%s%s\",\"metadata\":{\"resourceVersion\":\"%s\"",
+             res->list_kind, res->group, res->group[0] ? "/" : "", res->version, rv);
+  if (ls->list.continue_token) {
+    buf_printf(&ls->head, ",\"continue\":\"%s\"", ls->list.continue_token);
+    if (ls->list.remaining >= 0)
+      buf_printf(&ls->head, ",\"remainingItemCount\":%lld", ls->list.remaining);
+  }
+  buf_puts(&ls->head, "},\"items\":[");
+  uint64_t total = ls->head.len + 2; /* head and "]}" */
+  for (size_t i = 0; i < ls->list.count; i++)
+    total += ls->list.items[i].len + (i ? 1 : 0);
+  struct MHD_Response *resp = MHD_create_response_from_callback(
+      total, LIST_STREAM_BLOCK, list_stream_read, ls, list_stream_free);
+  if (resp == NULL) {
+    list_stream_free(ls);
+    return MHD_NO;
+  }
+  MHD_add_response_header(resp, "Content-Type", "application/json");
+  MHD_add_response_header(resp, "Cache-Control", "no-cache, private");
+  return queue_response(r, 200, resp, (size_t)total);
+}
+
 int
-response_list(struct api_request *r, const struct list_result *l, const struct negotiated *n)
+response_list(struct api_request *r, struct list_result *l, const struct negotiated *n)
 {
   const struct api_resource *res = r->info.res;
   char rv[32];
   snprintf(rv, sizeof rv, "%lld", (long long)l->revision);
-  if (n->type == MEDIA_JSON) {
-    /* Splice cached object bytes into the list without re-encoding them. */
-    buf b;
-    buf_init(&b);
-    buf_printf(
-        &b, "{\"kind\":\"%s\",\"apiVersion\":\"%s%s%s\",\"metadata\":{\"resourceVersion\":\"%s\"",
-        res->list_kind, res->group, res->group[0] ? "/" : "", res->version, rv);
-    if (l->continue_token) {
-      buf_printf(&b, ",\"continue\":\"%s\"", l->continue_token);
-      if (l->remaining >= 0)
-        buf_printf(&b, ",\"remainingItemCount\":%lld", l->remaining);
-    }
-    buf_puts(&b, "},\"items\":[");
-    for (size_t i = 0; i < l->count; i++) {
-      if (i)
-        buf_puts(&b, ",");
-      buf_append(&b, l->items[i].json, l->items[i].len);
-    }
-    buf_puts(&b, "]}");
-    size_t len = 0;
-    char *body = buf_steal(&b, &len);
-    return response_send(r, 200, "application/json", body, len, NULL);
-  }
+  if (n->type == MEDIA_JSON)
+    return response_list_json(r, l, rv);
   json_t **objs = xcalloc(l->count ? l->count : 1, sizeof *objs);
   for (size_t i = 0; i < l->count; i++) {
     json_error_t jerr;

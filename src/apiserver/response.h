@@ -36,7 +36,9 @@ int response_status_success(struct api_request *r, int status, const json_t *det
 /* An object, list or watch event rendered as the negotiated type. */
 int response_object(struct api_request *r, int status, const char *json, size_t len,
                     const struct negotiated *n, const json_t *warnings);
-int response_list(struct api_request *r, const struct list_result *l, const struct negotiated *n);
+/* A list as the negotiated type. JSON is streamed from the items' cached bytes and takes
+ * them: l is left empty (list_result_free on it is then a no-op). */
+int response_list(struct api_request *r, struct list_result *l, const struct negotiated *n);
 
 /* Table rendering of one object or several; returns a new Table object. */
 json_t *table_build(const struct api_resource *res, json_t *const *objs, size_t count,

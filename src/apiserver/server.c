@@ -5,6 +5,8 @@
 
 #include "apimachinery/json_alloc.h"
 #include "apiserver/agent_join.h"
+#include "apiserver/conn_affinity.h"
+#include "apiserver/nodeproxy.h"
 #include "apiserver/rbac.h"
 #include "apiserver/sa_authn.h"
 #include "apiserver/tls_coalesce.h"
@@ -26,6 +28,7 @@
 #define CONNECTION_MEMORY (16u * 1024u)
 
 struct conn_ctx {
+  struct conn_affinity affinity;
   bool identity_checked;
   struct identity who;
   k8c_err auth_err;
@@ -198,6 +201,14 @@ dispatch(struct apiserver *s, struct api_request *r, struct conn_ctx *cc)
     k8c_err_clear(&err);
     return ret;
   }
+  /* A watch or a pod stream holds the connection for a long time, mostly sending: no
+   * ping-pong to keep on one CPU, so its thread is left to the scheduler. */
+  bool streams = r->info.verb == VERB_WATCH ||
+                 nodeproxy_is_pod_stream(r->info.resource, r->info.group, r->info.subresource);
+  if (streams)
+    conn_affinity_release(&cc->affinity);
+  else
+    conn_affinity_on_request(&cc->affinity, r->conn);
   if (r->info.verb == VERB_WATCH)
     return handle_watch(s, r);
   return handle_resource(s, r);
@@ -255,7 +266,9 @@ connection_notify(void *cls, struct MHD_Connection *conn, void **socket_context,
                   enum MHD_ConnectionNotificationCode toe)
 {
   if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
-    *socket_context = xcalloc(1, sizeof(struct conn_ctx));
+    struct conn_ctx *cc = xcalloc(1, sizeof(struct conn_ctx));
+    conn_affinity_init(&cc->affinity);
+    *socket_context = cc;
   } else if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
     struct conn_ctx *cc = *socket_context;
     if (cc)

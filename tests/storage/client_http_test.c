@@ -633,6 +633,51 @@ writer(void *p)
   return NULL;
 }
 
+/* A JSON list is streamed from the cached items in 64 KiB blocks: a list of several
+ * blocks arrives whole and in order, and an empty one is still a list. */
+TEST(large_list_streams_every_item)
+{
+  struct http_fixture f;
+  CHECK_INT(http_fixture_open(&f), 0);
+  enum { COUNT = 250 };
+  char value[700];
+  memset(value, 'v', sizeof value - 1);
+  value[sizeof value - 1] = 0;
+  char data[800];
+  snprintf(data, sizeof data, "{\"k\":\"%s\"}", value);
+  for (int i = 0; i < COUNT; i++) {
+    char name[16];
+    snprintf(name, sizeof name, "big%03d", i);
+    CHECK_INT(create_configmap(&f.base, name, NULL, data), 0);
+  }
+  k8c_err err = {0};
+  const struct api_resource *cms = resource("", "configmaps");
+  struct client_list_opts all = {0};
+  json_t *list = NULL;
+  CHECK_INT(client_list(f.admin, cms, "default", &all, &list, &err), 0);
+  json_t *items = json_object_get(list, "items");
+  CHECK_INT(json_array_size(items), COUNT);
+  size_t bytes = 0;
+  for (size_t i = 0; i < json_array_size(items); i++) {
+    json_t *item = json_array_get(items, i);
+    char want[16];
+    snprintf(want, sizeof want, "big%03zu", i);
+    CHECK_STR(json_string_value(json_object_get(json_object_get(item, "metadata"), "name")), want);
+    CHECK_STR(json_string_value(json_object_get(json_object_get(item, "data"), "k")), value);
+    bytes += strlen(value);
+  }
+  CHECK(bytes > 2 * 64 * 1024);
+  CHECK(json_string_value(json_object_get(json_object_get(list, "metadata"), "resourceVersion")));
+  json_decref(list);
+  list = NULL;
+  CHECK_INT(client_list(f.admin, cms, "empty", &all, &list, &err), 0);
+  CHECK_STR(json_string_value(json_object_get(list, "kind")), "ConfigMapList");
+  CHECK(json_is_array(json_object_get(list, "items")));
+  CHECK_INT(json_array_size(json_object_get(list, "items")), 0);
+  json_decref(list);
+  http_fixture_close(&f);
+}
+
 TEST(one_client_many_threads)
 {
   struct http_fixture f;

@@ -24,7 +24,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MAX_BACKOFF_MS 5000
+/* Like a crash-looping container: a port held by someone else does not cost a restart
+ * (and nginx's own 2.5 s of bind retries) every 5 s forever. */
+#define MAX_BACKOFF_MS 30000
 
 struct nginx_process {
   char *bin;

@@ -212,17 +212,18 @@ put_value(struct out *o, const json_t *v)
   switch (json_typeof(v)) {
   case JSON_OBJECT: {
     put_char(o, '{');
-    const char *k;
-    json_t *m;
+    /* The iterator directly: json_object_foreach goes from key back to iterator twice
+     * per member, and the key's length is stored. */
     bool first = true;
-    json_object_foreach ((json_t *)v, k, m) {
+    for (void *it = json_object_iter((json_t *)v); it != NULL;
+         it = json_object_iter_next((json_t *)v, it)) {
       if (!first)
         put_char(o, ',');
       first = false;
-      if (!put_string(o, k, strlen(k)))
+      if (!put_string(o, json_object_iter_key(it), json_object_iter_key_len(it)))
         return false;
       put_char(o, ':');
-      if (!put_value(o, m))
+      if (!put_value(o, json_object_iter_value(it)))
         return false;
     }
     put_char(o, '}');

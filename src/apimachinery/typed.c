@@ -662,19 +662,25 @@ added_value(const struct typed_schema *schema, const json_t *value, const struct
     }
     keyed_items_free(&items);
   } else {
-    const char *name;
-    size_t name_len;
-    json_t *child_value;
     /* node starts empty and member names are unique, so a child can be added without
      * looking for an existing one, until a name with an embedded NUL (cut short as a C
      * string, so it may meet another) has been seen. */
     bool may_meet = false;
-    json_object_keylen_foreach((json_t *)value, name, name_len, child_value)
-    {
-      bool known;
-      struct ty child_ty = field_ty(schema, &t, name, &known);
+    for (void *it = json_object_iter((json_t *)value); it != NULL;
+         it = json_object_iter_next((json_t *)value, it)) {
+      const char *name = json_object_iter_key(it);
+      size_t name_len = json_object_iter_key_len(it);
+      const json_t *child_value = json_object_iter_value(it);
       json_t *child = json_object();
-      bool member = added_value(schema, child_value, &child_ty, child, depth + 1);
+      /* A scalar, null or empty value is a member whatever its type says (the first
+       * return above): no schema lookup for it. */
+      bool member = true;
+      if (!empty_or_null(child_value) &&
+          (json_is_object(child_value) || json_is_array(child_value))) {
+        bool known;
+        struct ty child_ty = field_ty(schema, &t, name, &known);
+        member = added_value(schema, child_value, &child_ty, child, depth + 1);
+      }
       char small[128];
       size_t len = strlen(name);
       may_meet |= len != name_len;

@@ -141,7 +141,7 @@ check_unknown_fields(json_t *obj, const json_t *scope, const char *definition, c
  * `creationTimestamp: null` in a pod template (kubectl does) must store the same
  * object as one that omits it. Free-form (ANY) subtrees keep their nulls. */
 static void
-prune_typed_nulls(json_t *obj, const char *definition)
+prune_typed_nulls_below(json_t *obj, const char *definition)
 {
   if (!json_is_object(obj) || definition == NULL || schema_definition_is_any(definition))
     return;
@@ -157,7 +157,7 @@ prune_typed_nulls(json_t *obj, const char *definition)
     if (f == NULL || f->ref == NULL)
       continue;
     if (f->kind == SCHEMA_OBJECT) {
-      prune_typed_nulls(v, f->ref);
+      prune_typed_nulls_below(v, f->ref);
     } else if ((f->kind == SCHEMA_ARRAY || f->kind == SCHEMA_MAP) &&
                f->item_kind == SCHEMA_OBJECT) {
       size_t i;
@@ -165,12 +165,41 @@ prune_typed_nulls(json_t *obj, const char *definition)
       const char *mk;
       if (json_is_array(v))
         json_array_foreach (v, i, item)
-          prune_typed_nulls(item, f->ref);
+          prune_typed_nulls_below(item, f->ref);
       else if (json_is_object(v))
         json_object_foreach (v, mk, item)
-          prune_typed_nulls(item, f->ref);
+          prune_typed_nulls_below(item, f->ref);
     }
   }
+}
+
+/* Whether a null appears anywhere in value: without one there is nothing to prune, and
+ * this walk needs no schema lookups (almost every request has no null). */
+static bool
+contains_null(const json_t *value)
+{
+  const json_t *item;
+  if (json_is_object(value)) {
+    const char *k;
+    json_object_foreach ((json_t *)value, k, item)
+      if (json_is_null(item) ||
+          ((json_is_object(item) || json_is_array(item)) && contains_null(item)))
+        return true;
+  } else if (json_is_array(value)) {
+    size_t i;
+    json_array_foreach (value, i, item)
+      if (json_is_null(item) ||
+          ((json_is_object(item) || json_is_array(item)) && contains_null(item)))
+        return true;
+  }
+  return false;
+}
+
+static void
+prune_typed_nulls(json_t *obj, const char *definition)
+{
+  if (contains_null(obj))
+    prune_typed_nulls_below(obj, definition);
 }
 
 /* Drops ObjectMeta's empty lists and maps: upstream's Go fields for them are omitempty, so

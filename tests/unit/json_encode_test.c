@@ -63,6 +63,10 @@ TEST(escapes_like_jansson)
   json_t *nul = json_stringn("a\0b", 3);
   check_same(nul);
   json_decref(nul);
+  json_t *nul_key = json_object(); /* jansson prints a key's whole length, NULs escaped */
+  json_object_setn_new(nul_key, "a\0b", 3, json_integer(1));
+  check_same(nul_key);
+  json_decref(nul_key);
 }
 
 TEST(utf8_passes_through)

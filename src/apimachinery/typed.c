@@ -218,10 +218,18 @@ append_plain_json(buf *out, const json_t *value)
     buf_append(out, "\"", 1);
     return true;
   }
-  case JSON_INTEGER: {
+  case JSON_INTEGER: { /* what "%lld" prints, without printf */
+    json_int_t v = json_integer_value(value);
+    unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
     char digits[24];
-    int len = snprintf(digits, sizeof digits, "%" JSON_INTEGER_FORMAT, json_integer_value(value));
-    buf_append(out, digits, (size_t)len);
+    size_t at = sizeof digits;
+    do {
+      digits[--at] = (char)('0' + u % 10);
+      u /= 10;
+    } while (u != 0);
+    if (v < 0)
+      digits[--at] = '-';
+    buf_append(out, digits + at, sizeof digits - at);
     return true;
   }
   case JSON_TRUE:
@@ -310,7 +318,11 @@ keyed_key_direct(struct key_field *fields, size_t n)
       buf_free(&out);
       return NULL;
     }
-    buf_printf(&out, "%s\"%s\":", i ? "," : "", fields[i].name);
+    if (i)
+      buf_append(&out, ",", 1);
+    buf_append(&out, "\"", 1);
+    buf_puts(&out, fields[i].name);
+    buf_append(&out, "\":", 2);
     if (fields[i].value == NULL) {
       buf_puts(&out, fields[i].default_text);
     } else if (!append_plain_json(&out, fields[i].value)) {

@@ -178,18 +178,15 @@ prune_typed_nulls_below(json_t *obj, const char *definition)
 static bool
 contains_null(const json_t *value)
 {
-  const json_t *item;
   if (json_is_object(value)) {
-    const char *k;
-    json_object_foreach ((json_t *)value, k, item)
-      if (json_is_null(item) ||
-          ((json_is_object(item) || json_is_array(item)) && contains_null(item)))
+    for (void *it = json_object_iter((json_t *)value); it != NULL;
+         it = json_object_iter_next((json_t *)value, it))
+      if (json_is_null(json_object_iter_value(it)) || contains_null(json_object_iter_value(it)))
         return true;
   } else if (json_is_array(value)) {
-    size_t i;
-    json_array_foreach (value, i, item)
-      if (json_is_null(item) ||
-          ((json_is_object(item) || json_is_array(item)) && contains_null(item)))
+    size_t n = json_array_size(value);
+    for (size_t i = 0; i < n; i++)
+      if (json_is_null(json_array_get(value, i)) || contains_null(json_array_get(value, i)))
         return true;
   }
   return false;

@@ -199,7 +199,7 @@ validate_probe(k8c_err *err, const char *path, const json_t *probe)
                                        "successThreshold",    "failureThreshold", NULL};
   for (const char *const *f = nonneg; *f; f++) {
     json_t *v = json_object_get(probe, *f);
-    if (json_is_integer(v)) {
+    if (json_is_integer(v) && json_integer_value(v) < 0) { /* the path only for the cause */
       char field[256];
       path_cat(field, sizeof field, path, ".", *f);
       n += validate_nonnegative(err, field, json_integer_value(v));
@@ -234,12 +234,19 @@ validate_resources(k8c_err *err, const char *path, const json_t *resources)
   int n = 0;
   static const char *const lists[] = {"limits", "requests", NULL};
   for (const char *const *l = lists; *l; l++) {
-    const char *key;
-    json_t *value;
-    json_object_foreach (json_object_get(resources, *l), key, value) {
-      char field[320];
-      snprintf(field, sizeof field, "%s.%s[%s]", path, *l, key);
-      n += validate_quantity(err, field, value);
+    json_t *list = json_object_get(resources, *l);
+    if (json_object_size(list) == 0)
+      continue;
+    char prefix[320], field[320]; /* "<path>.<list>[<key>]", cut as snprintf would */
+    path_cat(prefix, sizeof prefix, path, ".", *l);
+    for (void *it = json_object_iter(list); it != NULL; it = json_object_iter_next(list, it)) {
+      path_cat(field, sizeof field, prefix, "[", json_object_iter_key(it));
+      size_t len = strlen(field);
+      if (len + 1 < sizeof field) {
+        field[len] = ']';
+        field[len + 1] = '\0';
+      }
+      n += validate_quantity(err, field, json_object_iter_value(it));
     }
   }
   return n;

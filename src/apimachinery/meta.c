@@ -117,12 +117,43 @@ meta_annotations(const json_t *obj)
 char *
 meta_now_rfc3339(void)
 {
-  time_t now = time(NULL);
-  struct tm tm;
-  gmtime_r(&now, &tm);
   char out[32];
-  strftime(out, sizeof out, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  meta_format_rfc3339(time(NULL), out);
   return xstrdup(out);
+}
+
+static char *
+put_digits(char *at, int value, int width)
+{
+  for (int i = width - 1; i >= 0; i--) {
+    at[i] = (char)('0' + value % 10);
+    value /= 10;
+  }
+  return at + width;
+}
+
+void
+meta_format_rfc3339(time_t t, char out[32])
+{
+  /* Digits by hand: every create stamps two of these, and strftime is the costlier part. */
+  struct tm tm = {0};
+  if (gmtime_r(&t, &tm) == NULL || tm.tm_year + 1900 < 0 || tm.tm_year + 1900 > 9999) {
+    strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return;
+  }
+  char *at = put_digits(out, tm.tm_year + 1900, 4);
+  *at++ = '-';
+  at = put_digits(at, tm.tm_mon + 1, 2);
+  *at++ = '-';
+  at = put_digits(at, tm.tm_mday, 2);
+  *at++ = 'T';
+  at = put_digits(at, tm.tm_hour, 2);
+  *at++ = ':';
+  at = put_digits(at, tm.tm_min, 2);
+  *at++ = ':';
+  at = put_digits(at, tm.tm_sec, 2);
+  *at++ = 'Z';
+  *at = '\0';
 }
 
 char *

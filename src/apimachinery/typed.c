@@ -620,18 +620,18 @@ static void compare_value(struct compare *c, const json_t *old, const json_t *ne
 
 /* add_child for a key parent does not have yet. */
 static void
-add_new_child(json_t *parent, const char *key, json_t *child, bool member)
+add_new_child(json_t *parent, const char *key, size_t key_len, json_t *child, bool member)
 {
   if (json_object_size(child) == 0) {
     if (member)
-      json_object_set_new_nocheck(parent, key, child);
+      json_object_setn_new_nocheck(parent, key, key_len, child);
     else
       json_decref(child);
     return;
   }
   if (member)
-    json_object_set_new_nocheck(child, ".", json_object());
-  json_object_set_new_nocheck(parent, key, child);
+    json_object_setn_new_nocheck(child, ".", 1, json_object());
+  json_object_setn_new_nocheck(parent, key, key_len, child);
 }
 
 /* Puts the built node `child` under parent[key] as record() would have left it: kept if
@@ -648,7 +648,7 @@ add_child(json_t *parent, const char *key, json_t *child, bool member)
     json_decref(child);
     return;
   }
-  add_new_child(parent, key, child, member);
+  add_new_child(parent, key, strlen(key), child, member);
 }
 
 /* compare_value for a path old does not have (everything below it is added), building
@@ -700,10 +700,16 @@ added_value(const struct typed_schema *schema, const json_t *value, const struct
         small[0] = 'f';
         small[1] = ':';
         memcpy(small + 2, name, len + 1);
-        (may_meet ? add_child : add_new_child)(node, small, child, member);
+        if (may_meet)
+          add_child(node, small, child, member);
+        else
+          add_new_child(node, small, len + 2, child, member);
       } else {
         cleanup_free char *key = fieldset_key_field(name);
-        (may_meet ? add_child : add_new_child)(node, key, child, member);
+        if (may_meet)
+          add_child(node, key, child, member);
+        else
+          add_new_child(node, key, strlen(key), child, member);
       }
     }
   }

@@ -7,6 +7,7 @@
 #include "registry/apply.h"
 
 #include "apimachinery/fieldset.h"
+#include "apimachinery/meta.h"
 #include "apimachinery/typed.h"
 #include "lib/buf.h"
 #include "lib/mem.h"
@@ -33,10 +34,7 @@ format_now(char out[32], const struct apply_env *env)
     snprintf(out, 32, "%s", env->now);
     return;
   }
-  time_t t = time(NULL);
-  struct tm tm;
-  gmtime_r(&t, &tm);
-  strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  meta_format_rfc3339(time(NULL), out);
 }
 
 /* Removes the paths upstream never records: apiVersion, kind, metadata itself and its

@@ -252,6 +252,16 @@ validate_resources(k8c_err *err, const char *path, const json_t *resources)
   return n;
 }
 
+/* Whether value is one of allowed: the cause's field path is built only when it is not. */
+static bool
+is_one_of(const char *value, const char *const *allowed)
+{
+  for (size_t i = 0; allowed[i]; i++)
+    if (strcmp(value, allowed[i]) == 0)
+      return true;
+  return false;
+}
+
 static int
 validate_container(k8c_err *err, const char *path, const json_t *c, json_t *seen_names,
                    const json_t *volume_names)
@@ -283,12 +293,12 @@ validate_container(k8c_err *err, const char *path, const json_t *c, json_t *seen
     n++;
   }
   const char *pull = obj_str(c, "imagePullPolicy");
-  if (pull) {
+  if (pull && !is_one_of(pull, pull_policies)) {
     path_cat(field, sizeof field, path, ".imagePullPolicy", NULL);
     n += validate_one_of(err, field, pull, pull_policies);
   }
   const char *tmp = obj_str(c, "terminationMessagePolicy");
-  if (tmp) {
+  if (tmp && !is_one_of(tmp, termination_message_policies)) {
     path_cat(field, sizeof field, path, ".terminationMessagePolicy", NULL);
     n += validate_one_of(err, field, tmp, termination_message_policies);
   }
@@ -321,7 +331,7 @@ validate_container(k8c_err *err, const char *path, const json_t *c, json_t *seen
       n += validate_port_number(err, field, json_integer_value(hp));
     }
     const char *proto = obj_str(v, "protocol");
-    if (proto) {
+    if (proto && !is_one_of(proto, port_protocols)) {
       path_cat_index(field, sizeof field, path, ".ports[", i, "].protocol");
       n += validate_one_of(err, field, proto, port_protocols);
     }
@@ -337,13 +347,15 @@ validate_container(k8c_err *err, const char *path, const json_t *c, json_t *seen
   }
   json_array_foreach (json_object_get(c, "volumeMounts"), i, v) {
     const char *vname = obj_str(v, "name");
-    path_cat_index(field, sizeof field, path, ".volumeMounts[", i, "].name");
-    if (vname == NULL || *vname == '\0') {
-      cause_required(err, field, NULL);
-      n++;
-    } else if (json_object_get(volume_names, vname) == NULL) {
-      cleanup_free char *q = go_quote(vname);
-      cause_not_found(err, field, q);
+    bool missing = vname == NULL || *vname == '\0';
+    if (missing || json_object_get(volume_names, vname) == NULL) {
+      path_cat_index(field, sizeof field, path, ".volumeMounts[", i, "].name");
+      if (missing) {
+        cause_required(err, field, NULL);
+      } else {
+        cleanup_free char *q = go_quote(vname);
+        cause_not_found(err, field, q);
+      }
       n++;
     }
     const char *mount_path = obj_str(v, "mountPath");
@@ -355,8 +367,11 @@ validate_container(k8c_err *err, const char *path, const json_t *c, json_t *seen
   }
   static const char *const probes[] = {"livenessProbe", "readinessProbe", "startupProbe", NULL};
   for (const char *const *p = probes; *p; p++) {
+    const json_t *probe = json_object_get(c, *p);
+    if (!json_is_object(probe))
+      continue; /* nothing to check (validate_probe returns 0) */
     path_cat(field, sizeof field, path, ".", *p);
-    n += validate_probe(err, field, json_object_get(c, *p));
+    n += validate_probe(err, field, probe);
   }
   path_cat(field, sizeof field, path, ".resources", NULL);
   n += validate_resources(err, field, json_object_get(c, "resources"));

@@ -21,6 +21,8 @@ resource_for_key(const char *key)
   size_t best_len = 0;
   for (size_t i = 0; i < api_resources_count; i++) {
     const char *sr = api_resources[i].storage_resource;
+    if (sr[0] != rest[0]) /* most resources differ at once: skip the length and compare */
+      continue;
     size_t n = strlen(sr);
     if (strncmp(rest, sr, n) == 0 && rest[n] == '/' && n > best_len) {
       best = &api_resources[i];

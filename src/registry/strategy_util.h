@@ -27,6 +27,7 @@ bool obj_true(const json_t *obj, const char *path);
 size_t obj_len(const json_t *obj, const char *path);
 
 /* ---- defaulting (each sets key only when it is absent or null) --------------------- */
+/* key is a field name the caller spells out (ASCII): jansson does not check it again. */
 
 /* Returns obj[key] as an object, creating {} when missing. Borrowed. */
 json_t *obj_ensure(json_t *obj, const char *key);

@@ -179,9 +179,10 @@ pod_prepare_create(const struct strategy_env *env, json_t *obj, k8c_err *err)
   if (env && env->reg && pod_serviceaccount_admit(env->reg, obj, err) < 0)
     return -1;
   json_t *status = json_object();
-  json_object_set_new(status, "phase", json_string("Pending"));
-  json_object_set_new(status, "qosClass", json_string(pod_qos_class(obj_get(obj, "spec"))));
-  json_object_set_new(obj, "status", status);
+  json_object_set_new_nocheck(status, "phase", json_string_nocheck("Pending"));
+  json_object_set_new_nocheck(status, "qosClass",
+                              json_string_nocheck(pod_qos_class(obj_get(obj, "spec"))));
+  json_object_set_new_nocheck(obj, "status", status);
   return 0;
 }
 

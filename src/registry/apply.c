@@ -82,7 +82,7 @@ set_managed_fields(json_t *obj, const struct managed_fields *mf, const char *now
     json_object_del(metadata, "managedFields");
     return;
   }
-  json_object_set_new(metadata, "managedFields", managed_fields_encode(mf, now));
+  json_object_set_new_nocheck(metadata, "managedFields", managed_fields_encode(mf, now));
 }
 
 static const json_t *

@@ -13,6 +13,7 @@
 #include "registry/convert.h"
 #include "registry/service_alloc.h"
 #include "registry/store_internal.h"
+#include "registry/strategy_util.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -69,7 +70,7 @@ check_type_meta(const struct registry_target *t, json_t *obj, k8c_err *err)
       return k8c_error(err, 400, K8C_REASON_BAD_REQUEST,
                        "the namespace of the provided object does not match the namespace sent on "
                        "the request");
-    json_object_set_new(meta, "namespace", json_string(t->namespace_));
+    json_object_set_new_nocheck(meta, "namespace", obj_string(t->namespace_));
   } else {
     json_object_del(meta, "namespace");
   }

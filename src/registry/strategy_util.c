@@ -37,6 +37,17 @@ obj_str(const json_t *obj, const char *path)
   return json_string_value(obj_get(obj, path));
 }
 
+json_t *
+obj_string(const char *s)
+{
+  if (s == NULL)
+    return NULL;
+  for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+    if (*p >= 0x80)
+      return json_string(s);
+  return json_string_nocheck(s);
+}
+
 const char *
 obj_str0(const json_t *obj, const char *path)
 {
@@ -102,7 +113,7 @@ obj_default_str(json_t *obj, const char *key, const char *value)
 {
   json_t *v = json_object_get(obj, key);
   if (v == NULL || json_is_null(v) || (json_is_string(v) && json_string_length(v) == 0))
-    json_object_set_new_nocheck(obj, key, json_string(value));
+    json_object_set_new_nocheck(obj, key, obj_string(value));
 }
 
 void

@@ -284,7 +284,7 @@ validate_container(k8c_err *err, const char *path, const json_t *c, json_t *seen
       cause_duplicate(err, field, q);
       n++;
     }
-    json_object_set_new(seen_names, name, json_true());
+    json_object_set_new_nocheck(seen_names, name, json_true()); /* a parsed string */
   }
   const char *image = obj_str(c, "image");
   if (image == NULL || *image == '\0') {
@@ -315,7 +315,7 @@ validate_container(k8c_err *err, const char *path, const json_t *c, json_t *seen
         cause_duplicate(err, field, q);
         n++;
       }
-      json_object_set_new(port_names, pname, json_true());
+      json_object_set_new_nocheck(port_names, pname, json_true());
     }
     path_cat_index(field, sizeof field, path, ".ports[", i, "].containerPort");
     json_t *cp = json_object_get(v, "containerPort");
@@ -400,7 +400,7 @@ validate_volumes(k8c_err *err, const char *path, const json_t *volumes, json_t *
       cause_duplicate(err, field, q);
       n++;
     }
-    json_object_set_new(names, name, json_true());
+    json_object_set_new_nocheck(names, name, json_true());
     if (json_object_size(v) > 2) {
       path_cat_index(field, sizeof field, path, ".volumes[", i, "]");
       cause_forbidden(err, field, "may not specify more than 1 volume type");

@@ -6,6 +6,7 @@
 #include "lib/mem.h"
 #include "registry/convert.h"
 #include "registry/store_internal.h"
+#include "registry/strategy_util.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -180,10 +181,10 @@ store_tracks_generation(const struct api_resource *res)
 int
 store_check_namespace(struct registry *r, const char *ns, k8c_err *err)
 {
-  char *key = xasprintf("/registry/namespaces/%s", ns);
+  char key[512]; /* a namespace name is at most 63 bytes */
+  path_cat(key, sizeof key, "/registry/namespaces/", ns, NULL);
   cache_obj *co = NULL;
   int rc = watchcache_get(r->cache, key, &co, NULL);
-  free(key);
   if (rc < 0)
     return k8c_error(err, 404, K8C_REASON_NOT_FOUND, "namespaces \"%s\" not found", ns);
   size_t len = 0;

@@ -41,7 +41,12 @@ check_type_meta(const struct registry_target *t, json_t *obj, k8c_err *err)
   if (!json_is_object(obj))
     return k8c_error(err, 400, K8C_REASON_BAD_REQUEST,
                      "the body of the request was not a JSON object");
-  cleanup_free char *want = store_api_version(t->res);
+  char want[512]; /* store_api_version's text without the allocation: a group is at most
+                   * 253 bytes, a version 63 */
+  if (t->res->group[0] == 0)
+    path_cat(want, sizeof want, t->res->version, "", NULL);
+  else
+    path_cat(want, sizeof want, t->res->group, "/", t->res->version);
   const char *api_version = json_string_value(json_object_get(obj, "apiVersion"));
   const char *kind = json_string_value(json_object_get(obj, "kind"));
   if (api_version == NULL || api_version[0] == 0)

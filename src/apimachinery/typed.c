@@ -670,7 +670,9 @@ added_value(const struct typed_schema *schema, const json_t *value, const struct
     for (size_t i = 0; i < items.n; i++) {
       json_t *child = json_object();
       added_value(schema, items.items[i], &element, child, depth + 1);
-      add_child(node, items.keys[i], child, true); /* an added item is itself a path */
+      /* an added item is itself a path; keys are unique (keyed_items_init drops repeats)
+       * and node starts empty, so nothing can be there yet */
+      add_new_child(node, items.keys[i], strlen(items.keys[i]), child, true);
     }
     keyed_items_free(&items);
   } else {

@@ -54,17 +54,17 @@ strip_untracked(json_t *set)
 }
 
 /* A shallow view of obj without metadata.managedFields (caller owns; shares children
- * with obj, so it must only be read). */
+ * with obj, so it must only be read): obj itself when it has none, as on most creates. */
 static json_t *
 without_managed_fields(const json_t *obj)
 {
-  json_t *view = json_copy((json_t *)obj);
   json_t *metadata = json_object_get(obj, "metadata");
-  if (json_is_object(metadata) && json_object_get(metadata, "managedFields") != NULL) {
-    json_t *meta_view = json_copy(metadata);
-    json_object_del(meta_view, "managedFields");
-    json_object_set_new(view, "metadata", meta_view);
-  }
+  if (!json_is_object(metadata) || json_object_get(metadata, "managedFields") == NULL)
+    return json_incref((json_t *)obj);
+  json_t *view = json_copy((json_t *)obj);
+  json_t *meta_view = json_copy(metadata);
+  json_object_del(meta_view, "managedFields");
+  json_object_set_new_nocheck(view, "metadata", meta_view);
   return view;
 }
 

@@ -1,7 +1,8 @@
 /* meta.c — ObjectMeta accessors, uids, timestamps and generateName (see meta.h).
  *
- * Randomness comes from getrandom() directly: uids and generated names must not repeat
- * across restarts, and there is no seed state to keep. */
+ * Randomness comes from getrandom(): uids and generated names must not repeat across
+ * restarts, and there is no seed state to keep. Each thread draws a block at a time and
+ * hands out every byte once, so a pod create costs no getrandom() call of its own. */
 #include "apimachinery/meta.h"
 
 #include "lib/mem.h"
@@ -18,9 +19,8 @@
 static const char name_alphabet[] = "bcdfghjklmnpqrstvwxz2456789";
 
 static void
-random_bytes(void *out, size_t n)
+getrandom_all(unsigned char *p, size_t n)
 {
-  unsigned char *p = out;
   while (n > 0) {
     ssize_t got = getrandom(p, n, 0);
     if (got < 0) {
@@ -30,6 +30,31 @@ random_bytes(void *out, size_t n)
     p += got;
     n -= (size_t)got;
   }
+}
+
+/* Per thread: bytes from getrandom() not handed out yet (the last `left` of bytes). */
+struct random_pool {
+  unsigned char bytes[512];
+  size_t left;
+};
+static _Thread_local struct random_pool random_pool;
+
+static void
+random_bytes(void *out, size_t n)
+{
+  struct random_pool *pool = &random_pool;
+  if (n > sizeof pool->bytes / 4) {
+    getrandom_all(out, n);
+    return;
+  }
+  if (pool->left < n) {
+    getrandom_all(pool->bytes, sizeof pool->bytes);
+    pool->left = sizeof pool->bytes;
+  }
+  unsigned char *from = pool->bytes + sizeof pool->bytes - pool->left;
+  memcpy(out, from, n);
+  memset(from, 0, n); /* handed out: not kept */
+  pool->left -= n;
 }
 
 static const json_t *

@@ -69,6 +69,27 @@ TEST(timestamp_digits_match_strftime)
   CHECK_STR(got, "2023-11-14T22:13:20Z");
 }
 
+TEST(uids_stay_distinct_across_pool_refills)
+{
+  /* 200 uids and suffixes draw several blocks of the per-thread random pool */
+  enum { N = 200 };
+  char *uids[N];
+  for (int i = 0; i < N; i++) {
+    uids[i] = meta_new_uid();
+    CHECK(uids[i][14] == '4');
+    char suffix[6];
+    meta_random_suffix(suffix);
+    CHECK_INT(strlen(suffix), 5);
+  }
+  int repeats = 0;
+  for (int i = 0; i < N; i++)
+    for (int j = i + 1; j < N; j++)
+      repeats += strcmp(uids[i], uids[j]) == 0;
+  CHECK_INT(repeats, 0);
+  for (int i = 0; i < N; i++)
+    free(uids[i]);
+}
+
 TEST(uids_are_v4_and_distinct)
 {
   char *a = meta_new_uid(), *b = meta_new_uid();

@@ -98,39 +98,74 @@ word_needs_care(uint64_t w)
   return ((special | w) & highs) != 0;
 }
 
-/* Whether any byte of s[0..n) needs the per-byte path, a word at a time: the last word
- * overlaps the one before it, and a string shorter than a word is padded with 'a'. */
+/* word_needs_care for four bytes. */
 static inline bool
-needs_care(const unsigned char *s, size_t n)
+half_needs_care(uint32_t w)
 {
-  uint64_t w;
-  if (n < 8) {
-    w = 0x6161616161616161ULL;
-    memcpy(&w, s, n);
-    return word_needs_care(w);
-  }
-  for (size_t i = 0; i + 8 < n; i += 8) {
-    memcpy(&w, s + i, 8);
+  const uint32_t ones = 0x01010101U, highs = 0x80808080U;
+  uint32_t quote = w ^ (ones * '"'), backslash = w ^ (ones * '\\');
+  uint32_t special = ((w - ones * 0x20) | (quote - ones) | (backslash - ones)) & ~w;
+  return ((special | w) & highs) != 0;
+}
+
+/* Whether byte c can be copied as it is (printable ASCII other than '"' and '\\'). */
+static inline bool
+plain_byte(unsigned char c)
+{
+  return c >= 0x20 && c < 0x80 && c != '"' && c != '\\';
+}
+
+/* The fast path of put_string for plain printable ASCII (nearly every key and value):
+ * checks and copies in one pass, eight bytes per step while whole words remain (never
+ * reading past the source's end), then writes the quotes and `suffix` (':' after a key,
+ * or 0 for none). Returns false, having committed nothing, if any byte needs care. */
+static inline bool
+put_plain(struct out *o, const unsigned char *s, size_t n, char suffix)
+{
+  reserve(o, n + 3);
+  char *d = o->data + o->len + 1;
+  if (n >= 8) { /* whole words, the last one overlapping the one before */
+    uint64_t w;
+    for (size_t i = 0; i + 8 < n; i += 8) {
+      memcpy(&w, s + i, 8);
+      if (word_needs_care(w))
+        return false;
+      memcpy(d + i, &w, 8);
+    }
+    memcpy(&w, s + n - 8, 8);
     if (word_needs_care(w))
-      return true;
+      return false;
+    memcpy(d + n - 8, &w, 8);
+  } else if (n >= 4) { /* two half words, overlapping */
+    uint32_t a, b;
+    memcpy(&a, s, 4);
+    memcpy(&b, s + n - 4, 4);
+    if (half_needs_care(a) || half_needs_care(b))
+      return false;
+    memcpy(d, &a, 4);
+    memcpy(d + n - 4, &b, 4);
+  } else {
+    for (size_t i = 0; i < n; i++) {
+      if (!plain_byte(s[i]))
+        return false;
+      d[i] = (char)s[i];
+    }
   }
-  memcpy(&w, s + n - 8, 8);
-  return word_needs_care(w);
+  d[-1] = '"';
+  d[n] = '"';
+  size_t len = n + 2;
+  if (suffix)
+    d[n + 1] = suffix, len++;
+  o->len += len;
+  return true;
 }
 
 static bool
 put_string(struct out *o, const char *str, size_t n)
 {
   const unsigned char *s = (const unsigned char *)str;
-  if (!needs_care(s, n)) { /* plain printable ASCII (nearly every key and value) */
-    reserve(o, n + 2);
-    char *d = o->data + o->len;
-    d[0] = '"';
-    memcpy(d + 1, str, n);
-    d[n + 1] = '"';
-    o->len += n + 2;
+  if (put_plain(o, s, n, 0))
     return true;
-  }
   bool ascii = true;
   reserve(o, n + 2);
   o->data[o->len++] = '"';
@@ -212,17 +247,22 @@ put_value(struct out *o, const json_t *v)
   switch (json_typeof(v)) {
   case JSON_OBJECT: {
     put_char(o, '{');
-    const char *k;
-    json_t *m;
+    /* The iterator directly: json_object_foreach goes from key back to iterator twice
+     * per member, and the key's length is stored. */
     bool first = true;
-    json_object_foreach ((json_t *)v, k, m) {
+    for (void *it = json_object_iter((json_t *)v); it != NULL;
+         it = json_object_iter_next((json_t *)v, it)) {
       if (!first)
         put_char(o, ',');
       first = false;
-      if (!put_string(o, k, strlen(k)))
-        return false;
-      put_char(o, ':');
-      if (!put_value(o, m))
+      const char *key = json_object_iter_key(it);
+      size_t key_len = json_object_iter_key_len(it);
+      if (!put_plain(o, (const unsigned char *)key, key_len, ':')) {
+        if (!put_string(o, key, key_len))
+          return false;
+        put_char(o, ':');
+      }
+      if (!put_value(o, json_object_iter_value(it)))
         return false;
     }
     put_char(o, '}');

@@ -1,7 +1,8 @@
 /* meta.c — ObjectMeta accessors, uids, timestamps and generateName (see meta.h).
  *
- * Randomness comes from getrandom() directly: uids and generated names must not repeat
- * across restarts, and there is no seed state to keep. */
+ * Randomness comes from getrandom(): uids and generated names must not repeat across
+ * restarts, and there is no seed state to keep. Each thread draws a block at a time and
+ * hands out every byte once, so a pod create costs no getrandom() call of its own. */
 #include "apimachinery/meta.h"
 
 #include "lib/mem.h"
@@ -18,9 +19,8 @@
 static const char name_alphabet[] = "bcdfghjklmnpqrstvwxz2456789";
 
 static void
-random_bytes(void *out, size_t n)
+getrandom_all(unsigned char *p, size_t n)
 {
-  unsigned char *p = out;
   while (n > 0) {
     ssize_t got = getrandom(p, n, 0);
     if (got < 0) {
@@ -30,6 +30,31 @@ random_bytes(void *out, size_t n)
     p += got;
     n -= (size_t)got;
   }
+}
+
+/* Per thread: bytes from getrandom() not handed out yet (the last `left` of bytes). */
+struct random_pool {
+  unsigned char bytes[512];
+  size_t left;
+};
+static _Thread_local struct random_pool random_pool;
+
+static void
+random_bytes(void *out, size_t n)
+{
+  struct random_pool *pool = &random_pool;
+  if (n > sizeof pool->bytes / 4) {
+    getrandom_all(out, n);
+    return;
+  }
+  if (pool->left < n) {
+    getrandom_all(pool->bytes, sizeof pool->bytes);
+    pool->left = sizeof pool->bytes;
+  }
+  unsigned char *from = pool->bytes + sizeof pool->bytes - pool->left;
+  memcpy(out, from, n);
+  memset(from, 0, n); /* handed out: not kept */
+  pool->left -= n;
 }
 
 static const json_t *
@@ -117,12 +142,43 @@ meta_annotations(const json_t *obj)
 char *
 meta_now_rfc3339(void)
 {
-  time_t now = time(NULL);
-  struct tm tm;
-  gmtime_r(&now, &tm);
   char out[32];
-  strftime(out, sizeof out, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  meta_format_rfc3339(time(NULL), out);
   return xstrdup(out);
+}
+
+static char *
+put_digits(char *at, int value, int width)
+{
+  for (int i = width - 1; i >= 0; i--) {
+    at[i] = (char)('0' + value % 10);
+    value /= 10;
+  }
+  return at + width;
+}
+
+void
+meta_format_rfc3339(time_t t, char out[32])
+{
+  /* Digits by hand: every create stamps two of these, and strftime is the costlier part. */
+  struct tm tm = {0};
+  if (gmtime_r(&t, &tm) == NULL || tm.tm_year + 1900 < 0 || tm.tm_year + 1900 > 9999) {
+    strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return;
+  }
+  char *at = put_digits(out, tm.tm_year + 1900, 4);
+  *at++ = '-';
+  at = put_digits(at, tm.tm_mon + 1, 2);
+  *at++ = '-';
+  at = put_digits(at, tm.tm_mday, 2);
+  *at++ = 'T';
+  at = put_digits(at, tm.tm_hour, 2);
+  *at++ = ':';
+  at = put_digits(at, tm.tm_min, 2);
+  *at++ = ':';
+  at = put_digits(at, tm.tm_sec, 2);
+  *at++ = 'Z';
+  *at = '\0';
 }
 
 char *

@@ -6,6 +6,7 @@
 
 #include <jansson.h>
 #include <stdint.h>
+#include <time.h>
 
 /* Borrowed strings from obj.metadata, or NULL when absent / not a string. */
 const char *meta_name(const json_t *obj);
@@ -30,6 +31,10 @@ json_t *meta_annotations(const json_t *obj);
 
 /* The current UTC time as "2006-01-02T15:04:05Z". Caller frees. */
 char *meta_now_rfc3339(void);
+
+/* Writes t (UTC) as "2006-01-02T15:04:05Z" into out (NUL-terminated), as strftime's
+ * "%Y-%m-%dT%H:%M:%SZ" would for years 0 to 9999. */
+void meta_format_rfc3339(time_t t, char out[32]);
 
 /* A random version-4 UUID ("xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx"). Caller frees. */
 char *meta_new_uid(void);

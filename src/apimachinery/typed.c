@@ -218,10 +218,18 @@ append_plain_json(buf *out, const json_t *value)
     buf_append(out, "\"", 1);
     return true;
   }
-  case JSON_INTEGER: {
+  case JSON_INTEGER: { /* what "%lld" prints, without printf */
+    json_int_t v = json_integer_value(value);
+    unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
     char digits[24];
-    int len = snprintf(digits, sizeof digits, "%" JSON_INTEGER_FORMAT, json_integer_value(value));
-    buf_append(out, digits, (size_t)len);
+    size_t at = sizeof digits;
+    do {
+      digits[--at] = (char)('0' + u % 10);
+      u /= 10;
+    } while (u != 0);
+    if (v < 0)
+      digits[--at] = '-';
+    buf_append(out, digits + at, sizeof digits - at);
     return true;
   }
   case JSON_TRUE:
@@ -310,7 +318,11 @@ keyed_key_direct(struct key_field *fields, size_t n)
       buf_free(&out);
       return NULL;
     }
-    buf_printf(&out, "%s\"%s\":", i ? "," : "", fields[i].name);
+    if (i)
+      buf_append(&out, ",", 1);
+    buf_append(&out, "\"", 1);
+    buf_puts(&out, fields[i].name);
+    buf_append(&out, "\":", 2);
     if (fields[i].value == NULL) {
       buf_puts(&out, fields[i].default_text);
     } else if (!append_plain_json(&out, fields[i].value)) {
@@ -608,18 +620,18 @@ static void compare_value(struct compare *c, const json_t *old, const json_t *ne
 
 /* add_child for a key parent does not have yet. */
 static void
-add_new_child(json_t *parent, const char *key, json_t *child, bool member)
+add_new_child(json_t *parent, const char *key, size_t key_len, json_t *child, bool member)
 {
   if (json_object_size(child) == 0) {
     if (member)
-      json_object_set_new_nocheck(parent, key, child);
+      json_object_setn_new_nocheck(parent, key, key_len, child);
     else
       json_decref(child);
     return;
   }
   if (member)
-    json_object_set_new_nocheck(child, ".", json_object());
-  json_object_set_new_nocheck(parent, key, child);
+    json_object_setn_new_nocheck(child, ".", 1, json_object());
+  json_object_setn_new_nocheck(parent, key, key_len, child);
 }
 
 /* Puts the built node `child` under parent[key] as record() would have left it: kept if
@@ -636,7 +648,7 @@ add_child(json_t *parent, const char *key, json_t *child, bool member)
     json_decref(child);
     return;
   }
-  add_new_child(parent, key, child, member);
+  add_new_child(parent, key, strlen(key), child, member);
 }
 
 /* compare_value for a path old does not have (everything below it is added), building
@@ -658,23 +670,31 @@ added_value(const struct typed_schema *schema, const json_t *value, const struct
     for (size_t i = 0; i < items.n; i++) {
       json_t *child = json_object();
       added_value(schema, items.items[i], &element, child, depth + 1);
-      add_child(node, items.keys[i], child, true); /* an added item is itself a path */
+      /* an added item is itself a path; keys are unique (keyed_items_init drops repeats)
+       * and node starts empty, so nothing can be there yet */
+      add_new_child(node, items.keys[i], strlen(items.keys[i]), child, true);
     }
     keyed_items_free(&items);
   } else {
-    const char *name;
-    size_t name_len;
-    json_t *child_value;
     /* node starts empty and member names are unique, so a child can be added without
      * looking for an existing one, until a name with an embedded NUL (cut short as a C
      * string, so it may meet another) has been seen. */
     bool may_meet = false;
-    json_object_keylen_foreach((json_t *)value, name, name_len, child_value)
-    {
-      bool known;
-      struct ty child_ty = field_ty(schema, &t, name, &known);
+    for (void *it = json_object_iter((json_t *)value); it != NULL;
+         it = json_object_iter_next((json_t *)value, it)) {
+      const char *name = json_object_iter_key(it);
+      size_t name_len = json_object_iter_key_len(it);
+      const json_t *child_value = json_object_iter_value(it);
       json_t *child = json_object();
-      bool member = added_value(schema, child_value, &child_ty, child, depth + 1);
+      /* A scalar, null or empty value is a member whatever its type says (the first
+       * return above): no schema lookup for it. */
+      bool member = true;
+      if (!empty_or_null(child_value) &&
+          (json_is_object(child_value) || json_is_array(child_value))) {
+        bool known;
+        struct ty child_ty = field_ty(schema, &t, name, &known);
+        member = added_value(schema, child_value, &child_ty, child, depth + 1);
+      }
       char small[128];
       size_t len = strlen(name);
       may_meet |= len != name_len;
@@ -682,10 +702,16 @@ added_value(const struct typed_schema *schema, const json_t *value, const struct
         small[0] = 'f';
         small[1] = ':';
         memcpy(small + 2, name, len + 1);
-        (may_meet ? add_child : add_new_child)(node, small, child, member);
+        if (may_meet)
+          add_child(node, small, child, member);
+        else
+          add_new_child(node, small, len + 2, child, member);
       } else {
         cleanup_free char *key = fieldset_key_field(name);
-        (may_meet ? add_child : add_new_child)(node, key, child, member);
+        if (may_meet)
+          add_child(node, key, child, member);
+        else
+          add_new_child(node, key, strlen(key), child, member);
       }
     }
   }

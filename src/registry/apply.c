@@ -7,6 +7,7 @@
 #include "registry/apply.h"
 
 #include "apimachinery/fieldset.h"
+#include "apimachinery/meta.h"
 #include "apimachinery/typed.h"
 #include "lib/buf.h"
 #include "lib/mem.h"
@@ -33,10 +34,7 @@ format_now(char out[32], const struct apply_env *env)
     snprintf(out, 32, "%s", env->now);
     return;
   }
-  time_t t = time(NULL);
-  struct tm tm;
-  gmtime_r(&t, &tm);
-  strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  meta_format_rfc3339(time(NULL), out);
 }
 
 /* Removes the paths upstream never records: apiVersion, kind, metadata itself and its
@@ -56,17 +54,17 @@ strip_untracked(json_t *set)
 }
 
 /* A shallow view of obj without metadata.managedFields (caller owns; shares children
- * with obj, so it must only be read). */
+ * with obj, so it must only be read): obj itself when it has none, as on most creates. */
 static json_t *
 without_managed_fields(const json_t *obj)
 {
-  json_t *view = json_copy((json_t *)obj);
   json_t *metadata = json_object_get(obj, "metadata");
-  if (json_is_object(metadata) && json_object_get(metadata, "managedFields") != NULL) {
-    json_t *meta_view = json_copy(metadata);
-    json_object_del(meta_view, "managedFields");
-    json_object_set_new(view, "metadata", meta_view);
-  }
+  if (!json_is_object(metadata) || json_object_get(metadata, "managedFields") == NULL)
+    return json_incref((json_t *)obj);
+  json_t *view = json_copy((json_t *)obj);
+  json_t *meta_view = json_copy(metadata);
+  json_object_del(meta_view, "managedFields");
+  json_object_set_new_nocheck(view, "metadata", meta_view);
   return view;
 }
 
@@ -84,7 +82,7 @@ set_managed_fields(json_t *obj, const struct managed_fields *mf, const char *now
     json_object_del(metadata, "managedFields");
     return;
   }
-  json_object_set_new(metadata, "managedFields", managed_fields_encode(mf, now));
+  json_object_set_new_nocheck(metadata, "managedFields", managed_fields_encode(mf, now));
 }
 
 static const json_t *

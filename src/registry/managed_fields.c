@@ -7,6 +7,7 @@
 
 #include "apimachinery/fieldset.h"
 #include "lib/mem.h"
+#include "registry/strategy_util.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -176,16 +177,17 @@ managed_fields_encode(const struct managed_fields *mf, const char *now)
   for (size_t i = 0; i < mf->count; i++) {
     const struct managed_entry *e = items[i].entry;
     json_t *obj = json_object();
-    json_object_set_new(obj, "manager", json_string(e->manager));
-    json_object_set_new(obj, "operation", json_string(e->operation));
+    /* literal keys need no UTF-8 check; values that may come from a client keep theirs */
+    json_object_set_new_nocheck(obj, "manager", obj_string(e->manager));
+    json_object_set_new_nocheck(obj, "operation", obj_string(e->operation));
     if (e->api_version[0])
-      json_object_set_new(obj, "apiVersion", json_string(e->api_version));
+      json_object_set_new_nocheck(obj, "apiVersion", obj_string(e->api_version));
     if (items[i].time)
-      json_object_set_new(obj, "time", json_string(items[i].time));
-    json_object_set_new(obj, "fieldsType", json_string("FieldsV1"));
-    json_object_set(obj, "fieldsV1", e->set);
+      json_object_set_new_nocheck(obj, "time", obj_string(items[i].time));
+    json_object_set_new_nocheck(obj, "fieldsType", json_string_nocheck("FieldsV1"));
+    json_object_set_nocheck(obj, "fieldsV1", e->set);
     if (e->subresource[0])
-      json_object_set_new(obj, "subresource", json_string(e->subresource));
+      json_object_set_new_nocheck(obj, "subresource", obj_string(e->subresource));
     json_array_append_new(array, obj);
   }
   free(items);

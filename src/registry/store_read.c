@@ -7,6 +7,7 @@
 #include "apimachinery/labels.h"
 #include "lib/mem.h"
 #include "registry/store_internal.h"
+#include "registry/strategy_util.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -21,6 +22,8 @@ resource_for_key(const char *key)
   size_t best_len = 0;
   for (size_t i = 0; i < api_resources_count; i++) {
     const char *sr = api_resources[i].storage_resource;
+    if (sr[0] != rest[0]) /* most resources differ at once: skip the length and compare */
+      continue;
     size_t n = strlen(sr);
     if (strncmp(rest, sr, n) == 0 && rest[n] == '/' && n > best_len) {
       best = &api_resources[i];
@@ -40,8 +43,8 @@ index_object(void *ctx, const char *key, const json_t *obj, json_t **labels_out,
   json_t *fields = json_object();
   const char *name = json_string_value(json_object_get(meta, "name"));
   const char *ns = json_string_value(json_object_get(meta, "namespace"));
-  json_object_set_new(fields, "metadata.name", json_string(name ? name : ""));
-  json_object_set_new(fields, "metadata.namespace", json_string(ns ? ns : ""));
+  json_object_set_new_nocheck(fields, "metadata.name", obj_string(name ? name : ""));
+  json_object_set_new_nocheck(fields, "metadata.namespace", obj_string(ns ? ns : ""));
   if (strncmp(key, "/registry/", 10) == 0) {
     const struct api_resource *res = resource_for_key(key);
     if (res) {

@@ -6,6 +6,7 @@
 #include "lib/mem.h"
 #include "registry/convert.h"
 #include "registry/store_internal.h"
+#include "registry/strategy_util.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -84,11 +85,20 @@ store_parse(const char *json, size_t len, k8c_err *err)
 void
 store_set_rv(json_t *obj, int64_t rev)
 {
-  char rv[32];
-  snprintf(rv, sizeof rv, "%lld", (long long)rev);
+  /* the decimal digits by hand: every write stamps one */
+  char rv[24];
+  size_t at = sizeof rv - 1;
+  rv[at] = '\0';
+  unsigned long long u = rev < 0 ? 0ULL - (unsigned long long)rev : (unsigned long long)rev;
+  do {
+    rv[--at] = (char)('0' + u % 10);
+    u /= 10;
+  } while (u != 0);
+  if (rev < 0)
+    rv[--at] = '-';
   json_t *meta = json_object_get(obj, "metadata");
   if (json_is_object(meta))
-    json_object_set_new(meta, "resourceVersion", json_string(rv));
+    json_object_set_new_nocheck(meta, "resourceVersion", json_string_nocheck(rv + at));
 }
 
 void
@@ -171,10 +181,10 @@ store_tracks_generation(const struct api_resource *res)
 int
 store_check_namespace(struct registry *r, const char *ns, k8c_err *err)
 {
-  char *key = xasprintf("/registry/namespaces/%s", ns);
+  char key[512]; /* a namespace name is at most 63 bytes */
+  path_cat(key, sizeof key, "/registry/namespaces/", ns, NULL);
   cache_obj *co = NULL;
   int rc = watchcache_get(r->cache, key, &co, NULL);
-  free(key);
   if (rc < 0)
     return k8c_error(err, 404, K8C_REASON_NOT_FOUND, "namespaces \"%s\" not found", ns);
   size_t len = 0;

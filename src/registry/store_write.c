@@ -13,6 +13,7 @@
 #include "registry/convert.h"
 #include "registry/service_alloc.h"
 #include "registry/store_internal.h"
+#include "registry/strategy_util.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -40,7 +41,12 @@ check_type_meta(const struct registry_target *t, json_t *obj, k8c_err *err)
   if (!json_is_object(obj))
     return k8c_error(err, 400, K8C_REASON_BAD_REQUEST,
                      "the body of the request was not a JSON object");
-  cleanup_free char *want = store_api_version(t->res);
+  char want[512]; /* store_api_version's text without the allocation: a group is at most
+                   * 253 bytes, a version 63 */
+  if (t->res->group[0] == 0)
+    path_cat(want, sizeof want, t->res->version, "", NULL);
+  else
+    path_cat(want, sizeof want, t->res->group, "/", t->res->version);
   const char *api_version = json_string_value(json_object_get(obj, "apiVersion"));
   const char *kind = json_string_value(json_object_get(obj, "kind"));
   if (api_version == NULL || api_version[0] == 0)
@@ -69,7 +75,7 @@ check_type_meta(const struct registry_target *t, json_t *obj, k8c_err *err)
       return k8c_error(err, 400, K8C_REASON_BAD_REQUEST,
                        "the namespace of the provided object does not match the namespace sent on "
                        "the request");
-    json_object_set_new(meta, "namespace", json_string(t->namespace_));
+    json_object_set_new_nocheck(meta, "namespace", obj_string(t->namespace_));
   } else {
     json_object_del(meta, "namespace");
   }
@@ -141,7 +147,7 @@ check_unknown_fields(json_t *obj, const json_t *scope, const char *definition, c
  * `creationTimestamp: null` in a pod template (kubectl does) must store the same
  * object as one that omits it. Free-form (ANY) subtrees keep their nulls. */
 static void
-prune_typed_nulls(json_t *obj, const char *definition)
+prune_typed_nulls_below(json_t *obj, const char *definition)
 {
   if (!json_is_object(obj) || definition == NULL || schema_definition_is_any(definition))
     return;
@@ -157,7 +163,7 @@ prune_typed_nulls(json_t *obj, const char *definition)
     if (f == NULL || f->ref == NULL)
       continue;
     if (f->kind == SCHEMA_OBJECT) {
-      prune_typed_nulls(v, f->ref);
+      prune_typed_nulls_below(v, f->ref);
     } else if ((f->kind == SCHEMA_ARRAY || f->kind == SCHEMA_MAP) &&
                f->item_kind == SCHEMA_OBJECT) {
       size_t i;
@@ -165,12 +171,38 @@ prune_typed_nulls(json_t *obj, const char *definition)
       const char *mk;
       if (json_is_array(v))
         json_array_foreach (v, i, item)
-          prune_typed_nulls(item, f->ref);
+          prune_typed_nulls_below(item, f->ref);
       else if (json_is_object(v))
         json_object_foreach (v, mk, item)
-          prune_typed_nulls(item, f->ref);
+          prune_typed_nulls_below(item, f->ref);
     }
   }
+}
+
+/* Whether a null appears anywhere in value: without one there is nothing to prune, and
+ * this walk needs no schema lookups (almost every request has no null). */
+static bool
+contains_null(const json_t *value)
+{
+  if (json_is_object(value)) {
+    for (void *it = json_object_iter((json_t *)value); it != NULL;
+         it = json_object_iter_next((json_t *)value, it))
+      if (json_is_null(json_object_iter_value(it)) || contains_null(json_object_iter_value(it)))
+        return true;
+  } else if (json_is_array(value)) {
+    size_t n = json_array_size(value);
+    for (size_t i = 0; i < n; i++)
+      if (json_is_null(json_array_get(value, i)) || contains_null(json_array_get(value, i)))
+        return true;
+  }
+  return false;
+}
+
+static void
+prune_typed_nulls(json_t *obj, const char *definition)
+{
+  if (contains_null(obj))
+    prune_typed_nulls_below(obj, definition);
 }
 
 /* Drops ObjectMeta's empty lists and maps: upstream's Go fields for them are omitempty, so
@@ -308,8 +340,9 @@ create_locked(struct registry *r, const struct registry_target *t, json_t *body,
 
   cleanup_free char *uid = meta_new_uid();
   cleanup_free char *now = meta_now_rfc3339();
-  json_object_set_new(meta, "uid", json_string(uid));
-  json_object_set_new(meta, "creationTimestamp", json_string(now));
+  /* our own ASCII text under literal keys: nothing for jansson to check */
+  json_object_set_new_nocheck(meta, "uid", json_string_nocheck(uid));
+  json_object_set_new_nocheck(meta, "creationTimestamp", json_string_nocheck(now));
   json_object_del(meta, "deletionTimestamp");
   json_object_del(meta, "deletionGracePeriodSeconds");
   if (store_tracks_generation(t->res))

@@ -37,6 +37,17 @@ obj_str(const json_t *obj, const char *path)
   return json_string_value(obj_get(obj, path));
 }
 
+json_t *
+obj_string(const char *s)
+{
+  if (s == NULL)
+    return NULL;
+  for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+    if (*p >= 0x80)
+      return json_string(s);
+  return json_string_nocheck(s);
+}
+
 const char *
 obj_str0(const json_t *obj, const char *path)
 {
@@ -84,7 +95,7 @@ obj_ensure(json_t *obj, const char *key)
   if (json_is_object(v))
     return v;
   v = json_object();
-  json_object_set_new(obj, key, v);
+  json_object_set_new_nocheck(obj, key, v);
   return v;
 }
 
@@ -92,7 +103,7 @@ void
 obj_default_new(json_t *obj, const char *key, json_t *value)
 {
   if (json_is_object(obj) && obj_unset(obj, key))
-    json_object_set_new(obj, key, value);
+    json_object_set_new_nocheck(obj, key, value);
   else
     json_decref(value);
 }
@@ -102,7 +113,7 @@ obj_default_str(json_t *obj, const char *key, const char *value)
 {
   json_t *v = json_object_get(obj, key);
   if (v == NULL || json_is_null(v) || (json_is_string(v) && json_string_length(v) == 0))
-    json_object_set_new(obj, key, json_string(value));
+    json_object_set_new_nocheck(obj, key, obj_string(value));
 }
 
 void

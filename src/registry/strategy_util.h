@@ -19,6 +19,9 @@ json_t *obj_get(const json_t *obj, const char *path);
 const char *obj_str(const json_t *obj, const char *path);
 /* The string at path, or "" when absent. Borrowed. */
 const char *obj_str0(const json_t *obj, const char *path);
+/* json_string(s) (new reference; NULL if s is NULL or not UTF-8), skipping jansson's
+ * UTF-8 scan when s is plain ASCII, as nearly every API string is. */
+json_t *obj_string(const char *s);
 /* The integer at path, or dflt when absent or not an integer. */
 json_int_t obj_int(const json_t *obj, const char *path, json_int_t dflt);
 /* True only if the value at path is JSON true. */
@@ -27,6 +30,7 @@ bool obj_true(const json_t *obj, const char *path);
 size_t obj_len(const json_t *obj, const char *path);
 
 /* ---- defaulting (each sets key only when it is absent or null) --------------------- */
+/* key is a field name the caller spells out (ASCII): jansson does not check it again. */
 
 /* Returns obj[key] as an object, creating {} when missing. Borrowed. */
 json_t *obj_ensure(json_t *obj, const char *key);

@@ -3,6 +3,7 @@
 #include "apimachinery/json_encode.h"
 #include "testlib.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -63,6 +64,10 @@ TEST(escapes_like_jansson)
   json_t *nul = json_stringn("a\0b", 3);
   check_same(nul);
   json_decref(nul);
+  json_t *nul_key = json_object(); /* jansson prints a key's whole length, NULs escaped */
+  json_object_setn_new(nul_key, "a\0b", 3, json_integer(1));
+  check_same(nul_key);
+  json_decref(nul_key);
 }
 
 TEST(utf8_passes_through)
@@ -112,6 +117,42 @@ TEST(every_byte_at_every_offset_of_a_long_string)
       json_decref(v);
       if (c == 256)
         break;
+    }
+  }
+}
+
+TEST(every_byte_at_every_offset_of_short_strings_and_keys)
+{
+  /* Short strings take the half-word and byte paths, keys their own fast path: a byte
+   * that needs care must be caught at every offset of every length from 1 to 17. */
+  for (size_t n = 1; n <= 17; n++) {
+    for (int c = 1; c < 256; c++) {
+      for (size_t at = 0; at < n; at++) {
+        char text[17];
+        memset(text, 'a', sizeof text);
+        text[at] = (char)c;
+        if (c >= 0xC2 && c <= 0xDF && at + 1 < n)
+          text[at + 1] = (char)0xA9; /* make a valid two-byte sequence */
+        json_t *v = json_array();
+        json_array_append_new(v, json_stringn_nocheck(text, n));
+        json_t *o = json_object(); /* the same bytes as a key (nocheck: may be invalid) */
+        json_object_setn_new_nocheck(o, text, n, json_true());
+        json_array_append_new(v, o);
+        char *want = json_dumps(v, JSON_COMPACT);
+        char *got = json_encode_compact(v, NULL);
+        bool same = (want == NULL) == (got == NULL) && (want == NULL || strcmp(want, got) == 0);
+        if (!same) {
+          CHECK((want == NULL) == (got == NULL));
+          if (want && got)
+            CHECK_STR(got, want);
+          c = 256;
+        }
+        free(want);
+        free(got);
+        json_decref(v);
+        if (c == 256)
+          break;
+      }
     }
   }
 }

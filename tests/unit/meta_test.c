@@ -4,6 +4,8 @@
 #include "testlib.h"
 
 #include <ctype.h>
+#include <string.h>
+#include <time.h>
 
 TEST(accessors_read_metadata)
 {
@@ -47,6 +49,45 @@ TEST(timestamp_format)
   CHECK(now[4] == '-' && now[7] == '-' && now[10] == 'T' && now[13] == ':' && now[19] == 'Z');
   CHECK(strncmp(now, "20", 2) == 0);
   free(now);
+}
+
+TEST(timestamp_digits_match_strftime)
+{
+  const time_t times[] = {
+      0,           59, 951782400 /* 2000-02-29 */, 1700000000, 4102444799 /* 2099 */,
+      253402300799 /* 9999-12-31T23:59:59 */};
+  for (size_t i = 0; i < sizeof times / sizeof times[0]; i++) {
+    struct tm tm;
+    CHECK(gmtime_r(&times[i], &tm) != NULL);
+    char want[32], got[32];
+    strftime(want, sizeof want, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    meta_format_rfc3339(times[i], got);
+    CHECK_STR(got, want);
+  }
+  char got[32];
+  meta_format_rfc3339(1700000000, got);
+  CHECK_STR(got, "2023-11-14T22:13:20Z");
+}
+
+TEST(uids_stay_distinct_across_pool_refills)
+{
+  /* 200 uids and suffixes draw several blocks of the per-thread random pool */
+  enum { N = 200 };
+  char *uids[N];
+  for (int i = 0; i < N; i++) {
+    uids[i] = meta_new_uid();
+    CHECK(uids[i][14] == '4');
+    char suffix[6];
+    meta_random_suffix(suffix);
+    CHECK_INT(strlen(suffix), 5);
+  }
+  int repeats = 0;
+  for (int i = 0; i < N; i++)
+    for (int j = i + 1; j < N; j++)
+      repeats += strcmp(uids[i], uids[j]) == 0;
+  CHECK_INT(repeats, 0);
+  for (int i = 0; i < N; i++)
+    free(uids[i]);
 }
 
 TEST(uids_are_v4_and_distinct)

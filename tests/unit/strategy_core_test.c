@@ -239,6 +239,39 @@ TEST(pod_table_cells)
   json_decref(cells);
 }
 
+TEST(pod_container_cause_paths)
+{
+  /* field paths built only when a check fails: each still names the exact field */
+  const struct resource_strategy *s = strategy_for("", "pods");
+  json_t *pod =
+      parse("{\"metadata\":{\"name\":\"p\",\"namespace\":\"default\"},\"spec\":{\"containers\":[{"
+            "\"name\":\"a\",\"image\":\"x\",\"imagePullPolicy\":\"Sometimes\","
+            "\"terminationMessagePolicy\":\"Loud\",\"ports\":[{\"containerPort\":80,\"protocol\":"
+            "\"TCPX\"}],"
+            "\"volumeMounts\":[{\"name\":\"missing\",\"mountPath\":\"/m\"},{\"mountPath\":\"/n\"}],"
+            "\"livenessProbe\":{\"exec\":{\"command\":[\"true\"]},\"periodSeconds\":-1},"
+            "\"resources\":{\"limits\":{\"cpu\":\"lots\"},\"requests\":{\"memory\":\"64Mi\"}}}]}}");
+  s->defaults(pod);
+  k8c_err err = {0};
+  CHECK_INT(s->validate(pod, NULL, &err), -1);
+  CHECK_STR(cause_message(&err, "spec.containers[0].imagePullPolicy"),
+            "Unsupported value: \"Sometimes\": supported values: \"Always\", \"IfNotPresent\", "
+            "\"Never\"");
+  CHECK(cause_for(&err, "spec.containers[0].terminationMessagePolicy") != NULL);
+  CHECK(cause_for(&err, "spec.containers[0].ports[0].protocol") != NULL);
+  CHECK_STR(cause_message(&err, "spec.containers[0].volumeMounts[0].name"),
+            "Not found: \"missing\"");
+  CHECK_STR(cause_message(&err, "spec.containers[0].volumeMounts[1].name"), "Required value");
+  CHECK(cause_for(&err, "spec.containers[0].livenessProbe.periodSeconds") != NULL);
+  CHECK(cause_for(&err, "spec.containers[0].resources.limits[cpu]") != NULL);
+  CHECK(cause_for(&err, "spec.containers[0].resources.requests[memory]") == NULL);
+  CHECK(cause_for(&err, "spec.containers[0].readinessProbe") == NULL);
+  CHECK(cause_for(&err, "spec.containers[0].resources.requests[cpu]") != NULL); /* from limits */
+  CHECK_INT(json_array_size(err.causes), 8);
+  k8c_err_clear(&err);
+  json_decref(pod);
+}
+
 TEST(pod_selectable_fields)
 {
   const struct resource_strategy *s = strategy_for("", "pods");

@@ -39,4 +39,16 @@ TEST(truncates_like_snprintf)
   }
 }
 
+TEST(obj_string_checks_only_non_ascii)
+{
+  json_t *a = obj_string("plain text");
+  CHECK_STR(json_string_value(a), "plain text");
+  json_decref(a);
+  json_t *u = obj_string("caf\xc3\xa9");
+  CHECK_STR(json_string_value(u), "caf\xc3\xa9");
+  json_decref(u);
+  CHECK(obj_string("bad \xc3(") == NULL); /* not UTF-8: refused, as json_string does */
+  CHECK(obj_string(NULL) == NULL);
+}
+
 TEST_MAIN()

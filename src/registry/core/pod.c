@@ -179,9 +179,10 @@ pod_prepare_create(const struct strategy_env *env, json_t *obj, k8c_err *err)
   if (env && env->reg && pod_serviceaccount_admit(env->reg, obj, err) < 0)
     return -1;
   json_t *status = json_object();
-  json_object_set_new(status, "phase", json_string("Pending"));
-  json_object_set_new(status, "qosClass", json_string(pod_qos_class(obj_get(obj, "spec"))));
-  json_object_set_new(obj, "status", status);
+  json_object_set_new_nocheck(status, "phase", json_string_nocheck("Pending"));
+  json_object_set_new_nocheck(status, "qosClass",
+                              json_string_nocheck(pod_qos_class(obj_get(obj, "spec"))));
+  json_object_set_new_nocheck(obj, "status", status);
   return 0;
 }
 
@@ -299,25 +300,25 @@ static void
 pod_selectable_fields(const json_t *obj, json_t *fields)
 {
   /* Runs for every pod write: the keys are ASCII and the values are strings of a parsed
-   * object (valid UTF-8 already), so nothing needs checking again. */
-  json_object_set_new_nocheck(fields, "spec.nodeName",
-                              json_string_nocheck(obj_str0(obj, "spec.nodeName")));
-  json_object_set_new_nocheck(fields, "spec.restartPolicy",
-                              json_string_nocheck(obj_str0(obj, "spec.restartPolicy")));
-  json_object_set_new_nocheck(fields, "spec.schedulerName",
-                              json_string_nocheck(obj_str0(obj, "spec.schedulerName")));
-  json_object_set_new_nocheck(fields, "spec.serviceAccountName",
-                              json_string_nocheck(obj_str0(obj, "spec.serviceAccountName")));
+   * object (valid UTF-8 already), so nothing needs checking again; spec and status are
+   * looked up once. */
+  const json_t *spec = json_object_get(obj, "spec");
+  const json_t *status = json_object_get(obj, "status");
+#define STR0(parent, name) json_string_nocheck(obj_str0(parent, name))
+  json_object_set_new_nocheck(fields, "spec.nodeName", STR0(spec, "nodeName"));
+  json_object_set_new_nocheck(fields, "spec.restartPolicy", STR0(spec, "restartPolicy"));
+  json_object_set_new_nocheck(fields, "spec.schedulerName", STR0(spec, "schedulerName"));
+  json_object_set_new_nocheck(fields, "spec.serviceAccountName", STR0(spec, "serviceAccountName"));
   json_object_set_new_nocheck(
       fields, "spec.hostNetwork",
-      json_string_nocheck(obj_true(obj, "spec.hostNetwork") ? "true" : "false"));
-  json_object_set_new_nocheck(fields, "status.phase",
-                              json_string_nocheck(obj_str0(obj, "status.phase")));
-  const char *ip = obj_str(json_array_get(obj_get(obj, "status.podIPs"), 0), "ip");
+      json_string_nocheck(json_is_true(json_object_get(spec, "hostNetwork")) ? "true" : "false"));
+  json_object_set_new_nocheck(fields, "status.phase", STR0(status, "phase"));
+  const char *ip = obj_str(json_array_get(json_object_get(status, "podIPs"), 0), "ip");
   json_object_set_new_nocheck(fields, "status.podIP",
-                              json_string_nocheck(ip ? ip : obj_str0(obj, "status.podIP")));
+                              json_string_nocheck(ip ? ip : obj_str0(status, "podIP")));
   json_object_set_new_nocheck(fields, "status.nominatedNodeName",
-                              json_string_nocheck(obj_str0(obj, "status.nominatedNodeName")));
+                              STR0(status, "nominatedNodeName"));
+#undef STR0
 }
 
 /* ================================= table ========================================== */

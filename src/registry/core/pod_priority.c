@@ -140,12 +140,13 @@ pod_priority_admit(struct registry *reg, json_t *pod, k8c_err *err)
     rv = forbidden(pod, err, detail);
   } else {
     if (rc.name[0])
-      json_object_set_new(spec, "priorityClassName", json_string(rc.name));
-    json_object_set_new(spec, "priority", json_integer(rc.value));
+      json_object_set_new_nocheck(spec, "priorityClassName", json_string(rc.name));
+    json_object_set_new_nocheck(spec, "priority", json_integer(rc.value));
     if (rc.preemption_policy)
-      json_object_set_new(spec, "preemptionPolicy", json_string(rc.preemption_policy));
+      json_object_set_new_nocheck(spec, "preemptionPolicy", json_string(rc.preemption_policy));
     else if (given_policy == NULL)
-      json_object_set_new(spec, "preemptionPolicy", json_string("PreemptLowerPriority"));
+      json_object_set_new_nocheck(spec, "preemptionPolicy",
+                                  json_string_nocheck("PreemptLowerPriority"));
   }
   free(rc.name);
   free(rc.preemption_policy);

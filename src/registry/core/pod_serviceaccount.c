@@ -87,7 +87,7 @@ kube_api_access_volume(const char *name)
                       array1(object2("path", json_string_nocheck("namespace"), "fieldRef",
                                      object2("apiVersion", json_string_nocheck("v1"), "fieldPath",
                                              json_string_nocheck("metadata.namespace")))))));
-  return object2("name", json_string(name), "projected",
+  return object2("name", json_string_nocheck(name), "projected",
                  object2("sources", sources, "defaultMode", json_integer(420)));
 }
 
@@ -104,9 +104,9 @@ add_mounts(json_t *list, const char *volume)
     json_t *mounts = json_object_get(c, "volumeMounts");
     if (!json_is_array(mounts)) {
       mounts = json_array();
-      json_object_set_new(c, "volumeMounts", mounts);
+      json_object_set_new_nocheck(c, "volumeMounts", mounts);
     }
-    json_t *mount = object2("name", json_string(volume), "readOnly", json_true());
+    json_t *mount = object2("name", json_string_nocheck(volume), "readOnly", json_true());
     json_object_set_new_nocheck(mount, "mountPath", json_string_nocheck(SA_TOKEN_MOUNT_PATH));
     json_array_append_new(mounts, mount);
     added++;
@@ -122,11 +122,11 @@ pod_serviceaccount_admit(struct registry *reg, json_t *pod, k8c_err *err)
     return 0;
   const char *name = json_string_value(json_object_get(spec, "serviceAccountName"));
   if (name == NULL || name[0] == '\0') {
-    json_object_set_new(spec, "serviceAccountName", json_string("default"));
+    json_object_set_new_nocheck(spec, "serviceAccountName", json_string_nocheck("default"));
     name = "default";
   }
   /* The deprecated alias upstream's conversion keeps equal to serviceAccountName. */
-  json_object_set_new(spec, "serviceAccount", json_string(name));
+  json_object_set_new_nocheck(spec, "serviceAccount", json_string(name));
   const char *ns = obj_str(pod, "metadata.namespace");
   cleanup_json json_t *sa =
       store_cached_object(reg, api_resource_find("", "v1", "serviceaccounts"), ns, name);
@@ -139,8 +139,10 @@ pod_serviceaccount_admit(struct registry *reg, json_t *pod, k8c_err *err)
     return 0;
   char suffix[6];
   meta_random_suffix(suffix);
-  char volume[32];
-  snprintf(volume, sizeof volume, "kube-api-access-%s", suffix);
+  static const char prefix[] = "kube-api-access-";
+  char volume[sizeof prefix + sizeof suffix];
+  memcpy(volume, prefix, sizeof prefix - 1);
+  memcpy(volume + sizeof prefix - 1, suffix, sizeof suffix); /* with its NUL */
   size_t added = add_mounts(json_object_get(spec, "initContainers"), volume) +
                  add_mounts(json_object_get(spec, "containers"), volume);
   if (added == 0)
@@ -148,7 +150,7 @@ pod_serviceaccount_admit(struct registry *reg, json_t *pod, k8c_err *err)
   json_t *volumes = json_object_get(spec, "volumes");
   if (!json_is_array(volumes)) {
     volumes = json_array();
-    json_object_set_new(spec, "volumes", volumes);
+    json_object_set_new_nocheck(spec, "volumes", volumes);
   }
   json_array_append_new(volumes, kube_api_access_volume(volume));
   return 0;

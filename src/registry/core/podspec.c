@@ -199,7 +199,7 @@ validate_probe(k8c_err *err, const char *path, const json_t *probe)
                                        "successThreshold",    "failureThreshold", NULL};
   for (const char *const *f = nonneg; *f; f++) {
     json_t *v = json_object_get(probe, *f);
-    if (json_is_integer(v)) {
+    if (json_is_integer(v) && json_integer_value(v) < 0) { /* the path only for the cause */
       char field[256];
       path_cat(field, sizeof field, path, ".", *f);
       n += validate_nonnegative(err, field, json_integer_value(v));
@@ -234,15 +234,32 @@ validate_resources(k8c_err *err, const char *path, const json_t *resources)
   int n = 0;
   static const char *const lists[] = {"limits", "requests", NULL};
   for (const char *const *l = lists; *l; l++) {
-    const char *key;
-    json_t *value;
-    json_object_foreach (json_object_get(resources, *l), key, value) {
-      char field[320];
-      snprintf(field, sizeof field, "%s.%s[%s]", path, *l, key);
-      n += validate_quantity(err, field, value);
+    json_t *list = json_object_get(resources, *l);
+    if (json_object_size(list) == 0)
+      continue;
+    char prefix[320], field[320]; /* "<path>.<list>[<key>]", cut as snprintf would */
+    path_cat(prefix, sizeof prefix, path, ".", *l);
+    for (void *it = json_object_iter(list); it != NULL; it = json_object_iter_next(list, it)) {
+      path_cat(field, sizeof field, prefix, "[", json_object_iter_key(it));
+      size_t len = strlen(field);
+      if (len + 1 < sizeof field) {
+        field[len] = ']';
+        field[len + 1] = '\0';
+      }
+      n += validate_quantity(err, field, json_object_iter_value(it));
     }
   }
   return n;
+}
+
+/* Whether value is one of allowed: the cause's field path is built only when it is not. */
+static bool
+is_one_of(const char *value, const char *const *allowed)
+{
+  for (size_t i = 0; allowed[i]; i++)
+    if (strcmp(value, allowed[i]) == 0)
+      return true;
+  return false;
 }
 
 static int
@@ -267,7 +284,7 @@ validate_container(k8c_err *err, const char *path, const json_t *c, json_t *seen
       cause_duplicate(err, field, q);
       n++;
     }
-    json_object_set_new(seen_names, name, json_true());
+    json_object_set_new_nocheck(seen_names, name, json_true()); /* a parsed string */
   }
   const char *image = obj_str(c, "image");
   if (image == NULL || *image == '\0') {
@@ -276,12 +293,12 @@ validate_container(k8c_err *err, const char *path, const json_t *c, json_t *seen
     n++;
   }
   const char *pull = obj_str(c, "imagePullPolicy");
-  if (pull) {
+  if (pull && !is_one_of(pull, pull_policies)) {
     path_cat(field, sizeof field, path, ".imagePullPolicy", NULL);
     n += validate_one_of(err, field, pull, pull_policies);
   }
   const char *tmp = obj_str(c, "terminationMessagePolicy");
-  if (tmp) {
+  if (tmp && !is_one_of(tmp, termination_message_policies)) {
     path_cat(field, sizeof field, path, ".terminationMessagePolicy", NULL);
     n += validate_one_of(err, field, tmp, termination_message_policies);
   }
@@ -298,7 +315,7 @@ validate_container(k8c_err *err, const char *path, const json_t *c, json_t *seen
         cause_duplicate(err, field, q);
         n++;
       }
-      json_object_set_new(port_names, pname, json_true());
+      json_object_set_new_nocheck(port_names, pname, json_true());
     }
     path_cat_index(field, sizeof field, path, ".ports[", i, "].containerPort");
     json_t *cp = json_object_get(v, "containerPort");
@@ -314,7 +331,7 @@ validate_container(k8c_err *err, const char *path, const json_t *c, json_t *seen
       n += validate_port_number(err, field, json_integer_value(hp));
     }
     const char *proto = obj_str(v, "protocol");
-    if (proto) {
+    if (proto && !is_one_of(proto, port_protocols)) {
       path_cat_index(field, sizeof field, path, ".ports[", i, "].protocol");
       n += validate_one_of(err, field, proto, port_protocols);
     }
@@ -330,13 +347,15 @@ validate_container(k8c_err *err, const char *path, const json_t *c, json_t *seen
   }
   json_array_foreach (json_object_get(c, "volumeMounts"), i, v) {
     const char *vname = obj_str(v, "name");
-    path_cat_index(field, sizeof field, path, ".volumeMounts[", i, "].name");
-    if (vname == NULL || *vname == '\0') {
-      cause_required(err, field, NULL);
-      n++;
-    } else if (json_object_get(volume_names, vname) == NULL) {
-      cleanup_free char *q = go_quote(vname);
-      cause_not_found(err, field, q);
+    bool missing = vname == NULL || *vname == '\0';
+    if (missing || json_object_get(volume_names, vname) == NULL) {
+      path_cat_index(field, sizeof field, path, ".volumeMounts[", i, "].name");
+      if (missing) {
+        cause_required(err, field, NULL);
+      } else {
+        cleanup_free char *q = go_quote(vname);
+        cause_not_found(err, field, q);
+      }
       n++;
     }
     const char *mount_path = obj_str(v, "mountPath");
@@ -348,8 +367,11 @@ validate_container(k8c_err *err, const char *path, const json_t *c, json_t *seen
   }
   static const char *const probes[] = {"livenessProbe", "readinessProbe", "startupProbe", NULL};
   for (const char *const *p = probes; *p; p++) {
+    const json_t *probe = json_object_get(c, *p);
+    if (!json_is_object(probe))
+      continue; /* nothing to check (validate_probe returns 0) */
     path_cat(field, sizeof field, path, ".", *p);
-    n += validate_probe(err, field, json_object_get(c, *p));
+    n += validate_probe(err, field, probe);
   }
   path_cat(field, sizeof field, path, ".resources", NULL);
   n += validate_resources(err, field, json_object_get(c, "resources"));
@@ -378,7 +400,7 @@ validate_volumes(k8c_err *err, const char *path, const json_t *volumes, json_t *
       cause_duplicate(err, field, q);
       n++;
     }
-    json_object_set_new(names, name, json_true());
+    json_object_set_new_nocheck(names, name, json_true());
     if (json_object_size(v) > 2) {
       path_cat_index(field, sizeof field, path, ".volumes[", i, "]");
       cause_forbidden(err, field, "may not specify more than 1 volume type");

@@ -15,6 +15,21 @@ typedef struct string_map string_map;
  * string member. One reference for the caller. */
 string_map *string_map_from_json(const json_t *obj);
 
+/* The key lists of many maps, each stored once: the maps of one kind of object (every
+ * pod's selectable fields, every event's) have the same keys in the same order, so a
+ * map made through this set holds only its values and a reference to the shared list.
+ * Thread-safe. Lists that no map uses any more are dropped as the set grows. */
+typedef struct string_map_shapes string_map_shapes;
+
+string_map_shapes *string_map_shapes_new(void);
+/* Maps made through the set stay valid: each holds its own reference to its key list. */
+void string_map_shapes_free(string_map_shapes *shapes);
+/* Key lists in the set (for tests). */
+size_t string_map_shapes_count(string_map_shapes *shapes);
+
+/* As string_map_from_json, with the key list taken from (or added to) shapes. */
+string_map *string_map_from_json_shared(const json_t *obj, string_map_shapes *shapes);
+
 /* The value of key, or NULL; map may be NULL. Valid while the caller holds a reference. */
 const char *string_map_get(const string_map *map, const char *key);
 

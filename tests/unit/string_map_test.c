@@ -104,6 +104,18 @@ TEST(shared_key_lists_are_stored_once_and_pruned)
     json_decref(o);
   }
   CHECK(string_map_shapes_count(shapes) < 200);
+  /* Keys longer than the stack scratch block. */
+  char long_key[1500];
+  memset(long_key, 'k', sizeof long_key - 1);
+  long_key[sizeof long_key - 1] = '\0';
+  json_t *big = json_pack("{s:s, s:s}", long_key, "v1", "short", "v2");
+  string_map *mbig = string_map_from_json_shared(big, shapes);
+  string_map *mbig2 = string_map_from_json_shared(big, shapes);
+  CHECK_STR(string_map_get(mbig, long_key), "v1");
+  CHECK_STR(string_map_get(mbig2, "short"), "v2");
+  string_map_unref(mbig);
+  string_map_unref(mbig2);
+  json_decref(big);
   string_map *ma2 = string_map_from_json_shared(a, shapes);
   CHECK_STR(string_map_get(ma2, "status.phase"), "Running");
   /* Maps outlive the set. */

@@ -161,8 +161,9 @@ string_map_from_json_shared(const json_t *obj, string_map_shapes *shapes)
   }
   if (n == 0)
     return NULL;
-  /* The keys, then the values, in one scratch block; the map keeps the values. */
-  char *keys = xmalloc(key_bytes);
+  /* The keys go to a scratch block (on the stack when small), the values to the map. */
+  char scratch[1024];
+  char *keys = key_bytes <= sizeof scratch ? scratch : xmalloc(key_bytes);
   string_map *m = xmalloc(sizeof *m + value_bytes);
   atomic_init(&m->refs, 1);
   m->n = (unsigned)n;
@@ -189,7 +190,8 @@ string_map_from_json_shared(const json_t *obj, string_map_shapes *shapes)
     m->keys->bytes = key_bytes;
     memcpy(m->keys->data, keys, key_bytes);
   }
-  free(keys);
+  if (keys != scratch)
+    free(keys);
   return m;
 }
 

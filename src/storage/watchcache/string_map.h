@@ -1,8 +1,8 @@
 /* string_map.h — a compact, immutable, refcounted map of strings to strings: what the
  * watch cache keeps of each object for selectors (its labels, its selectable fields).
- * One allocation holds the entries, so a pod's index costs a few hundred bytes where the
- * same map as jansson objects costs well over a kilobyte — at 30,000 pods that is the
- * difference between ~10 MB and ~100 MB. Lookups scan the (few) entries. */
+ * One allocation holds the values and the key list is shared by every map with the same
+ * keys (string_map_shapes), so a pod's index costs about a hundred bytes where the same
+ * map as jansson objects costs well over a kilobyte. Lookups scan the (few) entries. */
 #ifndef K8C_STORAGE_WATCHCACHE_STRING_MAP_H
 #define K8C_STORAGE_WATCHCACHE_STRING_MAP_H
 

@@ -10,14 +10,26 @@
 #include <stdio.h>
 #include <string.h>
 
+/* A zeroed object holding key, with one reference. */
+static cache_obj *
+cache_obj_alloc(const char *key)
+{
+  size_t key_size = strlen(key) + 1;
+  cache_obj *o = xcalloc(1, sizeof(*o) + key_size);
+  atomic_init(&o->refs, 1);
+  memcpy(o->key, key, key_size);
+  return o;
+}
+
 /* Runs the indexer and keeps its answer as compact string maps. */
 static void
-index_into(cache_obj *o, watchcache_indexer indexer, void *ctx, const char *key, const json_t *obj)
+index_into(cache_obj *o, watchcache_indexer indexer, void *ctx, string_map_shapes *shapes,
+           const char *key, const json_t *obj)
 {
   json_t *labels = NULL, *fields = NULL;
   indexer(ctx, key, obj, &labels, &fields);
-  o->labels = string_map_from_json(labels);
-  o->fields = string_map_from_json(fields);
+  o->labels = string_map_from_json_shared(labels, shapes);
+  o->fields = string_map_from_json_shared(fields, shapes);
   json_decref(labels);
   json_decref(fields);
 }
@@ -57,7 +69,8 @@ text_with_revision(const char *value, size_t len, json_t *parsed, int64_t rev, s
 
 cache_obj *
 cache_obj_new(const char *key, const char *value, size_t len, int64_t rev, int64_t create_rev,
-              watchcache_indexer indexer, void *indexer_ctx, k8c_err *err)
+              watchcache_indexer indexer, void *indexer_ctx, string_map_shapes *shapes,
+              k8c_err *err)
 {
   json_error_t jerr;
   cleanup_json json_t *obj = json_loadb(value, len, 0, &jerr);
@@ -67,13 +80,11 @@ cache_obj_new(const char *key, const char *value, size_t len, int64_t rev, int64
                      "object: %s",
                      key, obj ? "wrong type" : jerr.text),
            NULL;
-  cache_obj *o = xcalloc(1, sizeof(*o));
-  atomic_init(&o->refs, 1);
-  o->key = xstrdup(key);
+  cache_obj *o = cache_obj_alloc(key);
   o->rev = rev;
   o->create_rev = create_rev;
   if (indexer)
-    index_into(o, indexer, indexer_ctx, key, obj);
+    index_into(o, indexer, indexer_ctx, shapes, key, obj);
   /* Index before setting resourceVersion: the indexer sees the stored state. */
   o->json = text_with_revision(value, len, obj, rev, &o->len);
   return o;
@@ -81,7 +92,8 @@ cache_obj_new(const char *key, const char *value, size_t len, int64_t rev, int64
 
 cache_obj *
 cache_obj_prepare(const char *key, const char *value, size_t len, const json_t *parsed,
-                  watchcache_indexer indexer, void *indexer_ctx, k8c_err *err)
+                  watchcache_indexer indexer, void *indexer_ctx, string_map_shapes *shapes,
+                  k8c_err *err)
 {
   json_error_t jerr;
   cleanup_json json_t *obj =
@@ -90,11 +102,9 @@ cache_obj_prepare(const char *key, const char *value, size_t len, const json_t *
     return k8c_error(err, 400, K8C_REASON_BAD_REQUEST, "value of \"%s\" is not a JSON object: %s",
                      key, obj ? "wrong type" : jerr.text),
            NULL;
-  cache_obj *o = xcalloc(1, sizeof(*o));
-  atomic_init(&o->refs, 1);
-  o->key = xstrdup(key);
+  cache_obj *o = cache_obj_alloc(key);
   if (indexer) /* the maps are copies: the caller may change its object afterwards */
-    index_into(o, indexer, indexer_ctx, key, obj);
+    index_into(o, indexer, indexer_ctx, shapes, key, obj);
   return o;
 }
 
@@ -106,9 +116,7 @@ cache_obj_finish(const cache_obj *prepared, const char *value, size_t len, int64
   char *text = text_with_revision(value, len, NULL, rev, &out_len);
   if (text == NULL)
     return NULL;
-  cache_obj *o = xcalloc(1, sizeof(*o));
-  atomic_init(&o->refs, 1);
-  o->key = xstrdup(prepared->key);
+  cache_obj *o = cache_obj_alloc(prepared->key);
   o->rev = rev;
   o->create_rev = create_rev;
   o->labels = string_map_ref(prepared->labels);
@@ -125,9 +133,7 @@ cache_obj_with_revision(const cache_obj *o, int64_t rev)
   char *text = text_with_revision(o->json, o->len, NULL, rev, &len);
   if (text == NULL)
     return NULL;
-  cache_obj *copy = xcalloc(1, sizeof(*copy));
-  atomic_init(&copy->refs, 1);
-  copy->key = xstrdup(o->key);
+  cache_obj *copy = cache_obj_alloc(o->key);
   copy->rev = rev;
   copy->create_rev = o->create_rev;
   copy->labels = string_map_ref(o->labels);
@@ -149,7 +155,6 @@ cache_obj_unref(cache_obj *o)
 {
   if (!o || atomic_fetch_sub_explicit(&o->refs, 1, memory_order_acq_rel) != 1)
     return;
-  free(o->key);
   free(o->json);
   string_map_unref(o->labels);
   string_map_unref(o->fields);

@@ -21,13 +21,13 @@ typedef void (*watchcache_indexer)(void *ctx, const char *key, const json_t *obj
  * as compact string maps (the indexer's JSON is converted), readable from any thread. */
 typedef struct cache_obj {
   atomic_int refs;
-  char *key;
   int64_t rev;        /* its resourceVersion */
   int64_t create_rev; /* storage create revision of the key */
   char *json;         /* compact JSON, NUL-terminated, resourceVersion set to rev */
   size_t len;
   string_map *labels; /* NULL if none */
   string_map *fields; /* NULL if the indexer gave none */
+  char key[];         /* in the same allocation: one block less per cached object */
 } cache_obj;
 
 enum watch_event_type { WATCH_ADDED = 1, WATCH_MODIFIED = 2, WATCH_DELETED = 3 };
@@ -41,10 +41,11 @@ typedef struct watch_event {
 
 /* Parses a stored value, sets metadata.resourceVersion to rev, serializes it compactly
  * (key order kept) and indexes it. Returns a new object with one reference, or NULL
- * (400) if value is not a JSON object. indexer may be NULL. */
+ * (400) if value is not a JSON object. indexer may be NULL; the index maps share their
+ * key lists through shapes (may be NULL). */
 cache_obj *cache_obj_new(const char *key, const char *value, size_t len, int64_t rev,
                          int64_t create_rev, watchcache_indexer indexer, void *indexer_ctx,
-                         k8c_err *err);
+                         string_map_shapes *shapes, k8c_err *err);
 
 /* A copy of o whose resourceVersion is rev (for DELETED events). One new reference;
  * NULL if o's JSON cannot be re-read (never for objects made by cache_obj_new). */
@@ -53,7 +54,8 @@ cache_obj *cache_obj_new(const char *key, const char *value, size_t len, int64_t
  * NULL and the value is parsed. The result has no text or revision until
  * cache_obj_finish. Caller owns it. */
 cache_obj *cache_obj_prepare(const char *key, const char *value, size_t len, const json_t *parsed,
-                             watchcache_indexer indexer, void *indexer_ctx, k8c_err *err);
+                             watchcache_indexer indexer, void *indexer_ctx,
+                             string_map_shapes *shapes, k8c_err *err);
 /* The cached object for value at rev, reusing prepared's index (no parse). NULL if the
  * text cannot take a resourceVersion. */
 cache_obj *cache_obj_finish(const cache_obj *prepared, const char *value, size_t len, int64_t rev,

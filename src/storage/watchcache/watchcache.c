@@ -95,7 +95,8 @@ int
 watchcache_prepare(watchcache *wc, const char *key, const char *value, size_t len,
                    const json_t *parsed, k8c_err *err)
 {
-  cache_obj *o = cache_obj_prepare(key, value, len, parsed, wc->indexer, wc->indexer_ctx, err);
+  cache_obj *o =
+      cache_obj_prepare(key, value, len, parsed, wc->indexer, wc->indexer_ctx, wc->shapes, err);
   if (o == NULL)
     return -1;
   char pk[32];
@@ -144,7 +145,7 @@ object_for_event(watchcache *wc, const storage_event *ev, k8c_err *err)
       return obj;
   }
   return cache_obj_new(ev->key, ev->value, ev->value_len, ev->revision, ev->create_revision,
-                       wc->indexer, wc->indexer_ctx, err);
+                       wc->indexer, wc->indexer_ctx, wc->shapes, err);
 }
 
 /* Runs in the store's writer thread, in revision order. */
@@ -208,8 +209,9 @@ load_initial(watchcache *wc, int64_t *list_rev, k8c_err *err)
   for (size_t i = 0; i < l.count; i++) {
     storage_kv *kv = &l.items[i];
     k8c_err obj_err = {0};
-    cache_obj *obj = cache_obj_new(kv->key, kv->value, kv->value_len, kv->mod_revision,
-                                   kv->create_revision, wc->indexer, wc->indexer_ctx, &obj_err);
+    cache_obj *obj =
+        cache_obj_new(kv->key, kv->value, kv->value_len, kv->mod_revision, kv->create_revision,
+                      wc->indexer, wc->indexer_ctx, wc->shapes, &obj_err);
     if (!obj) {
       log_error("watch cache: skipping %s: %s", kv->key, obj_err.message);
       k8c_err_clear(&obj_err);
@@ -229,6 +231,7 @@ watchcache_new(storage *s, watchcache_indexer indexer, void *indexer_ctx, k8c_er
   wc->store = s;
   wc->indexer = indexer;
   wc->indexer_ctx = indexer_ctx;
+  wc->shapes = string_map_shapes_new();
   pthread_rwlock_init(&wc->lock, NULL);
   pthread_mutex_init(&wc->rev_mu, NULL);
   pthread_mutex_init(&wc->prep_mu, NULL);
@@ -286,6 +289,7 @@ watchcache_free(watchcache *wc)
   skiplist_free(wc->ordered, NULL);
   hashmap_free(wc->by_key, unref_value);
   hashmap_free(wc->prepared, unref_value);
+  string_map_shapes_free(wc->shapes);
   pthread_mutex_destroy(&wc->prep_mu);
   pthread_rwlock_destroy(&wc->lock);
   pthread_mutex_destroy(&wc->rev_mu);

@@ -29,6 +29,7 @@ struct watchcache {
   storage *store;
   watchcache_indexer indexer;
   void *indexer_ctx;
+  string_map_shapes *shapes; /* the key lists of the objects' index maps, stored once */
 
   pthread_rwlock_t lock;
   hashmap *by_key;               /* key → cache_obj (holds one reference) */

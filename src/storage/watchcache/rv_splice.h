@@ -9,8 +9,9 @@
 
 /* Returns a new NUL-terminated copy of json (an object) whose top-level "metadata" object
  * has "resourceVersion":"<rev>" (replacing an existing string value, or inserted first).
- * NULL if the text has no top-level metadata object or is not well-formed enough to tell
- * (the caller then falls back to parsing). Caller frees. */
+ * NULL if the text has no top-level metadata object, is not well-formed enough to tell,
+ * or has an escape sequence in a key of the top level or of metadata (the caller then
+ * falls back to parsing). Caller frees. */
 char *rv_splice(const char *json, size_t len, int64_t rev, size_t *out_len);
 
 #endif

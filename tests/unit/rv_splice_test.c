@@ -115,6 +115,33 @@ TEST(gives_up_on_escaped_keys_and_broken_nesting)
   CHECK(rv_splice(trailing_backslash, strlen(trailing_backslash), 2, &len) == NULL);
 }
 
+TEST(point_found_once_serves_any_revision)
+{
+  const char *in = "{\"metadata\":{\"name\":\"a\",\"resourceVersion\":\"4\"},\"spec\":{}}";
+  struct rv_splice_point point;
+  CHECK(rv_splice_find(in, strlen(in), &point));
+  CHECK(!point.insert);
+  for (int64_t rev = 1; rev < 200000; rev *= 7) {
+    size_t a_len = 0, b_len = 0;
+    char *a = rv_splice_at(in, strlen(in), &point, rev, &a_len);
+    char *b = rv_splice(in, strlen(in), rev, &b_len);
+    CHECK(a != NULL && b != NULL);
+    if (a && b) {
+      CHECK_STR(a, b);
+      CHECK_INT(a_len, b_len);
+    }
+    free(a);
+    free(b);
+  }
+  const char *empty = "{\"metadata\":{}}";
+  CHECK(rv_splice_find(empty, strlen(empty), &point));
+  CHECK(point.insert && !point.comma);
+  size_t len = 0;
+  /* A point is only used on the text it was found in: another length is refused. */
+  CHECK(rv_splice_at(in, strlen(in), &point, 3, &len) == NULL);
+  CHECK(!rv_splice_find("{\"metadata\":[]}", 15, &point));
+}
+
 TEST(gives_up_on_what_it_cannot_place)
 {
   size_t len = 0;

@@ -147,55 +147,69 @@ format_revision(int64_t rev, char out[static 24])
   return at;
 }
 
-char *
-rv_splice(const char *json, size_t len, int64_t rev, size_t *out_len)
+bool
+rv_splice_find(const char *json, size_t len, struct rv_splice_point *point)
 {
   size_t start = skip_ws(json, len, 0);
   if (start >= len || json[start] != '{')
-    return NULL;
+    return false;
   size_t meta_key, meta, close;
   if (!find_member(json, len, start, "metadata", &meta_key, &meta, &close) || meta >= len ||
       json[meta] != '{')
-    return NULL;
-  char rv[24];
-  size_t rvlen = format_revision(rev, rv);
-  size_t rv_key, rv_value;
-  size_t meta_close;
+    return false;
+  size_t rv_key, rv_value, meta_close;
+  point->len = len;
   if (find_member(json, len, meta, "resourceVersion", &rv_key, &rv_value, &meta_close)) {
     if (rv_value >= len || json[rv_value] != '"')
-      return NULL;
+      return false;
     size_t rv_end = skip_string(json, len, rv_value);
     if (rv_end == 0)
-      return NULL;
-    size_t n = rv_value + 1 + rvlen + 1 + (len - rv_end);
-    char *out = xmalloc(n + 1);
-    memcpy(out, json, rv_value);
-    out[rv_value] = '"';
-    memcpy(out + rv_value + 1, rv, rvlen);
-    out[rv_value + 1 + rvlen] = '"';
-    memcpy(out + rv_value + 2 + rvlen, json + rv_end, len - rv_end);
-    out[n] = 0;
-    *out_len = n;
-    return out;
+      return false;
+    point->from = rv_value;
+    point->to = rv_end;
+    point->insert = false;
+    point->comma = false;
+    return true;
   }
   if (meta_close == 0)
-    return NULL; /* metadata object not closed (or not understood): do not guess */
-  size_t after_brace = meta + 1;
-  bool empty = meta_close == skip_ws(json, len, after_brace);
+    return false; /* metadata object not closed (or not understood): do not guess */
+  point->from = point->to = meta + 1;
+  point->insert = true;
+  point->comma = meta_close != skip_ws(json, len, meta + 1);
+  return true;
+}
+
+char *
+rv_splice_at(const char *json, size_t len, const struct rv_splice_point *point, int64_t rev,
+             size_t *out_len)
+{
+  if (point->len != len || point->from > point->to || point->to > len)
+    return NULL;
   static const char key[] = "\"resourceVersion\":\"";
-  size_t klen = sizeof key - 1;
-  size_t mlen = klen + rvlen + 1 + (empty ? 0 : 1);
-  size_t n = len + mlen;
+  char rv[24];
+  size_t rvlen = format_revision(rev, rv);
+  size_t klen = point->insert ? sizeof key - 1 : 1; /* the member's head, or the value's quote */
+  size_t mlen = klen + rvlen + 1 + (point->comma ? 1 : 0);
+  size_t n = point->from + mlen + (len - point->to);
   char *out = xmalloc(n + 1);
-  memcpy(out, json, after_brace);
-  char *at = out + after_brace;
-  memcpy(at, key, klen);
+  memcpy(out, json, point->from);
+  char *at = out + point->from;
+  memcpy(at, point->insert ? key : "\"", klen);
   memcpy(at + klen, rv, rvlen);
   at[klen + rvlen] = '"';
-  if (!empty)
+  if (point->comma)
     at[klen + rvlen + 1] = ',';
-  memcpy(at + mlen, json + after_brace, len - after_brace);
+  memcpy(at + mlen, json + point->to, len - point->to);
   out[n] = 0;
   *out_len = n;
   return out;
+}
+
+char *
+rv_splice(const char *json, size_t len, int64_t rev, size_t *out_len)
+{
+  struct rv_splice_point point;
+  if (!rv_splice_find(json, len, &point))
+    return NULL;
+  return rv_splice_at(json, len, &point, rev, out_len);
 }

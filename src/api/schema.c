@@ -19,11 +19,31 @@
  * Both indexes are built once, on first use, and only read afterwards. A field's hash
  * extends its definition's, so a walk hashes an object's definition once, not per member. */
 struct schema_index {
-  uint32_t *field_slots; /* field index + 1; 0 = empty */
+  uint64_t *field_slots; /* see slot_of; 0 = empty */
   size_t field_mask;
-  uint32_t *definition_slots; /* definition index + 1; 0 = empty */
+  uint64_t *definition_slots;
   size_t definition_mask;
 };
+
+/* A slot holds the entry's index + 1 in its low half and the top half of its hash in the
+ * high half, so a probe that meets another entry rarely needs to compare strings. */
+static inline uint64_t
+slot_of(uint64_t hash, size_t i)
+{
+  return (hash & 0xffffffff00000000ULL) | (uint64_t)(i + 1);
+}
+
+static inline bool
+slot_tag_matches(uint64_t slot, uint64_t hash)
+{
+  return ((slot ^ hash) & 0xffffffff00000000ULL) == 0;
+}
+
+static inline size_t
+slot_index(uint64_t slot)
+{
+  return (size_t)(uint32_t)slot - 1;
+}
 
 static struct schema_index schema_index;
 static pthread_once_t schema_index_once = PTHREAD_ONCE_INIT;
@@ -54,23 +74,23 @@ part_hash(uint64_t h, const char *s)
   return mix(mix(mix(h, first), middle), last);
 }
 
-static uint32_t *
+static uint64_t *
 index_slots(size_t count, size_t *mask)
 {
   size_t size = 16;
   while (size < 2 * count)
     size *= 2;
   *mask = size - 1;
-  return xcalloc(size, sizeof(uint32_t));
+  return xcalloc(size, sizeof(uint64_t));
 }
 
 static void
-index_insert(uint32_t *slots, size_t mask, uint64_t hash, size_t i)
+index_insert(uint64_t *slots, size_t mask, uint64_t hash, size_t i)
 {
   size_t at = hash & mask;
   while (slots[at] != 0)
     at = (at + 1) & mask;
-  slots[at] = (uint32_t)(i + 1);
+  slots[at] = slot_of(hash, i);
 }
 
 static void
@@ -108,8 +128,10 @@ definition_lookup_hashed(const struct schema_index *x, const char *definition,
                          uint64_t definition_hash)
 {
   size_t at = definition_hash & x->definition_mask;
-  for (uint32_t slot; (slot = x->definition_slots[at]) != 0; at = (at + 1) & x->definition_mask) {
-    const struct schema_definition *d = &schema_definitions[slot - 1];
+  for (uint64_t slot; (slot = x->definition_slots[at]) != 0; at = (at + 1) & x->definition_mask) {
+    if (!slot_tag_matches(slot, definition_hash))
+      continue;
+    const struct schema_definition *d = &schema_definitions[slot_index(slot)];
     if (same_name(d->name, definition))
       return d;
   }
@@ -128,9 +150,12 @@ static const struct schema_field *
 field_lookup_hashed(const struct schema_index *x, const char *definition, uint64_t definition_hash,
                     const char *name)
 {
-  size_t at = part_hash(definition_hash, name) & x->field_mask;
-  for (uint32_t slot; (slot = x->field_slots[at]) != 0; at = (at + 1) & x->field_mask) {
-    const struct schema_field *f = &schema_fields[slot - 1];
+  uint64_t hash = part_hash(definition_hash, name);
+  size_t at = hash & x->field_mask;
+  for (uint64_t slot; (slot = x->field_slots[at]) != 0; at = (at + 1) & x->field_mask) {
+    if (!slot_tag_matches(slot, hash))
+      continue;
+    const struct schema_field *f = &schema_fields[slot_index(slot)];
     if (strcmp(f->name, name) == 0 && same_name(f->definition, definition))
       return f;
   }

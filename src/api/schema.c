@@ -1,7 +1,7 @@
 /* schema.c — lookups over the generated field table (src/api/gen/schema.c) and the
- * unknown-field walk behind fieldValidation. Definitions are found by binary search, fields
- * through a hash index built on first use; the walk follows the object and asks the table one field
- * at a time. */
+ * unknown-field walk behind fieldValidation. Definitions and fields are found through hash
+ * indexes built on first use; the walk follows the object and asks the table one field at a
+ * time, building a field's path only when it is unknown. */
 #include "api/schema.h"
 
 #include <pthread.h>
@@ -13,33 +13,40 @@
 #include "lib/buf.h"
 #include "lib/mem.h"
 
-static int
-compare_definition_name(const void *key, const void *elem)
-{
-  const struct schema_definition *d = elem;
-  return strcmp(key, d->name);
-}
-
-static const struct schema_definition *
-definition_lookup(const char *definition)
-{
-  if (definition == NULL)
-    return NULL;
-  return bsearch(definition, schema_definitions, schema_definitions_count,
-                 sizeof schema_definitions[0], compare_definition_name);
-}
-
-/* (definition, name) -> field, by hashing: the binary search compares long definition
- * names that share their first twenty-odd bytes, and every typed walk over an object
- * (unknown fields, null pruning, managedFields) asks once per member. The index is built
- * once, on first use, and only read afterwards. */
-struct field_index {
-  uint32_t *slots; /* field index + 1; 0 = empty */
-  size_t mask;
+/* (definition, name) -> field and name -> definition, by hashing: the binary search
+ * compares long definition names that share their first twenty-odd bytes, and every typed
+ * walk over an object (unknown fields, null pruning, managedFields) asks once per member.
+ * Both indexes are built once, on first use, and only read afterwards. A field's hash
+ * extends its definition's, so a walk hashes an object's definition once, not per member. */
+struct schema_index {
+  uint64_t *field_slots; /* see slot_of; 0 = empty */
+  size_t field_mask;
+  uint64_t *definition_slots;
+  size_t definition_mask;
 };
 
-static struct field_index field_index;
-static pthread_once_t field_index_once = PTHREAD_ONCE_INIT;
+/* A slot holds the entry's index + 1 in its low half and the top half of its hash in the
+ * high half, so a probe that meets another entry rarely needs to compare strings. */
+static inline uint64_t
+slot_of(uint64_t hash, size_t i)
+{
+  return (hash & 0xffffffff00000000ULL) | (uint64_t)(i + 1);
+}
+
+static inline bool
+slot_tag_matches(uint64_t slot, uint64_t hash)
+{
+  return ((slot ^ hash) & 0xffffffff00000000ULL) == 0;
+}
+
+static inline size_t
+slot_index(uint64_t slot)
+{
+  return (size_t)(uint32_t)slot - 1;
+}
+
+static struct schema_index schema_index;
+static pthread_once_t schema_index_once = PTHREAD_ONCE_INIT;
 
 static inline uint64_t
 mix(uint64_t h, uint64_t w)
@@ -67,26 +74,92 @@ part_hash(uint64_t h, const char *s)
   return mix(mix(mix(h, first), middle), last);
 }
 
-static uint64_t
-field_hash(const char *definition, const char *name)
+static uint64_t *
+index_slots(size_t count, size_t *mask)
 {
-  return part_hash(part_hash(0, definition), name);
+  size_t size = 16;
+  while (size < 2 * count)
+    size *= 2;
+  *mask = size - 1;
+  return xcalloc(size, sizeof(uint64_t));
 }
 
 static void
-field_index_build(void)
+index_insert(uint64_t *slots, size_t mask, uint64_t hash, size_t i)
 {
-  size_t size = 16;
-  while (size < 2 * schema_fields_count)
-    size *= 2;
-  field_index.slots = xcalloc(size, sizeof *field_index.slots);
-  field_index.mask = size - 1;
-  for (size_t i = 0; i < schema_fields_count; i++) {
-    size_t at = field_hash(schema_fields[i].definition, schema_fields[i].name) & field_index.mask;
-    while (field_index.slots[at] != 0)
-      at = (at + 1) & field_index.mask;
-    field_index.slots[at] = (uint32_t)(i + 1);
+  size_t at = hash & mask;
+  while (slots[at] != 0)
+    at = (at + 1) & mask;
+  slots[at] = slot_of(hash, i);
+}
+
+static void
+schema_index_build(void)
+{
+  struct schema_index *x = &schema_index;
+  x->field_slots = index_slots(schema_fields_count, &x->field_mask);
+  for (size_t i = 0; i < schema_fields_count; i++)
+    index_insert(x->field_slots, x->field_mask,
+                 part_hash(part_hash(0, schema_fields[i].definition), schema_fields[i].name), i);
+  x->definition_slots = index_slots(schema_definitions_count, &x->definition_mask);
+  for (size_t i = 0; i < schema_definitions_count; i++)
+    index_insert(x->definition_slots, x->definition_mask, part_hash(0, schema_definitions[i].name),
+                 i);
+}
+
+static const struct schema_index *
+index_get(void)
+{
+  if (pthread_once(&schema_index_once, schema_index_build) != 0)
+    abort();
+  return &schema_index;
+}
+
+/* The table repeats each definition's name as one literal, so pointers usually match. */
+static inline bool
+same_name(const char *a, const char *b)
+{
+  return a == b || strcmp(a, b) == 0;
+}
+
+/* definition_hash is part_hash(0, definition). */
+static const struct schema_definition *
+definition_lookup_hashed(const struct schema_index *x, const char *definition,
+                         uint64_t definition_hash)
+{
+  size_t at = definition_hash & x->definition_mask;
+  for (uint64_t slot; (slot = x->definition_slots[at]) != 0; at = (at + 1) & x->definition_mask) {
+    if (!slot_tag_matches(slot, definition_hash))
+      continue;
+    const struct schema_definition *d = &schema_definitions[slot_index(slot)];
+    if (same_name(d->name, definition))
+      return d;
   }
+  return NULL;
+}
+
+static const struct schema_definition *
+definition_lookup(const char *definition)
+{
+  if (definition == NULL)
+    return NULL;
+  return definition_lookup_hashed(index_get(), definition, part_hash(0, definition));
+}
+
+static const struct schema_field *
+field_lookup_hashed(const struct schema_index *x, const char *definition, uint64_t definition_hash,
+                    const char *name)
+{
+  uint64_t hash = part_hash(definition_hash, name);
+  size_t at = hash & x->field_mask;
+  for (uint64_t slot; (slot = x->field_slots[at]) != 0; at = (at + 1) & x->field_mask) {
+    if (!slot_tag_matches(slot, hash))
+      continue;
+    const struct schema_field *f = &schema_fields[slot_index(slot)];
+    if (strcmp(f->name, name) == 0 && same_name(f->definition, definition))
+      return f;
+  }
+  return NULL;
 }
 
 const struct schema_field *
@@ -94,15 +167,7 @@ schema_field_lookup(const char *definition, const char *name)
 {
   if (definition == NULL || name == NULL)
     return NULL;
-  if (pthread_once(&field_index_once, field_index_build) != 0)
-    abort();
-  size_t at = field_hash(definition, name) & field_index.mask;
-  for (uint32_t slot; (slot = field_index.slots[at]) != 0; at = (at + 1) & field_index.mask) {
-    const struct schema_field *f = &schema_fields[slot - 1];
-    if (strcmp(f->name, name) == 0 && strcmp(f->definition, definition) == 0)
-      return f;
-  }
-  return NULL;
+  return field_lookup_hashed(index_get(), definition, part_hash(0, definition), name);
 }
 
 bool
@@ -120,39 +185,45 @@ schema_definition_is_any(const char *definition)
 
 /* ---- unknown fields ------------------------------------------------------------------ */
 
-/* The field path being visited lives in one buffer: a level appends its part and cuts
- * it off again, so paths are only copied out for the (rare) unknown fields. */
-static int find_unknown_in_object(const json_t *obj, const char *definition, buf *path, bool top,
-                                  json_t *paths_out);
-
-static size_t
-push_field(buf *path, const char *name)
-{
-  size_t mark = path->len;
-  if (mark)
-    buf_append(path, ".", 1);
-  buf_puts(path, name);
-  return mark;
-}
+/* The field path being visited is a chain of segments on the C stack (each level links
+ * its own to its parent's), formatted into a string only for an unknown field: a clean
+ * object, the usual case, never builds one. */
+struct path_seg {
+  const struct path_seg *parent;
+  const char *name; /* a member name, or NULL for an array element */
+  size_t index;     /* the element's index when name is NULL */
+};
 
 static void
-pop_to(buf *path, size_t mark)
+format_path(buf *out, const struct path_seg *seg)
 {
-  path->len = mark;
-  if (path->data)
-    path->data[mark] = '\0';
+  if (seg == NULL)
+    return;
+  format_path(out, seg->parent);
+  if (seg->name == NULL) {
+    buf_printf(out, "[%zu]", seg->index);
+    return;
+  }
+  if (out->len)
+    buf_append(out, ".", 1);
+  buf_puts(out, seg->name);
 }
+
+static int find_unknown_in_object(const struct schema_index *x, const json_t *obj,
+                                  const char *definition, const struct path_seg *path, bool top,
+                                  json_t *paths_out);
 
 /* Checks one value whose schema is (kind, ref): recurses into objects, array elements and
  * map values that are described by a definition; everything else has no fields to check. */
 static int
-find_unknown_in_value(const json_t *value, enum schema_kind kind, enum schema_kind item_kind,
-                      const char *ref, buf *path, json_t *paths_out)
+find_unknown_in_value(const struct schema_index *x, const json_t *value, enum schema_kind kind,
+                      enum schema_kind item_kind, const char *ref, const struct path_seg *path,
+                      json_t *paths_out)
 {
   if (ref == NULL)
     return 0;
   if (kind == SCHEMA_OBJECT)
-    return find_unknown_in_object(value, ref, path, false, paths_out);
+    return find_unknown_in_object(x, value, ref, path, false, paths_out);
   if (item_kind != SCHEMA_OBJECT)
     return 0;
   int count = 0;
@@ -160,30 +231,28 @@ find_unknown_in_value(const json_t *value, enum schema_kind kind, enum schema_ki
     size_t i;
     const json_t *item;
     json_array_foreach (value, i, item) {
-      size_t mark = path->len;
-      buf_printf(path, "[%zu]", i);
-      count += find_unknown_in_object(item, ref, path, false, paths_out);
-      pop_to(path, mark);
+      struct path_seg seg = {.parent = path, .name = NULL, .index = i};
+      count += find_unknown_in_object(x, item, ref, &seg, false, paths_out);
     }
   } else if (kind == SCHEMA_MAP && json_is_object(value)) {
     const char *key;
     const json_t *item;
     json_object_foreach ((json_t *)value, key, item) {
-      size_t mark = push_field(path, key);
-      count += find_unknown_in_object(item, ref, path, false, paths_out);
-      pop_to(path, mark);
+      struct path_seg seg = {.parent = path, .name = key, .index = 0};
+      count += find_unknown_in_object(x, item, ref, &seg, false, paths_out);
     }
   }
   return count;
 }
 
 static int
-find_unknown_in_object(const json_t *obj, const char *definition, buf *path, bool top,
-                       json_t *paths_out)
+find_unknown_in_object(const struct schema_index *x, const json_t *obj, const char *definition,
+                       const struct path_seg *path, bool top, json_t *paths_out)
 {
   if (!json_is_object(obj))
     return 0;
-  const struct schema_definition *d = definition_lookup(definition);
+  uint64_t definition_hash = part_hash(0, definition);
+  const struct schema_definition *d = definition_lookup_hashed(x, definition, definition_hash);
   if (d == NULL || d->kind != SCHEMA_OBJECT)
     return 0;
   int count = 0;
@@ -192,15 +261,18 @@ find_unknown_in_object(const json_t *obj, const char *definition, buf *path, boo
   json_object_foreach ((json_t *)obj, name, value) {
     if (top && (strcmp(name, "apiVersion") == 0 || strcmp(name, "kind") == 0))
       continue;
-    const struct schema_field *f = schema_field_lookup(definition, name);
-    size_t mark = push_field(path, name);
+    const struct schema_field *f = field_lookup_hashed(x, definition, definition_hash, name);
+    struct path_seg seg = {.parent = path, .name = name, .index = 0};
     if (f == NULL) {
-      if (json_array_append_new(paths_out, json_string(buf_cstr(path))) == 0)
+      buf p;
+      buf_init(&p);
+      format_path(&p, &seg);
+      if (json_array_append_new(paths_out, json_string(buf_cstr(&p))) == 0)
         count++;
+      buf_free(&p);
     } else {
-      count += find_unknown_in_value(value, f->kind, f->item_kind, f->ref, path, paths_out);
+      count += find_unknown_in_value(x, value, f->kind, f->item_kind, f->ref, &seg, paths_out);
     }
-    pop_to(path, mark);
   }
   return count;
 }
@@ -209,11 +281,11 @@ int
 schema_find_unknown_fields(const json_t *obj, const char *definition, const char *path_prefix,
                            json_t *paths_out)
 {
+  if (definition == NULL)
+    return 0;
   const char *prefix = path_prefix ? path_prefix : "";
-  buf path;
-  buf_init(&path);
-  buf_puts(&path, prefix);
-  int count = find_unknown_in_object(obj, definition, &path, prefix[0] == '\0', paths_out);
-  buf_free(&path);
-  return count;
+  /* A non-empty prefix is the first segment; the empty one adds nothing to a path. */
+  struct path_seg root = {.parent = NULL, .name = prefix, .index = 0};
+  return find_unknown_in_object(index_get(), obj, definition, prefix[0] ? &root : NULL,
+                                prefix[0] == '\0', paths_out);
 }

@@ -33,7 +33,7 @@ struct schema_field {
 };
 
 /* The field `name` of `definition`, or NULL if the definition has no such field
- * (or the definition is unknown). O(log n). */
+ * (or the definition is unknown). A hash lookup. */
 const struct schema_field *schema_field_lookup(const char *definition, const char *name);
 
 /* true if the definition is known (has at least one field, or is declared). */

@@ -115,6 +115,23 @@ TEST(unknown_fields_clean_object_and_prefix)
   CHECK_JSON(prefixed, "[\"spec.containers[0].x\",\"spec.kind\"]");
 }
 
+TEST(unknown_fields_with_empty_names_and_after_deep_siblings)
+{
+  int n;
+  cleanup_json json_t *paths = unknown_fields(
+      "{\"\":1,\"spec\":{\"containers\":[{\"name\":\"a\"},{\"name\":\"b\",\"ports\":["
+      "{\"containerPort\":1},{\"\":2}]}],\"\":3,\"zz\":4},\"metadata\":{\"q\":5}}",
+      CORE "Pod", "", &n);
+  CHECK_INT(n, 5);
+  CHECK_JSON(paths, "[\"\",\"spec.containers[1].ports[1].\",\"spec.\",\"spec.zz\","
+                    "\"metadata.q\"]");
+  cleanup_json json_t *deep = unknown_fields("{\"template\":{\"spec\":{\"volumes\":[{\"name\":"
+                                             "\"v\",\"bad\":1}]}}}",
+                                             "io.k8s.api.apps.v1.DeploymentSpec", "spec", &n);
+  CHECK_INT(n, 1);
+  CHECK_JSON(deep, "[\"spec.template.spec.volumes[0].bad\"]");
+}
+
 TEST(any_fields_are_not_checked)
 {
   int n;

@@ -7,20 +7,28 @@
 #include "lib/mem.h"
 
 #include <stdbool.h>
-#include <stdio.h>
 #include <string.h>
 
-/* Index just past the JSON string starting at json[i] (a '"'), or 0 if unterminated. */
+/* Index just past the JSON string starting at json[i] (a '"'), or 0 if unterminated. A
+ * quote ends the string when the run of backslashes right before it (inside the string)
+ * is even: that run starts where no escape is pending, so its pairs are escaped
+ * backslashes. memchr jumps from quote to quote instead of testing every byte. */
 static size_t
 skip_string(const char *json, size_t len, size_t i)
 {
-  for (i++; i < len; i++) {
-    if (json[i] == '\\')
-      i++;
-    else if (json[i] == '"')
-      return i + 1;
+  size_t from = i + 1;
+  for (;;) {
+    const char *quote = memchr(json + from, '"', len - from);
+    if (quote == NULL)
+      return 0;
+    size_t at = (size_t)(quote - json);
+    size_t run = 0;
+    while (at - run > i + 1 && json[at - run - 1] == '\\')
+      run++;
+    if (run % 2 == 0)
+      return at + 1;
+    from = at + 1;
   }
-  return 0;
 }
 
 static size_t
@@ -30,6 +38,13 @@ skip_ws(const char *json, size_t len, size_t i)
     i++;
   return i;
 }
+
+/* What the nesting scan of skip_value stops at; every other byte is skipped by one table
+ * lookup. */
+enum byte_class { OTHER = 0, QUOTE, OPEN, CLOSE };
+static const unsigned char byte_class[256] = {
+    ['"'] = QUOTE, ['{'] = OPEN, ['['] = OPEN, ['}'] = CLOSE, [']'] = CLOSE,
+};
 
 /* Index just past the value starting at json[i], or 0 on malformed input. */
 static size_t
@@ -41,20 +56,24 @@ skip_value(const char *json, size_t len, size_t i)
     return skip_string(json, len, i);
   if (json[i] == '{' || json[i] == '[') {
     int depth = 0;
-    while (i < len) {
-      char c = json[i];
-      if (c == '"') {
+    for (;;) {
+      while (i < len && byte_class[(unsigned char)json[i]] == OTHER)
+        i++;
+      if (i >= len)
+        return 0;
+      switch (byte_class[(unsigned char)json[i]]) {
+      case QUOTE:
         i = skip_string(json, len, i);
         if (i == 0)
           return 0;
         continue;
-      }
-      if (c == '{' || c == '[')
+      case OPEN:
         depth++;
-      else if (c == '}' || c == ']') {
-        depth--;
-        if (depth == 0)
+        break;
+      default: /* CLOSE */
+        if (--depth == 0)
           return i + 1;
+        break;
       }
       i++;
     }
@@ -81,6 +100,10 @@ find_member(const char *json, size_t len, size_t obj, const char *name, size_t *
     size_t kend = skip_string(json, len, i);
     if (kend == 0)
       return false;
+    /* An escaped key might spell `name` ("resource\u0056ersion"): give up rather than
+     * miss it (jansson, which writes stored values, never escapes a letter). */
+    if (memchr(json + i + 1, '\\', kend - i - 2) != NULL)
+      return false;
     size_t colon = skip_ws(json, len, kend);
     if (colon >= len || json[colon] != ':')
       return false;
@@ -105,49 +128,88 @@ find_member(const char *json, size_t len, size_t obj, const char *name, size_t *
   return false;
 }
 
-char *
-rv_splice(const char *json, size_t len, int64_t rev, size_t *out_len)
+/* Writes rev in decimal (as "%lld" would) into out; returns its length. */
+static size_t
+format_revision(int64_t rev, char out[static 24])
+{
+  char digits[24];
+  size_t n = 0;
+  uint64_t magnitude = rev < 0 ? 0 - (uint64_t)rev : (uint64_t)rev;
+  do {
+    digits[n++] = (char)('0' + magnitude % 10);
+    magnitude /= 10;
+  } while (magnitude);
+  size_t at = 0;
+  if (rev < 0)
+    out[at++] = '-';
+  while (n)
+    out[at++] = digits[--n];
+  return at;
+}
+
+bool
+rv_splice_find(const char *json, size_t len, struct rv_splice_point *point)
 {
   size_t start = skip_ws(json, len, 0);
   if (start >= len || json[start] != '{')
-    return NULL;
+    return false;
   size_t meta_key, meta, close;
   if (!find_member(json, len, start, "metadata", &meta_key, &meta, &close) || meta >= len ||
       json[meta] != '{')
-    return NULL;
-  char rv[32];
-  int rvlen = snprintf(rv, sizeof rv, "%lld", (long long)rev);
-  size_t rv_key, rv_value;
-  size_t meta_close;
+    return false;
+  size_t rv_key, rv_value, meta_close;
+  point->len = len;
   if (find_member(json, len, meta, "resourceVersion", &rv_key, &rv_value, &meta_close)) {
     if (rv_value >= len || json[rv_value] != '"')
-      return NULL;
+      return false;
     size_t rv_end = skip_string(json, len, rv_value);
     if (rv_end == 0)
-      return NULL;
-    size_t n = rv_value + 1 + (size_t)rvlen + 1 + (len - rv_end);
-    char *out = xmalloc(n + 1);
-    memcpy(out, json, rv_value);
-    out[rv_value] = '"';
-    memcpy(out + rv_value + 1, rv, (size_t)rvlen);
-    out[rv_value + 1 + rvlen] = '"';
-    memcpy(out + rv_value + 2 + rvlen, json + rv_end, len - rv_end);
-    out[n] = 0;
-    *out_len = n;
-    return out;
+      return false;
+    point->from = rv_value;
+    point->to = rv_end;
+    point->insert = false;
+    point->comma = false;
+    return true;
   }
   if (meta_close == 0)
-    return NULL; /* metadata object not closed (or not understood): do not guess */
-  size_t after_brace = meta + 1;
-  bool empty = meta_close == skip_ws(json, len, after_brace);
-  char member[64];
-  int mlen = snprintf(member, sizeof member, "\"resourceVersion\":\"%s\"%s", rv, empty ? "" : ",");
-  size_t n = len + (size_t)mlen;
+    return false; /* metadata object not closed (or not understood): do not guess */
+  point->from = point->to = meta + 1;
+  point->insert = true;
+  point->comma = meta_close != skip_ws(json, len, meta + 1);
+  return true;
+}
+
+char *
+rv_splice_at(const char *json, size_t len, const struct rv_splice_point *point, int64_t rev,
+             size_t *out_len)
+{
+  if (point->len != len || point->from > point->to || point->to > len)
+    return NULL;
+  static const char key[] = "\"resourceVersion\":\"";
+  char rv[24];
+  size_t rvlen = format_revision(rev, rv);
+  size_t klen = point->insert ? sizeof key - 1 : 1; /* the member's head, or the value's quote */
+  size_t mlen = klen + rvlen + 1 + (point->comma ? 1 : 0);
+  size_t n = point->from + mlen + (len - point->to);
   char *out = xmalloc(n + 1);
-  memcpy(out, json, after_brace);
-  memcpy(out + after_brace, member, (size_t)mlen);
-  memcpy(out + after_brace + mlen, json + after_brace, len - after_brace);
+  memcpy(out, json, point->from);
+  char *at = out + point->from;
+  memcpy(at, point->insert ? key : "\"", klen);
+  memcpy(at + klen, rv, rvlen);
+  at[klen + rvlen] = '"';
+  if (point->comma)
+    at[klen + rvlen + 1] = ',';
+  memcpy(at + mlen, json + point->to, len - point->to);
   out[n] = 0;
   *out_len = n;
   return out;
+}
+
+char *
+rv_splice(const char *json, size_t len, int64_t rev, size_t *out_len)
+{
+  struct rv_splice_point point;
+  if (!rv_splice_find(json, len, &point))
+    return NULL;
+  return rv_splice_at(json, len, &point, rev, out_len);
 }

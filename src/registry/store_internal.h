@@ -85,6 +85,12 @@ int store_read_shared(struct registry *r, const struct api_resource *res, const 
 int store_read_private(struct registry *r, const struct api_resource *res, const char *key,
                        json_t **obj, int64_t *rev, k8c_err *err);
 
+/* As store_read_private, except that a copy from the cache shares (does not copy)
+ * metadata.managedFields: for registry_update, whose pipeline only reads the old
+ * object's managedFields (the old object is const there). */
+int store_read_for_update(struct registry *r, const struct api_resource *res, const char *key,
+                          json_t **obj, int64_t *rev, k8c_err *err);
+
 /* After a committed write of obj as key's revision rev (text_len bytes of stored text):
  * keeps obj in the cache, where it is immutable from now on (the caller may still read
  * it). Reorders obj's metadata so it is exactly what parsing the stored text gives (the

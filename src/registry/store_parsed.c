@@ -58,6 +58,53 @@ store_read_shared(struct registry *r, const struct api_resource *res, const char
   return 0;
 }
 
+/* A deep copy of shared in the same member order, except metadata.managedFields, which
+ * stays shared (the update pipeline only reads it: apply_track_update replaces it). */
+static json_t *
+copy_sharing_managed_fields(const json_t *shared)
+{
+  json_t *obj = json_object();
+  const char *k;
+  json_t *v;
+  json_object_foreach ((json_t *)shared, k, v) {
+    if (strcmp(k, "metadata") != 0 || !json_is_object(v)) {
+      json_object_set_new(obj, k, json_deep_copy(v));
+      continue;
+    }
+    json_t *meta = json_object();
+    const char *mk;
+    json_t *mv;
+    json_object_foreach (v, mk, mv) {
+      if (strcmp(mk, "managedFields") == 0)
+        json_object_set(meta, mk, mv);
+      else
+        json_object_set_new(meta, mk, json_deep_copy(mv));
+    }
+    json_object_set_new(obj, k, meta);
+  }
+  return obj;
+}
+
+int
+store_read_for_update(struct registry *r, const struct api_resource *res, const char *key,
+                      json_t **obj, int64_t *rev, k8c_err *err)
+{
+  if (!store_parsed_wanted(r, res))
+    return store_read_current(r, res, key, obj, rev, err);
+  cache_obj *co = NULL;
+  if (watchcache_get(r->cache, key, &co, err) < 0)
+    return -1;
+  *rev = cache_obj_revision(co);
+  cache_obj_unref(co);
+  cleanup_json json_t *shared = parsed_cache_get(r->parsed, key, *rev);
+  if (shared) {
+    *obj = copy_sharing_managed_fields(shared);
+    return 0;
+  }
+  size_t len = 0;
+  return read_text(r, key, obj, rev, &len, err);
+}
+
 int
 store_read_private(struct registry *r, const struct api_resource *res, const char *key,
                    json_t **obj, int64_t *rev, k8c_err *err)

@@ -559,7 +559,7 @@ registry_update(struct registry *r, const struct registry_target *t, json_t *bod
     cleanup_json json_t *old = NULL;
     int64_t old_rev = 0;
     k8c_err rerr = {0};
-    if (store_read_private(r, t->res, key, &old, &old_rev, &rerr) < 0) {
+    if (store_read_for_update(r, t->res, key, &old, &old_rev, &rerr) < 0) {
       if (rerr.status == 404) {
         k8c_err_clear(&rerr);
         if (strcmp(t->subresource, "") != 0)

@@ -40,6 +40,9 @@ struct registry {
   /* Signs and checks ServiceAccount tokens (borrowed; NULL: serviceaccounts/token is not
    * served and no token authenticates). Set before serving. */
   struct satoken_issuer *token_issuer;
+  /* Objects just written, parsed and shared (immutable): saves the next write and the
+   * in-process watchers a parse of the stored text. */
+  struct parsed_cache *parsed;
 };
 
 /* Where a request points: the resource, namespace, name and subresource. */
@@ -58,6 +61,8 @@ struct write_opts {
   json_t *warnings;          /* borrowed array; warnings are appended here (may be NULL) */
   bool body_is_scratch;      /* the caller will not use the body again: it may be modified
                               * in place instead of copied (the HTTP layer's decoded bodies) */
+  bool result_unused;        /* the caller drops *out unread: the registry may keep the
+                              * result it hands out (as an immutable tree) */
 };
 
 struct list_opts {
@@ -123,6 +128,12 @@ int registry_finalize_namespace(struct registry *r, const char *name, const json
 /* Reads: the object from the cache (referenced; cache_obj_unref it). */
 int registry_get(struct registry *r, const struct registry_target *t, cache_obj **out,
                  k8c_err *err);
+/* The parsed form of o (an object of res from the watch cache, e.g. a watch event's) if
+ * the registry still has it from writing it: a new reference to an IMMUTABLE tree shared
+ * across threads (never modify it or anything in it; copy what you change), equal to
+ * parsing o's text. NULL if it has not (then parse the text). */
+json_t *registry_parsed_object(struct registry *r, const struct api_resource *res,
+                               const cache_obj *o);
 /* For subresources (scale): a freshly built object. */
 int registry_get_json(struct registry *r, const struct registry_target *t, json_t **out,
                       k8c_err *err);

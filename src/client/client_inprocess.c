@@ -170,6 +170,7 @@ inprocess_create(k8c_client *c, const struct api_resource *res, const char *ns, 
   struct inprocess_client *ic = to_inprocess(c);
   struct registry_target t = {res, ns, "", ""};
   struct write_opts wo = write_opts_for(ic, o);
+  wo.result_unused = out == NULL; /* the registry may keep it */
   json_t *result = NULL;
   int status = 0;
   if (registry_create(ic->reg, &t, obj, &wo, &result, &status, err) < 0)

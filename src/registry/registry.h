@@ -63,6 +63,8 @@ struct write_opts {
                               * in place instead of copied (the HTTP layer's decoded bodies) */
   bool result_unused;        /* the caller drops *out unread: the registry may keep the
                               * result it hands out (as an immutable tree) */
+  bool result_read_only;     /* the caller only reads *out, then drops it: the registry may
+                              * share the result with its cache (an immutable tree) */
 };
 
 struct list_opts {

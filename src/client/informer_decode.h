@@ -23,4 +23,9 @@ json_t *informer_decode_object(const char *text, size_t len);
  * about half a parse; shared is not modified. NULL if shared is not an object. */
 json_t *informer_decode_shared(const json_t *shared);
 
+/* The same as a view: shared's top level and metadata copied (one level each, without
+ * managedFields), every other value shared with it, so immutable (new reference; only
+ * the view's top level is the caller's to change). NULL if shared is not an object. */
+json_t *informer_decode_view(const json_t *shared);
+
 #endif

@@ -80,6 +80,12 @@ bool store_parsed_wanted(struct registry *r, const struct api_resource *res);
 int store_read_shared(struct registry *r, const struct api_resource *res, const char *key,
                       json_t **obj, int64_t *rev, k8c_err *err);
 
+/* As store_read_shared, but a tree parsed on a cache miss is not put in the cache (the
+ * caller is about to write a newer revision, which replaces it there): for readers that
+ * only read the old object (status updates). Never modify *obj. New reference. */
+int store_read_immutable(struct registry *r, const struct api_resource *res, const char *key,
+                         json_t **obj, int64_t *rev, k8c_err *err);
+
 /* As store_read_current (*obj is the caller's to modify), copied from the cache when it
  * has the current revision instead of parsed. */
 int store_read_private(struct registry *r, const struct api_resource *res, const char *key,

@@ -58,6 +58,24 @@ store_read_shared(struct registry *r, const struct api_resource *res, const char
   return 0;
 }
 
+int
+store_read_immutable(struct registry *r, const struct api_resource *res, const char *key,
+                     json_t **obj, int64_t *rev, k8c_err *err)
+{
+  if (!store_parsed_wanted(r, res))
+    return store_read_current(r, res, key, obj, rev, err);
+  cache_obj *co = NULL;
+  if (watchcache_get(r->cache, key, &co, err) < 0)
+    return -1;
+  *rev = cache_obj_revision(co);
+  cache_obj_unref(co);
+  *obj = parsed_cache_get(r->parsed, key, *rev);
+  if (*obj)
+    return 0;
+  size_t len = 0;
+  return read_text(r, key, obj, rev, &len, err);
+}
+
 /* A deep copy of shared in the same member order, except metadata.managedFields, which
  * stays shared (the update pipeline only reads it: apply_track_update replaces it). */
 static json_t *

@@ -250,6 +250,42 @@ check_request_fields(const struct registry_target *t, json_t *obj, const json_t 
   return 0;
 }
 
+/* Whether a status update of this kind may start from the stored object's shared,
+ * immutable tree (the parsed cache's): obj then holds the old object's members other
+ * than metadata and status by reference, and nothing may write into them. */
+static bool
+status_update_shares_old(struct registry *r, const struct registry_target *t)
+{
+  return strcmp(t->subresource, "status") == 0 && store_parsed_wanted(r, t->res);
+}
+
+/* Runs the kind's defaults on a status update whose members besides metadata and status
+ * are the stored object's, shared: on a view without those members, whose changes go back
+ * to obj. The shared members are a stored object's, defaulted when written (defaulting is
+ * idempotent), and upstream's status strategies put the old spec back after defaulting
+ * anyway; what the defaults would add in their place is dropped. */
+static void
+default_status_update(const struct resource_strategy *st, json_t *obj, const json_t *old)
+{
+  cleanup_json json_t *view = json_object();
+  const char *k;
+  json_t *v;
+  json_object_foreach (obj, k, v)
+    if (json_object_get(old, k) != v)
+      json_object_set(view, k, v);
+  st->defaults(view);
+  void *tmp;
+  json_object_foreach_safe (obj, tmp, k, v)
+    if (json_object_get(old, k) != v && json_object_get(view, k) == NULL)
+      json_object_del(obj, k);
+  json_object_foreach (view, k, v) {
+    json_t *mine = json_object_get(obj, k);
+    bool shared = mine != NULL && json_object_get(old, k) == mine;
+    if (!shared && mine != v)
+      json_object_set(obj, k, v);
+  }
+}
+
 int
 store_admit_and_validate(struct registry *r, const struct registry_target *t, json_t *obj,
                          const json_t *old, const struct write_opts *o, k8c_err *err)
@@ -258,7 +294,9 @@ store_admit_and_validate(struct registry *r, const struct registry_target *t, js
   if (check_request_fields(t, obj, old, o, err) < 0)
     return -1;
   prune_empty_meta(obj);
-  if (st->defaults)
+  if (st->defaults && old != NULL && status_update_shares_old(r, t))
+    default_status_update(st, obj, old);
+  else if (st->defaults)
     st->defaults(obj);
   if (old == NULL && st->prepare_create && st->prepare_create(&r->env, obj, err) < 0)
     return -1;
@@ -597,13 +635,18 @@ registry_update(struct registry *r, const struct registry_target *t, json_t *bod
   const char *want_rv =
       json_string_value(json_object_get(json_object_get(body, "metadata"), "resourceVersion"));
   cleanup_free char *key = registry_key(t->res, t->namespace_, t->name);
+  bool share_old = status_update_shares_old(r, t);
   struct timespec started;
   clock_gettime(CLOCK_MONOTONIC, &started);
   for (int attempt = 0; retry_allowed(attempt, &started); attempt++) {
     cleanup_json json_t *old = NULL;
     int64_t old_rev = 0;
     k8c_err rerr = {0};
-    if (store_read_for_update(r, t->res, key, &old, &old_rev, &rerr) < 0) {
+    /* A status update only reads the old object and shares its members (spec...) into
+     * the new one: it may start from the cache's immutable tree itself, no copy. */
+    int read_rc = share_old ? store_read_immutable(r, t->res, key, &old, &old_rev, &rerr)
+                            : store_read_for_update(r, t->res, key, &old, &old_rev, &rerr);
+    if (read_rc < 0) {
       if (rerr.status == 404) {
         k8c_err_clear(&rerr);
         if (strcmp(t->subresource, "") != 0)
@@ -626,6 +669,13 @@ registry_update(struct registry *r, const struct registry_target *t, json_t *bod
     cleanup_json json_t *newobj = update_working_copy(t, body);
     k8c_err uerr = {0};
     if (update_once_locked(r, t, newobj, old, old_rev, key, o, out, &uerr) == 0) {
+      /* The result shares the cached tree's members: a caller that may change it gets
+       * its own copy. */
+      if (share_old && !o->result_unused && !o->result_read_only) {
+        json_t *copy = json_deep_copy(*out);
+        json_decref(*out);
+        *out = copy;
+      }
       *status = 200;
       return 0;
     }

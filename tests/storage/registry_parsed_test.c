@@ -152,6 +152,63 @@ TEST(a_result_the_caller_keeps_is_not_cached)
   client_fixture_close(&f);
 }
 
+/* A status update starts from the cached tree itself: the new pod shares its spec, the
+ * defaults never write into it (hostPath's type "" is one obj_default_str would replace),
+ * and a caller that keeps the result gets its own copy. */
+TEST(status_update_shares_the_stored_spec_and_never_writes_it)
+{
+  struct client_fixture f;
+  CHECK_INT(client_fixture_open(&f), 0);
+  json_t *pod =
+      json_of("{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"s\"},\"spec\":{"
+              "\"containers\":[{\"name\":\"c\",\"image\":\"nginx\",\"resources\":{\"limits\":{"
+              "\"cpu\":\"1\"}}}],\"volumes\":[{\"name\":\"h\",\"hostPath\":{\"path\":\"/x\","
+              "\"type\":\"\"}}]}}");
+  k8c_err err = {0};
+  CHECK_INT(client_create(f.client, api_resource_find("", "v1", "pods"), "default", pod, NULL, NULL,
+                          &err),
+            0);
+  json_decref(pod);
+  CHECK_INT(client_bind(f.client, "default", "s", NULL, "node-1", &err), 0);
+  json_t *bound = check_cached_matches_text(&f, "s");
+  char *bound_text = json_dumps(bound, JSON_COMPACT);
+  json_t *host_path = json_object_get(
+      json_array_get(json_object_get(json_object_get(bound, "spec"), "volumes"), 0), "hostPath");
+  json_t *type_before = json_object_get(host_path, "type");
+  CHECK(type_before != NULL);
+
+  update_status(&f, "s", "Running", NULL);
+  char *after = json_dumps(bound, JSON_COMPACT);
+  CHECK_STR(after, bound_text);
+  free(after);
+  CHECK(json_object_get(host_path, "type") == type_before);
+  json_t *running = check_cached_matches_text(&f, "s");
+  CHECK(json_object_get(running, "spec") == json_object_get(bound, "spec"));
+  CHECK_STR(json_string_value(json_object_get(json_object_get(running, "status"), "phase")),
+            "Running");
+  char *running_text = json_dumps(running, JSON_COMPACT);
+
+  /* The caller keeps (and changes) the result: its spec is not the shared one. */
+  json_t *out = NULL;
+  update_status(&f, "s", "Succeeded", &out);
+  CHECK(out != NULL);
+  CHECK(json_object_get(out, "spec") != json_object_get(running, "spec"));
+  CHECK(json_equal(json_object_get(out, "spec"), json_object_get(running, "spec")));
+  json_object_set_new(json_object_get(out, "spec"), "nodeName", json_string("elsewhere"));
+  json_decref(out);
+  after = json_dumps(running, JSON_COMPACT);
+  CHECK_STR(after, running_text);
+  free(after);
+  after = json_dumps(bound, JSON_COMPACT);
+  CHECK_STR(after, bound_text);
+  free(after);
+  free(running_text);
+  free(bound_text);
+  json_decref(running);
+  json_decref(bound);
+  client_fixture_close(&f);
+}
+
 TEST(other_kinds_are_not_cached)
 {
   struct client_fixture f;

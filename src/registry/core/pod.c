@@ -254,6 +254,8 @@ changed_spec_fields(const json_t *spec, const json_t *old_spec)
 static int
 validate_pod_spec_update(k8c_err *err, const json_t *spec, const json_t *old_spec)
 {
+  if (spec == old_spec) /* the stored spec itself (a status update shares it): unchanged */
+    return 0;
   cleanup_json json_t *munged = json_deep_copy(spec ? spec : json_null());
   if (!json_is_object(munged) || !json_is_object(old_spec))
     return 0;

@@ -454,7 +454,7 @@ TEST(container_reads_and_writes_its_volumes)
     struct container_spec spec = {.mounts = mounts, .n_mounts = n};
     char *log = xasprintf("%s/default_%s_uid/vol/0.log", f.log_dir, sb.id);
     if (scenario_run(&f, &sb, &spec, "vol", argv)) {
-      int64_t deadline = fixture_now_ms() + 10000;
+      int64_t deadline = fixture_now_ms() + 30000; /* generous: ASan on a loaded machine */
       while (!log_has(log, "now-hello-1") && fixture_now_ms() < deadline)
         usleep(50000);
       CHECK(log_has(log, "F hello-1\n"));
@@ -470,7 +470,7 @@ TEST(container_reads_and_writes_its_volumes)
                           "data"),
           "greeting", json_string("hello-2"));
       CHECK_INT(volumes_update(pod, pod_dir, &src, &vols, &err), 1);
-      deadline = fixture_now_ms() + 10000;
+      deadline = fixture_now_ms() + 30000;
       while (!log_has(log, "now-hello-2") && fixture_now_ms() < deadline)
         usleep(50000);
       CHECK(log_has(log, "now-hello-2"));

@@ -230,17 +230,19 @@ lead_one_batch(struct sqlite_store *st)
   }
   pthread_mutex_unlock(&st->write_mu);
 
-  if (next_leader)
+  /* The next leader first: the batch's writers then queue behind it, not it behind them. */
+  if (next_leader) {
     set_lead_priority(st, next_leader->tid, true);
+    if (sem_post(&next_leader->wake) != 0)
+      abort(); /* only EOVERFLOW, impossible for a semaphore posted once */
+  }
   for (struct sq_write_req *r = batch; r;) {
     struct sq_write_req *next = r->next; /* r may be gone once it sees done */
     r->done = true;
     if (sem_post(&r->wake) != 0)
-      abort(); /* only EOVERFLOW, impossible for a semaphore posted once */
+      abort();
     r = next;
   }
-  if (next_leader && sem_post(&next_leader->wake) != 0)
-    abort();
   set_lead_priority(st, gettid(), false);
 }
 

@@ -14,7 +14,6 @@
 #include <sqlite3.h>
 #include <stdatomic.h>
 #include <stdbool.h>
-#include <sys/types.h>
 
 /* Prepared statements, compiled once per connection (see sqlite_conn.c). */
 enum sq_stmt {
@@ -48,8 +47,6 @@ struct sq_write_req {
   size_t len;
   int64_t expected_rev;
 
-  pid_t tid; /* the waiting writer's thread, for the leader's priority boost */
-
   /* results, filled by the leader */
   sem_t wake; /* posted once when done, or once when this request should lead */
   bool done;
@@ -78,9 +75,7 @@ struct sqlite_store {
   bool leader_busy;
   int exclusive_waiting; /* sq_lead_exclusive callers waiting for leadership */
   struct sq_write_req *queue_head, *queue_tail;
-  struct sq_conn *writer;      /* used only by the leader */
-  _Atomic bool lead_boost_off; /* raising the leader's priority is not permitted here */
-  int base_nice;               /* writers' threads' nice value, restored after leading */
+  struct sq_conn *writer; /* used only by the leader */
   storage_event_fn watch_fn;
   void *watch_ctx;
 

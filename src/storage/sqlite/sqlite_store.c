@@ -7,9 +7,7 @@
 
 #include "lib/mem.h"
 
-#include <errno.h>
 #include <string.h>
-#include <sys/resource.h>
 
 static int64_t
 sq_current_revision(storage *s)
@@ -156,10 +154,6 @@ sqlite_store_open(const char *path, const struct sqlite_store_options *opts, k8c
   st->base.ops = &sqlite_ops;
   st->path = xstrdup(path);
   st->sync_full = opts ? opts->sync_full : true;
-  errno = 0;
-  st->base_nice = getpriority(PRIO_PROCESS, 0); /* -1 is a valid nice: errno tells */
-  if (errno != 0)
-    atomic_store(&st->lead_boost_off, true);
   pthread_mutex_init(&st->write_mu, NULL);
   pthread_cond_init(&st->write_cv, NULL);
   pthread_mutex_init(&st->pool_mu, NULL);

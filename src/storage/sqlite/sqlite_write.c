@@ -9,11 +9,8 @@
 
 #include "lib/mem.h"
 
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
-#include <unistd.h>
 
 /* The newest row of key, as the leader's transaction sees it. */
 struct latest_row {
@@ -173,26 +170,6 @@ run_batch(struct sqlite_store *st, struct sq_write_req *batch)
       st->watch_fn(st->watch_ctx, &r->event);
 }
 
-/* The leader's thread is the group commit's critical path, and with more runnable
- * threads than cores it waited for a CPU after every wake-up: measured on 2 cores with 16
- * writers, ~1.1 ms between one batch's end and the next one's start, against ~2 ms of
- * batch work. So a thread runs at a higher priority while it leads, where the process
- * may raise it (CAP_SYS_NICE); without that permission this turns itself off. The
- * outgoing leader raises its successor before waking it, so that wake-up is fast too. */
-#define LEADER_BOOST (-10) /* nice steps above the writers' own */
-
-static void
-set_lead_priority(struct sqlite_store *st, pid_t tid, bool leading)
-{
-  if (atomic_load_explicit(&st->lead_boost_off, memory_order_relaxed))
-    return;
-  int nice = leading ? st->base_nice + LEADER_BOOST : st->base_nice;
-  if (setpriority(PRIO_PROCESS, (id_t)tid, nice) != 0 && leading &&
-      (errno == EACCES || errno == EPERM))
-    atomic_store_explicit(&st->lead_boost_off, true, memory_order_relaxed);
-  /* any other failure (ESRCH: the thread is gone) only costs the boost */
-}
-
 /* Blocks until the request's semaphore is posted (restarting after signals). */
 static void
 wait_posted(struct sq_write_req *req)
@@ -230,26 +207,20 @@ lead_one_batch(struct sqlite_store *st)
   }
   pthread_mutex_unlock(&st->write_mu);
 
-  /* The next leader first: the batch's writers then queue behind it, not it behind them. */
-  if (next_leader) {
-    set_lead_priority(st, next_leader->tid, true);
-    if (sem_post(&next_leader->wake) != 0)
-      abort(); /* only EOVERFLOW, impossible for a semaphore posted once */
-  }
   for (struct sq_write_req *r = batch; r;) {
     struct sq_write_req *next = r->next; /* r may be gone once it sees done */
     r->done = true;
     if (sem_post(&r->wake) != 0)
-      abort();
+      abort(); /* only EOVERFLOW, impossible for a semaphore posted once */
     r = next;
   }
-  set_lead_priority(st, gettid(), false);
+  if (next_leader && sem_post(&next_leader->wake) != 0)
+    abort();
 }
 
 static int
 submit(struct sqlite_store *st, struct sq_write_req *req, int64_t *new_rev, k8c_err *err)
 {
-  req->tid = gettid();
   if (sem_init(&req->wake, 0, 0) != 0)
     return k8c_error(err, 500, K8C_REASON_INTERNAL, "storage: cannot initialise a semaphore");
   pthread_mutex_lock(&st->write_mu);
@@ -262,8 +233,6 @@ submit(struct sqlite_store *st, struct sq_write_req *req, int64_t *new_rev, k8c_
   if (lead)
     st->leader_busy = true;
   pthread_mutex_unlock(&st->write_mu);
-  if (lead)
-    set_lead_priority(st, req->tid, true);
 
   /* Posted once when the request is done, or once when it is handed the lead. */
   if (!lead)
@@ -307,8 +276,6 @@ sq_lead_release(struct sqlite_store *st)
       pthread_cond_broadcast(&st->write_cv);
   }
   pthread_mutex_unlock(&st->write_mu);
-  if (next_leader)
-    set_lead_priority(st, next_leader->tid, true);
   if (next_leader && sem_post(&next_leader->wake) != 0)
     abort();
 }

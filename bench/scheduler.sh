@@ -36,7 +36,7 @@ for r in $(seq 1 "$RUNS"); do
   stats=""
   for _ in $(seq 1 100); do # the run's largest burst line (a pause may split a run in two)
     stats=$( (grep "scheduler stats" "$WORK/server.log" || true) | tail -n +$((seen + 1)) |
-      awk -F'stats: ' '{split($2, a, " "); print a[1] "\t" $0}' | sort -n -r | head -1 | cut -f2-)
+      awk -F'stats: ' '{split($2, a, " "); print a[1] "\t" $0}' | sort -n -r | sed -n 1p | cut -f2-)
     [ -n "$stats" ] && break
     sleep 0.1
   done

@@ -334,11 +334,22 @@ canary_up() { for _ in $(seq 1 40); do [ "$(ing_get example.com | cut -c1-10)" =
 wait_for 60 canary_up || true
 canary=$(python3 - "${MN_NODE_IP[1]}" <<'PY'
 import http.client, sys
+# One keep-alive connection, as a browser would; an nginx reload (endpoints changing)
+# closes idle keep-alive connections, and like any HTTP client this one then retries
+# the GET once on a fresh connection.
 c = http.client.HTTPConnection(sys.argv[1], 80, timeout=5)
 n = 0
 for _ in range(1000):
-    c.request("GET", "/", headers={"Host": "example.com"})
-    n += c.getresponse().read().startswith(b"web-canary")
+    for attempt in (0, 1):
+        try:
+            c.request("GET", "/", headers={"Host": "example.com"})
+            body = c.getresponse().read()
+            break
+        except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+            c.close()
+            if attempt:
+                raise
+    n += body.startswith(b"web-canary")
 print(n)
 PY
 )

@@ -5,6 +5,7 @@
  * (\b \f \n \r \t by name, others as \u00XX), keep other bytes, keep member order, and
  * leave reals to jansson itself (they are rare in API objects). */
 #include "apimachinery/json_encode.h"
+#include "lib/decimal.h"
 
 #include "lib/mem.h"
 
@@ -229,16 +230,8 @@ put_string(struct out *o, const char *str, size_t n)
 static void
 put_integer(struct out *o, json_int_t v)
 {
-  char digits[24];
-  size_t at = sizeof digits;
-  unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
-  do {
-    digits[--at] = (char)('0' + u % 10);
-    u /= 10;
-  } while (u != 0);
-  if (v < 0)
-    digits[--at] = '-';
-  put(o, digits + at, sizeof digits - at);
+  char digits[DECIMAL_INT64_MAX];
+  put(o, digits, decimal_int64(v, digits));
 }
 
 static bool

@@ -6,6 +6,7 @@
  * builds whatever the old object lacks (all of a create) in one walk (added_value)
  * rather than inserting each path from the root. */
 #include "apimachinery/typed.h"
+#include "lib/decimal.h"
 
 #include "apimachinery/fieldset.h"
 #include "lib/buf.h"
@@ -218,18 +219,9 @@ append_plain_json(buf *out, const json_t *value)
     buf_append(out, "\"", 1);
     return true;
   }
-  case JSON_INTEGER: { /* what "%lld" prints, without printf */
-    json_int_t v = json_integer_value(value);
-    unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
-    char digits[24];
-    size_t at = sizeof digits;
-    do {
-      digits[--at] = (char)('0' + u % 10);
-      u /= 10;
-    } while (u != 0);
-    if (v < 0)
-      digits[--at] = '-';
-    buf_append(out, digits + at, sizeof digits - at);
+  case JSON_INTEGER: {
+    char digits[DECIMAL_INT64_MAX];
+    buf_append(out, digits, decimal_int64(json_integer_value(value), digits));
     return true;
   }
   case JSON_TRUE:

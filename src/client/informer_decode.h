@@ -19,11 +19,7 @@ bool informer_managed_fields_span(const char *text, size_t len, size_t *cut_star
 json_t *informer_decode_object(const char *text, size_t len);
 
 /* The same from an already parsed, shared and immutable object (an in-process watch
- * event's): a deep copy without metadata.managedFields (new reference), which costs
- * about half a parse; shared is not modified. NULL if shared is not an object. */
-json_t *informer_decode_shared(const json_t *shared);
-
-/* The same as a view: shared's top level and metadata copied (one level each, without
+ * event's), as a view: shared's top level and metadata copied (one level each, without
  * managedFields), every other value shared with it, so immutable (new reference; only
  * the view's top level is the caller's to change). NULL if shared is not an object. */
 json_t *informer_decode_view(const json_t *shared);

@@ -2,6 +2,7 @@
  * serialization, upstream-worded NotFound/Conflict errors, namespace checks. */
 #include "apimachinery/json_encode.h"
 #include "apimachinery/meta.h"
+#include "lib/decimal.h"
 #include "lib/log.h"
 #include "lib/mem.h"
 #include "registry/convert.h"
@@ -85,20 +86,11 @@ store_parse(const char *json, size_t len, k8c_err *err)
 void
 store_set_rv(json_t *obj, int64_t rev)
 {
-  /* the decimal digits by hand: every write stamps one */
-  char rv[24];
-  size_t at = sizeof rv - 1;
-  rv[at] = '\0';
-  unsigned long long u = rev < 0 ? 0ULL - (unsigned long long)rev : (unsigned long long)rev;
-  do {
-    rv[--at] = (char)('0' + u % 10);
-    u /= 10;
-  } while (u != 0);
-  if (rev < 0)
-    rv[--at] = '-';
+  char rv[DECIMAL_INT64_MAX]; /* every write stamps one: no printf */
+  decimal_int64(rev, rv);
   json_t *meta = json_object_get(obj, "metadata");
   if (json_is_object(meta))
-    json_object_set_new_nocheck(meta, "resourceVersion", json_string_nocheck(rv + at));
+    json_object_set_new_nocheck(meta, "resourceVersion", json_string_nocheck(rv));
 }
 
 void

@@ -2,6 +2,7 @@
  * by all kind strategies (see strategy_util.h). The Go-style value printers exist so a
  * 422 message quotes values exactly as upstream's field.Invalid does. */
 #include "registry/strategy_util.h"
+#include "lib/decimal.h"
 
 #include "apimachinery/validation.h"
 #include "lib/buf.h"
@@ -461,16 +462,11 @@ path_cat_index(char *out, size_t cap, const char *base, const char *list, size_t
 {
   if (cap == 0)
     return;
-  char digits[24];
-  size_t at = sizeof digits;
-  do {
-    digits[--at] = (char)('0' + index % 10);
-    index /= 10;
-  } while (index != 0);
+  char digits[DECIMAL_INT64_MAX];
+  size_t ndigits = decimal_int64((int64_t)index, digits);
   size_t len = 0;
   if (path_put(out, cap, &len, base, strlen(base)) &&
-      path_put(out, cap, &len, list, strlen(list)) &&
-      path_put(out, cap, &len, digits + at, sizeof digits - at))
+      path_put(out, cap, &len, list, strlen(list)) && path_put(out, cap, &len, digits, ndigits))
     path_put(out, cap, &len, rest, strlen(rest));
   out[len] = '\0';
 }

@@ -250,9 +250,9 @@ TEST(watch_events_carry_the_tree_and_decode_the_same)
     CHECK_STR(dumped, ev.raw); /* the tree, if any, is the text parsed */
     free(dumped);
     if (ev.parsed != NULL) {
-      /* The informer copies the tree instead of parsing the text: the same object. */
+      /* The informer views the tree instead of parsing the text: the same object. */
       with_tree++;
-      json_t *from_tree = informer_decode_shared(obj);
+      json_t *from_tree = informer_decode_view(obj);
       json_t *from_text = informer_decode_object(ev.raw, ev.raw_len);
       char *a = json_dumps(from_tree, JSON_COMPACT), *b = json_dumps(from_text, JSON_COMPACT);
       CHECK_STR(a, b);

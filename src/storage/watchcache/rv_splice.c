@@ -3,6 +3,7 @@
  * (see rv_splice.h). It tracks strings and nesting only; anything it does not
  * understand makes it give up, never guess. */
 #include "storage/watchcache/rv_splice.h"
+#include "lib/decimal.h"
 
 #include "lib/mem.h"
 
@@ -128,25 +129,6 @@ find_member(const char *json, size_t len, size_t obj, const char *name, size_t *
   return false;
 }
 
-/* Writes rev in decimal (as "%lld" would) into out; returns its length. */
-static size_t
-format_revision(int64_t rev, char out[static 24])
-{
-  char digits[24];
-  size_t n = 0;
-  uint64_t magnitude = rev < 0 ? 0 - (uint64_t)rev : (uint64_t)rev;
-  do {
-    digits[n++] = (char)('0' + magnitude % 10);
-    magnitude /= 10;
-  } while (magnitude);
-  size_t at = 0;
-  if (rev < 0)
-    out[at++] = '-';
-  while (n)
-    out[at++] = digits[--n];
-  return at;
-}
-
 bool
 rv_splice_find(const char *json, size_t len, struct rv_splice_point *point)
 {
@@ -186,8 +168,8 @@ rv_splice_at(const char *json, size_t len, const struct rv_splice_point *point, 
   if (point->len != len || point->from > point->to || point->to > len)
     return NULL;
   static const char key[] = "\"resourceVersion\":\"";
-  char rv[24];
-  size_t rvlen = format_revision(rev, rv);
+  char rv[DECIMAL_INT64_MAX];
+  size_t rvlen = decimal_int64(rev, rv);
   size_t klen = point->insert ? sizeof key - 1 : 1; /* the member's head, or the value's quote */
   size_t mlen = klen + rvlen + 1 + (point->comma ? 1 : 0);
   size_t n = point->from + mlen + (len - point->to);

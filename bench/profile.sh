@@ -11,6 +11,9 @@ K8C=${K8C_BIN:-$ROOT/build/k8c}
 LOADGEN=${K8C_LOADGEN:-$ROOT/build/k8c-loadgen}
 SCENARIO=${1:?usage: profile.sh create|get|list|watch [k8c-loadgen flags]}
 shift
+# The API scenarios measure the API server alone, as bench/run.sh does (with no nodes a
+# scheduler would answer every created pod with a status write); override to profile more.
+SERVER_FLAGS=${PROFILE_SERVER_FLAGS:---disable-scheduler --disable-controller-manager}
 command -v perf >/dev/null || { echo "profile: perf is not installed" >&2; exit 1; }
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
@@ -29,7 +32,7 @@ trap 'exit 130' INT TERM
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 url=https://127.0.0.1:$port
 "$K8C" server --data-dir "$WORK/data" --https-listen-port "$port" --bind-address 127.0.0.1 \
-  --write-kubeconfig "$WORK/data/kubeconfig.yaml" --disable-agent >"$WORK/server.log" 2>&1 &
+  --write-kubeconfig "$WORK/data/kubeconfig.yaml" --disable-agent $SERVER_FLAGS >"$WORK/server.log" 2>&1 &
 SERVER_PID=$!
 "$LOADGEN" ready --server "$url" --timeout 60 >/dev/null
 lg() { "$LOADGEN" "$1" --server "$url" --tls-dir "$WORK/data/server/tls" "${@:2}"; }

@@ -43,9 +43,10 @@ typedef struct bench_options {
   int events;            /* watch: pods created per run while watched */
   double rate;           /* watch: creates per second (0: as fast as the creators go) */
   int creators;          /* watch: concurrent creator threads */
-  double timeout_s;      /* ready: give up after; watch: wait for fan-out at most */
-  int interval_ms;       /* ready: poll period */
-  int64_t since_unix_us; /* ready: when the server was exec'd (0: when polling began) */
+  double timeout_s;      /* ready, bound: give up after; watch: wait for fan-out at most */
+  int interval_ms;       /* ready, bound: poll period */
+  int64_t since_unix_us; /* ready: when the server was exec'd; bound: when the first pod was
+                          * created (0: when polling began) */
   int server_pid;        /* if set (same machine), the server's CPU is reported per run */
   int event_loops;       /* get, raw client: epoll loop threads (event_pool.h); 0: a thread
                           * per client (pool.h) */
@@ -58,6 +59,7 @@ typedef struct scenario {
 } scenario;
 
 int scenario_ready_run(const bench_options *options, k8c_err *err);
+int scenario_bound_run(const bench_options *options, k8c_err *err);
 int scenario_create_run(const bench_options *options, k8c_err *err);
 int scenario_get_run(const bench_options *options, k8c_err *err);
 int scenario_list_run(const bench_options *options, k8c_err *err);

@@ -16,6 +16,8 @@
 
 static const scenario SCENARIOS[] = {
     {"ready", "poll /readyz until 200; report ms since --since-unix-us", scenario_ready_run},
+    {"bound", "poll for an unbound pod of --namespace until none; report ms since --since-unix-us",
+     scenario_bound_run},
     {"create", "--count pods per run by --concurrency clients: creates/s, p50/p90/p99",
      scenario_create_run},
     {"get", "GET random existing pods for --duration s: gets/s, p50/p90/p99", scenario_get_run},
@@ -308,9 +310,10 @@ usage(FILE *out)
                "  --events E            watch: pods created per run (100)\n"
                "  --rate R              watch: creates per second, 0 = back to back (0)\n"
                "  --creators N          watch: concurrent creating clients (1)\n"
-               "  --timeout S           ready: give up after; watch: wait per phase (60)\n"
-               "  --interval-ms MS      ready: poll period (2)\n"
-               "  --since-unix-us T     ready: server exec time, wall clock µs since epoch\n"
+               "  --timeout S           ready, bound: give up after; watch: wait per phase (60)\n"
+               "  --interval-ms MS      ready, bound: poll period (2)\n"
+               "  --since-unix-us T     ready: server exec time; bound: first create; wall\n"
+               "                        clock µs since epoch\n"
                "  --server-pid PID      report the server's CPU (cores busy) for each run\n"
                "  --event-loops N       get with the raw client: N threads of epoll loops drive\n"
                "                        the clients instead of one thread each (0)\n"

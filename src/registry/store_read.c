@@ -75,7 +75,8 @@ registry_init(struct registry *r, storage *s, const struct registry_config *cfg,
   r->cache = watchcache_new(s, index_object, r, err);
   if (r->cache == NULL)
     return k8c_err_prefix(err, "building the watch cache");
-  r->parsed = parsed_cache_new(PARSED_CACHE_ENTRIES, PARSED_CACHE_TEXT_BYTES);
+  if (cfg->parsed_cache)
+    r->parsed = parsed_cache_new(PARSED_CACHE_ENTRIES, PARSED_CACHE_TEXT_BYTES);
   return 0;
 }
 

@@ -70,7 +70,7 @@ update_status(struct client_fixture *f, const char *name, const char *phase, jso
 TEST(bind_and_status_leave_exactly_the_parsed_text)
 {
   struct client_fixture f;
-  CHECK_INT(client_fixture_open(&f), 0);
+  CHECK_INT(client_fixture_open_cached(&f, true), 0);
   create_pod(&f, "a");
   k8c_err err = {0};
   CHECK_INT(client_bind(f.client, "default", "a", NULL, "node-1", &err), 0);
@@ -95,7 +95,7 @@ TEST(bind_and_status_leave_exactly_the_parsed_text)
 TEST(bind_from_a_cached_tree_leaves_it_unchanged)
 {
   struct client_fixture f;
-  CHECK_INT(client_fixture_open(&f), 0);
+  CHECK_INT(client_fixture_open_cached(&f, true), 0);
   create_pod(&f, "b");
   update_status(&f, "b", "Pending", NULL); /* result unused: cached */
   json_t *pending = check_cached_matches_text(&f, "b");
@@ -145,7 +145,7 @@ cached(struct client_fixture *f, const char *name)
 TEST(a_create_is_kept_parsed_only_while_an_in_process_watch_reads_pods)
 {
   struct client_fixture f;
-  CHECK_INT(client_fixture_open(&f), 0);
+  CHECK_INT(client_fixture_open_cached(&f, true), 0);
   create_pod(&f, "w0"); /* nobody would read the tree: not kept */
   CHECK(!cached(&f, "w0"));
   client_watch *w = watch_pods(&f);
@@ -168,7 +168,7 @@ TEST(a_create_is_kept_parsed_only_while_an_in_process_watch_reads_pods)
 TEST(a_result_the_caller_keeps_is_not_cached)
 {
   struct client_fixture f;
-  CHECK_INT(client_fixture_open(&f), 0);
+  CHECK_INT(client_fixture_open_cached(&f, true), 0);
   client_watch *w = watch_pods(&f);
   /* A create's caller gets its own object; the cache keeps a copy. */
   char text[512];
@@ -205,7 +205,7 @@ TEST(a_result_the_caller_keeps_is_not_cached)
 TEST(status_update_shares_the_stored_spec_and_never_writes_it)
 {
   struct client_fixture f;
-  CHECK_INT(client_fixture_open(&f), 0);
+  CHECK_INT(client_fixture_open_cached(&f, true), 0);
   json_t *pod =
       json_of("{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"s\"},\"spec\":{"
               "\"containers\":[{\"name\":\"c\",\"image\":\"nginx\",\"resources\":{\"limits\":{"
@@ -259,7 +259,7 @@ TEST(status_update_shares_the_stored_spec_and_never_writes_it)
 TEST(other_kinds_are_not_cached)
 {
   struct client_fixture f;
-  CHECK_INT(client_fixture_open(&f), 0);
+  CHECK_INT(client_fixture_open_cached(&f, true), 0);
   CHECK_INT(create_configmap(&f, "cm", NULL, "{\"k\":\"v\"}"), 0);
   struct registry_target t = {f.configmaps, "default", "cm", ""};
   cache_obj *co = NULL;
@@ -273,7 +273,7 @@ TEST(other_kinds_are_not_cached)
 TEST(watch_events_carry_the_tree_and_decode_the_same)
 {
   struct client_fixture f;
-  CHECK_INT(client_fixture_open(&f), 0);
+  CHECK_INT(client_fixture_open_cached(&f, true), 0);
   const struct api_resource *pods = api_resource_find("", "v1", "pods");
   k8c_err err = {0};
   struct client_list_opts lo = {0};

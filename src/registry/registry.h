@@ -119,7 +119,8 @@ int registry_delete_collection(struct registry *r, const struct registry_target 
                                const struct write_opts *o, json_t **out, k8c_err *err);
 
 /* pods/binding: assigns an unbound pod to binding.target.name (a Node), setting
- * spec.nodeName and PodScheduled=True. 409 if already bound or terminating. */
+ * spec.nodeName and PodScheduled=True. 409 if already bound or terminating. As upstream,
+ * managedFields stay as they are (field_manager is not recorded). */
 int registry_bind_pod(struct registry *r, const char *ns, const char *name, const json_t *binding,
                       const char *field_manager, k8c_err *err);
 

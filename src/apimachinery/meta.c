@@ -223,6 +223,20 @@ meta_random_suffix(char out[6])
   out[GENERATED_SUFFIX_LEN] = '\0';
 }
 
+void
+meta_derived_suffix(const char *seed, char out[6])
+{
+  uint64_t h = 0xcbf29ce484222325ULL; /* FNV-1a */
+  for (const char *p = seed; *p; p++)
+    h = (h ^ (unsigned char)*p) * 0x100000001b3ULL;
+  size_t alphabet_len = sizeof name_alphabet - 1;
+  for (int i = 0; i < GENERATED_SUFFIX_LEN; i++) { /* 27^5 < 2^64: base-27 digits of h */
+    out[i] = name_alphabet[h % alphabet_len];
+    h /= alphabet_len;
+  }
+  out[GENERATED_SUFFIX_LEN] = '\0';
+}
+
 int
 meta_generate_name(json_t *obj)
 {

@@ -42,6 +42,10 @@ char *meta_new_uid(void);
 /* Five random characters from upstream's name alphabet (utilrand.String(5)) and a NUL. */
 void meta_random_suffix(char out[6]);
 
+/* Five characters from the same alphabet and a NUL, a function of seed alone (a hash of
+ * it): the same seed always gives the same suffix. */
+void meta_derived_suffix(const char *seed, char out[6]);
+
 /* If metadata.name is empty and metadata.generateName set, sets name to generateName plus
  * five random characters from upstream's alphabet (the prefix is cut so the result is at
  * most 63 characters, as upstream does). Returns 1 if a name was generated, else 0. */

@@ -66,15 +66,17 @@ struct registry_target {
 struct write_opts {
   bool dry_run;
   enum field_validation field_validation;
-  const char *field_manager; /* may be NULL */
-  bool force;                /* server-side apply: take ownership on conflicts */
-  json_t *warnings;          /* borrowed array; warnings are appended here (may be NULL) */
-  bool body_is_scratch;      /* the caller will not use the body again: it may be modified
-                              * in place instead of copied (the HTTP layer's decoded bodies) */
-  bool result_unused;        /* the caller drops *out unread: the registry may keep the
-                              * result it hands out (as an immutable tree) */
-  bool result_read_only;     /* the caller only reads *out, then drops it: the registry may
-                              * share the result with its cache (an immutable tree) */
+  const char *field_manager;   /* may be NULL */
+  bool force;                  /* server-side apply: take ownership on conflicts */
+  json_t *warnings;            /* borrowed array; warnings are appended here (may be NULL) */
+  bool body_is_scratch;        /* the caller will not use the body again: it may be modified
+                                * in place instead of copied (the HTTP layer's decoded bodies) */
+  bool result_unused;          /* the caller drops *out unread: the registry may keep the
+                                * result it hands out (as an immutable tree) */
+  bool result_read_only;       /* the caller only reads *out, then drops it: the registry may
+                                * share the result with its cache (an immutable tree) */
+  bool managed_fields_applied; /* the body is a server-side apply's result, whose
+                                * managedFields are final: no Update entry is recorded */
 };
 
 struct list_opts {
@@ -127,7 +129,8 @@ int registry_delete_collection(struct registry *r, const struct registry_target 
                                const struct write_opts *o, json_t **out, k8c_err *err);
 
 /* pods/binding: assigns an unbound pod to binding.target.name (a Node), setting
- * spec.nodeName and PodScheduled=True. 409 if already bound or terminating. */
+ * spec.nodeName and PodScheduled=True. 409 if already bound or terminating. As upstream,
+ * managedFields stay as they are (field_manager is not recorded). */
 int registry_bind_pod(struct registry *r, const char *ns, const char *name, const json_t *binding,
                       const char *field_manager, k8c_err *err);
 

@@ -36,7 +36,8 @@ json_t *store_cached_object(struct registry *reg, const struct api_resource *res
 int store_read_current(struct registry *r, const struct api_resource *res, const char *key,
                        json_t **obj, int64_t *rev, k8c_err *err);
 
-/* The generic write checks every create and update runs: defaults, strategy
+/* The generic write checks every create and update runs: defaults, the writer's
+ * managedFields entry (unless o says an apply computed them), admission and strategy
  * preparation, field validation against the schema, strategy validation. */
 int store_admit_and_validate(struct registry *r, const struct registry_target *t, json_t *obj,
                              const json_t *old, const struct write_opts *o, k8c_err *err);

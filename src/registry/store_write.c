@@ -298,6 +298,12 @@ store_admit_and_validate(struct registry *r, const struct registry_target *t, js
     default_status_update(st, obj, old);
   else if (st->defaults)
     st->defaults(obj);
+  /* As upstream's handlers: the writer's managedFields entry is computed on the decoded,
+   * defaulted object, before mutating admission and the strategy's PrepareFor*, so what
+   * those add (the service account's volume, priority, default tolerations, status) is
+   * owned by nobody. A server-side apply computed its managedFields itself. */
+  if (!o->managed_fields_applied)
+    apply_track_update(obj, old, o->field_manager, "Update", t->subresource);
   if (old == NULL && st->prepare_create && st->prepare_create(&r->env, obj, err) < 0)
     return -1;
   if (old != NULL && st->prepare_update && st->prepare_update(&r->env, obj, old, err) < 0)
@@ -423,7 +429,6 @@ create_locked(struct registry *r, const struct registry_target *t, json_t *body,
     json_object_del(obj, "status");
   if (store_admit_and_validate(r, t, obj, NULL, o, err) < 0)
     return -1;
-  apply_track_update(obj, NULL, o->field_manager, "Update", t->subresource);
 
   cleanup_free char *key = registry_key(t->res, t->namespace_, name);
   int64_t rev = 0;
@@ -549,7 +554,6 @@ update_once(struct registry *r, const struct registry_target *t, json_t *newobj,
         json_integer_value(json_object_get(json_object_get(old, "metadata"), "generation"));
     json_object_set_new(meta, "generation", json_integer(gen + 1));
   }
-  apply_track_update(newobj, old, o->field_manager, "Update", t->subresource);
 
   /* No change: no write, same resourceVersion (kubectl apply's "unchanged"). */
   json_t *old_rv = json_object_get(json_object_get(old, "metadata"), "resourceVersion");
@@ -727,6 +731,8 @@ registry_patch(struct registry *r, const struct registry_target *t, const char *
     return k8c_error(err, 400, K8C_REASON_BAD_REQUEST,
                      "PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Required value: is "
                      "required for apply patch");
+  struct write_opts wo = *o; /* an apply's result carries its own managedFields */
+  wo.managed_fields_applied = is_apply;
   cleanup_free char *key = registry_key(t->res, t->namespace_, t->name);
   struct timespec started;
   clock_gettime(CLOCK_MONOTONIC, &started);
@@ -741,7 +747,7 @@ registry_patch(struct registry *r, const struct registry_target *t, const char *
             apply_server_side(NULL, patch, t->res->definition, o->field_manager, o->force, err);
         if (created == NULL)
           return -1;
-        return registry_create(r, t, created, o, out, status, err);
+        return registry_create(r, t, created, &wo, out, status, err);
       }
       if (rerr.status == 404) {
         k8c_err_clear(&rerr);
@@ -769,7 +775,7 @@ registry_patch(struct registry *r, const struct registry_target *t, const char *
                               err);
     }
     k8c_err uerr = {0};
-    if (update_once_locked(r, t, patched, old, old_rev, key, o, out, &uerr) == 0) {
+    if (update_once_locked(r, t, patched, old, old_rev, key, &wo, out, &uerr) == 0) {
       *status = 200;
       return 0;
     }

@@ -7,6 +7,7 @@
 
 #include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
 
 struct fixture {
   char dir[64];
@@ -406,7 +407,11 @@ TEST(status_updates_take_only_the_status)
   CHECK_STR(json_string_value(json_object_get(json_object_get(running, "spec"), "nodeName")), "n1");
   CHECK_JSON(json_object_get(json_object_get(running, "metadata"), "labels"), "{\"a\":\"b\"}");
   json_t *managed = json_object_get(json_object_get(running, "metadata"), "managedFields");
-  CHECK_INT((int)json_array_size(managed), 3); /* test (create), sched (binding), kubelet */
+  CHECK_INT((int)json_array_size(managed), 2); /* test (create) and kubelet: as upstream's,
+                                                * the binding records no entry */
+  for (size_t i = 0; i < json_array_size(managed); i++)
+    CHECK(strcmp(json_string_value(json_object_get(json_array_get(managed, i), "manager")),
+                 "sched") != 0);
   json_t *cleared = update_status(&f, "p", "{\"metadata\":{\"name\":\"p\"},\"status\":null}",
                                   FIELD_VALIDATION_STRICT, &err);
   CHECK(cleared != NULL);
@@ -415,6 +420,76 @@ TEST(status_updates_take_only_the_status)
   json_decref(pod);
   json_decref(running);
   json_decref(cleared);
+  fixture_close(&f);
+}
+
+/* The managedFields entry of an Update write describes the decoded, defaulted object:
+ * what admission and the strategy add afterwards (the service account's token volume
+ * and mount, priority, default tolerations, status) is owned by nobody, as upstream. */
+TEST(managed_fields_are_computed_before_admission)
+{
+  struct fixture f;
+  CHECK_INT(fixture_open(&f), 0);
+  k8c_err err = {0};
+  json_t *pod = create(&f, "pods", "", "v1", "default",
+                       "{\"metadata\":{\"name\":\"p\",\"labels\":{\"a\":\"b\"}},\"spec\":{"
+                       "\"containers\":[{\"name\":\"c\",\"image\":\"nginx\"}]}}",
+                       201, &err);
+  CHECK(pod != NULL);
+  json_t *spec = json_object_get(pod, "spec");
+  CHECK(json_array_size(json_object_get(spec, "volumes")) == 1); /* admission did run */
+  CHECK(json_object_get(spec, "priority") != NULL);
+  CHECK(json_array_size(json_object_get(spec, "tolerations")) == 2);
+  json_t *managed = json_object_get(json_object_get(pod, "metadata"), "managedFields");
+  CHECK_INT((int)json_array_size(managed), 1);
+  json_t *entry = json_array_get(managed, 0);
+  CHECK_STR(json_string_value(json_object_get(entry, "manager")), "test");
+  CHECK_STR(json_string_value(json_object_get(entry, "operation")), "Update");
+  json_t *fields = json_object_get(entry, "fieldsV1");
+  CHECK(json_object_get(fields, "f:status") == NULL);
+  json_t *fspec = json_object_get(fields, "f:spec");
+  CHECK(json_object_get(fspec, "f:dnsPolicy") != NULL); /* a default is the writer's */
+  CHECK(json_object_get(fspec, "f:restartPolicy") != NULL);
+  static const char *const unowned[] = {"f:volumes",
+                                        "f:priority",
+                                        "f:tolerations",
+                                        "f:serviceAccount",
+                                        "f:serviceAccountName",
+                                        "f:preemptionPolicy",
+                                        NULL};
+  for (int i = 0; unowned[i]; i++)
+    CHECK(json_object_get(fspec, unowned[i]) == NULL);
+  json_t *fc = json_object_get(json_object_get(fspec, "f:containers"), "k:{\"name\":\"c\"}");
+  CHECK(json_object_get(fc, "f:imagePullPolicy") != NULL);
+  CHECK(json_object_get(fc, "f:volumeMounts") == NULL);
+  json_decref(pod);
+  fixture_close(&f);
+}
+
+/* A server-side apply's entry is its own (operation Apply, only the applied fields), on
+ * create and on update; the write records no Update entry for the applier besides. */
+TEST(server_side_apply_keeps_its_apply_entry)
+{
+  struct fixture f;
+  CHECK_INT(fixture_open(&f), 0);
+  k8c_err err = {0};
+  const char *cm = "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":"
+                   "\"c\"},\"data\":{\"k\":\"v\"}}";
+  const char *cm2 = "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":"
+                    "\"c\"},\"data\":{\"k\":\"w\"}}";
+  for (int round = 0; round < 2; round++) {
+    json_t *out = patch(&f, "configmaps", "", "default", "c", "application/apply-patch+yaml",
+                        round == 0 ? cm : cm2, &err);
+    CHECK(out != NULL);
+    CHECK_STR(json_string_value(json_object_get(json_object_get(out, "data"), "k")),
+              round == 0 ? "v" : "w");
+    json_t *managed = json_object_get(json_object_get(out, "metadata"), "managedFields");
+    CHECK_INT((int)json_array_size(managed), 1);
+    json_t *entry = json_array_get(managed, 0);
+    CHECK_STR(json_string_value(json_object_get(entry, "operation")), "Apply");
+    CHECK_JSON(json_object_get(entry, "fieldsV1"), "{\"f:data\":{\"f:k\":{}}}");
+    json_decref(out);
+  }
   fixture_close(&f);
 }
 

@@ -5,8 +5,10 @@
 #include "auth/jwt.h"
 #include "auth/satoken.h"
 #include "client_fixture.h"
+#include "lib/mem.h"
 #include "registry/core/serviceaccount_token.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 struct sa_fixture {
@@ -194,6 +196,70 @@ TEST(bound_pod_tokens_and_admission)
   CHECK_INT(err.status, 403);
   CHECK(strstr(err.message, "error looking up service account default/ghost") != NULL);
   k8c_err_clear(&err);
+  sa_close(&x);
+}
+
+static char *
+token_volume_of(const json_t *pod)
+{
+  json_t *vols = json_object_get(json_object_get(pod, "spec"), "volumes");
+  size_t i;
+  json_t *v;
+  json_array_foreach (vols, i, v) {
+    const char *name = json_string_value(json_object_get(v, "name"));
+    if (name && strncmp(name, "kube-api-access-", 16) == 0)
+      return xstrdup(name);
+  }
+  return NULL;
+}
+
+/* The pods of one ServiceAccount get the same token volume name (a function of the
+ * account's uid), another account another one; a pod whose own volume has that name
+ * gets a different one. */
+TEST(token_volume_names_follow_the_service_account)
+{
+  struct sa_fixture x;
+  sa_open(&x);
+  k8c_err err = {0};
+  json_decref(create(&x, x.sas, "{\"metadata\":{\"name\":\"default\"}}", &err));
+  json_decref(create(&x, x.sas, "{\"metadata\":{\"name\":\"robot\"}}", &err));
+  static const char *const pods[] = {
+      "{\"metadata\":{\"name\":\"a\"},\"spec\":{\"containers\":[{\"name\":\"c\",\"image\":\"x\"}]}"
+      "}",
+      "{\"metadata\":{\"name\":\"b\"},\"spec\":{\"containers\":[{\"name\":\"d\",\"image\":\"y\"}]}"
+      "}",
+      "{\"metadata\":{\"name\":\"r\"},\"spec\":{\"serviceAccountName\":\"robot\",\"containers\":[{"
+      "\"name\":\"c\",\"image\":\"x\"}]}}",
+  };
+  char *names[3];
+  for (int i = 0; i < 3; i++) {
+    json_t *pod = create(&x, x.pods, pods[i], &err);
+    CHECK(pod != NULL);
+    names[i] = token_volume_of(pod);
+    CHECK(names[i] != NULL && strlen(names[i]) == 21);
+    json_decref(pod);
+  }
+  CHECK_STR(names[0], names[1]);
+  CHECK(strcmp(names[0], names[2]) != 0);
+  char body[256];
+  snprintf(
+      body, sizeof body,
+      "{\"metadata\":{\"name\":\"own\"},\"spec\":{\"volumes\":[{\"name\":\"%s\",\"emptyDir\":{}}],"
+      "\"containers\":[{\"name\":\"c\",\"image\":\"x\"}]}}",
+      names[0]);
+  json_t *pod = create(&x, x.pods, body, &err);
+  CHECK(pod != NULL);
+  char *own = token_volume_of(pod); /* the first kube-api-access-* volume is the pod's own */
+  CHECK_STR(own, names[0]);
+  free(own);
+  json_t *vols = json_object_get(json_object_get(pod, "spec"), "volumes");
+  CHECK_INT((int)json_array_size(vols), 2);
+  const char *added = json_string_value(json_object_get(json_array_get(vols, 1), "name"));
+  CHECK(added != NULL && strncmp(added, "kube-api-access-", 16) == 0 &&
+        strcmp(added, names[0]) != 0);
+  json_decref(pod);
+  for (int i = 0; i < 3; i++)
+    free(names[i]);
   sa_close(&x);
 }
 

@@ -90,6 +90,19 @@ TEST(uids_stay_distinct_across_pool_refills)
     free(uids[i]);
 }
 
+TEST(derived_suffixes_depend_on_the_seed_alone)
+{
+  char a[6], b[6], c[6];
+  meta_derived_suffix("5aed8baa-e650-429e-acbc-3dff6257cdd3", a);
+  meta_derived_suffix("5aed8baa-e650-429e-acbc-3dff6257cdd3", b);
+  meta_derived_suffix("d483fac2-4967-4a19-8b31-17a187bd2be0", c);
+  CHECK_INT(strlen(a), 5);
+  CHECK_STR(a, b);
+  CHECK(strcmp(a, c) != 0);
+  CHECK_INT(strspn(a, "bcdfghjklmnpqrstvwxz2456789"), 5);
+  CHECK_INT(strspn(c, "bcdfghjklmnpqrstvwxz2456789"), 5);
+}
+
 TEST(uids_are_v4_and_distinct)
 {
   char *a = meta_new_uid(), *b = meta_new_uid();

@@ -303,9 +303,19 @@ TEST(service_defaults_validation_table)
       json_object_get(svc, "spec"),
       "{\"selector\":{\"app\":\"web\"},\"ports\":[{\"port\":80,\"protocol\":\"TCP\",\"targetPort\":"
       "80}],"
-      "\"type\":\"ClusterIP\",\"sessionAffinity\":\"None\",\"internalTrafficPolicy\":\"Cluster\","
-      "\"ipFamilyPolicy\":\"SingleStack\",\"ipFamilies\":[\"IPv4\"]}");
+      "\"type\":\"ClusterIP\",\"sessionAffinity\":\"None\",\"internalTrafficPolicy\":\"Cluster\"}");
   k8c_err err = {0};
+  /* the IP families come with the allocation (create and update), not the defaults */
+  CHECK_INT(s->prepare_create(NULL, svc, &err), 0);
+  CHECK_STR(json_string_value(json_object_get(json_object_get(svc, "spec"), "ipFamilyPolicy")),
+            "SingleStack");
+  CHECK_JSON(json_object_get(json_object_get(svc, "spec"), "ipFamilies"), "[\"IPv4\"]");
+  json_t *omitted = json_deep_copy(svc);
+  json_object_del(json_object_get(omitted, "spec"), "ipFamilyPolicy");
+  json_object_set_new(json_object_get(omitted, "spec"), "ipFamilies", json_array());
+  CHECK_INT(s->prepare_update(NULL, omitted, svc, &err), 0);
+  CHECK(json_equal(json_object_get(omitted, "spec"), json_object_get(svc, "spec")));
+  json_decref(omitted);
   CHECK_INT(s->validate(svc, NULL, &err), 0);
   json_object_set_new(json_object_get(svc, "spec"), "clusterIP", json_string("10.43.0.10"));
   json_object_set_new(json_object_get(svc, "spec"), "clusterIPs", json_pack("[s]", "10.43.0.10"));

@@ -3,7 +3,6 @@
  * spec.nodeName and the PodScheduled=True condition in one optimistic update. */
 #include "apimachinery/meta.h"
 #include "lib/mem.h"
-#include "registry/apply.h"
 #include "registry/registry.h"
 #include "registry/store_internal.h"
 
@@ -98,17 +97,9 @@ registry_bind_pod(struct registry *r, const char *ns, const char *name, const js
     json_object_set_new(pod, "spec", spec);
     cleanup_free char *now = meta_now_rfc3339();
     set_scheduled_condition(pod, now);
-    /* The object managedFields compare against: the pod with its new condition but
-     * without the node. It shares everything with pod but the top levels of spec and
-     * metadata, which are the levels modified from here on. */
-    json_t *old = json_copy(pod);
-    json_t *old_spec = json_copy(spec);
-    json_object_del(old_spec, "nodeName");
-    json_object_set_new(old, "spec", old_spec);
-    json_object_set_new(old, "metadata", json_copy(meta));
+    /* As upstream's BindingREST, which updates the stored pod directly, not through the
+     * field manager: the binding adds no managedFields entry (nobody owns nodeName). */
     json_object_set_new(spec, "nodeName", json_string(node));
-    apply_track_update(pod, old, field_manager, "Update", "binding");
-    json_decref(old);
     int64_t new_rev = 0;
     size_t text_len = 0;
     k8c_err werr = {0};

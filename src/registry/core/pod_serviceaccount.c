@@ -114,6 +114,38 @@ add_mounts(json_t *list, const char *volume)
   return added;
 }
 
+static bool
+has_volume(const json_t *spec, const char *name)
+{
+  size_t i;
+  json_t *v;
+  json_array_foreach (json_object_get(spec, "volumes"), i, v) {
+    const char *have = json_string_value(json_object_get(v, "name"));
+    if (have && strcmp(have, name) == 0)
+      return true;
+  }
+  return false;
+}
+
+/* The token volume's name suffix. Upstream's is random per pod; nothing relies on that,
+ * and here it is a function of the service account's uid instead: all pods of one
+ * account then carry equal volumes and mounts (and so equal containers), which caches of
+ * parsed pods hold once — a shared informer's pod takes about half the memory. Random
+ * when the account is not stored yet (no uid) or the pod already has that name. */
+static void
+token_volume_suffix(const json_t *spec, const json_t *sa, char out[6])
+{
+  const char *uid = json_string_value(json_object_get(json_object_get(sa, "metadata"), "uid"));
+  if (uid && uid[0]) {
+    meta_derived_suffix(uid, out);
+    char name[32];
+    snprintf(name, sizeof name, "kube-api-access-%s", out);
+    if (!has_volume(spec, name))
+      return;
+  }
+  meta_random_suffix(out);
+}
+
 int
 pod_serviceaccount_admit(struct registry *reg, json_t *pod, k8c_err *err)
 {
@@ -138,7 +170,7 @@ pod_serviceaccount_admit(struct registry *reg, json_t *pod, k8c_err *err)
   if (!should_automount(spec, sa))
     return 0;
   char suffix[6];
-  meta_random_suffix(suffix);
+  token_volume_suffix(spec, sa, suffix);
   static const char prefix[] = "kube-api-access-";
   char volume[sizeof prefix + sizeof suffix];
   memcpy(volume, prefix, sizeof prefix - 1);

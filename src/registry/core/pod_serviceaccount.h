@@ -1,7 +1,8 @@
 /* pod_serviceaccount.h — upstream's ServiceAccount admission for pods, run when a pod is
  * created: spec.serviceAccountName defaults to "default", and unless automounting is
  * switched off (on the pod or its ServiceAccount) every container gets the
- * kube-api-access-XXXXX projected volume (a bound token, the cluster CA from the
+ * kube-api-access-XXXXX projected volume (XXXXX a function of the account's uid, so
+ * pods of one account share the name; a bound token, the cluster CA from the
  * kube-root-ca.crt ConfigMap, the namespace) at /var/run/secrets/kubernetes.io/serviceaccount. */
 #ifndef K8C_REGISTRY_CORE_POD_SERVICEACCOUNT_H
 #define K8C_REGISTRY_CORE_POD_SERVICEACCOUNT_H

@@ -1,6 +1,7 @@
 /* service.c — the Service strategy: core/v1 defaults (ClusterIP, None affinity, TCP,
- * targetPort = port, traffic policies, single-stack IPv4), ValidateService's common
- * checks, keeping allocated clusterIPs and nodePorts across updates, and the
+ * targetPort = port, traffic policies; single-stack IPv4 when created or updated),
+ * ValidateService's common checks, keeping allocated clusterIPs and nodePorts across
+ * updates, and the
  * TYPE/CLUSTER-IP/EXTERNAL-IP/PORT(S) table. ClusterIP allocation itself needs the
  * allocator in strategy_env and is left to the store. */
 #include "apimachinery/validation.h"
@@ -15,6 +16,7 @@
 #include <string.h>
 
 static void service_defaults(json_t *obj);
+static int service_prepare_create(const struct strategy_env *env, json_t *obj, k8c_err *err);
 static int service_prepare_update(const struct strategy_env *env, json_t *obj, const json_t *old,
                                   k8c_err *err);
 static int service_validate(json_t *obj, const json_t *old, k8c_err *err);
@@ -42,6 +44,7 @@ const struct resource_strategy service_strategy = {
     .group = "",
     .plural = "services",
     .defaults = service_defaults,
+    .prepare_create = service_prepare_create,
     .prepare_update = service_prepare_update,
     .validate = service_validate,
     .selectable_fields = service_selectable_fields,
@@ -91,11 +94,26 @@ service_defaults(json_t *obj)
   const char *cluster_ip = obj_str(spec, "clusterIP");
   if (obj_len(spec, "clusterIPs") == 0 && cluster_ip && *cluster_ip)
     json_object_set_new(spec, "clusterIPs", json_pack("[s]", cluster_ip));
-  if (!external_name) {
-    obj_default_str(spec, "ipFamilyPolicy", "SingleStack");
-    if (obj_len(spec, "ipFamilies") == 0)
-      json_object_set_new(spec, "ipFamilies", json_pack("[s]", "IPv4"));
-  }
+}
+
+/* Single-stack IPv4 unless the object says otherwise. As upstream, where the allocator
+ * fills these in when a Service is created or updated (after the writer's managedFields
+ * are computed: nobody owns them unless they set them), not the decode-time defaults. */
+static void
+default_ip_families(json_t *spec)
+{
+  if (is_type(spec, "ExternalName"))
+    return;
+  obj_default_str(spec, "ipFamilyPolicy", "SingleStack");
+  if (obj_len(spec, "ipFamilies") == 0)
+    json_object_set_new(spec, "ipFamilies", json_pack("[s]", "IPv4"));
+}
+
+static int
+service_prepare_create(const struct strategy_env *env, json_t *obj, k8c_err *err)
+{
+  default_ip_families(obj_ensure(obj, "spec"));
+  return 0;
 }
 
 /* Keeps what the server allocated when an update leaves it out (patchAllocatedValues). */
@@ -104,6 +122,13 @@ service_prepare_update(const struct strategy_env *env, json_t *obj, const json_t
 {
   json_t *spec = obj_ensure(obj, "spec");
   json_t *old_spec = json_object_get(old, "spec");
+  if (!is_type(spec, "ExternalName") && !is_type(old_spec, "ExternalName")) {
+    static const char *const families[] = {"ipFamilyPolicy", "ipFamilies"};
+    for (int i = 0; i < 2; i++)
+      if (obj_unset(spec, families[i]) && json_object_get(old_spec, families[i]))
+        json_object_set(spec, families[i], json_object_get(old_spec, families[i]));
+  }
+  default_ip_families(spec);
   if (!is_type(spec, "ExternalName") && !is_type(old_spec, "ExternalName")) {
     const char *ip = obj_str(spec, "clusterIP");
     if ((ip == NULL || *ip == '\0') && obj_str(old_spec, "clusterIP")) {

@@ -416,6 +416,62 @@ TEST(updates_and_deletions_of_cold_objects)
   fixture_teardown(&f);
 }
 
+/* A secret-like object whose value is noise (about 6.5 bits a byte). */
+static char *
+noise_text(unsigned seed)
+{
+  char *text = xmalloc(3000);
+  int n = snprintf(text, 3000, "{\"kind\":\"Secret\",\"data\":{\"k\":\"");
+  for (; n < 3000 - 8; n++) {
+    seed = seed * 1103515245u + 12345u;
+    char ch = (char)('#' + (seed >> 16) % 90);
+    text[n] = ch == '\\' ? '~' : ch;
+  }
+  snprintf(text + n, 3000 - (size_t)n, "\"}}");
+  return text;
+}
+
+TEST(one_dictionary_per_type_and_incompressible_texts_stay_plain)
+{
+  struct fixture f;
+  fixture_setup(&f);
+  k8c_err err = {0};
+  int64_t rev = 0;
+  cleanup_free char *a = pod_text("ns-a", "x", 1, 0), *b = pod_text("ns-b", "y", 2, 0);
+  CHECK_INT(f.s->ops->create(f.s, "/registry/pods/ns-a/x", a, strlen(a), &rev, &err), 0);
+  CHECK_INT(f.s->ops->create(f.s, "/registry/pods/ns-b/y", b, strlen(b), &rev, &err), 0);
+  /* The first secret becomes the secrets' dictionary; the second has nothing in common. */
+  cleanup_free char *s1 = noise_text(99), *s2 = noise_text(7);
+  CHECK_INT(f.s->ops->create(f.s, "/registry/secrets/ns-a/s1", s1, strlen(s1), &rev, &err), 0);
+  CHECK_INT(f.s->ops->create(f.s, "/registry/secrets/ns-a/s2", s2, strlen(s2), &rev, &err), 0);
+  CHECK_INT(watchcache_wait_revision(f.wc, rev, 5000), 0);
+  cleanup_free char *text1 = text_of(f.wc, "/registry/secrets/ns-a/s1");
+  cleanup_free char *text2 = text_of(f.wc, "/registry/secrets/ns-a/s2");
+  cool_all(f.wc);
+  CHECK(is_cold(f.wc, "/registry/pods/ns-a/x"));
+  CHECK(is_cold(f.wc, "/registry/pods/ns-b/y"));
+  /* Read in key order, s1 is packed first and stands for the type. */
+  CHECK(is_cold(f.wc, "/registry/secrets/ns-a/s1"));
+  CHECK(!is_cold(f.wc, "/registry/secrets/ns-a/s2"));
+  /* Two dictionaries: pods (both namespaces) and secrets. */
+  CHECK_INT(hashmap_count(f.wc->cooler.dicts), 2);
+  CHECK(hashmap_get(f.wc->cooler.dicts, "/registry/pods/") != NULL);
+  CHECK(hashmap_get(f.wc->cooler.dicts, "/registry/secrets/") != NULL);
+  struct watchcache_cool_stats st;
+  watchcache_cool_stats(f.wc, &st);
+  CHECK_INT(st.packed, 3);
+  CHECK_INT(st.unpackable, 1);
+  cool_all(f.wc); /* the noise is not tried again */
+  cleanup_free char *back1 = text_of(f.wc, "/registry/secrets/ns-a/s1");
+  cleanup_free char *back2 = text_of(f.wc, "/registry/secrets/ns-a/s2");
+  CHECK_STR(back1, text1);
+  CHECK_STR(back2, text2);
+  watchcache_cool_stats(f.wc, &st);
+  CHECK_INT(st.packed, 3);
+  CHECK_INT(st.unpackable, 1);
+  fixture_teardown(&f);
+}
+
 /* ---- races: readers against passes, re-warms and writes ----------------------------------- */
 
 struct race {

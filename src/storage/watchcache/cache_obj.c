@@ -151,6 +151,10 @@ cache_obj_with_revision(const cache_obj *o, int64_t rev)
 
 /* ---- the text, plain or compressed ------------------------------------------------ */
 
+/* packed's value for a text known not to compress; compared, never dereferenced. */
+static const char unpackable_tag;
+#define UNPACKABLE ((cache_packed *)(uintptr_t)&unpackable_tag)
+
 unsigned
 cache_obj_clock(void)
 {
@@ -178,7 +182,7 @@ static char *
 inflate_text(const cache_obj *o)
 {
   const cache_packed *p = atomic_load_explicit(&o->packed, memory_order_acquire);
-  char *text = p ? cache_unpack(p) : NULL;
+  char *text = p && p != UNPACKABLE ? cache_unpack(p) : NULL;
   if (text == NULL) {
     /* Our own deflate output, never written after it was made: unreachable short of
      * memory corruption, and a reader must never see wrong bytes. */
@@ -236,23 +240,29 @@ cache_obj_is_cold(const cache_obj *o)
 }
 
 int
+cache_obj_pack_state(const cache_obj *o)
+{
+  const cache_packed *p = atomic_load_explicit(&o->packed, memory_order_acquire);
+  return p == NULL ? 0 : p == UNPACKABLE ? -1 : 1;
+}
+
+int
 cache_obj_pack(cache_obj *o, cache_deflater *z, cache_dict *d)
 {
-  if (atomic_load_explicit(&o->packed, memory_order_acquire))
-    return 0;
+  int state = cache_obj_pack_state(o);
+  if (state != 0)
+    return state > 0 ? 0 : -1;
   /* Only the cooler stores packed and drops text, and it is us: text is plain here. */
   const char *text = atomic_load_explicit(&o->text, memory_order_acquire);
   cache_packed *p = text ? cache_pack(z, d, text, o->len) : NULL;
-  if (p == NULL)
-    return -1;
-  atomic_store_explicit(&o->packed, p, memory_order_release);
-  return 0;
+  atomic_store_explicit(&o->packed, p ? p : UNPACKABLE, memory_order_release);
+  return p ? 0 : -1;
 }
 
 char *
 cache_obj_drop_text(cache_obj *o)
 {
-  if (atomic_load_explicit(&o->packed, memory_order_acquire) == NULL)
+  if (cache_obj_pack_state(o) != 1)
     return NULL;
   atomic_store_explicit(&o->used, 0, memory_order_relaxed);
   return atomic_exchange_explicit(&o->text, NULL, memory_order_acq_rel);
@@ -273,7 +283,9 @@ cache_obj_unref(cache_obj *o)
   if (!o || atomic_fetch_sub_explicit(&o->refs, 1, memory_order_acq_rel) != 1)
     return;
   free(atomic_load_explicit(&o->text, memory_order_relaxed));
-  cache_packed_free(atomic_load_explicit(&o->packed, memory_order_relaxed));
+  cache_packed *packed = atomic_load_explicit(&o->packed, memory_order_relaxed);
+  if (packed != UNPACKABLE)
+    cache_packed_free(packed);
   string_map_unref(o->labels);
   string_map_unref(o->fields);
   free(o);

@@ -39,7 +39,7 @@ typedef struct cache_obj {
   int64_t rev;                    /* its resourceVersion */
   int64_t create_rev;             /* storage create revision of the key */
   _Atomic(char *) text;           /* plain text, or NULL while cold */
-  _Atomic(cache_packed *) packed; /* compressed text, or NULL if never cooled */
+  _Atomic(cache_packed *) packed; /* compressed text; NULL if never cooled (see pack_state) */
   size_t len;                     /* bytes of text (plain), whatever the form */
   string_map *labels;             /* NULL if none */
   string_map *fields;             /* NULL if the indexer gave none */
@@ -130,8 +130,11 @@ unsigned cache_obj_clock(void);
 
 /* True if o's text is currently only compressed. */
 bool cache_obj_is_cold(const cache_obj *o);
-/* Compresses o's text against d unless it already is compressed. The caller holds a
- * reference to o. 0 if o now has a packed form, -1 if its text does not compress. */
+/* 1 if o has a packed form, 0 if it has none yet, -1 if its text is known not to
+ * compress (it then stays plain: no pass tries again). */
+int cache_obj_pack_state(const cache_obj *o);
+/* Compresses o's text against d unless cache_obj_pack_state says it is done or futile.
+ * The caller holds a reference to o. 0 if o now has a packed form, else -1. */
 int cache_obj_pack(cache_obj *o, cache_deflater *z, cache_dict *d);
 /* Takes o's plain text away (o must have a packed form) and returns it for the caller to
  * free. Only under the rules above: nobody else may hold a reference that could be

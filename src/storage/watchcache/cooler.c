@@ -19,16 +19,23 @@
 #include <string.h>
 #include <time.h>
 
-enum { COOL_INTERVAL_MS = 500, DEFAULT_LEVEL = 3 };
+enum { COOL_INTERVAL_MS = 500, DEFAULT_LEVEL = 3, COOL_LOG_EVERY = 10000 };
 
-/* "/registry/pods/" for "/registry/pods/ns/name": the objects that share a dictionary.
- * (Groups share one: "/registry/apps/".) */
+/* The objects that share a dictionary: those of one resource type. The key's directory
+ * less its last segment when it has two or more ("/registry/pods/" for
+ * "/registry/pods/NS/NAME", "/registry/apps/deployments/" for
+ * "/registry/apps/deployments/NS/NAME", "/registry/nodes/" for "/registry/nodes/NAME";
+ * a group's cluster-scoped types share "/registry/GROUP/", which only costs ratio). */
 static void
 type_prefix(const char *key, char *out, size_t size)
 {
   const char *rest = strncmp(key, "/registry/", 10) == 0 ? key + 10 : key;
-  const char *slash = strchr(rest, '/');
-  size_t n = slash ? (size_t)(slash - key) + 1 : strlen(key);
+  const char *dir_end = strrchr(rest, '/'); /* the directory is key up to here */
+  size_t n = 0;
+  if (dir_end) {
+    const char *parent_end = memrchr(rest, '/', (size_t)(dir_end - rest));
+    n = (size_t)((parent_end ? parent_end : dir_end) - key) + 1;
+  }
   if (n >= size)
     n = size - 1;
   memcpy(out, key, n);
@@ -133,13 +140,15 @@ watchcache_cool_pass(watchcache *wc)
   uint64_t t0 = thread_cpu_ns();
   for (size_t i = 0; i < n; i++) {
     cache_obj *o = batch[i];
-    if (atomic_load_explicit(&o->packed, memory_order_acquire))
-      continue; /* re-warmed by a reader since it was last cooled */
+    if (cache_obj_pack_state(o) != 0)
+      continue; /* packed already (re-warmed by a reader since), or futile */
     const char *text = atomic_load_explicit(&o->text, memory_order_acquire);
     if (cache_obj_pack(o, c->z, dict_for(c, o, text)) == 0) {
       c->stats.packed++;
       c->stats.plain_bytes += o->len;
       c->stats.packed_bytes += cache_packed_size(atomic_load(&o->packed));
+    } else {
+      c->stats.unpackable++;
     }
   }
   c->stats.pack_ns += thread_cpu_ns() - t0;
@@ -151,7 +160,7 @@ watchcache_cool_pass(watchcache *wc)
     for (size_t i = 0; i < n; i++) {
       cache_obj *o = batch[i];
       unsigned used = atomic_load_explicit(&o->used, memory_order_relaxed);
-      if (!atomic_load_explicit(&o->packed, memory_order_acquire) || !idle_enough(c, used, now) ||
+      if (cache_obj_pack_state(o) != 1 || !idle_enough(c, used, now) ||
           !held_only_by_cache(wc, o, 1))
         continue;
       char *text = cache_obj_drop_text(o);
@@ -160,7 +169,14 @@ watchcache_cool_pass(watchcache *wc)
     }
     pthread_rwlock_unlock(&wc->lock);
   }
+  size_t before = c->stats.cooled;
   c->stats.cooled += n_dropped;
+  if (c->stats.cooled / COOL_LOG_EVERY != before / COOL_LOG_EVERY)
+    log_info("watch cache: %zu texts compressed, %zu -> %zu bytes, %.1f us CPU each; %zu "
+             "plain texts freed",
+             c->stats.packed, c->stats.plain_bytes, c->stats.packed_bytes,
+             c->stats.packed ? (double)c->stats.pack_ns / 1000.0 / (double)c->stats.packed : 0.0,
+             c->stats.cooled);
   pthread_mutex_unlock(&c->mu);
   for (size_t i = 0; i < n_dropped; i++)
     free(dropped[i]);

@@ -61,6 +61,7 @@ struct watchcache_cool_stats {
   size_t packed;       /* texts compressed */
   size_t plain_bytes;  /* their plain size */
   size_t packed_bytes; /* their compressed size (with headers) */
+  size_t unpackable;   /* texts that would not compress (kept plain, not tried again) */
   size_t cooled;       /* plain texts freed (includes re-cooling a re-warmed object) */
   uint64_t pack_ns;    /* thread CPU time spent compressing */
 };

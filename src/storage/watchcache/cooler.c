@@ -16,6 +16,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -223,6 +224,17 @@ watchcache_cooler_init(watchcache *wc)
   pthread_cond_init(&c->cv, &attr);
   pthread_condattr_destroy(&attr);
   c->idle_seconds = WATCHCACHE_DEFAULT_COOL_SECONDS;
+  const char *env = getenv("K8C_WATCHCACHE_COOL_SECONDS");
+  if (env && strcmp(env, "off") == 0) {
+    c->idle_seconds = WATCHCACHE_COOL_NEVER;
+  } else if (env && *env) {
+    char *end = NULL;
+    unsigned long v = strtoul(env, &end, 10);
+    if (*end == 0 && v < 86400)
+      c->idle_seconds = (unsigned)v;
+    else
+      log_warn("watch cache: ignoring K8C_WATCHCACHE_COOL_SECONDS=%s", env);
+  }
   c->level = DEFAULT_LEVEL;
   c->z = cache_deflater_new(c->level);
   c->dicts = hashmap_new();

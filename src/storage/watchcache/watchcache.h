@@ -66,6 +66,8 @@ struct watchcache_cool_stats {
   uint64_t pack_ns;    /* thread CPU time spent compressing */
 };
 
+/* The environment variable K8C_WATCHCACHE_COOL_SECONDS (seconds, or "off") overrides
+ * WATCHCACHE_DEFAULT_COOL_SECONDS for every cache (tests exercise cold reads with 1). */
 /* Objects idle this many seconds get compressed (0: any not read since the previous
  * pass saw them; WATCHCACHE_COOL_NEVER: none); level: zlib level 1..9 (else unchanged). */
 void watchcache_set_cooling(watchcache *wc, unsigned idle_seconds, int level);

@@ -20,7 +20,7 @@
 #include <string.h>
 #include <time.h>
 
-enum { COOL_INTERVAL_MS = 500, DEFAULT_LEVEL = 3, COOL_LOG_EVERY = 10000 };
+enum { COOL_INTERVAL_MS = 500, DEFAULT_LEVEL = 3, COOL_LOG_EVERY = 10000, LOCK_SPAN = 512 };
 
 /* The objects that share a dictionary: those of one resource type. The key's directory
  * less its last segment when it has two or more ("/registry/pods/" for
@@ -91,28 +91,34 @@ idle_enough(const struct watchcache_cooler *c, unsigned used, unsigned now)
   return used != 0 && now - used >= c->idle_seconds;
 }
 
-/* Under the shared lock: up to `cap` referenced candidates from the cursor on. */
+/* Up to `cap` referenced candidates from the cursor on, looking at LOCK_SPAN objects per
+ * hold of the shared lock (the store's writer waits for it in its serial section). */
 static size_t
 pick_candidates(watchcache *wc, struct watchcache_cooler *c, unsigned now, cache_obj **out,
                 size_t cap)
 {
   size_t n = 0, scanned = 0;
-  pthread_rwlock_rdlock(&wc->lock);
-  skiplist_node *node = skiplist_seek(wc->ordered, c->cursor);
-  for (; node && n < cap && scanned < WATCHCACHE_COOL_SCAN; node = skiplist_node_next(node)) {
-    cache_obj *o = skiplist_node_value(node);
-    scanned++;
-    if (cache_obj_is_cold(o))
-      continue;
-    unsigned used = atomic_load_explicit(&o->used, memory_order_relaxed);
-    if (used == 0) /* first seen now: idle from here on unless read */
-      atomic_store_explicit(&o->used, now, memory_order_relaxed);
-    else if (idle_enough(c, used, now))
-      out[n++] = cache_obj_ref(o);
+  bool at_end = false;
+  while (!at_end && n < cap && scanned < WATCHCACHE_COOL_SCAN) {
+    pthread_rwlock_rdlock(&wc->lock);
+    skiplist_node *node = skiplist_seek(wc->ordered, c->cursor);
+    for (size_t span = 0; node && n < cap && span < LOCK_SPAN;
+         span++, node = skiplist_node_next(node)) {
+      cache_obj *o = skiplist_node_value(node);
+      if (cache_obj_is_cold(o) || cache_obj_pack_state(o) < 0)
+        continue;
+      unsigned used = atomic_load_explicit(&o->used, memory_order_relaxed);
+      if (used == 0) /* first seen now: idle from here on unless read */
+        atomic_store_explicit(&o->used, now, memory_order_relaxed);
+      else if (idle_enough(c, used, now))
+        out[n++] = cache_obj_ref(o);
+    }
+    scanned += LOCK_SPAN;
+    free(c->cursor);
+    c->cursor = node ? xstrdup(skiplist_node_key(node)) : NULL;
+    at_end = node == NULL;
+    pthread_rwlock_unlock(&wc->lock);
   }
-  free(c->cursor);
-  c->cursor = node ? xstrdup(skiplist_node_key(node)) : NULL;
-  pthread_rwlock_unlock(&wc->lock);
   return n;
 }
 
@@ -154,11 +160,13 @@ watchcache_cool_pass(watchcache *wc)
   }
   c->stats.pack_ns += thread_cpu_ns() - t0;
 
+  /* Drop plain texts under the write lock, a quarter LOCK_SPAN objects per hold. */
   char *dropped[WATCHCACHE_COOL_BATCH];
   size_t n_dropped = 0;
-  if (n) {
+  for (size_t from = 0; from < n; from += LOCK_SPAN / 4) {
+    size_t to = from + LOCK_SPAN / 4 < n ? from + LOCK_SPAN / 4 : n;
     pthread_rwlock_wrlock(&wc->lock);
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = from; i < to; i++) {
       cache_obj *o = batch[i];
       unsigned used = atomic_load_explicit(&o->used, memory_order_relaxed);
       if (cache_obj_pack_state(o) != 1 || !idle_enough(c, used, now) ||

@@ -51,8 +51,8 @@ void watchcache_set_history_bytes(watchcache *wc, size_t max_bytes, size_t min_e
  * inflates it again (cache_obj_text). Readers see the same bytes either way. */
 enum {
   WATCHCACHE_DEFAULT_COOL_SECONDS = 30,
-  WATCHCACHE_COOL_BATCH = 256, /* objects compressed per pass at most */
-  WATCHCACHE_COOL_SCAN = 4096  /* objects looked at per pass at most */
+  WATCHCACHE_COOL_BATCH = 1024, /* objects compressed per pass at most */
+  WATCHCACHE_COOL_SCAN = 8192   /* objects looked at per pass at most */
 };
 
 #define WATCHCACHE_COOL_NEVER UINT_MAX /* as idle_seconds: never compress */

@@ -143,14 +143,18 @@ watchcache_cool_pass(watchcache *wc)
   cache_obj *batch[WATCHCACHE_COOL_BATCH];
   size_t n = pick_candidates(wc, c, now, batch, WATCHCACHE_COOL_BATCH);
 
-  /* Compress with no lock held: readers and the store's writer go on meanwhile. */
+  /* Compress with no lock held: readers and the store's writer go on meanwhile. The
+   * deflate state (some 300 KB) exists only while a pass has texts to compress. */
+  cache_deflater *z = NULL;
   uint64_t t0 = thread_cpu_ns();
   for (size_t i = 0; i < n; i++) {
     cache_obj *o = batch[i];
     if (cache_obj_pack_state(o) != 0)
       continue; /* packed already (re-warmed by a reader since), or futile */
     const char *text = atomic_load_explicit(&o->text, memory_order_acquire);
-    if (cache_obj_pack(o, c->z, dict_for(c, o, text)) == 0) {
+    if (z == NULL)
+      z = cache_deflater_new(c->level);
+    if (cache_obj_pack(o, z, dict_for(c, o, text)) == 0) {
       c->stats.packed++;
       c->stats.plain_bytes += o->len;
       c->stats.packed_bytes += cache_packed_size(atomic_load(&o->packed));
@@ -158,6 +162,7 @@ watchcache_cool_pass(watchcache *wc)
       c->stats.unpackable++;
     }
   }
+  cache_deflater_free(z);
   c->stats.pack_ns += thread_cpu_ns() - t0;
 
   /* Drop plain texts under the write lock, a quarter LOCK_SPAN objects per hold. */
@@ -244,7 +249,6 @@ watchcache_cooler_init(watchcache *wc)
       log_warn("watch cache: ignoring K8C_WATCHCACHE_COOL_SECONDS=%s", env);
   }
   c->level = DEFAULT_LEVEL;
-  c->z = cache_deflater_new(c->level);
   c->dicts = hashmap_new();
 }
 
@@ -279,7 +283,6 @@ watchcache_cooler_destroy(watchcache *wc)
   }
   /* Packed texts hold their own dictionary references: these are only the cooler's. */
   hashmap_free(c->dicts, unref_dict);
-  cache_deflater_free(c->z);
   free(c->cursor);
   pthread_cond_destroy(&c->cv);
   pthread_mutex_destroy(&c->mu);
@@ -291,11 +294,8 @@ watchcache_set_cooling(watchcache *wc, unsigned idle_seconds, int level)
   struct watchcache_cooler *c = &wc->cooler;
   pthread_mutex_lock(&c->mu);
   c->idle_seconds = idle_seconds;
-  if (level >= 1 && level <= 9 && level != c->level) {
-    cache_deflater_free(c->z);
-    c->z = cache_deflater_new(level);
+  if (level >= 1 && level <= 9)
     c->level = level;
-  }
   pthread_mutex_unlock(&c->mu);
 }
 

@@ -33,7 +33,6 @@ struct watchcache_cooler {
   bool running, stop;
   unsigned idle_seconds;
   int level;
-  cache_deflater *z;
   hashmap *dicts; /* type prefix ("/registry/pods/") → cache_dict (one reference) */
   char *cursor;   /* key the next pass starts from; NULL = the first */
   struct watchcache_cool_stats stats;

@@ -183,6 +183,8 @@ watchcache_cool_pass(watchcache *wc)
     }
     pthread_rwlock_unlock(&wc->lock);
   }
+  if (n_dropped)
+    log_debug("watch cache: a pass froze %zu of %zu idle texts", n_dropped, n);
   size_t before = c->stats.cooled;
   c->stats.cooled += n_dropped;
   if (c->stats.cooled / COOL_LOG_EVERY != before / COOL_LOG_EVERY)

@@ -50,7 +50,7 @@ void watchcache_set_history_bytes(watchcache *wc, size_t max_bytes, size_t min_e
  * idle_seconds (zlib, a dictionary per resource type) and frees the plain text; a read
  * inflates it again (cache_obj_text). Readers see the same bytes either way. */
 enum {
-  WATCHCACHE_DEFAULT_COOL_SECONDS = 30,
+  WATCHCACHE_DEFAULT_COOL_SECONDS = 15,
   WATCHCACHE_COOL_BATCH = 1024, /* objects compressed per pass at most */
   WATCHCACHE_COOL_SCAN = 8192   /* objects looked at per pass at most */
 };

@@ -218,7 +218,7 @@ handle_resource(struct apiserver *s, struct api_request *r)
     if (registry_get(reg, &t, &co, &err) < 0)
       return answer_error(r, &err);
     size_t len = 0;
-    const char *json = cache_obj_json(co, &len);
+    const char *json = cache_obj_text(co, &len);
     int ret;
     if (convert_needed(ri->res)) {
       size_t clen = 0;
@@ -337,7 +337,7 @@ handle_resource(struct apiserver *s, struct api_request *r)
   cache_obj *cached = written_object_from_cache(reg, ri, out, o.dry_run);
   if (cached) {
     size_t len = 0;
-    const char *json = cache_obj_json(cached, &len);
+    const char *json = cache_obj_text(cached, &len);
     ret = response_object(r, status, json, len, &plain, warnings);
     cache_obj_unref(cached);
   } else {

@@ -106,7 +106,7 @@ load_object(struct registry *reg, const char *resource, const char *ns, const ch
   if (registry_get(reg, &t, &co, err) < 0)
     return NULL;
   size_t len = 0;
-  const char *text = cache_obj_json(co, &len);
+  const char *text = cache_obj_text(co, &len);
   json_error_t jerr;
   json_t *obj = json_loadb(text, len, 0, &jerr);
   cache_obj_unref(co);

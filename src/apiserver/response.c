@@ -112,7 +112,7 @@ int
 response_cached_json(struct api_request *r, cache_obj *co)
 {
   size_t len = 0;
-  const char *json = cache_obj_json(co, &len);
+  const char *json = cache_obj_text(co, &len);
   cache_obj_ref(co);
   struct MHD_Response *resp =
       MHD_create_response_from_buffer_with_free_callback_cls(len, (void *)json, release_cached, co);

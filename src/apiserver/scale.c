@@ -61,7 +61,7 @@ handle_scale(struct apiserver *s, struct api_request *r, const struct negotiated
     return answer_error(r, &err);
   size_t len = 0;
   json_error_t jerr;
-  const char *text = cache_obj_json(co, &len);
+  const char *text = cache_obj_text(co, &len);
   cleanup_json json_t *obj = json_loadb(text, len, 0, &jerr);
   cache_obj_unref(co);
   if (obj == NULL) {

@@ -128,17 +128,20 @@ wait_for_output(struct watch_stream *ws)
       return false;
     if (rc == 1) {
       size_t len = 0;
-      const char *json = cache_obj_json(ev->obj, &len);
+      char *scratch = NULL; /* copied out at once: a cold object is not re-warmed */
+      const char *json = cache_obj_text_peek(ev->obj, &len, &scratch);
       if (ev->rev > ws->last_rev)
         ws->last_rev = ev->rev;
       append_event(ws, watch_event_type_name(ev->type), json, len);
+      free(scratch);
       watch_event_unref(ev);
       /* Drain what is already queued without blocking, to batch writes. */
       while (ws->pending.len < 256 * 1024 && registry_watcher_next(ws->rw, &ev, 0) == 1) {
-        json = cache_obj_json(ev->obj, &len);
+        json = cache_obj_text_peek(ev->obj, &len, &scratch);
         if (ev->rev > ws->last_rev)
           ws->last_rev = ev->rev;
         append_event(ws, watch_event_type_name(ev->type), json, len);
+        free(scratch);
         watch_event_unref(ev);
       }
       return true;

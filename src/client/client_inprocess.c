@@ -104,7 +104,7 @@ inprocess_get(k8c_client *c, const struct api_resource *res, const char *ns, con
   if (registry_get(to_inprocess(c)->reg, &t, &co, err) < 0)
     return -1;
   size_t len = 0;
-  const char *json = cache_obj_json(co, &len);
+  const char *json = cache_obj_text(co, &len);
   json_t *obj = object_from_text(res, json, len, err);
   cache_obj_unref(co);
   if (obj == NULL)
@@ -303,7 +303,7 @@ inprocess_watch_next(client_watch *cw, struct client_event *ev, int timeout_ms)
   client_event_clear(ev);
   ev->type = client_type_of(we->type);
   size_t len = 0;
-  const char *json = cache_obj_json(we->obj, &len);
+  const char *json = cache_obj_text(we->obj, &len);
   if (convert_needed(w->res)) {
     size_t served_len = 0;
     char *served = convert_text_from_storage(w->res, json, len, &served_len);

@@ -64,7 +64,9 @@ collect_used(struct registry *r, const char *self_key, json_t *ips, json_t *port
       continue;
     size_t len = 0;
     json_error_t jerr;
-    json_t *svc = json_loadb(cache_obj_json(items[i], &len), items[i]->len, 0, &jerr);
+    cleanup_free char *scratch = NULL;
+    const char *text = cache_obj_text_peek(items[i], &len, &scratch);
+    json_t *svc = json_loadb(text, len, 0, &jerr);
     json_t *spec = json_object_get(svc, "spec");
     size_t j;
     json_t *v;

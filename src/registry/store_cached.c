@@ -15,7 +15,7 @@ store_cached_object(struct registry *reg, const struct api_resource *res, const 
   if (watchcache_get(reg->cache, key, &co, NULL) < 0)
     return NULL;
   size_t len = 0;
-  const char *json = cache_obj_json(co, &len);
+  const char *json = cache_obj_text(co, &len);
   json_t *obj = store_parse(json, len, NULL);
   cache_obj_unref(co);
   return obj;

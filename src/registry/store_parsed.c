@@ -29,7 +29,7 @@ read_text(struct registry *r, const char *key, json_t **obj, int64_t *rev, size_
     return -1;
   *rev = cache_obj_revision(co);
   size_t len = 0;
-  const char *json = cache_obj_json(co, &len);
+  const char *json = cache_obj_text(co, &len);
   *obj = store_parse(json, len, err);
   cache_obj_unref(co);
   *text_len = len;

@@ -384,8 +384,9 @@ registry_list(struct registry *r, const struct registry_target *t, const struct 
   for (size_t i = 0; i < count; i++) {
     if (i < take) {
       size_t len = 0;
-      const char *json = cache_obj_json(objs[i], &len);
-      list_push(out, &cap, json, len, objs[i], NULL);
+      char *scratch = NULL; /* a cold object's text, inflated for this list only */
+      const char *json = cache_obj_text_peek(objs[i], &len, &scratch);
+      list_push(out, &cap, json, len, objs[i], scratch);
     } else {
       cache_obj_unref(objs[i]);
     }

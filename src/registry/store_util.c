@@ -138,7 +138,7 @@ store_read_current(struct registry *r, const struct api_resource *res, const cha
     return -1;
   *rev = cache_obj_revision(co);
   size_t len = 0;
-  const char *json = cache_obj_json(co, &len);
+  const char *json = cache_obj_text(co, &len);
   json_t *stored = store_parse(json, len, err);
   cache_obj_unref(co);
   if (stored == NULL)
@@ -180,7 +180,7 @@ store_check_namespace(struct registry *r, const char *ns, k8c_err *err)
   if (rc < 0)
     return k8c_error(err, 404, K8C_REASON_NOT_FOUND, "namespaces \"%s\" not found", ns);
   size_t len = 0;
-  const char *json = cache_obj_json(co, &len);
+  const char *json = cache_obj_text(co, &len);
   /* Every create in a namespace comes here: only a text that mentions either marker can
    * describe a terminating namespace, so most checks need no parse. */
   json_t *nsobj = NULL;

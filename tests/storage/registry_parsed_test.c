@@ -46,7 +46,7 @@ check_cached_matches_text(struct client_fixture *f, const char *name)
   CHECK(tree != NULL);
   if (tree) {
     char *dumped = json_dumps(tree, JSON_COMPACT);
-    CHECK_STR(dumped, cache_obj_json(co, NULL));
+    CHECK_STR(dumped, cache_obj_text(co, NULL));
     free(dumped);
   }
   cache_obj_unref(co);

@@ -351,7 +351,7 @@ TEST(concurrent_patches_lose_nothing)
   CHECK_INT(registry_get(&f.reg, &t, &co, &err), 0);
   CHECK_INT(string_map_size(cache_obj_labels(co)), 150);
   json_error_t jerr;
-  json_t *stored = json_loads(cache_obj_json(co, NULL), 0, &jerr);
+  json_t *stored = json_loads(cache_obj_text(co, NULL), 0, &jerr);
   CHECK_INT(json_object_size(json_object_get(json_object_get(stored, "metadata"), "labels")), 150);
   json_decref(stored);
   cache_obj_unref(co);

@@ -112,7 +112,7 @@ match_app(void *ctx, const cache_obj *o)
 static json_t *
 obj_json(const cache_obj *o)
 {
-  return json_loads(cache_obj_json(o, NULL), 0, NULL);
+  return json_loads(cache_obj_text(o, NULL), 0, NULL);
 }
 
 static const char *
@@ -178,7 +178,7 @@ TEST(get_and_list_serve_objects_with_resource_version)
   CHECK_INT(watchcache_get(f.wc, "/registry/pods/ns1/b", &o, &err), 0);
   CHECK_INT(cache_obj_revision(o), r1);
   json_error_t jerr;
-  json_t *cached = json_loads(cache_obj_json(o, NULL), 0, &jerr);
+  json_t *cached = json_loads(cache_obj_text(o, NULL), 0, &jerr);
   CHECK_JSON(cached,
              "{\"kind\":\"Pod\",\"metadata\":{\"name\":\"b\",\"namespace\":\"ns1\",\"labels\":{"
              "\"app\":\"web\"},\"resourceVersion\":\"1\"},\"spec\":{}}");

@@ -24,7 +24,7 @@ static json_t *
 parse_cached(cache_obj *co)
 {
   size_t len = 0;
-  const char *json = cache_obj_json(co, &len);
+  const char *json = cache_obj_text(co, &len);
   return store_parse(json, len, NULL);
 }
 
@@ -81,7 +81,7 @@ default_class(struct registry *reg, struct resolved_class *out)
     /* Cached text is compact JSON, so a class that claims to be the default says exactly
      * this; every pod create comes here, and most classes need no parse. */
     size_t len = 0;
-    const char *text = cache_obj_json(objs[i], &len);
+    const char *text = cache_obj_text(objs[i], &len);
     if (memmem(text, len, GLOBAL_DEFAULT_TRUE, sizeof GLOBAL_DEFAULT_TRUE - 1) == NULL)
       continue;
     json_t *pc = parse_cached(objs[i]);

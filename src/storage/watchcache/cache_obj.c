@@ -1,5 +1,6 @@
-/* cache_obj.c — building cached objects from stored values, and the reference
- * counting of objects and events (atomic, since readers on many threads share them). */
+/* cache_obj.c — building cached objects from stored values, reading their text in
+ * whichever form it is kept (plain or compressed, see cache_obj.h for the rules), and the
+ * reference counting of objects and events (atomic: readers on many threads share them). */
 #include "storage/watchcache/cache_obj.h"
 
 #include "apimachinery/json_encode.h"
@@ -8,7 +9,9 @@
 #include "lib/mem.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* A zeroed object holding key, with one reference. */
 static cache_obj *
@@ -86,7 +89,7 @@ cache_obj_new(const char *key, const char *value, size_t len, int64_t rev, int64
   if (indexer)
     index_into(o, indexer, indexer_ctx, shapes, key, obj);
   /* Index before setting resourceVersion: the indexer sees the stored state. */
-  o->json = text_with_revision(value, len, obj, rev, &o->len);
+  atomic_init(&o->text, text_with_revision(value, len, obj, rev, &o->len));
   return o;
 }
 
@@ -121,7 +124,7 @@ cache_obj_finish(const cache_obj *prepared, const char *value, size_t len, int64
   o->create_rev = create_rev;
   o->labels = string_map_ref(prepared->labels);
   o->fields = string_map_ref(prepared->fields);
-  o->json = text;
+  atomic_init(&o->text, text);
   o->len = out_len;
   return o;
 }
@@ -129,8 +132,11 @@ cache_obj_finish(const cache_obj *prepared, const char *value, size_t len, int64
 cache_obj *
 cache_obj_with_revision(const cache_obj *o, int64_t rev)
 {
-  size_t len = 0;
-  char *text = text_with_revision(o->json, o->len, NULL, rev, &len);
+  size_t len = 0, old_len = 0;
+  char *scratch = NULL;
+  const char *old = cache_obj_text_peek(o, &old_len, &scratch);
+  char *text = text_with_revision(old, old_len, NULL, rev, &len);
+  free(scratch);
   if (text == NULL)
     return NULL;
   cache_obj *copy = cache_obj_alloc(o->key);
@@ -138,10 +144,131 @@ cache_obj_with_revision(const cache_obj *o, int64_t rev)
   copy->create_rev = o->create_rev;
   copy->labels = string_map_ref(o->labels);
   copy->fields = string_map_ref(o->fields);
-  copy->json = text;
+  atomic_init(&copy->text, text);
   copy->len = len;
   return copy;
 }
+
+/* ---- the text, plain or compressed ------------------------------------------------ */
+
+/* packed's value for a text known not to compress; compared, never dereferenced. */
+static const char unpackable_tag;
+#define UNPACKABLE ((cache_packed *)(uintptr_t)&unpackable_tag)
+
+unsigned
+cache_obj_clock(void)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+  return (unsigned)ts.tv_sec + 1;
+}
+
+/* Records a read (a relaxed store only when the second changed: readers of one hot
+ * object do not keep writing its line). Returns the previous stamp. */
+static unsigned
+mark_used(const cache_obj *o)
+{
+  atomic_uint *used = (atomic_uint *)&o->used;
+  unsigned now = cache_obj_clock();
+  unsigned before = atomic_load_explicit(used, memory_order_relaxed);
+  if (before != now)
+    atomic_store_explicit(used, now, memory_order_relaxed);
+  return before;
+}
+
+/* The plain text of a cold object, newly allocated. Its packed form is immutable and
+ * lives as long as o, which the caller holds. */
+static char *
+inflate_text(const cache_obj *o)
+{
+  const cache_packed *p = atomic_load_explicit(&o->packed, memory_order_acquire);
+  char *text = p && p != UNPACKABLE ? cache_unpack(p) : NULL;
+  if (text == NULL) {
+    /* Our own deflate output, never written after it was made: unreachable short of
+     * memory corruption, and a reader must never see wrong bytes. */
+    fprintf(stderr, "watch cache: compressed text of %s is unreadable\n", o->key);
+    abort();
+  }
+  return text;
+}
+
+/* Publishes a freshly inflated text unless another reader did first; the published
+ * buffer stays until cache_obj_drop_text, which cannot run while we hold o. */
+static const char *
+rewarm(const cache_obj *o, char *fresh)
+{
+  char *expected = NULL;
+  _Atomic(char *) *slot = (_Atomic(char *) *)&o->text;
+  if (atomic_compare_exchange_strong_explicit(slot, &expected, fresh, memory_order_acq_rel,
+                                              memory_order_acquire))
+    return fresh;
+  free(fresh);
+  return expected;
+}
+
+const char *
+cache_obj_text(const cache_obj *o, size_t *len)
+{
+  if (len)
+    *len = o->len;
+  mark_used(o);
+  const char *text = atomic_load_explicit(&o->text, memory_order_acquire);
+  return text ? text : rewarm(o, inflate_text(o));
+}
+
+const char *
+cache_obj_text_peek(const cache_obj *o, size_t *len, char **scratch)
+{
+  *scratch = NULL;
+  if (len)
+    *len = o->len;
+  unsigned before = mark_used(o);
+  const char *text = atomic_load_explicit(&o->text, memory_order_acquire);
+  if (text)
+    return text;
+  char *fresh = inflate_text(o);
+  if (before != 0 && cache_obj_clock() - before <= CACHE_OBJ_REWARM_SECONDS)
+    return rewarm(o, fresh);
+  *scratch = fresh;
+  return fresh;
+}
+
+bool
+cache_obj_is_cold(const cache_obj *o)
+{
+  return atomic_load_explicit(&o->text, memory_order_acquire) == NULL;
+}
+
+int
+cache_obj_pack_state(const cache_obj *o)
+{
+  const cache_packed *p = atomic_load_explicit(&o->packed, memory_order_acquire);
+  return p == NULL ? 0 : p == UNPACKABLE ? -1 : 1;
+}
+
+int
+cache_obj_pack(cache_obj *o, cache_deflater *z, cache_dict *d)
+{
+  int state = cache_obj_pack_state(o);
+  if (state != 0)
+    return state > 0 ? 0 : -1;
+  /* Only the cooler stores packed and drops text, and it is us: text is plain here. */
+  const char *text = atomic_load_explicit(&o->text, memory_order_acquire);
+  cache_packed *p = text ? cache_pack(z, d, text, o->len) : NULL;
+  atomic_store_explicit(&o->packed, p ? p : UNPACKABLE, memory_order_release);
+  return p ? 0 : -1;
+}
+
+char *
+cache_obj_drop_text(cache_obj *o)
+{
+  if (cache_obj_pack_state(o) != 1)
+    return NULL;
+  atomic_store_explicit(&o->used, 0, memory_order_relaxed);
+  return atomic_exchange_explicit(&o->text, NULL, memory_order_acq_rel);
+}
+
+/* ---- references --------------------------------------------------------------------- */
 
 cache_obj *
 cache_obj_ref(cache_obj *o)
@@ -155,7 +282,10 @@ cache_obj_unref(cache_obj *o)
 {
   if (!o || atomic_fetch_sub_explicit(&o->refs, 1, memory_order_acq_rel) != 1)
     return;
-  free(o->json);
+  free(atomic_load_explicit(&o->text, memory_order_relaxed));
+  cache_packed *packed = atomic_load_explicit(&o->packed, memory_order_relaxed);
+  if (packed != UNPACKABLE)
+    cache_packed_free(packed);
   string_map_unref(o->labels);
   string_map_unref(o->fields);
   free(o);

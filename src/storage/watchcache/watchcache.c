@@ -248,6 +248,7 @@ watchcache_new(storage *s, watchcache_indexer indexer, void *indexer_ctx, k8c_er
   wc->history_max_bytes = WATCHCACHE_DEFAULT_HISTORY_BYTES;
   wc->history_min = WATCHCACHE_MIN_HISTORY;
   wc->max_queued = WATCHCACHE_DEFAULT_MAX_QUEUED;
+  watchcache_cooler_init(wc);
 
   int64_t list_rev = 0;
   if (load_initial(wc, &list_rev, err) < 0) {
@@ -262,6 +263,7 @@ watchcache_new(storage *s, watchcache_indexer indexer, void *indexer_ctx, k8c_er
     watchcache_free(wc);
     return NULL;
   }
+  watchcache_cooler_start(wc);
   return wc;
 }
 
@@ -276,6 +278,7 @@ watchcache_free(watchcache *wc)
 {
   if (!wc)
     return;
+  watchcache_cooler_destroy(wc);
   if (wc->store) {
     k8c_err err = {0};
     if (wc->store->ops->watch(wc->store, 0, NULL, NULL, &err) < 0) {

@@ -11,6 +11,7 @@
 #include "storage/storage.h"
 #include "storage/watchcache/cache_obj.h"
 
+#include <limits.h>
 #include <stdbool.h>
 
 typedef struct watchcache watchcache;
@@ -43,6 +44,37 @@ void watchcache_set_limits(watchcache *wc, size_t history, size_t max_queued);
 /* Changes the byte bound of the history (see WATCHCACHE_DEFAULT_HISTORY_BYTES) and the
  * number of events kept regardless of it. */
 void watchcache_set_history_bytes(watchcache *wc, size_t max_bytes, size_t min_events);
+
+/* ---- cold objects (cooler.c) ----
+ * A thread of the cache compresses the text of objects nobody has read or written for
+ * idle_seconds (zlib, a dictionary per resource type) and frees the plain text; a read
+ * inflates it again (cache_obj_text). Readers see the same bytes either way. */
+enum {
+  WATCHCACHE_DEFAULT_COOL_SECONDS = 15,
+  WATCHCACHE_COOL_BATCH = 1024, /* objects compressed per pass at most */
+  WATCHCACHE_COOL_SCAN = 8192   /* objects looked at per pass at most */
+};
+
+#define WATCHCACHE_COOL_NEVER UINT_MAX /* as idle_seconds: never compress */
+
+struct watchcache_cool_stats {
+  size_t packed;       /* texts compressed */
+  size_t plain_bytes;  /* their plain size */
+  size_t packed_bytes; /* their compressed size (with headers) */
+  size_t unpackable;   /* texts that would not compress (kept plain, not tried again) */
+  size_t cooled;       /* plain texts freed (includes re-cooling a re-warmed object) */
+  uint64_t pack_ns;    /* thread CPU time spent compressing */
+};
+
+/* The environment variable K8C_WATCHCACHE_COOL_SECONDS (seconds, or "off") overrides
+ * WATCHCACHE_DEFAULT_COOL_SECONDS for every cache (tests exercise cold reads with 1). */
+/* Objects idle this many seconds get compressed (0: any not read since the previous
+ * pass saw them; WATCHCACHE_COOL_NEVER: none); level: zlib level 1..9 (else unchanged). */
+void watchcache_set_cooling(watchcache *wc, unsigned idle_seconds, int level);
+/* Runs one bounded pass now (the thread runs one every half second). Returns how many
+ * plain texts it freed. */
+size_t watchcache_cool_pass(watchcache *wc);
+void watchcache_cool_stats(watchcache *wc, struct watchcache_cool_stats *out);
 
 /* Optional fast path for writers: parse and index value (the exact buffer that will be
  * passed to the store's create/update) now, in the caller's thread, so the store's serial

@@ -25,6 +25,19 @@ struct history_entry {
   size_t charge;          /* bytes of object text only this entry keeps alive */
 };
 
+/* The compressor of idle objects (cooler.c). mu serializes passes and guards the rest. */
+struct watchcache_cooler {
+  pthread_mutex_t mu;
+  pthread_cond_t cv; /* wakes the thread to stop */
+  pthread_t thread;
+  bool running, stop;
+  unsigned idle_seconds;
+  int level;
+  hashmap *dicts; /* type prefix ("/registry/pods/") → cache_dict (one reference) */
+  char *cursor;   /* key the next pass starts from; NULL = the first */
+  struct watchcache_cool_stats stats;
+};
+
 struct watchcache {
   storage *store;
   watchcache_indexer indexer;
@@ -50,6 +63,8 @@ struct watchcache {
 
   pthread_mutex_t prep_mu;
   hashmap *prepared; /* "%p" of a value about to be written → cache_obj (owned), see prepare */
+
+  struct watchcache_cooler cooler;
 };
 
 struct watcher {
@@ -78,6 +93,12 @@ struct watcher {
 /* Index of the first history entry with rev > after (history_len if none). */
 size_t watchcache_history_find(watchcache *wc, int64_t after);
 struct history_entry *watchcache_history_entry(watchcache *wc, size_t i);
+
+/* cooler.c — init before the cache is shared, start once it is loaded, destroy first
+ * when freeing (stops the thread). */
+void watchcache_cooler_init(watchcache *wc);
+void watchcache_cooler_start(watchcache *wc);
+void watchcache_cooler_destroy(watchcache *wc);
 
 /* watcher.c — all with wc->lock held exclusively. */
 /* Offers one history entry to every watcher. */

@@ -84,9 +84,19 @@ read_write_opts(struct api_request *r, struct write_opts *o, k8c_err *err)
                        "fieldValidation must be one of Strict, Warn or Ignore, got %s", fv);
   }
   o->field_manager = request_query(r, "fieldManager");
-  if (o->field_manager && strlen(o->field_manager) > 128)
+  if (o->field_manager && strlen(o->field_manager) > REQUEST_FIELD_MANAGER_MAX)
     return k8c_error(err, 422, K8C_REASON_INVALID,
                      "fieldManager: Too long: may not be more than 128 bytes");
+  /* As upstream, a write that names no manager is recorded under its User-Agent's
+   * product name; a server-side apply must name one (registry_patch refuses it). */
+  const char *ctype = request_header(r, MHD_HTTP_HEADER_CONTENT_TYPE);
+  bool apply = ctype && strncmp(ctype, "application/apply-patch", 23) == 0;
+  if ((o->field_manager == NULL || o->field_manager[0] == 0) && !apply) {
+    request_manager_from_user_agent(request_header(r, MHD_HTTP_HEADER_USER_AGENT),
+                                    r->agent_manager);
+    if (r->agent_manager[0])
+      o->field_manager = r->agent_manager;
+  }
   const char *force = request_query(r, "force");
   o->force = force && strcmp(force, "true") == 0;
   return 0;

@@ -188,3 +188,40 @@ api_verb_name(enum api_verb v)
                                       "update", "patch", "delete", "deletecollection"};
   return names[v];
 }
+
+/* Length of the UTF-8 character starting at s (at most avail bytes), or 0 if the bytes
+ * there are not one well-formed character. */
+static size_t
+utf8_char_len(const unsigned char *s, size_t avail)
+{
+  size_t n = s[0] >= 0xf0 && s[0] <= 0xf4 ? 4 : s[0] >= 0xe0 ? 3 : s[0] >= 0xc2 ? 2 : 0;
+  if (n == 0 || n > avail)
+    return 0;
+  for (size_t i = 1; i < n; i++)
+    if ((s[i] & 0xc0) != 0x80)
+      return 0;
+  return n;
+}
+
+void
+request_manager_from_user_agent(const char *user_agent, char out[REQUEST_FIELD_MANAGER_MAX + 1])
+{
+  size_t used = 0;
+  const unsigned char *p = (const unsigned char *)(user_agent ? user_agent : "");
+  size_t left = strcspn((const char *)p, "/");
+  while (left > 0) {
+    size_t n = p[0] < 0x80 ? 1 : utf8_char_len(p, left);
+    bool keep = p[0] < 0x80 ? p[0] >= 0x20 && p[0] != 0x7f : n > 0;
+    if (n == 0)
+      n = 1; /* a stray byte: skipped */
+    if (keep) {
+      if (used + n > REQUEST_FIELD_MANAGER_MAX)
+        break;
+      memcpy(out + used, p, n);
+      used += n;
+    }
+    p += n;
+    left -= n;
+  }
+  out[used] = '\0';
+}

@@ -43,6 +43,9 @@ struct request_info {
   const struct api_resource *res; /* NULL if not served */
 };
 
+/* Upstream's limit on a fieldManager's length, in bytes. */
+#define REQUEST_FIELD_MANAGER_MAX 128
+
 struct api_request {
   struct MHD_Connection *conn;
   const char *method;
@@ -53,6 +56,8 @@ struct api_request {
   buf body;
   bool body_too_large;
   bool corked; /* the TLS session holds this response back (tls_coalesce.h) */
+  /* The field manager of a write without ?fieldManager (request_default_field_manager). */
+  char agent_manager[REQUEST_FIELD_MANAGER_MAX + 1];
 };
 
 /* Parses method + path into info (info->res resolved against the served kinds).
@@ -66,5 +71,12 @@ const char *request_query(const struct api_request *r, const char *name);
 const char *request_header(const struct api_request *r, const char *name);
 
 const char *api_verb_name(enum api_verb v);
+
+/* Writes to out the field manager upstream records for a write that names none: the
+ * User-Agent's text before its first '/', without control characters or invalid UTF-8,
+ * cut to REQUEST_FIELD_MANAGER_MAX bytes at a character boundary ("" for a NULL agent).
+ * "kubectl/v1.33.0 (linux/amd64) kubernetes/abc" gives "kubectl". */
+void request_manager_from_user_agent(const char *user_agent,
+                                     char out[REQUEST_FIELD_MANAGER_MAX + 1]);
 
 #endif

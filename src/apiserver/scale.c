@@ -115,6 +115,12 @@ handle_scale(struct apiserver *s, struct api_request *r, const struct negotiated
   o.dry_run = dry && strcmp(dry, "All") == 0;
   o.field_validation = FIELD_VALIDATION_IGNORE;
   o.field_manager = request_query(r, "fieldManager");
+  if (o.field_manager == NULL || o.field_manager[0] == 0) { /* as for every write */
+    request_manager_from_user_agent(request_header(r, MHD_HTTP_HEADER_USER_AGENT),
+                                    r->agent_manager);
+    if (r->agent_manager[0])
+      o.field_manager = r->agent_manager;
+  }
   json_t *out = NULL;
   int status = 200;
   if (registry_update(reg, &t, obj, &o, &out, &status, &err) < 0)

@@ -4,6 +4,8 @@
 #include "apiserver/request.h"
 #include "testlib.h"
 
+#include <string.h>
+
 static int
 parse(const char *method, const char *path, struct request_info *info)
 {
@@ -115,6 +117,37 @@ TEST(unknown_paths_and_methods)
   CHECK_INT(parse("GET", "/api/v1/namespaces/a/pods/b/binding", &ri), 405);
   CHECK_INT(parse("POST", "/api/v1/namespaces/a/pods/b/binding", &ri), 0);
   CHECK_INT(parse("GET", "/api/v1/namespaces/a/pods/b/log", &ri), 0);
+}
+
+static const char *
+manager_of(const char *agent)
+{
+  static char out[REQUEST_FIELD_MANAGER_MAX + 1];
+  request_manager_from_user_agent(agent, out);
+  return out;
+}
+
+TEST(field_manager_from_the_user_agent)
+{
+  CHECK_STR(manager_of("kubectl/v1.33.0 (linux/amd64) kubernetes/abc"), "kubectl");
+  CHECK_STR(manager_of("curl/8.5.0"), "curl");
+  CHECK_STR(manager_of("python-requests"), "python-requests"); /* no '/': all of it */
+  CHECK_STR(manager_of("my tool\t\x01x/1"), "my toolx");       /* control characters dropped */
+  CHECK_STR(manager_of("caf\xc3\xa9/1"), "caf\xc3\xa9");       /* UTF-8 kept */
+  CHECK_STR(manager_of("a\xff\xc3"
+                       "b/1"),
+            "ab"); /* invalid bytes dropped */
+  CHECK_STR(manager_of(""), "");
+  CHECK_STR(manager_of(NULL), "");
+  CHECK_STR(manager_of("/x"), "");
+  char longer[300];
+  memset(longer, 'm', sizeof longer - 1);
+  longer[sizeof longer - 1] = '\0';
+  CHECK_INT((int)strlen(manager_of(longer)), REQUEST_FIELD_MANAGER_MAX);
+  /* a two-byte character that would end past the limit is left out whole */
+  memset(longer, 'm', 127);
+  memcpy(longer + 127, "\xc3\xa9/", 4);
+  CHECK_INT((int)strlen(manager_of(longer)), 127);
 }
 
 TEST_MAIN()

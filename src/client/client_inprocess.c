@@ -268,7 +268,6 @@ inprocess_watch(k8c_client *c, const struct api_resource *res, const char *ns,
   w->rw = rw;
   w->res = res;
   w->reg = to_inprocess(c)->reg;
-  registry_parsed_reader_hold(w->reg, res);
   return &w->base;
 }
 
@@ -336,7 +335,6 @@ static void
 inprocess_watch_close(client_watch *cw)
 {
   struct inprocess_watch *w = (struct inprocess_watch *)cw;
-  registry_parsed_reader_release(w->reg, w->res);
   registry_watcher_close(w->rw);
   free(w);
 }

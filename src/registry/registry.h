@@ -13,7 +13,6 @@
 
 #include <jansson.h>
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdbool.h>
 
 enum field_validation {
@@ -50,9 +49,6 @@ struct registry {
   /* Objects just written, parsed and shared (immutable): saves the next write and the
    * in-process watchers a parse of the stored text. NULL unless cfg.parsed_cache. */
   struct parsed_cache *parsed;
-  /* In-process watches open on a kind the parsed cache keeps (registry_parsed_reader_*):
-   * a created object is kept parsed only while one of them will read it. */
-  atomic_int parsed_readers;
 };
 
 /* Where a request points: the resource, namespace, name and subresource. */
@@ -149,11 +145,6 @@ int registry_get(struct registry *r, const struct registry_target *t, cache_obj 
  * parsing o's text. NULL if it has not (then parse the text). */
 json_t *registry_parsed_object(struct registry *r, const struct api_resource *res,
                                const cache_obj *o);
-/* An in-process watch of res opens (hold) or closes (release): while one is open, a
- * created object of res is kept parsed for it (registry_parsed_object). Holding a parse
- * nobody reads costs a create more than it saves (the tree is freed cold, later). */
-void registry_parsed_reader_hold(struct registry *r, const struct api_resource *res);
-void registry_parsed_reader_release(struct registry *r, const struct api_resource *res);
 /* For subresources (scale): a freshly built object. */
 int registry_get_json(struct registry *r, const struct registry_target *t, json_t **out,
                       k8c_err *err);

@@ -167,20 +167,6 @@ store_remember(struct registry *r, const struct api_resource *res, const char *k
   parsed_cache_put(r->parsed, key, rev, obj, text_len);
 }
 
-void
-registry_parsed_reader_hold(struct registry *r, const struct api_resource *res)
-{
-  if (store_parsed_wanted(r, res))
-    atomic_fetch_add(&r->parsed_readers, 1);
-}
-
-void
-registry_parsed_reader_release(struct registry *r, const struct api_resource *res)
-{
-  if (store_parsed_wanted(r, res))
-    atomic_fetch_sub(&r->parsed_readers, 1);
-}
-
 json_t *
 registry_parsed_object(struct registry *r, const struct api_resource *res, const cache_obj *o)
 {

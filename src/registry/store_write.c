@@ -366,15 +366,14 @@ registry_create(struct registry *r, const struct registry_target *t, json_t *bod
   return rc;
 }
 
-/* A new pod is read again at once by the in-process watchers (scheduler, controllers),
- * then its binding: keep it parsed while such a watcher is open. When the caller only
- * reads the result (or drops it) the cache shares obj itself, which is immutable from
- * here on; otherwise it keeps a copy (about 40% of the parse it saves). */
+/* A new pod is read again at once (by its watchers, then its binding): keep it parsed.
+ * When the caller only reads the result (or drops it) the cache shares obj itself, which
+ * is immutable from here on; otherwise it keeps a copy (about 40% of the parse it saves). */
 static void
 remember_created(struct registry *r, const struct api_resource *res, const char *key, json_t *obj,
                  int64_t rev, size_t text_len, const struct write_opts *o)
 {
-  if (!store_parsed_wanted(r, res) || atomic_load(&r->parsed_readers) == 0)
+  if (!store_parsed_wanted(r, res))
     return;
   if (o->result_unused || o->result_read_only) {
     store_remember(r, res, key, obj, rev, text_len);

@@ -120,56 +120,10 @@ TEST(bind_from_a_cached_tree_leaves_it_unchanged)
   client_fixture_close(&f);
 }
 
-/* An in-process watch of pods, which is what makes the registry keep created pods parsed. */
-static client_watch *
-watch_pods(struct client_fixture *f)
-{
-  k8c_err err = {0};
-  struct client_list_opts lo = {0};
-  client_watch *w =
-      client_watch_start(f->client, api_resource_find("", "v1", "pods"), "default", &lo, &err);
-  CHECK(w != NULL);
-  return w;
-}
-
-static bool
-cached(struct client_fixture *f, const char *name)
-{
-  cache_obj *co = current(f, name);
-  json_t *tree = registry_parsed_object(&f->reg, api_resource_find("", "v1", "pods"), co);
-  cache_obj_unref(co);
-  json_decref(tree);
-  return tree != NULL;
-}
-
-TEST(a_create_is_kept_parsed_only_while_an_in_process_watch_reads_pods)
-{
-  struct client_fixture f;
-  CHECK_INT(client_fixture_open_cached(&f, true), 0);
-  create_pod(&f, "w0"); /* nobody would read the tree: not kept */
-  CHECK(!cached(&f, "w0"));
-  client_watch *w = watch_pods(&f);
-  create_pod(&f, "w1");
-  CHECK(cached(&f, "w1"));
-  client_watch *w2 = watch_pods(&f);
-  client_watch_close(w); /* one reader is still open */
-  create_pod(&f, "w2");
-  CHECK(cached(&f, "w2"));
-  client_watch_close(w2);
-  create_pod(&f, "w3");
-  CHECK(!cached(&f, "w3"));
-  /* Later writes (a binding) are kept regardless: the next write starts from them. */
-  k8c_err err = {0};
-  CHECK_INT(client_bind(f.client, "default", "w3", NULL, "node-1", &err), 0);
-  CHECK(cached(&f, "w3"));
-  client_fixture_close(&f);
-}
-
 TEST(a_result_the_caller_keeps_is_not_cached)
 {
   struct client_fixture f;
   CHECK_INT(client_fixture_open_cached(&f, true), 0);
-  client_watch *w = watch_pods(&f);
   /* A create's caller gets its own object; the cache keeps a copy. */
   char text[512];
   snprintf(text, sizeof text, pod_text, "c");
@@ -195,7 +149,6 @@ TEST(a_result_the_caller_keeps_is_not_cached)
   json_decref(tree);
   cache_obj_unref(co);
   json_decref(out);
-  client_watch_close(w);
   client_fixture_close(&f);
 }
 

@@ -109,7 +109,8 @@ rv_of(const json_t *obj)
 }
 
 /* The model of Service key (no ports if it is gone) and the newest resourceVersion of
- * its inputs. */
+ * its inputs; 0 while the Service is not in the cache (the services and slices informers
+ * run apart: a slice may arrive first, and its Service's rules are not there yet). */
 static void
 build_service(struct service_proxy *p, const char *key, struct proxy_service *out,
               unsigned long long *rv)
@@ -121,7 +122,7 @@ build_service(struct service_proxy *p, const char *key, struct proxy_service *ou
   if (informer_by_index(p->slices, SLICE_INDEX, key, &slices, &n, &err) < 0)
     k8c_err_clear(&err);
   *rv = 0;
-  for (size_t i = 0; i < n; i++)
+  for (size_t i = 0; svc && i < n; i++)
     if (rv_of(slices[i]) > *rv)
       *rv = rv_of(slices[i]);
   if (svc) {

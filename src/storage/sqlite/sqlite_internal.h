@@ -47,9 +47,8 @@ struct sq_write_req {
   size_t len;
   int64_t expected_rev;
 
-  /* results, filled by the leader */
-  sem_t wake; /* posted once when done, or once when this request should lead */
-  bool done;
+  /* results, filled by the committer */
+  sem_t wake; /* posted once, when the request is done */
   int rc;
   k8c_err err;
   storage_event event; /* valid when rc == 0 */
@@ -63,19 +62,23 @@ struct sqlite_store {
   char *path;
   bool sync_full;
 
-  /* Group commit: writers queue requests; the one that finds no leader becomes the
-   * leader, runs everything queued in one transaction and wakes the others. Holding
-   * leadership is "holding the write mutex". A queued writer sleeps on its request's own
-   * semaphore: a finished batch wakes exactly its writers and hands the lead straight to
-   * the oldest queued one (leader_busy stays set), not every writer. write_cv is for
-   * sq_lead_exclusive callers; while one waits, leadership is dropped instead of handed
-   * on, so compaction and watch registration are not starved by a stream of writes. */
+  /* Group commit: writers queue requests and sleep on their request's own semaphore; the
+   * committer thread (sqlite_write.c) runs everything queued in one transaction, wakes
+   * exactly those writers and goes on with what queued meanwhile. Holding leadership
+   * (leader_busy) is "holding the write mutex": the committer holds it for a batch,
+   * sq_lead_exclusive callers (watch registration, compaction) for their work. While one
+   * of those waits, the committer starts no new batch, so they are not starved by a
+   * stream of writes. commit_cv wakes the committer; write_cv the exclusive callers. */
   pthread_mutex_t write_mu;
   pthread_cond_t write_cv;
+  pthread_cond_t commit_cv;
   bool leader_busy;
   int exclusive_waiting; /* sq_lead_exclusive callers waiting for leadership */
   struct sq_write_req *queue_head, *queue_tail;
-  struct sq_conn *writer; /* used only by the leader */
+  pthread_t committer_thread;
+  bool committer_running;
+  bool committer_stopping; /* under write_mu */
+  struct sq_conn *writer;  /* used only by the leader */
   storage_event_fn watch_fn;
   void *watch_ctx;
 
@@ -125,7 +128,10 @@ int sq_create(storage *s, const char *key, const char *value, size_t len, int64_
 int sq_update(storage *s, const char *key, const char *value, size_t len, int64_t expected_rev,
               int64_t *new_rev, k8c_err *err);
 int sq_delete(storage *s, const char *key, int64_t expected_rev, int64_t *new_rev, k8c_err *err);
-/* Waits until no leader runs and takes leadership, for work that must not interleave
+/* Starts / stops the committer thread (before any write / after the last). */
+int sq_committer_start(struct sqlite_store *st, k8c_err *err);
+void sq_committer_stop(struct sqlite_store *st);
+/* Waits until no batch runs and takes leadership, for work that must not interleave
  * with writes (watch registration, compaction). */
 void sq_lead_exclusive(struct sqlite_store *st);
 void sq_lead_release(struct sqlite_store *st);

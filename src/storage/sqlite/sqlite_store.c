@@ -123,11 +123,13 @@ sq_destroy(storage *s)
   struct sqlite_store *st = (struct sqlite_store *)s;
   if (!st)
     return;
+  sq_committer_stop(st);
   sq_checkpointer_stop(st);
   sq_reader_pool_free(st);
   sq_conn_close(st->writer);
   pthread_mutex_destroy(&st->write_mu);
   pthread_cond_destroy(&st->write_cv);
+  pthread_cond_destroy(&st->commit_cv);
   pthread_mutex_destroy(&st->pool_mu);
   free(st->path);
   free(st);
@@ -156,6 +158,7 @@ sqlite_store_open(const char *path, const struct sqlite_store_options *opts, k8c
   st->sync_full = opts ? opts->sync_full : true;
   pthread_mutex_init(&st->write_mu, NULL);
   pthread_cond_init(&st->write_cv, NULL);
+  pthread_cond_init(&st->commit_cv, NULL);
   pthread_mutex_init(&st->pool_mu, NULL);
   st->writer = sq_conn_open(path, true, st->sync_full, err);
   int64_t current = 0, compacted = 0;
@@ -166,7 +169,7 @@ sqlite_store_open(const char *path, const struct sqlite_store_options *opts, k8c
   }
   atomic_store(&st->current_rev, current);
   atomic_store(&st->compacted_rev, compacted);
-  if (sq_checkpointer_start(st, err) < 0) {
+  if (sq_checkpointer_start(st, err) < 0 || sq_committer_start(st, err) < 0) {
     k8c_err_prefix(err, "opening sqlite store %s", path);
     sq_destroy(&st->base);
     return NULL;

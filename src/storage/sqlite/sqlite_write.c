@@ -1,10 +1,10 @@
 /* sqlite_write.c — create, update and delete through a group commit.
  *
- * Each writer queues its request. Whoever finds no leader becomes one: it runs every
- * queued request in one transaction, commits (one fsync for all of them), hands the
- * events to the watch callback in revision order and only then wakes the callers. So a
- * write returns only once it is durable and the watcher has seen it, and concurrent
- * writers share fsyncs instead of queueing behind each other's. */
+ * Each writer queues its request and sleeps. The committer thread runs every queued
+ * request in one transaction, commits (one fsync for all of them), hands the events to
+ * the watch callback in revision order and only then wakes the writers. So a write
+ * returns only once it is durable and the watcher has seen it, and concurrent writers
+ * share fsyncs instead of queueing behind each other's. */
 #include "storage/sqlite/sqlite_internal.h"
 
 #include "lib/mem.h"
@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The newest row of key, as the leader's transaction sees it. */
+/* The newest row of key, as the committer's transaction sees it. */
 struct latest_row {
   bool exists; /* a row exists and is not a deletion marker */
   int64_t id;
@@ -68,7 +68,7 @@ insert_row(struct sq_conn *c, int64_t id, const char *key, bool created, bool de
   return 0;
 }
 
-/* Runs one request inside the leader's transaction. Returns 0 (req->rc says whether
+/* Runs one request inside the committer's transaction. Returns 0 (req->rc says whether
  * the request itself succeeded) or -1 on a database failure that spoils the batch. */
 static int
 execute_request(struct sqlite_store *st, struct sq_write_req *req, int64_t *next_rev, k8c_err *err)
@@ -131,7 +131,7 @@ fail_batch(struct sq_write_req *batch, const k8c_err *cause)
   }
 }
 
-/* Leader only: executes batch in one transaction, commits, publishes events. */
+/* Committer only: executes batch in one transaction, commits, publishes events. */
 static void
 run_batch(struct sqlite_store *st, struct sq_write_req *batch)
 {
@@ -179,43 +179,75 @@ wait_posted(struct sq_write_req *req)
   }
 }
 
-/* Leader only (leader_busy is set and owned by the caller): runs everything queued, then
- * passes leadership on and wakes the batch. The hand-off happens under write_mu, but
- * every wake-up is posted after it is released, so a woken writer never sleeps again
- * on the mutex the leader still holds: one futex wake and one wait per writer. */
+/* Wakes every writer of a finished batch. */
 static void
-lead_one_batch(struct sqlite_store *st)
+wake_batch(struct sq_write_req *batch)
 {
-  pthread_mutex_lock(&st->write_mu);
-  struct sq_write_req *batch = st->queue_head;
-  st->queue_head = st->queue_tail = NULL;
-  pthread_mutex_unlock(&st->write_mu);
-
-  run_batch(st, batch);
-
-  pthread_mutex_lock(&st->write_mu);
-  /* Writers queued meanwhile get the next leader from among themselves, unless exclusive
-   * work is waiting: then leadership is dropped and the exclusive caller takes it (and
-   * hands it to the queue when it is done). */
-  struct sq_write_req *next_leader = NULL;
-  if (st->queue_head && st->exclusive_waiting == 0) {
-    next_leader = st->queue_head; /* leader_busy stays set: it is handed over */
-  } else {
-    st->leader_busy = false;
-    if (st->exclusive_waiting)
-      pthread_cond_broadcast(&st->write_cv);
-  }
-  pthread_mutex_unlock(&st->write_mu);
-
   for (struct sq_write_req *r = batch; r;) {
-    struct sq_write_req *next = r->next; /* r may be gone once it sees done */
-    r->done = true;
+    struct sq_write_req *next = r->next; /* r may be gone once it is posted */
     if (sem_post(&r->wake) != 0)
       abort(); /* only EOVERFLOW, impossible for a semaphore posted once */
     r = next;
   }
-  if (next_leader && sem_post(&next_leader->wake) != 0)
-    abort();
+}
+
+/* The committer thread: takes everything queued, runs it as one batch, wakes its writers
+ * and goes straight on to what queued meanwhile. One thread that stays on the write path
+ * under load, so consecutive batches do not wait for a hand-off between writer threads
+ * (a wake-up and a free CPU, on a machine whose CPUs the writers themselves keep busy).
+ * It yields to sq_lead_exclusive callers between batches. */
+static void *
+committer_run(void *arg)
+{
+  struct sqlite_store *st = arg;
+  pthread_mutex_lock(&st->write_mu);
+  for (;;) {
+    while (!st->committer_stopping &&
+           (st->queue_head == NULL || st->leader_busy || st->exclusive_waiting))
+      pthread_cond_wait(&st->commit_cv, &st->write_mu);
+    if (st->committer_stopping)
+      break;
+    struct sq_write_req *batch = st->queue_head;
+    st->queue_head = st->queue_tail = NULL;
+    st->leader_busy = true;
+    pthread_mutex_unlock(&st->write_mu);
+
+    run_batch(st, batch);
+
+    pthread_mutex_lock(&st->write_mu);
+    st->leader_busy = false;
+    if (st->exclusive_waiting)
+      pthread_cond_broadcast(&st->write_cv);
+    pthread_mutex_unlock(&st->write_mu);
+    wake_batch(batch);
+    pthread_mutex_lock(&st->write_mu);
+  }
+  pthread_mutex_unlock(&st->write_mu);
+  return NULL;
+}
+
+int
+sq_committer_start(struct sqlite_store *st, k8c_err *err)
+{
+  int rc = pthread_create(&st->committer_thread, NULL, committer_run, st);
+  if (rc != 0)
+    return k8c_error(err, 500, K8C_REASON_INTERNAL, "starting the commit thread: %s", strerror(rc));
+  pthread_setname_np(st->committer_thread, "sqlite-commit");
+  st->committer_running = true;
+  return 0;
+}
+
+void
+sq_committer_stop(struct sqlite_store *st)
+{
+  if (!st->committer_running)
+    return;
+  pthread_mutex_lock(&st->write_mu);
+  st->committer_stopping = true;
+  pthread_cond_signal(&st->commit_cv);
+  pthread_mutex_unlock(&st->write_mu);
+  pthread_join(st->committer_thread, NULL);
+  st->committer_running = false;
 }
 
 static int
@@ -224,23 +256,17 @@ submit(struct sqlite_store *st, struct sq_write_req *req, int64_t *new_rev, k8c_
   if (sem_init(&req->wake, 0, 0) != 0)
     return k8c_error(err, 500, K8C_REASON_INTERNAL, "storage: cannot initialise a semaphore");
   pthread_mutex_lock(&st->write_mu);
+  bool idle = st->queue_head == NULL;
   if (st->queue_tail)
     st->queue_tail->next = req;
   else
     st->queue_head = req;
   st->queue_tail = req;
-  bool lead = !st->leader_busy;
-  if (lead)
-    st->leader_busy = true;
+  if (idle) /* else the committer already has a reason to run */
+    pthread_cond_signal(&st->commit_cv);
   pthread_mutex_unlock(&st->write_mu);
 
-  /* Posted once when the request is done, or once when it is handed the lead. */
-  if (!lead)
-    wait_posted(req);
-  if (!req->done) {
-    lead_one_batch(st); /* the batch holds req itself, so it is done afterwards */
-    wait_posted(req);   /* consume the post lead_one_batch gave req */
-  }
+  wait_posted(req);
   sem_destroy(&req->wake);
 
   free(req->old_value);
@@ -269,15 +295,12 @@ void
 sq_lead_release(struct sqlite_store *st)
 {
   pthread_mutex_lock(&st->write_mu);
-  struct sq_write_req *next_leader = st->exclusive_waiting ? NULL : st->queue_head;
-  if (next_leader == NULL) {
-    st->leader_busy = false;
-    if (st->exclusive_waiting)
-      pthread_cond_broadcast(&st->write_cv);
-  }
+  st->leader_busy = false;
+  if (st->exclusive_waiting)
+    pthread_cond_broadcast(&st->write_cv);
+  else if (st->queue_head)
+    pthread_cond_signal(&st->commit_cv);
   pthread_mutex_unlock(&st->write_mu);
-  if (next_leader && sem_post(&next_leader->wake) != 0)
-    abort();
 }
 
 int

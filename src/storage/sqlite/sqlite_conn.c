@@ -73,9 +73,13 @@ exec_sql(struct sq_conn *c, const char *sql, k8c_err *err)
 struct sq_conn *
 sq_conn_open(const char *path, bool writer, bool sync_full, k8c_err *err)
 {
+  /* A writer that syncs every commit gathers each commit's WAL writes into one. */
+  bool walbuf = writer && sync_full;
+  if (walbuf && sq_walbuf_register(err) < 0)
+    return NULL;
   struct sq_conn *c = xcalloc(1, sizeof(*c));
   int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
-  if (sqlite3_open_v2(path, &c->db, flags, NULL) != SQLITE_OK) {
+  if (sqlite3_open_v2(path, &c->db, flags, walbuf ? SQ_WALBUF_VFS : NULL) != SQLITE_OK) {
     sq_error(c, err, "opening database");
     k8c_err_prefix(err, "%s", path);
     sq_conn_close(c);

@@ -104,6 +104,11 @@ int sq_checkpointer_start(struct sqlite_store *st, k8c_err *err);
 void sq_checkpointer_note(struct sqlite_store *st, int frames);
 void sq_checkpointer_stop(struct sqlite_store *st);
 
+/* sqlite_walbuf.c: registers (once per process) the VFS that gathers a commit's WAL
+ * writes into one write; for writers with synchronous=FULL only. */
+#define SQ_WALBUF_VFS "k8c-walbuf"
+int sq_walbuf_register(k8c_err *err);
+
 /* sqlite_conn.c */
 struct sq_conn *sq_conn_open(const char *path, bool writer, bool sync_full, k8c_err *err);
 void sq_conn_close(struct sq_conn *c);

@@ -20,6 +20,7 @@
 #include "registry/registry.h"
 #include "scheduler/scheduler.h"
 #include "storage/compactor.h"
+#include "storage/sqlite/sqlite_store.h"
 #include "storage/storage.h"
 
 #include <getopt.h>
@@ -422,6 +423,8 @@ cmd_server(int argc, char **argv)
     free(token);
     return 1;
   }
+  /* A WAL of its working size from the start: its commits' syncs then flush data only. */
+  sqlite_store_preallocate_wal(store, SQLITE_WAL_WORKING_BYTES);
   struct registry reg;
   struct registry_config rcfg = {
       .service_cidr = f.service_cidr, .node_port_min = 30000, .node_port_max = 32767};

@@ -7,6 +7,7 @@
 #include "storage/sqlite/sqlite_internal.h"
 
 #include <errno.h>
+#include <string.h>
 #include <time.h>
 
 #define CHECKPOINT_FRAMES 2000
@@ -26,10 +27,18 @@ checkpoint_run(void *arg)
     clock_gettime(CLOCK_REALTIME, &until);
     until.tv_sec += 1;
     int rc = 0;
-    while (!st->ckpt_stopping && st->ckpt_pending < CHECKPOINT_FRAMES && rc != ETIMEDOUT)
+    while (!st->ckpt_stopping && st->ckpt_pending < CHECKPOINT_FRAMES &&
+           st->wal_prealloc_bytes == 0 && rc != ETIMEDOUT)
       rc = pthread_cond_timedwait(&st->ckpt_cv, &st->ckpt_mu, &until);
     if (st->ckpt_stopping)
       break;
+    if (st->wal_prealloc_bytes > 0) {
+      off_t target = st->wal_prealloc_bytes;
+      st->wal_prealloc_bytes = 0;
+      pthread_mutex_unlock(&st->ckpt_mu);
+      sq_wal_preallocate(st, target);
+      pthread_mutex_lock(&st->ckpt_mu);
+    }
     if (st->ckpt_pending == 0)
       continue;
     st->ckpt_pending = 0;
@@ -113,4 +122,18 @@ sq_checkpointer_stop(struct sqlite_store *st)
   sqlite3_close(st->ckpt_conn);
   st->ckpt_conn = NULL;
   st->ckpt_running = false;
+}
+
+void
+sqlite_store_preallocate_wal(storage *s, size_t bytes)
+{
+  if (strcmp(s->ops->name, "sqlite") != 0)
+    return;
+  struct sqlite_store *st = (struct sqlite_store *)s;
+  if (!st->ckpt_running || bytes == 0)
+    return;
+  pthread_mutex_lock(&st->ckpt_mu);
+  st->wal_prealloc_bytes = (off_t)bytes;
+  pthread_cond_signal(&st->ckpt_cv);
+  pthread_mutex_unlock(&st->ckpt_mu);
 }

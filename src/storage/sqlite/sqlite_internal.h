@@ -14,6 +14,7 @@
 #include <sqlite3.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <sys/types.h>
 
 /* Prepared statements, compiled once per connection (see sqlite_conn.c). */
 enum sq_stmt {
@@ -91,7 +92,8 @@ struct sqlite_store {
   /* Background checkpointer (sqlite_checkpoint.c). */
   bool ckpt_running;
   bool ckpt_stopping;
-  int ckpt_pending; /* WAL frames written since the last checkpoint (approximate) */
+  int ckpt_pending;         /* WAL frames written since the last checkpoint (approximate) */
+  off_t wal_prealloc_bytes; /* > 0: grow the WAL to this size (sqlite_walsize.c) */
   pthread_t ckpt_thread;
   pthread_mutex_t ckpt_mu;
   pthread_cond_t ckpt_cv;
@@ -108,6 +110,9 @@ void sq_checkpointer_stop(struct sqlite_store *st);
  * writes into one write; for writers with synchronous=FULL only. */
 #define SQ_WALBUF_VFS "k8c-walbuf"
 int sq_walbuf_register(k8c_err *err);
+
+/* sqlite_walsize.c: extends the WAL with zeros up to target bytes (checkpoint thread). */
+void sq_wal_preallocate(struct sqlite_store *st, off_t target);
 
 /* sqlite_conn.c */
 struct sq_conn *sq_conn_open(const char *path, bool writer, bool sync_full, k8c_err *err);

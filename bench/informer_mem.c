@@ -1,12 +1,11 @@
 /* informer_mem.c — what a shared informer's cached objects cost, field by field: feeds a
  * list's items (e.g. `kubectl get --raw /api/v1/namespaces/NS/pods`) through the informer's
- * in-process path (the registry's parsed tree, a view without managedFields, interning),
- * then walks the cached objects and sums malloc_usable_size of every jansson node, split
- * into nodes one object holds alone (per field path) and nodes several share.
+ * decode (each event's text parsed without managedFields) and interning, then walks the
+ * cached objects and sums malloc_usable_size of every jansson node, split into nodes one
+ * object holds alone (per field path) and nodes several share.
  * The node sizes need jansson 2.14's private layout (checked at run time).
  * Build: cc -O2 -Isrc bench/informer_mem.c build/libk8ccore.a -ljansson -lpthread -o /tmp/im
- * Run:   /tmp/im pods.json [http]   ("http": the HTTP client's path, text parsed anew;
- *        IM_DETAIL=1 also lists the first object's own nodes) */
+ * Run:   /tmp/im pods.json   (IM_DETAIL=1 also lists the first object's own nodes) */
 #include "client/informer_decode.h"
 #include "client/informer_intern.h"
 #include "lib/mem.h"
@@ -203,10 +202,9 @@ int
 main(int argc, char **argv)
 {
   if (argc < 2) {
-    fprintf(stderr, "usage: %s LIST.json [http]\n", argv[0]);
+    fprintf(stderr, "usage: %s LIST.json\n", argv[0]);
     return 2;
   }
-  bool http = argc > 2 && strcmp(argv[2], "http") == 0;
   json_error_t jerr;
   json_t *list = json_load_file(argv[1], 0, &jerr);
   if (!list) {
@@ -224,16 +222,8 @@ main(int argc, char **argv)
   informer_intern *in = informer_intern_new();
   struct mallinfo2 before = mallinfo2();
   for (size_t i = 0; i < n; i++) {
-    size_t len = strlen(texts[i]);
-    if (http) {
-      cached[i] = informer_decode_object(texts[i], len);
-      informer_intern_children(in, cached[i]);
-    } else {
-      json_t *parsed = json_loadb(texts[i], len, 0, &jerr); /* the registry's tree */
-      cached[i] = informer_decode_view(parsed);
-      informer_intern_shared_children(in, cached[i]);
-      json_decref(parsed);
-    }
+    cached[i] = informer_decode_object(texts[i], strlen(texts[i]));
+    informer_intern_children(in, cached[i]);
   }
   struct mallinfo2 after = mallinfo2();
   for (size_t i = 0; i < n; i++)
@@ -250,9 +240,8 @@ main(int argc, char **argv)
   size_t own_total = 0;
   for (int i = 0; i < c.n; i++)
     own_total += c.own[i];
-  printf("objects %zu, path %s; heap growth (mallinfo2) %zu bytes = %.0f per object\n", n,
-         http ? "http" : "in-process", after.uordblks - before.uordblks,
-         (double)(after.uordblks - before.uordblks) / (double)n);
+  printf("objects %zu; heap growth (mallinfo2) %zu bytes = %.0f per object\n", n,
+         after.uordblks - before.uordblks, (double)(after.uordblks - before.uordblks) / (double)n);
   printf("own (one object's) nodes %.0f bytes per object; shared nodes %zu bytes in all; intern "
          "table %zu entries\n",
          (double)own_total / (double)n, shared, informer_intern_count(in));

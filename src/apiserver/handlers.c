@@ -283,7 +283,6 @@ handle_resource(struct apiserver *s, struct api_request *r)
     if (body == NULL)
       return answer_error(r, &err);
     o.body_is_scratch = ri->verb == VERB_CREATE;
-    o.result_read_only = true; /* only encoded (or its cached text sent), then dropped */
     rc = ri->verb == VERB_CREATE ? registry_create(reg, &t, body, &o, &out, &status, &err)
                                  : registry_update(reg, &t, body, &o, &out, &status, &err);
     break;

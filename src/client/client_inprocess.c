@@ -1,8 +1,7 @@
 /* client_inprocess.c — the API client backend for code running inside `k8c server`: each
  * call goes straight to the registry, which runs the same defaulting, admission,
  * validation, storage and watch-cache path as an HTTP request. Watch events hand out
- * the watch cache's shared, immutable text without copying it, and the registry's parsed
- * tree of it when it still has one (also shared and immutable). */
+ * the watch cache's shared, immutable text without copying it. */
 #include "client/client.h"
 
 #include "lib/mem.h"
@@ -22,7 +21,6 @@ struct inprocess_watch {
   struct client_watch base;
   registry_watcher *rw;
   const struct api_resource *res;
-  struct registry *reg;
 };
 
 static const struct k8c_client_ops inprocess_ops;
@@ -170,7 +168,6 @@ inprocess_create(k8c_client *c, const struct api_resource *res, const char *ns, 
   struct inprocess_client *ic = to_inprocess(c);
   struct registry_target t = {res, ns, "", ""};
   struct write_opts wo = write_opts_for(ic, o);
-  wo.result_unused = out == NULL; /* the registry may keep it */
   json_t *result = NULL;
   int status = 0;
   if (registry_create(ic->reg, &t, obj, &wo, &result, &status, err) < 0)
@@ -187,7 +184,6 @@ inprocess_update(k8c_client *c, const struct api_resource *res, const char *ns, 
   struct inprocess_client *ic = to_inprocess(c);
   struct registry_target t = {res, ns, name, subresource};
   struct write_opts wo = write_opts_for(ic, o);
-  wo.result_unused = out == NULL; /* the registry may keep it */
   json_t *result = NULL;
   int status = 0;
   if (registry_update(ic->reg, &t, obj, &wo, &result, &status, err) < 0)
@@ -204,7 +200,6 @@ inprocess_patch(k8c_client *c, const struct api_resource *res, const char *ns, c
   struct inprocess_client *ic = to_inprocess(c);
   struct registry_target t = {res, ns, name, o->subresource ? o->subresource : ""};
   struct write_opts wo = write_opts_for(ic, o);
-  wo.result_unused = out == NULL; /* the registry may keep it */
   json_t *result = NULL;
   int status = 0;
   if (registry_patch(ic->reg, &t, patch_type, patch, &wo, &result, &status, err) < 0)
@@ -267,7 +262,6 @@ inprocess_watch(k8c_client *c, const struct api_resource *res, const char *ns,
   w->base.ops = &inprocess_watch_ops;
   w->rw = rw;
   w->res = res;
-  w->reg = to_inprocess(c)->reg;
   return &w->base;
 }
 
@@ -317,9 +311,6 @@ inprocess_watch_next(client_watch *cw, struct client_event *ev, int timeout_ms)
   }
   ev->raw = json;
   ev->raw_len = len;
-  /* The writer's parsed tree of this very revision, if the registry still has it:
-   * shared and immutable (client_event_object's result is read-only). */
-  ev->parsed = registry_parsed_object(w->reg, w->res, we->obj);
   ev->hold = we;
   ev->release = release_watch_event;
   return 1;

@@ -337,19 +337,14 @@ notify_delete(informer *inf, json_t *obj)
 
 /* Stores obj (added or modified) and tells the handlers. */
 static void
-apply_upsert(informer *inf, const char *key, json_t *obj, bool members_shared)
+apply_upsert(informer *inf, const char *key, json_t *obj)
 {
   /* Controllers never read managedFields; not caching them halves the memory an
    * informer holds for many objects (upstream's scheduler strips them the same way).
-   * The object is not shared yet, so it may still be changed here (its top level only
-   * when its members are shared: an in-process event's view has no managedFields). */
-  if (!members_shared)
-    json_object_del(json_object_get(obj, "metadata"), "managedFields");
+   * The object is not shared yet, so it may still be changed here. */
+  json_object_del(json_object_get(obj, "metadata"), "managedFields");
   /* Objects of one workload are mostly alike: cache their equal parts once. */
-  if (members_shared)
-    informer_intern_shared_children(inf->intern, obj);
-  else
-    informer_intern_children(inf->intern, obj);
+  informer_intern_children(inf->intern, obj);
   json_t *old = informer_store_put(inf->store, key, obj);
   if (old)
     notify_update(inf, old, obj);
@@ -453,7 +448,7 @@ apply_list_page(informer *inf, json_t *items, hashmap *listed)
     if (key == NULL)
       continue;
     hashmap_put(listed, key, (void *)1);
-    apply_upsert(inf, key, obj, false);
+    apply_upsert(inf, key, obj);
   }
 }
 
@@ -531,9 +526,8 @@ apply_event(informer *inf, struct client_event *ev)
 {
   /* Parsed here rather than by client_event_object: without managedFields, which the
    * cache drops anyway (see apply_upsert). */
-  cleanup_json json_t *obj = ev->parsed ? informer_decode_view(ev->parsed)
-                             : ev->raw  ? informer_decode_object(ev->raw, ev->raw_len)
-                                        : json_incref(client_event_object(ev));
+  cleanup_json json_t *obj = ev->raw ? informer_decode_object(ev->raw, ev->raw_len)
+                                     : json_incref(client_event_object(ev));
   if (!json_is_object(obj))
     return;
   cleanup_free char *key = client_object_key(obj);
@@ -543,7 +537,7 @@ apply_event(informer *inf, struct client_event *ev)
   if (ev->type == CLIENT_EVENT_DELETED)
     apply_delete(inf, key, obj);
   else
-    apply_upsert(inf, key, obj, ev->parsed != NULL);
+    apply_upsert(inf, key, obj);
   pthread_mutex_unlock(&inf->dispatch_mu);
   set_last_rv(inf, client_object_rv(obj));
 }

@@ -158,18 +158,3 @@ informer_decode_object(const char *text, size_t len)
   free(buf);
   return obj;
 }
-
-json_t *
-informer_decode_view(const json_t *shared)
-{
-  if (!json_is_object(shared))
-    return NULL;
-  json_t *view = json_copy((json_t *)shared);
-  json_t *meta = json_object_get(shared, "metadata");
-  if (json_is_object(meta) && json_object_get(meta, "managedFields") != NULL) {
-    json_t *meta_view = json_copy(meta);
-    json_object_del(meta_view, "managedFields");
-    json_object_set_new(view, "metadata", meta_view);
-  }
-  return view;
-}

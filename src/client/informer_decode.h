@@ -18,10 +18,4 @@ bool informer_managed_fields_span(const char *text, size_t len, size_t *cut_star
  * NULL if text is not JSON. */
 json_t *informer_decode_object(const char *text, size_t len);
 
-/* The same from an already parsed, shared and immutable object (an in-process watch
- * event's), as a view: shared's top level and metadata copied (one level each, without
- * managedFields), every other value shared with it, so immutable (new reference; only
- * the view's top level is the caller's to change). NULL if shared is not an object. */
-json_t *informer_decode_view(const json_t *shared);
-
 #endif

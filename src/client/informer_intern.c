@@ -197,11 +197,12 @@ intern_members(informer_intern *t, json_t *v)
   }
 }
 
-/* The table's value equal to v (whose children are canonical), else v entered in the
- * table; v's reference is consumed, the result's is the caller's. */
 static json_t *
-lookup_or_enter(informer_intern *t, json_t *v)
+intern_value(informer_intern *t, json_t *v)
 {
+  if (json_is_true(v) || json_is_false(v) || json_is_null(v))
+    return v; /* jansson's singletons */
+  intern_members(t, v);
   uint64_t h = value_hash(v);
   size_t i = (size_t)h & (t->cap - 1);
   for (; t->slots[i].v; i = (i + 1) & (t->cap - 1)) {
@@ -218,84 +219,10 @@ lookup_or_enter(informer_intern *t, json_t *v)
   return v;
 }
 
-static json_t *
-intern_value(informer_intern *t, json_t *v)
-{
-  if (json_is_true(v) || json_is_false(v) || json_is_null(v))
-    return v; /* jansson's singletons */
-  intern_members(t, v);
-  return lookup_or_enter(t, v);
-}
-
-/* As intern_value, for a value others may hold and read (never changed): a container
- * whose children are not all canonical yet is rebuilt from their canonical values; one
- * whose children are all canonical is itself a candidate (entered as it is). */
-static json_t *
-intern_shared_value(informer_intern *t, json_t *v)
-{
-  if (json_is_true(v) || json_is_false(v) || json_is_null(v))
-    return v;
-  if (json_is_object(v)) {
-    json_t *rebuilt = NULL;
-    size_t i = 0;
-    for (void *it = json_object_iter(v); it; it = json_object_iter_next(v, it), i++) {
-      json_t *child = json_object_iter_value(it);
-      json_t *canon = intern_shared_value(t, child);
-      if (rebuilt == NULL && canon != child) { /* the members before this one are canonical */
-        rebuilt = json_object();
-        size_t j = 0;
-        for (void *jt = json_object_iter(v); j < i; jt = json_object_iter_next(v, jt), j++)
-          json_object_set_nocheck(rebuilt, json_object_iter_key(jt), json_object_iter_value(jt));
-      }
-      if (rebuilt)
-        json_object_set_new_nocheck(rebuilt, json_object_iter_key(it), canon);
-      else
-        json_decref(canon);
-    }
-    return lookup_or_enter(t, rebuilt ? rebuilt : json_incref(v));
-  }
-  if (json_is_array(v)) {
-    json_t *rebuilt = NULL;
-    size_t n = json_array_size(v);
-    for (size_t i = 0; i < n; i++) {
-      json_t *child = json_array_get(v, i);
-      json_t *canon = intern_shared_value(t, child);
-      if (rebuilt == NULL && canon != child) {
-        rebuilt = json_array();
-        for (size_t j = 0; j < i; j++)
-          json_array_append(rebuilt, json_array_get(v, j));
-      }
-      if (rebuilt)
-        json_array_append_new(rebuilt, canon);
-      else
-        json_decref(canon);
-    }
-    return lookup_or_enter(t, rebuilt ? rebuilt : json_incref(v));
-  }
-  return lookup_or_enter(t, json_incref(v));
-}
-
 void
 informer_intern_children(informer_intern *t, json_t *obj)
 {
   intern_members(t, obj);
-  if (t->count >= t->sweep_at) {
-    size_t left = informer_intern_sweep(t);
-    t->sweep_at = left * 2 > MIN_SWEEP_AT ? left * 2 : MIN_SWEEP_AT;
-  }
-}
-
-void
-informer_intern_shared_children(informer_intern *t, json_t *obj)
-{
-  for (void *it = json_object_iter(obj); it; it = json_object_iter_next(obj, it)) {
-    json_t *child = json_object_iter_value(it);
-    json_t *canon = intern_shared_value(t, child);
-    if (canon != child)
-      json_object_iter_set_new(obj, it, canon);
-    else
-      json_decref(canon);
-  }
   if (t->count >= t->sweep_at) {
     size_t left = informer_intern_sweep(t);
     t->sweep_at = left * 2 > MIN_SWEEP_AT ? left * 2 : MIN_SWEEP_AT;

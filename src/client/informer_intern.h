@@ -25,13 +25,6 @@ void informer_intern_free(informer_intern *t);
  * table. Afterwards obj and everything in it must be treated as immutable. */
 void informer_intern_children(informer_intern *t, json_t *obj);
 
-/* The same for an object whose top level is its own but whose members may be held and
- * read by others (an in-process watch event's parsed tree): nothing below obj's top
- * level is changed; a member whose canonical value differs is replaced in obj, rebuilt
- * from canonical parts where needed. The shared values themselves may become canonical
- * (they are immutable). */
-void informer_intern_shared_children(informer_intern *t, json_t *obj);
-
 /* Drops the table's entries that only the table, or the table and one other reference,
  * hold — unless they are inside a value with more references; returns how many
  * entries remain. Called by informer_intern_children itself when the table has grown. */

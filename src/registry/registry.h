@@ -25,12 +25,6 @@ enum field_validation {
 struct registry_config {
   const char *service_cidr;         /* "10.43.0.0/16" */
   int node_port_min, node_port_max; /* 30000..32767 */
-  /* Keep recently written pods parsed (struct registry.parsed). Off in the server: with
-   * thousands of pods in flight the bounded cache evicts a tree before it is read again,
-   * and freeing those cold trees cost more than the parses it saved (scheduling 5,000
-   * pods onto 2,000 simulated nodes: ~1.70 ms of server CPU per pod without it, ~2.0 ms
-   * with it, 6 alternating runs each). Tests turn it on to keep the path verified. */
-  bool parsed_cache;
 };
 
 struct strategy_env {
@@ -46,9 +40,6 @@ struct registry {
   /* Signs and checks ServiceAccount tokens (borrowed; NULL: serviceaccounts/token is not
    * served and no token authenticates). Set before serving. */
   struct satoken_issuer *token_issuer;
-  /* Objects just written, parsed and shared (immutable): saves the next write and the
-   * in-process watchers a parse of the stored text. NULL unless cfg.parsed_cache. */
-  struct parsed_cache *parsed;
 };
 
 /* Where a request points: the resource, namespace, name and subresource. */
@@ -67,10 +58,6 @@ struct write_opts {
   json_t *warnings;            /* borrowed array; warnings are appended here (may be NULL) */
   bool body_is_scratch;        /* the caller will not use the body again: it may be modified
                                 * in place instead of copied (the HTTP layer's decoded bodies) */
-  bool result_unused;          /* the caller drops *out unread: the registry may keep the
-                                * result it hands out (as an immutable tree) */
-  bool result_read_only;       /* the caller only reads *out, then drops it: the registry may
-                                * share the result with its cache (an immutable tree) */
   bool managed_fields_applied; /* the body is a server-side apply's result, whose
                                 * managedFields are final: no Update entry is recorded */
 };
@@ -139,12 +126,6 @@ int registry_finalize_namespace(struct registry *r, const char *name, const json
 /* Reads: the object from the cache (referenced; cache_obj_unref it). */
 int registry_get(struct registry *r, const struct registry_target *t, cache_obj **out,
                  k8c_err *err);
-/* The parsed form of o (an object of res from the watch cache, e.g. a watch event's) if
- * the registry still has it from writing it: a new reference to an IMMUTABLE tree shared
- * across threads (never modify it or anything in it; copy what you change), equal to
- * parsing o's text. NULL if it has not (then parse the text). */
-json_t *registry_parsed_object(struct registry *r, const struct api_resource *res,
-                               const cache_obj *o);
 /* For subresources (scale): a freshly built object. */
 int registry_get_json(struct registry *r, const struct registry_target *t, json_t **out,
                       k8c_err *err);

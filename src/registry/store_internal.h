@@ -65,46 +65,6 @@ int store_commit_update(struct registry *r, const struct api_resource *res, cons
                         json_t *obj, int64_t expected_rev, bool dry_run, int64_t *new_rev,
                         k8c_err *err);
 
-/* store_commit_update that also tells the length of the stored text (*text_len). */
-int store_commit_update_len(struct registry *r, const struct api_resource *res, const char *key,
-                            json_t *obj, int64_t expected_rev, bool dry_run, int64_t *new_rev,
-                            size_t *text_len, k8c_err *err);
-
-/* ---------- the parsed-object cache (store_parsed.c, parsed_cache.h) ---------- */
-
-/* Whether res's objects go through the parsed-object cache. */
-bool store_parsed_wanted(struct registry *r, const struct api_resource *res);
-
-/* As store_read_current, but *obj is an IMMUTABLE tree shared with the cache (and other
- * threads): never modify it; build a changed object with json_copy of the levels that
- * change. New reference. */
-int store_read_shared(struct registry *r, const struct api_resource *res, const char *key,
-                      json_t **obj, int64_t *rev, k8c_err *err);
-
-/* As store_read_shared, but a tree parsed on a cache miss is not put in the cache (the
- * caller is about to write a newer revision, which replaces it there): for readers that
- * only read the old object (status updates). Never modify *obj. New reference. */
-int store_read_immutable(struct registry *r, const struct api_resource *res, const char *key,
-                         json_t **obj, int64_t *rev, k8c_err *err);
-
-/* As store_read_current (*obj is the caller's to modify), copied from the cache when it
- * has the current revision instead of parsed. */
-int store_read_private(struct registry *r, const struct api_resource *res, const char *key,
-                       json_t **obj, int64_t *rev, k8c_err *err);
-
-/* As store_read_private, except that a copy from the cache shares (does not copy)
- * metadata.managedFields: for registry_update, whose pipeline only reads the old
- * object's managedFields (the old object is const there). */
-int store_read_for_update(struct registry *r, const struct api_resource *res, const char *key,
-                          json_t **obj, int64_t *rev, k8c_err *err);
-
-/* After a committed write of obj as key's revision rev (text_len bytes of stored text):
- * keeps obj in the cache, where it is immutable from now on (the caller may still read
- * it). Reorders obj's metadata so it is exactly what parsing the stored text gives (the
- * resourceVersion first). A no-op for kinds the cache does not take. */
-void store_remember(struct registry *r, const struct api_resource *res, const char *key,
-                    json_t *obj, int64_t rev, size_t text_len);
-
 /* Serializes obj (in res's served form) as stored: converted to the storage form and
  * without metadata.resourceVersion. Caller frees. */
 char *store_serialize_for(const struct api_resource *res, const json_t *obj, size_t *len);

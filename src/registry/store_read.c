@@ -6,19 +6,11 @@
 #include "apimachinery/fields.h"
 #include "apimachinery/labels.h"
 #include "lib/mem.h"
-#include "registry/parsed_cache.h"
 #include "registry/store_internal.h"
 #include "registry/strategy_util.h"
 
 #include <stdio.h>
 #include <string.h>
-
-/* The parsed-object cache's bounds: a parsed pod takes about 12 times its text (35 KB
- * for a 2.8 KB pod), so this is about 1.5 MiB of trees, some 40 pods: enough for the
- * in-process watchers and the next write of a pod written a moment ago (a bigger cache
- * barely raised the hit rate on simulated nodes and cost RSS). */
-#define PARSED_CACHE_ENTRIES 256
-#define PARSED_CACHE_TEXT_BYTES (128 << 10)
 
 /* ---------- the cache indexer ---------- */
 
@@ -75,8 +67,6 @@ registry_init(struct registry *r, storage *s, const struct registry_config *cfg,
   r->cache = watchcache_new(s, index_object, r, err);
   if (r->cache == NULL)
     return k8c_err_prefix(err, "building the watch cache");
-  if (cfg->parsed_cache)
-    r->parsed = parsed_cache_new(PARSED_CACHE_ENTRIES, PARSED_CACHE_TEXT_BYTES);
   return 0;
 }
 
@@ -85,7 +75,6 @@ registry_destroy(struct registry *r)
 {
   if (r->cache)
     watchcache_free(r->cache);
-  parsed_cache_free(r->parsed);
   pthread_mutex_destroy(&r->alloc_lock);
 }
 

@@ -250,42 +250,6 @@ check_request_fields(const struct registry_target *t, json_t *obj, const json_t 
   return 0;
 }
 
-/* Whether a status update of this kind may start from the stored object's shared,
- * immutable tree (the parsed cache's): obj then holds the old object's members other
- * than metadata and status by reference, and nothing may write into them. */
-static bool
-status_update_shares_old(struct registry *r, const struct registry_target *t)
-{
-  return strcmp(t->subresource, "status") == 0 && store_parsed_wanted(r, t->res);
-}
-
-/* Runs the kind's defaults on a status update whose members besides metadata and status
- * are the stored object's, shared: on a view without those members, whose changes go back
- * to obj. The shared members are a stored object's, defaulted when written (defaulting is
- * idempotent), and upstream's status strategies put the old spec back after defaulting
- * anyway; what the defaults would add in their place is dropped. */
-static void
-default_status_update(const struct resource_strategy *st, json_t *obj, const json_t *old)
-{
-  cleanup_json json_t *view = json_object();
-  const char *k;
-  json_t *v;
-  json_object_foreach (obj, k, v)
-    if (json_object_get(old, k) != v)
-      json_object_set(view, k, v);
-  st->defaults(view);
-  void *tmp;
-  json_object_foreach_safe (obj, tmp, k, v)
-    if (json_object_get(old, k) != v && json_object_get(view, k) == NULL)
-      json_object_del(obj, k);
-  json_object_foreach (view, k, v) {
-    json_t *mine = json_object_get(obj, k);
-    bool shared = mine != NULL && json_object_get(old, k) == mine;
-    if (!shared && mine != v)
-      json_object_set(obj, k, v);
-  }
-}
-
 int
 store_admit_and_validate(struct registry *r, const struct registry_target *t, json_t *obj,
                          const json_t *old, const struct write_opts *o, k8c_err *err)
@@ -294,9 +258,7 @@ store_admit_and_validate(struct registry *r, const struct registry_target *t, js
   if (check_request_fields(t, obj, old, o, err) < 0)
     return -1;
   prune_empty_meta(obj);
-  if (st->defaults && old != NULL && status_update_shares_old(r, t))
-    default_status_update(st, obj, old);
-  else if (st->defaults)
+  if (st->defaults)
     st->defaults(obj);
   /* As upstream's handlers: the writer's managedFields entry is computed on the decoded,
    * defaulted object, before mutating admission and the strategy's PrepareFor*, so what
@@ -319,16 +281,6 @@ int
 store_commit_update(struct registry *r, const struct api_resource *res, const char *key,
                     json_t *obj, int64_t expected_rev, bool dry_run, int64_t *new_rev, k8c_err *err)
 {
-  size_t len = 0;
-  return store_commit_update_len(r, res, key, obj, expected_rev, dry_run, new_rev, &len, err);
-}
-
-int
-store_commit_update_len(struct registry *r, const struct api_resource *res, const char *key,
-                        json_t *obj, int64_t expected_rev, bool dry_run, int64_t *new_rev,
-                        size_t *text_len, k8c_err *err)
-{
-  *text_len = 0;
   if (dry_run) {
     *new_rev = expected_rev;
     return 0;
@@ -344,7 +296,6 @@ store_commit_update_len(struct registry *r, const struct api_resource *res, cons
     watchcache_unprepare(r->cache, data);
   if (rc < 0 && expected_rev != 0)
     store_mark_race(err);
-  *text_len = len;
   return rc;
 }
 
@@ -364,24 +315,6 @@ registry_create(struct registry *r, const struct registry_target *t, json_t *bod
   if (lock)
     pthread_mutex_unlock(&r->alloc_lock);
   return rc;
-}
-
-/* A new pod is read again at once (by its watchers, then its binding): keep it parsed.
- * When the caller only reads the result (or drops it) the cache shares obj itself, which
- * is immutable from here on; otherwise it keeps a copy (about 40% of the parse it saves). */
-static void
-remember_created(struct registry *r, const struct api_resource *res, const char *key, json_t *obj,
-                 int64_t rev, size_t text_len, const struct write_opts *o)
-{
-  if (!store_parsed_wanted(r, res))
-    return;
-  if (o->result_unused || o->result_read_only) {
-    store_remember(r, res, key, obj, rev, text_len);
-    return;
-  }
-  json_t *copy = json_deep_copy(obj);
-  store_remember(r, res, key, copy, rev, text_len);
-  json_decref(copy);
 }
 
 static int
@@ -432,8 +365,7 @@ create_locked(struct registry *r, const struct registry_target *t, json_t *body,
   cleanup_free char *key = registry_key(t->res, t->namespace_, name);
   int64_t rev = 0;
   if (!o->dry_run) {
-    size_t text_len = 0;
-    if (store_commit_update_len(r, t->res, key, obj, 0, false, &rev, &text_len, err) < 0) {
+    if (store_commit_update(r, t->res, key, obj, 0, false, &rev, err) < 0) {
       if (err && err->status == 409) {
         char qr[256];
         store_qualified_resource(t->res, qr, sizeof qr);
@@ -442,7 +374,6 @@ create_locked(struct registry *r, const struct registry_target *t, json_t *body,
       return -1;
     }
     store_set_rv(obj, rev);
-    remember_created(r, t->res, key, obj, rev, text_len, o);
   }
   *status = 201;
   *out = steal_ptr(obj);
@@ -574,14 +505,9 @@ update_once(struct registry *r, const struct registry_target *t, json_t *newobj,
     return store_delete_now(r, &dt, key, newobj, old_rev, o->dry_run, out, err);
   }
   int64_t rev = 0;
-  size_t text_len = 0;
-  if (store_commit_update_len(r, t->res, key, newobj, old_rev, o->dry_run, &rev, &text_len, err) <
-      0)
+  if (store_commit_update(r, t->res, key, newobj, old_rev, o->dry_run, &rev, err) < 0)
     return -1;
   store_set_rv(newobj, rev);
-  /* Nobody reads or changes the result but the cache from now on: keep it there. */
-  if (o->result_unused && !o->dry_run)
-    store_remember(r, t->res, key, newobj, rev, text_len);
   *out = json_incref(newobj);
   return 0;
 }
@@ -639,18 +565,13 @@ registry_update(struct registry *r, const struct registry_target *t, json_t *bod
   const char *want_rv =
       json_string_value(json_object_get(json_object_get(body, "metadata"), "resourceVersion"));
   cleanup_free char *key = registry_key(t->res, t->namespace_, t->name);
-  bool share_old = status_update_shares_old(r, t);
   struct timespec started;
   clock_gettime(CLOCK_MONOTONIC, &started);
   for (int attempt = 0; retry_allowed(attempt, &started); attempt++) {
     cleanup_json json_t *old = NULL;
     int64_t old_rev = 0;
     k8c_err rerr = {0};
-    /* A status update only reads the old object and shares its members (spec...) into
-     * the new one: it may start from the cache's immutable tree itself, no copy. */
-    int read_rc = share_old ? store_read_immutable(r, t->res, key, &old, &old_rev, &rerr)
-                            : store_read_for_update(r, t->res, key, &old, &old_rev, &rerr);
-    if (read_rc < 0) {
+    if (store_read_current(r, t->res, key, &old, &old_rev, &rerr) < 0) {
       if (rerr.status == 404) {
         k8c_err_clear(&rerr);
         if (strcmp(t->subresource, "") != 0)
@@ -673,13 +594,6 @@ registry_update(struct registry *r, const struct registry_target *t, json_t *bod
     cleanup_json json_t *newobj = update_working_copy(t, body);
     k8c_err uerr = {0};
     if (update_once_locked(r, t, newobj, old, old_rev, key, o, out, &uerr) == 0) {
-      /* The result shares the cached tree's members: a caller that may change it gets
-       * its own copy. */
-      if (share_old && !o->result_unused && !o->result_read_only) {
-        json_t *copy = json_deep_copy(*out);
-        json_decref(*out);
-        *out = copy;
-      }
       *status = 200;
       return 0;
     }
@@ -739,7 +653,7 @@ registry_patch(struct registry *r, const struct registry_target *t, const char *
     cleanup_json json_t *old = NULL;
     int64_t old_rev = 0;
     k8c_err rerr = {0};
-    if (store_read_private(r, t->res, key, &old, &old_rev, &rerr) < 0) {
+    if (store_read_current(r, t->res, key, &old, &old_rev, &rerr) < 0) {
       if (rerr.status == 404 && is_apply && t->subresource[0] == 0) {
         k8c_err_clear(&rerr);
         cleanup_json json_t *created =

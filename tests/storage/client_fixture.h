@@ -20,9 +20,8 @@ struct client_fixture {
   const struct api_resource *configmaps;
 };
 
-/* As client_fixture_open, with the registry's parsed-object cache on or off. */
 static inline int
-client_fixture_open_cached(struct client_fixture *f, bool parsed_cache)
+client_fixture_open(struct client_fixture *f)
 {
   snprintf(f->dir, sizeof f->dir, "/tmp/k8c-client-XXXXXX");
   if (mkdtemp(f->dir) == NULL)
@@ -33,8 +32,7 @@ client_fixture_open_cached(struct client_fixture *f, bool parsed_cache)
     return -1;
   struct registry_config cfg = {.service_cidr = "10.43.0.0/16",
                                 .node_port_min = 30000,
-                                .node_port_max = 32767,
-                                .parsed_cache = parsed_cache};
+                                .node_port_max = 32767};
   if (registry_init(&f->reg, f->s, &cfg, &err) < 0)
     return -1;
   f->client = client_inprocess_new(&f->reg, "client-test");
@@ -45,13 +43,6 @@ client_fixture_open_cached(struct client_fixture *f, bool parsed_cache)
   json_decref(ns);
   k8c_err_clear(&err);
   return rc;
-}
-
-/* The registry as the server runs it (no parsed-object cache). */
-static inline int
-client_fixture_open(struct client_fixture *f)
-{
-  return client_fixture_open_cached(f, false);
 }
 
 static inline void

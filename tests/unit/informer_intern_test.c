@@ -141,43 +141,4 @@ TEST(the_table_grows_and_sweeps_itself)
   informer_intern_free(t);
 }
 
-/* Interning from a tree others hold (an in-process event's): the tree is never changed,
- * the object gets the canonical values all the same, and a shared subtree whose children
- * are all canonical may itself become the canonical value. */
-TEST(shared_members_are_interned_without_changing_them)
-{
-  informer_intern *t = informer_intern_new();
-  json_t *a = parse(POD_A);
-  informer_intern_children(t, a);
-  json_t *shared = parse(POD_B); /* as held by the registry: immutable */
-  char *before = json_dumps(shared, JSON_COMPACT);
-  json_t *shared_labels = at(shared, "metadata", "labels");
-  json_t *shared_status = at(shared, "status", NULL);
-  json_t *b = json_copy(shared); /* a view: own top level, shared members */
-  informer_intern_shared_children(t, b);
-  char *after = json_dumps(shared, JSON_COMPACT);
-  CHECK_STR(after, before);
-  free(after);
-  CHECK(at(shared, "metadata", "labels") == shared_labels);
-  CHECK(json_equal(b, shared));
-  /* Equal parts are a's; the rest (status, unlike a's) is the shared value itself. */
-  CHECK(at(b, "spec", "containers") == at(a, "spec", "containers"));
-  CHECK(at(b, "metadata", "labels") == at(a, "metadata", "labels"));
-  CHECK(at(b, "spec", "containers") != at(shared, "spec", "containers"));
-  CHECK(at(b, "status", NULL) == shared_status);
-  /* A later object equal to the shared status gets it as its canonical value. */
-  json_t *c = parse("{\"status\":{\"phase\":\"Pending\"}}");
-  informer_intern_children(t, c);
-  CHECK(at(c, "status", NULL) == shared_status);
-  char *text = json_dumps(b, JSON_COMPACT);
-  CHECK_STR(text, POD_B);
-  free(text);
-  free(before);
-  json_decref(c);
-  json_decref(b);
-  json_decref(shared);
-  json_decref(a);
-  informer_intern_free(t);
-}
-
 TEST_MAIN()

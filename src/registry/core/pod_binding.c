@@ -8,29 +8,29 @@
 
 #include <string.h>
 
-/* Sets PodScheduled=True in pod's status. pod's top level is the caller's; its status,
- * conditions and the condition changed are copied before they change (the rest of the
- * tree may be shared). */
+/* Sets PodScheduled=True in pod's status. */
 static void
 set_scheduled_condition(json_t *pod, const char *now)
 {
-  json_t *old_status = json_object_get(pod, "status");
-  json_t *status = json_is_object(old_status) ? json_copy(old_status) : json_object();
-  json_object_set_new(pod, "status", status);
-  json_t *old_conds = json_object_get(status, "conditions");
-  json_t *conds = json_is_array(old_conds) ? json_copy(old_conds) : json_array();
-  json_object_set_new(status, "conditions", conds);
+  json_t *status = json_object_get(pod, "status");
+  if (!json_is_object(status)) {
+    status = json_object();
+    json_object_set_new(pod, "status", status);
+  }
+  json_t *conds = json_object_get(status, "conditions");
+  if (!json_is_array(conds)) {
+    conds = json_array();
+    json_object_set_new(status, "conditions", conds);
+  }
   size_t i;
   json_t *c;
   json_array_foreach (conds, i, c) {
     const char *type = json_string_value(json_object_get(c, "type"));
     if (type && strcmp(type, "PodScheduled") == 0) {
-      json_t *changed = json_copy(c);
-      json_object_set_new(changed, "status", json_string("True"));
-      json_object_set_new(changed, "lastTransitionTime", json_string(now));
-      json_object_del(changed, "reason");
-      json_object_del(changed, "message");
-      json_array_set_new(conds, i, changed);
+      json_object_set_new(c, "status", json_string("True"));
+      json_object_set_new(c, "lastTransitionTime", json_string(now));
+      json_object_del(c, "reason");
+      json_object_del(c, "message");
       return;
     }
   }
@@ -60,17 +60,15 @@ registry_bind_pod(struct registry *r, const char *ns, const char *name, const js
   }
   cleanup_free char *key = registry_key(pods, ns, name);
   for (int attempt = 0; attempt < 64; attempt++) {
-    /* The stored pod, shared and immutable: the new one copies the levels it changes
-     * (top, metadata, spec, status and its conditions) and shares everything else. */
-    cleanup_json json_t *cur = NULL;
+    cleanup_json json_t *pod = NULL;
     int64_t rev = 0;
-    if (store_read_shared(r, pods, key, &cur, &rev, err) < 0) {
+    if (store_read_current(r, pods, key, &pod, &rev, err) < 0) {
       if (err && err->status == 404)
         return store_not_found(pods, name, err);
       return -1;
     }
-    json_t *meta = json_object_get(cur, "metadata");
-    json_t *spec = json_object_get(cur, "spec");
+    json_t *meta = json_object_get(pod, "metadata");
+    json_t *spec = json_object_get(pod, "spec");
     if (json_object_get(meta, "deletionTimestamp"))
       return k8c_error(err, 409, K8C_REASON_CONFLICT,
                        "Operation cannot be fulfilled on pods/binding \"%s\": pod %s is being "
@@ -90,23 +88,19 @@ registry_bind_pod(struct registry *r, const char *ns, const char *name, const js
                        "Operation cannot be fulfilled on pods/binding \"%s\": the UID in the "
                        "binding (%s) does not match the pod's (%s)",
                        name, want_uid, uid);
-    cleanup_json json_t *pod = json_copy(cur);
-    meta = json_copy(meta);
-    json_object_set_new(pod, "metadata", meta);
-    spec = json_is_object(spec) ? json_copy(spec) : json_object();
-    json_object_set_new(pod, "spec", spec);
+    if (!json_is_object(spec)) {
+      spec = json_object();
+      json_object_set_new(pod, "spec", spec);
+    }
     cleanup_free char *now = meta_now_rfc3339();
     set_scheduled_condition(pod, now);
     /* As upstream's BindingREST, which updates the stored pod directly, not through the
      * field manager: the binding adds no managedFields entry (nobody owns nodeName). */
     json_object_set_new(spec, "nodeName", json_string(node));
     int64_t new_rev = 0;
-    size_t text_len = 0;
     k8c_err werr = {0};
-    if (store_commit_update_len(r, pods, key, pod, rev, false, &new_rev, &text_len, &werr) == 0) {
-      store_remember(r, pods, key, pod, new_rev, text_len);
+    if (store_commit_update(r, pods, key, pod, rev, false, &new_rev, &werr) == 0)
       return 0;
-    }
     if (!store_is_race(&werr)) {
       k8c_err_move(err, &werr);
       return -1;

@@ -526,8 +526,8 @@ apply_event(informer *inf, struct client_event *ev)
 {
   /* Parsed here rather than by client_event_object: without managedFields, which the
    * cache drops anyway (see apply_upsert). */
-  cleanup_json json_t *obj = ev->raw ? informer_decode_object(ev->raw, ev->raw_len)
-                                     : json_incref(client_event_object(ev));
+  cleanup_json json_t *obj =
+      ev->raw ? informer_decode_object(ev->raw, ev->raw_len) : json_incref(client_event_object(ev));
   if (!json_is_object(obj))
     return;
   cleanup_free char *key = client_object_key(obj);

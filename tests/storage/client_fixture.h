@@ -30,9 +30,8 @@ client_fixture_open(struct client_fixture *f)
   f->s = storage_open("", f->dir, &err);
   if (f->s == NULL)
     return -1;
-  struct registry_config cfg = {.service_cidr = "10.43.0.0/16",
-                                .node_port_min = 30000,
-                                .node_port_max = 32767};
+  struct registry_config cfg = {
+      .service_cidr = "10.43.0.0/16", .node_port_min = 30000, .node_port_max = 32767};
   if (registry_init(&f->reg, f->s, &cfg, &err) < 0)
     return -1;
   f->client = client_inprocess_new(&f->reg, "client-test");

@@ -179,9 +179,21 @@ dns_server_resolve(struct dns_server *s, const uint8_t *req, size_t len, bool tc
 
 /* ---------- sockets ---------- */
 
+/* The port of a bound (or parsed) address. */
 static int
-bind_socket(struct dns_upstream *addr, int type, bool reuseport, k8c_err *err)
+sockaddr_port(const struct sockaddr_storage *a)
 {
+  if (a->ss_family == AF_INET)
+    return ntohs(((const struct sockaddr_in *)a)->sin_port);
+  return ntohs(((const struct sockaddr_in6 *)a)->sin6_port);
+}
+
+/* Binds a socket of type to addr (filling in the port the kernel picked for port 0).
+ * *in_use tells a failure because another socket has the address. */
+static int
+bind_socket(struct dns_upstream *addr, int type, bool reuseport, bool *in_use, k8c_err *err)
+{
+  *in_use = false;
   int fd = socket(addr->addr.ss_family, type | SOCK_CLOEXEC, 0);
   if (fd < 0)
     return k8c_error(err, 500, K8C_REASON_INTERNAL, "dns: socket: %s", strerror(errno));
@@ -200,6 +212,7 @@ bind_socket(struct dns_upstream *addr, int type, bool reuseport, k8c_err *err)
       (type == SOCK_STREAM && listen(fd, 128) < 0)) {
     int e = errno;
     close(fd);
+    *in_use = e == EADDRINUSE;
     return k8c_error(err, 500, K8C_REASON_INTERNAL, "dns: bind: %s", strerror(e));
   }
   /* With port 0 the first socket picks the port; the others reuse it. */
@@ -211,6 +224,38 @@ bind_socket(struct dns_upstream *addr, int type, bool reuseport, k8c_err *err)
   return fd;
 }
 
+/* Closes what bind_all opened of a listener. */
+static void
+close_listener_sockets(struct dns_listener *l)
+{
+  for (int i = 0; i < l->nworkers; i++) {
+    close(l->udp_fd[i]);
+    l->udp_fd[i] = -1;
+  }
+  l->nworkers = 0;
+  if (l->tcp_fd >= 0)
+    close(l->tcp_fd);
+  l->tcp_fd = -1;
+}
+
+/* The UDP sockets (one per worker, sharing the port) and the TCP socket of l->addr. */
+static int
+bind_all(struct dns_listener *l, const char *text, int workers, bool *in_use, k8c_err *err)
+{
+  for (int i = 0; i < workers; i++) {
+    l->udp_fd[i] = bind_socket(&l->addr, SOCK_DGRAM, true, in_use, err);
+    if (l->udp_fd[i] < 0)
+      return k8c_err_prefix(err, "listening on %s", text);
+    l->nworkers++;
+  }
+  l->tcp_fd = bind_socket(&l->addr, SOCK_STREAM, false, in_use, err);
+  if (l->tcp_fd < 0)
+    return k8c_err_prefix(err, "listening on %s/tcp", text);
+  return 0;
+}
+
+/* With port 0 the kernel picks a free UDP port, which TCP may have in use: then the
+ * listener tries again with another pick, a few times. */
 static int
 open_listener(struct dns_server *s, struct dns_listener *l, const char *text, int workers,
               k8c_err *err)
@@ -221,16 +266,18 @@ open_listener(struct dns_server *s, struct dns_listener *l, const char *text, in
     l->udp_fd[i] = -1;
   if (dns_addr_parse(text, 53, &l->addr, err) < 0)
     return -1;
-  for (int i = 0; i < workers; i++) {
-    l->udp_fd[i] = bind_socket(&l->addr, SOCK_DGRAM, true, err);
-    if (l->udp_fd[i] < 0)
-      return k8c_err_prefix(err, "listening on %s", text);
-    l->nworkers++;
+  struct dns_upstream wanted = l->addr;
+  bool any_port = sockaddr_port(&wanted.addr) == 0;
+  for (int attempt = 1;; attempt++) {
+    bool in_use = false;
+    if (bind_all(l, text, workers, &in_use, err) == 0)
+      return 0;
+    if (!any_port || !in_use || attempt == 10)
+      return -1;
+    close_listener_sockets(l);
+    l->addr = wanted;
+    k8c_err_clear(err);
   }
-  l->tcp_fd = bind_socket(&l->addr, SOCK_STREAM, false, err);
-  if (l->tcp_fd < 0)
-    return k8c_err_prefix(err, "listening on %s/tcp", text);
-  return 0;
 }
 
 static int
@@ -419,8 +466,5 @@ dns_server_port(const struct dns_server *s, size_t i)
 {
   if (i >= s->nlisteners)
     return -1;
-  const struct sockaddr_storage *a = &s->listeners[i].addr.addr;
-  if (a->ss_family == AF_INET)
-    return ntohs(((const struct sockaddr_in *)a)->sin_port);
-  return ntohs(((const struct sockaddr_in6 *)a)->sin6_port);
+  return sockaddr_port(&s->listeners[i].addr.addr);
 }

@@ -281,6 +281,9 @@ TEST(serves_services_forwards_and_survives_bad_packets)
   CHECK(srv != NULL);
   if (srv == NULL) {
     fprintf(stderr, "%s\n", err.message);
+    k8c_err_clear(&err);
+    fake_upstream_stop(&up);
+    client_fixture_close(&f);
     return;
   }
   int port = dns_server_port(srv, 0);

@@ -6,20 +6,25 @@
  * delay is the server's start-up plus at most one poll period. */
 #include "http_client.h"
 #include "loadgen.h"
+#include "poll.h"
 #include "stats.h"
 
 #include "lib/mem.h"
 
 #include <stdio.h>
-#include <time.h>
 
-static size_t discard_body(char *data, size_t size, size_t nmemb, void *userp);
+/* Done at the first 200. */
+static enum poll_verdict
+answered_ok(long status, const buf *body)
+{
+  (void)body;
+  return status == 200 ? POLL_DONE : POLL_AGAIN;
+}
 
 int
 scenario_ready_run(const bench_options *options, k8c_err *err)
 {
   int64_t since_us = options->since_unix_us ? options->since_unix_us : clock_realtime_us();
-  double give_up_ms = clock_now_ms() + options->timeout_s * 1e3;
   cleanup_free char *url = xasprintf("%s/readyz", options->target.server);
   CURL *easy = curl_easy_init();
   if (easy == NULL)
@@ -29,44 +34,23 @@ scenario_ready_run(const bench_options *options, k8c_err *err)
   curl_easy_setopt(easy, CURLOPT_URL, url);
   curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, 0L);
   curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, 0L);
-  curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, discard_body);
   curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, 2000L);
-
-  long attempts = 0, status = 0;
-  int64_t ready_us = 0;
-  struct timespec pause = {.tv_sec = options->interval_ms / 1000,
-                           .tv_nsec = (long)(options->interval_ms % 1000) * 1000000L};
-  while (clock_now_ms() < give_up_ms) {
-    attempts++;
-    status = 0;
-    if (curl_easy_perform(easy) == CURLE_OK)
-      curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
-    if (status == 200) {
-      ready_us = clock_realtime_us();
-      break;
-    }
-    nanosleep(&pause, NULL);
-  }
+  struct poll_outcome o;
+  poll_until(easy, options, answered_ok, &o);
   curl_easy_cleanup(easy);
-  if (ready_us == 0)
+  if (o.done_us == 0)
     return k8c_error(err, 503, K8C_REASON_UNAVAILABLE,
                      "%s not ready after %.0f s (%ld attempts, last HTTP %ld)", url,
-                     options->timeout_s, attempts, status);
+                     options->timeout_s, o.polls, o.status);
 
-  double ready_ms = (double)(ready_us - since_us) / 1e3;
+  double ready_ms = (double)(o.done_us - since_us) / 1e3;
   cleanup_json json_t *line = json_object();
   json_object_set_new(line, "scenario", json_string("ready"));
   json_object_set_new(line, "ready_ms", json_real(ready_ms));
-  json_object_set_new(line, "attempts", json_integer(attempts));
-  fprintf(stderr, "ready: /readyz 200 after %.1f ms (%ld polls every %d ms)\n", ready_ms, attempts,
+  json_object_set_new(line, "attempts", json_integer(o.polls));
+  fprintf(stderr, "ready: /readyz 200 after %.1f ms (%ld polls every %d ms)\n", ready_ms, o.polls,
           options->interval_ms);
   if (report_print(line) < 0)
     return k8c_error(err, 500, K8C_REASON_INTERNAL, "writing the report failed");
   return 0;
-}
-
-static size_t
-discard_body(char *data, size_t size, size_t nmemb, void *userp)
-{
-  return size * nmemb;
 }
